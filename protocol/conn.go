@@ -1,0 +1,159 @@
+package protocol
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Options tune a Conn. The zero value is usable.
+type Options struct {
+	MaxFrame     int           // largest payload accepted and sent; default DefaultMaxFrame
+	ReadTimeout  time.Duration // Recv fails if no frame starts arriving within it; 0 waits forever
+	WriteTimeout time.Duration // a Send that cannot finish within it fails; 0 waits forever
+	BufferSize   int           // read and write buffer size; default 16 KiB
+}
+
+// Stats counts a Conn's traffic. Bytes include the length prefixes.
+type Stats struct {
+	FramesIn, FramesOut   uint64
+	BytesIn, BytesOut     uint64
+	RecordsIn, RecordsOut uint64
+}
+
+// Conn exchanges messages over a stream. Send may be called from many
+// goroutines; Recv from one at a time.
+//
+// Writes coalesce without a timer: a sender that finds others queued behind it
+// leaves the flush to the last of them, so a burst goes out in few syscalls
+// and a lone message is flushed at once.
+type Conn struct {
+	nc   net.Conn
+	opts Options
+
+	br   *bufio.Reader
+	rbuf []byte
+	dec  decoder
+
+	waiting atomic.Int32 // senders queued for wmu; the last one flushes
+	wmu     sync.Mutex
+	bw      *bufio.Writer
+	wbuf    []byte
+	werr    error // sticky: once a write failed the stream is out of sync
+
+	framesIn, framesOut, bytesIn, bytesOut, recordsIn, recordsOut atomic.Uint64
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// NewConn wraps nc. The Conn owns nc from now on.
+func NewConn(nc net.Conn, opts Options) *Conn {
+	if opts.MaxFrame <= 0 {
+		opts.MaxFrame = DefaultMaxFrame
+	}
+	if opts.BufferSize <= 0 {
+		opts.BufferSize = 16 << 10
+	}
+	return &Conn{
+		nc:   nc,
+		opts: opts,
+		br:   bufio.NewReaderSize(nc, opts.BufferSize),
+		bw:   bufio.NewWriterSize(nc, opts.BufferSize),
+	}
+}
+
+// NetConn returns the underlying connection (for peer credentials).
+func (c *Conn) NetConn() net.Conn { return c.nc }
+
+// MaxFrame is the payload limit in force.
+func (c *Conn) MaxFrame() int { return c.opts.MaxFrame }
+
+// SetReadTimeout changes the idle timeout of later Recv calls. Call it only
+// from the goroutine that calls Recv.
+func (c *Conn) SetReadTimeout(d time.Duration) { c.opts.ReadTimeout = d }
+
+// Send encodes m and writes it as one frame.
+func (c *Conn) Send(m Message) error {
+	c.waiting.Add(1)
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	last := c.waiting.Add(-1) == 0
+	if c.werr != nil {
+		return c.werr
+	}
+	var err error
+	c.wbuf, err = AppendFrame(c.wbuf[:0], m)
+	if err != nil {
+		return err
+	}
+	if size := len(c.wbuf) - HeaderSize; size > c.opts.MaxFrame {
+		return errorf(ErrFrameTooLarge, m.Kind(), "", "encoded payload of %d bytes exceeds the limit of %d; send fewer records per frame", size, c.opts.MaxFrame)
+	}
+	if c.opts.WriteTimeout > 0 {
+		_ = c.nc.SetWriteDeadline(time.Now().Add(c.opts.WriteTimeout))
+	}
+	if _, err = c.bw.Write(c.wbuf); err == nil && last {
+		err = c.bw.Flush()
+	}
+	if err != nil {
+		c.werr = fmt.Errorf("send %s: %w", m.Kind(), err)
+		return c.werr
+	}
+	c.framesOut.Add(1)
+	c.bytesOut.Add(uint64(len(c.wbuf)))
+	if d, ok := m.(*Data); ok {
+		c.recordsOut.Add(uint64(len(d.Records)))
+	}
+	return nil
+}
+
+// Recv reads and decodes the next frame. A protocol error means the stream
+// can no longer be trusted: the caller should close this Conn (and only it).
+func (c *Conn) Recv() (Message, error) {
+	if c.opts.ReadTimeout > 0 {
+		_ = c.nc.SetReadDeadline(time.Now().Add(c.opts.ReadTimeout))
+	}
+	payload, err := ReadFrame(c.br, c.rbuf, c.opts.MaxFrame)
+	if err != nil {
+		return nil, err
+	}
+	if cap(payload) <= max(c.opts.BufferSize, minReadBuffer) {
+		c.rbuf = payload[:0] // keep small buffers; let a rare huge one go
+	}
+	c.framesIn.Add(1)
+	c.bytesIn.Add(uint64(len(payload) + HeaderSize))
+	m, err := c.dec.decode(payload)
+	if err != nil {
+		return nil, err
+	}
+	if d, ok := m.(*Data); ok {
+		c.recordsIn.Add(uint64(len(d.Records)))
+	}
+	return m, nil
+}
+
+// Stats returns the traffic counters.
+func (c *Conn) Stats() Stats {
+	return Stats{
+		FramesIn: c.framesIn.Load(), FramesOut: c.framesOut.Load(),
+		BytesIn: c.bytesIn.Load(), BytesOut: c.bytesOut.Load(),
+		RecordsIn: c.recordsIn.Load(), RecordsOut: c.recordsOut.Load(),
+	}
+}
+
+// Close closes the connection; later calls return the first result.
+func (c *Conn) Close() error {
+	c.closeOnce.Do(func() { c.closeErr = c.nc.Close() })
+	return c.closeErr
+}
+
+// IsTimeout reports whether err is a read or write deadline expiring.
+func IsTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
