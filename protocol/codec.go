@@ -389,7 +389,7 @@ func (d *decoder) record(r *reader, rec *Record, i int) error {
 	}
 	rec.Fields = make(map[string]string, len(d.spans))
 	for _, sp := range d.spans {
-		rec.Fields[s[sp.k0-start:sp.k1-start]] = s[sp.v0-start:sp.v1-start]
+		rec.Fields[s[sp.k0-start:sp.k1-start]] = s[sp.v0-start : sp.v1-start]
 	}
 	dt, ok := rec.Fields[FieldDataType]
 	switch {
