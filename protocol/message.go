@@ -71,8 +71,23 @@ type Record struct {
 // DataType is the record's required "data_type" field.
 func (r Record) DataType() string { return r.Fields[FieldDataType] }
 
-// FieldDataType is the one field every record must carry.
-const FieldDataType = "data_type"
+// Reserved record fields.
+const (
+	// FieldDataType is the one field every record must carry.
+	FieldDataType = "data_type"
+	// FieldTaskStatus marks the final reply record of a task: StatusOK or
+	// StatusError. Records carrying a task's token without it are progress;
+	// the first one carrying it completes the task.
+	FieldTaskStatus = "task_status"
+	// FieldError holds the error text of a StatusError reply.
+	FieldError = "error"
+)
+
+// Values of FieldTaskStatus.
+const (
+	StatusOK    = "ok"
+	StatusError = "error"
+)
 
 // Data carries one or more records; batching many records in one frame is how
 // a busy plugin avoids paying a frame per record.
