@@ -1,0 +1,184 @@
+package sdk_test
+
+import (
+	"errors"
+	"os"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/plugvisor/plugvisor/protocol"
+	"github.com/plugvisor/plugvisor/sdk"
+	"github.com/plugvisor/plugvisor/sdk/sdktest"
+)
+
+func TestHandshake(t *testing.T) {
+	sv := sdktest.New(t)
+	app := sdk.New("hs").Version("1.2.3").OnRun(func(sink sdk.Sink, s *sdk.Session) error {
+		for s.RTT() == 0 { // wait for one heartbeat round trip
+			if !s.Sleep(s.Heartbeat()) {
+				return nil
+			}
+		}
+		return sink.Emit(sdk.Fields{
+			"data_type": "session", "name": s.Name(), "instance": s.Instance(),
+			"supervisor": s.Supervisor(), "heartbeat": s.Heartbeat().String(),
+			"standalone": strconv.FormatBool(s.Standalone()),
+		})
+	})
+	done := sv.Start(app, sdk.WithGrace(time.Minute))
+	c := sv.Accept()
+
+	h := c.Hello
+	if h.Name != "hs" || h.Version != "1.2.3" || h.PID != os.Getpid() || h.Instance != "test-1" {
+		t.Errorf("hello = %+v, want name hs, version 1.2.3, pid %d, instance test-1", h, os.Getpid())
+	}
+	if !slices.Equal(h.Versions, protocol.Versions()) {
+		t.Errorf("hello versions = %v, want %v", h.Versions, protocol.Versions())
+	}
+	v, err := protocol.Negotiate([]uint16{protocol.Version, 99}, h.Versions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Welcome(protocol.Welcome{Protocol: v, Heartbeat: 20 * time.Millisecond, Supervisor: "sv-test"})
+
+	seq := c.Ping()
+	if pong := c.WaitPong(seq); pong.Seq != seq || pong.Time == 0 {
+		t.Errorf("pong = %+v, want seq %d and the ping's time", pong, seq)
+	}
+	got := c.WaitType("session", 1)[0].Fields
+	want := map[string]string{"data_type": "session", "name": "hs", "instance": "test-1",
+		"supervisor": "sv-test", "heartbeat": "20ms", "standalone": "false"}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("session field %s = %q, want %q", k, got[k], v)
+		}
+	}
+	// Run returned nil: the plugin is finished.
+	if gb := c.WaitGoodbye(); gb.Reason != "finished" {
+		t.Errorf("goodbye = %q, want finished", gb.Reason)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("Run = %v, want nil", err)
+	}
+	c.WaitClosed()
+}
+
+func TestReject(t *testing.T) {
+	sv := sdktest.New(t)
+	done := sv.Start(sdk.New("nope"))
+	c := sv.Accept()
+	c.Reject(protocol.RejectUnknownPlugin, `no plugin "nope" in the config`)
+	err := <-done
+	var rej *sdk.RejectedError
+	if !errors.As(err, &rej) || rej.Code != protocol.RejectUnknownPlugin || rej.Reason != `no plugin "nope" in the config` {
+		t.Fatalf("Run = %v, want *RejectedError with the code and reason", err)
+	}
+	if code := sdk.ExitCode(err); code != sdk.ExitRejected {
+		t.Errorf("ExitCode = %d, want %d", code, sdk.ExitRejected)
+	}
+}
+
+func TestShutdownMessage(t *testing.T) {
+	sv := sdktest.New(t)
+	type outcome struct{ ctxErr, emitErr error }
+	seen := make(chan outcome, 1)
+	app := sdk.New("sd").OnRun(func(sink sdk.Sink, s *sdk.Session) error {
+		if err := sink.Emit(sdk.Fields{"data_type": "up"}); err != nil {
+			return err
+		}
+		s.Wait()
+		seen <- outcome{ctxErr: s.Context().Err(), emitErr: sink.Emit(sdk.Fields{"data_type": "late"})}
+		return s.Context().Err() // echoing the cancellation is a clean stop
+	})
+	done := sv.Start(app)
+	c := sv.Connect()
+	c.WaitType("up", 1)
+	c.Shutdown(5*time.Second, "operator stop")
+
+	o := <-seen
+	if o.ctxErr == nil {
+		t.Error("session context not cancelled by the shutdown message")
+	}
+	if !errors.Is(o.emitErr, sdk.ErrShutdown) {
+		t.Errorf("Emit after shutdown = %v, want ErrShutdown", o.emitErr)
+	}
+	if gb := c.WaitGoodbye(); gb.Reason != "shutdown requested: operator stop" {
+		t.Errorf("goodbye = %q", gb.Reason)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("Run = %v, want nil", err)
+	}
+	if recs := c.WaitType("up", 1); len(recs) != 1 {
+		t.Errorf("got %d up records", len(recs))
+	}
+}
+
+func TestRunOutcomes(t *testing.T) {
+	cases := []struct {
+		name    string
+		run     sdk.RunFunc
+		goodbye string
+		code    int
+	}{
+		{"finished", func(sdk.Sink, *sdk.Session) error { return nil }, "finished", sdk.ExitOK},
+		{"error", func(sdk.Sink, *sdk.Session) error { return errors.New("disk full") }, "disk full", sdk.ExitError},
+		{"panic", func(sdk.Sink, *sdk.Session) error { panic("kaboom") }, "panic: kaboom", sdk.ExitPanic},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			sv := sdktest.New(t)
+			done := sv.Start(sdk.New(tc.name).OnRun(tc.run))
+			c := sv.Connect()
+			if gb := c.WaitGoodbye(); gb.Reason != tc.goodbye {
+				t.Errorf("goodbye = %q, want %q", gb.Reason, tc.goodbye)
+			}
+			if code := sdk.ExitCode(<-done); code != tc.code {
+				t.Errorf("exit code = %d, want %d", code, tc.code)
+			}
+		})
+	}
+}
+
+func TestGraceExpires(t *testing.T) {
+	sv := sdktest.New(t)
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	app := sdk.New("stubborn").OnRun(func(sdk.Sink, *sdk.Session) error {
+		<-release // ignores shutdown
+		return nil
+	})
+	done := sv.Start(app)
+	c := sv.Connect()
+	c.Shutdown(100*time.Millisecond, "hurry")
+	if gb := c.WaitGoodbye(); gb.Reason != "shutdown requested: hurry; run did not return in time" {
+		t.Errorf("goodbye = %q", gb.Reason)
+	}
+	if err := <-done; sdk.ExitCode(err) != sdk.ExitError {
+		t.Errorf("Run = %v, want an error", err)
+	}
+}
+
+func TestHeartbeatsDisabled(t *testing.T) {
+	sv := sdktest.New(t)
+	app := sdk.New("quiet").OnRun(func(sink sdk.Sink, s *sdk.Session) error {
+		// Outlive the handshake timeout: its deadline must not linger.
+		if !s.Sleep(300 * time.Millisecond) {
+			return nil
+		}
+		return sink.Emit(sdk.Fields{"data_type": "still_here"})
+	})
+	done := sv.Start(app, sdk.WithHandshakeTimeout(100*time.Millisecond))
+	c := sv.Accept()
+	w := sdktest.DefaultWelcome()
+	w.Heartbeat = 0
+	c.Welcome(w)
+	c.WaitType("still_here", 1)
+	if gb := c.WaitGoodbye(); gb.Reason != "finished" {
+		t.Errorf("goodbye %q", gb.Reason)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("Run = %v", err)
+	}
+}

@@ -1,0 +1,154 @@
+package sdk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"time"
+
+	"github.com/plugvisor/plugvisor/protocol"
+)
+
+// Sink sends records to the supervisor (or, standalone, to stdout). It is a
+// small value: copy it into callbacks and goroutines freely; all copies share
+// one queue and every method is safe for concurrent use.
+//
+// Records are queued and sent by one writer in as few frames as the queue
+// allows. When the queue is full the methods block until there is room or
+// shutdown begins. Once shutdown has begun they return ErrShutdown.
+type Sink struct {
+	q *queue
+}
+
+// Stats counts what went through a Sink.
+type Stats struct {
+	Emitted uint64 // records accepted (including task replies)
+	Sent    uint64 // records written to the supervisor or stdout
+	Batches uint64 // frames (or stdout writes) that carried them
+	Queued  int    // records waiting to be written
+}
+
+var errZeroSink = errors.New("sdk: zero Sink: use the one given to Run or a handler")
+
+// Emit sends a record stamped with the current time.
+func (s Sink) Emit(fields Fields) error { return s.EmitAt(time.Now(), fields) }
+
+// EmitAt sends a record observed at t (the current time if t is zero).
+func (s Sink) EmitAt(t time.Time, fields Fields) error {
+	if err := refuseStatus(fields, "Emit"); err != nil {
+		return err
+	}
+	it, err := s.build("", t, fields, "")
+	if err != nil {
+		return err
+	}
+	return s.q.push(it)
+}
+
+// Reply sends t's final answer with task_status ok. A task gets one final
+// answer: a second Reply, or a Reply after the handler returned, is an error.
+func (s Sink) Reply(t Task, fields Fields) error {
+	if err := checkTask(t); err != nil {
+		return err
+	}
+	if err := refuseStatus(fields, "Reply"); err != nil {
+		return err
+	}
+	it, err := s.build(t.Token, time.Time{}, fields, protocol.StatusOK)
+	if err != nil {
+		return err
+	}
+	if !t.state.answered.CompareAndSwap(false, true) {
+		return fmt.Errorf("sdk: task %d (token %s) already has its final reply", t.ID, t.Token)
+	}
+	return s.q.push(it)
+}
+
+// Progress sends an intermediate record for t; it must come before the
+// final Reply.
+func (s Sink) Progress(t Task, fields Fields) error {
+	if err := checkTask(t); err != nil {
+		return err
+	}
+	if err := refuseStatus(fields, "Progress"); err != nil {
+		return err
+	}
+	if t.state.answered.Load() {
+		return fmt.Errorf("sdk: task %d (token %s) already has its final reply", t.ID, t.Token)
+	}
+	it, err := s.build(t.Token, time.Time{}, fields, "")
+	if err != nil {
+		return err
+	}
+	return s.q.push(it)
+}
+
+// Flush waits until every record accepted before the call has been written,
+// for example before a plugin exits on purpose.
+func (s Sink) Flush(ctx context.Context) error {
+	if s.q == nil {
+		return errZeroSink
+	}
+	return s.q.flush(ctx)
+}
+
+// Stats returns the sink's counters.
+func (s Sink) Stats() Stats {
+	if s.q == nil {
+		return Stats{}
+	}
+	pushed, sent, batches, queued := s.q.stats()
+	return Stats{Emitted: pushed, Sent: sent, Batches: batches, Queued: queued}
+}
+
+// send queues a record with a token and status, for the SDK's own replies.
+func (s Sink) send(token string, fields Fields, status string) error {
+	it, err := s.build(token, time.Time{}, fields, status)
+	if err != nil {
+		return err
+	}
+	return s.q.push(it)
+}
+
+// build validates fields and copies them, so the caller may reuse its map as
+// soon as the call returns.
+func (s Sink) build(token string, t time.Time, fields Fields, status string) (item, error) {
+	if s.q == nil {
+		return item{}, errZeroSink
+	}
+	if fields[protocol.FieldDataType] == "" {
+		return item{}, fmt.Errorf("%w: the %q field is missing or empty; every record needs one", ErrInvalidRecord, protocol.FieldDataType)
+	}
+	if t.IsZero() {
+		t = time.Now()
+	}
+	copied := make(map[string]string, len(fields)+1)
+	maps.Copy(copied, fields)
+	if status != "" {
+		copied[protocol.FieldTaskStatus] = status
+	}
+	rec := protocol.Record{Timestamp: t.UnixNano(), Token: token, Fields: copied}
+	it := item{rec: rec, size: recordSize(&rec)}
+	if it.size > s.q.maxRecord() {
+		return item{}, fmt.Errorf("%w: %d bytes (data_type %q) exceed the %d bytes a frame can carry", ErrInvalidRecord, it.size, fields[protocol.FieldDataType], s.q.maxRecord())
+	}
+	return it, nil
+}
+
+// refuseStatus keeps task_status to the SDK: on a progress record it would end
+// the task early, on a plain record it means nothing and misleads, and a Reply
+// is ok by definition (a handler fails a task by returning an error).
+func refuseStatus(fields Fields, method string) error {
+	if _, ok := fields[protocol.FieldTaskStatus]; ok {
+		return fmt.Errorf("%w: %s records must not set %q; the SDK sets it on the final Reply", ErrInvalidRecord, method, protocol.FieldTaskStatus)
+	}
+	return nil
+}
+
+func checkTask(t Task) error {
+	if t.state == nil || t.Token == "" {
+		return fmt.Errorf("sdk: task %d was not received by this session (no token)", t.ID)
+	}
+	return nil
+}

@@ -1,0 +1,226 @@
+package sdk
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/plugvisor/plugvisor/protocol"
+)
+
+// maxSocketPath is the longest Unix socket path Linux accepts (sun_path is
+// 108 bytes including the terminating NUL).
+const maxSocketPath = 107
+
+func runSupervised(ctx context.Context, p Plugin, sess *Session, router Router, version string, o options) error {
+	hello := &protocol.Hello{
+		Versions: protocol.Versions(),
+		Name:     sess.name,
+		Version:  version,
+		PID:      os.Getpid(),
+		Instance: sess.instance,
+	}
+	c, w, err := handshake(ctx, o.env.Socket, hello, o.handshake)
+	if err != nil {
+		return err
+	}
+	sess.supervisor, sess.heartbeat = w.Supervisor, w.Heartbeat
+	maxFrame := protocol.DefaultMaxFrame
+	if w.MaxFrame > 0 {
+		maxFrame = int(w.MaxFrame)
+	}
+	// The Conn refuses to send frames above its own limit too.
+	maxFrame = min(maxFrame, c.MaxFrame())
+	tr := &supervised{c: c, heartbeat: w.Heartbeat, log: o.log, quit: make(chan struct{})}
+	return newRunner(p, o, sess, router, maxFrame, tr).run(ctx)
+}
+
+// handshake connects, sends hello and waits for the welcome.
+func handshake(ctx context.Context, path string, hello *protocol.Hello, timeout time.Duration) (*protocol.Conn, *protocol.Welcome, error) {
+	if len(path) > maxSocketPath {
+		return nil, nil, fmt.Errorf("socket path %q is %d bytes; Unix socket paths are limited to %d bytes on Linux", path, len(path), maxSocketPath)
+	}
+	d := net.Dialer{Timeout: timeout}
+	nc, err := d.DialContext(ctx, "unix", path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("connect to the supervisor: %w", err)
+	}
+	// A cancelled ctx must not leave us waiting for a welcome.
+	stop := context.AfterFunc(ctx, func() { nc.Close() })
+	c := protocol.NewConn(nc, protocol.Options{})
+	c.SetReadTimeout(timeout)
+	w, err := greet(c, hello)
+	if !stop() && err == nil {
+		err = fmt.Errorf("handshake: %w", context.Cause(ctx))
+	}
+	if err != nil {
+		c.Close()
+		return nil, nil, err
+	}
+	return c, w, nil
+}
+
+func greet(c *protocol.Conn, hello *protocol.Hello) (*protocol.Welcome, error) {
+	if err := c.Send(hello); err != nil {
+		return nil, fmt.Errorf("send hello: %w", err)
+	}
+	m, err := c.Recv()
+	if err != nil {
+		if protocol.IsTimeout(err) {
+			return nil, fmt.Errorf("no welcome from the supervisor: %w", err)
+		}
+		return nil, fmt.Errorf("wait for welcome: %w", err)
+	}
+	switch m := m.(type) {
+	case *protocol.Welcome:
+		if !slices.Contains(hello.Versions, m.Protocol) {
+			return nil, fmt.Errorf("the supervisor chose protocol v%d, which this SDK does not speak (%v)", m.Protocol, hello.Versions)
+		}
+		return m, nil
+	case *protocol.Reject:
+		return nil, &RejectedError{Code: m.Code, Reason: m.Reason, Versions: m.Versions}
+	}
+	return nil, fmt.Errorf("expected welcome or reject, got %s", m.Kind())
+}
+
+// deadAfter is how long silence from the supervisor means it is gone: three
+// missed heartbeats and a margin for a busy machine.
+func deadAfter(heartbeat time.Duration) time.Duration {
+	if heartbeat <= 0 {
+		return 0 // heartbeats disabled: wait forever
+	}
+	return 3*heartbeat + max(heartbeat/2, time.Second)
+}
+
+// supervised is the transport to a real supervisor.
+type supervised struct {
+	c         *protocol.Conn
+	heartbeat time.Duration
+	log       *slog.Logger
+	r         *runner
+
+	closing  atomic.Bool // we closed the Conn: read errors are not losses
+	quit     chan struct{}
+	quitOnce sync.Once
+	wg       sync.WaitGroup
+}
+
+func (t *supervised) start(r *runner) {
+	t.r = r
+	// Clear the handshake's deadline: with heartbeats disabled the Conn sets
+	// none of its own, and the old one would still fire.
+	_ = t.c.NetConn().SetReadDeadline(time.Time{})
+	t.c.SetReadTimeout(deadAfter(t.heartbeat))
+	t.wg.Add(1)
+	go t.readLoop()
+	if t.heartbeat > 0 {
+		t.wg.Add(1)
+		go t.pingLoop()
+	}
+}
+
+// readLoop answers pings itself, so a pong never waits behind plugin code,
+// and hands everything else on without blocking.
+func (t *supervised) readLoop() {
+	defer t.wg.Done()
+	for {
+		m, err := t.c.Recv()
+		if err != nil {
+			t.readFailed(err)
+			return
+		}
+		if err := t.receive(m); err != nil {
+			t.r.lose(err)
+			return
+		}
+	}
+}
+
+func (t *supervised) readFailed(err error) {
+	if t.closing.Load() {
+		return
+	}
+	if protocol.IsTimeout(err) {
+		err = fmt.Errorf("nothing from the supervisor for %v (heartbeat %v): %w", deadAfter(t.heartbeat), t.heartbeat, err)
+	} else {
+		err = fmt.Errorf("read: %w", err)
+	}
+	t.r.lose(err)
+}
+
+func (t *supervised) receive(m protocol.Message) error {
+	switch m := m.(type) {
+	case *protocol.Ping:
+		if err := t.c.Send(&protocol.Pong{Seq: m.Seq, Time: m.Time}); err != nil {
+			return fmt.Errorf("answer ping: %w", err)
+		}
+	case *protocol.Pong:
+		if m.Time > 0 {
+			t.r.sess.setRTT(time.Since(time.Unix(0, m.Time)))
+		}
+	case *protocol.Task:
+		t.r.tasks.submit(newTask(m.ID, m.Content, m.Token))
+	case *protocol.Shutdown:
+		reason := "shutdown requested"
+		if m.Reason != "" {
+			reason += ": " + m.Reason
+		}
+		t.r.stop(ending{reason: reason, grace: m.Grace})
+	default:
+		t.log.Warn("unexpected message from the supervisor; ignored", "kind", m.Kind())
+	}
+	return nil
+}
+
+func (t *supervised) pingLoop() {
+	defer t.wg.Done()
+	tick := time.NewTicker(t.heartbeat)
+	defer tick.Stop()
+	for seq := uint64(1); ; seq++ {
+		select {
+		case <-tick.C:
+		case <-t.quit:
+			return
+		}
+		if err := t.c.Send(&protocol.Ping{Seq: seq, Time: time.Now().UnixNano()}); err != nil {
+			t.r.lose(fmt.Errorf("send ping: %w", err))
+			return
+		}
+	}
+}
+
+func (t *supervised) write(batch []protocol.Record) error {
+	if err := t.c.Send(&protocol.Data{Records: batch}); err != nil {
+		return fmt.Errorf("send records: %w", err)
+	}
+	return nil
+}
+
+// bound works because the Conn has no WriteTimeout of its own, so it never
+// overrides this deadline.
+func (t *supervised) bound(deadline time.Time) { _ = t.c.NetConn().SetWriteDeadline(deadline) }
+
+func (t *supervised) abort() {
+	t.closing.Store(true)
+	t.c.Close()
+}
+
+func (t *supervised) finish(goodbye string, sayIt bool) {
+	if sayIt {
+		if err := t.c.Send(&protocol.Goodbye{Reason: goodbye}); err != nil {
+			t.log.Warn("goodbye not sent", "err", err)
+		}
+	}
+	t.closing.Store(true)
+	t.quitOnce.Do(func() { close(t.quit) })
+	t.c.Close()
+	t.wg.Wait()
+}
+
+func (t *supervised) lostError(err error) error { return &ConnLostError{Err: err} }
