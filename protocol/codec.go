@@ -9,9 +9,25 @@ import (
 
 // Append encodes m as a msgpack map and appends it to dst. The "kind" key is
 // always written first so decoders can dispatch without scanning.
+//
+// A message the peer's decoder would refuse (a record without data_type, a
+// hello without a name, a duration that does not fit the wire) is refused
+// here instead, with the same error, and dst is returned unchanged: one bad
+// record must cost its sender an error, not the connection.
 func Append(dst []byte, m Message) ([]byte, error) {
+	out, err := appendMessage(dst, m)
+	if err != nil {
+		return dst, err
+	}
+	return out, nil
+}
+
+func appendMessage(dst []byte, m Message) ([]byte, error) {
 	switch m := m.(type) {
 	case *Hello:
+		if err := checkHello(m); err != nil {
+			return dst, err
+		}
 		dst = appendMapHeader(dst, 6)
 		dst = appendKeyString(dst, "kind", string(KindHello))
 		dst = appendUint16s(appendString(dst, "versions"), m.Versions)
@@ -20,10 +36,14 @@ func Append(dst []byte, m Message) ([]byte, error) {
 		dst = appendInt(appendString(dst, "pid"), int64(m.PID))
 		return appendKeyString(dst, "instance", m.Instance), nil
 	case *Welcome:
+		hb, err := wireMillis(KindWelcome, "heartbeat_ms", m.Heartbeat)
+		if err != nil {
+			return dst, err
+		}
 		dst = appendMapHeader(dst, 5)
 		dst = appendKeyString(dst, "kind", string(KindWelcome))
 		dst = appendKeyUint(dst, "protocol", uint64(m.Protocol))
-		dst = appendKeyUint(dst, "heartbeat_ms", uint64(m.Heartbeat/time.Millisecond))
+		dst = appendKeyUint(dst, "heartbeat_ms", hb)
 		dst = appendKeyString(dst, "supervisor", m.Supervisor)
 		return appendKeyUint(dst, "max_frame", uint64(m.MaxFrame)), nil
 	case *Reject:
@@ -37,10 +57,16 @@ func Append(dst []byte, m Message) ([]byte, error) {
 		dst = appendKeyString(dst, "kind", string(KindData))
 		dst = appendArrayHeader(appendString(dst, "records"), len(m.Records))
 		for i := range m.Records {
-			dst = appendRecord(dst, &m.Records[i])
+			var err error
+			if dst, err = appendRecord(dst, &m.Records[i], i); err != nil {
+				return dst, err
+			}
 		}
 		return dst, nil
 	case *Task:
+		if m.Token == "" {
+			return dst, refuse(ErrMissingField, KindTask, "token", "")
+		}
 		dst = appendMapHeader(dst, 4)
 		dst = appendKeyString(dst, "kind", string(KindTask))
 		dst = appendKeyUint(dst, "id", uint64(m.ID))
@@ -55,14 +81,50 @@ func Append(dst []byte, m Message) ([]byte, error) {
 		dst = appendKeyString(dst, "kind", string(KindGoodbye))
 		return appendKeyString(dst, "reason", m.Reason), nil
 	case *Shutdown:
+		grace, err := wireMillis(KindShutdown, "grace_ms", m.Grace)
+		if err != nil {
+			return dst, err
+		}
 		dst = appendMapHeader(dst, 3)
 		dst = appendKeyString(dst, "kind", string(KindShutdown))
-		dst = appendKeyUint(dst, "grace_ms", uint64(m.Grace/time.Millisecond))
+		dst = appendKeyUint(dst, "grace_ms", grace)
 		return appendKeyString(dst, "reason", m.Reason), nil
 	case nil:
 		return dst, errors.New("protocol: cannot encode a nil message")
 	}
 	return dst, fmt.Errorf("protocol: cannot encode %T", m)
+}
+
+// refuse is the encoder's twin of a decode error: the same code and field,
+// said before the frame leaves rather than after it arrives.
+func refuse(code ErrorCode, kind Kind, field, problem string) error {
+	detail := "not sent: the peer would reject it"
+	if problem != "" {
+		detail = problem + "; " + detail
+	}
+	return &Error{Code: code, Kind: kind, Field: field, Detail: detail}
+}
+
+func checkHello(m *Hello) error {
+	switch {
+	case len(m.Versions) == 0:
+		return refuse(ErrMissingField, KindHello, "versions", "")
+	case m.Name == "":
+		return refuse(ErrMissingField, KindHello, "name", "")
+	case m.PID < 0 || m.PID > math.MaxInt32:
+		return refuse(ErrMalformed, KindHello, "pid", fmt.Sprintf("%d is outside 0..%d", m.PID, math.MaxInt32))
+	}
+	return nil
+}
+
+// wireMillis converts a duration to the wire's whole milliseconds, which the
+// decoder accepts up to MaxUint32 (about 49 days).
+func wireMillis(kind Kind, field string, d time.Duration) (uint64, error) {
+	ms := d / time.Millisecond
+	if ms < 0 || ms > math.MaxUint32 {
+		return 0, refuse(ErrMalformed, kind, field, fmt.Sprintf("%v is outside 0..%dms", d, uint32(math.MaxUint32)))
+	}
+	return uint64(ms), nil
 }
 
 func appendPingPong(dst []byte, k Kind, seq uint64, t int64) []byte {
@@ -72,7 +134,12 @@ func appendPingPong(dst []byte, k Kind, seq uint64, t int64) []byte {
 	return appendInt(appendString(dst, "time"), t)
 }
 
-func appendRecord(dst []byte, rec *Record) []byte {
+func appendRecord(dst []byte, rec *Record, i int) ([]byte, error) {
+	if dt, ok := rec.Fields[FieldDataType]; !ok {
+		return dst, refuse(ErrMissingField, KindData, recordField(i, "fields."+FieldDataType), "")
+	} else if dt == "" {
+		return dst, refuse(ErrMalformed, KindData, recordField(i, "fields."+FieldDataType), "must not be empty")
+	}
 	n := 2
 	if rec.Token != "" {
 		n++
@@ -86,7 +153,15 @@ func appendRecord(dst []byte, rec *Record) []byte {
 	for k, v := range rec.Fields {
 		dst = appendKeyString(dst, k, v)
 	}
-	return dst
+	return dst, nil
+}
+
+// recordField is the path of a field of records[i], for errors.
+func recordField(i int, name string) string {
+	if name == "" {
+		return fmt.Sprintf("records[%d]", i)
+	}
+	return fmt.Sprintf("records[%d].%s", i, name)
 }
 
 // Decode parses one frame payload. Unknown keys are skipped so a newer peer
@@ -112,53 +187,71 @@ func (d *decoder) decode(payload []byte) (Message, error) {
 		return nil, &Error{Code: ErrMalformed, Detail: "a message must be a msgpack map: " + err.Error()}
 	}
 	body := r.p
-	kind, err := findKind(r, n)
+	kb, err := findKind(r, n)
 	if err != nil {
 		return nil, err
 	}
 	r.p = body
-	switch kind {
-	case KindHello:
+	m, err := d.decodeKind(r, n, kb)
+	if err != nil {
+		return nil, err
+	}
+	// A frame holds one message and nothing else: stray bytes mean the
+	// sender's length prefix or encoder is wrong, and guessing would hide it.
+	if r.remaining() > 0 {
+		return nil, errorf(ErrMalformed, m.Kind(), "", "the message ends at byte %d but the payload has %d more", r.p, r.remaining())
+	}
+	return m, nil
+}
+
+// decodeKind dispatches on the kind's bytes; switching on string(kind)
+// compiles to comparisons, so no string is allocated per frame.
+func (d *decoder) decodeKind(r *reader, n int, kind []byte) (Message, error) {
+	switch string(kind) {
+	case string(KindHello):
 		return decodeHello(r, n)
-	case KindWelcome:
+	case string(KindWelcome):
 		return decodeWelcome(r, n)
-	case KindReject:
+	case string(KindReject):
 		return decodeReject(r, n)
-	case KindData:
+	case string(KindData):
 		return d.decodeData(r, n)
-	case KindTask:
+	case string(KindTask):
 		return decodeTask(r, n)
-	case KindPing, KindPong:
-		return decodePingPong(r, n, kind)
-	case KindGoodbye:
+	case string(KindPing):
+		return decodePingPong(r, n, KindPing)
+	case string(KindPong):
+		return decodePingPong(r, n, KindPong)
+	case string(KindGoodbye):
 		return decodeGoodbye(r, n)
-	case KindShutdown:
+	case string(KindShutdown):
 		return decodeShutdown(r, n)
 	}
 	return nil, errorf(ErrUnknownKind, "", "kind", "%q is not a kind of protocol v%d", kind, Version)
 }
 
 // findKind returns the "kind" value; it is normally the first key, but any
-// position is accepted because not every encoder keeps map order.
-func findKind(r *reader, n int) (Kind, error) {
+// position is accepted because not every encoder keeps map order. It returns
+// the bytes, not a string: switching on string(b) costs no allocation.
+func findKind(r *reader, n int) ([]byte, error) {
 	for i := 0; i < n; i++ {
 		key, err := r.strBytes()
 		if err != nil {
-			return "", errorf(ErrMalformed, "", "", "key %d: %v", i, err)
+			return nil, errorf(ErrMalformed, "", "", "key %d: %v", i, err)
 		}
 		if string(key) != "kind" {
 			if err := r.skip(0); err != nil {
-				return "", errorf(ErrMalformed, "", string(key), "%v", err)
+				return nil, errorf(ErrMalformed, "", pathKey(key), "%v", err)
 			}
 			continue
 		}
-		k, err := r.str()
+		k, err := r.strBytes()
 		if err != nil {
-			return "", errorf(ErrMalformed, "", "kind", "%v", err)
+			return nil, errorf(ErrMalformed, "", "kind", "%v", err)
 		}
-		return Kind(k), nil
+		return k, nil
 	}
-	return "", &Error{Code: ErrMissingField, Field: "kind"}
+	return nil, &Error{Code: ErrMissingField, Field: "kind"}
 }
 
 // fields walks a message's top-level map, handing each key to fn. fn reports
@@ -178,7 +271,7 @@ func fields(r *reader, n int, kind Kind, fn func(key []byte) (bool, error)) erro
 			if errors.As(err, &pe) {
 				return pe
 			}
-			return errorf(ErrMalformed, kind, string(key), "%v", err)
+			return errorf(ErrMalformed, kind, pathKey(key), "%v", err)
 		}
 	}
 	return nil
@@ -248,8 +341,10 @@ func decodeWelcome(r *reader, n int) (*Welcome, error) {
 				m.Supervisor, err = r.str()
 			}
 		case "max_frame":
-			v, err = r.uint(math.MaxUint32)
-			m.MaxFrame = uint32(v)
+			if !r.isNil() {
+				v, err = r.uint(math.MaxUint32)
+				m.MaxFrame = uint32(v)
+			}
 		default:
 			return false, nil
 		}
@@ -320,16 +415,36 @@ func (d *decoder) decodeData(r *reader, n int) (*Data, error) {
 	return m, nil
 }
 
+// minRecordSize is the fewest bytes a valid record can take: fixmap header,
+// "timestamp" and a fixint, "fields", a fixmap header, "data_type" and a
+// one-byte value (1+10+1+7+1+10+2). The records slice is sized by the bytes
+// that remain rather than by the array header alone, so a lying header cannot
+// make the decoder allocate more Records than the frame could hold.
+const minRecordSize = 32
+
+// maxFieldsHint caps the map size taken on trust from a record's header; a
+// record with more distinct fields still decodes, its map just grows.
+const maxFieldsHint = 64
+
+// maxSpans is how much span scratch a decoder keeps between frames; a rare
+// record with thousands of fields does not pin its scratch for the life of
+// the connection.
+const maxSpans = 1024
+
 func (d *decoder) records(r *reader) ([]Record, error) {
 	n, err := r.arrayHeader()
-	if err != nil {
+	if err != nil || n == 0 {
 		return nil, err
 	}
-	recs := make([]Record, n)
-	for i := range recs {
+	recs := make([]Record, 0, min(n, r.remaining()/minRecordSize+1))
+	for i := range n {
+		recs = append(recs, Record{})
 		if err := d.record(r, &recs[i], i); err != nil {
 			return nil, err
 		}
+	}
+	if cap(d.spans) > maxSpans {
+		d.spans = nil
 	}
 	return recs, nil
 }
@@ -339,15 +454,9 @@ func (d *decoder) records(r *reader) ([]Record, error) {
 // this record, so keeping a record never pins the rest of its frame.
 func (d *decoder) record(r *reader, rec *Record, i int) error {
 	start := r.p
-	field := func(name string) string {
-		if name == "" {
-			return fmt.Sprintf("records[%d]", i)
-		}
-		return fmt.Sprintf("records[%d].%s", i, name)
-	}
 	n, err := r.mapHeader()
 	if err != nil {
-		return errorf(ErrMalformed, KindData, field(""), "%v", err)
+		return errorf(ErrMalformed, KindData, recordField(i, ""), "%v", err)
 	}
 	d.spans = d.spans[:0]
 	tok0, tok1 := 0, 0
@@ -355,7 +464,7 @@ func (d *decoder) record(r *reader, rec *Record, i int) error {
 	for j := 0; j < n; j++ {
 		key, err := r.strBytes()
 		if err != nil {
-			return errorf(ErrMalformed, KindData, field(""), "key %d: %v", j, err)
+			return errorf(ErrMalformed, KindData, recordField(i, ""), "key %d: %v", j, err)
 		}
 		switch string(key) {
 		case "timestamp":
@@ -369,55 +478,80 @@ func (d *decoder) record(r *reader, rec *Record, i int) error {
 			}
 		case "fields":
 			haveFields = true
-			err = d.fieldSpans(r)
+			if err := d.fieldSpans(r, i); err != nil {
+				return err
+			}
 		default:
 			err = r.skip(0)
 		}
 		if err != nil {
-			return errorf(ErrMalformed, KindData, field(string(key)), "%v", err)
+			return errorf(ErrMalformed, KindData, recordField(i, pathKey(key)), "%v", err)
 		}
 	}
 	switch {
 	case !haveTS:
-		return missing(KindData, field("timestamp"))
+		return missing(KindData, recordField(i, "timestamp"))
 	case !haveFields:
-		return missing(KindData, field("fields"))
+		return missing(KindData, recordField(i, "fields"))
 	}
 	s := string(r.b[start:r.p])
 	if tok1 > 0 {
 		rec.Token = s[tok0-start : tok1-start]
 	}
-	rec.Fields = make(map[string]string, len(d.spans))
+	rec.Fields = make(map[string]string, min(len(d.spans), maxFieldsHint))
 	for _, sp := range d.spans {
 		rec.Fields[s[sp.k0-start:sp.k1-start]] = s[sp.v0-start : sp.v1-start]
 	}
 	dt, ok := rec.Fields[FieldDataType]
 	switch {
 	case !ok:
-		return missing(KindData, field("fields."+FieldDataType))
+		return missing(KindData, recordField(i, "fields."+FieldDataType))
 	case dt == "":
-		return errorf(ErrMalformed, KindData, field("fields."+FieldDataType), "must not be empty")
+		return errorf(ErrMalformed, KindData, recordField(i, "fields."+FieldDataType), "must not be empty")
 	}
 	return nil
 }
 
-func (d *decoder) fieldSpans(r *reader) error {
+// fieldSpans records where each key and value of a record's fields map lie;
+// its errors name the field, e.g. records[2].fields.host.
+func (d *decoder) fieldSpans(r *reader, i int) error {
 	n, err := r.mapHeader()
 	if err != nil {
-		return err
+		return errorf(ErrMalformed, KindData, recordField(i, "fields"), "%v", err)
 	}
 	for j := 0; j < n; j++ {
 		k0, kl, err := r.strSpan()
 		if err != nil {
-			return fmt.Errorf("key %d: %w", j, err)
+			return errorf(ErrMalformed, KindData, recordField(i, "fields"), "key %d: %v", j, err)
 		}
 		v0, vl, err := r.strSpan()
 		if err != nil {
-			return fmt.Errorf("value of %q: %w", r.b[k0:k0+kl], err)
+			return errorf(ErrMalformed, KindData, recordField(i, "fields."+pathKey(r.b[k0:k0+kl])), "%v", err)
 		}
 		d.spans = append(d.spans, span{k0, k0 + kl, v0, v0 + vl})
 	}
 	return nil
+}
+
+// pathKey renders a key from the wire for an error's field path: as it is
+// when it is a plain identifier, quoted and cut short otherwise, so a hostile
+// key cannot flood a log or forge its layout.
+func pathKey(b []byte) string {
+	const maxLen = 64
+	plain := len(b) > 0 && len(b) <= maxLen
+	for _, c := range b {
+		if !(c == '_' || c == '-' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return string(b)
+	}
+	if len(b) > maxLen {
+		return fmt.Sprintf("%q...", b[:maxLen])
+	}
+	return fmt.Sprintf("%q", b)
 }
 
 func decodeTask(r *reader, n int) (*Task, error) {
@@ -464,7 +598,9 @@ func decodePingPong(r *reader, n int, kind Kind) (Message, error) {
 			seq, err = r.uint(math.MaxUint64)
 			haveSeq = true
 		case "time":
-			t, err = r.int()
+			if !r.isNil() {
+				t, err = r.int()
+			}
 		default:
 			return false, nil
 		}

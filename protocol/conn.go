@@ -13,7 +13,7 @@ import (
 // Options tune a Conn. The zero value is usable.
 type Options struct {
 	MaxFrame     int           // largest payload accepted and sent; default DefaultMaxFrame
-	ReadTimeout  time.Duration // Recv fails if no frame starts arriving within it; 0 waits forever
+	ReadTimeout  time.Duration // Recv fails if the next frame has not arrived within it (see Recv); 0 waits forever
 	WriteTimeout time.Duration // a Send that cannot finish within it fails; 0 waits forever
 	BufferSize   int           // read and write buffer size; default 16 KiB
 }
@@ -38,6 +38,7 @@ type Conn struct {
 	br   *bufio.Reader
 	rbuf []byte
 	dec  decoder
+	rerr error // sticky: once framing is lost no later frame can be trusted
 
 	waiting atomic.Int32 // senders queued for wmu; the last one flushes
 	wmu     sync.Mutex
@@ -77,7 +78,13 @@ func (c *Conn) MaxFrame() int { return c.opts.MaxFrame }
 // from the goroutine that calls Recv.
 func (c *Conn) SetReadTimeout(d time.Duration) { c.opts.ReadTimeout = d }
 
-// Send encodes m and writes it as one frame.
+// keepBuffer is the largest read or write buffer a Conn keeps between
+// frames: room for a batch of a few hundred records, so a busy stream reuses
+// its buffers, while a rare multi-megabyte frame is let go.
+const keepBuffer = 64 << 10
+
+// Send encodes m and writes it as one frame. A message the peer would reject
+// is refused with an error and nothing is written.
 func (c *Conn) Send(m Message) error {
 	c.waiting.Add(1)
 	c.wmu.Lock()
@@ -86,26 +93,41 @@ func (c *Conn) Send(m Message) error {
 	if c.werr != nil {
 		return c.werr
 	}
-	var err error
-	c.wbuf, err = AppendFrame(c.wbuf[:0], m)
-	if err != nil {
-		return err
-	}
-	if size := len(c.wbuf) - HeaderSize; size > c.opts.MaxFrame {
-		return errorf(ErrFrameTooLarge, m.Kind(), "", "encoded payload of %d bytes exceeds the limit of %d; send fewer records per frame", size, c.opts.MaxFrame)
-	}
 	if c.opts.WriteTimeout > 0 {
 		_ = c.nc.SetWriteDeadline(time.Now().Add(c.opts.WriteTimeout))
 	}
-	if _, err = c.bw.Write(c.wbuf); err == nil && last {
-		err = c.bw.Flush()
+	err := c.buffer(m)
+	// The last sender of a burst flushes for all before it, even when its own
+	// message was refused: their frames must not wait for a Send that may
+	// never come.
+	if last && c.werr == nil && c.bw.Buffered() > 0 {
+		if ferr := c.bw.Flush(); ferr != nil {
+			c.werr = fmt.Errorf("send %s: %w", m.Kind(), ferr)
+			err = c.werr
+		}
+	}
+	return err
+}
+
+// buffer encodes m as a frame into the write buffer, which reaches the socket
+// when it fills or when Send flushes.
+func (c *Conn) buffer(m Message) error {
+	frame, err := AppendFrame(c.wbuf[:0], m)
+	if cap(frame) <= keepBuffer {
+		c.wbuf = frame[:0]
 	}
 	if err != nil {
+		return err
+	}
+	if size := len(frame) - HeaderSize; size > c.opts.MaxFrame {
+		return errorf(ErrFrameTooLarge, m.Kind(), "", "encoded payload of %d bytes exceeds the limit of %d; send fewer records per frame", size, c.opts.MaxFrame)
+	}
+	if _, err := c.bw.Write(frame); err != nil {
 		c.werr = fmt.Errorf("send %s: %w", m.Kind(), err)
 		return c.werr
 	}
 	c.framesOut.Add(1)
-	c.bytesOut.Add(uint64(len(c.wbuf)))
+	c.bytesOut.Add(uint64(len(frame)))
 	if d, ok := m.(*Data); ok {
 		c.recordsOut.Add(uint64(len(d.Records)))
 	}
@@ -114,16 +136,33 @@ func (c *Conn) Send(m Message) error {
 
 // Recv reads and decodes the next frame. A protocol error means the stream
 // can no longer be trusted: the caller should close this Conn (and only it).
+//
+// A timeout before any byte of the next frame has been consumed leaves the
+// stream intact, so the caller may Recv again (an idle connection is not a
+// broken one). A timeout in the middle of a frame, a framing error or EOF is
+// final: every later Recv returns the same error.
 func (c *Conn) Recv() (Message, error) {
+	if c.rerr != nil {
+		return nil, c.rerr
+	}
 	if c.opts.ReadTimeout > 0 {
 		_ = c.nc.SetReadDeadline(time.Now().Add(c.opts.ReadTimeout))
 	}
-	payload, err := ReadFrame(c.br, c.rbuf, c.opts.MaxFrame)
-	if err != nil {
+	// Peek keeps whatever part of the length prefix has arrived in the
+	// buffer, so a timeout here consumes nothing.
+	if _, err := c.br.Peek(HeaderSize); err != nil && IsTimeout(err) {
 		return nil, err
 	}
-	if cap(payload) <= max(c.opts.BufferSize, minReadBuffer) {
-		c.rbuf = payload[:0] // keep small buffers; let a rare huge one go
+	payload, err := ReadFrame(c.br, c.rbuf, c.opts.MaxFrame)
+	if err != nil {
+		if IsTimeout(err) {
+			err = fmt.Errorf("protocol: peer stalled inside a frame: %w", err)
+		}
+		c.rerr = err
+		return nil, err
+	}
+	if cap(payload) <= keepBuffer {
+		c.rbuf = payload[:0]
 	}
 	c.framesIn.Add(1)
 	c.bytesIn.Add(uint64(len(payload) + HeaderSize))

@@ -15,10 +15,13 @@ const HeaderSize = 4
 const DefaultMaxFrame = 4 << 20
 
 // ReadFrame reads one frame from r into buf (grown if needed) and returns the
-// payload. The length is checked against limit before anything is allocated,
-// so a lying length field costs nothing. A stream that ends cleanly between
-// frames returns io.EOF.
+// payload. The length is checked against limit (DefaultMaxFrame when limit is
+// not positive) before anything is allocated, so a lying length field costs
+// nothing. A stream that ends cleanly between frames returns io.EOF.
 func ReadFrame(r io.Reader, buf []byte, limit int) ([]byte, error) {
+	if limit <= 0 {
+		limit = DefaultMaxFrame // a zero limit must not mean "no limit"
+	}
 	var hdr [HeaderSize]byte
 	if n, err := io.ReadFull(r, hdr[:]); err != nil {
 		if errors.Is(err, io.ErrUnexpectedEOF) {

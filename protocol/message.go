@@ -63,9 +63,9 @@ type Reject struct {
 // Record is one datum: string fields including a non-empty "data_type", the
 // time it was observed, and, for a task reply, the task's token.
 type Record struct {
-	Timestamp int64 // unix nanoseconds
-	Token     string
-	Fields    map[string]string
+	Timestamp int64             `json:"timestamp"` // unix nanoseconds
+	Token     string            `json:"token,omitempty"`
+	Fields    map[string]string `json:"fields"`
 }
 
 // DataType is the record's required "data_type" field.

@@ -100,6 +100,7 @@ const maxDepth = 32
 
 // reader decodes msgpack from a byte slice. Every length it reads is checked
 // against the bytes that remain, so no allocation can exceed the frame itself.
+// Errors name the offset at which the offending value begins.
 type reader struct {
 	b []byte
 	p int
@@ -107,28 +108,34 @@ type reader struct {
 
 func (r *reader) remaining() int { return len(r.b) - r.p }
 
-func (r *reader) errf(format string, args ...any) error {
-	return fmt.Errorf(format+" at byte %d", append(args, r.p)...)
+func (r *reader) errAt(at int, format string, args ...any) error {
+	return fmt.Errorf(format+" at byte %d", append(args, at)...)
 }
 
-func (r *reader) need(n int) error {
-	if n < 0 || r.remaining() < n {
-		return r.errf("value needs %d bytes but only %d remain", n, r.remaining())
+// need checks that n more bytes follow for the value that began at at.
+func (r *reader) need(at, n int) error {
+	if r.remaining() < n {
+		return r.errAt(at, "value needs %d more bytes but only %d remain", n, r.remaining())
 	}
 	return nil
 }
 
 func (r *reader) byte() (byte, error) {
-	if err := r.need(1); err != nil {
-		return 0, err
+	if r.p >= len(r.b) {
+		return 0, r.endErr()
 	}
 	c := r.b[r.p]
 	r.p++
 	return c, nil
 }
 
-func (r *reader) bigEndian(n int) (uint64, error) {
-	if err := r.need(n); err != nil {
+// endErr is out of line so that byte stays small enough to inline.
+func (r *reader) endErr() error {
+	return r.errAt(r.p, "payload ends where a value should begin")
+}
+
+func (r *reader) bigEndian(at, n int) (uint64, error) {
+	if err := r.need(at, n); err != nil {
 		return 0, err
 	}
 	var v uint64
@@ -139,15 +146,23 @@ func (r *reader) bigEndian(n int) (uint64, error) {
 	return v, nil
 }
 
-// count reads the n-byte length that follows a container or string marker and
-// checks it against what remains: each element takes at least minSize bytes.
-func (r *reader) count(n, minSize int) (int, error) {
-	v, err := r.bigEndian(n)
+// count reads the n-byte length that follows the container or string marker
+// at at, and checks it with fits.
+func (r *reader) count(at, n, minSize int, what string) (int, error) {
+	v, err := r.bigEndian(at, n)
 	if err != nil {
 		return 0, err
 	}
-	if v > uint64(r.remaining()/minSize) {
-		return 0, r.errf("length %d exceeds the %d bytes that remain", v, r.remaining())
+	return r.fits(at, v, minSize, what)
+}
+
+// fits refuses a length that cannot be true: each of the v elements takes at
+// least minSize bytes, so a lying header is caught before anything is
+// allocated for it. It multiplies rather than divides: it runs for every
+// string on the hot path, and v < 2^32 and minSize <= 32 cannot overflow.
+func (r *reader) fits(at int, v uint64, minSize int, what string) (int, error) {
+	if v*uint64(minSize) > uint64(r.remaining()) {
+		return 0, r.errAt(at, "%s of length %d cannot fit in the %d bytes that remain", what, v, r.remaining())
 	}
 	return int(v), nil
 }
@@ -171,60 +186,73 @@ func typeName(c byte) string {
 	case c == 0xca, c == 0xcb:
 		return "float"
 	case c == 0xc1:
-		return "reserved byte 0xc1"
+		return "reserved byte"
 	default:
 		return "extension"
 	}
 }
 
-func (r *reader) wrongType(want string, c byte) error {
-	r.p--
-	return r.errf("want %s, got %s (0x%02x)", want, typeName(c), c)
+// wrongType reports the value at at, whose marker is c, as not the wanted
+// type and leaves the reader on it.
+func (r *reader) wrongType(at int, want string, c byte) error {
+	r.p = at
+	return r.errAt(at, "want %s, got %s (0x%02x)", want, typeName(c), c)
 }
 
 func (r *reader) mapHeader() (int, error) {
+	at := r.p
 	c, err := r.byte()
 	if err != nil {
 		return 0, err
 	}
 	switch {
 	case c >= 0x80 && c <= 0x8f:
-		n := int(c & 0x0f)
-		if n*2 > r.remaining() {
-			return 0, r.errf("map of %d entries exceeds the %d bytes that remain", n, r.remaining())
-		}
-		return n, nil
+		return r.fits(at, uint64(c&0x0f), 2, "map")
 	case c == 0xde:
-		return r.count(2, 2)
+		return r.count(at, 2, 2, "map")
 	case c == 0xdf:
-		return r.count(4, 2)
+		return r.count(at, 4, 2, "map")
 	}
-	return 0, r.wrongType("map", c)
+	return 0, r.wrongType(at, "map", c)
 }
 
 func (r *reader) arrayHeader() (int, error) {
+	at := r.p
 	c, err := r.byte()
 	if err != nil {
 		return 0, err
 	}
 	switch {
 	case c >= 0x90 && c <= 0x9f:
-		n := int(c & 0x0f)
-		if n > r.remaining() {
-			return 0, r.errf("array of %d elements exceeds the %d bytes that remain", n, r.remaining())
-		}
-		return n, nil
+		return r.fits(at, uint64(c&0x0f), 1, "array")
 	case c == 0xdc:
-		return r.count(2, 1)
+		return r.count(at, 2, 1, "array")
 	case c == 0xdd:
-		return r.count(4, 1)
+		return r.count(at, 4, 1, "array")
 	}
-	return 0, r.wrongType("array", c)
+	return 0, r.wrongType(at, "array", c)
 }
 
 // strSpan returns the offset and length of a string's bytes, so callers can
-// slice one shared string instead of allocating one per value.
+// slice one shared string instead of allocating one per value. Binary is
+// refused: the spec says strings are str, and accepting both would leave
+// every other implementation guessing.
 func (r *reader) strSpan() (int, int, error) {
+	// Fast path: a fixstr that fits, which is nearly every key and value.
+	if r.p < len(r.b) {
+		if c := r.b[r.p]; c&0xe0 == 0xa0 {
+			start, n := r.p+1, int(c&0x1f)
+			if start+n <= len(r.b) {
+				r.p = start + n
+				return start, n, nil
+			}
+		}
+	}
+	return r.strSpanSlow()
+}
+
+func (r *reader) strSpanSlow() (int, int, error) {
+	at := r.p
 	c, err := r.byte()
 	if err != nil {
 		return 0, 0, err
@@ -232,18 +260,15 @@ func (r *reader) strSpan() (int, int, error) {
 	var n int
 	switch {
 	case c >= 0xa0 && c <= 0xbf:
-		n = int(c & 0x1f)
-		if err := r.need(n); err != nil {
-			return 0, 0, err
-		}
+		n, err = r.fits(at, uint64(c&0x1f), 1, "string")
 	case c == 0xd9:
-		n, err = r.count(1, 1)
+		n, err = r.count(at, 1, 1, "string")
 	case c == 0xda:
-		n, err = r.count(2, 1)
+		n, err = r.count(at, 2, 1, "string")
 	case c == 0xdb:
-		n, err = r.count(4, 1)
+		n, err = r.count(at, 4, 1, "string")
 	default:
-		return 0, 0, r.wrongType("string", c)
+		return 0, 0, r.wrongType(at, "string", c)
 	}
 	if err != nil {
 		return 0, 0, err
@@ -266,7 +291,10 @@ func (r *reader) str() (string, error) {
 	return string(b), err
 }
 
+// uint reads any msgpack integer encoding whose value is in 0..max: senders
+// may pick any width, and a signed encoding of a non-negative value is fine.
 func (r *reader) uint(max uint64) (uint64, error) {
+	at := r.p
 	c, err := r.byte()
 	if err != nil {
 		return 0, err
@@ -276,28 +304,28 @@ func (r *reader) uint(max uint64) (uint64, error) {
 	case c <= 0x7f:
 		v = uint64(c)
 	case c >= 0xcc && c <= 0xcf:
-		v, err = r.bigEndian(1 << (c - 0xcc))
-	case c >= 0xd0 && c <= 0xd3:
+		v, err = r.bigEndian(at, 1<<(c-0xcc))
+	case c >= 0xe0, c >= 0xd0 && c <= 0xd3:
+		r.p = at
 		var i int64
-		r.p--
-		i, err = r.int()
-		if err == nil && i < 0 {
-			return 0, r.errf("want unsigned integer, got %d", i)
+		if i, err = r.int(); err == nil && i < 0 {
+			return 0, r.errAt(at, "want unsigned integer, got %d", i)
 		}
 		v = uint64(i)
 	default:
-		return 0, r.wrongType("unsigned integer", c)
+		return 0, r.wrongType(at, "unsigned integer", c)
 	}
 	if err != nil {
 		return 0, err
 	}
 	if v > max {
-		return 0, r.errf("value %d exceeds the maximum %d", v, max)
+		return 0, r.errAt(at, "value %d exceeds the maximum %d", v, max)
 	}
 	return v, nil
 }
 
 func (r *reader) int() (int64, error) {
+	at := r.p
 	c, err := r.byte()
 	if err != nil {
 		return 0, err
@@ -308,23 +336,25 @@ func (r *reader) int() (int64, error) {
 	case c >= 0xe0:
 		return int64(int8(c)), nil
 	case c >= 0xcc && c <= 0xcf:
-		v, err := r.bigEndian(1 << (c - 0xcc))
+		v, err := r.bigEndian(at, 1<<(c-0xcc))
 		if err == nil && v > math.MaxInt64 {
-			return 0, r.errf("value %d overflows int64", v)
+			return 0, r.errAt(at, "value %d overflows int64", v)
 		}
 		return int64(v), err
 	case c >= 0xd0 && c <= 0xd3:
 		size := 1 << (c - 0xd0)
-		v, err := r.bigEndian(size)
+		v, err := r.bigEndian(at, size)
 		shift := 64 - 8*size
 		return int64(v<<shift) >> shift, err
 	}
-	return 0, r.wrongType("integer", c)
+	return 0, r.wrongType(at, "integer", c)
 }
 
+// uint16s reads an array of versions. An empty array decodes to nil so that
+// decoding what Append wrote gives back an equal value.
 func (r *reader) uint16s() ([]uint16, error) {
 	n, err := r.arrayHeader()
-	if err != nil {
+	if err != nil || n == 0 {
 		return nil, err
 	}
 	out := make([]uint16, n)
@@ -348,9 +378,12 @@ func (r *reader) isNil() bool {
 }
 
 // skip passes over one value of any type, for fields this version ignores.
+// Containers recurse, so depth is bounded: a frame of deeply nested arrays is
+// an error, not a stack overflow.
 func (r *reader) skip(depth int) error {
+	at := r.p
 	if depth > maxDepth {
-		return r.errf("values nested deeper than %d", maxDepth)
+		return r.errAt(at, "values nested deeper than %d levels", maxDepth)
 	}
 	c, err := r.byte()
 	if err != nil {
@@ -367,13 +400,13 @@ func (r *reader) skip(depth int) error {
 	case c >= 0xa0 && c <= 0xbf:
 		n = int(c & 0x1f)
 	case c == 0xc4, c == 0xd9:
-		n, err = r.count(1, 1)
+		n, err = r.count(at, 1, 1, typeName(c))
 	case c == 0xc5, c == 0xda:
-		n, err = r.count(2, 1)
+		n, err = r.count(at, 2, 1, typeName(c))
 	case c == 0xc6, c == 0xdb:
-		n, err = r.count(4, 1)
+		n, err = r.count(at, 4, 1, typeName(c))
 	case c == 0xc7, c == 0xc8, c == 0xc9: // ext 8/16/32: length, type byte, data
-		n, err = r.count(1<<(c-0xc7), 1)
+		n, err = r.count(at, 1<<(c-0xc7), 1, "extension")
 		n++
 	case c == 0xca:
 		n = 4
@@ -385,33 +418,21 @@ func (r *reader) skip(depth int) error {
 		n = 1 << (c - 0xd0)
 	case c >= 0xd4 && c <= 0xd8: // fixext: type byte + 1..16 bytes
 		n = 1 + 1<<(c-0xd4)
-	case c == 0xdc:
-		n, err = r.count(2, 1)
-		if err == nil {
+	case c == 0xdc, c == 0xdd:
+		if n, err = r.count(at, 2<<(c-0xdc), 1, "array"); err == nil {
 			return r.skipN(n, depth)
 		}
-	case c == 0xdd:
-		n, err = r.count(4, 1)
-		if err == nil {
-			return r.skipN(n, depth)
-		}
-	case c == 0xde:
-		n, err = r.count(2, 2)
-		if err == nil {
-			return r.skipN(2*n, depth)
-		}
-	case c == 0xdf:
-		n, err = r.count(4, 2)
-		if err == nil {
+	case c == 0xde, c == 0xdf:
+		if n, err = r.count(at, 2<<(c-0xde), 2, "map"); err == nil {
 			return r.skipN(2*n, depth)
 		}
 	default:
-		return r.wrongType("a msgpack value", c)
+		return r.wrongType(at, "a msgpack value", c)
 	}
 	if err != nil {
 		return err
 	}
-	if err := r.need(n); err != nil {
+	if err := r.need(at, n); err != nil {
 		return err
 	}
 	r.p += n
