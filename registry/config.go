@@ -1,0 +1,115 @@
+// Package registry loads, validates and verifies plugvisor's configuration: which plugin executables may run, how, and on which host.
+package registry
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is a loaded and validated configuration.
+type Config struct {
+	Files   []string // every file that contributed: main config first, then manifests
+	Agent   Agent
+	Plugins []*Plugin       // sorted by Name
+	Hosts   map[string]Host // nil when the config has no [hosts] table
+}
+
+// Plugin returns the plugin called name, or nil.
+func (c *Config) Plugin(name string) *Plugin {
+	i, ok := slices.BinarySearchFunc(c.Plugins, name, func(p *Plugin, n string) int {
+		return strings.Compare(p.Name, n)
+	})
+	if !ok {
+		return nil
+	}
+	return c.Plugins[i]
+}
+
+// Allowed returns the plugins this host may run, sorted by name: all of them
+// when there is no [hosts] table, else those listed for Agent.Host.
+func (c *Config) Allowed() []*Plugin {
+	if c.Hosts == nil {
+		return slices.Clone(c.Plugins)
+	}
+	listed := c.Hosts[c.Agent.Host].Plugins
+	var out []*Plugin
+	for _, p := range c.Plugins {
+		if slices.Contains(listed, p.Name) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Agent is the [agent] table: how this supervisor runs.
+type Agent struct {
+	Name                string        // supervisor name; default os.Hostname()
+	Host                string        // key into [hosts]; default os.Hostname()
+	WorkDir             string        // absolute; default $XDG_STATE_HOME/plugvisor or ~/.local/state/plugvisor
+	Socket              string        // default <WorkDir>/plugvisor.sock
+	ControlSocket       string        // default <WorkDir>/plugvisor.ctl.sock
+	HeartbeatInterval   time.Duration // default 1s
+	HeartbeatTimeout    time.Duration // default 5s; greater than HeartbeatInterval
+	RegistrationTimeout time.Duration // default 5s: time a fresh connection has to send hello
+	TaskTimeout         time.Duration // default 10s
+	StopGrace           time.Duration // default 5s; 0 kills at once
+	MaxFrame            Size          // default 4MiB; 1KiB to 64MiB
+	LogMaxSize          Size          // default 10MiB: stdout/stderr files rotate at this size
+	LogBackups          int           // default 3
+	RestartBurst        int           // default 5 restarts ...
+	RestartWindow       time.Duration // ... within this window (default 60s) make a plugin failed
+	ManifestDirs        []string      // absolute dirs scanned for <dir>/<name>/plugin.toml
+	Theme               string        // console theme name; checked by the console, not here
+}
+
+// RestartPolicy says when an exited plugin is started again.
+type RestartPolicy string
+
+const (
+	RestartAlways    RestartPolicy = "always"
+	RestartOnFailure RestartPolicy = "on-failure"
+	RestartNever     RestartPolicy = "never"
+)
+
+func (r RestartPolicy) valid() bool {
+	return r == RestartAlways || r == RestartOnFailure || r == RestartNever
+}
+
+// Plugin is one [plugins.<name>] table or one manifest.
+type Plugin struct {
+	Name         string // [A-Za-z0-9_-]{1,64}
+	Exec         string // absolute path
+	Args         []string
+	Env          map[string]string
+	Version      string
+	SHA256       string // lowercase hex
+	AutoStart    bool   // default true
+	Restart      RestartPolicy
+	StartTimeout time.Duration // time to register after exec; default Agent.RegistrationTimeout
+	Instances    int           // 1 to 64, default 1
+	Author       string
+	Description  string
+	Where        Pos // the [plugins.<name>] header, or line 1 of the manifest
+}
+
+// InstanceIDs names the plugin's instances: the bare name for a single
+// instance, else name.0, name.1, …; '.' cannot appear in a plugin name, so
+// the IDs of different plugins never collide.
+func (p *Plugin) InstanceIDs() []string {
+	if p.Instances <= 1 {
+		return []string{p.Name}
+	}
+	ids := make([]string, p.Instances)
+	for i := range ids {
+		ids[i] = p.Name + "." + strconv.Itoa(i)
+	}
+	return ids
+}
+
+// Host is one [hosts.<name>] table: the plugins that host may run.
+type Host struct {
+	Plugins []string
+	Where   Pos
+}

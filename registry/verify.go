@@ -1,0 +1,302 @@
+package registry
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// ErrVerifierClosed is returned by Verify after Close.
+var ErrVerifierClosed = errors.New("verifier closed")
+
+// Executable is a verified plugin executable, ready to run.
+//
+// os/exec cannot fexecve, and hashing a path then executing the path lets
+// the file be swapped in between. So File is a sealed memfd holding exactly
+// the bytes that were hashed: pass it in Cmd.ExtraFiles and set Cmd.Path to
+// /proc/self/fd/N (N = 3 + its index). A "#!" script works the same way,
+// because ExtraFiles descriptors stay open across exec for the interpreter
+// to read; the script then sees $0 as /proc/self/fd/N.
+type Executable struct {
+	// File is a descriptor of its own for each Verify call, owned by the
+	// caller: close it once the child has started. Closing it never
+	// disturbs other Executables or the Verifier's cache.
+	File        *os.File
+	Path        string // the configured path, for argv[0] and messages
+	SHA256      string
+	Size        int64
+	Interpreter string // for a "#!" script, the interpreter its first line names
+}
+
+// Verifier checks executables against their expected sha256 and keeps one
+// sealed copy per content, so starting a plugin again, or many instances of
+// one binary, costs an open and an fstat rather than a hash.
+type Verifier struct {
+	mu     sync.Mutex
+	paths  map[string]pathEntry   // configured path → the file last verified there
+	copies map[string]*sealedCopy // content sha256 → its sealed copy
+	closed bool
+	racy   time.Duration // see pathEntry.trusted
+	hashes int           // files hashed and remembered, for tests
+}
+
+// identity tells whether a path still holds the file that was hashed: an
+// in-place rewrite changes ctime (which no one can set back without root),
+// a rename over the path changes the inode.
+type identity struct {
+	dev, ino     uint64
+	size         int64
+	mtime, ctime int64 // ns
+}
+
+type pathEntry struct {
+	id  identity
+	sum string
+	// trusted is false when the file changed within racy of being hashed.
+	// File times come from a coarse clock (a tick, or a whole second on
+	// some filesystems), so a same-size rewrite right after hashing could
+	// leave the identity unchanged; like git's "racily clean" index
+	// entries, such a file is hashed again each time until it settles.
+	trusted bool
+}
+
+type sealedCopy struct {
+	file *os.File
+	size int64
+	head []byte // start of the content, for its #! line
+	refs int    // paths whose entry names this copy
+}
+
+// NewVerifier returns an empty Verifier; Close it to free its copies.
+func NewVerifier() *Verifier {
+	return &Verifier{paths: map[string]pathEntry{}, copies: map[string]*sealedCopy{}, racy: 2 * time.Second}
+}
+
+// Verify opens path once, checks it is a regular executable file, and returns
+// a sealed copy of its content if its sha256 is want. Errors are permanent
+// (see IsPermanent) unless the system itself failed: a missing file satisfies
+// errors.Is(err, fs.ErrNotExist), a bad mode ErrNotRegular or
+// ErrNotExecutable, a script with a bad #! line ErrBadInterpreter, and a
+// mismatch is a *ChecksumError.
+func (v *Verifier) Verify(path, want string) (*Executable, error) {
+	if !validSHA256(want) {
+		return nil, fmt.Errorf("verify %s: %w: expected value %q is not 64 lowercase hex digits", path, ErrBadChecksum, want)
+	}
+	f, id, err := openExecutable(path)
+	if err != nil {
+		return nil, fmt.Errorf("verify %w", err) // err starts with the path
+	}
+	defer f.Close()
+
+	if exe, ok, err := v.fromCache(path, id, want); ok {
+		return exe, err
+	}
+	hashedAt := time.Now()
+	c, sum, err := sealCopy(f, path)
+	if err != nil {
+		return nil, fmt.Errorf("verify %s: %w", path, err)
+	}
+	if sum != want {
+		c.file.Close()
+		v.forget(path)
+		return nil, &ChecksumError{Path: path, Want: want, Got: sum}
+	}
+	trusted := hashedAt.Sub(time.Unix(0, id.ctime)) > v.racy
+	return v.remember(path, pathEntry{id: id, sum: sum, trusted: trusted}, c)
+}
+
+// openExecutable opens path for reading and checks what it opened, so the
+// checks and the hash are about one file whatever happens to the path.
+// O_NONBLOCK keeps a named pipe at the path from hanging the open; it means
+// nothing for the regular file that is the only thing accepted.
+func openExecutable(path string) (*os.File, identity, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
+	if err != nil {
+		return nil, identity{}, fmt.Errorf("%s: %w", path, statErr(err))
+	}
+	f := os.NewFile(uintptr(fd), path)
+	fi, err := f.Stat()
+	if err == nil {
+		err = checkMode(path, fi.Mode())
+	}
+	if err == nil {
+		err = checkMount(fd, path)
+	}
+	if err != nil {
+		f.Close()
+		return nil, identity{}, err
+	}
+	st := fi.Sys().(*syscall.Stat_t)
+	return f, identity{
+		dev: st.Dev, ino: st.Ino, size: st.Size,
+		mtime: st.Mtim.Nano(), ctime: st.Ctim.Nano(),
+	}, nil
+}
+
+// checkMount refuses files on a noexec mount: running a copy from a memfd
+// would otherwise sidestep the operator's noexec.
+func checkMount(fd int, path string) error {
+	var st unix.Statfs_t
+	if err := unix.Fstatfs(fd, &st); err != nil {
+		return fmt.Errorf("%s: statfs: %w", path, err)
+	}
+	if st.Flags&unix.ST_NOEXEC != 0 {
+		return fmt.Errorf("%s: %w (it is on a noexec mount)", path, ErrNotExecutable)
+	}
+	return nil
+}
+
+// fromCache answers from the cache when path still holds the file hashed
+// before; ok is false when the file must be hashed.
+func (v *Verifier) fromCache(path string, id identity, want string) (*Executable, bool, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	e, ok := v.paths[path]
+	if !ok || !e.trusted || e.id != id {
+		return nil, false, nil
+	}
+	if e.sum != want {
+		return nil, true, &ChecksumError{Path: path, Want: want, Got: e.sum}
+	}
+	exe, err := v.handOut(path, e.sum, v.copies[e.sum])
+	return exe, true, err
+}
+
+// remember records that path holds content sum and hands out its copy. An
+// existing copy of the same content wins, so identical binaries share one.
+func (v *Verifier) remember(path string, e pathEntry, c *sealedCopy) (*Executable, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.hashes++
+	if v.closed {
+		c.file.Close()
+		return nil, fmt.Errorf("verify %s: %w", path, ErrVerifierClosed)
+	}
+	if have, ok := v.copies[e.sum]; ok {
+		c.file.Close()
+		c = have
+	} else {
+		v.copies[e.sum] = c
+	}
+	c.refs++ // before release: path may already name this same copy
+	v.release(path)
+	v.paths[path] = e
+	return v.handOut(path, e.sum, c)
+}
+
+// forget drops what is known about path, which no longer holds that file.
+func (v *Verifier) forget(path string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.release(path)
+	delete(v.paths, path)
+}
+
+// release drops path's reference to its copy and closes the copy when no
+// path names it. Executables already handed out hold their own descriptors,
+// so the content lives on for them.
+func (v *Verifier) release(path string) {
+	e, ok := v.paths[path]
+	if !ok {
+		return
+	}
+	c := v.copies[e.sum]
+	if c.refs--; c.refs == 0 {
+		c.file.Close()
+		delete(v.copies, e.sum)
+	}
+}
+
+// handOut gives the caller a descriptor of its own for the copy; v.mu must
+// be held so the copy cannot be closed meanwhile. It checks the interpreter
+// every time: the script is sealed, its interpreter is not.
+func (v *Verifier) handOut(path, sum string, c *sealedCopy) (*Executable, error) {
+	interp, err := scriptInterpreter(path, c.head)
+	if err != nil {
+		return nil, fmt.Errorf("verify %w", err)
+	}
+	fd, err := unix.FcntlInt(c.file.Fd(), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("verify %s: dup sealed copy: %w", path, err)
+	}
+	return &Executable{
+		File:        os.NewFile(uintptr(fd), "sealed copy of "+path),
+		Path:        path,
+		SHA256:      sum,
+		Size:        c.size,
+		Interpreter: interp,
+	}, nil
+}
+
+// Close closes the cached copies. Executables handed out stay valid.
+func (v *Verifier) Close() error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.closed = true
+	var errs []error
+	for sum, c := range v.copies {
+		errs = append(errs, c.file.Close())
+		delete(v.copies, sum)
+	}
+	clear(v.paths)
+	return errors.Join(errs...)
+}
+
+// seals make the copy immutable for good: no writes, no resizing, and no
+// removing these seals.
+const seals = unix.F_SEAL_WRITE | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_SEAL
+
+// sealCopy streams f through sha256 into a new memfd and seals it, so what
+// runs later is exactly what was hashed.
+func sealCopy(f *os.File, path string) (*sealedCopy, string, error) {
+	mem, err := memfd("plugvisor:" + filepath.Base(path))
+	if err != nil {
+		return nil, "", err
+	}
+	h := sha256.New()
+	buf := make([]byte, 256<<10)
+	// Hiding f's WriteTo makes io.CopyBuffer use buf instead of 32 KiB reads.
+	n, err := io.CopyBuffer(io.MultiWriter(mem, h), struct{ io.Reader }{f}, buf)
+	if err != nil {
+		mem.Close()
+		return nil, "", fmt.Errorf("copy into memfd: %w", err)
+	}
+	if _, err := unix.FcntlInt(mem.Fd(), unix.F_ADD_SEALS, seals); err != nil {
+		mem.Close()
+		return nil, "", fmt.Errorf("seal memfd: %w", err)
+	}
+	head := make([]byte, min(n, shebangMax))
+	if _, err := mem.ReadAt(head, 0); err != nil && !errors.Is(err, io.EOF) {
+		mem.Close()
+		return nil, "", fmt.Errorf("read back memfd: %w", err)
+	}
+	return &sealedCopy{file: mem, size: n, head: head}, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// memfd creates a close-on-exec, sealable memfd that may be executed.
+// MFD_EXEC (Linux 6.3+) says so explicitly, which matters when the
+// vm.memfd_noexec sysctl makes memfds non-executable by default; older
+// kernels reject the flag, so retry without it.
+func memfd(name string) (*os.File, error) {
+	flags := unix.MFD_CLOEXEC | unix.MFD_ALLOW_SEALING
+	fd, err := unix.MemfdCreate(name, flags|unix.MFD_EXEC)
+	if errors.Is(err, unix.EINVAL) {
+		fd, err = unix.MemfdCreate(name, flags)
+	}
+	if errors.Is(err, unix.EACCES) {
+		return nil, fmt.Errorf("memfd_create: executable memfds are disabled on this system (sysctl vm.memfd_noexec=2): %w", err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("memfd_create: %w", err)
+	}
+	return os.NewFile(uintptr(fd), name), nil
+}
