@@ -1,0 +1,124 @@
+// Package headless runs the engine without a console: lifecycle events become structured logs, records become JSON lines, and signals drive shutdown and reload.
+package headless
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/plugvisor/plugvisor/supervisor"
+)
+
+// Engine is what headless needs of the embedded supervisor: the operator API
+// plus a way to run it.
+type Engine interface {
+	supervisor.API
+	Run(ctx context.Context) error
+}
+
+// Options say where output goes.
+type Options struct {
+	Log     *slog.Logger // lifecycle events
+	Data    io.Writer    // records as JSON lines
+	Buffer  int          // event buffer; a slow Data writer drops beyond it
+	Signals bool         // handle SIGINT/SIGTERM (stop) and SIGHUP (reload)
+}
+
+// record is one data record as a JSON line.
+type record struct {
+	Time      time.Time         `json:"time"`
+	Plugin    string            `json:"plugin"`
+	Instance  string            `json:"instance"`
+	Timestamp int64             `json:"timestamp"`
+	Token     string            `json:"token,omitempty"`
+	Fields    map[string]string `json:"fields"`
+}
+
+// Run supervises until ctx ends or a stop signal arrives, writing events as
+// they come. It returns once every plugin has stopped.
+func Run(ctx context.Context, e Engine, opts Options) error {
+	if opts.Buffer <= 0 {
+		opts.Buffer = 4096
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	events, unsubscribe := e.Subscribe(opts.Buffer)
+	defer unsubscribe()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		write(events, opts)
+	}()
+	if opts.Signals {
+		go handleSignals(ctx, cancel, e, opts.Log)
+	}
+	err := e.Run(ctx)
+	unsubscribe()
+	<-done
+	return err
+}
+
+func handleSignals(ctx context.Context, stop context.CancelFunc, e Engine, log *slog.Logger) {
+	ch := make(chan os.Signal, 4)
+	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(ch)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case sig := <-ch:
+			if sig != syscall.SIGHUP {
+				log.Info("signal received; stopping plugins", "signal", sig.String())
+				stop()
+				return
+			}
+			log.Info("SIGHUP: reloading configuration")
+			if err := e.Reload(); err != nil {
+				log.Error("reload failed; keeping the running configuration", "err", err)
+			}
+		}
+	}
+}
+
+// write turns events into log lines and JSON records until events closes.
+// State changes are not logged here: the supervisor logs them itself, with
+// detail no event carries.
+// Records are flushed when no event is waiting, so a burst costs few writes.
+func write(events <-chan supervisor.Event, opts Options) {
+	bw := bufio.NewWriterSize(opts.Data, 64<<10)
+	enc := json.NewEncoder(bw)
+	for ev := range events {
+		logEvent(opts.Log, ev)
+		if ev.Type == supervisor.EventRecords {
+			for _, r := range ev.Records {
+				_ = enc.Encode(record{Time: ev.Time, Plugin: ev.Plugin, Instance: ev.Instance, Timestamp: r.Timestamp, Token: r.Token, Fields: r.Fields})
+			}
+		}
+		if len(events) == 0 {
+			_ = bw.Flush()
+		}
+	}
+	_ = bw.Flush()
+}
+
+func logEvent(log *slog.Logger, ev supervisor.Event) {
+	switch ev.Type {
+	case supervisor.EventLog:
+		log.Info("plugin output", "instance", ev.Instance, "stream", string(ev.Log.Stream), "line", ev.Log.Text)
+	case supervisor.EventTask:
+		t := ev.Task
+		if t.Err != "" {
+			log.Warn("task failed", "instance", ev.Instance, "id", t.ID, "token", t.Token, "err", t.Err)
+		} else {
+			log.Info("task answered", "instance", ev.Instance, "id", t.ID, "token", t.Token, "status", t.Reply.Status, "rtt", t.Reply.RTT)
+		}
+	case supervisor.EventDropped:
+		log.Warn("output fell behind; events dropped", "dropped", ev.Dropped)
+	}
+}

@@ -1,0 +1,93 @@
+package supervisor
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/plugvisor/plugvisor/registry"
+)
+
+// apply makes the running set of instances match cfg: instances no longer
+// allowed are stopped and removed, those whose executable, arguments,
+// environment, version or checksum changed are replaced, new ones are added
+// and started if auto_start. An unchanged running plugin is left alone.
+func (s *Supervisor) apply(cfg *registry.Config, reason string) error {
+	s.mu.Lock()
+	s.config = cfg
+	ctx := s.runCtx
+	current := maps.Clone(s.instances)
+	s.mu.Unlock()
+
+	want := map[string]*registry.Plugin{}
+	var ids []string
+	for _, p := range cfg.Allowed() {
+		for _, id := range p.InstanceIDs() {
+			want[id] = p
+			ids = append(ids, id)
+		}
+	}
+	for id, in := range current {
+		if want[id] == nil {
+			_ = in.do("remove", reason+": no longer configured for this host", nil)
+			delete(current, id)
+		}
+	}
+	var errs []error
+	var fresh []*instance
+	for _, id := range ids {
+		p := want[id]
+		in := current[id]
+		switch {
+		case in == nil:
+			var err error
+			if in, err = newInstance(s, p, id); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			current[id] = in
+			fresh = append(fresh, in)
+		case processChanged(in.config(), p):
+			_ = in.do("replace", changeReason(reason, in.config(), p), p)
+		default:
+			in.describe(p)
+		}
+	}
+	s.mu.Lock()
+	s.instances = current
+	s.order = s.order[:0:0]
+	for _, id := range ids {
+		if in := current[id]; in != nil {
+			s.order = append(s.order, in)
+		}
+	}
+	s.mu.Unlock()
+	for _, in := range fresh {
+		s.wg.Go(func() { in.run(ctx) })
+		if in.config().AutoStart {
+			go func() { _ = in.do("start", reason, nil) }()
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("apply configuration: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// processChanged reports whether p and q would run different processes.
+func processChanged(p, q *registry.Plugin) bool {
+	return p.Exec != q.Exec || p.SHA256 != q.SHA256 || p.Version != q.Version ||
+		!slices.Equal(p.Args, q.Args) || !maps.Equal(p.Env, q.Env)
+}
+
+func changeReason(reason string, old, p *registry.Plugin) string {
+	switch {
+	case old.Version != p.Version:
+		return fmt.Sprintf("%s: version %s → %s", reason, old.Version, p.Version)
+	case old.SHA256 != p.SHA256:
+		return fmt.Sprintf("%s: checksum changed", reason)
+	default:
+		return fmt.Sprintf("%s: command changed", reason)
+	}
+}

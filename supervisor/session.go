@@ -1,0 +1,329 @@
+package supervisor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/plugvisor/plugvisor/protocol"
+)
+
+// errDisconnected is a connection closed by the plugin without goodbye:
+// usually a crash whose exit status is about to arrive.
+var errDisconnected = errors.New("disconnected")
+
+// maxInFlight bounds the tasks waiting for replies on one connection.
+const maxInFlight = 4096
+
+// session is one authenticated connection of one plugin instance: a read
+// loop that turns frames into events and resolves tasks, and a ping loop that
+// proves the plugin alive.
+type session struct {
+	conn      *protocol.Conn
+	name      string
+	instance  string
+	hello     *protocol.Hello
+	proto     uint16
+	heartbeat time.Duration
+	hbTimeout time.Duration
+	bus       *bus
+	rtts      *rttRing
+	tokens    *tokenSource
+
+	mu      sync.Mutex
+	pending map[string]*pendingTask
+	pings   map[uint64]chan time.Duration
+	closed  bool
+
+	pingSeq  atomic.Uint64
+	lastHB   atomic.Int64 // unix ns of the last pong
+	hbRTT    atomic.Int64
+	goodbye  atomic.Pointer[string]
+	answered atomic.Uint64
+	failed   atomic.Uint64
+	timedOut atomic.Uint64
+	sent     atomic.Uint64
+
+	done chan struct{}
+	err  error // why the session ended; read after done
+}
+
+type pendingTask struct {
+	task    protocol.Task
+	sent    time.Time
+	records []protocol.Record
+	done    chan struct{}
+	reply   Reply
+	err     error
+}
+
+// tokenSource makes task tokens unique across every session of a supervisor
+// run: a random prefix per run and a counter.
+type tokenSource struct {
+	prefix string
+	n      atomic.Uint64
+}
+
+func (t *tokenSource) next() string {
+	return fmt.Sprintf("%s-%d", t.prefix, t.n.Add(1))
+}
+
+// run serves the session until the connection ends and returns why.
+func (s *session) run() {
+	stop := make(chan struct{})
+	go s.pingLoop(stop)
+	s.err = s.readLoop()
+	close(stop)
+	s.conn.Close()
+	s.failPending(ErrPluginGone)
+	close(s.done)
+}
+
+func (s *session) readLoop() error {
+	for {
+		m, err := s.conn.Recv()
+		if err != nil {
+			return s.readError(err)
+		}
+		switch m := m.(type) {
+		case *protocol.Data:
+			s.onData(m)
+		case *protocol.Ping:
+			if err := s.conn.Send(&protocol.Pong{Seq: m.Seq, Time: m.Time}); err != nil {
+				return fmt.Errorf("answer ping: %w", err)
+			}
+		case *protocol.Pong:
+			s.onPong(m)
+		case *protocol.Goodbye:
+			reason := m.Reason
+			s.goodbye.Store(&reason)
+		default:
+			return fmt.Errorf("protocol: unexpected %s from plugin after registration", m.Kind())
+		}
+	}
+}
+
+func (s *session) readError(err error) error {
+	switch {
+	case protocol.IsTimeout(err):
+		return fmt.Errorf("hung: no frame for %s (heartbeat timeout)", s.hbTimeout)
+	case errors.Is(err, io.EOF):
+		if g := s.goodbye.Load(); g != nil {
+			return fmt.Errorf("left: %s", *g)
+		}
+		return errDisconnected
+	}
+	return err
+}
+
+func (s *session) onData(d *protocol.Data) {
+	now := time.Now()
+	s.bus.publish(Event{Type: EventRecords, Time: now, Plugin: s.name, Instance: s.instance, Records: d.Records})
+	for i := range d.Records {
+		if d.Records[i].Token != "" {
+			s.onReply(&d.Records[i], now)
+		}
+	}
+}
+
+func (s *session) onReply(rec *protocol.Record, now time.Time) {
+	s.mu.Lock()
+	p := s.pending[rec.Token]
+	if p == nil {
+		s.mu.Unlock()
+		return // a late reply to a task that timed out
+	}
+	p.records = append(p.records, *rec)
+	status, final := rec.Fields[protocol.FieldTaskStatus]
+	if final {
+		delete(s.pending, rec.Token)
+	}
+	s.mu.Unlock()
+	if !final {
+		return
+	}
+	p.reply = Reply{
+		Plugin: s.name, Instance: s.instance, ID: p.task.ID, Token: p.task.Token,
+		Records: p.records, Status: status, Error: rec.Fields[protocol.FieldError], RTT: now.Sub(p.sent),
+	}
+	if status == protocol.StatusOK {
+		s.answered.Add(1)
+	} else {
+		s.failed.Add(1)
+	}
+	s.rtts.add(p.reply.RTT)
+	close(p.done)
+	s.publishTask(p, "")
+}
+
+func (s *session) publishTask(p *pendingTask, errText string) {
+	s.bus.publish(Event{Type: EventTask, Plugin: s.name, Instance: s.instance, Task: &TaskEvent{
+		Sent: p.sent, ID: p.task.ID, Token: p.task.Token, Content: p.task.Content, Reply: p.reply, Err: errText,
+	}})
+}
+
+// task sends one task and waits for its final reply, the timeout, ctx, or
+// the end of the session.
+func (s *session) task(ctx context.Context, id uint32, content string, timeout time.Duration) (Reply, error) {
+	p := &pendingTask{task: protocol.Task{ID: id, Content: content, Token: s.tokens.next()}, done: make(chan struct{})}
+	s.mu.Lock()
+	switch {
+	case s.closed:
+		s.mu.Unlock()
+		return Reply{}, ErrNotRunning
+	case len(s.pending) >= maxInFlight:
+		s.mu.Unlock()
+		return Reply{}, fmt.Errorf("%w: %d", ErrTooManyTasks, maxInFlight)
+	}
+	s.pending[p.task.Token] = p
+	p.sent = time.Now()
+	s.mu.Unlock()
+	s.sent.Add(1)
+	if err := s.conn.Send(&p.task); err != nil {
+		s.abandon(p, err.Error())
+		return Reply{}, fmt.Errorf("send task: %w", err)
+	}
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case <-p.done:
+		return p.reply, p.err
+	case <-timer.C:
+		s.timedOut.Add(1)
+		err := fmt.Errorf("%w after %s (task %d, token %s)", ErrTaskTimeout, timeout, id, p.task.Token)
+		if s.abandon(p, err.Error()) {
+			return Reply{}, err
+		}
+	case <-ctx.Done():
+		if s.abandon(p, ctx.Err().Error()) {
+			return Reply{}, ctx.Err()
+		}
+	}
+	<-p.done // resolved while we gave up: take the result
+	return p.reply, p.err
+}
+
+// abandon removes p if it is still pending and reports whether it did.
+func (s *session) abandon(p *pendingTask, why string) bool {
+	s.mu.Lock()
+	_, ok := s.pending[p.task.Token]
+	delete(s.pending, p.task.Token)
+	s.mu.Unlock()
+	if ok {
+		s.publishTask(p, why)
+	}
+	return ok
+}
+
+func (s *session) failPending(err error) {
+	s.mu.Lock()
+	s.closed = true
+	pending := s.pending
+	s.pending = map[string]*pendingTask{}
+	for _, ch := range s.pings {
+		close(ch)
+	}
+	s.pings = map[uint64]chan time.Duration{}
+	s.mu.Unlock()
+	for _, p := range pending {
+		p.err = fmt.Errorf("%w (task %d)", err, p.task.ID)
+		s.failed.Add(1)
+		close(p.done)
+		s.publishTask(p, p.err.Error())
+	}
+}
+
+func (s *session) pingLoop(stop <-chan struct{}) {
+	t := time.NewTicker(s.heartbeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			if _, err := s.sendPing(); err != nil {
+				return
+			}
+		}
+	}
+}
+
+func (s *session) sendPing() (uint64, error) {
+	seq := s.pingSeq.Add(1)
+	return seq, s.conn.Send(&protocol.Ping{Seq: seq, Time: time.Now().UnixNano()})
+}
+
+func (s *session) onPong(m *protocol.Pong) {
+	now := time.Now()
+	rtt := now.Sub(time.Unix(0, m.Time))
+	s.lastHB.Store(now.UnixNano())
+	s.hbRTT.Store(int64(rtt))
+	s.mu.Lock()
+	ch := s.pings[m.Seq]
+	delete(s.pings, m.Seq)
+	s.mu.Unlock()
+	if ch != nil {
+		ch <- rtt
+	}
+	s.bus.publish(Event{Type: EventHeartbeat, Time: now, Plugin: s.name, Instance: s.instance, RTT: rtt})
+}
+
+// ping measures one round trip on demand.
+func (s *session) ping(ctx context.Context) (time.Duration, error) {
+	ch := make(chan time.Duration, 1)
+	seq := s.pingSeq.Add(1)
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return 0, ErrNotRunning
+	}
+	s.pings[seq] = ch
+	s.mu.Unlock()
+	if err := s.conn.Send(&protocol.Ping{Seq: seq, Time: time.Now().UnixNano()}); err != nil {
+		return 0, fmt.Errorf("ping: %w", err)
+	}
+	select {
+	case rtt, ok := <-ch:
+		if !ok {
+			return 0, ErrPluginGone
+		}
+		return rtt, nil
+	case <-ctx.Done():
+		s.mu.Lock()
+		delete(s.pings, seq)
+		s.mu.Unlock()
+		return 0, ctx.Err()
+	}
+}
+
+// shutdown asks the plugin to leave within grace. Errors are ignored: a
+// plugin that cannot hear it will be signalled instead.
+func (s *session) shutdown(grace time.Duration, reason string) {
+	_ = s.conn.Send(&protocol.Shutdown{Grace: grace, Reason: reason})
+}
+
+func (s *session) inFlight() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.pending)
+}
+
+// counters adds this session's traffic to base.
+func (s *session) counters(base Counters) Counters {
+	st := s.conn.Stats()
+	base.FramesIn += st.FramesIn
+	base.FramesOut += st.FramesOut
+	base.BytesIn += st.BytesIn
+	base.BytesOut += st.BytesOut
+	base.RecordsIn += st.RecordsIn
+	base.RecordsOut += st.RecordsOut
+	base.TasksSent += s.sent.Load()
+	base.TasksAnswered += s.answered.Load()
+	base.TasksFailed += s.failed.Load()
+	base.TasksTimedOut += s.timedOut.Load()
+	return base
+}

@@ -1,0 +1,114 @@
+package supervisor
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// spawner forks every plugin from one OS thread that lives as long as the
+// supervisor. Pdeathsig fires when the *thread* that forked a child exits,
+// not the process: forking from an ordinary goroutine would kill plugins
+// whenever the Go runtime retired that thread.
+type spawner struct {
+	reqs chan spawnReq
+	done chan struct{}
+}
+
+type spawnReq struct {
+	cmd   *exec.Cmd
+	reply chan error
+}
+
+func newSpawner() *spawner {
+	s := &spawner{reqs: make(chan spawnReq), done: make(chan struct{})}
+	started := make(chan struct{})
+	go s.loop(started)
+	<-started
+	return s
+}
+
+func (s *spawner) loop(started chan<- struct{}) {
+	// Never unlocked: the thread must outlive every child it forks.
+	runtime.LockOSThread()
+	close(started)
+	for {
+		select {
+		case r := <-s.reqs:
+			r.reply <- r.cmd.Start()
+		case <-s.done:
+			return
+		}
+	}
+}
+
+// start runs cmd.Start on the spawner thread.
+func (s *spawner) start(cmd *exec.Cmd) error {
+	reply := make(chan error, 1)
+	select {
+	case s.reqs <- spawnReq{cmd: cmd, reply: reply}:
+		return <-reply
+	case <-s.done:
+		return ErrClosed
+	}
+}
+
+// stop ends the spawner thread. Only call it once every child is reaped:
+// the thread's exit delivers Pdeathsig to children still alive.
+func (s *spawner) stop() { close(s.done) }
+
+// processAttrs puts the child in its own process group (so the whole group
+// can be signalled) and asks the kernel to kill it if the supervisor dies.
+func processAttrs() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+}
+
+// killGroup signals every process in the group; a group already gone is not
+// an error.
+func killGroup(pgid int, sig syscall.Signal) error {
+	if pgid <= 1 {
+		return fmt.Errorf("refusing to signal process group %d", pgid)
+	}
+	err := syscall.Kill(-pgid, sig)
+	if err == syscall.ESRCH {
+		return nil
+	}
+	return err
+}
+
+// devNull is what plugins read from: never the operator's terminal.
+func devNull() (*os.File, error) { return os.Open(os.DevNull) }
+
+// becomeSubreaper makes orphaned descendants of plugins re-parent to the
+// supervisor instead of to PID 1, so that reapGroup can collect them. Not
+// every init reaps its adopted zombies (container inits often do not).
+func becomeSubreaper() error {
+	return unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+}
+
+// reapGroup waits for every process left in a killed group, bounded by
+// limit. wait4(-pgid) touches only children in that group, so it cannot
+// steal the exit status of another plugin or of os/exec's own Wait.
+func reapGroup(pgid int, limit time.Duration) {
+	deadline := time.Now().Add(limit)
+	for {
+		var ws syscall.WaitStatus
+		pid, err := syscall.Wait4(-pgid, &ws, syscall.WNOHANG, nil)
+		if pid > 0 {
+			continue
+		}
+		// ECHILD with members left means they are still being re-parented.
+		if err == syscall.ECHILD && syscall.Kill(-pgid, 0) == syscall.ESRCH {
+			return
+		}
+		if time.Now().After(deadline) {
+			return
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}

@@ -1,0 +1,363 @@
+package supervisor
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/plugvisor/plugvisor/internal/unixsock"
+	"github.com/plugvisor/plugvisor/protocol"
+	"github.com/plugvisor/plugvisor/registry"
+)
+
+// Options configure a Supervisor. Config is required.
+type Options struct {
+	Config *registry.Config
+	// Reload re-reads the configuration for Reload() and SIGHUP; nil means
+	// the configuration is fixed.
+	Reload func() (*registry.Config, error)
+	Logger *slog.Logger
+	// WatchdogExe is re-executed as the watchdog that kills plugin process
+	// groups if the supervisor dies; the program must call
+	// RunWatchdogIfRequested first thing. Empty disables the watchdog.
+	WatchdogExe string
+
+	BackoffBase   time.Duration // first restart delay; default 1s
+	BackoffMax    time.Duration // default 60s
+	HealthyAfter  time.Duration // a run this long resets the backoff; default 10m
+	TermGrace     time.Duration // SIGTERM → SIGKILL; default 2s
+	StatsInterval time.Duration // CPU, RSS and rate sampling; default 1s
+
+	// afterVerify runs between verification and exec; tests use it to swap
+	// the file on disk inside that window.
+	afterVerify func(*registry.Plugin)
+}
+
+// Supervisor runs the plugins of one configuration. It implements API.
+type Supervisor struct {
+	opts     Options
+	log      *slog.Logger
+	bus      *bus
+	verifier *registry.Verifier
+	spawner  *spawner
+	watchdog *watchdog
+	tokens   tokenSource
+	started  time.Time
+
+	mu        sync.RWMutex
+	config    *registry.Config
+	instances map[string]*instance
+	order     []*instance
+	runCtx    context.Context
+	wg        sync.WaitGroup
+	rr        atomic.Uint64 // round-robin over instances for SendTask
+
+	ready   chan struct{}
+	closing atomic.Bool
+}
+
+var _ API = (*Supervisor)(nil)
+
+// New checks the options; nothing starts until Run.
+func New(opts Options) (*Supervisor, error) {
+	if opts.Config == nil {
+		return nil, errors.New("supervisor: no configuration")
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&opts.BackoffBase, time.Second)
+	def(&opts.BackoffMax, time.Minute)
+	def(&opts.HealthyAfter, 10*time.Minute)
+	def(&opts.TermGrace, 2*time.Second)
+	def(&opts.StatsInterval, time.Second)
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	var prefix [4]byte
+	_, _ = rand.Read(prefix[:])
+	s := &Supervisor{
+		opts: opts, log: opts.Logger, bus: newBus(), verifier: registry.NewVerifier(),
+		config: opts.Config, instances: map[string]*instance{}, ready: make(chan struct{}),
+	}
+	s.tokens.prefix = hex.EncodeToString(prefix[:])
+	return s, nil
+}
+
+func (s *Supervisor) cfg() *registry.Config {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.config
+}
+
+// Ready is closed once the socket listens and auto-start plugins were launched.
+func (s *Supervisor) Ready() <-chan struct{} { return s.ready }
+
+// Run listens for plugins, starts the auto-start ones and supervises until
+// ctx is cancelled; then it stops every plugin gracefully and returns.
+func (s *Supervisor) Run(ctx context.Context) error {
+	s.started = time.Now()
+	agent := s.cfg().Agent
+	if err := becomeSubreaper(); err != nil {
+		s.log.Warn("cannot become child subreaper; orphans of plugins are left to init", "err", err)
+	}
+	ln, err := unixsock.Listen(agent.Socket)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	if s.opts.WatchdogExe != "" {
+		if s.watchdog, err = startWatchdog(s.opts.WatchdogExe, s.log); err != nil {
+			return err
+		}
+		defer s.watchdog.close()
+	}
+	s.spawner = newSpawner()
+	defer s.spawner.stop()
+	defer s.verifier.Close()
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	s.mu.Lock()
+	s.runCtx = runCtx
+	s.mu.Unlock()
+	if err := s.apply(s.cfg(), "configured"); err != nil {
+		return err
+	}
+	go s.accept(ln)
+	go s.sample(runCtx)
+	s.log.Info("supervisor ready", "name", agent.Name, "socket", agent.Socket, "plugins", len(s.order))
+	close(s.ready)
+
+	<-ctx.Done()
+	s.closing.Store(true)
+	s.log.Info("stopping all plugins")
+	s.wg.Wait()
+	return nil
+}
+
+// accept serves the plugin socket until it is closed.
+func (s *Supervisor) accept(ln *net.UnixListener) {
+	for {
+		c, err := ln.AcceptUnix()
+		if err != nil {
+			if !errors.Is(err, net.ErrClosed) {
+				s.log.Error("accept", "err", err)
+			}
+			return
+		}
+		go s.register(c)
+	}
+}
+
+// register runs the handshake of one new connection and hands it to the
+// instance it claims to be, or rejects it.
+func (s *Supervisor) register(c *net.UnixConn) {
+	agent := s.cfg().Agent
+	cred, err := unixsock.PeerCred(c)
+	if err != nil {
+		s.log.Warn("connection without peer credentials closed", "err", err)
+		c.Close()
+		return
+	}
+	log := s.log.With("peer_pid", cred.Pid)
+	conn := protocol.NewConn(c, protocol.Options{
+		MaxFrame: int(agent.MaxFrame), ReadTimeout: agent.RegistrationTimeout, WriteTimeout: agent.HeartbeatTimeout,
+		BufferSize: 4 << 10,
+	})
+	m, err := conn.Recv()
+	if err != nil {
+		if protocol.IsTimeout(err) {
+			err = fmt.Errorf("no hello within %s", agent.RegistrationTimeout)
+		}
+		log.Warn("registration failed; connection closed", "err", err)
+		conn.Close()
+		return
+	}
+	hello, ok := m.(*protocol.Hello)
+	if !ok {
+		s.reject(conn, log, protocol.RejectBadHello, fmt.Sprintf("the first frame must be hello, not %s", m.Kind()))
+		return
+	}
+	id := hello.Instance
+	if id == "" {
+		id = hello.Name
+	}
+	in := s.instance(id)
+	if in == nil {
+		s.reject(conn, log, protocol.RejectUnknownPlugin, fmt.Sprintf("no plugin instance %q (plugin %q) is configured for host %q", id, hello.Name, s.cfg().Agent.Host))
+		return
+	}
+	if rej := in.offer(joinReq{conn: conn, hello: hello, pid: int(cred.Pid), uid: cred.Uid}, agent.RegistrationTimeout); rej != nil {
+		_ = conn.Send(rej)
+		conn.Close()
+	}
+}
+
+func (s *Supervisor) reject(conn *protocol.Conn, log *slog.Logger, code protocol.RejectCode, reason string) {
+	log.Warn("registration rejected", "code", string(code), "reason", reason)
+	_ = conn.Send(&protocol.Reject{Code: code, Reason: reason, Versions: protocol.Versions()})
+	conn.Close()
+}
+
+func (s *Supervisor) instance(id string) *instance {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.instances[id]
+}
+
+// resolve maps an API name to instances: an instance id, or a plugin name
+// meaning all its instances.
+func (s *Supervisor) resolve(name string) ([]*instance, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if in := s.instances[name]; in != nil {
+		return []*instance{in}, nil
+	}
+	var out []*instance
+	for _, in := range s.order {
+		if in.st.Name == name {
+			out = append(out, in)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%q: %w", name, ErrUnknownPlugin)
+	}
+	return out, nil
+}
+
+// Snapshot returns every instance's status, in configuration order.
+func (s *Supervisor) Snapshot() []PluginStatus {
+	s.mu.RLock()
+	order := s.order
+	s.mu.RUnlock()
+	now := time.Now()
+	out := make([]PluginStatus, len(order))
+	for i, in := range order {
+		out[i] = in.status(now)
+	}
+	return out
+}
+
+// Start starts a plugin and returns once it registered, or why it did not.
+func (s *Supervisor) Start(name string) error { return s.each(name, "start", "started by operator") }
+
+// Stop stops a plugin gracefully and returns once it is gone.
+func (s *Supervisor) Stop(name string) error { return s.each(name, "stop", "stopped by operator") }
+
+// Restart stops and starts a plugin and returns once it registered again.
+func (s *Supervisor) Restart(name string) error {
+	return s.each(name, "restart", "restarted by operator")
+}
+
+func (s *Supervisor) each(name, op, reason string) error {
+	if s.closing.Load() {
+		return ErrClosed
+	}
+	ins, err := s.resolve(name)
+	if err != nil {
+		return err
+	}
+	errs := make([]error, len(ins))
+	var wg sync.WaitGroup
+	for i, in := range ins {
+		wg.Go(func() { errs[i] = in.do(op, reason, nil) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// Reload re-reads the configuration and applies the difference.
+func (s *Supervisor) Reload() error {
+	if s.opts.Reload == nil {
+		return ErrNoReload
+	}
+	cfg, err := s.opts.Reload()
+	if err != nil {
+		return fmt.Errorf("reload: %w", err)
+	}
+	return s.apply(cfg, "reloaded")
+}
+
+// SendTask sends a task to a running instance of name (round-robin over the
+// instances of a plugin) and waits for its reply.
+func (s *Supervisor) SendTask(ctx context.Context, name string, id uint32, content string) (Reply, error) {
+	sess, err := s.session(name)
+	if err != nil {
+		return Reply{}, err
+	}
+	return sess.task(ctx, id, content, s.cfg().Agent.TaskTimeout)
+}
+
+// Ping measures one round trip to a running instance of name.
+func (s *Supervisor) Ping(ctx context.Context, name string) (time.Duration, error) {
+	sess, err := s.session(name)
+	if err != nil {
+		return 0, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg().Agent.HeartbeatTimeout)
+	defer cancel()
+	return sess.ping(ctx)
+}
+
+func (s *Supervisor) session(name string) (*session, error) {
+	ins, err := s.resolve(name)
+	if err != nil {
+		return nil, err
+	}
+	start := s.rr.Add(1)
+	var why []string
+	for i := range ins {
+		in := ins[(int(start)+i)%len(ins)]
+		in.mu.Lock()
+		sess, st, reason := in.sess, in.st.State, in.st.Reason
+		in.mu.Unlock()
+		if sess != nil {
+			return sess, nil
+		}
+		why = append(why, fmt.Sprintf("%s is %s (%s)", in.id, st, reason))
+	}
+	return nil, fmt.Errorf("%s: %w: %v", name, ErrNotRunning, why)
+}
+
+// Logs returns the last n captured lines of name, oldest first.
+func (s *Supervisor) Logs(name string, n int) ([]LogLine, error) {
+	ins, err := s.resolve(name)
+	if err != nil {
+		return nil, err
+	}
+	var out []LogLine
+	for _, in := range ins {
+		out = append(out, in.logs.last(n)...)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Time.Before(out[j].Time) })
+	if n > 0 && len(out) > n {
+		out = out[len(out)-n:]
+	}
+	return out, nil
+}
+
+// Subscribe returns a bounded stream of events; a subscriber that falls
+// behind loses events and is told how many.
+func (s *Supervisor) Subscribe(buffer int) (<-chan Event, func()) { return s.bus.subscribe(buffer) }
+
+// Info describes the supervisor itself.
+func (s *Supervisor) Info() Info {
+	cfg := s.cfg()
+	return Info{
+		Name: cfg.Agent.Name, Host: cfg.Agent.Host, Started: s.started, PID: os.Getpid(),
+		Socket: cfg.Agent.Socket, ControlSocket: cfg.Agent.ControlSocket, ConfigFiles: cfg.Files,
+		DroppedEvents: s.bus.droppedTotal(),
+	}
+}

@@ -1,0 +1,334 @@
+package supervisor
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/plugvisor/plugvisor/protocol"
+)
+
+func TestStartRegisterDataTask(t *testing.T) {
+	h := startHarness(t, plugin(t, "echo", bin("echo"), "")+plugin(t, "ticker", bin("ticker"), `args = ["--interval", "20ms"]`))
+	events, cancel := h.sup.Subscribe(10000)
+	defer cancel()
+	st := h.waitState("echo", StateRunning)
+	if st.PID <= 0 || st.PGID != st.PID {
+		t.Fatalf("echo pid %d pgid %d: want its own process group", st.PID, st.PGID)
+	}
+	h.waitState("ticker", StateRunning)
+
+	reply, err := h.sup.SendTask(context.Background(), "echo", 1, "hello plugvisor")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reply.Status != protocol.StatusOK || len(reply.Records) == 0 || reply.Records[0].Fields["content"] != "hello plugvisor" {
+		t.Fatalf("reply %+v", reply)
+	}
+	if reply.RTT <= 0 || reply.Token == "" || reply.Records[0].Token != reply.Token {
+		t.Fatalf("reply RTT %v token %q records %+v", reply.RTT, reply.Token, reply.Records)
+	}
+	var ticks int
+	waitUntil(t, "tick records", 10*time.Second, func() bool {
+		for {
+			select {
+			case ev := <-events:
+				if ev.Type == EventRecords && ev.Instance == "ticker" {
+					for _, r := range ev.Records {
+						if r.DataType() == "tick" {
+							ticks++
+						}
+					}
+				}
+				continue
+			default:
+			}
+			return ticks >= 3
+		}
+	})
+	st = h.status("echo")
+	if st.TasksSent != 1 || st.TasksAnswered != 1 || st.RTTp50 <= 0 {
+		t.Fatalf("echo counters %+v p50 %v", st.Counters, st.RTTp50)
+	}
+	if rtt, err := h.sup.Ping(context.Background(), "ticker"); err != nil || rtt <= 0 {
+		t.Fatalf("ping: %v %v", rtt, err)
+	}
+	logsDir := filepath.Join(h.dir, "plugin", "echo")
+	if fi, err := os.Stat(logsDir); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("plugin dir %s: %v %v", logsDir, fi.Mode(), err)
+	}
+	sock, err := os.Stat(filepath.Join(h.dir, "plugvisor.sock"))
+	if err != nil || sock.Mode().Perm() != 0o600 {
+		t.Fatalf("socket mode: %v %v", sock.Mode(), err)
+	}
+}
+
+func TestChecksumMismatchRefused(t *testing.T) {
+	exe := bin("echo")
+	bad := strings.Repeat("ab", 32)
+	cfg := "[plugins.echo]\nexec = \"" + exe + "\"\nsha256 = \"" + bad + "\"\n"
+	h := startHarness(t, cfg)
+	st := h.waitState("echo", StateFailed)
+	for _, want := range []string{"checksum mismatch", bad, fileSHA(t, exe)} {
+		if !strings.Contains(st.Reason, want) {
+			t.Fatalf("reason %q lacks %q", st.Reason, want)
+		}
+	}
+	if st.Restarts != 0 {
+		t.Fatalf("a checksum mismatch must not be retried; restarts = %d", st.Restarts)
+	}
+}
+
+func TestUnknownNameRejected(t *testing.T) {
+	h := startHarness(t, plugin(t, "echo", bin("echo"), "auto_start = false"))
+	rej := dialHello(t, h, &protocol.Hello{Versions: protocol.Versions(), Name: "nosuch", PID: os.Getpid()})
+	if rej.Code != protocol.RejectUnknownPlugin || !strings.Contains(rej.Reason, "nosuch") {
+		t.Fatalf("reject %+v", rej)
+	}
+}
+
+// TestImpostorRejected: a process that knows a valid name but was not started
+// by the supervisor (it is outside the plugin's process group) cannot
+// register, even while the real plugin is expected.
+func TestImpostorRejected(t *testing.T) {
+	script := filepath.Join(shortDir(t), "slow.sh")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\nexec sleep 30\n"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	h := startHarness(t, plugin(t, "slow", script, `start_timeout = "30s"`))
+	st := h.waitState("slow", StateStarting)
+	waitUntil(t, "pid", 5*time.Second, func() bool { st = h.status("slow"); return st.PGID > 0 })
+	rej := dialHello(t, h, &protocol.Hello{Versions: protocol.Versions(), Name: "slow", Instance: "slow", PID: st.PID})
+	if rej.Code != protocol.RejectCredentials || !strings.Contains(rej.Reason, "process group") {
+		t.Fatalf("impostor not rejected for its process group: %+v", rej)
+	}
+	if got := h.status("slow"); got.State != StateStarting || got.PID != st.PID {
+		t.Fatalf("the real plugin was disturbed: %s pid %d", got.State, got.PID)
+	}
+}
+
+func TestSilentConnectionClosed(t *testing.T) {
+	h := startHarness(t, "")
+	c, err := net.Dial("unix", filepath.Join(h.dir, "plugvisor.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	n, err := c.Read(make([]byte, 1))
+	if n != 0 || err == nil {
+		t.Fatalf("silent connection got %d bytes, err %v; want it closed", n, err)
+	}
+}
+
+func dialHello(t *testing.T, h *harness, hello *protocol.Hello) *protocol.Reject {
+	t.Helper()
+	c, err := net.Dial("unix", filepath.Join(h.dir, "plugvisor.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := protocol.NewConn(c, protocol.Options{ReadTimeout: 10 * time.Second})
+	defer conn.Close()
+	if err := conn.Send(hello); err != nil {
+		t.Fatal(err)
+	}
+	m, err := conn.Recv()
+	if err != nil {
+		t.Fatalf("want a reject, got %v", err)
+	}
+	rej, ok := m.(*protocol.Reject)
+	if !ok {
+		t.Fatalf("want a reject, got %T", m)
+	}
+	if _, err := conn.Recv(); err == nil {
+		t.Fatal("connection still open after reject")
+	}
+	return rej
+}
+
+func TestBadFramesEndOnlyThatSession(t *testing.T) {
+	for _, role := range []string{"oversize", "garbage"} {
+		t.Run(role, func(t *testing.T) {
+			h := startHarness(t, plugin(t, "echo", bin("echo"), "")+
+				plugin(t, "bad", bins.self, `restart = "never"`+"\nenv = { PV_TEST_ROLE = \""+role+"\" }"))
+			h.waitState("echo", StateRunning)
+			st := h.waitState("bad", StateExited)
+			want := map[string]string{"oversize": "frame too large", "garbage": "malformed"}[role]
+			if !strings.Contains(st.Reason, want) {
+				t.Fatalf("reason %q lacks %q", st.Reason, want)
+			}
+			if _, err := h.sup.SendTask(context.Background(), "echo", 1, "still here"); err != nil {
+				t.Fatalf("echo hurt by another plugin's bad frames: %v", err)
+			}
+		})
+	}
+}
+
+func TestCrashBackoffThenFailed(t *testing.T) {
+	h := startHarness(t, plugin(t, "crash", bin("chaos"), `args = ["--crash-after", "1ms", "--exit-code", "3"]`+"\nrestart = \"always\""))
+	events, cancel := h.sup.Subscribe(10000)
+	defer cancel()
+	st := h.waitState("crash", StateFailed)
+	if !strings.Contains(st.Reason, "restarted 3 times") {
+		t.Fatalf("reason %q", st.Reason)
+	}
+	if st.LastExit.Code != 3 {
+		t.Fatalf("last exit %+v", st.LastExit)
+	}
+	var delays []time.Duration
+	var prevBackoff time.Time
+	for len(events) > 0 {
+		ev := <-events
+		if ev.Type != EventState || ev.Instance != "crash" {
+			continue
+		}
+		if ev.State == StateBackoff {
+			prevBackoff = ev.Time
+		}
+		if ev.State == StateStarting && !prevBackoff.IsZero() {
+			delays = append(delays, ev.Time.Sub(prevBackoff))
+			prevBackoff = time.Time{}
+		}
+	}
+	if len(delays) != 3 {
+		t.Fatalf("want 3 backoff delays, got %v", delays)
+	}
+	for i := 1; i < len(delays); i++ {
+		if delays[i] <= delays[i-1] {
+			t.Fatalf("backoff did not grow: %v", delays)
+		}
+	}
+	// An operator start clears the failure and grants a fresh burst budget.
+	// The crash comes after registration, so Start itself succeeds.
+	if err := h.sup.Start("crash"); err != nil {
+		t.Fatalf("operator start: %v", err)
+	}
+	waitUntil(t, "restarts after operator start", 20*time.Second, func() bool {
+		return h.status("crash").Restarts > st.Restarts
+	})
+}
+
+func TestHungPluginRestarted(t *testing.T) {
+	h := startHarness(t, plugin(t, "hang", bin("chaos"), `args = ["--hang-after", "200ms"]`+"\nrestart = \"always\""))
+	h.waitState("hang", StateRunning)
+	first := h.status("hang").PID
+	waitUntil(t, "hang detected", 20*time.Second, func() bool {
+		st := h.status("hang")
+		return strings.Contains(st.LastExit.Reason, "hung")
+	})
+	waitUntil(t, "restarted", 20*time.Second, func() bool {
+		st := h.status("hang")
+		return st.State == StateRunning && st.PID != first
+	})
+}
+
+func TestThreeInstances(t *testing.T) {
+	h := startHarness(t, plugin(t, "echo", bin("echo"), "instances = 3"))
+	seen := map[string]bool{}
+	for _, id := range []string{"echo.0", "echo.1", "echo.2"} {
+		st := h.waitState(id, StateRunning)
+		seen[st.Instance] = true
+	}
+	for i := 0; i < 6; i++ {
+		r, err := h.sup.SendTask(context.Background(), "echo", 1, "x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen[r.Instance+"/replied"] = true
+	}
+	for _, id := range []string{"echo.0", "echo.1", "echo.2"} {
+		if !seen[id+"/replied"] {
+			t.Fatalf("round-robin never reached %s: %v", id, seen)
+		}
+	}
+}
+
+func TestStopLeavesNoZombieOrGrandchild(t *testing.T) {
+	h := startHarness(t, plugin(t, "kids", bin("chaos"), `args = ["--spawn-child", "--ignore-term"]`))
+	st := h.waitState("kids", StateRunning)
+	waitUntil(t, "grandchild", 10*time.Second, func() bool { return len(groupMembers(st.PGID)) >= 2 })
+	if err := h.sup.Stop("kids"); err != nil {
+		t.Fatal(err)
+	}
+	if m := groupMembers(st.PGID); len(m) > 0 {
+		t.Fatalf("group %d still has %v", st.PGID, m)
+	}
+	if kids := children(os.Getpid()); len(kids) > 1 { // the watchdog stays until Run ends
+		t.Fatalf("children left: %v", kids)
+	}
+	if got := h.status("kids"); got.State != StateStopped {
+		t.Fatalf("state %s", got.State)
+	}
+}
+
+func TestReloadNewVersionReplaces(t *testing.T) {
+	var next string
+	h := startHarness(t, plugin(t, "echo", bin("echo"), `version = "1.0.0"`), func(o *Options) {
+		o.Reload = func() (*registryConfig, error) { return parseConfigErr(o.Config.Agent.WorkDir, next) }
+	})
+	old := h.waitState("echo", StateRunning)
+	next = plugin(t, "echo", bin("echo"), `version = "1.1.0"`)
+	if err := h.sup.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	st := h.waitState("echo", StateRunning)
+	if st.PID == old.PID || st.Version != "1.1.0" {
+		t.Fatalf("not replaced: pid %d→%d version %s", old.PID, st.PID, st.Version)
+	}
+	// Same version again: left alone.
+	if err := h.sup.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if again := h.status("echo"); again.PID != st.PID {
+		t.Fatalf("unchanged plugin restarted: %d → %d", st.PID, again.PID)
+	}
+	// Removed: stopped and gone.
+	next = ""
+	if err := h.sup.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(h.sup.Snapshot()); n != 0 {
+		t.Fatalf("%d instances after removing the plugin", n)
+	}
+	if _, err := h.sup.SendTask(context.Background(), "echo", 1, "x"); !errors.Is(err, ErrUnknownPlugin) {
+		t.Fatalf("send to removed plugin: %v", err)
+	}
+}
+
+func TestNoCommonVersionIsPermanent(t *testing.T) {
+	h := startHarness(t, plugin(t, "future", bins.self, `restart = "always"`+"\nenv = { PV_TEST_ROLE = \"futureversion\" }"))
+	st := h.waitState("future", StateFailed)
+	for _, want := range []string{"no common protocol version", "v98, v99", "v1"} {
+		if !strings.Contains(st.Reason, want) {
+			t.Fatalf("reason %q lacks %q", st.Reason, want)
+		}
+	}
+	if st.Restarts != 0 {
+		t.Fatalf("a version mismatch was retried %d times", st.Restarts)
+	}
+	logs, err := h.sup.Logs("future", 10)
+	if err != nil || len(logs) == 0 || !strings.Contains(logs[len(logs)-1].Text, "rejected: no_common_version") {
+		t.Fatalf("the plugin did not see the reject: %v %v", logs, err)
+	}
+}
+
+func TestSecondConnectionRejected(t *testing.T) {
+	h := startHarness(t, plugin(t, "twice", bins.self, "env = { PV_TEST_ROLE = \"twice\" }"))
+	h.waitState("twice", StateRunning)
+	waitUntil(t, "second connection's reject in the logs", 10*time.Second, func() bool {
+		logs, _ := h.sup.Logs("twice", 10)
+		for _, l := range logs {
+			if strings.Contains(l.Text, "second connection: already_connected") && l.Stream == Stderr {
+				return true
+			}
+		}
+		return false
+	})
+	if st := h.status("twice"); st.State != StateRunning {
+		t.Fatalf("the first connection was disturbed: %s %s", st.State, st.Reason)
+	}
+}
