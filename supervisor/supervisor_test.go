@@ -3,6 +3,7 @@ package supervisor
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -330,5 +331,49 @@ func TestSecondConnectionRejected(t *testing.T) {
 	})
 	if st := h.status("twice"); st.State != StateRunning {
 		t.Fatalf("the first connection was disturbed: %s %s", st.State, st.Reason)
+	}
+}
+
+func TestOutputCapturedAndStatsSampled(t *testing.T) {
+	h := startHarness(t, plugin(t, "noisy", bin("chaos"), `args = ["--stderr-every", "20ms", "--flood-rate", "500"]`),
+		func(o *Options) { o.StatsInterval = 50 * time.Millisecond })
+	h.waitState("noisy", StateRunning)
+	var st PluginStatus
+	waitUntil(t, "rates, CPU and RSS", 20*time.Second, func() bool {
+		st = h.status("noisy")
+		return st.RSS > 0 && st.RecordsPerSec > 0 && st.RecordsIn > 0 && st.FramesIn > 0 && st.BytesIn > 0
+	})
+	var lines []LogLine
+	waitUntil(t, "stderr lines", 10*time.Second, func() bool {
+		lines, _ = h.sup.Logs("noisy", 5)
+		return len(lines) == 5
+	})
+	if lines[4].Stream != Stderr || lines[4].Instance != "noisy" {
+		t.Fatalf("%+v", lines[4])
+	}
+	data, err := os.ReadFile(st.StderrLog)
+	if err != nil || !strings.Contains(string(data), lines[0].Text) {
+		t.Fatalf("stderr log %s: %v", st.StderrLog, err)
+	}
+}
+
+func TestTaskToHungPluginTimesOut(t *testing.T) {
+	h := startHarness(t, plugin(t, "hang", bin("chaos"), `args = ["--hang-after", "100ms"]`+"\nrestart = \"never\""), func(o *Options) {
+		o.Config.Agent.TaskTimeout = 200 * time.Millisecond
+		o.Config.Agent.HeartbeatTimeout = 5 * time.Second
+	})
+	h.waitState("hang", StateRunning)
+	waitUntil(t, "the plugin stopped", 10*time.Second, func() bool {
+		st := h.status("hang")
+		data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", st.PID))
+		s := string(data)
+		return len(s) > 0 && strings.Fields(s[strings.LastIndexByte(s, ')')+1:])[0] == "T"
+	})
+	_, err := h.sup.SendTask(context.Background(), "hang", 1, "anyone?")
+	if !errors.Is(err, ErrTaskTimeout) || !strings.Contains(err.Error(), "200ms") {
+		t.Fatalf("want a timeout naming the limit, got %v", err)
+	}
+	if st := h.status("hang"); st.TasksTimedOut != 1 || st.InFlight != 0 {
+		t.Fatalf("counters %+v in flight %d", st.Counters, st.InFlight)
 	}
 }
