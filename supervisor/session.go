@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -69,7 +70,9 @@ type tokenSource struct {
 }
 
 func (t *tokenSource) next() string {
-	return fmt.Sprintf("%s-%d", t.prefix, t.n.Add(1))
+	var buf [32]byte
+	b := append(append(buf[:0], t.prefix...), '-')
+	return string(strconv.AppendUint(b, t.n.Add(1), 10))
 }
 
 // run serves the session until the connection ends and returns why.
