@@ -112,8 +112,8 @@ func TestExampleOnlyLacksExecutables(t *testing.T) {
 	}
 	manifest, _ := filepath.Abs(testdata + "/plugins.d/ticker/plugin.toml")
 	want := []string{
-		path + ":48: plugins.echo.exec: /usr/local/lib/plugvisor/echo: no such file",
-		path + ":71: plugins.reporter.exec: /usr/local/lib/plugvisor/reporter: no such file",
+		fmt.Sprintf("%s:%d: plugins.echo.exec: /usr/local/lib/plugvisor/echo: no such file", path, lineOf(t, data, `exec = "/usr/local/lib/plugvisor/echo"`)),
+		fmt.Sprintf("%s:%d: plugins.reporter.exec: /usr/local/lib/plugvisor/reporter: no such file", path, lineOf(t, data, `exec = "/usr/local/lib/plugvisor/reporter"`)),
 		manifest + ":3: plugins.ticker.exec: " + filepath.Dir(manifest) + "/bin/ticker: no such file",
 	}
 	if got := strings.Split(errs.Error(), "\n"); !slices.Equal(got, want) {
@@ -171,7 +171,7 @@ func TestExampleLoadsEveryKey(t *testing.T) {
 		SHA256:    "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae",
 		AutoStart: true, Restart: RestartAlways, StartTimeout: 3 * time.Second, Instances: 3,
 		Author: "Plugvisor Authors", Description: "Replies to each task with its content.",
-		Where: Pos{File: path, Line: 45},
+		Where: Pos{File: path, Line: lineOf(t, data, "[plugins.echo]")},
 	}
 	if echo == nil || fmt.Sprint(*echo) != fmt.Sprint(wantEcho) {
 		t.Errorf("echo\n got %+v\nwant %+v", echo, wantEcho)
@@ -191,7 +191,7 @@ func TestExampleLoadsEveryKey(t *testing.T) {
 	if names := pluginNames(cfg.Allowed()); !slices.Equal(names, []string{"echo", "ticker"}) {
 		t.Errorf("allowed on edge-1 = %q", names)
 	}
-	if h := cfg.Hosts["edge-2"]; !slices.Equal(h.Plugins, []string{"echo", "reporter"}) || h.Where.Line != 81 {
+	if h := cfg.Hosts["edge-2"]; !slices.Equal(h.Plugins, []string{"echo", "reporter"}) || h.Where.Line != lineOf(t, data, "[hosts.edge-2]") {
 		t.Errorf("edge-2 = %+v", h)
 	}
 	if cfg.Plugin("nope") != nil {
@@ -368,4 +368,17 @@ func pluginNames(ps []*Plugin) []string {
 		out[i] = p.Name
 	}
 	return out
+}
+
+// lineOf is the 1-based line of data that starts with prefix, so tests of
+// positions survive edits to the comments around it.
+func lineOf(t *testing.T, data []byte, prefix string) int {
+	t.Helper()
+	for i, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, prefix) {
+			return i + 1
+		}
+	}
+	t.Fatalf("no line starting with %q", prefix)
+	return 0
 }
