@@ -80,6 +80,11 @@ func Run(ctx context.Context, p Plugin, opts ...Option) error {
 	if o.env.Standalone() {
 		return runStandalone(ctx, p, sess, router, o)
 	}
+	// Only a process the supervisor started renames itself; a test running
+	// a plugin in-process with WithEnv keeps its own name.
+	if os.Getenv(protocol.EnvPlugin) == o.env.Plugin && o.env.Plugin != "" {
+		nameProcess(name)
+	}
 	return runSupervised(ctx, p, sess, router, cmp.Or(info.Version, buildVersion()), o)
 }
 

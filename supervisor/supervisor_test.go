@@ -23,6 +23,11 @@ func TestStartRegisterDataTask(t *testing.T) {
 		t.Fatalf("echo pid %d pgid %d: want its own process group", st.PID, st.PGID)
 	}
 	h.waitState("ticker", StateRunning)
+	// The kernel names a process after the file it executes, /proc/self/fd/3
+	// here; the SDK renames it so ps and top show the plugin.
+	if comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", st.PID)); strings.TrimSpace(string(comm)) != "echo" {
+		t.Fatalf("process name %q, want echo", comm)
+	}
 
 	reply, err := h.sup.SendTask(context.Background(), "echo", 1, "hello plugvisor")
 	if err != nil {
