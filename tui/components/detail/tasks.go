@@ -1,0 +1,148 @@
+package detail
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/plugvisor/plugvisor/protocol"
+	"github.com/plugvisor/plugvisor/supervisor"
+	pvctx "github.com/plugvisor/plugvisor/tui/context"
+	"github.com/plugvisor/plugvisor/tui/render"
+	"github.com/plugvisor/plugvisor/tui/state"
+)
+
+// taskView lists a plugin's round trips, newest first; enter shows the
+// whole reply.
+type taskView struct {
+	list
+	filter   string // matched against content and status
+	expanded bool
+	scroll   int
+}
+
+func (v *taskView) match(ts *state.Ring[*state.Task]) func(int) bool {
+	if v.filter == "" {
+		return func(int) bool { return true }
+	}
+	return func(i int) bool {
+		t := ts.At(i)
+		return render.IndexFold(t.Content, v.filter) >= 0 || render.IndexFold(t.Status.String(), v.filter) >= 0
+	}
+}
+
+// taskState maps a round trip's status to the state look it borrows.
+func taskState(s state.TaskStatus) supervisor.State {
+	switch s {
+	case state.TaskPending:
+		return supervisor.StateStarting
+	case state.TaskAnswered:
+		return supervisor.StateRunning
+	case state.TaskTimedOut:
+		return supervisor.StateBackoff
+	}
+	return supervisor.StateFailed
+}
+
+func (v *taskView) lines(c *pvctx.Context, ts *state.Ring[*state.Task], w, h int) []string {
+	st := c.Styles
+	match := v.match(ts)
+	if v.expanded {
+		if i := v.selected(ts, match); i >= 0 {
+			t := ts.At(i)
+			return expand(c, taskLines(t), "task "+strconv.FormatUint(uint64(t.ID), 10)+" "+t.Token, &v.scroll, w, h)
+		}
+		v.expanded = false
+	}
+	const statusW = 11
+	free := max(w-12-1-10-1-6-1-9-1-statusW-1-8-1, 16)
+	cw := free * 2 / 5
+	rw := free - cw - 1
+	head := render.Fit("WHEN", 12) + " " + render.Fit("INSTANCE", 10) + " " + render.FitRight("ID", 6) + " " +
+		render.Fit("TOKEN", 9) + " " + render.Fit("CONTENT", cw) + " " + render.Fit("REPLY", rw) + " " +
+		render.Fit("STATUS", statusW) + " " + render.FitRight("RTT", 8)
+	out := []string{st.Faint.Bold(true).Render(render.Cut(head, w))}
+	idx, sel := v.window(ts, match, h-2)
+	for _, i := range idx {
+		t := ts.At(i)
+		stStyle := st.State(taskState(t.Status))
+		rtt := "-"
+		if t.Status == state.TaskAnswered || (t.Status == state.TaskFailed && t.RTT > 0) {
+			rtt = render.Duration(t.RTT)
+		}
+		left := render.Fit(t.Sent.Format(timeFormat), 12) + " " + render.Fit(orDash(t.Instance), 10) + " " +
+			render.FitRight(strconv.FormatUint(uint64(t.ID), 10), 6) + " " + render.Fit(orDash(t.Token), 9) + " " +
+			render.Fit(render.Sanitize(t.Content), cw) + " " + render.Fit(replyPreview(t), rw) + " "
+		status := render.Fit(pvctx.Symbol(taskState(t.Status))+" "+t.Status.String(), statusW)
+		right := " " + render.FitRight(rtt, 8)
+		if i == sel {
+			out = append(out, st.Selected.Render(render.Fit(left+status+right, w)))
+			continue
+		}
+		out = append(out, render.Cut(st.Text.Render(left)+stStyle.Render(status)+st.Text.Render(right), w))
+	}
+	switch {
+	case ts.Len() == 0:
+		out = append(out, st.Faint.Render("no tasks yet: press t to send one"))
+	case len(idx) == 0:
+		out = append(out, st.Faint.Render("no task matches the filter"))
+	}
+	for len(out) < h-1 {
+		out = append(out, "")
+	}
+	status := []string{st.Faint.Render(itoa(ts.Len()) + "/" + itoa(ts.Limit()) + " round trips")}
+	if v.filter != "" {
+		status = append(status, st.Accent.Render("filter ")+st.Highlight.Render(v.filter))
+	}
+	status = append(status, st.Faint.Render("enter: full reply"))
+	return append(out, render.Cut(strings.Join(status, st.Faint.Render(" · ")), w))
+}
+
+// replyPreview is the final reply's fields on one line, or the error.
+func replyPreview(t *state.Task) string {
+	if t.Err != "" {
+		return render.Sanitize(t.Err)
+	}
+	n := len(t.Reply.Records)
+	if n == 0 {
+		return "-"
+	}
+	r := t.Reply.Records[n-1]
+	var parts []string
+	for _, k := range sortedKeys(r.Fields) {
+		if k == protocol.FieldDataType || k == protocol.FieldTaskStatus {
+			continue
+		}
+		parts = append(parts, k+"="+render.Sanitize(r.Fields[k]))
+	}
+	return strings.Join(parts, " ")
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// taskLines is a round trip in full: what was sent and every reply record.
+func taskLines(t *state.Task) []string {
+	out := []string{
+		"status    " + t.Status.String(),
+		"sent      " + t.Sent.Format("2006-01-02 15:04:05.000000"),
+		"instance  " + orDash(t.Instance),
+		"id        " + strconv.FormatUint(uint64(t.ID), 10),
+		"token     " + orDash(t.Token),
+		"content   " + render.Sanitize(t.Content),
+	}
+	if t.RTT > 0 {
+		out = append(out, "rtt       "+render.Duration(t.RTT))
+	}
+	if t.Err != "" {
+		out = append(out, "error     "+render.Sanitize(t.Err))
+	}
+	for i, r := range t.Reply.Records {
+		out = append(out, "", "reply record "+strconv.Itoa(i+1)+" of "+strconv.Itoa(len(t.Reply.Records)))
+		out = append(out, recordLines(state.Record{Received: t.Sent.Add(t.RTT), Record: r})...)
+	}
+	return out
+}

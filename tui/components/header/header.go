@@ -1,0 +1,73 @@
+// Package header renders the console's top two lines: who is supervised, and how the plugins are doing.
+package header
+
+import (
+	"strings"
+
+	pvctx "github.com/plugvisor/plugvisor/tui/context"
+	"github.com/plugvisor/plugvisor/tui/render"
+	"github.com/plugvisor/plugvisor/tui/state"
+
+	"github.com/plugvisor/plugvisor/supervisor"
+)
+
+// Height is how many lines the header takes.
+const Height = 2
+
+// order is how state counts are listed: trouble first after running.
+var order = []supervisor.State{
+	supervisor.StateRunning, supervisor.StateStarting, supervisor.StateStopping,
+	supervisor.StateBackoff, supervisor.StateExited, supervisor.StateFailed, supervisor.StateStopped,
+}
+
+// View renders the header for a terminal w cells wide.
+func View(c *pvctx.Context, s *state.Store, title string, w int) string {
+	st := c.Styles
+	info := s.Info
+	if title == "" {
+		title = "plugvisor"
+	}
+	left := st.Title.Render(title)
+	if info.Name != "" {
+		who := info.Name
+		if info.Host != "" && info.Host != info.Name {
+			who += "@" + info.Host
+		}
+		left += st.Faint.Render(" · ") + st.Text.Render(who)
+	}
+	if !info.Started.IsZero() {
+		left += st.Faint.Render(" · up ") + st.Text.Render(render.Age(c.Now().Sub(info.Started)))
+	}
+	right := st.Faint.Render("theme ") + st.Text.Render(c.Theme.Name)
+	line1 := spread(left, right, w)
+
+	t := s.Totals()
+	var parts []string
+	for _, state := range order {
+		n := t.ByState[state]
+		if n == 0 && state != supervisor.StateRunning {
+			continue
+		}
+		parts = append(parts, st.State(state).Render(pvctx.Symbol(state)+" "+itoa(n)+" "+string(state)))
+	}
+	parts = append(parts,
+		st.Text.Render(render.Rate(t.RecordsPerSec))+st.Faint.Render(" rec/s"),
+		st.Text.Render(itoa(t.InFlight))+st.Faint.Render(" in flight"))
+	if s.Dropped > 0 {
+		parts = append(parts, st.Warn.Render("⚠ "+render.Count(s.Dropped)+" events dropped"))
+	}
+	line2 := strings.Join(parts, "  ")
+	return render.Fit(line1, w) + "\n" + render.Fit(line2, w)
+}
+
+// spread puts left and right at the two ends of a w-cell line, dropping
+// right when both do not fit.
+func spread(left, right string, w int) string {
+	gap := w - render.Width(left) - render.Width(right)
+	if gap < 2 {
+		return left
+	}
+	return left + strings.Repeat(" ", gap) + right
+}
+
+func itoa(n int) string { return render.Count(uint64(max(n, 0))) }

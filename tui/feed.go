@@ -1,0 +1,125 @@
+package tui
+
+import (
+	"sync"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/plugvisor/plugvisor/supervisor"
+)
+
+// Event flow: the engine's bounded Subscribe channel → feed.drain (its own
+// goroutine, never blocked by rendering) → a pending batch → folded into the
+// store by Update on a ~50 ms tick. The tick runs only while events flow:
+// when a fold finds nothing, the model waits on wake instead, so an idle
+// console wakes only for its once-a-second snapshot.
+
+const (
+	defaultEventBuffer = 16384
+	// maxPending bounds the batch between two folds. Past it, log, record
+	// and heartbeat events are dropped and counted; state and task events are
+	// always kept, being few and what the operator acts on.
+	maxPending = 1 << 15
+)
+
+type feed struct {
+	mu      sync.Mutex
+	pending []supervisor.Event
+	spare   []supervisor.Event // the previous batch, reused to spare allocations
+	dropped uint64             // dropped by this queue since the last take
+	cancel  func()
+	closed  bool
+
+	wake chan struct{} // a batch became non-empty
+	stop chan struct{} // closed by close
+	once sync.Once
+}
+
+func newFeed() *feed { return &feed{wake: make(chan struct{}, 1), stop: make(chan struct{})} }
+
+// start subscribes and drains in the background. It is a no-op after close.
+func (f *feed) start(api supervisor.API, buffer int) {
+	events, cancel := api.Subscribe(buffer)
+	f.mu.Lock()
+	if f.closed {
+		f.mu.Unlock()
+		cancel()
+		return
+	}
+	f.cancel = cancel
+	f.mu.Unlock()
+	go f.drain(events)
+}
+
+func (f *feed) drain(events <-chan supervisor.Event) {
+	for e := range events {
+		f.push(e)
+	}
+}
+
+func (f *feed) push(e supervisor.Event) {
+	f.mu.Lock()
+	wasEmpty := len(f.pending) == 0
+	if len(f.pending) >= maxPending && droppable(e.Type) {
+		f.dropped++
+	} else {
+		f.pending = append(f.pending, e)
+	}
+	f.mu.Unlock()
+	if wasEmpty {
+		select {
+		case f.wake <- struct{}{}:
+		default: // a wake-up is already pending
+		}
+	}
+}
+
+func droppable(t supervisor.EventType) bool {
+	return t == supervisor.EventLog || t == supervisor.EventRecords || t == supervisor.EventHeartbeat
+}
+
+// take hands over the pending batch. The batch is only valid until the next
+// take: its array is reused.
+func (f *feed) take() ([]supervisor.Event, uint64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	batch, dropped := f.pending, f.dropped
+	clear(f.spare) // let the previous batch's records and lines be collected
+	if cap(f.spare) > 4096 && len(batch) < 1024 {
+		f.spare = nil // the burst is over: give its big array back
+	}
+	f.pending, f.spare, f.dropped = f.spare[:0], batch, 0
+	select {
+	case <-f.wake: // this batch's wake-up, if not yet taken, is spent
+	default:
+	}
+	return batch, dropped
+}
+
+// waitCmd waits for the next wake-up; nil once the feed is closed.
+func (f *feed) waitCmd() tea.Cmd {
+	return func() tea.Msg {
+		select {
+		case <-f.wake:
+			return wakeMsg{}
+		case <-f.stop:
+			return nil
+		}
+	}
+}
+
+// close unsubscribes; the drain goroutine ends when the channel closes.
+func (f *feed) close() {
+	f.once.Do(func() {
+		f.mu.Lock()
+		f.closed = true
+		cancel := f.cancel
+		f.mu.Unlock()
+		if cancel != nil {
+			cancel()
+		}
+		close(f.stop)
+	})
+}
+
+type wakeMsg struct{}

@@ -1,0 +1,355 @@
+package tui
+
+import (
+	"fmt"
+	"strconv"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/plugvisor/plugvisor/tui/components/cmdline"
+	"github.com/plugvisor/plugvisor/tui/components/confirm"
+	"github.com/plugvisor/plugvisor/tui/components/detail"
+	"github.com/plugvisor/plugvisor/tui/components/footer"
+	"github.com/plugvisor/plugvisor/tui/components/form"
+	"github.com/plugvisor/plugvisor/tui/components/input"
+)
+
+// Dialog actions: what a confirmed dialog does.
+type (
+	stopAction struct{ name string }
+	quitAction struct{}
+)
+
+// key routes a key press: whatever holds the keyboard (dialog, form,
+// command line, filter, help) gets it before the global bindings, so typing
+// "q" into the form types a q.
+func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
+	switch {
+	case m.stopping:
+		if k.String() == "ctrl+c" { // a second ctrl+c leaves without waiting
+			m.close()
+			return tea.Quit
+		}
+		return nil
+	case m.dialog != nil:
+		return m.dialogKey(k)
+	case m.form != nil:
+		return m.formMsg(k)
+	case m.cmd != nil:
+		return m.cmdMsg(k)
+	case m.filter != nil:
+		return m.filterMsg(k)
+	case m.showHelp:
+		if s := k.String(); s == "?" || s == "esc" || s == "q" || s == "enter" {
+			m.showHelp = false
+		}
+		return nil
+	}
+	return m.global(k)
+}
+
+// paste goes to whichever input is open.
+func (m *Model) paste(p tea.PasteMsg) tea.Cmd {
+	switch {
+	case m.form != nil:
+		return m.formMsg(p)
+	case m.cmd != nil:
+		return m.cmdMsg(p)
+	case m.filter != nil:
+		return m.filterMsg(p)
+	}
+	return nil
+}
+
+func (m *Model) global(k tea.KeyPressMsg) tea.Cmd {
+	km := m.c.Keys
+	sel := m.table.Selected
+	switch {
+	case key.Matches(k, km.Quit):
+		return m.quit()
+	case key.Matches(k, km.Help):
+		m.showHelp = true
+	case key.Matches(k, km.NextPane), key.Matches(k, km.PrevPane):
+		m.focus = 1 - m.focus
+	case key.Matches(k, km.Logs):
+		m.detail.SetTab(detail.TabLogs)
+	case key.Matches(k, km.Data):
+		m.detail.SetTab(detail.TabData)
+	case key.Matches(k, km.Tasks):
+		m.detail.SetTab(detail.TabTasks)
+	case key.Matches(k, km.Info):
+		m.detail.SetTab(detail.TabInfo)
+	case key.Matches(k, km.Start):
+		return m.lifecycle("start", sel)
+	case key.Matches(k, km.Stop):
+		if sel == "" {
+			return m.flash(footer.Warn, "no plugin selected")
+		}
+		m.dialog = &confirm.Model{Title: "Stop " + sel, Message: "Stop " + sel + "? It gets SIGTERM, then SIGKILL after the grace period.", Action: stopAction{sel}}
+	case key.Matches(k, km.Restart):
+		return m.lifecycle("restart", sel)
+	case key.Matches(k, km.Task):
+		if sel == "" {
+			return m.flash(footer.Warn, "no plugin selected")
+		}
+		m.form = form.New(m.c, sel, m.lastID, m.lastContent)
+	case key.Matches(k, km.Ping):
+		return m.ping(sel)
+	case key.Matches(k, km.Reload):
+		return m.reload()
+	case key.Matches(k, km.Theme):
+		return m.nextTheme()
+	case key.Matches(k, km.Command):
+		m.cmd = cmdline.New()
+	case key.Matches(k, km.Filter):
+		m.openFilter()
+	case key.Matches(k, km.Follow):
+		m.detail.SetTab(detail.TabLogs)
+		return m.flash(footer.Info, onOff("follow", m.detail.ToggleFollow(m.store)))
+	case key.Matches(k, km.Wrap):
+		return m.flash(footer.Info, onOff("wrap", m.detail.ToggleWrap()))
+	case key.Matches(k, km.Timestamps):
+		return m.flash(footer.Info, onOff("timestamps", m.detail.ToggleTimes()))
+	case key.Matches(k, km.Enter):
+		if m.detail.Enter() {
+			m.focus = paneDetail
+		}
+	case key.Matches(k, km.Back):
+		if !m.detail.Back() {
+			m.detail.SetFilter("")
+		}
+	default:
+		m.move(k)
+	}
+	return nil
+}
+
+// move handles the movement keys for the focused pane.
+func (m *Model) move(k tea.KeyPressMsg) {
+	km := m.c.Keys
+	page := max(m.layout().detail.h-4, 1)
+	if m.focus == panePlugins {
+		page = max(m.layout().table.h-3, 1)
+	}
+	n := 0
+	switch {
+	case key.Matches(k, km.Up):
+		n = -1
+	case key.Matches(k, km.Down):
+		n = 1
+	case key.Matches(k, km.PageUp):
+		n = -page
+	case key.Matches(k, km.PageDown):
+		n = page
+	case key.Matches(k, km.Top):
+		m.top(page)
+		return
+	case key.Matches(k, km.Bottom):
+		m.bottom()
+		return
+	default:
+		return
+	}
+	m.scroll(m.focus, n)
+}
+
+func (m *Model) scroll(p pane, n int) {
+	if p == panePlugins {
+		m.table.Move(m.store.Order(), n)
+		m.detail.Show(m.table.Selected)
+		return
+	}
+	m.detail.Scroll(m.store, n)
+}
+
+func (m *Model) top(page int) {
+	if m.focus == panePlugins {
+		m.table.Select(m.store.Order(), 0)
+		m.detail.Show(m.table.Selected)
+		return
+	}
+	m.detail.Top(m.store, page)
+}
+
+func (m *Model) bottom() {
+	if m.focus == panePlugins {
+		m.table.Select(m.store.Order(), m.store.Len()-1)
+		m.detail.Show(m.table.Selected)
+		return
+	}
+	m.detail.Bottom(m.store)
+}
+
+func onOff(what string, on bool) string {
+	if on {
+		return what + " on"
+	}
+	return what + " off"
+}
+
+func (m *Model) dialogKey(k tea.KeyPressMsg) tea.Cmd {
+	switch m.dialog.Update(k) {
+	case confirm.Yes:
+		action := m.dialog.Action
+		m.dialog = nil
+		switch a := action.(type) {
+		case stopAction:
+			return m.lifecycle("stop", a.name)
+		case quitAction:
+			return m.beginStop()
+		}
+	case confirm.No:
+		m.dialog = nil
+	}
+	return nil
+}
+
+func (m *Model) formMsg(msg tea.Msg) tea.Cmd {
+	switch m.form.Update(msg) {
+	case form.Submit:
+		id, _ := m.form.ID()
+		target, content := m.form.Target, m.form.Content()
+		m.form = nil
+		return m.sendTask(target, id, content)
+	case form.Cancel:
+		m.form = nil
+	}
+	return nil
+}
+
+func (m *Model) cmdMsg(msg tea.Msg) tea.Cmd {
+	switch m.cmd.Update(msg, m.completions(), themeNames(m.userThemes)) {
+	case cmdline.Run:
+		line := m.cmd.Value()
+		m.cmd = nil
+		return m.run(line)
+	case cmdline.Cancel:
+		m.cmd = nil
+	}
+	return nil
+}
+
+// completions are plugin names and, for plugins with several instances,
+// their instance ids.
+func (m *Model) completions() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, id := range m.store.Order() {
+		name := m.store.Plugin(id).Status.Name
+		if !seen[name] {
+			seen[name] = true
+			out = append(out, name)
+		}
+		if id != name {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// run executes a command line.
+func (m *Model) run(line string) tea.Cmd {
+	c, err := cmdline.Parse(line)
+	if err != nil {
+		return m.flash(footer.Error, err.Error())
+	}
+	switch c.Verb {
+	case "send":
+		return m.sendTask(c.Name, c.ID, c.Content)
+	case "start", "restart":
+		return m.lifecycle(c.Verb, c.Name)
+	case "stop":
+		// Typed in full, the command is its own confirmation.
+		return m.lifecycle("stop", c.Name)
+	case "ping":
+		return m.ping(c.Name)
+	case "theme":
+		return m.themeByName(c.Name)
+	case "reload":
+		return m.reload()
+	case "help":
+		m.showHelp = true
+	case "quit":
+		return m.quit()
+	}
+	return nil
+}
+
+// openFilter opens the filter input for the detail tab shown.
+func (m *Model) openFilter() {
+	if !m.detail.Filterable() {
+		m.detail.SetTab(detail.TabLogs)
+	}
+	prompt := map[detail.Tab]string{detail.TabLogs: "/", detail.TabData: "data_type /", detail.TabTasks: "tasks /"}[m.detail.Tab]
+	in := input.New(prompt, "filter (esc clears)")
+	in.SetValue(m.detail.Filter())
+	in.Focus()
+	m.filter = &in
+}
+
+// filterMsg edits the filter live: the pane narrows as the operator types.
+func (m *Model) filterMsg(msg tea.Msg) tea.Cmd {
+	if k, ok := msg.(tea.KeyPressMsg); ok {
+		switch k.String() {
+		case "enter":
+			m.filter = nil
+			return nil
+		case "esc", "ctrl+c":
+			m.filter = nil
+			m.detail.SetFilter("")
+			return nil
+		}
+	}
+	if m.filter.Update(msg) {
+		m.detail.SetFilter(m.filter.Value())
+	}
+	return nil
+}
+
+// quit asks first when plugins would be stopped, then stops the engine and
+// waits for it. Attached to a remote engine, it just leaves.
+func (m *Model) quit() tea.Cmd {
+	if m.opts.StopEngine == nil {
+		m.close()
+		return tea.Quit
+	}
+	if n := m.store.Totals().Running; n > 0 {
+		m.dialog = &confirm.Model{
+			Title:   "Quit",
+			Message: fmt.Sprintf("%s running. Stop %s and quit?", plural(n, "plugin is", "plugins are"), them(n)),
+			Action:  quitAction{},
+		}
+		return nil
+	}
+	return m.beginStop()
+}
+
+// beginStop stops the engine; the console shows each plugin stopping and
+// leaves when EngineDone closes.
+func (m *Model) beginStop() tea.Cmd {
+	m.stopping = true
+	stop, done := m.opts.StopEngine, m.opts.EngineDone
+	m.flash(footer.Info, "stopping all plugins…")
+	return func() tea.Msg {
+		stop()
+		if done == nil {
+			return engineDoneMsg{}
+		}
+		return nil // watchEngine reports the end
+	}
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}
+
+func them(n int) string {
+	if n == 1 {
+		return "it"
+	}
+	return "them"
+}

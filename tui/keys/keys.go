@@ -1,0 +1,118 @@
+// Package keys is the console's key map: every binding with its help text, grouped for the help view.
+package keys
+
+import "charm.land/bubbles/v2/key"
+
+// KeyMap holds every global binding. Inputs (the task form, the command
+// line, filters, dialogs) get keys before these, so typing never triggers them.
+type KeyMap struct {
+	Up, Down, Top, Bottom, PageUp, PageDown key.Binding
+	NextPane, PrevPane                      key.Binding
+	Logs, Data, Tasks, Info                 key.Binding
+	Enter, Back                             key.Binding
+
+	Start, Stop, Restart, Task, Ping, Reload key.Binding
+
+	Filter, Follow, Wrap, Timestamps key.Binding
+	Theme, Command, Help, Quit       key.Binding
+}
+
+// Default is the key map: k9s and lazydocker conventions.
+func Default() KeyMap {
+	b := func(help, desc string, keys ...string) key.Binding {
+		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(help, desc))
+	}
+	return KeyMap{
+		Up:       b("↑/k", "up", "up", "k"),
+		Down:     b("↓/j", "down", "down", "j"),
+		Top:      b("g/home", "first", "g", "home"),
+		Bottom:   b("G/end", "last", "G", "end"),
+		PageUp:   b("pgup/ctrl+u", "page up", "pgup", "ctrl+u"),
+		PageDown: b("pgdn/ctrl+d", "page down", "pgdown", "ctrl+d"),
+		NextPane: b("tab", "next pane", "tab"),
+		PrevPane: b("shift+tab", "previous pane", "shift+tab"),
+		Logs:     b("1", "logs", "1"),
+		Data:     b("2", "data", "2"),
+		Tasks:    b("3", "tasks", "3"),
+		Info:     b("4", "info", "4"),
+		Enter:    b("enter", "expand", "enter"),
+		Back:     b("esc", "back", "esc"),
+
+		Start:   b("s", "start", "s"),
+		Stop:    b("x", "stop", "x"),
+		Restart: b("r", "restart", "r"),
+		Task:    b("t", "send task", "t"),
+		Ping:    b("p", "ping", "p"),
+		Reload:  b("R", "reload config", "R"),
+
+		Filter:     b("/", "filter", "/"),
+		Follow:     b("f", "follow", "f"),
+		Wrap:       b("w", "wrap", "w"),
+		Timestamps: b("z", "timestamps", "z"),
+		Theme:      b("T", "next theme", "T"),
+		Command:    b(":", "command", ":"),
+		Help:       b("?", "help", "?"),
+		Quit:       b("q/ctrl+c", "quit", "q", "ctrl+c"),
+	}
+}
+
+// Focus is what has the keyboard, which decides the short help.
+type Focus int
+
+// Focus values for the short help.
+const (
+	FocusPlugins Focus = iota
+	FocusLogs
+	FocusData
+	FocusTasks
+	FocusInfo
+)
+
+// Short is the one-line help for what has focus.
+func (k KeyMap) Short(f Focus) []key.Binding {
+	switch f {
+	case FocusLogs:
+		return []key.Binding{k.Up, k.Filter, k.Follow, k.Wrap, k.Timestamps, k.NextPane, k.Help, k.Quit}
+	case FocusData, FocusTasks:
+		return []key.Binding{k.Up, k.Enter, k.Filter, k.Task, k.NextPane, k.Help, k.Quit}
+	case FocusInfo:
+		return []key.Binding{k.Up, k.NextPane, k.Help, k.Quit}
+	}
+	return []key.Binding{k.Up, k.Start, k.Stop, k.Restart, k.Task, k.Ping, k.Command, k.Help, k.Quit}
+}
+
+// Groups is every binding, in columns, for the full help and the README.
+func (k KeyMap) Groups() [][]key.Binding {
+	return [][]key.Binding{
+		{k.Up, k.Down, k.Top, k.Bottom, k.PageUp, k.PageDown, k.NextPane, k.PrevPane},
+		{k.Start, k.Stop, k.Restart, k.Task, k.Ping, k.Reload, k.Command},
+		{k.Logs, k.Data, k.Tasks, k.Info, k.Enter, k.Back, k.Filter},
+		{k.Follow, k.Wrap, k.Timestamps, k.Theme, k.Help, k.Quit},
+	}
+}
+
+// Short and full help for the help bubble, for what has focus.
+type Help struct {
+	Map   KeyMap
+	Focus Focus
+}
+
+// ShortHelp implements help.KeyMap.
+func (h Help) ShortHelp() []key.Binding { return h.Map.Short(h.Focus) }
+
+// FullHelp implements help.KeyMap.
+func (h Help) FullHelp() [][]key.Binding { return h.Map.Groups() }
+
+// Input is the help shown while a text input or dialog has the keys.
+type Input []key.Binding
+
+// ShortHelp implements help.KeyMap.
+func (i Input) ShortHelp() []key.Binding { return i }
+
+// FullHelp implements help.KeyMap.
+func (i Input) FullHelp() [][]key.Binding { return [][]key.Binding{i} }
+
+// Hint builds a help-only binding for inputs and dialogs.
+func Hint(keyHelp, desc string) key.Binding {
+	return key.NewBinding(key.WithKeys(keyHelp), key.WithHelp(keyHelp, desc))
+}

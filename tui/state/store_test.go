@@ -1,0 +1,138 @@
+package state
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/plugvisor/plugvisor/protocol"
+	"github.com/plugvisor/plugvisor/supervisor"
+)
+
+func TestRingBounds(t *testing.T) {
+	r := NewRing[int](3)
+	for i := 1; i <= 5; i++ {
+		r.Push(i)
+	}
+	if r.Len() != 3 || r.Total() != 5 || r.At(0) != 3 || r.At(2) != 5 {
+		t.Fatalf("ring = len %d total %d [%d %d %d]", r.Len(), r.Total(), r.At(0), r.At(1), r.At(2))
+	}
+	r.Reset()
+	r.Push(9)
+	if r.Len() != 1 || r.At(0) != 9 || r.Total() != 6 {
+		t.Fatalf("after reset: len %d at0 %d total %d", r.Len(), r.At(0), r.Total())
+	}
+}
+
+func TestBuffersAreBounded(t *testing.T) {
+	s := New()
+	recs := make([]protocol.Record, 100)
+	for i := range recs {
+		recs[i] = protocol.Record{Fields: map[string]string{"data_type": "x"}}
+	}
+	var batch []supervisor.Event
+	for i := 0; i < 2*MaxLogLines; i++ {
+		batch = append(batch, supervisor.Event{Type: supervisor.EventLog, Plugin: "p", Instance: "p", Log: supervisor.LogLine{Text: fmt.Sprint(i)}})
+	}
+	for i := 0; i < 50; i++ {
+		batch = append(batch, supervisor.Event{Type: supervisor.EventRecords, Plugin: "p", Instance: "p", Records: recs})
+	}
+	s.Apply(batch)
+	p := s.Plugin("p")
+	if p.Logs.Len() != MaxLogLines || p.Records.Len() != MaxRecords {
+		t.Fatalf("logs %d records %d", p.Logs.Len(), p.Records.Len())
+	}
+	if got := p.Logs.At(p.Logs.Len() - 1).Text; got != fmt.Sprint(2*MaxLogLines-1) {
+		t.Fatalf("newest line %q", got)
+	}
+	for i := 0; i < 2*MaxRoundTrips; i++ {
+		s.AddPending("p", 1, "c", time.Now())
+	}
+	if ts, _ := s.Tasks("p"); ts.Len() != MaxRoundTrips {
+		t.Fatalf("round trips %d", ts.Len())
+	}
+}
+
+func TestTaskEventMergesWithPending(t *testing.T) {
+	for _, eventFirst := range []bool{true, false} {
+		s := New()
+		s.SetSnapshot([]supervisor.PluginStatus{{Name: "echo", Instance: "echo"}}, supervisor.Info{})
+		seq := s.AddPending("echo", 7, "hi", time.Now())
+		reply := supervisor.Reply{Instance: "echo", ID: 7, Token: "tok", Status: protocol.StatusOK, RTT: time.Millisecond,
+			Records: []protocol.Record{{Token: "tok", Fields: map[string]string{"data_type": "echo", "content": "hi", "task_status": "ok"}}}}
+		event := []supervisor.Event{{Type: supervisor.EventTask, Plugin: "echo", Instance: "echo",
+			Task: &supervisor.TaskEvent{ID: 7, Token: "tok", Content: "hi", Reply: reply}}}
+		if eventFirst {
+			s.Apply(event)
+			s.Resolve(seq, "echo", reply, nil)
+		} else {
+			s.Resolve(seq, "echo", reply, nil)
+			s.Apply(event)
+		}
+		ts, _ := s.Tasks("echo")
+		if ts.Len() != 1 {
+			t.Fatalf("eventFirst=%v: %d round trips, want 1", eventFirst, ts.Len())
+		}
+		if got := ts.At(0); got.Status != TaskAnswered || got.RTT != time.Millisecond || got.Token != "tok" {
+			t.Fatalf("eventFirst=%v: %+v", eventFirst, got)
+		}
+	}
+}
+
+func TestTaskFailures(t *testing.T) {
+	s := New()
+	a := s.AddPending("echo", 1, "x", time.Now())
+	s.Resolve(a, "echo", supervisor.Reply{}, fmt.Errorf("echo: %w", supervisor.ErrNotRunning))
+	b := s.AddPending("echo", 1, "x", time.Now())
+	// The timeout event comes first; the call's error after it.
+	s.Apply([]supervisor.Event{{Type: supervisor.EventTask, Plugin: "echo", Instance: "echo",
+		Task: &supervisor.TaskEvent{ID: 1, Token: "t2", Content: "x", Err: "task timed out after 1s"}}})
+	s.Resolve(b, "echo", supervisor.Reply{}, fmt.Errorf("%w after 1s", supervisor.ErrTaskTimeout))
+	ts, _ := s.Tasks("echo")
+	if ts.Len() != 2 {
+		t.Fatalf("%d round trips, want 2", ts.Len())
+	}
+	if first := ts.At(0); first.Status != TaskFailed || first.Token != "" {
+		t.Errorf("not-running task: %+v", first)
+	}
+	if second := ts.At(1); second.Status != TaskTimedOut || second.Token != "t2" {
+		t.Errorf("timed-out task: %+v", second)
+	}
+	if !errors.Is(fmt.Errorf("x: %w", supervisor.ErrNotRunning), supervisor.ErrNotRunning) {
+		t.Fatal("sanity")
+	}
+}
+
+func TestSnapshotKeepsNewerEventState(t *testing.T) {
+	s := New()
+	old := time.Now()
+	s.SetSnapshot([]supervisor.PluginStatus{{Name: "a", Instance: "a", State: supervisor.StateRunning, Since: old}}, supervisor.Info{})
+	s.Apply([]supervisor.Event{{Type: supervisor.EventState, Time: old.Add(time.Second), Plugin: "a", Instance: "a", State: supervisor.StateStopping}})
+	// A snapshot taken before that event arrives late.
+	s.SetSnapshot([]supervisor.PluginStatus{{Name: "a", Instance: "a", State: supervisor.StateRunning, Since: old, PID: 42}}, supervisor.Info{})
+	p := s.Plugin("a")
+	if p.Status.State != supervisor.StateStopping || p.Status.PID != 42 {
+		t.Fatalf("status %+v", p.Status)
+	}
+	// Instances gone from the snapshot are dropped.
+	s.SetSnapshot(nil, supervisor.Info{})
+	if s.Len() != 0 || s.Plugin("a") != nil {
+		t.Fatal("removed instance kept")
+	}
+}
+
+func TestBackfillSkipsLinesAlreadyHeld(t *testing.T) {
+	s := New()
+	s.SetSnapshot([]supervisor.PluginStatus{{Name: "a", Instance: "a"}}, supervisor.Info{})
+	t0 := time.Now()
+	line := func(i int) supervisor.LogLine {
+		return supervisor.LogLine{Time: t0.Add(time.Duration(i) * time.Second), Text: fmt.Sprint(i)}
+	}
+	s.Apply([]supervisor.Event{{Type: supervisor.EventLog, Plugin: "a", Instance: "a", Log: line(3)}})
+	s.Backfill("a", []supervisor.LogLine{line(1), line(2), line(3)})
+	logs := s.Plugin("a").Logs
+	if logs.Len() != 3 || logs.At(0).Text != "1" || logs.At(2).Text != "3" {
+		t.Fatalf("logs: %d lines", logs.Len())
+	}
+}
