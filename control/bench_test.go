@@ -1,0 +1,85 @@
+package control_test
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	ct "github.com/plugvisor/plugvisor/control/controltest"
+	"github.com/plugvisor/plugvisor/supervisor"
+)
+
+// benchConcurrency is the number of tasks kept in flight.
+const benchConcurrency = 64
+
+// benchRounds alternates the two paths so that both see the same share of
+// whatever else the machine is doing.
+const benchRounds = 4
+
+// BenchmarkSendTask sends b.N tasks to the real echo plugin through the
+// embedded API and b.N through the control socket, 64 in flight, against
+// one supervisor, alternating in rounds. It reports each path's tasks/s and
+// caller-side round trip p50 and p99, and the ratio of the p50s.
+//
+//	go test ./control -run '^$' -bench SendTask -benchtime 200000x -count 5
+func BenchmarkSendTask(b *testing.B) {
+	e := ct.Start(b, ct.Plugin(b, "echo", ct.Bin("echo"), ""), ct.Options{})
+	e.WaitState("echo", supervisor.StateRunning)
+	paths := []*benchPath{{name: "embedded", api: e.Sup}, {name: "control", api: e.Dial()}}
+	per := max(b.N/benchRounds, 1)
+	b.ResetTimer()
+	for round := range benchRounds {
+		for i := range paths {
+			p := paths[(i+round)%len(paths)]
+			if err := p.run(per); err != nil {
+				b.Fatalf("%s: %v", p.name, err)
+			}
+		}
+	}
+	b.StopTimer()
+	for _, p := range paths {
+		b.ReportMetric(float64(len(p.rtts))/p.elapsed.Seconds(), p.name+"-tasks/s")
+		b.ReportMetric(float64(supervisor.Percentile(p.rtts, 50).Microseconds()), p.name+"-p50-µs")
+		b.ReportMetric(float64(supervisor.Percentile(p.rtts, 99).Microseconds()), p.name+"-p99-µs")
+	}
+	b.ReportMetric(float64(supervisor.Percentile(paths[1].rtts, 50))/float64(supervisor.Percentile(paths[0].rtts, 50)), "p50-ratio")
+}
+
+// benchPath accumulates one path's figures over the rounds.
+type benchPath struct {
+	name    string
+	api     supervisor.API
+	rtts    []time.Duration
+	elapsed time.Duration
+}
+
+// run sends n tasks, benchConcurrency at a time.
+func (p *benchPath) run(n int) error {
+	ctx := context.Background()
+	rtts := make([]time.Duration, n)
+	var next atomic.Int64
+	var failed atomic.Pointer[error]
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range benchConcurrency {
+		wg.Go(func() {
+			for i := next.Add(1) - 1; i < int64(n); i = next.Add(1) - 1 {
+				t0 := time.Now()
+				if _, err := p.api.SendTask(ctx, "echo", 1, "ping"); err != nil {
+					failed.Store(&err)
+					return
+				}
+				rtts[i] = time.Since(t0)
+			}
+		})
+	}
+	wg.Wait()
+	p.elapsed += time.Since(start)
+	p.rtts = append(p.rtts, rtts...)
+	if err := failed.Load(); err != nil {
+		return *err
+	}
+	return nil
+}

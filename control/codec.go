@@ -1,0 +1,348 @@
+package control
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/plugvisor/plugvisor/protocol"
+	"github.com/plugvisor/plugvisor/supervisor"
+)
+
+// The frames of a task's round trip (the request, the response carrying a
+// Reply) are encoded and decoded by hand: the generic reflective path costs
+// more than the rest of the control layer together (see BENCHMARKS.md). The
+// keys and omitempty rules are exactly the json tags', so the generic
+// library reads what these write and the other way round; the tests check
+// both directions.
+
+// encodeTo writes v's msgpack into buf: by hand for the frames of the hot
+// paths (requests, responses, events), with the generic encoder for any
+// other value and for results other than a Reply.
+func encodeTo(buf *bytes.Buffer, enc *msgpack.Encoder, v any) error {
+	var rest any
+	b := buf.AvailableBuffer()
+	switch v := v.(type) {
+	case *Request:
+		b = appendRequest(b, v)
+	case *EventFrame:
+		b = appendEventFrame(b, v)
+	case *Response:
+		b, rest = appendResponse(b, v)
+	default:
+		rest = v
+	}
+	buf.Write(b)
+	if rest == nil {
+		return nil
+	}
+	enc.ResetWriter(buf)
+	return enc.Encode(rest)
+}
+
+func appendRequest(b []byte, r *Request) []byte {
+	b = appendMapHeader(b, 2+count(r.Op != "", r.Name != "", r.TaskID != 0, r.Content != "", r.Timeout != 0,
+		r.N != 0, r.Buffer != 0, len(r.Versions) > 0, r.Client != ""))
+	b = kvStr(b, "kind", string(r.Kind))
+	b = kvUint(b, "id", r.ID)
+	b = optStr(b, "op", string(r.Op))
+	b = optStr(b, "name", r.Name)
+	b = optUint(b, "task_id", uint64(r.TaskID))
+	b = optStr(b, "content", r.Content)
+	b = optInt(b, "timeout", int64(r.Timeout))
+	b = optInt(b, "n", int64(r.N))
+	b = optInt(b, "buffer", int64(r.Buffer))
+	if len(r.Versions) > 0 {
+		b = appendArrayHeader(appendStr(b, "versions"), len(r.Versions))
+		for _, v := range r.Versions {
+			b = appendUint(b, uint64(v))
+		}
+	}
+	return optStr(b, "client", r.Client)
+}
+
+// decodeRequest decodes a client's frame. Unknown keys are skipped: a newer
+// client's extra arguments do not break an older server.
+func decodeRequest(payload []byte, q *Request) error {
+	r := &reader{b: payload}
+	err := r.fields("request", func(key []byte) error {
+		var err error
+		var v int64
+		switch string(key) {
+		case "kind":
+			var b []byte
+			b, err = r.bytes()
+			q.Kind = kindOf(b)
+		case "id":
+			q.ID, err = r.uint(math.MaxUint64)
+		case "op":
+			var b []byte
+			b, err = r.bytes()
+			q.Op = opOf(b)
+		case "name":
+			q.Name, err = r.str()
+		case "task_id":
+			var id uint64
+			id, err = r.uint(math.MaxUint32)
+			q.TaskID = uint32(id)
+		case "content":
+			q.Content, err = r.str()
+		case "timeout":
+			v, err = r.int()
+			q.Timeout = time.Duration(v)
+		case "n":
+			v, err = r.int()
+			q.N = int(v)
+		case "buffer":
+			v, err = r.int()
+			q.Buffer = int(v)
+		case "versions":
+			q.Versions, err = r.uint16s()
+		case "client":
+			q.Client, err = r.str()
+		default:
+			err = r.skip(0)
+		}
+		return err
+	})
+	return trailing(r, err)
+}
+
+// trailing refuses bytes after the message: a sender that wrote them meant
+// something this decoder did not read.
+func trailing(r *reader, err error) error {
+	if err == nil && r.remaining() > 0 {
+		err = fmt.Errorf("%d bytes after the message", r.remaining())
+	}
+	return err
+}
+
+// kindOf and opOf return the constants for known names without allocating.
+func kindOf(b []byte) Kind {
+	for _, k := range []Kind{KindRequest, KindResponse, KindEvent, KindCancel} {
+		if string(k) == string(b) {
+			return k
+		}
+	}
+	return Kind(b)
+}
+
+func opOf(b []byte) Op {
+	if string(b) == string(OpSendTask) {
+		return OpSendTask
+	}
+	return Op(b)
+}
+
+func (r *reader) uint16s() ([]uint16, error) {
+	n, err := r.arrayLen()
+	if err != nil || n == 0 {
+		return nil, err
+	}
+	out := make([]uint16, n)
+	for i := range out {
+		v, err := r.uint(math.MaxUint16)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = uint16(v)
+	}
+	return out, nil
+}
+
+// appendResponse writes a response. A result other than a Reply is left
+// for the generic encoder: the map's last key, "result", is written and the
+// value returned.
+func appendResponse(b []byte, r *Response) ([]byte, any) {
+	b = appendMapHeader(b, 2+count(r.Error != nil, r.Result != nil))
+	b = kvStr(b, "kind", string(r.Kind))
+	b = kvUint(b, "id", r.ID)
+	if r.Error != nil {
+		b = appendMapHeader(appendStr(b, "error"), 2)
+		b = kvStr(b, "code", string(r.Error.Code))
+		b = kvStr(b, "message", r.Error.Message)
+	}
+	if r.Result == nil {
+		return b, nil
+	}
+	b = appendStr(b, "result")
+	if rep, ok := r.Result.(*supervisor.Reply); ok {
+		return appendReply(b, rep), nil
+	}
+	return b, r.Result
+}
+
+// decodeResult decodes a result into out: a Reply by hand, anything else
+// with the generic decoder.
+func (r *reader) result(out any) error {
+	if rep, ok := out.(*supervisor.Reply); ok {
+		return r.reply(rep)
+	}
+	raw, err := r.value()
+	if err != nil {
+		return err
+	}
+	dec := newDecoder()
+	dec.ResetReader(bytes.NewReader(raw))
+	return dec.Decode(out)
+}
+
+func appendReply(b []byte, r *supervisor.Reply) []byte {
+	b = appendMapHeader(b, 6+count(len(r.Records) > 0, r.Error != ""))
+	b = kvStr(b, "plugin", r.Plugin)
+	b = kvStr(b, "instance", r.Instance)
+	b = kvUint(b, "id", uint64(r.ID))
+	b = kvStr(b, "token", r.Token)
+	if len(r.Records) > 0 {
+		b = appendRecords(appendStr(b, "records"), r.Records)
+	}
+	b = kvStr(b, "status", r.Status)
+	b = optStr(b, "error", r.Error)
+	return kvInt(b, "rtt", int64(r.RTT))
+}
+
+func (r *reader) reply(rep *supervisor.Reply) error {
+	return r.fields("reply", func(key []byte) error {
+		var err error
+		switch string(key) {
+		case "plugin":
+			rep.Plugin, err = r.str()
+		case "instance":
+			rep.Instance, err = r.str()
+		case "id":
+			var id uint64
+			id, err = r.uint(math.MaxUint32)
+			rep.ID = uint32(id)
+		case "token":
+			rep.Token, err = r.str()
+		case "records":
+			rep.Records, err = r.records()
+		case "status":
+			rep.Status, err = r.str()
+		case "error":
+			rep.Error, err = r.str()
+		case "rtt":
+			var v int64
+			v, err = r.int()
+			rep.RTT = time.Duration(v)
+		default:
+			err = r.skip(0)
+		}
+		return err
+	})
+}
+
+func appendRecords(b []byte, recs []protocol.Record) []byte {
+	b = appendArrayHeader(b, len(recs))
+	for i := range recs {
+		rec := &recs[i]
+		b = appendMapHeader(b, 2+count(rec.Token != ""))
+		b = kvInt(b, "timestamp", rec.Timestamp)
+		b = optStr(b, "token", rec.Token)
+		b = appendMapHeader(appendStr(b, "fields"), len(rec.Fields))
+		for k, v := range rec.Fields {
+			b = kvStr(b, k, v)
+		}
+	}
+	return b
+}
+
+func (r *reader) records() ([]protocol.Record, error) {
+	n, err := r.arrayLen()
+	if err != nil || n == 0 {
+		return nil, err
+	}
+	recs := make([]protocol.Record, n)
+	for i := range recs {
+		if err := r.record(&recs[i]); err != nil {
+			return nil, fmt.Errorf("records[%d]: %w", i, err)
+		}
+	}
+	return recs, nil
+}
+
+func (r *reader) record(rec *protocol.Record) error {
+	return r.fields("record", func(key []byte) error {
+		var err error
+		switch string(key) {
+		case "timestamp":
+			rec.Timestamp, err = r.int()
+		case "token":
+			rec.Token, err = r.str()
+		case "fields":
+			rec.Fields, err = r.stringMap()
+		default:
+			err = r.skip(0)
+		}
+		return err
+	})
+}
+
+func (r *reader) stringMap() (map[string]string, error) {
+	n, err := r.mapLen()
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]string, n)
+	for range n {
+		k, err := r.str()
+		if err != nil {
+			return nil, err
+		}
+		if m[k], err = r.str(); err != nil {
+			return nil, fmt.Errorf("%s: %w", k, err)
+		}
+	}
+	return m, nil
+}
+
+// appendEventFrame writes an event by hand: events stream at the rate
+// plugins produce records, and the hand path honours Log's omitzero, which
+// the generic encoder does not know.
+func appendEventFrame(b []byte, f *EventFrame) []byte {
+	b = appendMapHeader(b, 3)
+	b = kvStr(b, "kind", string(f.Kind))
+	b = kvUint(b, "id", f.ID)
+	b = appendStr(b, "event")
+	if f.Event == nil {
+		return append(b, 0xc0)
+	}
+	return appendEvent(b, f.Event)
+}
+
+func appendEvent(b []byte, e *supervisor.Event) []byte {
+	hasLog := e.Log != (supervisor.LogLine{})
+	b = appendMapHeader(b, 4+count(e.State != "", e.Prev != "", e.Reason != "", hasLog, len(e.Records) > 0,
+		e.Task != nil, e.RTT != 0, e.Dropped != 0))
+	b = kvStr(b, "type", string(e.Type))
+	b = kvTime(b, "time", e.Time)
+	b = kvStr(b, "plugin", e.Plugin)
+	b = kvStr(b, "instance", e.Instance)
+	b = optStr(b, "state", string(e.State))
+	b = optStr(b, "prev", string(e.Prev))
+	b = optStr(b, "reason", e.Reason)
+	if hasLog {
+		b = appendMapHeader(appendStr(b, "log"), 4)
+		b = kvTime(b, "time", e.Log.Time)
+		b = kvStr(b, "instance", e.Log.Instance)
+		b = kvStr(b, "stream", string(e.Log.Stream))
+		b = kvStr(b, "text", e.Log.Text)
+	}
+	if len(e.Records) > 0 {
+		b = appendRecords(appendStr(b, "records"), e.Records)
+	}
+	if t := e.Task; t != nil {
+		b = appendMapHeader(appendStr(b, "task"), 5+count(t.Err != ""))
+		b = kvTime(b, "sent", t.Sent)
+		b = kvUint(b, "id", uint64(t.ID))
+		b = kvStr(b, "token", t.Token)
+		b = kvStr(b, "content", t.Content)
+		b = appendReply(appendStr(b, "reply"), &t.Reply)
+		b = optStr(b, "err", t.Err)
+	}
+	b = optInt(b, "rtt", int64(e.RTT))
+	return optUint(b, "dropped", e.Dropped)
+}

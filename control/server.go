@@ -1,0 +1,149 @@
+package control
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/plugvisor/plugvisor/internal/unixsock"
+	"github.com/plugvisor/plugvisor/protocol"
+	"github.com/plugvisor/plugvisor/supervisor"
+)
+
+// Defaults of a Server's limits.
+const (
+	DefaultMaxInFlight  = 1024
+	DefaultWriteTimeout = 5 * time.Second
+	DefaultEventBuffer  = 4096
+	maxEventBuffer      = 1 << 16
+)
+
+// Server serves an operator API to the clients of a control socket. Set the
+// fields before Serve; zero values take the defaults.
+type Server struct {
+	API supervisor.API
+	Log *slog.Logger
+	// MaxInFlight bounds the requests (subscriptions included) one
+	// connection may have in flight; beyond it a request is answered
+	// too_many_requests at once.
+	MaxInFlight int
+	// WriteTimeout bounds each write to a client; a client that stops
+	// reading for this long is disconnected.
+	WriteTimeout time.Duration
+	MaxFrame     int // largest frame accepted and sent; default protocol.DefaultMaxFrame
+
+	conns, inFlight, subs atomic.Int64
+}
+
+// Serve serves api on a Unix socket at path (0600 in a 0700 directory; a
+// stale socket is replaced) to clients of our own uid, until ctx ends. It
+// returns after closing the listener and every connection.
+func Serve(ctx context.Context, api supervisor.API, path string, log *slog.Logger) error {
+	ln, err := unixsock.Listen(path)
+	if err != nil {
+		return fmt.Errorf("control socket: %w", err)
+	}
+	return (&Server{API: api, Log: log}).ServeListener(ctx, ln)
+}
+
+// Stats counts what a server is serving now.
+type Stats struct {
+	Conns, InFlight, Subscriptions int64
+}
+
+// Stats returns the live counts.
+func (s *Server) Stats() Stats {
+	return Stats{Conns: s.conns.Load(), InFlight: s.inFlight.Load(), Subscriptions: s.subs.Load()}
+}
+
+func (s *Server) defaults() {
+	if s.Log == nil {
+		s.Log = slog.New(slog.DiscardHandler)
+	}
+	if s.MaxInFlight <= 0 {
+		s.MaxInFlight = DefaultMaxInFlight
+	}
+	if s.WriteTimeout <= 0 {
+		s.WriteTimeout = DefaultWriteTimeout
+	}
+	if s.MaxFrame <= 0 {
+		s.MaxFrame = protocol.DefaultMaxFrame
+	}
+}
+
+// ServeListener serves on ln, which it closes when ctx ends; it returns once
+// every connection is closed and its requests have finished.
+func (s *Server) ServeListener(ctx context.Context, ln *net.UnixListener) error {
+	s.defaults()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() { ln.Close() })
+	defer stop()
+	s.Log.Info("control socket listening", "socket", ln.Addr().String())
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		c, err := ln.AcceptUnix()
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				ln.Close()
+				return nil
+			}
+			// EMFILE and the like pass; back off so they do not spin.
+			s.Log.Error("control socket accept", "err", err)
+			time.Sleep(50 * time.Millisecond)
+			continue
+		}
+		wg.Go(func() { s.serve(ctx, c) })
+	}
+}
+
+// serve runs one connection after checking who is on the other end.
+func (s *Server) serve(ctx context.Context, c *net.UnixConn) {
+	cred, err := unixsock.PeerCred(c)
+	if err != nil {
+		s.Log.Warn("control connection refused: no peer credentials", "err", err)
+		c.Close()
+		return
+	}
+	log := s.Log.With("peer_pid", cred.Pid, "peer_uid", cred.Uid)
+	if uid := os.Getuid(); int(cred.Uid) != uid {
+		msg := fmt.Sprintf("control connection refused: peer uid %d (pid %d) is not our uid %d", cred.Uid, cred.Pid, uid)
+		log.Warn(msg)
+		s.refuse(c, &Error{Code: CodePermissionDenied, Message: msg})
+		return
+	}
+	s.conns.Add(1)
+	defer s.conns.Add(-1)
+	newConn(ctx, s, c, log).run()
+}
+
+// refuse tells a peer why it is turned away, within the write timeout, and
+// closes the connection.
+func (s *Server) refuse(c net.Conn, e *Error) {
+	w := newFrameWriter(c, s.WriteTimeout, s.MaxFrame, nil)
+	_ = w.send(&Response{Kind: KindResponse, Error: e}, false)
+	w.close()
+	lingerClose(c)
+}
+
+// lingerClose closes a connection whose peer may still be sending, so that
+// our last words reach it: closing a Unix socket with unread input makes the
+// peer's next read fail with ECONNRESET, even before it reads what we sent.
+// So: stop writing, read and discard until the peer closes too (within a
+// second), then close.
+func lingerClose(c net.Conn) {
+	if uc, ok := c.(*net.UnixConn); ok {
+		_ = uc.CloseWrite()
+		_ = uc.SetReadDeadline(time.Now().Add(time.Second))
+		_, _ = io.Copy(io.Discard, io.LimitReader(uc, 1<<20))
+	}
+	c.Close()
+}

@@ -1,0 +1,107 @@
+package control
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/plugvisor/plugvisor/supervisor"
+)
+
+// Subscribe implements supervisor.API: events stream from the server into a
+// channel of buffer events. The reader never waits for a subscriber: one that
+// falls behind loses events, counted, and the next event it receives is an
+// EventDropped saying how many (the server's own drops arrive the same way).
+// The channel closes on cancel, or when the connection or the subscription
+// ends.
+func (c *Client) Subscribe(buffer int) (<-chan supervisor.Event, func()) {
+	sub := &subscription{ch: make(chan supervisor.Event, max(buffer, 1))}
+	id := c.nextID.Add(1)
+	c.mu.Lock()
+	if c.err != nil {
+		c.mu.Unlock()
+		sub.close()
+		return sub.ch, func() {}
+	}
+	c.subs[id] = sub
+	c.mu.Unlock()
+	// The response is handled by the reader: success needs nothing, an
+	// error closes the channel.
+	if err := c.w.send(&Request{Kind: KindRequest, ID: id, Op: OpSubscribe, Buffer: buffer}, false); err != nil {
+		c.unsubscribe(id)
+	}
+	var once sync.Once
+	return sub.ch, func() {
+		once.Do(func() {
+			if c.unsubscribe(id) {
+				_ = c.w.send(&Request{Kind: KindCancel, ID: id}, false)
+			}
+		})
+	}
+}
+
+// unsubscribe closes subscription id and reports whether it was open.
+func (c *Client) unsubscribe(id uint64) bool {
+	c.mu.Lock()
+	sub := c.subs[id]
+	delete(c.subs, id)
+	c.mu.Unlock()
+	if sub != nil {
+		sub.close()
+	}
+	return sub != nil
+}
+
+type subscription struct {
+	mu      sync.Mutex // orders a Dropped notice before what follows it
+	ch      chan supervisor.Event
+	dropped uint64 // lost since the last notice was delivered
+	closed  bool
+}
+
+func (s *subscription) deliver(ev supervisor.Event, total *atomic.Uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.closed:
+		return
+	case ev.Type == supervisor.EventDropped:
+		// The server's losses and ours make one notice.
+		s.dropped += ev.Dropped
+		s.notify(ev.Time)
+		return
+	case s.dropped > 0 && !s.notify(ev.Time):
+		s.lose(total)
+		return
+	}
+	select {
+	case s.ch <- ev:
+	default:
+		s.lose(total)
+	}
+}
+
+// notify delivers the count of lost events if there is room.
+func (s *subscription) notify(t time.Time) bool {
+	select {
+	case s.ch <- supervisor.Event{Type: supervisor.EventDropped, Time: t, Dropped: s.dropped}:
+		s.dropped = 0
+		return true
+	default:
+		return false
+	}
+}
+
+func (s *subscription) lose(total *atomic.Uint64) {
+	s.dropped++
+	total.Add(1)
+}
+
+func (s *subscription) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.closed {
+		s.closed = true
+		close(s.ch)
+	}
+}

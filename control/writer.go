@@ -1,0 +1,187 @@
+package control
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/plugvisor/plugvisor/protocol"
+)
+
+// errFrameTooLarge is a message whose encoding exceeds the frame limit;
+// nothing of it was written.
+var errFrameTooLarge = errors.New("frame too large")
+
+// frameWriter serialises frames onto one connection from many goroutines.
+//
+// Senders encode their frames onto the pending bytes and wake the flusher,
+// a goroutine of the writer's own that writes everything pending in one
+// syscall. Frames that arrive while a write is under way leave together in
+// the next, so a burst of responses costs few syscalls, and no sender ever
+// waits for a syscall or a timer.
+//
+// Every write has a deadline: a peer that stops reading fails the writer for
+// good instead of blocking anyone, and senders wait only while the pending
+// bytes exceed maxPending.
+type frameWriter struct {
+	nc      net.Conn
+	timeout time.Duration
+	max     int
+	onFail  func(error) // called once, with the first write error
+
+	mu      sync.Mutex
+	space   sync.Cond // signalled when pending is taken or the writer fails
+	pending bytes.Buffer
+	spare   []byte
+	enc     *msgpack.Encoder
+	err     error
+	closed  bool
+
+	kick    chan struct{} // capacity 1: "there is something to write"
+	quit    chan struct{} // closed by close: write what is left and return
+	stopped chan struct{} // closed when the flusher has returned
+}
+
+// keepBuffer is the largest buffer kept for reuse between frames: a rare
+// multi-megabyte frame is let go rather than held for the connection's life.
+const keepBuffer = 64 << 10
+
+// maxPending bounds the bytes queued behind a slow write.
+const maxPending = 1 << 20
+
+func newFrameWriter(nc net.Conn, timeout time.Duration, maxFrame int, onFail func(error)) *frameWriter {
+	w := &frameWriter{nc: nc, timeout: timeout, max: maxFrame, onFail: onFail, enc: newEncoder(),
+		kick: make(chan struct{}, 1), quit: make(chan struct{}), stopped: make(chan struct{})}
+	w.space.L = &w.mu
+	go w.flusher()
+	return w
+}
+
+// send queues v as one frame. more says the caller will send again at once,
+// so the flusher need not be woken for this one.
+func (w *frameWriter) send(v any, more bool) error {
+	w.mu.Lock()
+	for w.err == nil && w.pending.Len() > maxPending {
+		w.space.Wait()
+	}
+	err := w.err
+	if err == nil {
+		err = w.append(v)
+	}
+	w.mu.Unlock()
+	if err == nil && !more {
+		w.wake()
+	}
+	return err
+}
+
+func (w *frameWriter) wake() {
+	select {
+	case w.kick <- struct{}{}:
+	default: // already woken; it will see this frame too
+	}
+}
+
+// append encodes v as a frame at the end of the pending bytes.
+func (w *frameWriter) append(v any) error {
+	at := w.pending.Len()
+	w.pending.Write([]byte{0, 0, 0, 0})
+	if err := encodeTo(&w.pending, w.enc, v); err != nil {
+		w.pending.Truncate(at)
+		return fmt.Errorf("encode: %w", err)
+	}
+	size := w.pending.Len() - at - protocol.HeaderSize
+	if size > w.max {
+		w.pending.Truncate(at)
+		return fmt.Errorf("%w: %d bytes exceed the limit of %d", errFrameTooLarge, size, w.max)
+	}
+	binary.BigEndian.PutUint32(w.pending.Bytes()[at:], uint32(size))
+	return nil
+}
+
+// flusher writes what is pending each time it is woken, until close.
+func (w *frameWriter) flusher() {
+	defer close(w.stopped)
+	for {
+		var quit bool
+		select {
+		case <-w.kick:
+		case <-w.quit:
+			quit = true
+		}
+		// Let the goroutines that are ready to send (responses finishing
+		// together, a reader dispatching a burst) append before taking the
+		// batch: a yield, not a timer, so an idle connection waits for
+		// nothing.
+		runtime.Gosched()
+		w.mu.Lock()
+		batch := w.take()
+		w.mu.Unlock()
+		if len(batch) > 0 && !w.write(batch) || quit {
+			return
+		}
+	}
+}
+
+// take hands the pending bytes to the flusher and gives the encoder the
+// spare buffer, so senders append while the write is under way.
+func (w *frameWriter) take() []byte {
+	batch := w.pending.Bytes()
+	if len(batch) == 0 {
+		return nil
+	}
+	spare := w.spare
+	if cap(spare) > keepBuffer {
+		spare = nil
+	}
+	w.spare = nil
+	w.pending = *bytes.NewBuffer(spare[:0])
+	w.space.Broadcast()
+	return batch
+}
+
+// write writes one batch and reports whether the writer is still usable.
+func (w *frameWriter) write(batch []byte) bool {
+	if w.timeout > 0 {
+		_ = w.nc.SetWriteDeadline(time.Now().Add(w.timeout))
+	}
+	_, err := w.nc.Write(batch)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err == nil {
+		w.spare = batch[:0]
+		return true
+	}
+	w.err = fmt.Errorf("write: %w", err)
+	w.space.Broadcast()
+	if w.onFail != nil {
+		w.onFail(w.err)
+	}
+	return false
+}
+
+// flush wakes the flusher for frames sent with more and no follower.
+func (w *frameWriter) flush() { w.wake() }
+
+// close writes what is pending, within the write timeout, and stops the
+// flusher. Later sends fail.
+func (w *frameWriter) close() {
+	w.mu.Lock()
+	if !w.closed {
+		w.closed = true
+		if w.err == nil {
+			w.err = net.ErrClosed
+		}
+		w.space.Broadcast()
+		close(w.quit)
+	}
+	w.mu.Unlock()
+	<-w.stopped
+}

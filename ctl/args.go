@@ -1,0 +1,138 @@
+package ctl
+
+import (
+	"flag"
+	"fmt"
+	"time"
+)
+
+// command is a parsed command line.
+type command struct {
+	verb           string
+	args           []string
+	socket, config string
+	json, follow   bool
+	n              int
+	timeout        time.Duration
+}
+
+// verbSpec says what a verb takes.
+type verbSpec struct {
+	minArgs, maxArgs int
+	flags            string // which of: j (--json) f (-f) n (-n) t (--timeout)
+}
+
+func spec(verb string) (verbSpec, bool) {
+	switch verb {
+	case "status":
+		return verbSpec{0, 0, "j"}, true
+	case "start", "stop", "restart":
+		return verbSpec{1, 1, ""}, true
+	case "reload":
+		return verbSpec{0, 0, ""}, true
+	case "send":
+		return verbSpec{3, 3, "jt"}, true
+	case "ping":
+		return verbSpec{1, 1, "jt"}, true
+	case "logs":
+		return verbSpec{1, 1, "jfn"}, true
+	case "events":
+		return verbSpec{0, 1, "jfn"}, true
+	case "run":
+		return verbSpec{1, 1, ""}, true
+	}
+	return verbSpec{}, false
+}
+
+// Defaults of -n.
+const (
+	defaultLogLines = 20
+	defaultEvents   = 10
+)
+
+// parse reads global flags, the verb, then its arguments and flags in any
+// order ("--" ends the flags, for content that starts with a dash).
+func parse(args []string) (*command, error) {
+	cmd := &command{}
+	global := flagSet("ctl")
+	cmd.globalFlags(global)
+	if err := global.Parse(args); err != nil {
+		return nil, err
+	}
+	if global.NArg() == 0 {
+		return nil, fmt.Errorf("no command")
+	}
+	cmd.verb = global.Arg(0)
+	sp, ok := spec(cmd.verb)
+	if !ok {
+		return nil, fmt.Errorf("unknown command %q", cmd.verb)
+	}
+	fs := flagSet(cmd.verb)
+	cmd.globalFlags(fs)
+	cmd.verbFlags(fs, sp.flags)
+	pos, err := interspersed(fs, global.Args()[1:])
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", cmd.verb, err)
+	}
+	if len(pos) < sp.minArgs || len(pos) > sp.maxArgs {
+		return nil, fmt.Errorf("%s: want %s, got %d arguments", cmd.verb, argsWanted(sp), len(pos))
+	}
+	cmd.args = pos
+	if cmd.n < 0 || cmd.timeout < 0 {
+		return nil, fmt.Errorf("%s: -n and --timeout must not be negative", cmd.verb)
+	}
+	return cmd, nil
+}
+
+func (c *command) globalFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.socket, "socket", c.socket, "control socket")
+	fs.StringVar(&c.config, "config", c.config, "config file")
+}
+
+func (c *command) verbFlags(fs *flag.FlagSet, which string) {
+	for _, f := range which {
+		switch f {
+		case 'j':
+			fs.BoolVar(&c.json, "json", false, "JSON output")
+		case 'f':
+			fs.BoolVar(&c.follow, "f", false, "follow")
+		case 'n':
+			def := defaultEvents
+			if c.verb == "logs" {
+				def = defaultLogLines
+			}
+			fs.IntVar(&c.n, "n", def, "how many")
+		case 't':
+			fs.DurationVar(&c.timeout, "timeout", 0, "timeout")
+		}
+	}
+}
+
+func argsWanted(sp verbSpec) string {
+	switch {
+	case sp.minArgs == sp.maxArgs:
+		return fmt.Sprintf("%d arguments", sp.minArgs)
+	default:
+		return fmt.Sprintf("%d to %d arguments", sp.minArgs, sp.maxArgs)
+	}
+}
+
+// interspersed parses flags wherever they appear among the positional
+// arguments, which the flag package alone stops at.
+func interspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}

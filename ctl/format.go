@@ -1,0 +1,150 @@
+package ctl
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/plugvisor/plugvisor/protocol"
+	"github.com/plugvisor/plugvisor/supervisor"
+)
+
+// timeLayout stamps log lines and events.
+const timeLayout = "2006-01-02 15:04:05.000"
+
+// statusTable writes one aligned row per instance.
+func statusTable(w io.Writer, snap []supervisor.PluginStatus, now time.Time) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tINSTANCE\tSTATE\tPID\tUPTIME\tRESTARTS\tHEARTBEAT\tRTT\tTASKS\tTASK P50\tRECORDS/S\tCPU\tRSS\tREASON")
+	for _, p := range snap {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%d\t%s\t%.1f\t%.1f%%\t%s\t%s\n",
+			p.Name, p.Instance, p.State, pid(p.PID), uptime(p, now),
+			p.Restarts, heartbeatAge(p.LastHeartbeat, now), orDash(roundDuration(p.HeartbeatRTT)),
+			p.TasksSent, orDash(roundDuration(p.RTTp50)), p.RecordsPerSec, p.CPUPercent, bytesIEC(p.RSS), p.Reason)
+	}
+	return tw.Flush()
+}
+
+func pid(p int) string {
+	if p <= 0 {
+		return "-"
+	}
+	return strconv.Itoa(p)
+}
+
+func uptime(p supervisor.PluginStatus, now time.Time) string {
+	if p.State != supervisor.StateRunning && p.State != supervisor.StateStarting {
+		return "-"
+	}
+	return p.Uptime(now).Truncate(time.Second).String()
+}
+
+func orDash(d time.Duration) string {
+	if d <= 0 {
+		return "-"
+	}
+	return d.String()
+}
+
+func heartbeatAge(t, now time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return fmt.Sprintf("%s ago", now.Sub(t).Round(100*time.Millisecond))
+}
+
+// roundDuration keeps round trips readable: microseconds below a second.
+func roundDuration(d time.Duration) time.Duration {
+	switch {
+	case d >= time.Second:
+		return d.Round(time.Millisecond)
+	case d >= time.Millisecond:
+		return d.Round(10 * time.Microsecond)
+	}
+	return d.Round(time.Microsecond)
+}
+
+func bytesIEC(n int64) string {
+	if n <= 0 {
+		return "-"
+	}
+	const unit = 1024
+	v, suffix := float64(n), "B"
+	for _, s := range []string{"KiB", "MiB", "GiB", "TiB"} {
+		if v < unit {
+			break
+		}
+		v, suffix = v/unit, s
+	}
+	return fmt.Sprintf("%.1f%s", v, suffix)
+}
+
+// recordLine renders a record as key=value pairs, data_type first, the rest
+// sorted; values that need it are quoted.
+func recordLine(rec protocol.Record) string {
+	keys := slices.Sorted(maps.Keys(rec.Fields))
+	if i := slices.Index(keys, protocol.FieldDataType); i > 0 {
+		keys = append([]string{protocol.FieldDataType}, slices.Delete(keys, i, i+1)...)
+	}
+	var b strings.Builder
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(k + "=" + quoteIfNeeded(rec.Fields[k]))
+	}
+	return b.String()
+}
+
+func quoteIfNeeded(s string) string {
+	if s == "" || strings.ContainsAny(s, " \t\n\"'=\\") || !strconv.CanBackquote(s) {
+		return strconv.Quote(s)
+	}
+	return s
+}
+
+// eventLine renders an event for a person.
+func eventLine(ev supervisor.Event) string {
+	head := fmt.Sprintf("%s %-9s %s", ev.Time.Format(timeLayout), ev.Type, ev.Instance)
+	switch ev.Type {
+	case supervisor.EventState:
+		return fmt.Sprintf("%s %s (was %s): %s", head, ev.State, ev.Prev, ev.Reason)
+	case supervisor.EventLog:
+		return fmt.Sprintf("%s %s: %s", head, ev.Log.Stream, ev.Log.Text)
+	case supervisor.EventRecords:
+		return fmt.Sprintf("%s %d records: %s", head, len(ev.Records), firstRecord(ev.Records))
+	case supervisor.EventTask:
+		return head + " " + taskText(ev.Task)
+	case supervisor.EventHeartbeat:
+		return fmt.Sprintf("%s rtt %s", head, roundDuration(ev.RTT))
+	case supervisor.EventDropped:
+		return fmt.Sprintf("%s lost %d events (this subscriber fell behind)", head, ev.Dropped)
+	}
+	return head
+}
+
+func firstRecord(recs []protocol.Record) string {
+	if len(recs) == 0 {
+		return ""
+	}
+	s := recordLine(recs[0])
+	if len(recs) > 1 {
+		s += " …"
+	}
+	return s
+}
+
+func taskText(t *supervisor.TaskEvent) string {
+	if t == nil {
+		return ""
+	}
+	if t.Err != "" {
+		return fmt.Sprintf("task %d failed: %s", t.ID, t.Err)
+	}
+	return fmt.Sprintf("task %d %s in %s", t.ID, t.Reply.Status, roundDuration(t.Reply.RTT))
+}

@@ -1,0 +1,186 @@
+package script
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/plugvisor/plugvisor/supervisor"
+)
+
+// Summary is what a run did. OK means every task was answered, none failed
+// and every expectation held.
+type Summary struct {
+	Sent           int
+	Answered       int
+	TimedOut       int
+	Failed         int // no reply (not running, gone, …), or an error reply where nothing else was expected
+	ExpectFailures int
+	P50, P99       time.Duration // caller-side round trips of answered tasks
+	OK             bool
+}
+
+func (s Summary) String() string {
+	verdict := "OK"
+	if !s.OK {
+		verdict = "FAILED"
+	}
+	return fmt.Sprintf("%d sent, %d answered, %d timed out, %d failed, %d failed expectations; rtt p50 %s p99 %s: %s",
+		s.Sent, s.Answered, s.TimedOut, s.Failed, s.ExpectFailures, round(s.P50), round(s.P99), verdict)
+}
+
+// runner is one run's state, shared by its steps.
+type runner struct {
+	api supervisor.API
+	out io.Writer
+
+	mu   sync.Mutex // guards what follows and out
+	sum  Summary
+	rtts []time.Duration
+}
+
+// pollInterval paces wait's look at the snapshot.
+const pollInterval = 20 * time.Millisecond
+
+// maxReported bounds the failures a send step prints one by one.
+const maxReported = 5
+
+// Run executes the steps in order, printing each step's outcome and then the
+// summary to out. A step that cannot go on (a wait that times out, a start
+// that fails, ctx ending) stops the run with an error naming its line; a
+// failed task or expectation is counted and the run goes on.
+func (s *Script) Run(ctx context.Context, api supervisor.API, out io.Writer) (Summary, error) {
+	r := &runner{api: api, out: out}
+	var err error
+	for _, st := range s.Steps {
+		if err = st.run(ctx, r); err != nil {
+			err = fmt.Errorf("%s: %s: %w", st.Where(), st.Where().Text, err)
+			r.printf("%v\n", err)
+			break
+		}
+	}
+	sum := r.summary(err == nil)
+	r.printf("summary: %s\n", sum)
+	return sum, err
+}
+
+func (r *runner) summary(completed bool) Summary {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := r.sum
+	s.P50, s.P99 = supervisor.Percentile(r.rtts, 50), supervisor.Percentile(r.rtts, 99)
+	s.OK = completed && s.TimedOut == 0 && s.Failed == 0 && s.ExpectFailures == 0 && s.Sent == s.Answered
+	return s
+}
+
+func (r *runner) printf(format string, args ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	fmt.Fprintf(r.out, format, args...)
+}
+
+func (st *SleepStep) run(ctx context.Context, r *runner) error {
+	if err := sleep(ctx, st.Duration); err != nil {
+		return err
+	}
+	r.printf("%s: %s: ok\n", st.Pos.String(), st.Text)
+	return nil
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (st *ControlStep) run(ctx context.Context, r *runner) error {
+	start := time.Now()
+	var err error
+	switch st.Verb {
+	case "start":
+		err = r.api.Start(st.Name)
+	case "stop":
+		err = r.api.Stop(st.Name)
+	case "restart":
+		err = r.api.Restart(st.Name)
+	case "reload":
+		err = r.api.Reload()
+	}
+	if err != nil {
+		return err
+	}
+	r.printf("%s: %s: ok in %s\n", st.Pos.String(), st.Text, round(time.Since(start)))
+	return nil
+}
+
+func (st *PingStep) run(ctx context.Context, r *runner) error {
+	ctx, cancel := context.WithTimeout(ctx, st.Timeout)
+	defer cancel()
+	rtt, err := r.api.Ping(ctx, st.Name)
+	if err != nil {
+		return err
+	}
+	r.printf("%s: %s: rtt %s\n", st.Pos.String(), st.Text, round(rtt))
+	return nil
+}
+
+func (st *WaitStep) run(ctx context.Context, r *runner) error {
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, st.Timeout)
+	defer cancel()
+	for {
+		seen := st.check(r.api.Snapshot())
+		if seen == "" {
+			r.printf("%s: %s: ok in %s\n", st.Pos.String(), st.Text, round(time.Since(start)))
+			return nil
+		}
+		if err := sleep(ctx, pollInterval); err != nil {
+			if errors.Is(err, context.DeadlineExceeded) {
+				return fmt.Errorf("not %s within %s: %s", st.State, st.Timeout, seen)
+			}
+			return err
+		}
+	}
+}
+
+// check returns "" when every instance named is in the state, else what
+// was seen instead.
+func (st *WaitStep) check(snap []supervisor.PluginStatus) string {
+	var seen []string
+	matched := false
+	for _, p := range snap {
+		if p.Name != st.Name && p.Instance != st.Name {
+			continue
+		}
+		matched = true
+		if p.State != st.State {
+			seen = append(seen, fmt.Sprintf("%s is %s (%s)", p.Instance, p.State, p.Reason))
+		}
+	}
+	switch {
+	case !matched:
+		return fmt.Sprintf("no plugin or instance %q", st.Name)
+	case len(seen) > 0:
+		return fmt.Sprint(seen)
+	}
+	return ""
+}
+
+// round keeps durations readable: microseconds below a second.
+func round(d time.Duration) time.Duration {
+	switch {
+	case d >= time.Second:
+		return d.Round(time.Millisecond)
+	case d >= time.Millisecond:
+		return d.Round(10 * time.Microsecond)
+	}
+	return d.Round(time.Microsecond)
+}

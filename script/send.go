@@ -1,0 +1,207 @@
+package script
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/plugvisor/plugvisor/protocol"
+	"github.com/plugvisor/plugvisor/supervisor"
+)
+
+// outcome classifies one task.
+type outcome int
+
+const (
+	answered outcome = iota
+	answeredBadly
+	expectFailed
+	timedOut
+	failed
+)
+
+// tally is one send step's figures.
+type tally struct {
+	mu       sync.Mutex
+	sum      Summary
+	rtts     []time.Duration
+	reported int // failures printed one by one
+}
+
+func (t *tally) add(o outcome, rtt time.Duration, expectFailures int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s := &t.sum
+	s.Sent++
+	switch o {
+	case timedOut:
+		s.TimedOut++
+		return
+	case failed:
+		s.Failed++
+		return
+	case answeredBadly:
+		s.Failed++
+	}
+	s.Answered++
+	s.ExpectFailures += expectFailures
+	t.rtts = append(t.rtts, rtt)
+}
+
+// report says whether one more failure may be printed.
+func (t *tally) report() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.reported++
+	return t.reported <= maxReported
+}
+
+func (st *SendStep) run(ctx context.Context, r *runner) error {
+	start := time.Now()
+	t := &tally{rtts: make([]time.Duration, 0, st.Count)}
+	var interval time.Duration
+	if st.Rate > 0 {
+		interval = time.Duration(float64(time.Second) / st.Rate)
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(st.Concurrency, st.Count) {
+		wg.Go(func() {
+			for i := next.Add(1) - 1; i < int64(st.Count) && ctx.Err() == nil; i = next.Add(1) - 1 {
+				// Task i is due at start + i*interval: the rate holds over the
+				// whole step whatever the round trips do.
+				if interval > 0 && sleep(ctx, time.Until(start.Add(time.Duration(i)*interval))) != nil {
+					return
+				}
+				st.one(ctx, r, t)
+			}
+		})
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	r.merge(t)
+	st.print(r, t, time.Since(start))
+	return nil
+}
+
+// one sends one task and judges its reply.
+func (st *SendStep) one(ctx context.Context, r *runner, t *tally) {
+	tctx, cancel := ctx, context.CancelFunc(func() {})
+	if st.Timeout > 0 {
+		tctx, cancel = context.WithTimeout(ctx, st.Timeout)
+	}
+	t0 := time.Now()
+	reply, err := r.api.SendTask(tctx, st.Name, st.ID, st.Content)
+	rtt := time.Since(t0)
+	cancel()
+	if err != nil && ctx.Err() != nil {
+		return // the run is over; this task does not count
+	}
+	o, fails, msgs := st.judge(reply, err)
+	t.add(o, rtt, fails)
+	for _, m := range msgs {
+		if t.report() {
+			r.printf("%s\n", m)
+		}
+	}
+}
+
+// judge classifies a task's result and explains every failure. With no
+// expectations a send expects task_status ok.
+func (st *SendStep) judge(reply supervisor.Reply, err error) (outcome, int, []string) {
+	switch {
+	case err != nil && (errors.Is(err, supervisor.ErrTaskTimeout) || errors.Is(err, context.DeadlineExceeded)):
+		return timedOut, 0, []string{fmt.Sprintf("%s: %s: timed out: %v", st.Pos.String(), st.Text, err)}
+	case err != nil:
+		return failed, 0, []string{fmt.Sprintf("%s: %s: %v", st.Pos.String(), st.Text, err)}
+	case len(st.Expect) == 0 && reply.Status != protocol.StatusOK:
+		return answeredBadly, 0, []string{fmt.Sprintf("%s: %s: task %d replied %s: %s; reply: %s",
+			st.Pos.String(), st.Text, reply.ID, reply.Status, reply.Error, describe(reply))}
+	}
+	var msgs []string
+	for _, e := range st.Expect {
+		if why := e.check(reply); why != "" {
+			msgs = append(msgs, fmt.Sprintf("%s: %s: failed: %s; reply: %s", e.Pos.String(), e.Text, why, describe(reply)))
+		}
+	}
+	if len(msgs) > 0 {
+		return expectFailed, len(msgs), msgs
+	}
+	return answered, 0, nil
+}
+
+// check returns "" if the reply satisfies e, else why not. The field is read
+// from the last record that has it, so the final reply record wins over
+// progress records.
+func (e *Expect) check(r supervisor.Reply) string {
+	var got string
+	found := false
+	for i := len(r.Records) - 1; i >= 0 && !found; i-- {
+		got, found = r.Records[i].Fields[e.Field]
+	}
+	if !found {
+		return fmt.Sprintf("no reply record has field %q", e.Field)
+	}
+	var ok bool
+	switch e.Op {
+	case "==":
+		ok = got == e.Value
+	case "contains":
+		ok = strings.Contains(got, e.Value)
+	case "matches":
+		ok = e.re.MatchString(got)
+	}
+	if ok {
+		return ""
+	}
+	return fmt.Sprintf("%s is %s", e.Field, strconv.Quote(got))
+}
+
+// describe renders a reply for a person: who answered and every record.
+func describe(r supervisor.Reply) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "task %d from %s (token %s, status %s)", r.ID, r.Instance, r.Token, r.Status)
+	for _, rec := range r.Records {
+		b.WriteString(" {")
+		for i, k := range slices.Sorted(maps.Keys(rec.Fields)) {
+			if i > 0 {
+				b.WriteByte(' ')
+			}
+			fmt.Fprintf(&b, "%s=%s", k, strconv.Quote(rec.Fields[k]))
+		}
+		b.WriteByte('}')
+	}
+	return b.String()
+}
+
+// merge adds a step's figures to the run's.
+func (r *runner) merge(t *tally) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s, ts := &r.sum, t.sum
+	s.Sent += ts.Sent
+	s.Answered += ts.Answered
+	s.TimedOut += ts.TimedOut
+	s.Failed += ts.Failed
+	s.ExpectFailures += ts.ExpectFailures
+	r.rtts = append(r.rtts, t.rtts...)
+}
+
+func (st *SendStep) print(r *runner, t *tally, took time.Duration) {
+	s := t.sum
+	if more := t.reported - maxReported; more > 0 {
+		r.printf("%s: %s: ... and %d more failures\n", st.Pos.String(), st.Text, more)
+	}
+	r.printf("%s: %s: %d sent, %d answered, %d timed out, %d failed, %d failed expectations in %s (%.0f tasks/s); rtt p50 %s p99 %s\n",
+		st.Pos.String(), st.Text, s.Sent, s.Answered, s.TimedOut, s.Failed, s.ExpectFailures, round(took),
+		float64(s.Sent)/took.Seconds(), round(supervisor.Percentile(t.rtts, 50)), round(supervisor.Percentile(t.rtts, 99)))
+}
