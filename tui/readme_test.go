@@ -9,10 +9,10 @@ import (
 	"github.com/plugvisor/plugvisor/tui/keys"
 )
 
-// TestReadmeKeyMap keeps README-console.md in step with the key map and the
+// TestReadmeKeyMap keeps the README's key map in step with the key map and the
 // theme slots.
 func TestReadmeKeyMap(t *testing.T) {
-	data, err := os.ReadFile("README-console.md")
+	data, err := os.ReadFile("../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -21,14 +21,14 @@ func TestReadmeKeyMap(t *testing.T) {
 		for _, b := range group {
 			for _, k := range strings.Split(b.Help().Key, "/") {
 				if !strings.Contains(readme, "`"+k+"`") {
-					t.Errorf("README-console.md does not mention key %q (%s)", k, b.Help().Desc)
+					t.Errorf("README.md does not mention key %q (%s)", k, b.Help().Desc)
 				}
 			}
 		}
 	}
 	for _, slot := range themes.SlotNames() {
 		if !strings.Contains(readme, "`"+slot+"`") {
-			t.Errorf("README-console.md does not mention theme slot %q", slot)
+			t.Errorf("README.md does not mention theme slot %q", slot)
 		}
 	}
 }

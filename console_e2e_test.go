@@ -1,0 +1,247 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+	"github.com/hinshun/vt10x"
+)
+
+// TestConsoleEndToEnd runs the real plugvisor binary with no configuration
+// (so the embedded demo runs) in a real pseudo-terminal, types keys, and
+// reads the screen through a terminal emulator: the demo's plugins appear,
+// a task sent with t shows its reply, q quits, and no plugin process of the
+// run is left behind.
+func TestConsoleEndToEnd(t *testing.T) {
+	bin := buildPlugvisor(t)
+	tmp, err := os.MkdirTemp("", "pve") // short: the demo's socket lives under it
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(tmp) })
+	home := filepath.Join(tmp, "home")
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		t.Fatal(err)
+	}
+
+	cmd := exec.Command(bin)
+	cmd.Env = demoEnv(home, tmp)
+	term := startInPty(t, cmd, 120, 40)
+
+	term.waitFor(t, "ticker", "echo.0", "echo.1", "chaos")
+	term.waitScreen(t, "the demo's plugins running", func(s string) bool { return strings.Contains(s, "● running") })
+
+	// Select echo.0 (rows are sorted: chaos, echo.0, echo.1, ticker).
+	term.send(t, "j")
+	term.waitScreen(t, "echo.0 selected", func(s string) bool {
+		return strings.Contains(lineWith(s, "1 Logs"), "echo.0")
+	})
+	term.waitScreen(t, "echo.0 running", func(s string) bool { return strings.Contains(lineWith(s, "1 Logs"), "running") })
+	term.send(t, "t")
+	term.waitFor(t, "Send a task to echo.0")
+	term.send(t, "hi from a pty")
+	term.waitFor(t, "hi from a pty")
+	term.send(t, "\r")
+	term.waitFor(t, "echo.0 answered task 1 in", "content=hi from a pty")
+
+	term.send(t, "q")
+	term.waitFor(t, "Stop them and quit?")
+	term.send(t, "y")
+	if err := term.wait(60 * time.Second); err != nil {
+		t.Fatalf("plugvisor did not exit cleanly: %v\nlast screen:\n%s", err, term.screen())
+	}
+	waitNoLeftovers(t, cmd.Process.Pid, tmp)
+}
+
+func buildPlugvisor(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "plugvisor")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// demoEnv is the environment of a fresh machine: an empty home and config
+// dir and no PLUGVISOR_CONFIG, so plugvisor runs its embedded demo, with
+// temporary files (the demo's work dir) under tmp.
+func demoEnv(home, tmp string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		switch k {
+		case "PLUGVISOR_CONFIG", "HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "TMPDIR", "TERM", "NO_COLOR":
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env, "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"),
+		"XDG_STATE_HOME="+filepath.Join(home, ".state"), "TMPDIR="+tmp, "TERM=xterm-256color")
+}
+
+// vterm is a program in a pseudo-terminal whose output is fed to a terminal
+// emulator.
+type vterm struct {
+	pty  *os.File
+	vt   vt10x.Terminal
+	cmd  *exec.Cmd
+	done chan error
+	mu   sync.Mutex // serialises writes to the emulator with reads of its screen
+}
+
+func startInPty(t *testing.T, cmd *exec.Cmd, cols, rows int) *vterm {
+	t.Helper()
+	f, err := pty.StartWithSize(cmd, &pty.Winsize{Cols: uint16(cols), Rows: uint16(rows)})
+	if err != nil {
+		t.Fatalf("starting in a pty: %v", err)
+	}
+	v := &vterm{pty: f, cmd: cmd, done: make(chan error, 1)}
+	// The emulator answers the program's queries (cursor position, device
+	// attributes) through the pty, as a real terminal would.
+	v.vt = vt10x.New(vt10x.WithSize(cols, rows), vt10x.WithWriter(f))
+	go v.pump()
+	go func() { v.done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		f.Close()
+	})
+	return v
+}
+
+func (v *vterm) pump() {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := v.pty.Read(buf)
+		if n > 0 {
+			v.mu.Lock()
+			_, _ = v.vt.Write(buf[:n])
+			v.mu.Unlock()
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (v *vterm) screen() string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.vt.String() // String takes the emulator's own lock
+}
+
+func (v *vterm) send(t *testing.T, keys string) {
+	t.Helper()
+	if _, err := io.WriteString(v.pty, keys); err != nil {
+		t.Fatalf("typing %q: %v", keys, err)
+	}
+}
+
+// waitScreen polls the emulated screen. The deadline only bounds a hung
+// test; it asserts nothing about speed.
+func (v *vterm) waitScreen(t *testing.T, what string, cond func(string) bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		s := v.screen()
+		if cond(s) {
+			return
+		}
+		select {
+		case err := <-v.done:
+			t.Fatalf("plugvisor exited (%v) while waiting for %s; last screen:\n%s", err, what, s)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("screen never showed %s; last screen:\n%s", what, s)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+func (v *vterm) waitFor(t *testing.T, want ...string) {
+	t.Helper()
+	v.waitScreen(t, fmt.Sprintf("%q", want), func(s string) bool {
+		for _, w := range want {
+			if !strings.Contains(s, w) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+func (v *vterm) wait(d time.Duration) error {
+	select {
+	case err := <-v.done:
+		return err
+	case <-time.After(d):
+		return errors.New("timed out")
+	}
+}
+
+func lineWith(screen, marker string) string {
+	for _, l := range strings.Split(screen, "\n") {
+		if strings.Contains(l, marker) {
+			return l
+		}
+	}
+	return ""
+}
+
+// waitNoLeftovers waits until no process of the run remains: none whose
+// parent is plugvisor, and none carrying the run's environment (its TMPDIR,
+// which every descendant inherits, or a plugin socket under it), since
+// orphans are re-parented and lose the link to plugvisor's pid.
+func waitNoLeftovers(t *testing.T, pid int, tmp string) {
+	t.Helper()
+	var left []string
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		left = leftovers(pid, tmp)
+		if len(left) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("processes left after plugvisor exited: %v", left)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func leftovers(pid int, tmp string) []string {
+	entries, _ := os.ReadDir("/proc")
+	var out []string
+	for _, e := range entries {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil || p == os.Getpid() {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		s := string(stat)
+		fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		if len(fields) < 2 {
+			continue
+		}
+		env, _ := os.ReadFile("/proc/" + e.Name() + "/environ")
+		ofRun := strings.Contains(string(env), "PLUGVISOR_SOCKET="+tmp) || strings.Contains(string(env), "\x00TMPDIR="+tmp+"\x00")
+		if fields[1] == strconv.Itoa(pid) || ofRun {
+			out = append(out, fmt.Sprintf("%d (%s)", p, strings.TrimSpace(s[:strings.LastIndexByte(s, ')')+1])))
+		}
+	}
+	return out
+}

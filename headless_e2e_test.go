@@ -1,0 +1,297 @@
+package main
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// lines collects a stream line by line so a test can wait for a line.
+type lines struct {
+	mu  sync.Mutex
+	all []string
+}
+
+func collect(r io.Reader) *lines {
+	l := &lines{}
+	go func() {
+		sc := bufio.NewScanner(r)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			l.mu.Lock()
+			l.all = append(l.all, sc.Text())
+			l.mu.Unlock()
+		}
+	}()
+	return l
+}
+
+// waitFor waits until every want appears in some line (the deadline only
+// bounds a broken run).
+func (l *lines) waitFor(t *testing.T, want ...string) {
+	t.Helper()
+	deadline := time.Now().Add(45 * time.Second)
+	for {
+		l.mu.Lock()
+		text := strings.Join(l.all, "\n")
+		l.mu.Unlock()
+		missing := ""
+		for _, w := range want {
+			if !strings.Contains(text, w) {
+				missing = w
+				break
+			}
+		}
+		if missing == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no line with %q in:\n%s", missing, text)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func startHeadless(t *testing.T, env []string, args ...string) (*exec.Cmd, *lines, *lines) {
+	t.Helper()
+	cmd := exec.Command(buildPlugvisorOnce(t), append([]string{"--no-tui"}, args...)...)
+	cmd.Env = env
+	stdout, _ := cmd.StdoutPipe()
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	return cmd, collect(stdout), collect(stderr)
+}
+
+var built struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// buildPlugvisorOnce builds the binary once for every headless test.
+func buildPlugvisorOnce(t *testing.T) string {
+	built.once.Do(func() {
+		dir, err := os.MkdirTemp("", "pvmain")
+		if err != nil {
+			built.err = err
+			return
+		}
+		built.path = filepath.Join(dir, "plugvisor")
+		if out, err := exec.Command("go", "build", "-o", built.path, ".").CombinedOutput(); err != nil {
+			built.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if built.err != nil {
+		t.Fatal(built.err)
+	}
+	return built.path
+}
+
+// TestHeadlessDemo is `go run . --no-tui` on a fresh machine: plugins
+// register, records flow as JSON lines, the crashing plugin is restarted,
+// SIGTERM stops everything and exits 0, and nothing is left behind.
+func TestHeadlessDemo(t *testing.T) {
+	home, tmp := t.TempDir(), t.TempDir()
+	cmd, stdout, stderr := startHeadless(t, demoEnv(home, tmp))
+	stderr.waitFor(t, "instance=ticker from=starting to=running", "instance=echo.0 from=starting to=running",
+		"instance=echo.1 from=starting to=running", "instance=chaos from=starting to=running")
+	stdout.waitFor(t, `"data_type":"tick"`)
+	stderr.waitFor(t, "instance=chaos from=exited to=backoff", "instance=chaos from=backoff to=starting")
+	var rec struct {
+		Plugin string            `json:"plugin"`
+		Fields map[string]string `json:"fields"`
+	}
+	stdout.mu.Lock()
+	err := json.Unmarshal([]byte(stdout.all[0]), &rec)
+	stdout.mu.Unlock()
+	if err != nil || rec.Plugin == "" || rec.Fields["data_type"] == "" {
+		t.Fatalf("record line: %v %+v", err, rec)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v", err)
+	}
+	waitNoLeftovers(t, cmd.Process.Pid, tmp)
+	if left, _ := filepath.Glob(filepath.Join(tmp, "plugvisor-demo-*")); len(left) > 0 {
+		t.Fatalf("demo work dir not removed: %v", left)
+	}
+}
+
+// TestSigkillLeavesNoPlugin kills the supervisor with SIGKILL, which it
+// cannot catch: every plugin process, and the grandchild one of them forked,
+// must be gone within 2 s.
+func TestSigkillLeavesNoPlugin(t *testing.T) {
+	home, tmp := t.TempDir(), t.TempDir()
+	self := buildPlugvisorOnce(t)
+	cfg := filepath.Join(tmp, "config.toml")
+	writeFile(t, cfg, fmt.Sprintf(`[agent]
+work_dir = %q
+[plugins.chaos]
+exec = %q
+args = ["plugin", "chaos", "--spawn-child"]
+sha256 = %q
+[plugins.echo]
+exec = %q
+args = ["plugin", "echo"]
+sha256 = %q
+instances = 2
+`, filepath.Join(tmp, "w"), self, sha(t, self), self, sha(t, self)))
+	cmd, _, stderr := startHeadless(t, demoEnv(home, tmp), "--config", cfg)
+	stderr.waitFor(t, "instance=chaos from=starting to=running", "instance=echo.0 from=starting to=running", "instance=echo.1 from=starting to=running")
+	var plugins []string
+	waitUntilTrue(t, 10*time.Second, func() bool {
+		plugins = alivePlugins(tmp)
+		return len(plugins) >= 4 // chaos, its grandchild, two echo
+	})
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		left := alivePlugins(tmp)
+		if len(left) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("2 s after SIGKILL of the supervisor, still alive: %v (were %v)", left, plugins)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// alivePlugins lists processes (not zombies) whose environment points at a
+// plugin socket under dir.
+func alivePlugins(dir string) []string {
+	var out []string
+	for _, p := range leftovers(-1, dir) {
+		var pid int
+		fmt.Sscanf(p, "%d", &pid)
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		s := string(stat)
+		if f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:]); len(f) > 0 && f[0] != "Z" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func TestCheckNamesFileLineKey(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.toml")
+	writeFile(t, bad, "[agent]\nheartbeat_interval = \"soon\"\n\n[plugins.x]\nexec = \"/bin/true\"\nrestart = \"sometimes\"\n")
+	out, err := exec.Command(buildPlugvisorOnce(t), "check", "--config", bad).CombinedOutput()
+	if code := exitCode(err); code != 2 {
+		t.Fatalf("exit %d, want 2\n%s", code, out)
+	}
+	for _, want := range []string{bad + ":2: agent.heartbeat_interval:", bad + ":6: plugins.x.restart:", bad + ":4: plugins.x.sha256:"} {
+		if !strings.Contains(string(out), want) {
+			t.Fatalf("output lacks %q:\n%s", want, out)
+		}
+	}
+	good := filepath.Join(dir, "good.toml")
+	writeFile(t, good, fmt.Sprintf("[agent]\nwork_dir = %q\n[plugins.t]\nexec = \"/bin/true\"\nsha256 = %q\n", dir, sha(t, "/bin/true")))
+	out, err = exec.Command(buildPlugvisorOnce(t), "check", "--config", good).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "ok") || !strings.Contains(string(out), sha(t, "/bin/true")) {
+		t.Fatalf("good config: %v\n%s", err, out)
+	}
+	writeFile(t, good, fmt.Sprintf("[agent]\nwork_dir = %q\n[plugins.t]\nexec = \"/bin/true\"\nsha256 = %q\n", dir, strings.Repeat("0", 64)))
+	out, err = exec.Command(buildPlugvisorOnce(t), "check", "--config", good).CombinedOutput()
+	if exitCode(err) != 2 || !strings.Contains(string(out), "checksum mismatch") || !strings.Contains(string(out), good+":3: plugins.t") {
+		t.Fatalf("mismatch: %v\n%s", err, out)
+	}
+}
+
+func exitCode(err error) int {
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode()
+	}
+	if err != nil {
+		return -1
+	}
+	return 0
+}
+
+func writeFile(t *testing.T, path, data string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func sha(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
+}
+
+func waitUntilTrue(t *testing.T, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestHeadlessReloadOnSIGHUP: a new version replaces the plugin; a broken
+// config is refused with its errors and changes nothing.
+func TestHeadlessReloadOnSIGHUP(t *testing.T) {
+	home, tmp := t.TempDir(), t.TempDir()
+	self := buildPlugvisorOnce(t)
+	cfg := filepath.Join(tmp, "config.toml")
+	body := func(version string) string {
+		return fmt.Sprintf("[agent]\nwork_dir = %q\n[plugins.echo]\nexec = %q\nargs = [\"plugin\", \"echo\"]\nsha256 = %q\nversion = %q\n",
+			filepath.Join(tmp, "w"), self, sha(t, self), version)
+	}
+	writeFile(t, cfg, body("1.0"))
+	data := filepath.Join(tmp, "records.jsonl")
+	cmd, _, stderr := startHeadless(t, demoEnv(home, tmp), "--config", cfg, "--data-out", data, "--log-format", "json")
+	stderr.waitFor(t, `"instance":"echo","from":"starting","to":"running"`)
+	writeFile(t, cfg, body("2.0"))
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	stderr.waitFor(t, `reloaded: version 1.0 → 2.0`)
+	writeFile(t, cfg, body("3.0")+"bogus = 1\n")
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	stderr.waitFor(t, "reload failed; keeping the running configuration", "plugins.echo.bogus")
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit: %v", err)
+	}
+	stderr.mu.Lock()
+	defer stderr.mu.Unlock()
+	if n := strings.Count(strings.Join(stderr.all, "\n"), `"to":"running"`); n != 2 {
+		t.Fatalf("echo ran %d times, want 2 (start, reload to 2.0)", n)
+	}
+}

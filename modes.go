@@ -1,0 +1,325 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/plugvisor/plugvisor/control"
+	"github.com/plugvisor/plugvisor/ctl"
+	"github.com/plugvisor/plugvisor/headless"
+	"github.com/plugvisor/plugvisor/registry"
+	"github.com/plugvisor/plugvisor/script"
+	"github.com/plugvisor/plugvisor/supervisor"
+	"github.com/plugvisor/plugvisor/tui"
+)
+
+type runFlags struct {
+	config, logFormat, logLevel, dataOut, theme, script string
+	noTUI                                               bool
+}
+
+func parseRunFlags(args []string) (runFlags, error) {
+	var f runFlags
+	fs := flag.NewFlagSet("plugvisor", flag.ContinueOnError)
+	fs.Usage = func() { fmt.Fprint(os.Stderr, usage) }
+	fs.StringVar(&f.config, "config", "", "config file (default: $PLUGVISOR_CONFIG, then $XDG_CONFIG_HOME/plugvisor/config.toml; none: the embedded demo)")
+	fs.BoolVar(&f.noTUI, "no-tui", false, "run headless: events as logs on stderr, records as JSON lines")
+	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.StringVar(&f.dataOut, "data-out", "", "headless: write records to this file instead of stdout")
+	fs.StringVar(&f.theme, "theme", "", "console theme (default: the config's, else follow the terminal)")
+	fs.StringVar(&f.script, "script", "", "run this script once the plugins are up; headless exits when it ends")
+	err := fs.Parse(args)
+	if err == nil && fs.NArg() > 0 {
+		err = fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	return f, err
+}
+
+// runSupervisor runs the embedded engine with a console when there is a
+// terminal, headless otherwise, and serves the control socket either way.
+func runSupervisor(args []string) int {
+	f, err := parseRunFlags(args)
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "plugvisor:", err)
+		}
+		return exitUsage
+	}
+	console := !f.noTUI && isTerminal(os.Stdin) && isTerminal(os.Stdout)
+	if !f.noTUI && !console {
+		fmt.Fprintln(os.Stderr, "plugvisor: no terminal on stdin/stdout; running headless (as --no-tui)")
+	}
+	scr, err := parseScript(f.script)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return exitUsage
+	}
+	cfg, reload, cleanup, err := loadConfig(f.config)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return exitUsage
+	}
+	defer cleanup()
+	logOut, closeLog, err := logTarget(console, cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "plugvisor:", err)
+		return exitUsage
+	}
+	defer closeLog()
+	log, err := newLogger(logOut, f.logFormat, f.logLevel)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "plugvisor:", err)
+		return exitUsage
+	}
+	self, _ := os.Executable()
+	sup, err := supervisor.New(supervisor.Options{Config: cfg, Reload: reload, Logger: log, WatchdogExe: self})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "plugvisor:", err)
+		return exitUsage
+	}
+	e := engine{sup: sup, cfg: cfg, log: log, script: scr}
+	if console {
+		return e.console(cmp.Or(f.theme, cfg.Agent.Theme))
+	}
+	return e.headless(f.dataOut)
+}
+
+// engine is the embedded supervisor with what runs beside it: the control
+// socket and an optional script.
+type engine struct {
+	sup    *supervisor.Supervisor
+	cfg    *registry.Config
+	log    *slog.Logger
+	script *script.Script
+}
+
+func (e engine) headless(dataOut string) int {
+	data, closeData, err := openData(dataOut)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "plugvisor:", err)
+		return exitUsage
+	}
+	defer closeData()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	served := e.serveControl(ctx)
+	scripted := e.runScript(ctx, cancel, os.Stderr)
+	err = headless.Run(ctx, e.sup, headless.Options{Log: e.log, Data: data, Signals: true})
+	cancel()
+	<-served
+	if err != nil {
+		e.log.Error("supervisor failed", "err", err)
+		return exitFailure
+	}
+	return scripted()
+}
+
+func (e engine) console(theme string) int {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan struct{})
+	var runErr error
+	go func() {
+		runErr = e.sup.Run(ctx)
+		close(done)
+	}()
+	select {
+	case <-e.sup.Ready():
+	case <-done:
+		fmt.Fprintln(os.Stderr, "plugvisor:", runErr)
+		return exitFailure
+	}
+	served := e.serveControl(ctx)
+	scripted := e.runScript(ctx, nil, logWriter{e.log})
+	go reloadOnHangup(ctx, e.sup, e.log)
+	err := tui.Run(context.Background(), e.sup, tui.Options{Theme: theme, ThemeDir: themeDir(), StopEngine: cancel, EngineDone: done})
+	// Bubble Tea quits on SIGTERM without asking; stop the plugins anyway.
+	cancel()
+	<-done
+	<-served
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "plugvisor:", err)
+		return exitFailure
+	}
+	if runErr != nil {
+		fmt.Fprintln(os.Stderr, "plugvisor:", runErr)
+		return exitFailure
+	}
+	return scripted()
+}
+
+// serveControl serves the operator API on the control socket until ctx
+// ends. A control socket that cannot be opened (another demo holds the fixed
+// demo socket, say) costs only remote access, so it is logged, not fatal.
+func (e engine) serveControl(ctx context.Context) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := control.Serve(ctx, e.sup, e.cfg.Agent.ControlSocket, e.log); err != nil {
+			e.log.Warn("control socket unavailable; ctl and attach cannot reach this instance", "err", err)
+		}
+	}()
+	return done
+}
+
+// runScript runs the --script once the plugins are up, printing to out, and
+// calls stop (if any) when it ends. The returned func waits for the script
+// and gives the exit code it earned.
+func (e engine) runScript(ctx context.Context, stop context.CancelFunc, out io.Writer) func() int {
+	if e.script == nil {
+		return func() int { return exitOK }
+	}
+	result := make(chan int, 1)
+	go func() {
+		code := exitOK
+		select {
+		case <-e.sup.Ready():
+			sum, err := e.script.Run(ctx, e.sup, out)
+			if err != nil || !sum.OK {
+				code = exitFailure
+			}
+			fmt.Fprintln(os.Stderr, "plugvisor: script:", sum)
+		case <-ctx.Done():
+			code = exitFailure
+		}
+		result <- code
+		if stop != nil {
+			stop()
+		}
+	}()
+	return func() int {
+		select {
+		case code := <-result:
+			return code
+		default:
+			return exitFailure // the engine stopped before the script finished
+		}
+	}
+}
+
+func parseScript(path string) (*script.Script, error) {
+	if path == "" {
+		return nil, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("--script: %w", err)
+	}
+	defer f.Close()
+	return script.Parse(path, f)
+}
+
+func reloadOnHangup(ctx context.Context, sup *supervisor.Supervisor, log *slog.Logger) {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGHUP)
+	defer signal.Stop(ch)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ch:
+			if err := sup.Reload(); err != nil {
+				log.Error("reload failed; keeping the running configuration", "err", err)
+			}
+		}
+	}
+}
+
+// runAttach opens the console on a running plugvisor through its control
+// socket; quitting leaves its plugins running.
+func runAttach(args []string) int {
+	fs := flag.NewFlagSet("attach", flag.ContinueOnError)
+	socket := fs.String("socket", "", "control socket (default: from the config, else the demo's)")
+	config := fs.String("config", "", "config file whose control socket to use")
+	theme := fs.String("theme", "", "console theme")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	path, err := ctl.SocketPath(*socket, *config)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "plugvisor attach:", err)
+		return exitUsage
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+	client, err := control.Dial(ctx, path)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "plugvisor attach: %v\n", err)
+		return exitConnect
+	}
+	defer client.Close()
+	err = tui.Run(ctx, client, tui.Options{Theme: *theme, ThemeDir: themeDir(), Title: "plugvisor — attached to " + path})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "plugvisor attach:", err)
+		return exitFailure
+	}
+	return exitOK
+}
+
+// logTarget is stderr headless; with a console on the terminal, logs go to
+// <work_dir>/plugvisor.log so they cannot tear the screen.
+func logTarget(console bool, cfg *registry.Config) (io.Writer, func(), error) {
+	if !console {
+		return os.Stderr, func() {}, nil
+	}
+	if err := os.MkdirAll(cfg.Agent.WorkDir, 0o700); err != nil {
+		return nil, nil, fmt.Errorf("log file: %w", err)
+	}
+	f, err := os.OpenFile(filepath.Join(cfg.Agent.WorkDir, "plugvisor.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, nil, fmt.Errorf("log file: %w", err)
+	}
+	return f, func() { f.Close() }, nil
+}
+
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format: want text or json, got %q", format)
+}
+
+func openData(path string) (io.Writer, func(), error) {
+	if path == "" {
+		return os.Stdout, func() {}, nil
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--data-out: %w", err)
+	}
+	return f, func() { f.Close() }, nil
+}
+
+// logWriter sends a script's progress lines to the log while the console
+// owns the terminal.
+type logWriter struct{ log *slog.Logger }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	w.log.Info("script", "line", string(p))
+	return len(p), nil
+}
+
+func isTerminal(f *os.File) bool {
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}
