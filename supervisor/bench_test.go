@@ -1,8 +1,10 @@
-package supervisor
+package supervisor_test
 
 import (
 	"context"
 	"fmt"
+	"github.com/plugvisor/plugvisor/supervisor"
+	"github.com/plugvisor/plugvisor/supervisor/supervisortest"
 	"net"
 	"os"
 	"os/exec"
@@ -22,31 +24,31 @@ import (
 // floor: spawning a minimal Go program that connects and exchanges one byte.
 func BenchmarkSpawnRegistered(b *testing.B) {
 	anchor := spawnAnchor(b, 50)
-	h := startHarness(b, plugin(b, "echo", bin("echo"), "auto_start = false"))
-	settle(b, bin("echo"))
+	h := startHarness(b, plugin(b, "echo", supervisortest.Bin("echo"), "auto_start = false"))
+	settle(b, supervisortest.Bin("echo"))
 	// The first start after settling hashes once more and trusts the file.
-	if err := h.sup.Start("echo"); err != nil {
+	if err := h.Sup.Start("echo"); err != nil {
 		b.Fatal(err)
 	}
-	if err := h.sup.Stop("echo"); err != nil {
+	if err := h.Sup.Stop("echo"); err != nil {
 		b.Fatal(err)
 	}
 	var ds []time.Duration
 	for b.Loop() {
 		t0 := time.Now()
-		if err := h.sup.Start("echo"); err != nil {
+		if err := h.Sup.Start("echo"); err != nil {
 			b.Fatal(err)
 		}
 		ds = append(ds, time.Since(t0))
 		b.StopTimer()
-		if err := h.sup.Stop("echo"); err != nil {
+		if err := h.Sup.Stop("echo"); err != nil {
 			b.Fatal(err)
 		}
 		b.StartTimer()
 	}
-	p50, a50 := Percentile(ds, 50), Percentile(anchor, 50)
+	p50, a50 := supervisor.Percentile(ds, 50), supervisor.Percentile(anchor, 50)
 	b.ReportMetric(float64(p50.Microseconds()), "p50_µs")
-	b.ReportMetric(float64(Percentile(ds, 99).Microseconds()), "p99_µs")
+	b.ReportMetric(float64(supervisor.Percentile(ds, 99).Microseconds()), "p99_µs")
 	b.ReportMetric(float64(a50.Microseconds()), "anchor_p50_µs")
 	b.ReportMetric(float64(p50)/float64(a50), "x_anchor")
 }
@@ -66,7 +68,7 @@ func settle(b *testing.B, path string) {
 
 // spawnAnchor times n spawns of the minimal connect-and-echo program.
 func spawnAnchor(b *testing.B, n int) []time.Duration {
-	sock := filepath.Join(shortDir(b), "a.sock")
+	sock := filepath.Join(supervisortest.ShortDir(b), "a.sock")
 	ln, err := net.Listen("unix", sock)
 	if err != nil {
 		b.Fatal(err)
@@ -75,7 +77,7 @@ func spawnAnchor(b *testing.B, n int) []time.Duration {
 	var ds []time.Duration
 	for range n {
 		t0 := time.Now()
-		cmd := exec.Command(bin("anchor"))
+		cmd := exec.Command(supervisortest.Bin("anchor"))
 		cmd.Env = []string{"PLUGVISOR_SOCKET=" + sock}
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		if err := cmd.Start(); err != nil {
@@ -101,9 +103,9 @@ func spawnAnchor(b *testing.B, n int) []time.Duration {
 func BenchmarkThroughSupervisor(b *testing.B) {
 	const perIter = 200_000
 	anchor := oneConnRate(b, perIter)
-	h := startHarness(b, plugin(b, "chaos", bin("chaos"), ""))
-	h.waitState("chaos", StateRunning)
-	events, cancel := h.sup.Subscribe(1 << 16)
+	h := startHarness(b, plugin(b, "chaos", supervisortest.Bin("chaos"), ""))
+	h.WaitState("chaos", supervisor.StateRunning)
+	events, cancel := h.Sup.Subscribe(1 << 16)
 	defer cancel()
 	counted := make(chan uint64)
 	stop := make(chan struct{})
@@ -112,7 +114,7 @@ func BenchmarkThroughSupervisor(b *testing.B) {
 	for b.Loop() {
 		t0 := time.Now()
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		_, err := h.sup.SendTask(ctx, "chaos", 3, strconv.Itoa(perIter))
+		_, err := h.Sup.SendTask(ctx, "chaos", 3, strconv.Itoa(perIter))
 		cancel()
 		if err != nil {
 			b.Fatal(err)
@@ -128,17 +130,17 @@ func BenchmarkThroughSupervisor(b *testing.B) {
 	b.ReportMetric(float64(got)/float64(perIter*b.N), "delivered_frac")
 }
 
-func countRecords(events <-chan Event, stop <-chan struct{}, out chan<- uint64) {
+func countRecords(events <-chan supervisor.Event, stop <-chan struct{}, out chan<- uint64) {
 	var n uint64
 	for {
 		select {
 		case ev := <-events:
-			if ev.Type == EventRecords {
+			if ev.Type == supervisor.EventRecords {
 				n += uint64(len(ev.Records))
 			}
 		case <-stop:
 			for len(events) > 0 {
-				if ev := <-events; ev.Type == EventRecords {
+				if ev := <-events; ev.Type == supervisor.EventRecords {
 					n += uint64(len(ev.Records))
 				}
 			}
@@ -152,7 +154,7 @@ func countRecords(events <-chan Event, stop <-chan struct{}, out chan<- uint64) 
 // Conn pair over a Unix socket, in batches like the SDK's, and returns
 // records per second.
 func oneConnRate(b *testing.B, n int) float64 {
-	sock := filepath.Join(shortDir(b), "o.sock")
+	sock := filepath.Join(supervisortest.ShortDir(b), "o.sock")
 	ln, err := net.Listen("unix", sock)
 	if err != nil {
 		b.Fatal(err)
@@ -208,9 +210,9 @@ func BenchmarkIdlePlugins(b *testing.B) {
 	const plugins, perPlugin = 4, 50
 	var cfg strings.Builder
 	for i := range plugins {
-		cfg.WriteString(plugin(b, fmt.Sprintf("echo%d", i), bin("echo"), fmt.Sprintf("instances = %d\nauto_start = false", perPlugin)))
+		cfg.WriteString(plugin(b, fmt.Sprintf("echo%d", i), supervisortest.Bin("echo"), fmt.Sprintf("instances = %d\nauto_start = false", perPlugin)))
 	}
-	h := startHarness(b, cfg.String(), func(o *Options) {
+	h := startHarness(b, cfg.String(), func(o *supervisor.Options) {
 		o.Config.Agent.HeartbeatInterval = time.Second
 		o.Config.Agent.HeartbeatTimeout = 10 * time.Second
 	})
@@ -218,7 +220,7 @@ func BenchmarkIdlePlugins(b *testing.B) {
 		runtime.GC()
 		rss0 := selfRSS(b)
 		for i := range plugins {
-			if err := h.sup.Start(fmt.Sprintf("echo%d", i)); err != nil {
+			if err := h.Sup.Start(fmt.Sprintf("echo%d", i)); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -230,8 +232,8 @@ func BenchmarkIdlePlugins(b *testing.B) {
 		cpu := (selfCPU() - cpu0).Seconds() / time.Since(wall0).Seconds() * 100
 		n := plugins * perPlugin
 		running := 0
-		for _, st := range h.sup.Snapshot() {
-			if st.State == StateRunning {
+		for _, st := range h.Sup.Snapshot() {
+			if st.State == supervisor.StateRunning {
 				running++
 			}
 		}

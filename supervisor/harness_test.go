@@ -1,103 +1,40 @@
-package supervisor
+package supervisor_test
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/plugvisor/plugvisor/registry"
+	"github.com/plugvisor/plugvisor/supervisor"
+	"github.com/plugvisor/plugvisor/supervisor/supervisortest"
 )
 
-// harness runs a real Supervisor over a real socket for one test.
+// harness is a running supervisor whose cleanup also proves that nothing it
+// started is left: no child process, zombie or alive, and no member of any
+// plugin's process group.
 type harness struct {
-	t      testing.TB
-	sup    *Supervisor
-	dir    string
-	cancel context.CancelFunc
-	done   chan error
+	*supervisortest.Env
+	t testing.TB
 }
 
-// agentTOML is a fast-paced agent section for tests; the tests wait on
-// events, never on these durations directly.
-const agentTOML = `[agent]
-name = "test"
-work_dir = %q
-heartbeat_interval = "100ms"
-heartbeat_timeout = "1s"
-registration_timeout = "2s"
-task_timeout = "5s"
-stop_grace = "2s"
-restart_burst = 3
-restart_window = "1m"
-`
-
-func plugin(t testing.TB, name, exe, extra string) string {
-	return fmt.Sprintf("[plugins.%s]\nexec = %q\nsha256 = %q\n%s\n", name, exe, fileSHA(t, exe), extra)
-}
-
-// shortDir keeps socket paths well under the 107-byte limit, which
-// t.TempDir's long names can approach.
-func shortDir(t testing.TB) string {
-	dir, err := os.MkdirTemp("", "pv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	return dir
-}
-
-func parseConfig(t testing.TB, dir, plugins string) *registry.Config {
+func startHarness(t testing.TB, plugins string, tweak ...func(*supervisor.Options)) *harness {
 	t.Helper()
-	cfg, err := registry.Parse(filepath.Join(dir, "config.toml"), []byte(fmt.Sprintf(agentTOML, dir)+plugins))
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	return cfg
-}
-
-func startHarness(t testing.TB, plugins string, tweak ...func(*Options)) *harness {
-	t.Helper()
-	dir := shortDir(t)
-	opts := Options{
-		Config: parseConfig(t, dir, plugins), WatchdogExe: bins.self,
-		BackoffBase: 20 * time.Millisecond, BackoffMax: 500 * time.Millisecond, TermGrace: 500 * time.Millisecond,
-	}
-	for _, f := range tweak {
-		f(&opts)
-	}
-	sup, err := New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	h := &harness{t: t, sup: sup, dir: dir, cancel: cancel, done: make(chan error, 1)}
-	go func() { h.done <- sup.Run(ctx) }()
-	select {
-	case <-sup.Ready():
-	case err := <-h.done:
-		t.Fatalf("supervisor ended before ready: %v", err)
-	}
-	t.Cleanup(h.stop)
+	e := supervisortest.Start(t, plugins, supervisortest.Options{Supervisor: func(o *supervisor.Options) {
+		for _, f := range tweak {
+			f(o)
+		}
+	}})
+	h := &harness{Env: e, t: t}
+	t.Cleanup(h.checkNothingLeft) // runs before Start's own cleanup
 	return h
 }
 
-// stop shuts the supervisor down and checks that nothing it started is left:
-// no child process (zombie or alive) and no member of any plugin group.
-func (h *harness) stop() {
-	groups := h.groups()
-	h.cancel()
-	select {
-	case err := <-h.done:
-		if err != nil {
-			h.t.Errorf("Run: %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		h.t.Fatal("supervisor did not stop")
-	}
+func (h *harness) checkNothingLeft() {
+	groups := h.Groups()
+	h.Stop()
 	for _, g := range groups {
 		if pids := groupMembers(g); len(pids) > 0 {
 			h.t.Errorf("process group %d still has members %v after stop", g, pids)
@@ -108,44 +45,26 @@ func (h *harness) stop() {
 	}
 }
 
-func (h *harness) groups() []int {
-	var out []int
-	for _, st := range h.sup.Snapshot() {
-		if st.PGID > 0 {
-			out = append(out, st.PGID)
-		}
+func plugin(t testing.TB, name, exe, extra string) string {
+	return supervisortest.Plugin(t, name, exe, extra)
+}
+
+// reloadFrom returns a config loader for Options.Reload that parses *plugins
+// under the test [agent] of dir each time it is called.
+func reloadFrom(dir string, plugins *string) func() (*registry.Config, error) {
+	return func() (*registry.Config, error) {
+		return registry.Parse(filepath.Join(dir, "config.toml"), []byte(supervisortest.AgentTOML(dir, nil)+*plugins))
 	}
-	return out
 }
 
-func (h *harness) status(id string) PluginStatus {
-	for _, st := range h.sup.Snapshot() {
-		if st.Instance == id {
-			return st
-		}
-	}
-	h.t.Fatalf("no instance %s", id)
-	return PluginStatus{}
-}
-
-func (h *harness) waitState(id string, want State) PluginStatus {
-	h.t.Helper()
-	var st PluginStatus
-	waitUntil(h.t, id+" "+string(want), 20*time.Second, func() bool {
-		st = h.status(id)
-		return st.State == want
-	})
-	return st
-}
-
-// groupMembers lists live processes (not zombies already reaped by us) in pgid.
+// groupMembers lists processes in pgid, zombies included.
 func groupMembers(pgid int) []string {
 	// fields[2] is stat field 5, pgrp.
 	return scanProc(func(fields []string) bool { return fields[2] == fmt.Sprint(pgid) })
 }
 
 // children lists processes whose parent is pid, except the watchdog, which
-// belongs to the test binary's own lifetime.
+// lives as long as its supervisor.
 func children(pid int) []string {
 	// fields[1] is stat field 4, ppid.
 	return scanProc(func(fields []string) bool { return fields[1] == fmt.Sprint(pid) })
@@ -176,11 +95,5 @@ func scanProc(match func(fields []string) bool) []string {
 
 func isWatchdog(pid string) bool {
 	env, _ := os.ReadFile("/proc/" + pid + "/environ")
-	return strings.Contains(string(env), WatchdogEnv+"=1")
-}
-
-type registryConfig = registry.Config
-
-func parseConfigErr(dir, plugins string) (*registry.Config, error) {
-	return registry.Parse(filepath.Join(dir, "config.toml"), []byte(fmt.Sprintf(agentTOML, dir)+plugins))
+	return strings.Contains(string(env), supervisor.WatchdogEnv+"=1")
 }

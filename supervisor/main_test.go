@@ -1,46 +1,27 @@
-package supervisor
+package supervisor_test
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/plugvisor/plugvisor/protocol"
+	"github.com/plugvisor/plugvisor/supervisor/supervisortest"
 )
 
-// bins holds the example plugins, built once for the whole package.
-var bins struct {
-	dir  string
-	self string // this test binary, which doubles as a misbehaving plugin
-}
-
 func TestMain(m *testing.M) {
-	RunWatchdogIfRequested()
 	if role := os.Getenv("PV_TEST_ROLE"); role != "" {
 		os.Exit(runRole(role))
 	}
-	dir, err := os.MkdirTemp("", "pvbin")
-	if err != nil {
-		panic(err)
-	}
-	build := exec.Command("go", "build", "-o", dir+"/", "../examples/cmd/...", "./testdata/anchor")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building example plugins:", err)
-		os.Exit(2)
-	}
-	bins.dir = dir
-	bins.self, _ = os.Executable()
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(supervisortest.Main(m))
+}
+
+// self is this test binary, which doubles as a misbehaving plugin.
+func self() string {
+	exe, _ := os.Executable()
+	return exe
 }
 
 // runRole makes this test binary a plugin that misbehaves on the wire after
@@ -86,33 +67,4 @@ func runRole(role string) int {
 	}
 	io.Copy(io.Discard, c) // wait to be disconnected
 	return 0
-}
-
-func fileSHA(t testing.TB, path string) string {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(h.Sum(nil))
-}
-
-func bin(name string) string { return filepath.Join(bins.dir, name) }
-
-// waitUntil polls cond until it holds or the deadline passes. The deadline
-// only bounds a hung test; it asserts nothing about speed.
-func waitUntil(t testing.TB, what string, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }

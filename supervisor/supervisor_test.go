@@ -1,9 +1,11 @@
-package supervisor
+package supervisor_test
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/plugvisor/plugvisor/supervisor"
+	"github.com/plugvisor/plugvisor/supervisor/supervisortest"
 	"net"
 	"os"
 	"path/filepath"
@@ -15,21 +17,21 @@ import (
 )
 
 func TestStartRegisterDataTask(t *testing.T) {
-	h := startHarness(t, plugin(t, "echo", bin("echo"), "")+plugin(t, "ticker", bin("ticker"), `args = ["--interval", "20ms"]`))
-	events, cancel := h.sup.Subscribe(10000)
+	h := startHarness(t, plugin(t, "echo", supervisortest.Bin("echo"), "")+plugin(t, "ticker", supervisortest.Bin("ticker"), `args = ["--interval", "20ms"]`))
+	events, cancel := h.Sup.Subscribe(10000)
 	defer cancel()
-	st := h.waitState("echo", StateRunning)
+	st := h.WaitState("echo", supervisor.StateRunning)
 	if st.PID <= 0 || st.PGID != st.PID {
 		t.Fatalf("echo pid %d pgid %d: want its own process group", st.PID, st.PGID)
 	}
-	h.waitState("ticker", StateRunning)
+	h.WaitState("ticker", supervisor.StateRunning)
 	// The kernel names a process after the file it executes, /proc/self/fd/3
 	// here; the SDK renames it so ps and top show the plugin.
 	if comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", st.PID)); strings.TrimSpace(string(comm)) != "echo" {
 		t.Fatalf("process name %q, want echo", comm)
 	}
 
-	reply, err := h.sup.SendTask(context.Background(), "echo", 1, "hello plugvisor")
+	reply, err := h.Sup.SendTask(context.Background(), "echo", 1, "hello plugvisor")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,11 +42,11 @@ func TestStartRegisterDataTask(t *testing.T) {
 		t.Fatalf("reply RTT %v token %q records %+v", reply.RTT, reply.Token, reply.Records)
 	}
 	var ticks int
-	waitUntil(t, "tick records", 10*time.Second, func() bool {
+	supervisortest.WaitUntil(t, "tick records", 10*time.Second, func() bool {
 		for {
 			select {
 			case ev := <-events:
-				if ev.Type == EventRecords && ev.Instance == "ticker" {
+				if ev.Type == supervisor.EventRecords && ev.Instance == "ticker" {
 					for _, r := range ev.Records {
 						if r.DataType() == "tick" {
 							ticks++
@@ -57,30 +59,30 @@ func TestStartRegisterDataTask(t *testing.T) {
 			return ticks >= 3
 		}
 	})
-	st = h.status("echo")
+	st = h.Status("echo")
 	if st.TasksSent != 1 || st.TasksAnswered != 1 || st.RTTp50 <= 0 {
 		t.Fatalf("echo counters %+v p50 %v", st.Counters, st.RTTp50)
 	}
-	if rtt, err := h.sup.Ping(context.Background(), "ticker"); err != nil || rtt <= 0 {
+	if rtt, err := h.Sup.Ping(context.Background(), "ticker"); err != nil || rtt <= 0 {
 		t.Fatalf("ping: %v %v", rtt, err)
 	}
-	logsDir := filepath.Join(h.dir, "plugin", "echo")
+	logsDir := filepath.Join(h.Dir, "plugin", "echo")
 	if fi, err := os.Stat(logsDir); err != nil || fi.Mode().Perm() != 0o700 {
 		t.Fatalf("plugin dir %s: %v %v", logsDir, fi.Mode(), err)
 	}
-	sock, err := os.Stat(filepath.Join(h.dir, "plugvisor.sock"))
+	sock, err := os.Stat(filepath.Join(h.Dir, "plugvisor.sock"))
 	if err != nil || sock.Mode().Perm() != 0o600 {
 		t.Fatalf("socket mode: %v %v", sock.Mode(), err)
 	}
 }
 
 func TestChecksumMismatchRefused(t *testing.T) {
-	exe := bin("echo")
+	exe := supervisortest.Bin("echo")
 	bad := strings.Repeat("ab", 32)
 	cfg := "[plugins.echo]\nexec = \"" + exe + "\"\nsha256 = \"" + bad + "\"\n"
 	h := startHarness(t, cfg)
-	st := h.waitState("echo", StateFailed)
-	for _, want := range []string{"checksum mismatch", bad, fileSHA(t, exe)} {
+	st := h.WaitState("echo", supervisor.StateFailed)
+	for _, want := range []string{"checksum mismatch", bad, supervisortest.SHA256(t, exe)} {
 		if !strings.Contains(st.Reason, want) {
 			t.Fatalf("reason %q lacks %q", st.Reason, want)
 		}
@@ -91,7 +93,7 @@ func TestChecksumMismatchRefused(t *testing.T) {
 }
 
 func TestUnknownNameRejected(t *testing.T) {
-	h := startHarness(t, plugin(t, "echo", bin("echo"), "auto_start = false"))
+	h := startHarness(t, plugin(t, "echo", supervisortest.Bin("echo"), "auto_start = false"))
 	rej := dialHello(t, h, &protocol.Hello{Versions: protocol.Versions(), Name: "nosuch", PID: os.Getpid()})
 	if rej.Code != protocol.RejectUnknownPlugin || !strings.Contains(rej.Reason, "nosuch") {
 		t.Fatalf("reject %+v", rej)
@@ -102,25 +104,25 @@ func TestUnknownNameRejected(t *testing.T) {
 // by the supervisor (it is outside the plugin's process group) cannot
 // register, even while the real plugin is expected.
 func TestImpostorRejected(t *testing.T) {
-	script := filepath.Join(shortDir(t), "slow.sh")
+	script := filepath.Join(supervisortest.ShortDir(t), "slow.sh")
 	if err := os.WriteFile(script, []byte("#!/bin/sh\nexec sleep 30\n"), 0o700); err != nil {
 		t.Fatal(err)
 	}
 	h := startHarness(t, plugin(t, "slow", script, `start_timeout = "30s"`))
-	st := h.waitState("slow", StateStarting)
-	waitUntil(t, "pid", 5*time.Second, func() bool { st = h.status("slow"); return st.PGID > 0 })
+	st := h.WaitState("slow", supervisor.StateStarting)
+	supervisortest.WaitUntil(t, "pid", 5*time.Second, func() bool { st = h.Status("slow"); return st.PGID > 0 })
 	rej := dialHello(t, h, &protocol.Hello{Versions: protocol.Versions(), Name: "slow", Instance: "slow", PID: st.PID})
 	if rej.Code != protocol.RejectCredentials || !strings.Contains(rej.Reason, "process group") {
 		t.Fatalf("impostor not rejected for its process group: %+v", rej)
 	}
-	if got := h.status("slow"); got.State != StateStarting || got.PID != st.PID {
+	if got := h.Status("slow"); got.State != supervisor.StateStarting || got.PID != st.PID {
 		t.Fatalf("the real plugin was disturbed: %s pid %d", got.State, got.PID)
 	}
 }
 
 func TestSilentConnectionClosed(t *testing.T) {
 	h := startHarness(t, "")
-	c, err := net.Dial("unix", filepath.Join(h.dir, "plugvisor.sock"))
+	c, err := net.Dial("unix", filepath.Join(h.Dir, "plugvisor.sock"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +135,7 @@ func TestSilentConnectionClosed(t *testing.T) {
 
 func dialHello(t *testing.T, h *harness, hello *protocol.Hello) *protocol.Reject {
 	t.Helper()
-	c, err := net.Dial("unix", filepath.Join(h.dir, "plugvisor.sock"))
+	c, err := net.Dial("unix", filepath.Join(h.Dir, "plugvisor.sock"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,15 +161,15 @@ func dialHello(t *testing.T, h *harness, hello *protocol.Hello) *protocol.Reject
 func TestBadFramesEndOnlyThatSession(t *testing.T) {
 	for _, role := range []string{"oversize", "garbage"} {
 		t.Run(role, func(t *testing.T) {
-			h := startHarness(t, plugin(t, "echo", bin("echo"), "")+
-				plugin(t, "bad", bins.self, `restart = "never"`+"\nenv = { PV_TEST_ROLE = \""+role+"\" }"))
-			h.waitState("echo", StateRunning)
-			st := h.waitState("bad", StateExited)
+			h := startHarness(t, plugin(t, "echo", supervisortest.Bin("echo"), "")+
+				plugin(t, "bad", self(), `restart = "never"`+"\nenv = { PV_TEST_ROLE = \""+role+"\" }"))
+			h.WaitState("echo", supervisor.StateRunning)
+			st := h.WaitState("bad", supervisor.StateExited)
 			want := map[string]string{"oversize": "frame too large", "garbage": "malformed"}[role]
 			if !strings.Contains(st.Reason, want) {
 				t.Fatalf("reason %q lacks %q", st.Reason, want)
 			}
-			if _, err := h.sup.SendTask(context.Background(), "echo", 1, "still here"); err != nil {
+			if _, err := h.Sup.SendTask(context.Background(), "echo", 1, "still here"); err != nil {
 				t.Fatalf("echo hurt by another plugin's bad frames: %v", err)
 			}
 		})
@@ -175,10 +177,10 @@ func TestBadFramesEndOnlyThatSession(t *testing.T) {
 }
 
 func TestCrashBackoffThenFailed(t *testing.T) {
-	h := startHarness(t, plugin(t, "crash", bin("chaos"), `args = ["--crash-after", "1ms", "--exit-code", "3"]`+"\nrestart = \"always\""))
-	events, cancel := h.sup.Subscribe(10000)
+	h := startHarness(t, plugin(t, "crash", supervisortest.Bin("chaos"), `args = ["--crash-after", "1ms", "--exit-code", "3"]`+"\nrestart = \"always\""))
+	events, cancel := h.Sup.Subscribe(10000)
 	defer cancel()
-	st := h.waitState("crash", StateFailed)
+	st := h.WaitState("crash", supervisor.StateFailed)
 	if !strings.Contains(st.Reason, "restarted 3 times") {
 		t.Fatalf("reason %q", st.Reason)
 	}
@@ -189,13 +191,13 @@ func TestCrashBackoffThenFailed(t *testing.T) {
 	var prevBackoff time.Time
 	for len(events) > 0 {
 		ev := <-events
-		if ev.Type != EventState || ev.Instance != "crash" {
+		if ev.Type != supervisor.EventState || ev.Instance != "crash" {
 			continue
 		}
-		if ev.State == StateBackoff {
+		if ev.State == supervisor.StateBackoff {
 			prevBackoff = ev.Time
 		}
-		if ev.State == StateStarting && !prevBackoff.IsZero() {
+		if ev.State == supervisor.StateStarting && !prevBackoff.IsZero() {
 			delays = append(delays, ev.Time.Sub(prevBackoff))
 			prevBackoff = time.Time{}
 		}
@@ -210,37 +212,37 @@ func TestCrashBackoffThenFailed(t *testing.T) {
 	}
 	// An operator start clears the failure and grants a fresh burst budget.
 	// The crash comes after registration, so Start itself succeeds.
-	if err := h.sup.Start("crash"); err != nil {
+	if err := h.Sup.Start("crash"); err != nil {
 		t.Fatalf("operator start: %v", err)
 	}
-	waitUntil(t, "restarts after operator start", 20*time.Second, func() bool {
-		return h.status("crash").Restarts > st.Restarts
+	supervisortest.WaitUntil(t, "restarts after operator start", 20*time.Second, func() bool {
+		return h.Status("crash").Restarts > st.Restarts
 	})
 }
 
 func TestHungPluginRestarted(t *testing.T) {
-	h := startHarness(t, plugin(t, "hang", bin("chaos"), `args = ["--hang-after", "200ms"]`+"\nrestart = \"always\""))
-	h.waitState("hang", StateRunning)
-	first := h.status("hang").PID
-	waitUntil(t, "hang detected", 20*time.Second, func() bool {
-		st := h.status("hang")
+	h := startHarness(t, plugin(t, "hang", supervisortest.Bin("chaos"), `args = ["--hang-after", "200ms"]`+"\nrestart = \"always\""))
+	h.WaitState("hang", supervisor.StateRunning)
+	first := h.Status("hang").PID
+	supervisortest.WaitUntil(t, "hang detected", 20*time.Second, func() bool {
+		st := h.Status("hang")
 		return strings.Contains(st.LastExit.Reason, "hung")
 	})
-	waitUntil(t, "restarted", 20*time.Second, func() bool {
-		st := h.status("hang")
-		return st.State == StateRunning && st.PID != first
+	supervisortest.WaitUntil(t, "restarted", 20*time.Second, func() bool {
+		st := h.Status("hang")
+		return st.State == supervisor.StateRunning && st.PID != first
 	})
 }
 
 func TestThreeInstances(t *testing.T) {
-	h := startHarness(t, plugin(t, "echo", bin("echo"), "instances = 3"))
+	h := startHarness(t, plugin(t, "echo", supervisortest.Bin("echo"), "instances = 3"))
 	seen := map[string]bool{}
 	for _, id := range []string{"echo.0", "echo.1", "echo.2"} {
-		st := h.waitState(id, StateRunning)
+		st := h.WaitState(id, supervisor.StateRunning)
 		seen[st.Instance] = true
 	}
 	for i := 0; i < 6; i++ {
-		r, err := h.sup.SendTask(context.Background(), "echo", 1, "x")
+		r, err := h.Sup.SendTask(context.Background(), "echo", 1, "x")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -254,10 +256,10 @@ func TestThreeInstances(t *testing.T) {
 }
 
 func TestStopLeavesNoZombieOrGrandchild(t *testing.T) {
-	h := startHarness(t, plugin(t, "kids", bin("chaos"), `args = ["--spawn-child", "--ignore-term"]`))
-	st := h.waitState("kids", StateRunning)
-	waitUntil(t, "grandchild", 10*time.Second, func() bool { return len(groupMembers(st.PGID)) >= 2 })
-	if err := h.sup.Stop("kids"); err != nil {
+	h := startHarness(t, plugin(t, "kids", supervisortest.Bin("chaos"), `args = ["--spawn-child", "--ignore-term"]`))
+	st := h.WaitState("kids", supervisor.StateRunning)
+	supervisortest.WaitUntil(t, "grandchild", 10*time.Second, func() bool { return len(groupMembers(st.PGID)) >= 2 })
+	if err := h.Sup.Stop("kids"); err != nil {
 		t.Fatal(err)
 	}
 	if m := groupMembers(st.PGID); len(m) > 0 {
@@ -266,48 +268,48 @@ func TestStopLeavesNoZombieOrGrandchild(t *testing.T) {
 	if kids := children(os.Getpid()); len(kids) > 1 { // the watchdog stays until Run ends
 		t.Fatalf("children left: %v", kids)
 	}
-	if got := h.status("kids"); got.State != StateStopped {
+	if got := h.Status("kids"); got.State != supervisor.StateStopped {
 		t.Fatalf("state %s", got.State)
 	}
 }
 
 func TestReloadNewVersionReplaces(t *testing.T) {
 	var next string
-	h := startHarness(t, plugin(t, "echo", bin("echo"), `version = "1.0.0"`), func(o *Options) {
-		o.Reload = func() (*registryConfig, error) { return parseConfigErr(o.Config.Agent.WorkDir, next) }
+	h := startHarness(t, plugin(t, "echo", supervisortest.Bin("echo"), `version = "1.0.0"`), func(o *supervisor.Options) {
+		o.Reload = reloadFrom(o.Config.Agent.WorkDir, &next)
 	})
-	old := h.waitState("echo", StateRunning)
-	next = plugin(t, "echo", bin("echo"), `version = "1.1.0"`)
-	if err := h.sup.Reload(); err != nil {
+	old := h.WaitState("echo", supervisor.StateRunning)
+	next = plugin(t, "echo", supervisortest.Bin("echo"), `version = "1.1.0"`)
+	if err := h.Sup.Reload(); err != nil {
 		t.Fatal(err)
 	}
-	st := h.waitState("echo", StateRunning)
+	st := h.WaitState("echo", supervisor.StateRunning)
 	if st.PID == old.PID || st.Version != "1.1.0" {
 		t.Fatalf("not replaced: pid %d→%d version %s", old.PID, st.PID, st.Version)
 	}
 	// Same version again: left alone.
-	if err := h.sup.Reload(); err != nil {
+	if err := h.Sup.Reload(); err != nil {
 		t.Fatal(err)
 	}
-	if again := h.status("echo"); again.PID != st.PID {
+	if again := h.Status("echo"); again.PID != st.PID {
 		t.Fatalf("unchanged plugin restarted: %d → %d", st.PID, again.PID)
 	}
 	// Removed: stopped and gone.
 	next = ""
-	if err := h.sup.Reload(); err != nil {
+	if err := h.Sup.Reload(); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(h.sup.Snapshot()); n != 0 {
+	if n := len(h.Sup.Snapshot()); n != 0 {
 		t.Fatalf("%d instances after removing the plugin", n)
 	}
-	if _, err := h.sup.SendTask(context.Background(), "echo", 1, "x"); !errors.Is(err, ErrUnknownPlugin) {
+	if _, err := h.Sup.SendTask(context.Background(), "echo", 1, "x"); !errors.Is(err, supervisor.ErrUnknownPlugin) {
 		t.Fatalf("send to removed plugin: %v", err)
 	}
 }
 
 func TestNoCommonVersionIsPermanent(t *testing.T) {
-	h := startHarness(t, plugin(t, "future", bins.self, `restart = "always"`+"\nenv = { PV_TEST_ROLE = \"futureversion\" }"))
-	st := h.waitState("future", StateFailed)
+	h := startHarness(t, plugin(t, "future", self(), `restart = "always"`+"\nenv = { PV_TEST_ROLE = \"futureversion\" }"))
+	st := h.WaitState("future", supervisor.StateFailed)
 	for _, want := range []string{"no common protocol version", "v98, v99", "v1"} {
 		if !strings.Contains(st.Reason, want) {
 			t.Fatalf("reason %q lacks %q", st.Reason, want)
@@ -316,44 +318,44 @@ func TestNoCommonVersionIsPermanent(t *testing.T) {
 	if st.Restarts != 0 {
 		t.Fatalf("a version mismatch was retried %d times", st.Restarts)
 	}
-	logs, err := h.sup.Logs("future", 10)
+	logs, err := h.Sup.Logs("future", 10)
 	if err != nil || len(logs) == 0 || !strings.Contains(logs[len(logs)-1].Text, "rejected: no_common_version") {
 		t.Fatalf("the plugin did not see the reject: %v %v", logs, err)
 	}
 }
 
 func TestSecondConnectionRejected(t *testing.T) {
-	h := startHarness(t, plugin(t, "twice", bins.self, "env = { PV_TEST_ROLE = \"twice\" }"))
-	h.waitState("twice", StateRunning)
-	waitUntil(t, "second connection's reject in the logs", 10*time.Second, func() bool {
-		logs, _ := h.sup.Logs("twice", 10)
+	h := startHarness(t, plugin(t, "twice", self(), "env = { PV_TEST_ROLE = \"twice\" }"))
+	h.WaitState("twice", supervisor.StateRunning)
+	supervisortest.WaitUntil(t, "second connection's reject in the logs", 10*time.Second, func() bool {
+		logs, _ := h.Sup.Logs("twice", 10)
 		for _, l := range logs {
-			if strings.Contains(l.Text, "second connection: already_connected") && l.Stream == Stderr {
+			if strings.Contains(l.Text, "second connection: already_connected") && l.Stream == supervisor.Stderr {
 				return true
 			}
 		}
 		return false
 	})
-	if st := h.status("twice"); st.State != StateRunning {
+	if st := h.Status("twice"); st.State != supervisor.StateRunning {
 		t.Fatalf("the first connection was disturbed: %s %s", st.State, st.Reason)
 	}
 }
 
 func TestOutputCapturedAndStatsSampled(t *testing.T) {
-	h := startHarness(t, plugin(t, "noisy", bin("chaos"), `args = ["--stderr-every", "20ms", "--flood-rate", "500"]`),
-		func(o *Options) { o.StatsInterval = 50 * time.Millisecond })
-	h.waitState("noisy", StateRunning)
-	var st PluginStatus
-	waitUntil(t, "rates, CPU and RSS", 20*time.Second, func() bool {
-		st = h.status("noisy")
+	h := startHarness(t, plugin(t, "noisy", supervisortest.Bin("chaos"), `args = ["--stderr-every", "20ms", "--flood-rate", "500"]`),
+		func(o *supervisor.Options) { o.StatsInterval = 50 * time.Millisecond })
+	h.WaitState("noisy", supervisor.StateRunning)
+	var st supervisor.PluginStatus
+	supervisortest.WaitUntil(t, "rates, CPU and RSS", 20*time.Second, func() bool {
+		st = h.Status("noisy")
 		return st.RSS > 0 && st.RecordsPerSec > 0 && st.RecordsIn > 0 && st.FramesIn > 0 && st.BytesIn > 0
 	})
-	var lines []LogLine
-	waitUntil(t, "stderr lines", 10*time.Second, func() bool {
-		lines, _ = h.sup.Logs("noisy", 5)
+	var lines []supervisor.LogLine
+	supervisortest.WaitUntil(t, "stderr lines", 10*time.Second, func() bool {
+		lines, _ = h.Sup.Logs("noisy", 5)
 		return len(lines) == 5
 	})
-	if lines[4].Stream != Stderr || lines[4].Instance != "noisy" {
+	if lines[4].Stream != supervisor.Stderr || lines[4].Instance != "noisy" {
 		t.Fatalf("%+v", lines[4])
 	}
 	data, err := os.ReadFile(st.StderrLog)
@@ -363,22 +365,22 @@ func TestOutputCapturedAndStatsSampled(t *testing.T) {
 }
 
 func TestTaskToHungPluginTimesOut(t *testing.T) {
-	h := startHarness(t, plugin(t, "hang", bin("chaos"), `args = ["--hang-after", "100ms"]`+"\nrestart = \"never\""), func(o *Options) {
+	h := startHarness(t, plugin(t, "hang", supervisortest.Bin("chaos"), `args = ["--hang-after", "100ms"]`+"\nrestart = \"never\""), func(o *supervisor.Options) {
 		o.Config.Agent.TaskTimeout = 200 * time.Millisecond
 		o.Config.Agent.HeartbeatTimeout = 5 * time.Second
 	})
-	h.waitState("hang", StateRunning)
-	waitUntil(t, "the plugin stopped", 10*time.Second, func() bool {
-		st := h.status("hang")
+	h.WaitState("hang", supervisor.StateRunning)
+	supervisortest.WaitUntil(t, "the plugin stopped", 10*time.Second, func() bool {
+		st := h.Status("hang")
 		data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", st.PID))
 		s := string(data)
 		return len(s) > 0 && strings.Fields(s[strings.LastIndexByte(s, ')')+1:])[0] == "T"
 	})
-	_, err := h.sup.SendTask(context.Background(), "hang", 1, "anyone?")
-	if !errors.Is(err, ErrTaskTimeout) || !strings.Contains(err.Error(), "200ms") {
+	_, err := h.Sup.SendTask(context.Background(), "hang", 1, "anyone?")
+	if !errors.Is(err, supervisor.ErrTaskTimeout) || !strings.Contains(err.Error(), "200ms") {
 		t.Fatalf("want a timeout naming the limit, got %v", err)
 	}
-	if st := h.status("hang"); st.TasksTimedOut != 1 || st.InFlight != 0 {
+	if st := h.Status("hang"); st.TasksTimedOut != 1 || st.InFlight != 0 {
 		t.Fatalf("counters %+v in flight %d", st.Counters, st.InFlight)
 	}
 }

@@ -1,6 +1,8 @@
-package supervisor
+package supervisor_test
 
 import (
+	"github.com/plugvisor/plugvisor/supervisor"
+	"github.com/plugvisor/plugvisor/supervisor/supervisortest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,26 +15,26 @@ import (
 // verified and before it is executed. What runs must be the verified bytes;
 // the next start must refuse the new file.
 func TestSwapAfterVerifyDoesNotRun(t *testing.T) {
-	dir := shortDir(t)
+	dir := supervisortest.ShortDir(t)
 	exe := filepath.Join(dir, "echo")
-	copyFile(t, bin("echo"), exe)
+	copyFile(t, supervisortest.Bin("echo"), exe)
 	marker := filepath.Join(dir, "swapped-ran")
 	evil := filepath.Join(dir, "evil")
 	if err := os.WriteFile(evil, []byte("#!/bin/sh\ntouch "+marker+"\nexec sleep 30\n"), 0o700); err != nil {
 		t.Fatal(err)
 	}
 	swapped := false
-	h := startHarness(t, plugin(t, "echo", exe, `restart = "never"`), func(o *Options) {
-		o.afterVerify = func(*registry.Plugin) {
+	h := startHarness(t, plugin(t, "echo", exe, `restart = "never"`), func(o *supervisor.Options) {
+		supervisor.SetAfterVerify(o, func(*registry.Plugin) {
 			if !swapped {
 				swapped = true
 				if err := os.Rename(evil, exe); err != nil {
 					t.Error(err)
 				}
 			}
-		}
+		})
 	})
-	st := h.waitState("echo", StateRunning)
+	st := h.WaitState("echo", supervisor.StateRunning)
 	if !swapped {
 		t.Fatal("the swap hook never ran")
 	}
@@ -42,10 +44,10 @@ func TestSwapAfterVerifyDoesNotRun(t *testing.T) {
 	if _, err := os.Stat(marker); err == nil {
 		t.Fatal("the swapped-in file ran")
 	}
-	if err := h.sup.Restart("echo"); err == nil {
+	if err := h.Sup.Restart("echo"); err == nil {
 		t.Fatal("restart ran a file whose checksum no longer matches")
 	}
-	st = h.waitState("echo", StateFailed)
+	st = h.WaitState("echo", supervisor.StateFailed)
 	if !strings.Contains(st.Reason, "checksum mismatch") {
 		t.Fatalf("reason %q", st.Reason)
 	}

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"github.com/plugvisor/plugvisor/supervisor/supervisortest"
 	"io"
 	"slices"
 	"strconv"
@@ -43,8 +44,8 @@ func bigRig(b *testing.B) *rig {
 	return startRigWith(b, func(tb testing.TB) string {
 		var s strings.Builder
 		for i := range 4 {
-			exe := bins + "/echo"
-			fmt.Fprintf(&s, "[plugins.p%d]\nexec = %q\nsha256 = %q\nauto_start = false\ninstances = 50\n\n", i, exe, fileSHA(tb, exe))
+			exe := supervisortest.Bin("echo")
+			fmt.Fprintf(&s, "[plugins.p%d]\nexec = %q\nsha256 = %q\nauto_start = false\ninstances = 50\n\n", i, exe, supervisortest.SHA256(tb, exe))
 		}
 		return s.String()
 	})

@@ -1,14 +1,8 @@
 package tui
 
 import (
-	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,70 +11,25 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
-	"github.com/plugvisor/plugvisor/registry"
 	"github.com/plugvisor/plugvisor/supervisor"
+	"github.com/plugvisor/plugvisor/supervisor/supervisortest"
 )
 
-// bins holds the example plugins, built once for the package.
-var bins string
-
-func TestMain(m *testing.M) {
-	supervisor.RunWatchdogIfRequested()
-	dir, err := os.MkdirTemp("", "pvbin")
-	if err != nil {
-		panic(err)
-	}
-	build := exec.Command("go", "build", "-o", dir+"/", "../examples/cmd/...")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building example plugins:", err)
-		os.Exit(2)
-	}
-	bins = dir
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(supervisortest.Main(m)) }
 
 // rig is a real supervisor running the example plugins for one test.
 type rig struct {
 	t      testing.TB
 	sup    *supervisor.Supervisor
 	dir    string
-	cancel context.CancelFunc
-	done   chan struct{}
-	err    error
+	cancel func()          // stop the engine without waiting
+	done   <-chan struct{} // closed when the engine has stopped
+	stop   func()          // stop the engine and wait
 }
 
-const agentTOML = `[agent]
-name = "test"
-host = "testhost"
-work_dir = %q
-heartbeat_interval = "200ms"
-heartbeat_timeout = "2s"
-registration_timeout = "5s"
-task_timeout = "10s"
-stop_grace = "2s"
-`
-
+// pluginTOML is an example plugin's table at version 1.0.0.
 func pluginTOML(t testing.TB, name string, autoStart bool, extra string) string {
-	exe := filepath.Join(bins, name)
-	return fmt.Sprintf("[plugins.%s]\nexec = %q\nsha256 = %q\nversion = \"1.0.0\"\nauto_start = %v\n%s\n",
-		name, exe, fileSHA(t, exe), autoStart, extra)
-}
-
-func fileSHA(t testing.TB, path string) string {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(h.Sum(nil))
+	return supervisortest.Plugin(t, name, supervisortest.Bin(name), fmt.Sprintf("version = \"1.0.0\"\nauto_start = %v\n%s", autoStart, extra))
 }
 
 // startRig runs echo, ticker (every 50 ms) and chaos (a stderr line every
@@ -94,50 +43,14 @@ func startRig(t *testing.T, autoStart bool) *rig {
 	})
 }
 
-// startRigWith runs a supervisor with the plugin tables plugins returns.
+// startRigWith runs a supervisor with the plugin tables plugins returns, on
+// host "testhost" so headers (and golden screens) do not name this machine.
 func startRigWith(t testing.TB, plugins func(testing.TB) string) *rig {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "pv") // short: socket paths are limited to 107 bytes
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	toml := fmt.Sprintf(agentTOML, dir) + plugins(t)
-	cfg, err := registry.Parse(filepath.Join(dir, "config.toml"), []byte(toml))
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	self, _ := os.Executable()
-	sup, err := supervisor.New(supervisor.Options{
-		Config: cfg, WatchdogExe: self, TermGrace: 500 * time.Millisecond,
-		BackoffBase: 20 * time.Millisecond, BackoffMax: 200 * time.Millisecond,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	r := &rig{t: t, sup: sup, dir: dir, cancel: cancel, done: make(chan struct{})}
-	go func() {
-		r.err = sup.Run(ctx)
-		close(r.done)
-	}()
-	select {
-	case <-sup.Ready():
-	case <-r.done:
-		t.Fatalf("supervisor ended before ready: %v", r.err)
-	}
-	t.Cleanup(r.stop)
-	return r
-}
-
-// stop ends the supervisor (idempotent) and waits for every plugin to go.
-func (r *rig) stop() {
-	r.cancel()
-	select {
-	case <-r.done:
-	case <-time.After(30 * time.Second):
-		r.t.Fatal("supervisor did not stop")
-	}
+	e := supervisortest.Start(t, plugins(t), supervisortest.Options{Agent: map[string]string{
+		"host": `"testhost"`, "heartbeat_interval": `"200ms"`, "heartbeat_timeout": `"2s"`,
+	}})
+	return &rig{t: t, sup: e.Sup, dir: e.Dir, cancel: e.Cancel, done: e.Done(), stop: e.Stop}
 }
 
 // waitState waits until every instance of name is in state want.

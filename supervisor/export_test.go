@@ -1,0 +1,7 @@
+package supervisor
+
+import "github.com/plugvisor/plugvisor/registry"
+
+// SetAfterVerify lets the external tests swap an executable on disk in the
+// window between its verification and its exec.
+func SetAfterVerify(o *Options, f func(*registry.Plugin)) { o.afterVerify = f }
