@@ -373,7 +373,6 @@ func (in *instance) accept(j joinReq, version uint16) {
 		pending: map[string]*pendingTask{}, pings: map[uint64]chan time.Duration{},
 		done: make(chan struct{}),
 	}
-	s.lastHB.Store(time.Now().UnixNano())
 	in.mu.Lock()
 	in.sess = s
 	in.st.PluginVersion, in.st.Protocol = j.hello.Version, version
@@ -578,8 +577,10 @@ func (in *instance) status(now time.Time) PluginStatus {
 	in.mu.Unlock()
 	if s != nil {
 		st.Counters = s.counters(st.Counters)
-		st.LastHeartbeat = time.Unix(0, s.lastHB.Load())
-		st.HeartbeatRTT = time.Duration(s.hbRTT.Load())
+		if hb := s.lastHB.Load(); hb > 0 { // zero until the first pong
+			st.LastHeartbeat = time.Unix(0, hb)
+			st.HeartbeatRTT = time.Duration(s.hbRTT.Load())
+		}
 		st.InFlight = s.inFlight()
 	}
 	st.RTTp50, st.RTTp99 = in.rtts.percentiles()

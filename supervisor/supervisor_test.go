@@ -66,6 +66,10 @@ func TestStartRegisterDataTask(t *testing.T) {
 	if rtt, err := h.Sup.Ping(context.Background(), "ticker"); err != nil || rtt <= 0 {
 		t.Fatalf("ping: %v %v", rtt, err)
 	}
+	supervisortest.WaitUntil(t, "a heartbeat", 10*time.Second, func() bool {
+		st := h.Status("ticker")
+		return !st.LastHeartbeat.IsZero() && st.HeartbeatRTT > 0 && time.Since(st.LastHeartbeat) < time.Minute
+	})
 	logsDir := filepath.Join(h.Dir, "plugin", "echo")
 	if fi, err := os.Stat(logsDir); err != nil || fi.Mode().Perm() != 0o700 {
 		t.Fatalf("plugin dir %s: %v %v", logsDir, fi.Mode(), err)
