@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -23,12 +24,8 @@ func Listen(path string) (*net.UnixListener, error) {
 	if len(path) > MaxPath {
 		return nil, fmt.Errorf("socket path %s is %d bytes; Linux allows at most %d", path, len(path), MaxPath)
 	}
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("socket dir: %w", err)
-	}
-	if err := os.Chmod(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("socket dir: %w", err)
+	if err := privateDir(filepath.Dir(path)); err != nil {
+		return nil, err
 	}
 	if err := removeStale(path); err != nil {
 		return nil, err
@@ -82,4 +79,32 @@ func PeerCred(c *net.UnixConn) (*unix.Ucred, error) {
 		return nil, err
 	}
 	return cred, credErr
+}
+
+// privateDir makes dir (0700) if it does not exist. An existing directory is
+// never changed — chmod on a shared one such as /tmp or /run would break the
+// machine for everyone — but it must be this user's, not a symlink, and
+// closed to group and others, or the socket's own mode would be all that
+// stands between other users and the supervisor.
+func privateDir(dir string) error {
+	st, err := os.Lstat(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("socket dir: %w", err)
+		}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("socket dir: %w", err)
+	}
+	sys, ok := st.Sys().(*syscall.Stat_t)
+	switch {
+	case !st.IsDir():
+		return fmt.Errorf("socket dir %s is not a directory (a symlink is refused too)", dir)
+	case !ok || int(sys.Uid) != os.Getuid():
+		return fmt.Errorf("socket dir %s belongs to uid %d, not to this user (uid %d)", dir, sys.Uid, os.Getuid())
+	case st.Mode().Perm()&0o077 != 0:
+		return fmt.Errorf("socket dir %s has mode %04o; it must be closed to group and others (chmod 700 %s), or put the socket in a directory of its own", dir, st.Mode().Perm(), dir)
+	}
+	return nil
 }
