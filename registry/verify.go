@@ -201,6 +201,24 @@ func (v *Verifier) forget(path string) {
 	delete(v.paths, path)
 }
 
+// Retain forgets every path not in keep, closing copies no remaining path
+// names. A supervisor calls it after a reload: deployments that install each
+// version under a new path would otherwise keep every old binary in memory.
+func (v *Verifier) Retain(keep []string) {
+	want := make(map[string]bool, len(keep))
+	for _, p := range keep {
+		want[p] = true
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for path := range v.paths {
+		if !want[path] {
+			v.release(path)
+			delete(v.paths, path)
+		}
+	}
+}
+
 // release drops path's reference to its copy and closes the copy when no
 // path names it. Executables already handed out hold their own descriptors,
 // so the content lives on for them.

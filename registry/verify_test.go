@@ -299,3 +299,30 @@ func TestVerifyRefuses(t *testing.T) {
 		}
 	}
 }
+
+// Retain drops the copies of paths no longer configured and keeps shared
+// ones alive while any kept path names them; handed-out Executables run on.
+func TestVerifyRetainReleasesOldPaths(t *testing.T) {
+	dir := t.TempDir()
+	old := writeScript(t, dir, "echo-1.0", "echo one")
+	shared := writeScript(t, dir, "echo-shared", "echo one")
+	next := writeScript(t, dir, "echo-1.1", "echo two")
+	v := NewVerifier()
+	defer v.Close()
+	eOld, _ := verify(t, v, old), verify(t, v, shared)
+	verify(t, v, next)
+	if len(v.copies) != 2 || len(v.paths) != 3 {
+		t.Fatalf("copies %d paths %d", len(v.copies), len(v.paths))
+	}
+	v.Retain([]string{shared, next})
+	if len(v.copies) != 2 || len(v.paths) != 2 {
+		t.Fatalf("after retaining the shared content: copies %d paths %d", len(v.copies), len(v.paths))
+	}
+	v.Retain([]string{next})
+	if len(v.copies) != 1 || len(v.paths) != 1 {
+		t.Fatalf("after dropping it: copies %d paths %d", len(v.copies), len(v.paths))
+	}
+	if got := run(t, eOld); got != "one\n" {
+		t.Errorf("a handed-out copy stopped working: %q", got)
+	}
+}
