@@ -63,6 +63,24 @@ func (l *lines) waitFor(t *testing.T, want ...string) {
 	}
 }
 
+// waitCount waits until want has appeared in n lines.
+func (l *lines) waitCount(t *testing.T, want string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(45 * time.Second)
+	for {
+		l.mu.Lock()
+		got := strings.Count(strings.Join(l.all, "\n"), want)
+		l.mu.Unlock()
+		if got >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%q appeared %d times, want %d", want, got, n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func startHeadless(t *testing.T, env []string, args ...string) (*exec.Cmd, *lines, *lines) {
 	t.Helper()
 	cmd := exec.Command(buildPlugvisorOnce(t), append([]string{"--no-tui"}, args...)...)
@@ -278,11 +296,12 @@ func TestHeadlessReloadOnSIGHUP(t *testing.T) {
 		t.Fatal(err)
 	}
 	stderr.waitFor(t, `reloaded: version 1.0 → 2.0`)
+	stderr.waitCount(t, `"to":"running"`, 2) // the replacement registered
 	writeFile(t, cfg, body("3.0")+"bogus = 1\n")
 	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	stderr.waitFor(t, "reload failed; keeping the running configuration", "plugins.echo.bogus")
+	stderr.waitFor(t, "reload failed", "the running configuration is kept", "plugins.echo.bogus")
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
@@ -294,4 +313,37 @@ func TestHeadlessReloadOnSIGHUP(t *testing.T) {
 	if n := strings.Count(strings.Join(stderr.all, "\n"), `"to":"running"`); n != 2 {
 		t.Fatalf("echo ran %d times, want 2 (start, reload to 2.0)", n)
 	}
+}
+
+// TestHeadlessOutputClosed: the consumer of the records goes away. That
+// costs the records, not the supervisor: it says so, keeps its plugins, and
+// still stops them gracefully on SIGTERM.
+func TestHeadlessOutputClosed(t *testing.T) {
+	home, tmp := t.TempDir(), t.TempDir()
+	cmd := exec.Command(buildPlugvisorOnce(t), "--no-tui")
+	cmd.Env = demoEnv(home, tmp)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderrPipe, _ := cmd.StderrPipe()
+	stderr := collect(stderrPipe)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	if _, err := bufio.NewReader(stdout).ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
+	stdout.Close()
+	stderr.waitFor(t, "cannot write records; dropping them from now on")
+	stderr.waitFor(t, "instance=ticker from=starting to=running")
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit after its output closed: %v", err)
+	}
+	stderr.waitFor(t, "instance=ticker from=stopping to=stopped")
+	waitNoLeftovers(t, cmd.Process.Pid, tmp)
 }

@@ -167,6 +167,13 @@ func (e engine) serveControl(ctx context.Context) <-chan struct{} {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		// Operators reach the engine only once it runs: a reload or start
+		// before that has nothing to act on.
+		select {
+		case <-e.sup.Ready():
+		case <-ctx.Done():
+			return
+		}
 		if err := control.Serve(ctx, e.sup, e.cfg.Agent.ControlSocket, e.log); err != nil {
 			e.log.Warn("control socket unavailable; ctl and attach cannot reach this instance", "err", err)
 		}
@@ -231,7 +238,7 @@ func reloadOnHangup(ctx context.Context, sup *supervisor.Supervisor, log *slog.L
 			return
 		case <-ch:
 			if err := sup.Reload(); err != nil {
-				log.Error("reload failed; keeping the running configuration", "err", err)
+				log.Error("reload failed", "err", err)
 			}
 		}
 	}

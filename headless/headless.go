@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -57,6 +58,12 @@ func Run(ctx context.Context, e Engine, opts Options) error {
 	}()
 	if opts.Signals {
 		go handleSignals(ctx, cancel, e, opts.Log)
+		// A reader of our output that goes away must cost its output, not
+		// kill the supervisor before it stops its plugins: with SIGPIPE
+		// notified, a write to a closed pipe returns EPIPE instead.
+		pipe := make(chan os.Signal, 1)
+		signal.Notify(pipe, syscall.SIGPIPE)
+		defer signal.Stop(pipe)
 	}
 	err := e.Run(ctx)
 	unsubscribe()
@@ -64,10 +71,14 @@ func Run(ctx context.Context, e Engine, opts Options) error {
 	return err
 }
 
+// handleSignals stops on SIGINT/SIGTERM and reloads on SIGHUP. A reload
+// runs beside the loop, one at a time, so a reload that waits for plugins to
+// stop never delays a stop signal.
 func handleSignals(ctx context.Context, stop context.CancelFunc, e Engine, log *slog.Logger) {
 	ch := make(chan os.Signal, 4)
 	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(ch)
+	var reloading atomic.Bool
 	for {
 		select {
 		case <-ctx.Done():
@@ -78,10 +89,17 @@ func handleSignals(ctx context.Context, stop context.CancelFunc, e Engine, log *
 				stop()
 				return
 			}
-			log.Info("SIGHUP: reloading configuration")
-			if err := e.Reload(); err != nil {
-				log.Error("reload failed; keeping the running configuration", "err", err)
+			if !reloading.CompareAndSwap(false, true) {
+				log.Warn("SIGHUP: a reload is already running; ignored")
+				continue
 			}
+			go func() {
+				defer reloading.Store(false)
+				log.Info("SIGHUP: reloading configuration")
+				if err := e.Reload(); err != nil {
+					log.Error("reload failed", "err", err)
+				}
+			}()
 		}
 	}
 }
@@ -91,20 +109,54 @@ func handleSignals(ctx context.Context, stop context.CancelFunc, e Engine, log *
 // detail no event carries.
 // Records are flushed when no event is waiting, so a burst costs few writes.
 func write(events <-chan supervisor.Event, opts Options) {
-	bw := bufio.NewWriterSize(opts.Data, 64<<10)
-	enc := json.NewEncoder(bw)
+	out := &recordWriter{bw: bufio.NewWriterSize(opts.Data, 64<<10), log: opts.Log}
+	out.enc = json.NewEncoder(out.bw)
 	for ev := range events {
 		logEvent(opts.Log, ev)
 		if ev.Type == supervisor.EventRecords {
 			for _, r := range ev.Records {
-				_ = enc.Encode(record{Time: ev.Time, Plugin: ev.Plugin, Instance: ev.Instance, Timestamp: r.Timestamp, Token: r.Token, Fields: r.Fields})
+				out.write(record{Time: ev.Time, Plugin: ev.Plugin, Instance: ev.Instance, Timestamp: r.Timestamp, Token: r.Token, Fields: r.Fields})
 			}
 		}
 		if len(events) == 0 {
-			_ = bw.Flush()
+			out.flush()
 		}
 	}
-	_ = bw.Flush()
+	out.flush()
+}
+
+// recordWriter writes records until its output fails; after that it counts
+// what it drops, says so once, and keeps the supervisor running.
+type recordWriter struct {
+	bw      *bufio.Writer
+	enc     *json.Encoder
+	log     *slog.Logger
+	failed  bool
+	dropped uint64
+}
+
+func (w *recordWriter) write(r record) {
+	if w.failed {
+		w.dropped++
+		return
+	}
+	w.check(w.enc.Encode(r))
+}
+
+func (w *recordWriter) flush() {
+	if !w.failed {
+		w.check(w.bw.Flush())
+	}
+	if w.failed && w.dropped > 0 {
+		w.log.Debug("records dropped: output closed", "dropped", w.dropped)
+	}
+}
+
+func (w *recordWriter) check(err error) {
+	if err != nil && !w.failed {
+		w.failed = true
+		w.log.Error("cannot write records; dropping them from now on, plugins keep running", "err", err)
+	}
 }
 
 func logEvent(log *slog.Logger, ev supervisor.Event) {

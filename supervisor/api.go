@@ -139,8 +139,9 @@ type Reply struct {
 	ID       uint32            `json:"id"`
 	Token    string            `json:"token"`
 	Records  []protocol.Record `json:"records,omitempty"`
-	Status   string            `json:"status"`          // protocol.StatusOK or protocol.StatusError
-	Error    string            `json:"error,omitempty"` // the plugin's error text when Status is error
+	Dropped  int               `json:"dropped,omitempty"` // progress records beyond the per-task bound, not kept
+	Status   string            `json:"status"`            // protocol.StatusOK or protocol.StatusError
+	Error    string            `json:"error,omitempty"`   // the plugin's error text when Status is error
 	RTT      time.Duration     `json:"rtt"`
 }
 
@@ -212,4 +213,6 @@ var (
 	ErrTooManyTasks  = errors.New("too many tasks in flight")
 	ErrClosed        = errors.New("supervisor is shutting down")
 	ErrNoReload      = errors.New("no configuration source to reload from")
+	ErrNotStarted    = errors.New("supervisor is not running yet")
+	ErrRemoved       = errors.New("plugin instance was removed by a reload")
 )

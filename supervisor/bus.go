@@ -11,15 +11,16 @@ import (
 // the next event it does receive is preceded by an EventDropped telling it how
 // many it missed.
 type bus struct {
-	mu   sync.RWMutex
-	subs map[*subscriber]struct{}
+	mu      sync.RWMutex
+	subs    map[*subscriber]struct{}
+	dropped atomic.Uint64 // every event lost by any subscriber, those gone included
 }
 
 type subscriber struct {
 	ch      chan Event
-	dropped atomic.Uint64 // lost since the last EventDropped was delivered
-	total   atomic.Uint64
-	mu      sync.Mutex // serialises sends so a Dropped notice precedes what follows it
+	dropped atomic.Uint64  // lost since the last EventDropped was delivered
+	total   *atomic.Uint64 // the bus's count of every loss
+	mu      sync.Mutex     // serialises sends so a Dropped notice precedes what follows it
 	closed  bool
 }
 
@@ -30,7 +31,7 @@ func (b *bus) subscribe(buffer int) (<-chan Event, func()) {
 	if buffer < 1 {
 		buffer = 1
 	}
-	s := &subscriber{ch: make(chan Event, buffer)}
+	s := &subscriber{ch: make(chan Event, buffer), total: &b.dropped}
 	b.mu.Lock()
 	b.subs[s] = struct{}{}
 	b.mu.Unlock()
@@ -89,12 +90,4 @@ func (s *subscriber) lose() {
 }
 
 // droppedTotal is every event lost by any subscriber, for the header.
-func (b *bus) droppedTotal() uint64 {
-	b.mu.RLock()
-	defer b.mu.RUnlock()
-	var n uint64
-	for s := range b.subs {
-		n += s.total.Load()
-	}
-	return n
-}
+func (b *bus) droppedTotal() uint64 { return b.dropped.Load() }

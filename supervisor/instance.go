@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -47,10 +48,11 @@ type instance struct {
 	// Owned by run.
 	timer     *time.Timer
 	timerWhy  timerKind
-	exitWhy   string // why the supervisor is ending the current process (counts as a failure)
-	exitNote  string // what the plugin said on leaving (does not)
-	permanent bool   // the current failure must not be retried
-	failures  int    // consecutive failed runs, for backoff
+	lastRun   time.Duration // how long the last process ran, for the backoff reset
+	exitWhy   string        // why the supervisor is ending the current process (counts as a failure)
+	exitNote  string        // what the plugin said on leaving (does not)
+	permanent bool          // the current failure must not be retried
+	failures  int           // consecutive failed runs, for backoff
 	restarts  []time.Time
 	waiters   []chan error // Start/Restart callers waiting for the outcome
 }
@@ -186,12 +188,15 @@ func (in *instance) handle(c command) bool {
 	switch c.op {
 	case "start":
 		in.failures, in.restarts = 0, nil
-		if in.state() == StateRunning || in.state() == StateStarting {
+		switch in.state() {
+		case StateRunning:
 			c.reply <- nil
-			return false
+		case StateStarting: // already on its way: answer with its outcome
+			in.waiters = append(in.waiters, c.reply)
+		default:
+			in.waiters = append(in.waiters, c.reply)
+			in.launch(c.reason)
 		}
-		in.waiters = append(in.waiters, c.reply)
-		in.launch(c.reason)
 	case "stop":
 		in.stopTimer()
 		in.terminate(c.reason)
@@ -267,7 +272,7 @@ func (in *instance) launch(reason string) {
 	in.setState(StateStarting, reason)
 	proc, err := in.start(p)
 	if err != nil {
-		in.permanent = registry.IsPermanent(err)
+		in.permanent, in.lastRun = registry.IsPermanent(err), 0
 		in.recordExit(Exit{Time: time.Now(), Code: -1, Reason: err.Error()})
 		in.afterExit(err.Error(), true)
 		return
@@ -302,7 +307,7 @@ func (in *instance) start(p *registry.Plugin) (*process, error) {
 		return nil, fmt.Errorf("stderr pipe: %w", err)
 	}
 	proc, err := in.sup.spawn(spawnSpec{
-		plugin: p, exe: exe, instance: in.id, socket: in.sup.cfg().Agent.Socket,
+		plugin: p, exe: exe, instance: in.id, socket: in.sup.pluginSocket(),
 		dir: in.st.WorkDir, stdout: outW, stderr: errW,
 	})
 	if err != nil {
@@ -331,10 +336,10 @@ func (in *instance) join(j joinReq) *protocol.Reject {
 	if in.sess != nil {
 		return reject(protocol.RejectAlreadyConnected, "instance %s is already connected (pid %d)", in.id, in.st.PID)
 	}
-	if in.proc == nil || in.state() != StateStarting {
-		return reject(protocol.RejectCredentials, "instance %s is %s: the supervisor is not expecting it to register", in.id, in.state())
+	if in.proc == nil || in.state() != StateStarting || in.exitWhy != "" {
+		return reject(protocol.RejectCredentials, "instance %s is %s: the supervisor is not expecting it to register", in.id, cmp.Or(in.exitWhy, string(in.state())))
 	}
-	if err := checkPeer(j.uid, j.pid, in.proc.pgid); err != nil {
+	if err := checkPeer(j.uid, j.pid, in.proc.pgid, in.proc.pid); err != nil {
 		return reject(protocol.RejectCredentials, "%s", err)
 	}
 	// From here the peer is this instance's own process: a reject means it
@@ -373,6 +378,7 @@ func (in *instance) accept(j joinReq, version uint16) {
 		pending: map[string]*pendingTask{}, pings: map[uint64]chan time.Duration{},
 		done: make(chan struct{}),
 	}
+	in.permanent, in.exitWhy, in.exitNote = false, "", ""
 	in.mu.Lock()
 	in.sess = s
 	in.st.PluginVersion, in.st.Protocol = j.hello.Version, version
@@ -392,6 +398,8 @@ func (in *instance) onSessionEnd() {
 	if in.proc == nil {
 		return
 	}
+	// Until the process is gone the instance can take no task: say so.
+	in.setState(StateStopping, reason)
 	switch {
 	case s.goodbye.Load() != nil:
 		in.exitNote = reason
@@ -425,6 +433,7 @@ func (in *instance) detachSession() *session {
 // the restart policy decide.
 func (in *instance) onExit() {
 	p := in.reap()
+	in.lastRun = time.Since(p.started)
 	exit := p.exit(in.exitWhy)
 	switch {
 	case in.exitWhy != "":
@@ -444,8 +453,7 @@ func (in *instance) onExit() {
 // such as children it forked die with it) and its session closed.
 func (in *instance) reap() *process {
 	p := in.proc
-	_ = killGroup(p.pgid, syscall.SIGKILL)
-	reapGroup(p.pgid, in.sup.opts.TermGrace)
+	p.collect(in.sup.opts.TermGrace)
 	in.sup.watchdog.remove(p.pgid)
 	if in.sess != nil {
 		in.sess.conn.Close()
@@ -490,10 +498,7 @@ func (in *instance) afterExit(reason string, failed bool) {
 func (in *instance) scheduleRestart() {
 	agent := in.sup.cfg().Agent
 	now := time.Now()
-	in.mu.Lock()
-	started := in.st.Started
-	in.mu.Unlock()
-	if !started.IsZero() && now.Sub(started) >= in.sup.opts.HealthyAfter {
+	if in.lastRun >= in.sup.opts.HealthyAfter {
 		in.failures = 0
 	}
 	in.restarts = pruneBefore(in.restarts, now.Add(-agent.RestartWindow))
@@ -541,6 +546,8 @@ func (in *instance) terminate(reason string) {
 	in.setState(StateStopping, reason)
 	if in.sess != nil {
 		in.sess.shutdown(grace, reason)
+	} else {
+		grace = 0 // nobody to hear a shutdown message: go straight to SIGTERM
 	}
 	in.exitWhy = "stopped: " + reason
 	p := in.proc
@@ -593,13 +600,13 @@ func (in *instance) do(op, reason string, p *registry.Plugin) error {
 	select {
 	case in.cmds <- command{op: op, reason: reason, plugin: p, reply: reply}:
 	case <-in.quit:
-		return fmt.Errorf("%s: %w", in.id, ErrClosed)
+		return in.gone()
 	}
 	select {
 	case err := <-reply:
 		return err
 	case <-in.quit:
-		return fmt.Errorf("%s: %w", in.id, ErrClosed)
+		return in.gone()
 	}
 }
 
@@ -615,4 +622,12 @@ func (in *instance) offer(j joinReq, timeout time.Duration) *protocol.Reject {
 	case <-t.C:
 	}
 	return &protocol.Reject{Code: protocol.RejectCredentials, Reason: fmt.Sprintf("instance %s is not accepting registrations now", in.id), Versions: protocol.Versions()}
+}
+
+// gone says why an instance whose loop has ended cannot act.
+func (in *instance) gone() error {
+	if in.sup.closing.Load() {
+		return fmt.Errorf("%s: %w", in.id, ErrClosed)
+	}
+	return fmt.Errorf("%s: %w", in.id, ErrRemoved)
 }

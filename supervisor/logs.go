@@ -21,9 +21,10 @@ type rotatingFile struct {
 	maxSize int64
 	backups int
 
-	mu   sync.Mutex
-	f    *os.File
-	size int64
+	mu     sync.Mutex
+	f      *os.File
+	size   int64
+	closed bool
 }
 
 func openRotating(path string, maxSize int64, backups int) (*rotatingFile, error) {
@@ -51,8 +52,15 @@ func (r *rotatingFile) open() error {
 func (r *rotatingFile) Write(p []byte) (int, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.f == nil {
+	if r.closed {
 		return 0, os.ErrClosed
+	}
+	if r.f == nil {
+		// A rotation failed (a full disk, say): try again rather than lose
+		// every later line.
+		if err := r.open(); err != nil {
+			return 0, err
+		}
 	}
 	if r.maxSize > 0 && r.size > 0 && r.size+int64(len(p)) > r.maxSize {
 		if err := r.rotate(); err != nil {
@@ -88,6 +96,7 @@ func (r *rotatingFile) rotate() error {
 func (r *rotatingFile) Close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.closed = true
 	if r.f == nil {
 		return nil
 	}

@@ -5,6 +5,8 @@ import (
 	"io"
 	"net"
 	"os"
+	"strconv"
+	"syscall"
 	"testing"
 
 	"github.com/plugvisor/plugvisor/protocol"
@@ -27,6 +29,15 @@ func self() string {
 // runRole makes this test binary a plugin that misbehaves on the wire after
 // registering correctly.
 func runRole(role string) int {
+	if role == "joiner" {
+		// Move into another plugin's process group (allowed within one
+		// session) before connecting, as a hostile sibling would.
+		pgid, _ := strconv.Atoi(os.Getenv("PV_TEST_PGID"))
+		if err := syscall.Setpgid(0, pgid); err != nil {
+			fmt.Printf("setpgid: %v\n", err)
+			return 7
+		}
+	}
 	c, err := net.Dial("unix", os.Getenv(protocol.EnvSocket))
 	if err != nil {
 		return 3
@@ -45,6 +56,7 @@ func runRole(role string) int {
 	}
 	if rej, ok := m.(*protocol.Reject); ok {
 		fmt.Fprintf(os.Stderr, "rejected: %s: %s\n", rej.Code, rej.Reason)
+		fmt.Printf("rejected: %s: %s\n", rej.Code, rej.Reason)
 		return 6
 	}
 	switch role {

@@ -6,23 +6,50 @@ import (
 	"syscall"
 )
 
-// checkPeer authorises a connection for an instance started as process group
-// pgid: same uid as the supervisor, and the peer process inside that group.
-// (Elkeid compared getpgid(pid) with itself; this compares it with the pgid
-// recorded when the supervisor started the plugin.)
-func checkPeer(uid uint32, pid, wantPGID int) error {
+// checkPeer authorises a connection for an instance whose first process is
+// leader, started as process group pgid: same uid as the supervisor, the
+// peer inside that group, and the peer the leader itself or a descendant of
+// it. (Elkeid compared getpgid(pid) with itself; this compares it with the
+// group recorded when the supervisor started the plugin.) The last check
+// matters because every plugin shares the supervisor's session, and a
+// process may move itself into any group of its session: another plugin
+// could otherwise join this one's group and register in its place.
+func checkPeer(uid uint32, pid, wantPGID, leader int) error {
 	if int(uid) != os.Getuid() {
 		return fmt.Errorf("peer uid %d is not the supervisor's uid %d", uid, os.Getuid())
+	}
+	if wantPGID <= 0 {
+		return fmt.Errorf("peer pid %d: no process of this plugin is running", pid)
 	}
 	pgid, err := syscall.Getpgid(pid)
 	if err != nil {
 		return fmt.Errorf("peer pid %d: %w", pid, err)
 	}
-	if wantPGID <= 0 {
-		return fmt.Errorf("peer pid %d: no process of this plugin is running", pid)
-	}
 	if pgid != wantPGID {
 		return fmt.Errorf("peer pid %d is in process group %d, but the plugin was started as process group %d", pid, pgid, wantPGID)
 	}
+	if pid != leader && !descendant(pid, leader) {
+		return fmt.Errorf("peer pid %d is in the plugin's process group but does not descend from the process the supervisor started (pid %d)", pid, leader)
+	}
 	return nil
+}
+
+// maxAncestry bounds the walk up a process tree.
+const maxAncestry = 64
+
+// descendant reports whether pid descends from ancestor, following parent
+// pids in /proc.
+func descendant(pid, ancestor int) bool {
+	buf := make([]byte, 0, 512)
+	for range maxAncestry {
+		st, ok := readStat(pid, buf)
+		if !ok || st.ppid <= 1 {
+			return false
+		}
+		if st.ppid == ancestor {
+			return true
+		}
+		pid = st.ppid
+	}
+	return false
 }

@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"fmt"
+	"golang.org/x/sys/unix"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,7 +19,7 @@ type process struct {
 	pid     int
 	pgid    int
 	started time.Time
-	exited  chan struct{} // closed once the process is reaped
+	exited  chan struct{} // closed once the process has exited (it is not reaped yet)
 	state   *os.ProcessState
 	waitErr error
 }
@@ -89,10 +90,28 @@ func (s *Supervisor) spawn(sp spawnSpec) (*process, error) {
 	return p, nil
 }
 
+// wait notices the exit of the group's first process but leaves it a
+// zombie: while it is unreaped its pid, which is the group's id, cannot be
+// given to a new process, so killing and reaping what is left of the group
+// can never reach someone else's. collect reaps it afterwards.
 func (p *process) wait() {
+	var info unix.Siginfo
+	for {
+		err := unix.Waitid(unix.P_PID, p.pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	close(p.exited)
+}
+
+// collect kills and reaps every other member of the group, then reaps the
+// first process itself. Call it once, after exited is closed.
+func (p *process) collect(limit time.Duration) {
+	_ = killGroup(p.pgid, syscall.SIGKILL)
+	reapMembers(p.pgid, p.pid, limit)
 	p.waitErr = p.cmd.Wait()
 	p.state = p.cmd.ProcessState
-	close(p.exited)
 }
 
 // exit describes how the reaped process ended.

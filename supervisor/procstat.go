@@ -4,12 +4,21 @@ import (
 	"bytes"
 	"os"
 	"strconv"
+	"syscall"
 )
+
+// procStat is what the supervisor reads of a process in /proc/<pid>/stat.
+type procStat struct {
+	pid, ppid, pgrp int
+	state           byte
+	ticks           int64 // utime + stime, in clock ticks
+	rss             int64 // pages
+}
 
 // groupUsage is the summed CPU time and memory of one process group.
 type groupUsage struct {
-	ticks int64 // utime + stime, in clock ticks
-	rss   int64 // pages
+	ticks int64
+	rss   int64
 }
 
 // clockTicks is USER_HZ, fixed at 100 on Linux for every architecture Go supports.
@@ -17,54 +26,80 @@ const clockTicks = 100
 
 // scanGroups reads /proc once and sums usage per process group, for the
 // groups asked about. One pass serves every plugin: a supervisor with 200
-// plugins must not read /proc 200 times a second.
+// plugins must not read /proc 200 times a second. While at it, it reaps
+// zombies of those groups that the supervisor adopted (see reapAdopted).
 func scanGroups(want map[int]bool) map[int]groupUsage {
 	out := make(map[int]groupUsage, len(want))
+	buf := make([]byte, 0, 1024)
+	self := os.Getpid()
+	eachProcess(func(pid int) {
+		st, ok := readStat(pid, buf)
+		if !ok || !want[st.pgrp] {
+			return
+		}
+		if reapAdopted(st, self) {
+			return
+		}
+		g := out[st.pgrp]
+		g.ticks += st.ticks
+		g.rss += st.rss
+		out[st.pgrp] = g
+	})
+	return out
+}
+
+// reapAdopted collects st if it is a zombie of a plugin's group that became
+// the supervisor's child when its own parent died (the supervisor is a
+// subreaper). A plugin's first process (pid == pgrp) is never touched: its
+// exit status belongs to os/exec.
+func reapAdopted(st procStat, self int) bool {
+	if st.state != 'Z' || st.ppid != self || st.pid == st.pgrp {
+		return false
+	}
+	var ws syscall.WaitStatus
+	pid, _ := syscall.Wait4(st.pid, &ws, syscall.WNOHANG, nil)
+	return pid == st.pid
+}
+
+// eachProcess calls fn with the pid of every process in /proc.
+func eachProcess(fn func(pid int)) {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
-		return out
+		return
 	}
-	buf := make([]byte, 0, 1024)
 	for _, e := range entries {
-		name := e.Name()
-		if name[0] < '0' || name[0] > '9' {
-			continue
+		if pid, err := strconv.Atoi(e.Name()); err == nil {
+			fn(pid)
 		}
-		pgrp, u, ok := readStat("/proc/"+name+"/stat", buf)
-		if !ok || !want[pgrp] {
-			continue
-		}
-		g := out[pgrp]
-		g.ticks += u.ticks
-		g.rss += u.rss
-		out[pgrp] = g
 	}
-	return out
 }
 
 // readStat parses /proc/<pid>/stat. The command name is in parentheses and
 // may contain spaces or parentheses itself, so fields are counted from the
 // last ')'.
-func readStat(path string, buf []byte) (pgrp int, u groupUsage, ok bool) {
-	f, err := os.Open(path)
+func readStat(pid int, buf []byte) (procStat, bool) {
+	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return 0, u, false
+		return procStat{}, false
 	}
 	n, _ := f.Read(buf[:cap(buf)])
 	f.Close()
 	data := buf[:n]
 	i := bytes.LastIndexByte(data, ')')
 	if i < 0 || i+2 > len(data) {
-		return 0, u, false
+		return procStat{}, false
 	}
 	fields := bytes.Fields(data[i+2:])
 	// fields[0] is field 3 (state); field N is fields[N-3].
-	if len(fields) < 22 {
-		return 0, u, false
+	if len(fields) < 22 || len(fields[0]) != 1 {
+		return procStat{}, false
 	}
-	pgrp, _ = strconv.Atoi(string(fields[5-3]))
+	st := procStat{pid: pid, state: fields[0][0]}
+	st.ppid, _ = strconv.Atoi(string(fields[4-3]))
+	st.pgrp, _ = strconv.Atoi(string(fields[5-3]))
 	ut, _ := strconv.ParseInt(string(fields[14-3]), 10, 64)
-	st, _ := strconv.ParseInt(string(fields[15-3]), 10, 64)
-	rss, _ := strconv.ParseInt(string(fields[24-3]), 10, 64)
-	return pgrp, groupUsage{ticks: ut + st, rss: rss}, true
+	stime, _ := strconv.ParseInt(string(fields[15-3]), 10, 64)
+	st.ticks = ut + stime
+	st.rss, _ = strconv.ParseInt(string(fields[24-3]), 10, 64)
+	return st, true
 }

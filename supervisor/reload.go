@@ -14,6 +14,8 @@ import (
 // environment, version or checksum changed are replaced, new ones are added
 // and started if auto_start. An unchanged running plugin is left alone.
 func (s *Supervisor) apply(cfg *registry.Config, reason string) error {
+	s.applyMu.Lock()
+	defer s.applyMu.Unlock()
 	s.mu.Lock()
 	s.config = cfg
 	ctx := s.runCtx
@@ -63,6 +65,7 @@ func (s *Supervisor) apply(cfg *registry.Config, reason string) error {
 		}
 	}
 	s.mu.Unlock()
+	s.verifier.Retain(execPaths(cfg))
 	for _, in := range fresh {
 		s.wg.Go(func() { in.run(ctx) })
 		if in.config().AutoStart {
@@ -71,6 +74,29 @@ func (s *Supervisor) apply(cfg *registry.Config, reason string) error {
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("apply configuration: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+func execPaths(cfg *registry.Config) []string {
+	var paths []string
+	for _, p := range cfg.Allowed() {
+		paths = append(paths, p.Exec)
+	}
+	return paths
+}
+
+// movedAgent refuses a reload that moves what a running supervisor holds
+// open: its sockets and its work dir.
+func movedAgent(old, cfg *registry.Config) error {
+	for _, f := range []struct{ key, was, now string }{
+		{"agent.socket", old.Agent.Socket, cfg.Agent.Socket},
+		{"agent.control_socket", old.Agent.ControlSocket, cfg.Agent.ControlSocket},
+		{"agent.work_dir", old.Agent.WorkDir, cfg.Agent.WorkDir},
+	} {
+		if f.was != f.now {
+			return fmt.Errorf("%s changed from %s to %s; restart plugvisor to move it", f.key, f.was, f.now)
+		}
 	}
 	return nil
 }

@@ -20,6 +20,11 @@ var errDisconnected = errors.New("disconnected")
 // maxInFlight bounds the tasks waiting for replies on one connection.
 const maxInFlight = 4096
 
+// maxReplyRecords bounds what one task's reply keeps: a plugin streaming
+// progress records for a task must not grow the supervisor without limit.
+// The final record is always kept; progress beyond this is counted.
+const maxReplyRecords = 10_000
+
 // session is one authenticated connection of one plugin instance: a read
 // loop that turns frames into events and resolves tasks, and a ping loop that
 // proves the plugin alive.
@@ -57,6 +62,7 @@ type pendingTask struct {
 	task    protocol.Task
 	sent    time.Time
 	records []protocol.Record
+	dropped int // progress records beyond maxReplyRecords
 	done    chan struct{}
 	reply   Reply
 	err     error
@@ -140,8 +146,12 @@ func (s *session) onReply(rec *protocol.Record, now time.Time) {
 		s.mu.Unlock()
 		return // a late reply to a task that timed out
 	}
-	p.records = append(p.records, *rec)
 	status, final := rec.Fields[protocol.FieldTaskStatus]
+	if len(p.records) < maxReplyRecords || final {
+		p.records = append(p.records, *rec)
+	} else {
+		p.dropped++
+	}
 	if final {
 		delete(s.pending, rec.Token)
 	}
@@ -151,7 +161,7 @@ func (s *session) onReply(rec *protocol.Record, now time.Time) {
 	}
 	p.reply = Reply{
 		Plugin: s.name, Instance: s.instance, ID: p.task.ID, Token: p.task.Token,
-		Records: p.records, Status: status, Error: rec.Fields[protocol.FieldError], RTT: now.Sub(p.sent),
+		Records: p.records, Dropped: p.dropped, Status: status, Error: rec.Fields[protocol.FieldError], RTT: now.Sub(p.sent),
 	}
 	if status == protocol.StatusOK {
 		s.answered.Add(1)
@@ -177,10 +187,10 @@ func (s *session) task(ctx context.Context, id uint32, content string, timeout t
 	switch {
 	case s.closed:
 		s.mu.Unlock()
-		return Reply{}, ErrNotRunning
+		return Reply{}, fmt.Errorf("%s: %w", s.instance, ErrNotRunning)
 	case len(s.pending) >= maxInFlight:
 		s.mu.Unlock()
-		return Reply{}, fmt.Errorf("%w: %d", ErrTooManyTasks, maxInFlight)
+		return Reply{}, fmt.Errorf("%s: %w: %d", s.instance, ErrTooManyTasks, maxInFlight)
 	}
 	s.pending[p.task.Token] = p
 	p.sent = time.Now()
@@ -188,7 +198,7 @@ func (s *session) task(ctx context.Context, id uint32, content string, timeout t
 	s.sent.Add(1)
 	if err := s.conn.Send(&p.task); err != nil {
 		s.abandon(p, err.Error())
-		return Reply{}, fmt.Errorf("send task: %w", err)
+		return Reply{}, fmt.Errorf("send task %d to %s: %w", id, s.instance, err)
 	}
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
@@ -197,7 +207,7 @@ func (s *session) task(ctx context.Context, id uint32, content string, timeout t
 		return p.reply, p.err
 	case <-timer.C:
 		s.timedOut.Add(1)
-		err := fmt.Errorf("%w after %s (task %d, token %s)", ErrTaskTimeout, timeout, id, p.task.Token)
+		err := fmt.Errorf("%s: %w after %s (task %d, token %s)", s.instance, ErrTaskTimeout, timeout, id, p.task.Token)
 		if s.abandon(p, err.Error()) {
 			return Reply{}, err
 		}
@@ -282,24 +292,28 @@ func (s *session) ping(ctx context.Context) (time.Duration, error) {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		return 0, ErrNotRunning
+		return 0, fmt.Errorf("%s: %w", s.instance, ErrNotRunning)
 	}
 	s.pings[seq] = ch
 	s.mu.Unlock()
+	forget := func() {
+		s.mu.Lock()
+		delete(s.pings, seq)
+		s.mu.Unlock()
+	}
 	if err := s.conn.Send(&protocol.Ping{Seq: seq, Time: time.Now().UnixNano()}); err != nil {
-		return 0, fmt.Errorf("ping: %w", err)
+		forget()
+		return 0, fmt.Errorf("ping %s: %w", s.instance, err)
 	}
 	select {
 	case rtt, ok := <-ch:
 		if !ok {
-			return 0, ErrPluginGone
+			return 0, fmt.Errorf("ping %s: %w", s.instance, ErrPluginGone)
 		}
 		return rtt, nil
 	case <-ctx.Done():
-		s.mu.Lock()
-		delete(s.pings, seq)
-		s.mu.Unlock()
-		return 0, ctx.Err()
+		forget()
+		return 0, fmt.Errorf("ping %s: %w", s.instance, ctx.Err())
 	}
 }
 

@@ -91,22 +91,28 @@ func becomeSubreaper() error {
 	return unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 }
 
-// reapGroup waits for every process left in a killed group, bounded by
-// limit. wait4(-pgid) touches only children in that group, so it cannot
-// steal the exit status of another plugin or of os/exec's own Wait.
-func reapGroup(pgid int, limit time.Duration) {
+// reapMembers waits, bounded by limit, until the killed group pgid holds
+// nothing but its first process, reaping each member that has become the
+// supervisor's child. Members are reaped by pid, never with wait4(-pgid),
+// which could take the first process's status from os/exec. A member whose
+// parent is another dying member becomes ours (the supervisor is a subreaper)
+// when that parent dies, so the scan repeats until the group is empty.
+func reapMembers(pgid, leader int, limit time.Duration) {
 	deadline := time.Now().Add(limit)
+	self := os.Getpid()
+	buf := make([]byte, 0, 1024)
 	for {
-		var ws syscall.WaitStatus
-		pid, err := syscall.Wait4(-pgid, &ws, syscall.WNOHANG, nil)
-		if pid > 0 {
-			continue
-		}
-		// ECHILD with members left means they are still being re-parented.
-		if err == syscall.ECHILD && syscall.Kill(-pgid, 0) == syscall.ESRCH {
-			return
-		}
-		if time.Now().After(deadline) {
+		left := false
+		eachProcess(func(pid int) {
+			st, ok := readStat(pid, buf)
+			if !ok || st.pgrp != pgid || pid == leader {
+				return
+			}
+			if !reapAdopted(st, self) {
+				left = true
+			}
+		})
+		if !left || time.Now().After(deadline) {
 			return
 		}
 		time.Sleep(2 * time.Millisecond)

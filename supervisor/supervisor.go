@@ -51,9 +51,12 @@ type Supervisor struct {
 	spawner  *spawner
 	watchdog *watchdog
 	tokens   tokenSource
-	started  time.Time
+
+	applyMu sync.Mutex // one configuration change at a time
 
 	mu        sync.RWMutex
+	started   time.Time
+	socket    string // the plugin socket Run listens on; plugins are told this one
 	config    *registry.Config
 	instances map[string]*instance
 	order     []*instance
@@ -107,8 +110,10 @@ func (s *Supervisor) Ready() <-chan struct{} { return s.ready }
 // Run listens for plugins, starts the auto-start ones and supervises until
 // ctx is cancelled; then it stops every plugin gracefully and returns.
 func (s *Supervisor) Run(ctx context.Context) error {
-	s.started = time.Now()
 	agent := s.cfg().Agent
+	s.mu.Lock()
+	s.started, s.socket = time.Now(), agent.Socket
+	s.mu.Unlock()
 	if err := becomeSubreaper(); err != nil {
 		s.log.Warn("cannot become child subreaper; orphans of plugins are left to init", "err", err)
 	}
@@ -133,6 +138,10 @@ func (s *Supervisor) Run(ctx context.Context) error {
 	s.runCtx = runCtx
 	s.mu.Unlock()
 	if err := s.apply(s.cfg(), "configured"); err != nil {
+		// Stop what was already launched, gracefully, before giving up.
+		s.closing.Store(true)
+		cancel()
+		s.wg.Wait()
 		return err
 	}
 	go s.accept(ln)
@@ -278,16 +287,40 @@ func (s *Supervisor) each(name, op, reason string) error {
 	return errors.Join(errs...)
 }
 
-// Reload re-reads the configuration and applies the difference.
+// Reload re-reads the configuration and applies the difference. A
+// configuration that does not load changes nothing.
 func (s *Supervisor) Reload() error {
 	if s.opts.Reload == nil {
 		return ErrNoReload
 	}
-	cfg, err := s.opts.Reload()
-	if err != nil {
+	if err := s.running(); err != nil {
 		return fmt.Errorf("reload: %w", err)
 	}
-	return s.apply(cfg, "reloaded")
+	cfg, err := s.opts.Reload()
+	if err != nil {
+		return fmt.Errorf("reload: %w (the running configuration is kept)", err)
+	}
+	if err := movedAgent(s.cfg(), cfg); err != nil {
+		return fmt.Errorf("reload: %w (the running configuration is kept)", err)
+	}
+	if err := s.apply(cfg, "reloaded"); err != nil {
+		return fmt.Errorf("reload: applied except: %w", err)
+	}
+	return nil
+}
+
+// running says why configuration changes cannot be applied now, if so.
+func (s *Supervisor) running() error {
+	s.mu.RLock()
+	started := s.runCtx != nil
+	s.mu.RUnlock()
+	switch {
+	case s.closing.Load():
+		return ErrClosed
+	case !started:
+		return ErrNotStarted
+	}
+	return nil
 }
 
 // SendTask sends a task to a running instance of name (round-robin over the
@@ -355,9 +388,19 @@ func (s *Supervisor) Subscribe(buffer int) (<-chan Event, func()) { return s.bus
 // Info describes the supervisor itself.
 func (s *Supervisor) Info() Info {
 	cfg := s.cfg()
+	s.mu.RLock()
+	started := s.started
+	s.mu.RUnlock()
 	return Info{
-		Name: cfg.Agent.Name, Host: cfg.Agent.Host, Started: s.started, PID: os.Getpid(),
+		Name: cfg.Agent.Name, Host: cfg.Agent.Host, Started: started, PID: os.Getpid(),
 		Socket: cfg.Agent.Socket, ControlSocket: cfg.Agent.ControlSocket, ConfigFiles: cfg.Files,
 		DroppedEvents: s.bus.droppedTotal(),
 	}
+}
+
+// pluginSocket is the socket Run listens on, which a reload cannot move.
+func (s *Supervisor) pluginSocket() string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.socket
 }
