@@ -145,13 +145,13 @@ type inbound struct {
 // frame decodes and dispatches one frame. It returns the error of a
 // response to id 0: the server's reason for closing the connection.
 func (c *Client) frame(payload []byte) (*Error, error) {
-	r := &reader{b: payload}
+	r := newReader(payload)
 	var in inbound
 	err := trailing(r, r.fields("frame", func(key []byte) error { return c.field(r, key, &in) }))
 	if !in.taken && in.kind == KindResponse && in.id != 0 {
 		in.call = c.take(in.id)
 		if in.call != nil && in.call.out != nil && in.raw != nil && err == nil {
-			err = (&reader{b: in.raw}).result(in.call.out)
+			err = newReader(in.raw).result(in.call.out)
 		}
 	}
 	switch {
@@ -174,10 +174,10 @@ func (c *Client) field(r *reader, key []byte, in *inbound) error {
 	switch string(key) {
 	case "kind":
 		var b []byte
-		b, err = r.bytes()
+		b, err = r.StrBytes()
 		in.kind = kindOf(b)
 	case "id":
-		in.id, err = r.uint(math.MaxUint64)
+		in.id, err = r.Uint(math.MaxUint64)
 	case "error":
 		in.err = new(Error)
 		err = r.result(in.err)
@@ -186,19 +186,19 @@ func (c *Client) field(r *reader, key []byte, in *inbound) error {
 		// straight into its waiter's value; another order is decoded
 		// once the frame is read.
 		if in.kind != KindResponse || in.id == 0 {
-			in.raw, err = r.value()
+			in.raw, err = r.Raw()
 			break
 		}
 		in.call, in.taken = c.take(in.id), true
 		if in.call == nil || in.call.out == nil {
-			return r.skip(0)
+			return r.Skip()
 		}
 		err = r.result(in.call.out)
 	case "event":
 		in.event = new(supervisor.Event)
 		err = r.result(in.event)
 	default:
-		err = r.skip(0)
+		err = r.Skip()
 	}
 	return err
 }

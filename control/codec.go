@@ -8,6 +8,7 @@ import (
 
 	"github.com/vmihailenco/msgpack/v5"
 
+	mp "github.com/plugvisor/plugvisor/internal/msgpack"
 	"github.com/plugvisor/plugvisor/protocol"
 	"github.com/plugvisor/plugvisor/supervisor"
 )
@@ -44,10 +45,10 @@ func encodeTo(buf *bytes.Buffer, enc *msgpack.Encoder, v any) error {
 }
 
 func appendRequest(b []byte, r *Request) []byte {
-	b = appendMapHeader(b, 2+count(r.Op != "", r.Name != "", r.TaskID != 0, r.Content != "", r.Timeout != 0,
+	b = mp.AppendMapHeader(b, 2+count(r.Op != "", r.Name != "", r.TaskID != 0, r.Content != "", r.Timeout != 0,
 		r.N != 0, r.Buffer != 0, len(r.Versions) > 0, r.Client != ""))
-	b = kvStr(b, "kind", string(r.Kind))
-	b = kvUint(b, "id", r.ID)
+	b = mp.AppendKeyString(b, "kind", string(r.Kind))
+	b = mp.AppendKeyUint(b, "id", r.ID)
 	b = optStr(b, "op", string(r.Op))
 	b = optStr(b, "name", r.Name)
 	b = optUint(b, "task_id", uint64(r.TaskID))
@@ -56,10 +57,7 @@ func appendRequest(b []byte, r *Request) []byte {
 	b = optInt(b, "n", int64(r.N))
 	b = optInt(b, "buffer", int64(r.Buffer))
 	if len(r.Versions) > 0 {
-		b = appendArrayHeader(appendStr(b, "versions"), len(r.Versions))
-		for _, v := range r.Versions {
-			b = appendUint(b, uint64(v))
-		}
+		b = mp.AppendUint16s(mp.AppendString(b, "versions"), r.Versions)
 	}
 	return optStr(b, "client", r.Client)
 }
@@ -67,44 +65,44 @@ func appendRequest(b []byte, r *Request) []byte {
 // decodeRequest decodes a client's frame. Unknown keys are skipped: a newer
 // client's extra arguments do not break an older server.
 func decodeRequest(payload []byte, q *Request) error {
-	r := &reader{b: payload}
+	r := newReader(payload)
 	err := r.fields("request", func(key []byte) error {
 		var err error
 		var v int64
 		switch string(key) {
 		case "kind":
 			var b []byte
-			b, err = r.bytes()
+			b, err = r.StrBytes()
 			q.Kind = kindOf(b)
 		case "id":
-			q.ID, err = r.uint(math.MaxUint64)
+			q.ID, err = r.Uint(math.MaxUint64)
 		case "op":
 			var b []byte
-			b, err = r.bytes()
+			b, err = r.StrBytes()
 			q.Op = opOf(b)
 		case "name":
-			q.Name, err = r.str()
+			q.Name, err = r.Str()
 		case "task_id":
 			var id uint64
-			id, err = r.uint(math.MaxUint32)
+			id, err = r.Uint(math.MaxUint32)
 			q.TaskID = uint32(id)
 		case "content":
-			q.Content, err = r.str()
+			q.Content, err = r.Str()
 		case "timeout":
-			v, err = r.int()
+			v, err = r.Int()
 			q.Timeout = time.Duration(v)
 		case "n":
-			v, err = r.int()
+			v, err = r.Int()
 			q.N = int(v)
 		case "buffer":
-			v, err = r.int()
+			v, err = r.Int()
 			q.Buffer = int(v)
 		case "versions":
-			q.Versions, err = r.uint16s()
+			q.Versions, err = r.Uint16s()
 		case "client":
-			q.Client, err = r.str()
+			q.Client, err = r.Str()
 		default:
-			err = r.skip(0)
+			err = r.Skip()
 		}
 		return err
 	})
@@ -114,8 +112,8 @@ func decodeRequest(payload []byte, q *Request) error {
 // trailing refuses bytes after the message: a sender that wrote them meant
 // something this decoder did not read.
 func trailing(r *reader, err error) error {
-	if err == nil && r.remaining() > 0 {
-		err = fmt.Errorf("%d bytes after the message", r.remaining())
+	if err == nil && r.Remaining() > 0 {
+		err = fmt.Errorf("%d bytes after the message", r.Remaining())
 	}
 	return err
 }
@@ -137,38 +135,22 @@ func opOf(b []byte) Op {
 	return Op(b)
 }
 
-func (r *reader) uint16s() ([]uint16, error) {
-	n, err := r.arrayLen()
-	if err != nil || n == 0 {
-		return nil, err
-	}
-	out := make([]uint16, n)
-	for i := range out {
-		v, err := r.uint(math.MaxUint16)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = uint16(v)
-	}
-	return out, nil
-}
-
 // appendResponse writes a response. A result other than a Reply is left
 // for the generic encoder: the map's last key, "result", is written and the
 // value returned.
 func appendResponse(b []byte, r *Response) ([]byte, any) {
-	b = appendMapHeader(b, 2+count(r.Error != nil, r.Result != nil))
-	b = kvStr(b, "kind", string(r.Kind))
-	b = kvUint(b, "id", r.ID)
+	b = mp.AppendMapHeader(b, 2+count(r.Error != nil, r.Result != nil))
+	b = mp.AppendKeyString(b, "kind", string(r.Kind))
+	b = mp.AppendKeyUint(b, "id", r.ID)
 	if r.Error != nil {
-		b = appendMapHeader(appendStr(b, "error"), 2)
-		b = kvStr(b, "code", string(r.Error.Code))
-		b = kvStr(b, "message", r.Error.Message)
+		b = mp.AppendMapHeader(mp.AppendString(b, "error"), 2)
+		b = mp.AppendKeyString(b, "code", string(r.Error.Code))
+		b = mp.AppendKeyString(b, "message", r.Error.Message)
 	}
 	if r.Result == nil {
 		return b, nil
 	}
-	b = appendStr(b, "result")
+	b = mp.AppendString(b, "result")
 	if rep, ok := r.Result.(*supervisor.Reply); ok {
 		return appendReply(b, rep), nil
 	}
@@ -181,7 +163,7 @@ func (r *reader) result(out any) error {
 	if rep, ok := out.(*supervisor.Reply); ok {
 		return r.reply(rep)
 	}
-	raw, err := r.value()
+	raw, err := r.Raw()
 	if err != nil {
 		return err
 	}
@@ -191,17 +173,18 @@ func (r *reader) result(out any) error {
 }
 
 func appendReply(b []byte, r *supervisor.Reply) []byte {
-	b = appendMapHeader(b, 6+count(len(r.Records) > 0, r.Error != ""))
-	b = kvStr(b, "plugin", r.Plugin)
-	b = kvStr(b, "instance", r.Instance)
-	b = kvUint(b, "id", uint64(r.ID))
-	b = kvStr(b, "token", r.Token)
+	b = mp.AppendMapHeader(b, 6+count(len(r.Records) > 0, r.Error != "", r.Dropped != 0))
+	b = mp.AppendKeyString(b, "plugin", r.Plugin)
+	b = mp.AppendKeyString(b, "instance", r.Instance)
+	b = mp.AppendKeyUint(b, "id", uint64(r.ID))
+	b = mp.AppendKeyString(b, "token", r.Token)
 	if len(r.Records) > 0 {
-		b = appendRecords(appendStr(b, "records"), r.Records)
+		b = appendRecords(mp.AppendString(b, "records"), r.Records)
 	}
-	b = kvStr(b, "status", r.Status)
+	b = mp.AppendKeyString(b, "status", r.Status)
 	b = optStr(b, "error", r.Error)
-	return kvInt(b, "rtt", int64(r.RTT))
+	b = optInt(b, "dropped", int64(r.Dropped))
+	return mp.AppendKeyInt(b, "rtt", int64(r.RTT))
 }
 
 func (r *reader) reply(rep *supervisor.Reply) error {
@@ -209,49 +192,53 @@ func (r *reader) reply(rep *supervisor.Reply) error {
 		var err error
 		switch string(key) {
 		case "plugin":
-			rep.Plugin, err = r.str()
+			rep.Plugin, err = r.Str()
 		case "instance":
-			rep.Instance, err = r.str()
+			rep.Instance, err = r.Str()
 		case "id":
 			var id uint64
-			id, err = r.uint(math.MaxUint32)
+			id, err = r.Uint(math.MaxUint32)
 			rep.ID = uint32(id)
 		case "token":
-			rep.Token, err = r.str()
+			rep.Token, err = r.Str()
 		case "records":
 			rep.Records, err = r.records()
 		case "status":
-			rep.Status, err = r.str()
+			rep.Status, err = r.Str()
 		case "error":
-			rep.Error, err = r.str()
+			rep.Error, err = r.Str()
+		case "dropped":
+			var v uint64
+			v, err = r.Uint(math.MaxInt32)
+			rep.Dropped = int(v)
 		case "rtt":
 			var v int64
-			v, err = r.int()
+			v, err = r.Int()
 			rep.RTT = time.Duration(v)
 		default:
-			err = r.skip(0)
+			err = r.Skip()
 		}
 		return err
 	})
 }
 
 func appendRecords(b []byte, recs []protocol.Record) []byte {
-	b = appendArrayHeader(b, len(recs))
+	b = mp.AppendArrayHeader(b, len(recs))
 	for i := range recs {
 		rec := &recs[i]
-		b = appendMapHeader(b, 2+count(rec.Token != ""))
-		b = kvInt(b, "timestamp", rec.Timestamp)
+		b = mp.AppendMapHeader(b, 2+count(rec.Token != ""))
+		b = mp.AppendKeyInt(b, "timestamp", rec.Timestamp)
 		b = optStr(b, "token", rec.Token)
-		b = appendMapHeader(appendStr(b, "fields"), len(rec.Fields))
+		b = mp.AppendMapHeader(mp.AppendString(b, "fields"), len(rec.Fields))
 		for k, v := range rec.Fields {
-			b = kvStr(b, k, v)
+			b = mp.AppendKeyString(b, k, v)
 		}
 	}
 	return b
 }
 
 func (r *reader) records() ([]protocol.Record, error) {
-	n, err := r.arrayLen()
+	n, err := r.ArrayHeader()
 	if err != nil || n == 0 {
 		return nil, err
 	}
@@ -269,30 +256,30 @@ func (r *reader) record(rec *protocol.Record) error {
 		var err error
 		switch string(key) {
 		case "timestamp":
-			rec.Timestamp, err = r.int()
+			rec.Timestamp, err = r.Int()
 		case "token":
-			rec.Token, err = r.str()
+			rec.Token, err = r.Str()
 		case "fields":
 			rec.Fields, err = r.stringMap()
 		default:
-			err = r.skip(0)
+			err = r.Skip()
 		}
 		return err
 	})
 }
 
 func (r *reader) stringMap() (map[string]string, error) {
-	n, err := r.mapLen()
+	n, err := r.MapHeader()
 	if err != nil {
 		return nil, err
 	}
 	m := make(map[string]string, n)
 	for range n {
-		k, err := r.str()
+		k, err := r.Str()
 		if err != nil {
 			return nil, err
 		}
-		if m[k], err = r.str(); err != nil {
+		if m[k], err = r.Str(); err != nil {
 			return nil, fmt.Errorf("%s: %w", k, err)
 		}
 	}
@@ -303,10 +290,10 @@ func (r *reader) stringMap() (map[string]string, error) {
 // plugins produce records, and the hand path honours Log's omitzero, which
 // the generic encoder does not know.
 func appendEventFrame(b []byte, f *EventFrame) []byte {
-	b = appendMapHeader(b, 3)
-	b = kvStr(b, "kind", string(f.Kind))
-	b = kvUint(b, "id", f.ID)
-	b = appendStr(b, "event")
+	b = mp.AppendMapHeader(b, 3)
+	b = mp.AppendKeyString(b, "kind", string(f.Kind))
+	b = mp.AppendKeyUint(b, "id", f.ID)
+	b = mp.AppendString(b, "event")
 	if f.Event == nil {
 		return append(b, 0xc0)
 	}
@@ -315,32 +302,32 @@ func appendEventFrame(b []byte, f *EventFrame) []byte {
 
 func appendEvent(b []byte, e *supervisor.Event) []byte {
 	hasLog := e.Log != (supervisor.LogLine{})
-	b = appendMapHeader(b, 4+count(e.State != "", e.Prev != "", e.Reason != "", hasLog, len(e.Records) > 0,
+	b = mp.AppendMapHeader(b, 4+count(e.State != "", e.Prev != "", e.Reason != "", hasLog, len(e.Records) > 0,
 		e.Task != nil, e.RTT != 0, e.Dropped != 0))
-	b = kvStr(b, "type", string(e.Type))
-	b = kvTime(b, "time", e.Time)
-	b = kvStr(b, "plugin", e.Plugin)
-	b = kvStr(b, "instance", e.Instance)
+	b = mp.AppendKeyString(b, "type", string(e.Type))
+	b = mp.AppendKeyTime(b, "time", e.Time)
+	b = mp.AppendKeyString(b, "plugin", e.Plugin)
+	b = mp.AppendKeyString(b, "instance", e.Instance)
 	b = optStr(b, "state", string(e.State))
 	b = optStr(b, "prev", string(e.Prev))
 	b = optStr(b, "reason", e.Reason)
 	if hasLog {
-		b = appendMapHeader(appendStr(b, "log"), 4)
-		b = kvTime(b, "time", e.Log.Time)
-		b = kvStr(b, "instance", e.Log.Instance)
-		b = kvStr(b, "stream", string(e.Log.Stream))
-		b = kvStr(b, "text", e.Log.Text)
+		b = mp.AppendMapHeader(mp.AppendString(b, "log"), 4)
+		b = mp.AppendKeyTime(b, "time", e.Log.Time)
+		b = mp.AppendKeyString(b, "instance", e.Log.Instance)
+		b = mp.AppendKeyString(b, "stream", string(e.Log.Stream))
+		b = mp.AppendKeyString(b, "text", e.Log.Text)
 	}
 	if len(e.Records) > 0 {
-		b = appendRecords(appendStr(b, "records"), e.Records)
+		b = appendRecords(mp.AppendString(b, "records"), e.Records)
 	}
 	if t := e.Task; t != nil {
-		b = appendMapHeader(appendStr(b, "task"), 5+count(t.Err != ""))
-		b = kvTime(b, "sent", t.Sent)
-		b = kvUint(b, "id", uint64(t.ID))
-		b = kvStr(b, "token", t.Token)
-		b = kvStr(b, "content", t.Content)
-		b = appendReply(appendStr(b, "reply"), &t.Reply)
+		b = mp.AppendMapHeader(mp.AppendString(b, "task"), 5+count(t.Err != ""))
+		b = mp.AppendKeyTime(b, "sent", t.Sent)
+		b = mp.AppendKeyUint(b, "id", uint64(t.ID))
+		b = mp.AppendKeyString(b, "token", t.Token)
+		b = mp.AppendKeyString(b, "content", t.Content)
+		b = appendReply(mp.AppendString(b, "reply"), &t.Reply)
 		b = optStr(b, "err", t.Err)
 	}
 	b = optInt(b, "rtt", int64(e.RTT))

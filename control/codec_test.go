@@ -34,7 +34,7 @@ type (
 var testTime = time.Date(2025, 11, 21, 20, 0, 0, 123, time.UTC)
 
 func testReply() *supervisor.Reply {
-	return &supervisor.Reply{Plugin: "echo", Instance: "echo.0", ID: 7, Token: "9f3a-12", Status: protocol.StatusOK, RTT: 85 * time.Microsecond,
+	return &supervisor.Reply{Plugin: "echo", Instance: "echo.0", ID: 7, Token: "9f3a-12", Status: protocol.StatusOK, RTT: 85 * time.Microsecond, Dropped: 3,
 		Records: []protocol.Record{
 			{Timestamp: testTime.UnixNano(), Token: "9f3a-12", Fields: map[string]string{"data_type": "progress", "pct": "50"}},
 			{Timestamp: testTime.UnixNano() + 1, Token: "9f3a-12", Fields: map[string]string{"data_type": "echo", "content": "héllo\x00", "task_status": "ok"}},
@@ -118,10 +118,10 @@ func TestReplyCodecAgrees(t *testing.T) {
 // reorder re-encodes a map with its keys in reverse order.
 func reorder(t *testing.T, payload []byte) []byte {
 	t.Helper()
-	r := &reader{b: payload}
+	r := newReader(payload)
 	var keys, vals [][]byte
 	if err := r.fields("m", func(k []byte) error {
-		v, err := r.value()
+		v, err := r.Raw()
 		keys, vals = append(keys, k), append(vals, v)
 		return err
 	}); err != nil {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/plugvisor/plugvisor/internal/msgpack"
 )
 
 // Append encodes m as a msgpack map and appends it to dst. The "kind" key is
@@ -28,34 +30,34 @@ func appendMessage(dst []byte, m Message) ([]byte, error) {
 		if err := checkHello(m); err != nil {
 			return dst, err
 		}
-		dst = appendMapHeader(dst, 6)
-		dst = appendKeyString(dst, "kind", string(KindHello))
-		dst = appendUint16s(appendString(dst, "versions"), m.Versions)
-		dst = appendKeyString(dst, "name", m.Name)
-		dst = appendKeyString(dst, "version", m.Version)
-		dst = appendInt(appendString(dst, "pid"), int64(m.PID))
-		return appendKeyString(dst, "instance", m.Instance), nil
+		dst = msgpack.AppendMapHeader(dst, 6)
+		dst = msgpack.AppendKeyString(dst, "kind", string(KindHello))
+		dst = msgpack.AppendUint16s(msgpack.AppendString(dst, "versions"), m.Versions)
+		dst = msgpack.AppendKeyString(dst, "name", m.Name)
+		dst = msgpack.AppendKeyString(dst, "version", m.Version)
+		dst = msgpack.AppendInt(msgpack.AppendString(dst, "pid"), int64(m.PID))
+		return msgpack.AppendKeyString(dst, "instance", m.Instance), nil
 	case *Welcome:
 		hb, err := wireMillis(KindWelcome, "heartbeat_ms", m.Heartbeat)
 		if err != nil {
 			return dst, err
 		}
-		dst = appendMapHeader(dst, 5)
-		dst = appendKeyString(dst, "kind", string(KindWelcome))
-		dst = appendKeyUint(dst, "protocol", uint64(m.Protocol))
-		dst = appendKeyUint(dst, "heartbeat_ms", hb)
-		dst = appendKeyString(dst, "supervisor", m.Supervisor)
-		return appendKeyUint(dst, "max_frame", uint64(m.MaxFrame)), nil
+		dst = msgpack.AppendMapHeader(dst, 5)
+		dst = msgpack.AppendKeyString(dst, "kind", string(KindWelcome))
+		dst = msgpack.AppendKeyUint(dst, "protocol", uint64(m.Protocol))
+		dst = msgpack.AppendKeyUint(dst, "heartbeat_ms", hb)
+		dst = msgpack.AppendKeyString(dst, "supervisor", m.Supervisor)
+		return msgpack.AppendKeyUint(dst, "max_frame", uint64(m.MaxFrame)), nil
 	case *Reject:
-		dst = appendMapHeader(dst, 4)
-		dst = appendKeyString(dst, "kind", string(KindReject))
-		dst = appendKeyString(dst, "code", string(m.Code))
-		dst = appendKeyString(dst, "reason", m.Reason)
-		return appendUint16s(appendString(dst, "versions"), m.Versions), nil
+		dst = msgpack.AppendMapHeader(dst, 4)
+		dst = msgpack.AppendKeyString(dst, "kind", string(KindReject))
+		dst = msgpack.AppendKeyString(dst, "code", string(m.Code))
+		dst = msgpack.AppendKeyString(dst, "reason", m.Reason)
+		return msgpack.AppendUint16s(msgpack.AppendString(dst, "versions"), m.Versions), nil
 	case *Data:
-		dst = appendMapHeader(dst, 2)
-		dst = appendKeyString(dst, "kind", string(KindData))
-		dst = appendArrayHeader(appendString(dst, "records"), len(m.Records))
+		dst = msgpack.AppendMapHeader(dst, 2)
+		dst = msgpack.AppendKeyString(dst, "kind", string(KindData))
+		dst = msgpack.AppendArrayHeader(msgpack.AppendString(dst, "records"), len(m.Records))
 		for i := range m.Records {
 			var err error
 			if dst, err = appendRecord(dst, &m.Records[i], i); err != nil {
@@ -67,28 +69,28 @@ func appendMessage(dst []byte, m Message) ([]byte, error) {
 		if m.Token == "" {
 			return dst, refuse(ErrMissingField, KindTask, "token", "")
 		}
-		dst = appendMapHeader(dst, 4)
-		dst = appendKeyString(dst, "kind", string(KindTask))
-		dst = appendKeyUint(dst, "id", uint64(m.ID))
-		dst = appendKeyString(dst, "content", m.Content)
-		return appendKeyString(dst, "token", m.Token), nil
+		dst = msgpack.AppendMapHeader(dst, 4)
+		dst = msgpack.AppendKeyString(dst, "kind", string(KindTask))
+		dst = msgpack.AppendKeyUint(dst, "id", uint64(m.ID))
+		dst = msgpack.AppendKeyString(dst, "content", m.Content)
+		return msgpack.AppendKeyString(dst, "token", m.Token), nil
 	case *Ping:
 		return appendPingPong(dst, KindPing, m.Seq, m.Time), nil
 	case *Pong:
 		return appendPingPong(dst, KindPong, m.Seq, m.Time), nil
 	case *Goodbye:
-		dst = appendMapHeader(dst, 2)
-		dst = appendKeyString(dst, "kind", string(KindGoodbye))
-		return appendKeyString(dst, "reason", m.Reason), nil
+		dst = msgpack.AppendMapHeader(dst, 2)
+		dst = msgpack.AppendKeyString(dst, "kind", string(KindGoodbye))
+		return msgpack.AppendKeyString(dst, "reason", m.Reason), nil
 	case *Shutdown:
 		grace, err := wireMillis(KindShutdown, "grace_ms", m.Grace)
 		if err != nil {
 			return dst, err
 		}
-		dst = appendMapHeader(dst, 3)
-		dst = appendKeyString(dst, "kind", string(KindShutdown))
-		dst = appendKeyUint(dst, "grace_ms", grace)
-		return appendKeyString(dst, "reason", m.Reason), nil
+		dst = msgpack.AppendMapHeader(dst, 3)
+		dst = msgpack.AppendKeyString(dst, "kind", string(KindShutdown))
+		dst = msgpack.AppendKeyUint(dst, "grace_ms", grace)
+		return msgpack.AppendKeyString(dst, "reason", m.Reason), nil
 	case nil:
 		return dst, errors.New("protocol: cannot encode a nil message")
 	}
@@ -128,10 +130,10 @@ func wireMillis(kind Kind, field string, d time.Duration) (uint64, error) {
 }
 
 func appendPingPong(dst []byte, k Kind, seq uint64, t int64) []byte {
-	dst = appendMapHeader(dst, 3)
-	dst = appendKeyString(dst, "kind", string(k))
-	dst = appendKeyUint(dst, "seq", seq)
-	return appendInt(appendString(dst, "time"), t)
+	dst = msgpack.AppendMapHeader(dst, 3)
+	dst = msgpack.AppendKeyString(dst, "kind", string(k))
+	dst = msgpack.AppendKeyUint(dst, "seq", seq)
+	return msgpack.AppendInt(msgpack.AppendString(dst, "time"), t)
 }
 
 func appendRecord(dst []byte, rec *Record, i int) ([]byte, error) {
@@ -144,14 +146,14 @@ func appendRecord(dst []byte, rec *Record, i int) ([]byte, error) {
 	if rec.Token != "" {
 		n++
 	}
-	dst = appendMapHeader(dst, n)
-	dst = appendInt(appendString(dst, "timestamp"), rec.Timestamp)
+	dst = msgpack.AppendMapHeader(dst, n)
+	dst = msgpack.AppendInt(msgpack.AppendString(dst, "timestamp"), rec.Timestamp)
 	if rec.Token != "" {
-		dst = appendKeyString(dst, "token", rec.Token)
+		dst = msgpack.AppendKeyString(dst, "token", rec.Token)
 	}
-	dst = appendMapHeader(appendString(dst, "fields"), len(rec.Fields))
+	dst = msgpack.AppendMapHeader(msgpack.AppendString(dst, "fields"), len(rec.Fields))
 	for k, v := range rec.Fields {
-		dst = appendKeyString(dst, k, v)
+		dst = msgpack.AppendKeyString(dst, k, v)
 	}
 	return dst, nil
 }
@@ -181,32 +183,32 @@ type decoder struct {
 type span struct{ k0, k1, v0, v1 int }
 
 func (d *decoder) decode(payload []byte) (Message, error) {
-	r := &reader{b: payload}
-	n, err := r.mapHeader()
+	r := &msgpack.Reader{Buf: payload}
+	n, err := r.MapHeader()
 	if err != nil {
 		return nil, &Error{Code: ErrMalformed, Detail: "a message must be a msgpack map: " + err.Error()}
 	}
-	body := r.p
+	body := r.Pos
 	kb, err := findKind(r, n)
 	if err != nil {
 		return nil, err
 	}
-	r.p = body
+	r.Pos = body
 	m, err := d.decodeKind(r, n, kb)
 	if err != nil {
 		return nil, err
 	}
 	// A frame holds one message and nothing else: stray bytes mean the
 	// sender's length prefix or encoder is wrong, and guessing would hide it.
-	if r.remaining() > 0 {
-		return nil, errorf(ErrMalformed, m.Kind(), "", "the message ends at byte %d but the payload has %d more", r.p, r.remaining())
+	if r.Remaining() > 0 {
+		return nil, errorf(ErrMalformed, m.Kind(), "", "the message ends at byte %d but the payload has %d more", r.Pos, r.Remaining())
 	}
 	return m, nil
 }
 
 // decodeKind dispatches on the kind's bytes; switching on string(kind)
 // compiles to comparisons, so no string is allocated per frame.
-func (d *decoder) decodeKind(r *reader, n int, kind []byte) (Message, error) {
+func (d *decoder) decodeKind(r *msgpack.Reader, n int, kind []byte) (Message, error) {
 	switch string(kind) {
 	case string(KindHello):
 		return decodeHello(r, n)
@@ -233,19 +235,19 @@ func (d *decoder) decodeKind(r *reader, n int, kind []byte) (Message, error) {
 // findKind returns the "kind" value; it is normally the first key, but any
 // position is accepted because not every encoder keeps map order. It returns
 // the bytes, not a string: switching on string(b) costs no allocation.
-func findKind(r *reader, n int) ([]byte, error) {
+func findKind(r *msgpack.Reader, n int) ([]byte, error) {
 	for i := 0; i < n; i++ {
-		key, err := r.strBytes()
+		key, err := r.StrBytes()
 		if err != nil {
 			return nil, errorf(ErrMalformed, "", "", "key %d: %v", i, err)
 		}
 		if string(key) != "kind" {
-			if err := r.skip(0); err != nil {
+			if err := r.Skip(); err != nil {
 				return nil, errorf(ErrMalformed, "", pathKey(key), "%v", err)
 			}
 			continue
 		}
-		k, err := r.strBytes()
+		k, err := r.StrBytes()
 		if err != nil {
 			return nil, errorf(ErrMalformed, "", "kind", "%v", err)
 		}
@@ -256,15 +258,15 @@ func findKind(r *reader, n int) ([]byte, error) {
 
 // fields walks a message's top-level map, handing each key to fn. fn reports
 // whether it consumed the value; unconsumed values are skipped.
-func fields(r *reader, n int, kind Kind, fn func(key []byte) (bool, error)) error {
+func fields(r *msgpack.Reader, n int, kind Kind, fn func(key []byte) (bool, error)) error {
 	for i := 0; i < n; i++ {
-		key, err := r.strBytes()
+		key, err := r.StrBytes()
 		if err != nil {
 			return errorf(ErrMalformed, kind, "", "key %d: %v", i, err)
 		}
 		used, err := fn(key)
 		if err == nil && !used {
-			err = r.skip(0)
+			err = r.Skip()
 		}
 		if err != nil {
 			var pe *Error
@@ -281,29 +283,29 @@ func missing(kind Kind, field string) error {
 	return &Error{Code: ErrMissingField, Kind: kind, Field: field}
 }
 
-func decodeHello(r *reader, n int) (*Hello, error) {
+func decodeHello(r *msgpack.Reader, n int) (*Hello, error) {
 	m := &Hello{}
 	var haveVersions, haveName, havePID bool
 	err := fields(r, n, KindHello, func(key []byte) (bool, error) {
 		var err error
 		switch string(key) {
 		case "versions":
-			m.Versions, err = r.uint16s()
+			m.Versions, err = r.Uint16s()
 			haveVersions = true
 		case "name":
-			m.Name, err = r.str()
+			m.Name, err = r.Str()
 			haveName = true
 		case "version":
-			if !r.isNil() {
-				m.Version, err = r.str()
+			if !r.IsNil() {
+				m.Version, err = r.Str()
 			}
 		case "pid":
 			var v uint64
-			v, err = r.uint(math.MaxInt32)
+			v, err = r.Uint(math.MaxInt32)
 			m.PID, havePID = int(v), true
 		case "instance":
-			if !r.isNil() {
-				m.Instance, err = r.str()
+			if !r.IsNil() {
+				m.Instance, err = r.Str()
 			}
 		default:
 			return false, nil
@@ -323,7 +325,7 @@ func decodeHello(r *reader, n int) (*Hello, error) {
 	return m, nil
 }
 
-func decodeWelcome(r *reader, n int) (*Welcome, error) {
+func decodeWelcome(r *msgpack.Reader, n int) (*Welcome, error) {
 	m := &Welcome{}
 	var haveProto, haveHB bool
 	err := fields(r, n, KindWelcome, func(key []byte) (bool, error) {
@@ -331,18 +333,18 @@ func decodeWelcome(r *reader, n int) (*Welcome, error) {
 		var v uint64
 		switch string(key) {
 		case "protocol":
-			v, err = r.uint(math.MaxUint16)
+			v, err = r.Uint(math.MaxUint16)
 			m.Protocol, haveProto = uint16(v), true
 		case "heartbeat_ms":
-			v, err = r.uint(math.MaxUint32)
+			v, err = r.Uint(math.MaxUint32)
 			m.Heartbeat, haveHB = time.Duration(v)*time.Millisecond, true
 		case "supervisor":
-			if !r.isNil() {
-				m.Supervisor, err = r.str()
+			if !r.IsNil() {
+				m.Supervisor, err = r.Str()
 			}
 		case "max_frame":
-			if !r.isNil() {
-				v, err = r.uint(math.MaxUint32)
+			if !r.IsNil() {
+				v, err = r.Uint(math.MaxUint32)
 				m.MaxFrame = uint32(v)
 			}
 		default:
@@ -361,7 +363,7 @@ func decodeWelcome(r *reader, n int) (*Welcome, error) {
 	return m, nil
 }
 
-func decodeReject(r *reader, n int) (*Reject, error) {
+func decodeReject(r *msgpack.Reader, n int) (*Reject, error) {
 	m := &Reject{}
 	var haveReason bool
 	err := fields(r, n, KindReject, func(key []byte) (bool, error) {
@@ -369,16 +371,16 @@ func decodeReject(r *reader, n int) (*Reject, error) {
 		var s string
 		switch string(key) {
 		case "code":
-			if !r.isNil() {
-				s, err = r.str()
+			if !r.IsNil() {
+				s, err = r.Str()
 				m.Code = RejectCode(s)
 			}
 		case "reason":
-			m.Reason, err = r.str()
+			m.Reason, err = r.Str()
 			haveReason = true
 		case "versions":
-			if !r.isNil() {
-				m.Versions, err = r.uint16s()
+			if !r.IsNil() {
+				m.Versions, err = r.Uint16s()
 			}
 		default:
 			return false, nil
@@ -394,7 +396,7 @@ func decodeReject(r *reader, n int) (*Reject, error) {
 	return m, nil
 }
 
-func (d *decoder) decodeData(r *reader, n int) (*Data, error) {
+func (d *decoder) decodeData(r *msgpack.Reader, n int) (*Data, error) {
 	m := &Data{}
 	var have bool
 	err := fields(r, n, KindData, func(key []byte) (bool, error) {
@@ -431,12 +433,12 @@ const maxFieldsHint = 64
 // the connection.
 const maxSpans = 1024
 
-func (d *decoder) records(r *reader) ([]Record, error) {
-	n, err := r.arrayHeader()
+func (d *decoder) records(r *msgpack.Reader) ([]Record, error) {
+	n, err := r.ArrayHeader()
 	if err != nil || n == 0 {
 		return nil, err
 	}
-	recs := make([]Record, 0, min(n, r.remaining()/minRecordSize+1))
+	recs := make([]Record, 0, min(n, r.Remaining()/minRecordSize+1))
 	for i := range n {
 		recs = append(recs, Record{})
 		if err := d.record(r, &recs[i], i); err != nil {
@@ -452,9 +454,9 @@ func (d *decoder) records(r *reader) ([]Record, error) {
 // record decodes one record with a single string allocation: every key and
 // value is a slice of one copy of the record's bytes. The copy covers only
 // this record, so keeping a record never pins the rest of its frame.
-func (d *decoder) record(r *reader, rec *Record, i int) error {
-	start := r.p
-	n, err := r.mapHeader()
+func (d *decoder) record(r *msgpack.Reader, rec *Record, i int) error {
+	start := r.Pos
+	n, err := r.MapHeader()
 	if err != nil {
 		return errorf(ErrMalformed, KindData, recordField(i, ""), "%v", err)
 	}
@@ -462,18 +464,18 @@ func (d *decoder) record(r *reader, rec *Record, i int) error {
 	tok0, tok1 := 0, 0
 	var haveTS, haveFields bool
 	for j := 0; j < n; j++ {
-		key, err := r.strBytes()
+		key, err := r.StrBytes()
 		if err != nil {
 			return errorf(ErrMalformed, KindData, recordField(i, ""), "key %d: %v", j, err)
 		}
 		switch string(key) {
 		case "timestamp":
-			rec.Timestamp, err = r.int()
+			rec.Timestamp, err = r.Int()
 			haveTS = true
 		case "token":
-			if !r.isNil() {
+			if !r.IsNil() {
 				var l int
-				tok0, l, err = r.strSpan()
+				tok0, l, err = r.StrSpan()
 				tok1 = tok0 + l
 			}
 		case "fields":
@@ -482,7 +484,7 @@ func (d *decoder) record(r *reader, rec *Record, i int) error {
 				return err
 			}
 		default:
-			err = r.skip(0)
+			err = r.Skip()
 		}
 		if err != nil {
 			return errorf(ErrMalformed, KindData, recordField(i, pathKey(key)), "%v", err)
@@ -494,7 +496,7 @@ func (d *decoder) record(r *reader, rec *Record, i int) error {
 	case !haveFields:
 		return missing(KindData, recordField(i, "fields"))
 	}
-	s := string(r.b[start:r.p])
+	s := string(r.Buf[start:r.Pos])
 	if tok1 > 0 {
 		rec.Token = s[tok0-start : tok1-start]
 	}
@@ -514,19 +516,19 @@ func (d *decoder) record(r *reader, rec *Record, i int) error {
 
 // fieldSpans records where each key and value of a record's fields map lie;
 // its errors name the field, e.g. records[2].fields.host.
-func (d *decoder) fieldSpans(r *reader, i int) error {
-	n, err := r.mapHeader()
+func (d *decoder) fieldSpans(r *msgpack.Reader, i int) error {
+	n, err := r.MapHeader()
 	if err != nil {
 		return errorf(ErrMalformed, KindData, recordField(i, "fields"), "%v", err)
 	}
 	for j := 0; j < n; j++ {
-		k0, kl, err := r.strSpan()
+		k0, kl, err := r.StrSpan()
 		if err != nil {
 			return errorf(ErrMalformed, KindData, recordField(i, "fields"), "key %d: %v", j, err)
 		}
-		v0, vl, err := r.strSpan()
+		v0, vl, err := r.StrSpan()
 		if err != nil {
-			return errorf(ErrMalformed, KindData, recordField(i, "fields."+pathKey(r.b[k0:k0+kl])), "%v", err)
+			return errorf(ErrMalformed, KindData, recordField(i, "fields."+pathKey(r.Buf[k0:k0+kl])), "%v", err)
 		}
 		d.spans = append(d.spans, span{k0, k0 + kl, v0, v0 + vl})
 	}
@@ -554,7 +556,7 @@ func pathKey(b []byte) string {
 	return fmt.Sprintf("%q", b)
 }
 
-func decodeTask(r *reader, n int) (*Task, error) {
+func decodeTask(r *msgpack.Reader, n int) (*Task, error) {
 	m := &Task{}
 	var haveID, haveToken bool
 	err := fields(r, n, KindTask, func(key []byte) (bool, error) {
@@ -562,14 +564,14 @@ func decodeTask(r *reader, n int) (*Task, error) {
 		switch string(key) {
 		case "id":
 			var v uint64
-			v, err = r.uint(math.MaxUint32)
+			v, err = r.Uint(math.MaxUint32)
 			m.ID, haveID = uint32(v), true
 		case "content":
-			if !r.isNil() {
-				m.Content, err = r.str()
+			if !r.IsNil() {
+				m.Content, err = r.Str()
 			}
 		case "token":
-			m.Token, err = r.str()
+			m.Token, err = r.Str()
 			haveToken = true
 		default:
 			return false, nil
@@ -587,7 +589,7 @@ func decodeTask(r *reader, n int) (*Task, error) {
 	return m, nil
 }
 
-func decodePingPong(r *reader, n int, kind Kind) (Message, error) {
+func decodePingPong(r *msgpack.Reader, n int, kind Kind) (Message, error) {
 	var seq uint64
 	var t int64
 	var haveSeq bool
@@ -595,11 +597,11 @@ func decodePingPong(r *reader, n int, kind Kind) (Message, error) {
 		var err error
 		switch string(key) {
 		case "seq":
-			seq, err = r.uint(math.MaxUint64)
+			seq, err = r.Uint(math.MaxUint64)
 			haveSeq = true
 		case "time":
-			if !r.isNil() {
-				t, err = r.int()
+			if !r.IsNil() {
+				t, err = r.Int()
 			}
 		default:
 			return false, nil
@@ -618,15 +620,15 @@ func decodePingPong(r *reader, n int, kind Kind) (Message, error) {
 	return &Pong{Seq: seq, Time: t}, nil
 }
 
-func decodeGoodbye(r *reader, n int) (*Goodbye, error) {
+func decodeGoodbye(r *msgpack.Reader, n int) (*Goodbye, error) {
 	m := &Goodbye{}
 	err := fields(r, n, KindGoodbye, func(key []byte) (bool, error) {
 		if string(key) != "reason" {
 			return false, nil
 		}
 		var err error
-		if !r.isNil() {
-			m.Reason, err = r.str()
+		if !r.IsNil() {
+			m.Reason, err = r.Str()
 		}
 		return true, err
 	})
@@ -636,7 +638,7 @@ func decodeGoodbye(r *reader, n int) (*Goodbye, error) {
 	return m, nil
 }
 
-func decodeShutdown(r *reader, n int) (*Shutdown, error) {
+func decodeShutdown(r *msgpack.Reader, n int) (*Shutdown, error) {
 	m := &Shutdown{}
 	var haveGrace bool
 	err := fields(r, n, KindShutdown, func(key []byte) (bool, error) {
@@ -644,11 +646,11 @@ func decodeShutdown(r *reader, n int) (*Shutdown, error) {
 		switch string(key) {
 		case "grace_ms":
 			var v uint64
-			v, err = r.uint(math.MaxUint32)
+			v, err = r.Uint(math.MaxUint32)
 			m.Grace, haveGrace = time.Duration(v)*time.Millisecond, true
 		case "reason":
-			if !r.isNil() {
-				m.Reason, err = r.str()
+			if !r.IsNil() {
+				m.Reason, err = r.Str()
 			}
 		default:
 			return false, nil

@@ -1,154 +1,75 @@
-package protocol
+package msgpack
 
 import (
-	"encoding/binary"
 	"fmt"
 	"math"
 )
 
-// This file is a hand-written subset of msgpack: exactly the types the
-// messages use. The generic github.com/vmihailenco/msgpack/v5 path costs about
-// 14 allocations per record; records are the hot path, so they get this one.
-// The tests check every byte written here against the generic library.
-
-func appendMapHeader(b []byte, n int) []byte {
-	switch {
-	case n < 16:
-		return append(b, 0x80|byte(n))
-	case n <= math.MaxUint16:
-		return append(b, 0xde, byte(n>>8), byte(n))
-	default:
-		return append(b, 0xdf, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
-	}
-}
-
-func appendArrayHeader(b []byte, n int) []byte {
-	switch {
-	case n < 16:
-		return append(b, 0x90|byte(n))
-	case n <= math.MaxUint16:
-		return append(b, 0xdc, byte(n>>8), byte(n))
-	default:
-		return append(b, 0xdd, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
-	}
-}
-
-func appendString(b []byte, s string) []byte {
-	n := len(s)
-	switch {
-	case n < 32:
-		b = append(b, 0xa0|byte(n))
-	case n <= math.MaxUint8:
-		b = append(b, 0xd9, byte(n))
-	case n <= math.MaxUint16:
-		b = append(b, 0xda, byte(n>>8), byte(n))
-	default:
-		b = append(b, 0xdb, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
-	}
-	return append(b, s...)
-}
-
-func appendUint(b []byte, u uint64) []byte {
-	switch {
-	case u < 128:
-		return append(b, byte(u))
-	case u <= math.MaxUint8:
-		return append(b, 0xcc, byte(u))
-	case u <= math.MaxUint16:
-		return append(b, 0xcd, byte(u>>8), byte(u))
-	case u <= math.MaxUint32:
-		return append(b, 0xce, byte(u>>24), byte(u>>16), byte(u>>8), byte(u))
-	default:
-		return binary.BigEndian.AppendUint64(append(b, 0xcf), u)
-	}
-}
-
-func appendInt(b []byte, i int64) []byte {
-	if i >= 0 {
-		return appendUint(b, uint64(i))
-	}
-	switch {
-	case i >= -32:
-		return append(b, byte(i))
-	case i >= math.MinInt8:
-		return append(b, 0xd0, byte(i))
-	case i >= math.MinInt16:
-		return append(b, 0xd1, byte(i>>8), byte(i))
-	case i >= math.MinInt32:
-		return append(b, 0xd2, byte(i>>24), byte(i>>16), byte(i>>8), byte(i))
-	default:
-		return binary.BigEndian.AppendUint64(append(b, 0xd3), uint64(i))
-	}
-}
-
-func appendKeyString(b []byte, k, v string) []byte { return appendString(appendString(b, k), v) }
-func appendKeyUint(b []byte, k string, v uint64) []byte {
-	return appendUint(appendString(b, k), v)
-}
-
-func appendUint16s(b []byte, vs []uint16) []byte {
-	b = appendArrayHeader(b, len(vs))
-	for _, v := range vs {
-		b = appendUint(b, uint64(v))
-	}
-	return b
-}
-
-// maxDepth bounds nesting when skipping unknown values, so a hostile frame of
-// nested arrays cannot exhaust the stack.
+// maxDepth bounds nesting when skipping values, so a hostile frame of nested
+// arrays cannot exhaust the stack.
 const maxDepth = 32
 
-// reader decodes msgpack from a byte slice. Every length it reads is checked
+// Reader decodes msgpack from a byte slice. Every length it reads is checked
 // against the bytes that remain, so no allocation can exceed the frame itself.
 // Errors name the offset at which the offending value begins.
-type reader struct {
-	b []byte
-	p int
+//
+// Unless Loose is set its reads are strict: a value of another type, nil
+// included, is an error, and a string must be a str, not a bin. A protocol
+// whose optional fields may be nil asks IsNil first.
+type Reader struct {
+	Buf []byte // the payload
+	Pos int    // where the next value begins; a caller may set it back to a position it has read from
+
+	// Loose reads as a generic decoder does: a nil where a value is wanted
+	// is that value's zero value (an empty map, array or string, or 0), and
+	// a bin where a string is wanted is taken for one.
+	Loose bool
 }
 
-func (r *reader) remaining() int { return len(r.b) - r.p }
+// Remaining is how many bytes follow Pos.
+func (r *Reader) Remaining() int { return len(r.Buf) - r.Pos }
 
-func (r *reader) errAt(at int, format string, args ...any) error {
+func (r *Reader) errAt(at int, format string, args ...any) error {
 	return fmt.Errorf(format+" at byte %d", append(args, at)...)
 }
 
 // need checks that n more bytes follow for the value that began at at.
-func (r *reader) need(at, n int) error {
-	if r.remaining() < n {
-		return r.errAt(at, "value needs %d more bytes but only %d remain", n, r.remaining())
+func (r *Reader) need(at, n int) error {
+	if r.Remaining() < n {
+		return r.errAt(at, "value needs %d more bytes but only %d remain", n, r.Remaining())
 	}
 	return nil
 }
 
-func (r *reader) byte() (byte, error) {
-	if r.p >= len(r.b) {
+func (r *Reader) byte() (byte, error) {
+	if r.Pos >= len(r.Buf) {
 		return 0, r.endErr()
 	}
-	c := r.b[r.p]
-	r.p++
+	c := r.Buf[r.Pos]
+	r.Pos++
 	return c, nil
 }
 
-// endErr is out of line so that byte stays small enough to inline.
-func (r *reader) endErr() error {
-	return r.errAt(r.p, "payload ends where a value should begin")
+// endErr is out of line to keep byte small.
+func (r *Reader) endErr() error {
+	return r.errAt(r.Pos, "payload ends where a value should begin")
 }
 
-func (r *reader) bigEndian(at, n int) (uint64, error) {
+func (r *Reader) bigEndian(at, n int) (uint64, error) {
 	if err := r.need(at, n); err != nil {
 		return 0, err
 	}
 	var v uint64
-	for _, c := range r.b[r.p : r.p+n] {
+	for _, c := range r.Buf[r.Pos : r.Pos+n] {
 		v = v<<8 | uint64(c)
 	}
-	r.p += n
+	r.Pos += n
 	return v, nil
 }
 
 // count reads the n-byte length that follows the container or string marker
 // at at, and checks it with fits.
-func (r *reader) count(at, n, minSize int, what string) (int, error) {
+func (r *Reader) count(at, n, minSize int, what string) (int, error) {
 	v, err := r.bigEndian(at, n)
 	if err != nil {
 		return 0, err
@@ -160,9 +81,9 @@ func (r *reader) count(at, n, minSize int, what string) (int, error) {
 // least minSize bytes, so a lying header is caught before anything is
 // allocated for it. It multiplies rather than divides: it runs for every
 // string on the hot path, and v < 2^32 and minSize <= 32 cannot overflow.
-func (r *reader) fits(at int, v uint64, minSize int, what string) (int, error) {
-	if v*uint64(minSize) > uint64(r.remaining()) {
-		return 0, r.errAt(at, "%s of length %d cannot fit in the %d bytes that remain", what, v, r.remaining())
+func (r *Reader) fits(at int, v uint64, minSize int, what string) (int, error) {
+	if v*uint64(minSize) > uint64(r.Remaining()) {
+		return 0, r.errAt(at, "%s of length %d cannot fit in the %d bytes that remain", what, v, r.Remaining())
 	}
 	return int(v), nil
 }
@@ -194,13 +115,14 @@ func typeName(c byte) string {
 
 // wrongType reports the value at at, whose marker is c, as not the wanted
 // type and leaves the reader on it.
-func (r *reader) wrongType(at int, want string, c byte) error {
-	r.p = at
+func (r *Reader) wrongType(at int, want string, c byte) error {
+	r.Pos = at
 	return r.errAt(at, "want %s, got %s (0x%02x)", want, typeName(c), c)
 }
 
-func (r *reader) mapHeader() (int, error) {
-	at := r.p
+// MapHeader reads a map's header and returns its number of entries.
+func (r *Reader) MapHeader() (int, error) {
+	at := r.Pos
 	c, err := r.byte()
 	if err != nil {
 		return 0, err
@@ -212,12 +134,15 @@ func (r *reader) mapHeader() (int, error) {
 		return r.count(at, 2, 2, "map")
 	case c == 0xdf:
 		return r.count(at, 4, 2, "map")
+	case c == 0xc0 && r.Loose:
+		return 0, nil
 	}
 	return 0, r.wrongType(at, "map", c)
 }
 
-func (r *reader) arrayHeader() (int, error) {
-	at := r.p
+// ArrayHeader reads an array's header and returns its number of elements.
+func (r *Reader) ArrayHeader() (int, error) {
+	at := r.Pos
 	c, err := r.byte()
 	if err != nil {
 		return 0, err
@@ -229,21 +154,23 @@ func (r *reader) arrayHeader() (int, error) {
 		return r.count(at, 2, 1, "array")
 	case c == 0xdd:
 		return r.count(at, 4, 1, "array")
+	case c == 0xc0 && r.Loose:
+		return 0, nil
 	}
 	return 0, r.wrongType(at, "array", c)
 }
 
-// strSpan returns the offset and length of a string's bytes, so callers can
-// slice one shared string instead of allocating one per value. Binary is
-// refused: the spec says strings are str, and accepting both would leave
-// every other implementation guessing.
-func (r *reader) strSpan() (int, int, error) {
+// StrSpan returns the offset in Buf and the length of a string's bytes, so
+// callers can slice one shared string instead of allocating one per value.
+// Binary is refused unless Loose: the plugin protocol says strings are str,
+// and accepting both would leave every other implementation guessing.
+func (r *Reader) StrSpan() (int, int, error) {
 	// Fast path: a fixstr that fits, which is nearly every key and value.
-	if r.p < len(r.b) {
-		if c := r.b[r.p]; c&0xe0 == 0xa0 {
-			start, n := r.p+1, int(c&0x1f)
-			if start+n <= len(r.b) {
-				r.p = start + n
+	if r.Pos < len(r.Buf) {
+		if c := r.Buf[r.Pos]; c&0xe0 == 0xa0 {
+			start, n := r.Pos+1, int(c&0x1f)
+			if start+n <= len(r.Buf) {
+				r.Pos = start + n
 				return start, n, nil
 			}
 		}
@@ -251,8 +178,8 @@ func (r *reader) strSpan() (int, int, error) {
 	return r.strSpanSlow()
 }
 
-func (r *reader) strSpanSlow() (int, int, error) {
-	at := r.p
+func (r *Reader) strSpanSlow() (int, int, error) {
+	at := r.Pos
 	c, err := r.byte()
 	if err != nil {
 		return 0, 0, err
@@ -267,34 +194,40 @@ func (r *reader) strSpanSlow() (int, int, error) {
 		n, err = r.count(at, 2, 1, "string")
 	case c == 0xdb:
 		n, err = r.count(at, 4, 1, "string")
+	case c >= 0xc4 && c <= 0xc6 && r.Loose: // bin 8/16/32
+		n, err = r.count(at, 1<<(c-0xc4), 1, "binary")
+	case c == 0xc0 && r.Loose:
+		return r.Pos, 0, nil
 	default:
 		return 0, 0, r.wrongType(at, "string", c)
 	}
 	if err != nil {
 		return 0, 0, err
 	}
-	start := r.p
-	r.p += n
+	start := r.Pos
+	r.Pos += n
 	return start, n, nil
 }
 
-func (r *reader) strBytes() ([]byte, error) {
-	start, n, err := r.strSpan()
+// StrBytes returns a string's bytes in place.
+func (r *Reader) StrBytes() ([]byte, error) {
+	start, n, err := r.StrSpan()
 	if err != nil {
 		return nil, err
 	}
-	return r.b[start : start+n], nil
+	return r.Buf[start : start+n], nil
 }
 
-func (r *reader) str() (string, error) {
-	b, err := r.strBytes()
+// Str returns a string as a new string.
+func (r *Reader) Str() (string, error) {
+	b, err := r.StrBytes()
 	return string(b), err
 }
 
-// uint reads any msgpack integer encoding whose value is in 0..max: senders
+// Uint reads any msgpack integer encoding whose value is in 0..max: senders
 // may pick any width, and a signed encoding of a non-negative value is fine.
-func (r *reader) uint(max uint64) (uint64, error) {
-	at := r.p
+func (r *Reader) Uint(max uint64) (uint64, error) {
+	at := r.Pos
 	c, err := r.byte()
 	if err != nil {
 		return 0, err
@@ -306,12 +239,14 @@ func (r *reader) uint(max uint64) (uint64, error) {
 	case c >= 0xcc && c <= 0xcf:
 		v, err = r.bigEndian(at, 1<<(c-0xcc))
 	case c >= 0xe0, c >= 0xd0 && c <= 0xd3:
-		r.p = at
+		r.Pos = at
 		var i int64
-		if i, err = r.int(); err == nil && i < 0 {
+		if i, err = r.Int(); err == nil && i < 0 {
 			return 0, r.errAt(at, "want unsigned integer, got %d", i)
 		}
 		v = uint64(i)
+	case c == 0xc0 && r.Loose:
+		return 0, nil
 	default:
 		return 0, r.wrongType(at, "unsigned integer", c)
 	}
@@ -324,8 +259,9 @@ func (r *reader) uint(max uint64) (uint64, error) {
 	return v, nil
 }
 
-func (r *reader) int() (int64, error) {
-	at := r.p
+// Int reads any msgpack integer encoding whose value fits an int64.
+func (r *Reader) Int() (int64, error) {
+	at := r.Pos
 	c, err := r.byte()
 	if err != nil {
 		return 0, err
@@ -346,20 +282,22 @@ func (r *reader) int() (int64, error) {
 		v, err := r.bigEndian(at, size)
 		shift := 64 - 8*size
 		return int64(v<<shift) >> shift, err
+	case c == 0xc0 && r.Loose:
+		return 0, nil
 	}
 	return 0, r.wrongType(at, "integer", c)
 }
 
-// uint16s reads an array of versions. An empty array decodes to nil so that
-// decoding what Append wrote gives back an equal value.
-func (r *reader) uint16s() ([]uint16, error) {
-	n, err := r.arrayHeader()
+// Uint16s reads an array of versions. An empty array decodes to nil so that
+// decoding what AppendUint16s wrote gives back an equal value.
+func (r *Reader) Uint16s() ([]uint16, error) {
+	n, err := r.ArrayHeader()
 	if err != nil || n == 0 {
 		return nil, err
 	}
 	out := make([]uint16, n)
 	for i := range out {
-		v, err := r.uint(math.MaxUint16)
+		v, err := r.Uint(math.MaxUint16)
 		if err != nil {
 			return nil, err
 		}
@@ -368,20 +306,31 @@ func (r *reader) uint16s() ([]uint16, error) {
 	return out, nil
 }
 
-// isNil consumes a nil if one is next; optional fields may be sent as nil.
-func (r *reader) isNil() bool {
-	if r.p < len(r.b) && r.b[r.p] == 0xc0 {
-		r.p++
+// IsNil consumes a nil if one is next.
+func (r *Reader) IsNil() bool {
+	if r.Pos < len(r.Buf) && r.Buf[r.Pos] == 0xc0 {
+		r.Pos++
 		return true
 	}
 	return false
 }
 
-// skip passes over one value of any type, for fields this version ignores.
-// Containers recurse, so depth is bounded: a frame of deeply nested arrays is
-// an error, not a stack overflow.
-func (r *reader) skip(depth int) error {
-	at := r.p
+// Raw returns the encoding of the next value in place and moves past it.
+func (r *Reader) Raw() ([]byte, error) {
+	at := r.Pos
+	if err := r.Skip(); err != nil {
+		return nil, err
+	}
+	return r.Buf[at:r.Pos], nil
+}
+
+// Skip passes over one value of any type, for fields the caller ignores.
+// Containers recurse, so depth is bounded: a frame of deeply nested arrays
+// is an error, not a stack overflow.
+func (r *Reader) Skip() error { return r.skip(0) }
+
+func (r *Reader) skip(depth int) error {
+	at := r.Pos
 	if depth > maxDepth {
 		return r.errAt(at, "values nested deeper than %d levels", maxDepth)
 	}
@@ -435,12 +384,12 @@ func (r *reader) skip(depth int) error {
 	if err := r.need(at, n); err != nil {
 		return err
 	}
-	r.p += n
+	r.Pos += n
 	return nil
 }
 
-func (r *reader) skipN(n, depth int) error {
-	for i := 0; i < n; i++ {
+func (r *Reader) skipN(n, depth int) error {
+	for range n {
 		if err := r.skip(depth + 1); err != nil {
 			return err
 		}
