@@ -347,3 +347,27 @@ func TestHeadlessOutputClosed(t *testing.T) {
 	stderr.waitFor(t, "instance=ticker from=stopping to=stopped")
 	waitNoLeftovers(t, cmd.Process.Pid, tmp)
 }
+
+// TestHeadlessScript: plugvisor --script runs the script once the plugins
+// are up and exits with its verdict; a failed expectation names its line.
+func TestHeadlessScript(t *testing.T) {
+	for _, tc := range []struct {
+		expect string
+		code   int
+		want   string
+	}{
+		{`expect content == "hi"`, 0, "0 failed expectations"},
+		{`expect content == "nope"`, 1, "pv.pvs:3: expect content == \"nope\""},
+	} {
+		home, tmp := t.TempDir(), t.TempDir()
+		path := filepath.Join(tmp, "pv.pvs")
+		writeFile(t, path, "wait echo running\nsend echo 1 hi\n"+tc.expect+"\n")
+		cmd := exec.Command(buildPlugvisorOnce(t), "--no-tui", "--script", path)
+		cmd.Env = demoEnv(home, tmp)
+		out, err := cmd.CombinedOutput()
+		if code := exitCode(err); code != tc.code || !strings.Contains(string(out), tc.want) {
+			t.Fatalf("%s: exit %d (want %d), output lacks %q:\n%s", tc.expect, code, tc.code, tc.want, out)
+		}
+		waitNoLeftovers(t, cmd.Process.Pid, tmp)
+	}
+}

@@ -123,7 +123,7 @@ func (e engine) headless(dataOut string) int {
 		e.log.Error("supervisor failed", "err", err)
 		return exitFailure
 	}
-	return scripted()
+	return scripted.report()
 }
 
 func (e engine) console(theme string) int {
@@ -143,8 +143,11 @@ func (e engine) console(theme string) int {
 	}
 	served := e.serveControl(ctx)
 	scripted := e.runScript(ctx, nil, logWriter{e.log})
-	go reloadOnHangup(ctx, e.sup, e.log)
-	err := tui.Run(context.Background(), e.sup, tui.Options{Theme: theme, ThemeDir: themeDir(), StopEngine: cancel, EngineDone: done})
+	// With a console, SIGHUP means the terminal is gone, not "reload" (R
+	// does that): quit and stop the plugins rather than run on unseen.
+	hangup, stopHangup := signal.NotifyContext(context.Background(), syscall.SIGHUP)
+	defer stopHangup()
+	err := tui.Run(hangup, e.sup, tui.Options{Theme: theme, ThemeDir: themeDir(), StopEngine: cancel, EngineDone: done})
 	// Bubble Tea quits on SIGTERM without asking; stop the plugins anyway.
 	cancel()
 	<-done
@@ -157,7 +160,7 @@ func (e engine) console(theme string) int {
 		fmt.Fprintln(os.Stderr, "plugvisor:", runErr)
 		return exitFailure
 	}
-	return scripted()
+	return scripted.report()
 }
 
 // serveControl serves the operator API on the control socket until ctx
@@ -181,38 +184,59 @@ func (e engine) serveControl(ctx context.Context) <-chan struct{} {
 	return done
 }
 
-// runScript runs the --script once the plugins are up, printing to out, and
-// calls stop (if any) when it ends. The returned func waits for the script
-// and gives the exit code it earned.
-func (e engine) runScript(ctx context.Context, stop context.CancelFunc, out io.Writer) func() int {
+// runScript runs the --script once the plugins are up, printing its steps
+// to out, and calls stop (if any) when it ends.
+func (e engine) runScript(ctx context.Context, stop context.CancelFunc, out io.Writer) *scriptRun {
+	r := &scriptRun{result: make(chan scriptResult, 1), echo: out != io.Writer(os.Stderr)}
 	if e.script == nil {
-		return func() int { return exitOK }
+		r.result <- scriptResult{code: exitOK, ran: true}
+		return r
 	}
-	result := make(chan int, 1)
 	go func() {
-		code := exitOK
+		res := scriptResult{code: exitFailure, summary: "the engine stopped before the plugins were up"}
 		select {
 		case <-e.sup.Ready():
 			sum, err := e.script.Run(ctx, e.sup, out)
-			if err != nil || !sum.OK {
-				code = exitFailure
+			res.summary, res.ran = sum.String(), true
+			if err == nil && sum.OK {
+				res.code = exitOK
 			}
-			fmt.Fprintln(os.Stderr, "plugvisor: script:", sum)
 		case <-ctx.Done():
-			code = exitFailure
 		}
-		result <- code
+		r.result <- res
 		if stop != nil {
 			stop()
 		}
 	}()
-	return func() int {
-		select {
-		case code := <-result:
-			return code
-		default:
-			return exitFailure // the engine stopped before the script finished
+	return r
+}
+
+type scriptResult struct {
+	code    int
+	summary string
+	ran     bool // the script itself printed its summary to its output
+}
+
+// scriptRun is a --script under way. echo: its output went to the log (the
+// console owned the terminal), so its summary is printed again at the end.
+type scriptRun struct {
+	result chan scriptResult
+	echo   bool
+}
+
+// report prints the script's summary to stderr once the terminal is free
+// again, and gives the exit code it earned; a script the engine outlived
+// unfinished (the operator quit first) fails.
+func (r *scriptRun) report() int {
+	select {
+	case res := <-r.result:
+		if res.summary != "" && (r.echo || !res.ran) {
+			fmt.Fprintln(os.Stderr, "plugvisor: script:", res.summary)
 		}
+		return res.code
+	default:
+		fmt.Fprintln(os.Stderr, "plugvisor: script: stopped before it finished")
+		return exitFailure
 	}
 }
 
@@ -226,22 +250,6 @@ func parseScript(path string) (*script.Script, error) {
 	}
 	defer f.Close()
 	return script.Parse(path, f)
-}
-
-func reloadOnHangup(ctx context.Context, sup *supervisor.Supervisor, log *slog.Logger) {
-	ch := make(chan os.Signal, 1)
-	signal.Notify(ch, syscall.SIGHUP)
-	defer signal.Stop(ch)
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-ch:
-			if err := sup.Reload(); err != nil {
-				log.Error("reload failed", "err", err)
-			}
-		}
-	}
 }
 
 // runAttach opens the console on a running plugvisor through its control

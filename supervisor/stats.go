@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -36,7 +37,15 @@ func (r *rttRing) percentiles() (p50, p99 time.Duration) {
 		return 0, 0
 	}
 	slices.Sort(s)
-	return s[len(s)*50/100], s[min(len(s)-1, len(s)*99/100)]
+	return s[rank(len(s), 50)], s[rank(len(s), 99)]
+}
+
+// rank is the index of the p-th percentile of n sorted values by the
+// nearest-rank method, so p99 of two values is the larger one, not the
+// smaller.
+func rank(n int, p float64) int {
+	i := int(math.Ceil(p/100*float64(n))) - 1
+	return min(max(i, 0), n-1)
 }
 
 // Percentile returns the p-th percentile (0–100) of ds, sorting a copy.
@@ -46,6 +55,5 @@ func Percentile(ds []time.Duration, p float64) time.Duration {
 	}
 	s := slices.Clone(ds)
 	slices.Sort(s)
-	i := int(float64(len(s)-1) * p / 100)
-	return s[i]
+	return s[rank(len(s), p)]
 }
