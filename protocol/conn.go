@@ -32,8 +32,9 @@ type Stats struct {
 // leaves the flush to the last of them, so a burst goes out in few syscalls
 // and a lone message is flushed at once.
 type Conn struct {
-	nc   net.Conn
-	opts Options
+	nc       net.Conn
+	opts     Options
+	maxFrame atomic.Int64 // opts.MaxFrame, changeable by SetMaxFrame
 
 	br   *bufio.Reader
 	rbuf []byte
@@ -60,19 +61,32 @@ func NewConn(nc net.Conn, opts Options) *Conn {
 	if opts.BufferSize <= 0 {
 		opts.BufferSize = 16 << 10
 	}
-	return &Conn{
+	c := &Conn{
 		nc:   nc,
 		opts: opts,
 		br:   bufio.NewReaderSize(nc, opts.BufferSize),
 		bw:   bufio.NewWriterSize(nc, opts.BufferSize),
 	}
+	c.maxFrame.Store(int64(opts.MaxFrame))
+	return c
 }
 
 // NetConn returns the underlying connection (for peer credentials).
 func (c *Conn) NetConn() net.Conn { return c.nc }
 
 // MaxFrame is the payload limit in force.
-func (c *Conn) MaxFrame() int { return c.opts.MaxFrame }
+func (c *Conn) MaxFrame() int { return int(c.maxFrame.Load()) }
+
+// SetMaxFrame changes the payload limit for later Sends and Recvs; n <= 0
+// means DefaultMaxFrame. A plugin raises it to the supervisor's announced
+// max_frame after the welcome, so a large task within that limit is not a
+// protocol error.
+func (c *Conn) SetMaxFrame(n int) {
+	if n <= 0 {
+		n = DefaultMaxFrame
+	}
+	c.maxFrame.Store(int64(n))
+}
 
 // SetReadTimeout changes the idle timeout of later Recv calls. Call it only
 // from the goroutine that calls Recv.
@@ -119,8 +133,8 @@ func (c *Conn) buffer(m Message) error {
 	if err != nil {
 		return err
 	}
-	if size := len(frame) - HeaderSize; size > c.opts.MaxFrame {
-		return errorf(ErrFrameTooLarge, m.Kind(), "", "encoded payload of %d bytes exceeds the limit of %d; send fewer records per frame", size, c.opts.MaxFrame)
+	if size, limit := len(frame)-HeaderSize, c.MaxFrame(); size > limit {
+		return errorf(ErrFrameTooLarge, m.Kind(), "", "encoded payload of %d bytes exceeds the limit of %d; send fewer records per frame", size, limit)
 	}
 	if _, err := c.bw.Write(frame); err != nil {
 		c.werr = fmt.Errorf("send %s: %w", m.Kind(), err)
@@ -153,7 +167,7 @@ func (c *Conn) Recv() (Message, error) {
 	if _, err := c.br.Peek(HeaderSize); err != nil && IsTimeout(err) {
 		return nil, err
 	}
-	payload, err := ReadFrame(c.br, c.rbuf, c.opts.MaxFrame)
+	payload, err := ReadFrame(c.br, c.rbuf, c.MaxFrame())
 	if err != nil {
 		if IsTimeout(err) {
 			err = fmt.Errorf("protocol: peer stalled inside a frame: %w", err)

@@ -416,3 +416,28 @@ func TestRecvAfterClose(t *testing.T) {
 		t.Fatal("Send on a closed Conn succeeded")
 	}
 }
+
+// SetMaxFrame raises the limit for frames already on their way: a peer that
+// announced a larger max_frame may use it.
+func TestSetMaxFrameRaisesBothWays(t *testing.T) {
+	a, b := newServer(t).dialRaw(t)
+	ca, cb := protocol.NewConn(a, protocol.Options{MaxFrame: 1024}), protocol.NewConn(b, protocol.Options{MaxFrame: 1024})
+	big := &protocol.Task{ID: 1, Token: "t", Content: strings.Repeat("x", 4000)}
+	if err := ca.Send(big); !errors.Is(err, protocol.ErrFrameTooLarge) {
+		t.Fatalf("send over the limit: %v", err)
+	}
+	ca.SetMaxFrame(8192)
+	cb.SetMaxFrame(8192)
+	if ca.MaxFrame() != 8192 {
+		t.Fatalf("MaxFrame %d", ca.MaxFrame())
+	}
+	go ca.Send(big)
+	m, err := cb.Recv()
+	if err != nil || m.(*protocol.Task).Content != big.Content {
+		t.Fatalf("recv within the raised limit: %v", err)
+	}
+	cb.SetMaxFrame(0)
+	if cb.MaxFrame() != protocol.DefaultMaxFrame {
+		t.Fatalf("SetMaxFrame(0) = %d", cb.MaxFrame())
+	}
+}

@@ -51,6 +51,7 @@ type instance struct {
 	lastRun   time.Duration // how long the last process ran, for the backoff reset
 	exitWhy   string        // why the supervisor is ending the current process (counts as a failure)
 	exitNote  string        // what the plugin said on leaving (does not)
+	noGoodbye bool          // its connection closed without goodbye: a crash
 	permanent bool          // the current failure must not be retried
 	failures  int           // consecutive failed runs, for backoff
 	restarts  []time.Time
@@ -346,7 +347,7 @@ func (in *instance) join(j joinReq) *protocol.Reject {
 	// cannot work as configured, and restarting it would only repeat that.
 	if j.hello.PID != j.pid {
 		in.permanent, in.exitWhy = true, "protocol rejected: hello.pid does not match the connection"
-		return reject(protocol.RejectBadHello, "hello says pid %d, but the kernel says the connection is from pid %d", j.hello.PID, j.pid)
+		return reject(protocol.RejectCredentials, "hello says pid %d, but the kernel says the connection is from pid %d", j.hello.PID, j.pid)
 	}
 	if j.hello.Name != p.Name {
 		in.permanent, in.exitWhy = true, "protocol rejected: wrong plugin name"
@@ -376,9 +377,9 @@ func (in *instance) accept(j joinReq, version uint16) {
 		heartbeat: agent.HeartbeatInterval, hbTimeout: agent.HeartbeatTimeout,
 		bus: in.sup.bus, rtts: in.rtts, tokens: &in.sup.tokens,
 		pending: map[string]*pendingTask{}, pings: map[uint64]chan time.Duration{},
-		done: make(chan struct{}),
+		pongs: make(chan protocol.Pong, 1), done: make(chan struct{}),
 	}
-	in.permanent, in.exitWhy, in.exitNote = false, "", ""
+	in.permanent, in.exitWhy, in.exitNote, in.noGoodbye = false, "", "", false
 	in.mu.Lock()
 	in.sess = s
 	in.st.PluginVersion, in.st.Protocol = j.hello.Version, version
@@ -405,7 +406,8 @@ func (in *instance) onSessionEnd() {
 		in.exitNote = reason
 		in.setTimer(timerExit, in.sup.cfg().Agent.StopGrace)
 	case errors.Is(s.err, errDisconnected):
-		in.exitNote = reason
+		// No goodbye: a crash, whatever the exit status turns out to be.
+		in.exitNote, in.noGoodbye = reason, true
 		in.setTimer(timerExit, min(in.sup.cfg().Agent.StopGrace, disconnectGrace))
 	default:
 		if in.exitWhy == "" {
@@ -443,8 +445,8 @@ func (in *instance) onExit() {
 	default:
 		exit.Reason = "exited: " + exit.String()
 	}
-	failed := exit.failed() || in.exitWhy != ""
-	in.exitWhy, in.exitNote = "", ""
+	failed := exit.failed() || in.exitWhy != "" || in.noGoodbye
+	in.exitWhy, in.exitNote, in.noGoodbye = "", "", false
 	in.recordExit(exit)
 	in.afterExit(exit.Reason, failed)
 }
@@ -544,8 +546,11 @@ func (in *instance) terminate(reason string) {
 	}
 	grace := in.sup.cfg().Agent.StopGrace
 	in.setState(StateStopping, reason)
-	if in.sess != nil {
-		in.sess.shutdown(grace, reason)
+	if s := in.sess; s != nil {
+		// Never from this goroutine: a plugin that stopped reading would
+		// hold the whole lifecycle until a write deadline. Undelivered, the
+		// grace runs out and SIGTERM follows.
+		go s.shutdown(grace, reason)
 	} else {
 		grace = 0 // nobody to hear a shutdown message: go straight to SIGTERM
 	}

@@ -157,3 +157,26 @@ func TestReloadBeforeRunRefused(t *testing.T) {
 		t.Fatalf("SendTask before Run: %v", err)
 	}
 }
+
+// A plugin that pings without ever reading its pongs fills the supervisor's
+// write side; the supervisor must keep reading what the plugin sends (its
+// read loop never writes), so the record after the pings arrives.
+func TestReadLoopNeverWaitsOnWrites(t *testing.T) {
+	h := startHarness(t, plugin(t, "flood", self(), "env = { PV_TEST_ROLE = \"pingflood\" }\nrestart = \"never\""), func(o *supervisor.Options) {
+		o.Config.Agent.HeartbeatTimeout = 30 * time.Second // the write deadline: longer than the test
+	})
+	events, cancel := h.Sup.Subscribe(1 << 16)
+	defer cancel()
+	h.WaitState("flood", supervisor.StateRunning)
+	deadline := time.After(30 * time.Second)
+	for {
+		select {
+		case ev := <-events:
+			if ev.Type == supervisor.EventRecords && ev.Records[0].DataType() == "after-pings" {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("the record after 50,000 unanswered pings never arrived: %s", h.Status("flood").Reason)
+		}
+	}
+}

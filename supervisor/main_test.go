@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"syscall"
+	"time"
 	"testing"
 
 	"github.com/plugvisor/plugvisor/protocol"
@@ -72,6 +73,16 @@ func runRole(role string) int {
 				fmt.Fprintf(os.Stderr, "second connection: %s: %s\n", rej.Code, rej.Reason)
 			}
 		}
+	case "pingflood":
+		// Never read: pongs pile up in our socket until the supervisor's
+		// writes block. Its read loop must keep reading regardless.
+		for i := range 50_000 {
+			if conn.Send(&protocol.Ping{Seq: uint64(i)}) != nil {
+				return 8
+			}
+		}
+		conn.Send(&protocol.Data{Records: []protocol.Record{{Timestamp: 1, Fields: map[string]string{"data_type": "after-pings"}}}})
+		time.Sleep(time.Minute)
 	case "oversize":
 		c.Write([]byte{0x7f, 0xff, 0xff, 0xff})
 	case "garbage":

@@ -49,6 +49,8 @@ type session struct {
 	lastHB   atomic.Int64 // unix ns of the last pong
 	hbRTT    atomic.Int64
 	goodbye  atomic.Pointer[string]
+	writeErr atomic.Pointer[error] // the write that broke the session, if any
+	pongs    chan protocol.Pong    // the latest ping to answer, for the pong loop
 	answered atomic.Uint64
 	failed   atomic.Uint64
 	timedOut atomic.Uint64
@@ -85,6 +87,7 @@ func (t *tokenSource) next() string {
 func (s *session) run() {
 	stop := make(chan struct{})
 	go s.pingLoop(stop)
+	go s.pongLoop(stop)
 	s.err = s.readLoop()
 	close(stop)
 	s.conn.Close()
@@ -102,9 +105,7 @@ func (s *session) readLoop() error {
 		case *protocol.Data:
 			s.onData(m)
 		case *protocol.Ping:
-			if err := s.conn.Send(&protocol.Pong{Seq: m.Seq, Time: m.Time}); err != nil {
-				return fmt.Errorf("answer ping: %w", err)
-			}
+			s.answer(m)
 		case *protocol.Pong:
 			s.onPong(m)
 		case *protocol.Goodbye:
@@ -117,6 +118,9 @@ func (s *session) readLoop() error {
 }
 
 func (s *session) readError(err error) error {
+	if w := s.writeErr.Load(); w != nil {
+		return fmt.Errorf("writing to the plugin failed: %w", *w)
+	}
 	switch {
 	case protocol.IsTimeout(err):
 		return fmt.Errorf("hung: no frame for %s (heartbeat timeout)", s.hbTimeout)
@@ -198,6 +202,9 @@ func (s *session) task(ctx context.Context, id uint32, content string, timeout t
 	s.sent.Add(1)
 	if err := s.conn.Send(&p.task); err != nil {
 		s.abandon(p, err.Error())
+		if !errors.As(err, new(*protocol.Error)) { // refused before writing: the Conn is fine
+			s.broken(err)
+		}
 		return Reply{}, fmt.Errorf("send task %d to %s: %w", id, s.instance, err)
 	}
 	timer := time.NewTimer(timeout)
@@ -259,10 +266,53 @@ func (s *session) pingLoop(stop <-chan struct{}) {
 			return
 		case <-t.C:
 			if _, err := s.sendPing(); err != nil {
+				s.broken(err)
 				return
 			}
 		}
 	}
+}
+
+// answer queues a pong for the pong loop. The read loop must never wait to
+// write: if the plugin's writer holds its end while our socket buffer is
+// full, a read loop blocked on a pong would stop reading, the plugin would
+// block the same way, and both would sit until a timeout killed the plugin.
+// Only the latest ping needs an answer: any frame proves we are alive.
+func (s *session) answer(m *protocol.Ping) {
+	pong := protocol.Pong{Seq: m.Seq, Time: m.Time}
+	select {
+	case s.pongs <- pong:
+	default:
+		select { // replace the unsent older one
+		case <-s.pongs:
+		default:
+		}
+		select {
+		case s.pongs <- pong:
+		default:
+		}
+	}
+}
+
+func (s *session) pongLoop(stop <-chan struct{}) {
+	for {
+		select {
+		case <-stop:
+			return
+		case p := <-s.pongs:
+			if err := s.conn.Send(&p); err != nil {
+				s.broken(err)
+				return
+			}
+		}
+	}
+}
+
+// broken ends a session whose writes fail: a Conn that failed a write is out
+// of step for good, so nothing more can be sent to this plugin.
+func (s *session) broken(err error) {
+	s.writeErr.CompareAndSwap(nil, &err)
+	s.conn.Close()
 }
 
 func (s *session) sendPing() (uint64, error) {
@@ -302,6 +352,7 @@ func (s *session) ping(ctx context.Context) (time.Duration, error) {
 		s.mu.Unlock()
 	}
 	if err := s.conn.Send(&protocol.Ping{Seq: seq, Time: time.Now().UnixNano()}); err != nil {
+		s.broken(err)
 		forget()
 		return 0, fmt.Errorf("ping %s: %w", s.instance, err)
 	}
