@@ -21,6 +21,7 @@ type options struct {
 	grace          time.Duration
 	handshake      time.Duration
 	queueSize      int
+	queueBytes     int
 	maxInFlight    int
 	signals        []os.Signal
 }
@@ -29,14 +30,14 @@ type options struct {
 const (
 	DefaultGrace            = 5 * time.Second  // shutdown grace after a signal, a cancelled context or a lost connection
 	DefaultHandshakeTimeout = 10 * time.Second // how long to wait for the welcome
-	DefaultMaxInFlight      = 256              // task handlers running at once; more wait in order
+	DefaultMaxInFlight      = 256              // task handlers running at once; up to 1024 more wait in order
 )
 
 func newOptions(opts []Option) options {
 	o := options{
 		stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr,
 		grace: DefaultGrace, handshake: DefaultHandshakeTimeout,
-		queueSize: defaultQueueSize, maxInFlight: DefaultMaxInFlight,
+		queueSize: defaultQueueSize, queueBytes: defaultQueueBytes, maxInFlight: DefaultMaxInFlight,
 		signals: []os.Signal{syscall.SIGINT, syscall.SIGTERM},
 	}
 	for _, opt := range opts {
@@ -68,16 +69,27 @@ func WithStdio(in io.Reader, out, errOut io.Writer) Option {
 // stderr, which the supervisor captures).
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
 
-// WithGrace sets the shutdown grace used when no Shutdown message gave one.
+// WithGrace sets the shutdown grace used when no Shutdown message gave one:
+// after a signal, a cancelled context, a lost connection or Run's return.
 func WithGrace(d time.Duration) Option { return func(o *options) { o.grace = d } }
 
 // WithHandshakeTimeout bounds the wait for the supervisor's welcome.
 func WithHandshakeTimeout(d time.Duration) Option { return func(o *options) { o.handshake = d } }
 
-// WithQueueSize sets how many records may wait before Emit blocks.
+// WithQueueSize sets how many records may wait before Emit blocks
+// (default 65536).
 func WithQueueSize(n int) Option { return func(o *options) { o.queueSize = max(n, 1) } }
 
-// WithMaxInFlight sets how many task handlers may run at once.
+// WithQueueBytes sets how many bytes of records (as encoded on the wire) may
+// wait before Emit blocks (default 64 MiB). Emit blocks when either this or
+// WithQueueSize's bound is reached; a single record larger than n still goes
+// into an empty queue.
+func WithQueueBytes(n int) Option { return func(o *options) { o.queueBytes = max(n, 1) } }
+
+// WithMaxInFlight sets how many task handlers may run at once. Up to 1024
+// more tasks (64 MiB of content) wait in arrival order; a task beyond that is
+// answered at once with task_status error and "plugin busy: N tasks in
+// flight".
 func WithMaxInFlight(n int) Option { return func(o *options) { o.maxInFlight = max(n, 1) } }
 
 // WithSignals sets the signals that begin shutdown (default SIGINT and

@@ -3,6 +3,7 @@ package sdk_test
 import (
 	"encoding/json"
 	"io"
+	"os"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -117,5 +118,42 @@ func TestStandalone(t *testing.T) {
 	p.Signal(syscall.SIGINT)
 	if code := p.WaitExit(); code != sdk.ExitOK {
 		t.Errorf("exit code %d, want 0", code)
+	}
+}
+
+// Once shutdown has begun the signals are let go: a second Ctrl-C ends a
+// plugin whose final flush is stuck on a stdout nobody reads (a paused
+// pager), instead of being swallowed.
+func TestSecondSignalEndsStuckShutdown(t *testing.T) {
+	stalled, out, err := os.Pipe() // never read
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stalled.Close() })
+	cmd := exec.Command(exampleBinary(t, "echo"))
+	cmd.Env = sdktest.CleanEnviron()
+	cmd.Stdout = out
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := sdktest.Exec(t, cmd)
+	out.Close() // the child has its copy
+	p.Stderr.WaitContaining(t, "running standalone")
+	// Far more output than a pipe holds: the writer blocks on stdout.
+	task := `{"id":1,"content":"` + strings.Repeat("x", 32<<10) + `"}` + "\n"
+	if _, err := io.WriteString(stdin, strings.Repeat(task, 200)); err != nil {
+		t.Fatal(err)
+	}
+	p.Signal(syscall.SIGINT)
+	p.Stderr.WaitContaining(t, `msg="shutting down"`) // logged once the signals are let go
+	p.Signal(syscall.SIGINT)
+	sent := time.Now()
+	st := p.Wait()
+	if d := time.Since(sent); d > 2*time.Second {
+		t.Errorf("the plugin took %v to end after the second SIGINT", d)
+	}
+	if ws, ok := st.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGINT {
+		t.Errorf("process ended with %v, want killed by the second SIGINT", st)
 	}
 }

@@ -2,20 +2,33 @@ package sdk
 
 import (
 	"context"
+	"errors"
 	"sync"
 
 	"github.com/plugvisor/plugvisor/protocol"
 )
 
-// Batching limits. A frame carries at most maxBatchRecords records so one
-// frame never costs the supervisor's read loop more than a few milliseconds.
+// Batching limits. A frame carries at most maxBatchRecords records and about
+// maxBatchBytes of them, so one frame never holds the connection's write lock
+// (or costs the supervisor's read loop) for long; a single larger record
+// still goes out, alone in its frame.
 const (
-	defaultQueueSize = 64 << 10
-	maxBatchRecords  = 4096
+	defaultQueueSize  = 64 << 10
+	defaultQueueBytes = 64 << 20
+	maxBatchRecords   = 4096
+	maxBatchBytes     = 256 << 10
 	// dataOverhead bounds a Data frame's bytes besides its records: map
 	// header, "kind": "data", "records" and a 32-bit array header.
 	dataOverhead = 1 + 5 + 5 + 8 + 5
+	// The SDK's own immediate replies (unknown task id, plugin busy, shutting
+	// down) never wait for room: they may go this far beyond the bounds, and
+	// are dropped beyond that.
+	urgentRecords = 1024
+	urgentBytes   = 1 << 20
 )
+
+// errQueueFull refuses an immediate reply when even the reserve is used up.
+var errQueueFull = errors.New("sdk: record queue full")
 
 type item struct {
 	rec  protocol.Record
@@ -25,16 +38,22 @@ type item struct {
 // queue is the bounded buffer between emitters and the one writer. There is
 // no timer: the writer takes whatever is queued when it is free, so a lone
 // record leaves at once and a burst leaves in few frames.
+//
+// Shutdown closes it in two steps: refusePlain refuses records without a
+// token (Emit) while task replies still go in, then close refuses everything.
 type queue struct {
-	limit    int
-	maxFrame int // payload bytes per frame
+	limit     int // records
+	byteLimit int // sum of item sizes
+	maxFrame  int // payload bytes per frame
 
-	mu      sync.Mutex
-	notFull sync.Cond
-	items   []item
-	head    int
-	closed  bool  // no more pushes
-	dead    error // the writer failed: nothing more will be sent
+	mu       sync.Mutex
+	notFull  sync.Cond
+	items    []item
+	head     int
+	bytes    int   // sum of the sizes of items[head:]
+	plainOff bool  // records without a token are refused
+	closed   bool  // no more pushes
+	dead     error // the writer failed: nothing more will be sent
 
 	ready chan struct{} // capacity 1: wakes the writer
 
@@ -42,8 +61,8 @@ type queue struct {
 	progress              chan struct{} // closed and replaced whenever sent moves or dead is set
 }
 
-func newQueue(limit, maxFrame int) *queue {
-	q := &queue{limit: limit, maxFrame: maxFrame, ready: make(chan struct{}, 1), progress: make(chan struct{})}
+func newQueue(limit, byteLimit, maxFrame int) *queue {
+	q := &queue{limit: limit, byteLimit: byteLimit, maxFrame: maxFrame, ready: make(chan struct{}, 1), progress: make(chan struct{})}
 	q.notFull.L = &q.mu
 	return q
 }
@@ -51,22 +70,60 @@ func newQueue(limit, maxFrame int) *queue {
 // maxRecord is the largest record that fits in a frame on its own.
 func (q *queue) maxRecord() int { return q.maxFrame - dataOverhead }
 
+// batchBudget is the record bytes one frame carries when it has several.
+func (q *queue) batchBudget() int { return min(q.maxFrame, maxBatchBytes) - dataOverhead }
+
+// refusedLocked reports whether it may no longer be queued.
+func (q *queue) refusedLocked(it *item) bool {
+	return q.closed || (q.plainOff && it.rec.Token == "")
+}
+
+// fullLocked reports whether it must wait for room. A record larger than the
+// byte bound still goes into an empty queue.
+func (q *queue) fullLocked(it *item) bool {
+	return len(q.items)-q.head >= q.limit || (q.bytes > 0 && q.bytes+it.size > q.byteLimit)
+}
+
 // push queues it, blocking while the queue is full: backpressure on the
-// plugin's own producer. It returns ErrShutdown once the queue is closed.
+// plugin's own producer. It returns ErrShutdown once the queue refuses it.
 func (q *queue) push(it item) error {
 	q.mu.Lock()
-	for !q.closed && len(q.items)-q.head >= q.limit {
+	for !q.refusedLocked(&it) && q.fullLocked(&it) {
 		q.notFull.Wait()
 	}
-	if q.closed {
+	if q.refusedLocked(&it) {
 		q.mu.Unlock()
 		return ErrShutdown
 	}
-	q.items = append(q.items, it)
-	q.pushed++
+	q.appendLocked(it)
 	q.mu.Unlock()
 	q.wake()
 	return nil
+}
+
+// pushNow queues it without waiting: for replies the SDK sends from the
+// read loop, which must never block. It may exceed the bounds by a fixed
+// reserve; beyond that it fails with errQueueFull.
+func (q *queue) pushNow(it item) error {
+	q.mu.Lock()
+	switch {
+	case q.refusedLocked(&it):
+		q.mu.Unlock()
+		return ErrShutdown
+	case len(q.items)-q.head >= q.limit+urgentRecords || (q.bytes > 0 && q.bytes+it.size > q.byteLimit+urgentBytes):
+		q.mu.Unlock()
+		return errQueueFull
+	}
+	q.appendLocked(it)
+	q.mu.Unlock()
+	q.wake()
+	return nil
+}
+
+func (q *queue) appendLocked(it item) {
+	q.items = append(q.items, it)
+	q.bytes += it.size
+	q.pushed++
 }
 
 func (q *queue) wake() {
@@ -97,13 +154,14 @@ func (q *queue) next(dst []protocol.Record) []protocol.Record {
 }
 
 func (q *queue) takeLocked(dst []protocol.Record) []protocol.Record {
-	budget := q.maxRecord()
+	budget := q.batchBudget()
 	for q.head < len(q.items) && len(dst) < maxBatchRecords {
 		it := &q.items[q.head]
 		if len(dst) > 0 && it.size > budget {
 			break
 		}
 		budget -= it.size
+		q.bytes -= it.size
 		dst = append(dst, it.rec)
 		*it = item{} // let the fields be collected once sent
 		q.head++
@@ -133,10 +191,19 @@ func (q *queue) advanceLocked() {
 	q.progress = make(chan struct{})
 }
 
+// refusePlain refuses further records without a token; task replies are
+// still queued until close.
+func (q *queue) refusePlain() {
+	q.mu.Lock()
+	q.plainOff = true
+	q.mu.Unlock()
+	q.notFull.Broadcast()
+}
+
 // close refuses further pushes; what is queued is still handed out.
 func (q *queue) close() {
 	q.mu.Lock()
-	q.closed = true
+	q.plainOff, q.closed = true, true
 	q.mu.Unlock()
 	q.notFull.Broadcast()
 	q.wake()
@@ -145,13 +212,13 @@ func (q *queue) close() {
 // fail discards what is queued: the writer cannot send it.
 func (q *queue) fail(err error) {
 	q.mu.Lock()
-	q.closed = true
+	q.plainOff, q.closed = true, true
 	if q.dead == nil {
 		q.dead = err
 		q.advanceLocked()
 	}
 	clear(q.items)
-	q.items, q.head = q.items[:0], 0
+	q.items, q.head, q.bytes = q.items[:0], 0, 0
 	q.mu.Unlock()
 	q.notFull.Broadcast()
 	q.wake()

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/plugvisor/plugvisor/protocol"
 )
@@ -33,7 +34,7 @@ func TestRecordSizeBoundsEncoding(t *testing.T) {
 
 func TestBatchesFitTheFrame(t *testing.T) {
 	const maxFrame = 2048
-	q := newQueue(1000, maxFrame)
+	q := newQueue(1000, defaultQueueBytes, maxFrame)
 	for i := range 300 {
 		rec := protocol.Record{Timestamp: int64(i), Fields: map[string]string{"data_type": "d", "pad": strings.Repeat("p", i%200)}}
 		if err := q.push(item{rec: rec, size: recordSize(&rec)}); err != nil {
@@ -63,6 +64,109 @@ func TestBatchesFitTheFrame(t *testing.T) {
 	}
 	if total != 300 {
 		t.Errorf("%d records out, want 300", total)
+	}
+}
+
+// A frame carries at most about maxBatchBytes of records, so one send never
+// holds the connection's write lock for long; a larger record goes alone.
+func TestBatchesCappedBelowFrameLimit(t *testing.T) {
+	q := newQueue(1000, defaultQueueBytes, protocol.DefaultMaxFrame)
+	push := func(i, pad int) {
+		t.Helper()
+		rec := protocol.Record{Timestamp: int64(i), Fields: map[string]string{"data_type": "d", "pad": strings.Repeat("p", pad)}}
+		if err := q.push(item{rec: rec, size: recordSize(&rec)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 100 {
+		push(i, 10<<10)
+	}
+	push(100, 300<<10) // over the batch cap, under the frame limit
+	push(101, 10)
+	q.close()
+	var sizes []int
+	for {
+		batch := q.next(nil)
+		if len(batch) == 0 {
+			break
+		}
+		frame, err := protocol.Append(nil, &protocol.Data{Records: batch})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(batch) > 1 && len(frame) > maxBatchBytes {
+			t.Errorf("frame of %d records is %d bytes, over the %d-byte batch cap", len(batch), len(frame), maxBatchBytes)
+		}
+		if len(batch[0].Fields["pad"]) == 300<<10 && len(batch) != 1 {
+			t.Errorf("the large record shares its frame with %d others", len(batch)-1)
+		}
+		sizes = append(sizes, len(batch))
+	}
+	if len(sizes) < 5 {
+		t.Errorf("batch sizes %v: 1 MiB of records should take several frames", sizes)
+	}
+}
+
+// Emit's backpressure applies when the queued bytes reach their bound, not
+// only the record count.
+func TestQueueBoundedByBytes(t *testing.T) {
+	const byteLimit = 10_000
+	q := newQueue(1000, byteLimit, protocol.DefaultMaxFrame)
+	mk := func(pad int) item {
+		rec := protocol.Record{Fields: map[string]string{"data_type": "d", "pad": strings.Repeat("p", pad)}}
+		return item{rec: rec, size: recordSize(&rec)}
+	}
+	one := mk(2000)
+	n := 0
+	for ; (n+1)*one.size <= byteLimit; n++ {
+		if err := q.push(one); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pushed := make(chan error, 1)
+	go func() { pushed <- q.push(one) }()
+	select {
+	case err := <-pushed:
+		t.Fatalf("push beyond %d bytes (%d records queued) did not block: %v", byteLimit, n, err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	// The SDK's immediate replies do not wait.
+	if err := q.pushNow(mk(10)); err != nil {
+		t.Fatalf("pushNow on a full queue: %v", err)
+	}
+	if batch := q.next(nil); len(batch) == 0 {
+		t.Fatal("nothing to take")
+	}
+	if err := <-pushed; err != nil {
+		t.Fatalf("push after room was made: %v", err)
+	}
+
+	// A record larger than the bound still goes into an empty queue.
+	q = newQueue(1000, byteLimit, protocol.DefaultMaxFrame)
+	if err := q.push(mk(3 * byteLimit)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// During shutdown the queue refuses plain records at once but still takes
+// task records until it closes.
+func TestQueueRefusesPlainRecordsFirst(t *testing.T) {
+	q := newQueue(10, defaultQueueBytes, protocol.DefaultMaxFrame)
+	plain := item{rec: protocol.Record{Fields: map[string]string{"data_type": "d"}}}
+	reply := item{rec: protocol.Record{Token: "t", Fields: map[string]string{"data_type": "d"}}}
+	q.refusePlain()
+	if err := q.push(plain); err != ErrShutdown {
+		t.Errorf("plain push after refusePlain = %v, want ErrShutdown", err)
+	}
+	if err := q.push(reply); err != nil {
+		t.Errorf("task record after refusePlain = %v, want accepted", err)
+	}
+	q.close()
+	if err := q.push(reply); err != ErrShutdown {
+		t.Errorf("task record after close = %v, want ErrShutdown", err)
+	}
+	if batch := q.next(nil); len(batch) != 1 {
+		t.Errorf("%d records handed out after close, want the 1 queued", len(batch))
 	}
 }
 

@@ -38,6 +38,16 @@ func Exit(err error) {
 // signals arrives (SIGINT and SIGTERM by default) or ctx is cancelled; it then
 // flushes queued records and says goodbye within the grace period.
 //
+// The grace is the one the supervisor's shutdown message gives, taken
+// literally (0: leave at once, without waiting for Run; a best-effort flush
+// and goodbye), else WithGrace's. Within the first three quarters of it Run
+// and the task handlers in flight may finish: Emit is refused from the start
+// of shutdown, but a task's Progress and Reply (and the SDK's own final
+// reply) are still sent. Tasks still waiting for a handler slot are answered
+// with an error. By nine tenths of the grace the flush ends, written or not.
+// Once shutdown has begun the signals are let go, so a second SIGINT or
+// SIGTERM ends the process at once.
+//
 // Without PLUGVISOR_SOCKET (a person ran the binary) it runs standalone, on
 // the same code path: it says so in one line on stderr, writes every record
 // to stdout as one JSON line mirroring the wire record (token omitted when
@@ -51,7 +61,8 @@ func Exit(err error) {
 //	{"id":1,"content":"hi"}
 //	{"id":1,"content":"hi","token":"mine"}
 //
-// A malformed line is reported on stderr with its line number and skipped.
+// A malformed line, or one over 4 MiB, is reported on stderr with its line
+// number and skipped.
 // End of stdin stops reading tasks, not the plugin: it runs until its Run
 // returns or a signal arrives, so `plugin </dev/null` still runs.
 //
@@ -124,6 +135,8 @@ type runner struct {
 	tasks *dispatcher
 	tr    transport
 
+	sigs chan os.Signal // the signals that begin shutdown; released once it has begun
+
 	endOnce sync.Once
 	ended   chan struct{}
 	end     ending // written once, before ended closes
@@ -133,11 +146,12 @@ type runner struct {
 }
 
 func newRunner(p Plugin, o options, sess *Session, router Router, maxFrame int, tr transport) *runner {
-	q := newQueue(o.queueSize, maxFrame)
+	q := newQueue(o.queueSize, o.queueBytes, maxFrame)
 	sink := Sink{q: q}
 	return &runner{
 		p: p, o: o, log: o.log, sess: sess, q: q, sink: sink, tr: tr,
 		tasks: newDispatcher(sess.ctx, router, sink, o.log, o.maxInFlight),
+		sigs:  make(chan os.Signal, 1),
 		ended: make(chan struct{}),
 	}
 }
@@ -162,20 +176,33 @@ func (r *runner) run(ctx context.Context) error {
 	}
 }
 
+// minFlush is the least time given to the final flush and goodbye, even
+// when the grace is 0 ("leave now"): a best-effort write, not a wait.
+const minFlush = 100 * time.Millisecond
+
 // shutdown ends the session within the grace period: it waits for Run
 // (unless runDone is nil: Run has returned runErr) and the task handlers,
-// flushes the queue, and says goodbye if the connection still works.
+// whose replies are still queued until then, flushes the queue, and says
+// goodbye if the connection still works.
 func (r *runner) shutdown(writerDone <-chan struct{}, runDone <-chan error, runErr error) error {
 	end, begun := r.end, time.Now()
-	r.begin()
-	runDeadline, flushDeadline := begun.Add(end.grace*3/4), begun.Add(end.grace*9/10)
+	r.begin(end)
+	runDeadline := begun.Add(end.grace * 3 / 4)
+	flushDeadline := begun.Add(max(end.grace*9/10, minFlush))
 	returned := runDone == nil
 	if !returned {
 		runErr, returned = waitRun(runDone, runDeadline)
 	}
 	r.waitTasks(runDeadline)
+	// The handlers' time is up: nothing more is queued, the writer sends
+	// what is and stops.
+	r.q.close()
 	r.tr.bound(flushDeadline)
-	<-writerDone
+	if !waitDone(writerDone, flushDeadline) {
+		// Standalone, a stalled stdout (a paused pager) cannot be
+		// interrupted: give up on it rather than hang.
+		r.lose(fmt.Errorf("output stalled: queued records not written within %v of shutdown", flushDeadline.Sub(begun).Round(time.Millisecond)))
+	}
 	goodbye, err := r.result(end, runErr, returned)
 	r.tr.finish(goodbye, r.lostErr() == nil)
 	r.log.Info("session ended", "reason", goodbye)
@@ -198,17 +225,18 @@ func runReason(err error) string {
 	return err.Error()
 }
 
-// watch turns signals and ctx into the start of shutdown.
+// watch turns signals and ctx into the start of shutdown. Once shutdown has
+// begun the signals are released (see begin), so a second one gets its
+// default action and ends the process at once.
 func (r *runner) watch(ctx context.Context) (unwatch func()) {
-	sigs := make(chan os.Signal, 1)
 	if len(r.o.signals) > 0 {
-		signal.Notify(sigs, r.o.signals...)
+		signal.Notify(r.sigs, r.o.signals...)
 	}
 	quit, done := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
 		select {
-		case sig := <-sigs:
+		case sig := <-r.sigs:
 			r.stop(ending{reason: "signal: " + sig.String(), grace: r.o.grace})
 		case <-ctx.Done():
 			r.stop(ending{reason: "context: " + context.Cause(ctx).Error(), grace: r.o.grace})
@@ -216,18 +244,16 @@ func (r *runner) watch(ctx context.Context) (unwatch func()) {
 		}
 	}()
 	return func() {
-		signal.Stop(sigs)
+		signal.Stop(r.sigs)
 		close(quit)
 		<-done
 	}
 }
 
-// stop records the first reason to end; later ones are ignored.
+// stop records the first reason to end; later ones are ignored. A grace of
+// 0 is taken literally: the supervisor's "leave now".
 func (r *runner) stop(e ending) {
 	r.endOnce.Do(func() {
-		if e.grace <= 0 {
-			e.grace = r.o.grace
-		}
 		r.end = e
 		close(r.ended)
 	})
@@ -256,15 +282,24 @@ func (r *runner) lostErr() error {
 	return r.lost
 }
 
-// begin starts shutdown: the plugin's context is cancelled, the sink refuses
-// new records, and new tasks are refused.
-func (r *runner) begin() {
-	r.sess.cancel()
-	r.q.close()
+// begin starts shutdown: a second signal is left to its default action, the
+// sink refuses new records except task replies, new tasks are refused, and
+// then the plugin's context is cancelled, so code woken by it already sees
+// Emit refused and no waiting task started.
+func (r *runner) begin(end ending) {
+	signal.Stop(r.sigs)
+	r.log.Info("shutting down", "reason", end.reason, "grace", end.grace)
+	r.q.refusePlain()
 	r.tasks.close()
+	r.sess.cancel()
 }
 
 func waitRun(runDone <-chan error, deadline time.Time) (error, bool) {
+	select {
+	case err := <-runDone: // a grace of 0 still takes a Run that has returned
+		return err, true
+	default:
+	}
 	t := time.NewTimer(time.Until(deadline))
 	defer t.Stop()
 	select {
@@ -276,12 +311,25 @@ func waitRun(runDone <-chan error, deadline time.Time) (error, bool) {
 }
 
 func (r *runner) waitTasks(deadline time.Time) {
+	if !waitDone(r.tasks.idle, deadline) {
+		r.log.Warn("task handlers still running at shutdown")
+	}
+}
+
+// waitDone reports whether done closed by deadline.
+func waitDone(done <-chan struct{}, deadline time.Time) bool {
+	select {
+	case <-done:
+		return true
+	default:
+	}
 	t := time.NewTimer(time.Until(deadline))
 	defer t.Stop()
 	select {
-	case <-r.tasks.idle:
+	case <-done:
+		return true
 	case <-t.C:
-		r.log.Warn("task handlers still running at shutdown")
+		return false
 	}
 }
 
@@ -312,6 +360,9 @@ func (r *runner) result(end ending, runErr error, returned bool) (string, error)
 		return end.reason, r.tr.lostError(lost)
 	}
 	switch {
+	case !returned && end.grace == 0:
+		// "Leave now": not waiting for Run is what was asked.
+		return end.reason, nil
 	case !returned:
 		err := fmt.Errorf("run did not return within %v of shutdown (%s)", end.grace*3/4, end.reason)
 		return end.reason + "; run did not return in time", err

@@ -1,10 +1,12 @@
 package sdk_test
 
 import (
+	"context"
 	"errors"
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -180,5 +182,125 @@ func TestHeartbeatsDisabled(t *testing.T) {
 	}
 	if err := <-done; err != nil {
 		t.Errorf("Run = %v", err)
+	}
+}
+
+// Crossed writes: the plugin's writer is stuck sending into a full socket
+// (the supervisor is busy sending to the plugin, or paused) and holds the
+// connection's write lock. Answering a ping must not stop the read loop, or
+// the supervisor, which may itself be blocked sending to the plugin, waits
+// until its write timeout and kills the plugin.
+func TestReadLoopKeepsReadingWhileWriterIsStuck(t *testing.T) {
+	sv := sdktest.New(t)
+	const queue = 8
+	sinks, handled := make(chan sdk.Sink, 1), make(chan struct{})
+	app := sdk.New("crossed").
+		OnRun(func(sink sdk.Sink, s *sdk.Session) error {
+			sinks <- sink
+			big := strings.Repeat("b", 60<<10)
+			for {
+				if err := sink.Emit(sdk.Fields{"data_type": "big", "b": big}); err != nil {
+					return nil // shutdown
+				}
+			}
+		}).
+		Handle(1, func(context.Context, sdk.Task, sdk.Sink) error {
+			close(handled)
+			return nil
+		})
+	done := sv.Start(app, sdk.WithQueueSize(queue))
+	c := sv.Accept()
+	w := sdktest.DefaultWelcome()
+	w.Heartbeat = 0 // no liveness deadline while the supervisor is paused
+	c.Welcome(w)
+	sink := <-sinks
+	c.Pause()
+	waitUntil(t, "the writer stuck on a full socket", writerStuck(sink, queue))
+
+	c.Ping()
+	seq := c.Ping() // a pong still waiting may be replaced by the latest
+	tok := c.Task(1, "")
+	select {
+	case <-handled:
+	case <-time.After(5 * time.Second):
+		t.Fatal("task not read while the writer was stuck: the read loop is blocked")
+	}
+	c.Resume()
+	c.WaitPong(seq)
+	if r := c.WaitReply(tok); r.Status() != protocol.StatusOK {
+		t.Errorf("reply = %v", r.Final.Fields)
+	}
+	c.Shutdown(10*time.Second, "done")
+	c.WaitGoodbye()
+	if err := <-done; err != nil {
+		t.Errorf("Run = %v", err)
+	}
+}
+
+// writerStuck reports a full queue that the writer has not drained for a
+// while: it is blocked in a send.
+func writerStuck(sink sdk.Sink, queue int) func() bool {
+	var last uint64
+	var since time.Time
+	return func() bool {
+		st := sink.Stats()
+		if st.Queued < queue || st.Sent != last || since.IsZero() {
+			last, since = st.Sent, time.Now()
+			return false
+		}
+		return time.Since(since) > 100*time.Millisecond
+	}
+}
+
+// Shutdown{Grace: 0} means leave now: Run is not waited for, and the
+// goodbye goes out at once. It is not replaced by the default grace.
+func TestShutdownGraceZeroLeavesAtOnce(t *testing.T) {
+	sv := sdktest.New(t)
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	app := sdk.New("g0").OnRun(func(sink sdk.Sink, s *sdk.Session) error {
+		if err := sink.Emit(sdk.Fields{"data_type": "up"}); err != nil {
+			return err
+		}
+		s.Wait()
+		<-release // a slow cleanup
+		return nil
+	})
+	done := sv.Start(app, sdk.WithGrace(10*time.Second))
+	c := sv.Connect()
+	c.WaitType("up", 1)
+	begun := time.Now()
+	c.Shutdown(0, "now")
+	if gb := c.WaitGoodbye(); gb.Reason != "shutdown requested: now" {
+		t.Errorf("goodbye = %q", gb.Reason)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("Run = %v, want nil: leaving without Run is what was asked", err)
+	}
+	if d := time.Since(begun); d > time.Second {
+		t.Errorf("the plugin took %v to leave after a shutdown with grace 0", d)
+	}
+}
+
+// The supervisor's announced max_frame is the limit both ways: it may send a
+// task above the 4 MiB default, and a reply that large may be sent back.
+func TestAnnouncedMaxFrameApplies(t *testing.T) {
+	sv := sdktest.New(t)
+	app := sdk.New("big").Handle(1, func(_ context.Context, tk sdk.Task, s sdk.Sink) error {
+		return s.Reply(tk, sdk.Fields{"data_type": "echo", "content": tk.Content})
+	})
+	done := sv.Start(app)
+	c := sv.Accept()
+	w := sdktest.DefaultWelcome()
+	w.MaxFrame = 8 << 20
+	c.Welcome(w)
+	content := strings.Repeat("z", 5<<20)
+	if r := c.WaitReply(c.Task(1, content)); r.Final.Fields["content"] != content {
+		t.Errorf("reply content of %d bytes, want the 5 MiB task echoed", len(r.Final.Fields["content"]))
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("Run ended: %v", err)
+	default:
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"time"
+	"unicode/utf8"
 
 	"github.com/plugvisor/plugvisor/protocol"
 )
@@ -15,8 +16,11 @@ import (
 // one queue and every method is safe for concurrent use.
 //
 // Records are queued and sent by one writer in as few frames as the queue
-// allows. When the queue is full the methods block until there is room or
-// shutdown begins. Once shutdown has begun they return ErrShutdown.
+// allows. When the queue is full (by record count or by bytes, see
+// WithQueueSize and WithQueueBytes) the methods block until there is room or
+// the queue stops taking them. Once shutdown has begun Emit and EmitAt return
+// ErrShutdown; a task's Progress and Reply are still taken while the task
+// handlers have time to finish (see Run), so a task in flight can answer.
 type Sink struct {
 	q *queue
 }
@@ -102,13 +106,41 @@ func (s Sink) Stats() Stats {
 	return Stats{Emitted: pushed, Sent: sent, Batches: batches, Queued: queued}
 }
 
-// send queues a record with a token and status, for the SDK's own replies.
-func (s Sink) send(token string, fields Fields, status string) error {
-	it, err := s.build(token, time.Time{}, fields, status)
-	if err != nil {
-		return err
+// truncatedMark ends an error text cut to fit a frame.
+const truncatedMark = "…(truncated)"
+
+// errorReply builds the SDK's task_error reply for token, cutting text so
+// the record fits in a frame: a reply that cannot be sent would leave the
+// task unanswered.
+func (s Sink) errorReply(token, text string) (item, error) {
+	if s.q == nil {
+		return item{}, errZeroSink
 	}
-	return s.q.push(it)
+	fields := Fields{protocol.FieldDataType: typeTaskError, protocol.FieldError: ""}
+	empty := protocol.Record{Token: token, Fields: Fields{protocol.FieldTaskStatus: protocol.StatusError}}
+	maps.Copy(empty.Fields, fields)
+	// The empty text was counted with a 1-byte string header; a long one
+	// takes up to 5.
+	room := s.q.maxRecord() - recordSize(&empty) - 4
+	fields[protocol.FieldError] = fitText(text, room)
+	return s.build(token, time.Time{}, fields, protocol.StatusError)
+}
+
+// fitText returns text if it has at most room bytes, else its longest prefix
+// (cut at a character boundary) that fits with truncatedMark after it.
+func fitText(text string, room int) string {
+	if len(text) <= room {
+		return text
+	}
+	mark := truncatedMark
+	if room < len(mark) {
+		mark = ""
+	}
+	cut := max(room-len(mark), 0)
+	for cut > 0 && !utf8.RuneStart(text[cut]) {
+		cut--
+	}
+	return text[:cut] + mark
 }
 
 // build validates fields and copies them, so the caller may reuse its map as

@@ -53,28 +53,60 @@ type standalone struct {
 // exit anyway.
 func (t *standalone) start(r *runner) { go t.readTasks(r) }
 
+// maxStdinLine is the longest task line read; a longer one is skipped.
+const maxStdinLine = protocol.DefaultMaxFrame
+
 func (t *standalone) readTasks(r *runner) {
-	sc := bufio.NewScanner(t.in)
-	sc.Buffer(make([]byte, 0, 64<<10), protocol.DefaultMaxFrame)
-	line := 0
-	for sc.Scan() {
-		line++
-		text := bytes.TrimSpace(sc.Bytes())
-		if len(text) == 0 {
+	br := bufio.NewReaderSize(t.in, 64<<10)
+	var buf []byte
+	for line := 1; ; line++ {
+		text, tooLong, err := readLine(br, buf[:0], maxStdinLine)
+		if cap(text) <= 64<<10 {
+			buf = text // reuse small buffers; let a rare huge one go
+		}
+		if tooLong {
+			fmt.Fprintf(t.errOut, "%s: stdin line %d: longer than %d bytes; skipped\n", t.name, line, maxStdinLine)
+		} else if text := bytes.TrimSpace(text); len(text) > 0 {
+			task, perr := parseTask(text, line)
+			if perr != nil {
+				fmt.Fprintf(t.errOut, "%s: stdin line %d: %v\n", t.name, line, perr)
+			} else {
+				r.tasks.submit(task)
+			}
+		}
+		switch {
+		case err == io.EOF:
+			fmt.Fprintf(t.errOut, "%s: end of stdin: no more tasks; running until stopped\n", t.name)
+			return
+		case err != nil:
+			fmt.Fprintf(t.errOut, "%s: stdin line %d: %v; no more tasks are read\n", t.name, line, err)
+			return
+		}
+	}
+}
+
+// readLine appends the next line of br (without its newline) to dst. A line
+// longer than limit is read to its end and discarded: tooLong is set and the
+// line returned empty. err is io.EOF after the last line.
+func readLine(br *bufio.Reader, dst []byte, limit int) (line []byte, tooLong bool, err error) {
+	for {
+		frag, err := br.ReadSlice('\n')
+		if !tooLong {
+			if dst = append(dst, frag...); len(dst) > limit+1 {
+				tooLong, dst = true, dst[:0]
+			}
+		}
+		if err == bufio.ErrBufferFull {
 			continue
 		}
-		task, err := parseTask(text, line)
-		if err != nil {
-			fmt.Fprintf(t.errOut, "%s: stdin line %d: %v\n", t.name, line, err)
-			continue
+		if !tooLong {
+			dst = bytes.TrimSuffix(dst, []byte("\n"))
+			if len(dst) > limit {
+				tooLong, dst = true, dst[:0]
+			}
 		}
-		r.tasks.submit(task)
+		return dst, tooLong, err
 	}
-	if err := sc.Err(); err != nil {
-		fmt.Fprintf(t.errOut, "%s: stdin line %d: %v; no more tasks are read\n", t.name, line+1, err)
-		return
-	}
-	fmt.Fprintf(t.errOut, "%s: end of stdin: no more tasks; running until stopped\n", t.name)
 }
 
 func parseTask(text []byte, line int) (Task, error) {
@@ -107,6 +139,8 @@ func (t *standalone) write(batch []protocol.Record) error {
 	return nil
 }
 
+// bound cannot interrupt a write to stdout; the runner stops waiting for
+// the writer at the deadline instead.
 func (t *standalone) bound(time.Time)     {}
 func (t *standalone) abort()              {}
 func (t *standalone) finish(string, bool) {}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/plugvisor/plugvisor/sdk"
 	"github.com/plugvisor/plugvisor/sdk/sdktest"
@@ -70,5 +71,68 @@ func TestStandaloneInProcess(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("Run = %v", err)
+	}
+}
+
+// A stdout that does not drain (a paused `plugin | less`) must not hold the
+// shutdown beyond its grace.
+func TestStandaloneStalledStdoutBoundsShutdown(t *testing.T) {
+	stalled, out := io.Pipe() // never read
+	t.Cleanup(func() { stalled.Close() })
+	var stderr sdktest.Lines
+	emitted := make(chan struct{})
+	app := sdk.New("stall").OnRun(func(sink sdk.Sink, s *sdk.Session) error {
+		if err := sink.Emit(sdk.Fields{"data_type": "x"}); err != nil {
+			return err
+		}
+		close(emitted)
+		s.Wait()
+		return nil
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- sdk.Run(ctx, app, sdk.WithEnv(sdk.Env{}), sdk.WithSignals(), sdk.WithGrace(200*time.Millisecond),
+			sdk.WithStdio(strings.NewReader(""), out, &stderr))
+	}()
+	<-emitted
+	cancel()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "output stalled") {
+			t.Errorf("Run = %v, want an error saying the output stalled", err)
+		}
+	case <-time.After(3 * time.Second):
+		stalled.Close() // let Run end
+		<-done
+		t.Fatal("Run still running 3s after cancel with a 200ms grace: shutdown waits for a stalled stdout")
+	}
+}
+
+// One stdin line over the limit is skipped and reported; the lines after it
+// are still read.
+func TestStandaloneSkipsOverlongLine(t *testing.T) {
+	in := `{"id":1,"content":"` + strings.Repeat("a", 5<<20) + `"}` + "\n" + `{"id":1,"content":"after"}` + "\n"
+	var stdout, stderr sdktest.Lines
+	app := sdk.New("long").Handle(1, func(_ context.Context, tk sdk.Task, s sdk.Sink) error {
+		return s.Reply(tk, sdk.Fields{"data_type": "echo", "content": tk.Content})
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- sdk.Run(ctx, app, sdk.WithEnv(sdk.Env{}), sdk.WithSignals(), sdk.WithStdio(strings.NewReader(in), &stdout, &stderr))
+	}()
+	line := stdout.WaitContaining(t, `"content":"after"`)
+	if !strings.Contains(line, `"token":"stdin-2"`) {
+		t.Errorf("reply %q, want token stdin-2", line)
+	}
+	stderr.WaitContaining(t, "stdin line 1: longer than 4194304 bytes; skipped")
+	stderr.WaitContaining(t, "end of stdin")
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run = %v", err)
+	}
+	if n := len(stdout.All()); n != 1 {
+		t.Errorf("%d stdout lines, want the 1 reply", n)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 	"slices"
@@ -31,14 +32,11 @@ func runSupervised(ctx context.Context, p Plugin, sess *Session, router Router, 
 		return err
 	}
 	sess.supervisor, sess.heartbeat = w.Supervisor, w.Heartbeat
-	maxFrame := protocol.DefaultMaxFrame
-	if w.MaxFrame > 0 {
-		maxFrame = int(w.MaxFrame)
-	}
-	// The Conn refuses to send frames above its own limit too.
-	maxFrame = min(maxFrame, c.MaxFrame())
-	tr := &supervised{c: c, heartbeat: w.Heartbeat, log: o.log, quit: make(chan struct{})}
-	return newRunner(p, o, sess, router, maxFrame, tr).run(ctx)
+	// The supervisor's announced limit (0: the default) is the one in force
+	// both ways: it accepts frames up to it and may send tasks up to it.
+	c.SetMaxFrame(int(min(w.MaxFrame, math.MaxInt32)))
+	tr := &supervised{c: c, heartbeat: w.Heartbeat, log: o.log, quit: make(chan struct{}), pongs: make(chan protocol.Pong, 1)}
+	return newRunner(p, o, sess, router, c.MaxFrame(), tr).run(ctx)
 }
 
 // handshake connects, sends hello and waits for the welcome.
@@ -105,7 +103,8 @@ type supervised struct {
 	log       *slog.Logger
 	r         *runner
 
-	closing  atomic.Bool // we closed the Conn: read errors are not losses
+	closing  atomic.Bool        // we closed the Conn: read and write errors are not losses
+	pongs    chan protocol.Pong // capacity 1: the latest ping to answer
 	quit     chan struct{}
 	quitOnce sync.Once
 	wg       sync.WaitGroup
@@ -117,16 +116,20 @@ func (t *supervised) start(r *runner) {
 	// none of its own, and the old one would still fire.
 	_ = t.c.NetConn().SetReadDeadline(time.Time{})
 	t.c.SetReadTimeout(deadAfter(t.heartbeat))
-	t.wg.Add(1)
+	t.wg.Add(2)
 	go t.readLoop()
+	go t.pongLoop()
 	if t.heartbeat > 0 {
 		t.wg.Add(1)
 		go t.pingLoop()
 	}
 }
 
-// readLoop answers pings itself, so a pong never waits behind plugin code,
-// and hands everything else on without blocking.
+// readLoop never writes and never blocks on anything but the socket: pings
+// go to pongLoop, tasks to the dispatcher, which answers at once what it
+// cannot run. So it keeps reading while the writer is stuck in a large send
+// to a supervisor that is itself stuck sending to us (crossed writes), and
+// both sides drain.
 func (t *supervised) readLoop() {
 	defer t.wg.Done()
 	for {
@@ -157,9 +160,7 @@ func (t *supervised) readFailed(err error) {
 func (t *supervised) receive(m protocol.Message) error {
 	switch m := m.(type) {
 	case *protocol.Ping:
-		if err := t.c.Send(&protocol.Pong{Seq: m.Seq, Time: m.Time}); err != nil {
-			return fmt.Errorf("answer ping: %w", err)
-		}
+		t.queuePong(protocol.Pong{Seq: m.Seq, Time: m.Time})
 	case *protocol.Pong:
 		if m.Time > 0 {
 			t.r.sess.setRTT(time.Since(time.Unix(0, m.Time)))
@@ -178,6 +179,47 @@ func (t *supervised) receive(m protocol.Message) error {
 	return nil
 }
 
+// queuePong hands p to pongLoop without blocking. A pong still waiting is
+// replaced: the latest answers the supervisor's latest ping, and any frame
+// we send is a sign of life anyway.
+func (t *supervised) queuePong(p protocol.Pong) {
+	for {
+		select {
+		case t.pongs <- p:
+			return
+		default:
+		}
+		select {
+		case <-t.pongs:
+		default:
+		}
+	}
+}
+
+func (t *supervised) pongLoop() {
+	defer t.wg.Done()
+	for {
+		var p protocol.Pong
+		select {
+		case p = <-t.pongs:
+		case <-t.quit:
+			return
+		}
+		if err := t.c.Send(&p); err != nil {
+			t.sendFailed("answer ping", err)
+			return
+		}
+	}
+}
+
+// sendFailed reports a failed send of our own (not a batch) as a loss,
+// unless we closed the Conn.
+func (t *supervised) sendFailed(what string, err error) {
+	if !t.closing.Load() {
+		t.r.lose(fmt.Errorf("%s: %w", what, err))
+	}
+}
+
 func (t *supervised) pingLoop() {
 	defer t.wg.Done()
 	tick := time.NewTicker(t.heartbeat)
@@ -189,7 +231,7 @@ func (t *supervised) pingLoop() {
 			return
 		}
 		if err := t.c.Send(&protocol.Ping{Seq: seq, Time: time.Now().UnixNano()}); err != nil {
-			t.r.lose(fmt.Errorf("send ping: %w", err))
+			t.sendFailed("send ping", err)
 			return
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/plugvisor/plugvisor/protocol"
 )
@@ -88,9 +89,18 @@ const (
 	typeTaskError = "task_error"
 )
 
-// dispatcher runs each task in its own goroutine, at most max at once; the
-// rest wait in arrival order. submit never blocks, so the read loop that
-// calls it keeps answering pings whatever the handlers do.
+// Bounds of the tasks waiting for a free handler slot. Beyond them a task
+// is answered at once with a "plugin busy" error rather than queued without
+// limit.
+const (
+	maxWaitingTasks = 1024
+	maxWaitingBytes = 64 << 20 // sum of the waiting tasks' contents
+)
+
+// dispatcher runs each task in its own goroutine, at most max at once; up to
+// maxWaitingTasks more wait in arrival order, and the rest are answered at
+// once with an error. submit never blocks, so the read loop that calls it
+// keeps reading whatever the handlers do.
 type dispatcher struct {
 	router Router
 	sink   Sink
@@ -98,61 +108,93 @@ type dispatcher struct {
 	log    *slog.Logger
 	max    int
 
-	mu      sync.Mutex
-	running int
-	backlog []Task
-	closed  bool
-	idle    chan struct{} // closed once closed and nothing runs
+	mu           sync.Mutex
+	running      int
+	backlog      []job
+	backlogBytes int
+	closed       bool
+	idle         chan struct{} // closed once closed and nothing runs
+}
+
+type job struct {
+	t Task
+	h HandlerFunc
 }
 
 func newDispatcher(ctx context.Context, router Router, sink Sink, log *slog.Logger, max int) *dispatcher {
 	return &dispatcher{router: router, sink: sink, ctx: ctx, log: log, max: max, idle: make(chan struct{})}
 }
 
+// submit starts t, queues it, or answers it at once: a task without a
+// handler, one that arrives during shutdown and one beyond the waiting
+// bounds get their error reply without waiting behind busy handlers.
 func (d *dispatcher) submit(t Task) {
+	h, err := d.router.lookup(t.ID)
+	if err != nil {
+		d.replyNow(t, err.Error())
+		return
+	}
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	switch {
 	case d.closed:
-		// The queue is closed too, so no reply could be sent; say so in the log.
-		d.log.Warn("task dropped: shutting down", "id", t.ID, "token", t.Token)
+		d.mu.Unlock()
+		d.replyNow(t, "plugin shutting down")
+		return
 	case d.running < d.max:
 		d.running++
-		go d.work(t)
+		go d.work(job{t, h})
+	case len(d.backlog) < maxWaitingTasks && d.backlogBytes+len(t.Content) <= maxWaitingBytes:
+		d.backlog = append(d.backlog, job{t, h})
+		d.backlogBytes += len(t.Content)
 	default:
-		d.backlog = append(d.backlog, t)
+		n := d.running + len(d.backlog)
+		d.mu.Unlock()
+		d.replyNow(t, fmt.Sprintf("plugin busy: %d tasks in flight", n))
+		return
+	}
+	d.mu.Unlock()
+}
+
+// replyNow answers t with an error without blocking, and logs a failure.
+func (d *dispatcher) replyNow(t Task, text string) {
+	if err := d.tryReply(t, text); err != nil {
+		d.log.Warn("task reply not sent", "id", t.ID, "token", t.Token, "reply", text, "err", err)
 	}
 }
 
-// work runs t, then whatever waits in the backlog, on this goroutine.
-func (d *dispatcher) work(t Task) {
-	for ok := true; ok; t, ok = d.next() {
-		d.handle(t)
+func (d *dispatcher) tryReply(t Task, text string) error {
+	if !t.state.answered.CompareAndSwap(false, true) {
+		return nil
+	}
+	it, err := d.sink.errorReply(t.Token, text)
+	if err != nil {
+		return err
+	}
+	return d.sink.q.pushNow(it)
+}
+
+// work runs j, then whatever waits in the backlog, on this goroutine.
+func (d *dispatcher) work(j job) {
+	for ok := true; ok; j, ok = d.next() {
+		d.finish(j.t, d.call(j.h, j.t))
 	}
 }
 
-func (d *dispatcher) next() (Task, bool) {
+func (d *dispatcher) next() (job, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if !d.closed && len(d.backlog) > 0 {
-		t := d.backlog[0]
-		d.backlog[0] = Task{}
+		j := d.backlog[0]
+		d.backlog[0] = job{}
 		d.backlog = d.backlog[1:]
-		return t, true
+		d.backlogBytes -= len(j.t.Content)
+		return j, true
 	}
 	d.running--
 	if d.closed && d.running == 0 {
 		close(d.idle)
 	}
-	return Task{}, false
-}
-
-func (d *dispatcher) handle(t Task) {
-	h, err := d.router.lookup(t.ID)
-	if err == nil {
-		err = d.call(h, t)
-	}
-	d.finish(t, err)
+	return job{}, false
 }
 
 func (d *dispatcher) call(h HandlerFunc, t Task) (err error) {
@@ -170,31 +212,46 @@ func (d *dispatcher) finish(t Task, err error) {
 	if !t.state.answered.CompareAndSwap(false, true) {
 		return
 	}
-	fields := Fields{protocol.FieldDataType: typeTaskDone}
-	status := protocol.StatusOK
+	var (
+		it   item
+		berr error
+	)
 	if err != nil {
-		fields = Fields{protocol.FieldDataType: typeTaskError, protocol.FieldError: err.Error()}
-		status = protocol.StatusError
+		it, berr = d.sink.errorReply(t.Token, err.Error())
+	} else {
+		it, berr = d.sink.build(t.Token, time.Time{}, Fields{protocol.FieldDataType: typeTaskDone}, protocol.StatusOK)
 	}
-	if err := d.sink.send(t.Token, fields, status); err != nil {
-		d.log.Warn("task reply not sent", "id", t.ID, "token", t.Token, "err", err)
+	if berr == nil {
+		berr = d.sink.q.push(it)
+	}
+	if berr != nil {
+		d.log.Warn("task reply not sent", "id", t.ID, "token", t.Token, "err", berr)
 	}
 }
 
-// close stops new tasks and drops the backlog; idle closes when the running
-// handlers have returned.
+// close stops new tasks and answers the waiting ones with an error; idle
+// closes when the running handlers have returned.
 func (d *dispatcher) close() {
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	if d.closed {
+		d.mu.Unlock()
 		return
 	}
 	d.closed = true
-	if n := len(d.backlog); n > 0 {
-		d.log.Warn("queued tasks dropped: shutting down", "count", n)
-	}
-	d.backlog = nil
+	waiting := d.backlog
+	d.backlog, d.backlogBytes = nil, 0
 	if d.running == 0 {
 		close(d.idle)
 	}
+	d.mu.Unlock()
+	if len(waiting) == 0 {
+		return
+	}
+	unanswered := 0
+	for _, j := range waiting {
+		if d.tryReply(j.t, "plugin shutting down") != nil {
+			unanswered++
+		}
+	}
+	d.log.Warn("queued tasks abandoned: shutting down", "count", len(waiting), "unanswered", unanswered)
 }

@@ -12,8 +12,9 @@ import (
 )
 
 // Conn is the supervisor's side of one plugin connection. A goroutine reads
-// everything the plugin sends, answers its pings, and keeps the rest for the
-// Wait methods, which fail the test after Timeout.
+// everything the plugin sends and keeps it for the Wait methods, which fail
+// the test after Timeout; another answers the plugin's pings, so reading
+// never waits on a write (PROTOCOL §8).
 type Conn struct {
 	Hello protocol.Hello
 
@@ -30,12 +31,13 @@ type Conn struct {
 	pongs   []protocol.Pong
 	goodbye *protocol.Goodbye
 	readErr error
+	pongQ   chan protocol.Pong // capacity 1: the latest ping to answer
 	seq     atomic.Uint64
 	tokens  atomic.Uint64
 }
 
 func newConn(t testing.TB, pc *protocol.Conn, hello protocol.Hello) *Conn {
-	c := &Conn{Hello: hello, t: t, pc: pc, changed: make(chan struct{})}
+	c := &Conn{Hello: hello, t: t, pc: pc, changed: make(chan struct{}), pongQ: make(chan protocol.Pong, 1)}
 	c.resumed.L = &c.mu
 	return c
 }
@@ -50,7 +52,12 @@ func (c *Conn) Welcome(w protocol.Welcome) {
 		// hello and our welcome, so the old reader holds no buffered bytes.
 		c.pc = protocol.NewConn(c.pc.NetConn(), protocol.Options{MaxFrame: int(w.MaxFrame), ReadTimeout: Timeout})
 	}
-	go c.readLoop()
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		c.readLoop()
+	}()
+	go c.pongLoop(stopped)
 }
 
 // Reject refuses the plugin and closes the connection, as plugvisor does.
@@ -80,10 +87,37 @@ func (c *Conn) readLoop() {
 			return
 		}
 		if p, ok := m.(*protocol.Ping); ok {
-			// Best effort: a failed send shows up as a read error next.
-			_ = c.pc.Send(&protocol.Pong{Seq: p.Seq, Time: p.Time})
+			c.queuePong(protocol.Pong{Seq: p.Seq, Time: p.Time})
 		}
 		c.update(func() { c.keep(m) })
+	}
+}
+
+// queuePong hands p to pongLoop without blocking, replacing a pong still
+// waiting: only the latest ping needs an answer.
+func (c *Conn) queuePong(p protocol.Pong) {
+	for {
+		select {
+		case c.pongQ <- p:
+			return
+		default:
+		}
+		select {
+		case <-c.pongQ:
+		default:
+		}
+	}
+}
+
+func (c *Conn) pongLoop(stopped <-chan struct{}) {
+	for {
+		select {
+		case p := <-c.pongQ:
+			// Best effort: a failed send shows up as a read error.
+			_ = c.pc.Send(&p)
+		case <-stopped:
+			return
+		}
 	}
 }
 
