@@ -271,6 +271,10 @@ func (c *Client) call(ctx context.Context, req *Request, out any) error {
 	c.mu.Unlock()
 	if err := c.w.send(req, false); err != nil {
 		c.forget(req.ID)
+		if errors.Is(err, ErrFrameTooLarge) {
+			// Nothing was written: the connection is fine, the request is not.
+			return fmt.Errorf("%s request not sent: %w", req.Op, err)
+		}
 		return c.sendError(err)
 	}
 	select {

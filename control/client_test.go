@@ -3,9 +3,11 @@ package control_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/plugvisor/plugvisor/control"
 	ct "github.com/plugvisor/plugvisor/control/controltest"
 	"github.com/plugvisor/plugvisor/protocol"
 	"github.com/plugvisor/plugvisor/supervisor"
@@ -115,4 +117,95 @@ func TestClientSubscribe(t *testing.T) {
 	for range events { // drains what was queued, then closes
 	}
 	ct.WaitUntil(t, "server-side subscription to end", 10*time.Second, func() bool { return e.Server.Stats().Subscriptions == 0 })
+}
+
+// TestLifecycleCallsAreBounded: Start, Stop, Restart and Reload take no
+// context, yet a server that never answers them must not hang the caller
+// forever. (The real engine's lifecycle operations always end, so a fake
+// API stalls them.)
+func TestLifecycleCallsAreBounded(t *testing.T) {
+	defer control.SetLifecycleTimeout(300 * time.Millisecond)()
+	f := &fakeAPI{stall: make(chan struct{})}
+	c := ct.DialSocket(t, ct.ServeAPI(t, f, nil))
+	t.Cleanup(func() { close(f.stall) }) // before the server's cleanup waits for its requests
+	for _, tc := range []struct {
+		what string
+		call func() error
+	}{
+		{"start p", func() error { return c.Start("p") }},
+		{"stop p", func() error { return c.Stop("p") }},
+		{"restart p", func() error { return c.Restart("p") }},
+		{"reload", c.Reload},
+	} {
+		done := make(chan error, 1)
+		go func() { done <- tc.call() }()
+		select {
+		case err := <-done:
+			if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), tc.what+": no answer from the control server within 300ms") {
+				t.Fatalf("%s on a stalled server: %v", tc.what, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s on a stalled server: still waiting after 10s", tc.what)
+		}
+	}
+	if snap, err := c.SnapshotContext(context.Background()); err != nil || len(snap) != 1 {
+		t.Fatalf("the connection after the timeouts: %v %v", snap, err)
+	}
+}
+
+// TestRequestTooLargeIsNotConnectionLoss: a request too large for a frame
+// is refused on the client's side with that reason; the connection is
+// fine and stays up.
+func TestRequestTooLargeIsNotConnectionLoss(t *testing.T) {
+	e := echoEnv(t, ct.Options{})
+	c := e.Dial()
+	_, err := c.SendTask(context.Background(), "echo", 1, strings.Repeat("x", protocol.DefaultMaxFrame))
+	if !errors.Is(err, control.ErrFrameTooLarge) || errors.Is(err, control.ErrConnClosed) ||
+		!strings.Contains(err.Error(), "send_task request not sent: frame too large") {
+		t.Fatalf("a task too large to send: %v", err)
+	}
+	if c.Err() != nil {
+		t.Fatalf("the connection ended: %v", c.Err())
+	}
+	if r, err := c.SendTask(context.Background(), "echo", 1, "small"); err != nil || r.Status != protocol.StatusOK {
+		t.Fatalf("the next task: %+v %v", r, err)
+	}
+}
+
+// TestLogsResultFitsAFrame: a logs result that would exceed the frame limit
+// (a thousand lines of up to 16 KiB would) keeps the newest lines that fit
+// instead of failing. A small frame limit stands in for long lines.
+func TestLogsResultFitsAFrame(t *testing.T) {
+	const maxFrame = 4096
+	e := ct.Start(t, ct.Plugin(t, "noisy", ct.Bin("chaos"), `args = ["--stderr-every", "2ms"]`),
+		ct.Options{Server: func(s *control.Server) { s.MaxFrame = maxFrame }})
+	e.WaitState("noisy", supervisor.StateRunning)
+	ct.WaitUntil(t, "200 stderr lines", 20*time.Second, func() bool {
+		l, _ := e.Sup.Logs("noisy", 0)
+		return len(l) >= 200
+	})
+	if err := e.Sup.Stop("noisy"); err != nil { // no more lines: the result can be compared
+		t.Fatal(err)
+	}
+	all, err := e.Sup.Logs("noisy", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := e.Dial()
+	got, err := c.LogsContext(context.Background(), "noisy", 0)
+	if err != nil {
+		t.Fatalf("logs beyond a frame: %v", err)
+	}
+	if len(got) == 0 || len(got) >= len(all) {
+		t.Fatalf("got %d of %d lines, want the newest that fit in %d bytes", len(got), len(all), maxFrame)
+	}
+	for i, l := range got {
+		if w := all[len(all)-len(got)+i]; l.Text != w.Text || !l.Time.Equal(w.Time) {
+			t.Fatalf("line %d is %q, want %q: not the newest lines, in order", i, l.Text, w.Text)
+		}
+	}
+	f, err := control.Encode(&control.Response{Kind: control.KindResponse, ID: 1, Result: got})
+	if err != nil || len(f) > maxFrame+protocol.HeaderSize || len(f) < maxFrame/2 {
+		t.Fatalf("%d lines make a frame of %d bytes (%v), want it to fill much of %d", len(got), len(f), err, maxFrame)
+	}
 }

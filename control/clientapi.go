@@ -2,6 +2,8 @@ package control
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/plugvisor/plugvisor/supervisor"
@@ -14,7 +16,10 @@ func (c *Client) SnapshotContext(ctx context.Context) ([]supervisor.PluginStatus
 	return out, err
 }
 
-// Snapshot implements supervisor.API; on error it returns nil (see Err).
+// Snapshot implements supervisor.API. On error it returns nil, which a
+// caller cannot tell from a supervisor with no plugins: callers that must
+// (the console keeping its last good snapshot, a script's wait) use
+// SnapshotContext.
 func (c *Client) Snapshot() []supervisor.PluginStatus {
 	ctx, cancel := context.WithTimeout(context.Background(), queryTimeout)
 	defer cancel()
@@ -64,17 +69,48 @@ func (c *Client) ReloadContext(ctx context.Context) error {
 	return c.call(ctx, &Request{Op: OpReload}, nil)
 }
 
-// Start implements supervisor.API.
-func (c *Client) Start(name string) error { return c.StartContext(context.Background(), name) }
+// lifecycleTimeout bounds Start, Stop, Restart and Reload, the API methods
+// without a context. They legitimately take a while (Start waits for the
+// plugin to register, Stop for its grace period, a plugin's every instance
+// in turn), so the bound is generous; it is there so that a stalled server
+// cannot hang a caller forever. A variable for the tests.
+var lifecycleTimeout = 2 * time.Minute
 
-// Stop implements supervisor.API.
-func (c *Client) Stop(name string) error { return c.StopContext(context.Background(), name) }
+// lifecycle runs one of the lifecycle ops within lifecycleTimeout.
+func (c *Client) lifecycle(op func(context.Context) error, what string) error {
+	d := lifecycleTimeout
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	err := op(ctx)
+	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
+		return fmt.Errorf("%s: no answer from the control server within %s: %w", what, d, err)
+	}
+	return err
+}
 
-// Restart implements supervisor.API.
-func (c *Client) Restart(name string) error { return c.RestartContext(context.Background(), name) }
+// Start implements supervisor.API, within a bound of 2 minutes; use
+// StartContext to choose another.
+func (c *Client) Start(name string) error {
+	return c.lifecycle(func(ctx context.Context) error { return c.StartContext(ctx, name) }, "start "+name)
+}
 
-// Reload implements supervisor.API.
-func (c *Client) Reload() error { return c.ReloadContext(context.Background()) }
+// Stop implements supervisor.API, within a bound of 2 minutes; use
+// StopContext to choose another.
+func (c *Client) Stop(name string) error {
+	return c.lifecycle(func(ctx context.Context) error { return c.StopContext(ctx, name) }, "stop "+name)
+}
+
+// Restart implements supervisor.API, within a bound of 2 minutes; use
+// RestartContext to choose another.
+func (c *Client) Restart(name string) error {
+	return c.lifecycle(func(ctx context.Context) error { return c.RestartContext(ctx, name) }, "restart "+name)
+}
+
+// Reload implements supervisor.API, within a bound of 2 minutes; use
+// ReloadContext to choose another.
+func (c *Client) Reload() error {
+	return c.lifecycle(c.ReloadContext, "reload")
+}
 
 // SendTask implements supervisor.API. ctx's deadline travels with the
 // request, so the supervisor gives up when the caller does.

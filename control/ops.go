@@ -42,9 +42,40 @@ func (c *conn) call(ctx context.Context, req *Request) (any, error) {
 		rtt, err := api.Ping(ctx, req.Name)
 		return &PingResult{RTT: rtt}, err
 	case OpLogs:
-		return api.Logs(req.Name, req.N)
+		lines, err := api.Logs(req.Name, req.N)
+		if err != nil {
+			return nil, err
+		}
+		return c.fitLogs(req.Name, lines), nil
 	}
 	return nil, &Error{Code: CodeUnknownOp, Message: fmt.Sprintf("unknown op %q", req.Op)}
+}
+
+// Bounds of a logs result's encoding, to keep it within a frame: the
+// response around the array (kind, id, result, the array's header), and one
+// line's keys, map and string headers and timestamp, each at their largest.
+const (
+	logsEnvelope = 64
+	logLineFixed = 64
+)
+
+// fitLogs keeps the newest of lines whose response fits in a frame (a
+// thousand lines of 16 KiB each would not): a logs result is the most
+// recent lines, fewer than asked for when they are long.
+func (c *conn) fitLogs(name string, lines []supervisor.LogLine) []supervisor.LogLine {
+	room := c.srv.MaxFrame - logsEnvelope
+	i := len(lines)
+	for ; i > 0; i-- {
+		l := &lines[i-1]
+		room -= logLineFixed + len(l.Instance) + len(l.Stream) + len(l.Text)
+		if room < 0 {
+			break
+		}
+	}
+	if i > 0 {
+		c.log.Debug("control logs result cut to fit a frame", "name", name, "lines", len(lines), "kept", len(lines)-i)
+	}
+	return lines[i:]
 }
 
 func needsName(op Op) bool {
@@ -67,19 +98,23 @@ func withTimeout(ctx context.Context, d time.Duration) (context.Context, context
 // subscribe answers the request, then forwards events until the client
 // cancels it or the connection ends. The API's bounded channel absorbs a slow
 // client: the bus drops what does not fit and says so with EventDropped.
+// dispatch has refused a buffer above MaxEventBuffer and counted the
+// subscription against the connection's bound; it is uncounted here.
 func (c *conn) subscribe(ctx context.Context, req *Request) {
 	buffer := req.Buffer
-	switch {
-	case buffer <= 0:
+	if buffer <= 0 {
 		buffer = DefaultEventBuffer
-	case buffer > maxEventBuffer:
-		buffer = maxEventBuffer
 	}
 	events, unsubscribe := c.srv.API.Subscribe(buffer)
 	defer unsubscribe()
 	c.srv.subs.Add(1)
 	defer c.srv.subs.Add(-1)
-	defer c.done(req.ID)
+	defer func() {
+		c.mu.Lock()
+		delete(c.calls, req.ID)
+		c.subs--
+		c.mu.Unlock()
+	}()
 	defer c.w.flush() // events sent with more=true must not wait for a stranger's frame
 	c.respond(req.ID, nil, nil)
 	for {
@@ -103,7 +138,7 @@ func (c *conn) subscribe(ctx context.Context, req *Request) {
 // notice that it was dropped.
 func (c *conn) forward(id uint64, ev *supervisor.Event, more bool) error {
 	err := c.w.send(&EventFrame{Kind: KindEvent, ID: id, Event: ev}, more)
-	if errors.Is(err, errFrameTooLarge) {
+	if errors.Is(err, ErrFrameTooLarge) {
 		c.log.Warn("control event too large for a frame; dropped", "type", ev.Type, "instance", ev.Instance, "err", err)
 		drop := &supervisor.Event{Type: supervisor.EventDropped, Time: ev.Time, Dropped: 1}
 		err = c.w.send(&EventFrame{Kind: KindEvent, ID: id, Event: drop}, more)

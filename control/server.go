@@ -19,10 +19,15 @@ import (
 
 // Defaults of a Server's limits.
 const (
-	DefaultMaxInFlight  = 1024
-	DefaultWriteTimeout = 5 * time.Second
-	DefaultEventBuffer  = 4096
-	maxEventBuffer      = 1 << 16
+	DefaultMaxInFlight      = 1024
+	DefaultMaxSubscriptions = 16
+	DefaultWriteTimeout     = 5 * time.Second
+	DefaultEventBuffer      = 4096
+	// MaxEventBuffer is the largest buffer a subscribe request may ask
+	// for; a larger one is refused with bad_request. The engine allocates
+	// each subscription's queue up front, so this and MaxSubscriptions
+	// bound what one connection can make the server hold.
+	MaxEventBuffer = 1 << 14
 )
 
 // Server serves an operator API to the clients of a control socket. Set the
@@ -34,6 +39,9 @@ type Server struct {
 	// connection may have in flight; beyond it a request is answered
 	// too_many_requests at once.
 	MaxInFlight int
+	// MaxSubscriptions bounds the subscriptions open at once on one
+	// connection; beyond it a subscribe is answered too_many_requests.
+	MaxSubscriptions int
 	// WriteTimeout bounds each write to a client; a client that stops
 	// reading for this long is disconnected.
 	WriteTimeout time.Duration
@@ -69,6 +77,9 @@ func (s *Server) defaults() {
 	}
 	if s.MaxInFlight <= 0 {
 		s.MaxInFlight = DefaultMaxInFlight
+	}
+	if s.MaxSubscriptions <= 0 {
+		s.MaxSubscriptions = DefaultMaxSubscriptions
 	}
 	if s.WriteTimeout <= 0 {
 		s.WriteTimeout = DefaultWriteTimeout

@@ -453,3 +453,67 @@ func TestSubscriberDropsAreCounted(t *testing.T) {
 		t.Fatalf("Info().DroppedEvents = 0 after %d drops", dropped)
 	}
 }
+
+// responses reads frames until it has n responses, skipping events.
+func (r *rawConn) responses(n int) map[uint64]response {
+	r.t.Helper()
+	got := map[uint64]response{}
+	for len(got) < n {
+		if resp := r.recv(); resp.Kind == control.KindResponse {
+			got[resp.ID] = resp
+		}
+	}
+	return got
+}
+
+// TestSubscriptionLimits: a connection may hold at most MaxSubscriptions
+// subscriptions, each of at most MaxEventBuffer events; beyond either the
+// subscribe is refused with a reason, and an ended subscription frees its
+// slot. The Go client asks for no more than the server allows.
+func TestSubscriptionLimits(t *testing.T) {
+	const bound = 3
+	e := ct.Start(t, ct.Plugin(t, "echo", ct.Bin("echo"), ""), ct.Options{Server: func(s *control.Server) { s.MaxSubscriptions = bound }})
+	e.WaitState("echo", supervisor.StateRunning)
+	r := dialRaw(t, e.Socket)
+	r.hello()
+	subscribe := func(id uint64, buffer int) {
+		r.send(&control.Request{Kind: control.KindRequest, ID: id, Op: control.OpSubscribe, Buffer: buffer})
+	}
+	subscribe(2, control.MaxEventBuffer+1)
+	for id := range uint64(bound + 1) {
+		subscribe(10+id, 8)
+	}
+	got := r.responses(bound + 2)
+	if e := got[2].Error; e == nil || e.Code != control.CodeBadRequest || !strings.Contains(e.Message, "buffer 16385 exceeds the limit of 16384 events") {
+		t.Fatalf("a buffer above the limit: %+v", got[2])
+	}
+	for id := range uint64(bound) {
+		if e := got[10+id].Error; e != nil {
+			t.Fatalf("subscription %d of %d: %v", id+1, bound, e)
+		}
+	}
+	if e := got[10+bound].Error; e == nil || e.Code != control.CodeTooManyRequests || !strings.Contains(e.Message, "this connection already has 3 subscriptions") {
+		t.Fatalf("a subscription beyond the bound: %+v", got[10+bound])
+	}
+	ct.WaitUntil(t, "the subscriptions", 10*time.Second, func() bool { return e.Server.Stats().Subscriptions == bound })
+	r.send(&control.Request{Kind: control.KindCancel, ID: 10})
+	ct.WaitUntil(t, "the cancelled subscription to end", 10*time.Second, func() bool { return e.Server.Stats().Subscriptions == bound-1 })
+	subscribe(20, control.MaxEventBuffer)
+	if resp := r.responses(1)[20]; resp.Error != nil {
+		t.Fatalf("a subscription after a cancel: %v", resp.Error)
+	}
+
+	// The Go client keeps a larger buffer itself and asks the server for
+	// what it allows.
+	c := e.Dial()
+	events, cancel := c.Subscribe(4 * control.MaxEventBuffer)
+	defer cancel()
+	select {
+	case _, ok := <-events:
+		if !ok {
+			t.Fatalf("the Go client's large subscription was refused: %v", c.Err())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no event on the Go client's large subscription")
+	}
+}

@@ -33,6 +33,7 @@ type conn struct {
 
 	mu    sync.Mutex
 	calls map[uint64]context.CancelFunc // requests and subscriptions in flight
+	subs  int                           // subscriptions among them
 	wg    sync.WaitGroup
 
 	version uint16 // 0 until hello; read and written by the reader only
@@ -161,8 +162,15 @@ type job struct {
 const maxIdleWorkers = 64
 
 // dispatch runs req on a goroutine of its own, a parked one if there is one,
-// unless the connection already has its bound of requests in flight.
+// unless the connection already has its bound of requests (or of
+// subscriptions) in flight.
 func (c *conn) dispatch(req *Request) {
+	sub := req.Op == OpSubscribe
+	if sub && req.Buffer > MaxEventBuffer {
+		c.respond(req.ID, nil, &Error{Code: CodeBadRequest,
+			Message: fmt.Sprintf("subscribe: buffer %d exceeds the limit of %d events", req.Buffer, MaxEventBuffer)})
+		return
+	}
 	select {
 	case c.sem <- struct{}{}:
 	default:
@@ -173,14 +181,23 @@ func (c *conn) dispatch(req *Request) {
 	ctx, cancel := context.WithCancel(c.ctx)
 	c.mu.Lock()
 	_, dup := c.calls[req.ID]
-	if !dup {
+	full := sub && c.subs >= c.srv.MaxSubscriptions
+	if !dup && !full {
 		c.calls[req.ID] = cancel
+		if sub {
+			c.subs++
+		}
 	}
 	c.mu.Unlock()
-	if dup {
+	if dup || full {
 		cancel()
 		<-c.sem
-		c.respond(req.ID, nil, &Error{Code: CodeBadRequest, Message: fmt.Sprintf("request id %d is already in flight", req.ID)})
+		e := &Error{Code: CodeBadRequest, Message: fmt.Sprintf("request id %d is already in flight", req.ID)}
+		if !dup {
+			e = &Error{Code: CodeTooManyRequests, Message: fmt.Sprintf("%v: this connection already has %d subscriptions, the most it may have",
+				ErrTooManyRequests, c.srv.MaxSubscriptions)}
+		}
+		c.respond(req.ID, nil, e)
 		return
 	}
 	c.srv.inFlight.Add(1)
@@ -249,7 +266,7 @@ func (c *conn) respond(id uint64, result any, err error) {
 		resp.Result, resp.Error = nil, wireError(err)
 	}
 	err = c.w.send(resp, false)
-	if errors.Is(err, errFrameTooLarge) {
+	if errors.Is(err, ErrFrameTooLarge) {
 		err = c.w.send(&Response{Kind: KindResponse, ID: id, Error: &Error{Code: CodeResultTooLarge, Message: err.Error()}}, false)
 	}
 	if err != nil && !errors.Is(err, net.ErrClosed) {

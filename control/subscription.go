@@ -13,7 +13,9 @@ import (
 // falls behind loses events, counted, and the next event it receives is an
 // EventDropped saying how many (the server's own drops arrive the same way).
 // The channel closes on cancel, or when the connection or the subscription
-// ends.
+// ends (the server refuses a subscription beyond its bound per connection).
+// The server queues at most MaxEventBuffer events for it; a larger buffer
+// is this client's own queue.
 func (c *Client) Subscribe(buffer int) (<-chan supervisor.Event, func()) {
 	sub := &subscription{ch: make(chan supervisor.Event, max(buffer, 1))}
 	id := c.nextID.Add(1)
@@ -27,7 +29,8 @@ func (c *Client) Subscribe(buffer int) (<-chan supervisor.Event, func()) {
 	c.mu.Unlock()
 	// The response is handled by the reader: success needs nothing, an
 	// error closes the channel.
-	if err := c.w.send(&Request{Kind: KindRequest, ID: id, Op: OpSubscribe, Buffer: buffer}, false); err != nil {
+	// The server queues at most MaxEventBuffer; a larger buffer is ours.
+	if err := c.w.send(&Request{Kind: KindRequest, ID: id, Op: OpSubscribe, Buffer: min(buffer, MaxEventBuffer)}, false); err != nil {
 		c.unsubscribe(id)
 	}
 	var once sync.Once

@@ -15,9 +15,10 @@ import (
 	"github.com/plugvisor/plugvisor/protocol"
 )
 
-// errFrameTooLarge is a message whose encoding exceeds the frame limit;
-// nothing of it was written.
-var errFrameTooLarge = errors.New("frame too large")
+// ErrFrameTooLarge is a message whose encoding exceeds the frame limit;
+// nothing of it was written and the connection is unaffected. A Client's
+// call returns it for a request too large to send.
+var ErrFrameTooLarge = errors.New("frame too large")
 
 // frameWriter serialises frames onto one connection from many goroutines.
 //
@@ -64,19 +65,28 @@ func newFrameWriter(nc net.Conn, timeout time.Duration, maxFrame int, onFail fun
 	return w
 }
 
+// wakeAt is how many pending bytes wake the flusher even when every sender
+// says more is coming: a long burst leaves in writes of about this size
+// instead of waiting for its end.
+const wakeAt = 64 << 10
+
 // send queues v as one frame. more says the caller will send again at once,
-// so the flusher need not be woken for this one.
+// so the flusher need not be woken for this one unless much is pending.
 func (w *frameWriter) send(v any, more bool) error {
 	w.mu.Lock()
 	for w.err == nil && w.pending.Len() > maxPending {
+		// Whoever filled the buffer may have sent everything with more;
+		// without this wake nothing would ever drain it.
+		w.wake()
 		w.space.Wait()
 	}
 	err := w.err
 	if err == nil {
 		err = w.append(v)
 	}
+	big := w.pending.Len() >= wakeAt
 	w.mu.Unlock()
-	if err == nil && !more {
+	if err == nil && (!more || big) {
 		w.wake()
 	}
 	return err
@@ -100,7 +110,7 @@ func (w *frameWriter) append(v any) error {
 	size := w.pending.Len() - at - protocol.HeaderSize
 	if size > w.max {
 		w.pending.Truncate(at)
-		return fmt.Errorf("%w: %d bytes exceed the limit of %d", errFrameTooLarge, size, w.max)
+		return fmt.Errorf("%w: %d bytes exceed the limit of %d", ErrFrameTooLarge, size, w.max)
 	}
 	binary.BigEndian.PutUint32(w.pending.Bytes()[at:], uint32(size))
 	return nil

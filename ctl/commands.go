@@ -105,7 +105,7 @@ func (r *run) send(c *control.Client) error {
 		}
 	}
 	if err == nil && reply.Status != protocol.StatusOK {
-		err = fmt.Errorf("task %d on %s replied %s: %s", reply.ID, reply.Instance, reply.Status, reply.Error)
+		err = fmt.Errorf("task %d on %s replied %s: %s", reply.ID, reply.Instance, printable(reply.Status), printable(reply.Error))
 	}
 	return err
 }
@@ -171,7 +171,7 @@ func (r *run) logLine(l supervisor.LogLine) {
 		_ = r.writeJSON(l)
 		return
 	}
-	fmt.Fprintf(r.out, "%s %s %s %s\n", l.Time.Format(timeLayout), l.Instance, l.Stream, l.Text)
+	fmt.Fprintf(r.out, "%s %s %s %s\n", l.Time.Format(timeLayout), printable(l.Instance), printable(string(l.Stream)), printable(l.Text))
 }
 
 // events prints events about name (all when empty): the next -n, or with -f

@@ -37,6 +37,9 @@ commands:
   events [NAME] [-n N] [-f] [--json] the next N events (default 10); -f follows
   run FILE                           run a script (see the README) against this instance
 
+Control characters in what plugins wrote are shown as escapes (\x1b);
+--json shows the text as it is, in JSON's escapes.
+
 The socket is --socket, else the control_socket of the config that
 plugvisor would load (--config, $PLUGVISOR_CONFIG, the default path), else
 the running demo's.
@@ -61,7 +64,10 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "plugvisor ctl: %v\n\n%s", err, usage)
 		return ExitUsage
 	}
-	r := &run{ctx: ctx, cmd: cmd, out: stdout, errOut: stderr}
+	r := &run{ctx: ctx, cmd: cmd, out: stdout, errOut: terminalSafe{stderr}}
+	if !cmd.json {
+		r.out = terminalSafe{stdout}
+	}
 	return r.exec()
 }
 

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/plugvisor/plugvisor/control"
 	ct "github.com/plugvisor/plugvisor/control/controltest"
@@ -294,4 +295,75 @@ func TestSocketOfDemo(t *testing.T) {
 	defer func() { cancel(); <-served }()
 	ct.WaitUntil(t, "the demo socket", 10*time.Second, func() bool { _, err := os.Stat(demo); return err == nil })
 	ctlRunCtx(context.Background(), t, "status").want(t, ctl.ExitOK, "echo")
+}
+
+// TestPluginTextCannotDriveTheTerminal: what a plugin writes reaches the
+// operator's terminal with its control characters escaped (ESC, BEL, CR,
+// C1 CSI, bytes that are not UTF-8); --json keeps the text as it was, in
+// JSON's escapes.
+func TestPluginTextCannotDriveTheTerminal(t *testing.T) {
+	// Any program's output is captured, registered plugin or not: this one
+	// writes its attack and never registers.
+	exe := filepath.Join(t.TempDir(), "evil.sh")
+	sh := "#!/bin/sh\nwhile :; do printf 'evil \\033[31mred\\033]0;pwned\\007 \\302\\233 over\\rwrite \\377\\n' >&2; sleep 0.05; done\n"
+	if err := os.WriteFile(exe, []byte(sh), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	e := ct.Start(t, ct.Plugin(t, "evil", exe, ""), ct.Options{})
+	const raw = "evil \x1b[31mred\x1b]0;pwned\a \u009b over\rwrite \xff"
+	const shown = `evil \x1b[31mred\x1b]0;pwned\a \u009b over\rwrite \xff`
+	ct.WaitUntil(t, "evil's output", 10*time.Second, func() bool {
+		l, _ := e.Sup.Logs("evil", 0)
+		return len(l) >= 2
+	})
+	clean := func(what, out string) {
+		t.Helper()
+		if strings.ContainsAny(out, "\x1b\a\r\u009b") || !utf8.ValidString(out) {
+			t.Fatalf("%s passes control characters through: %q", what, out)
+		}
+	}
+	r := ctlRun(t, e, "logs", "evil", "-n", "2")
+	r.want(t, ctl.ExitOK, " evil stderr "+shown+"\n")
+	clean("logs", r.stdout)
+
+	r = ctlRun(t, e, "events", "evil", "-n", "5")
+	r.want(t, ctl.ExitOK, "log       evil stderr: "+shown+"\n")
+	clean("events", r.stdout)
+
+	r = ctlRun(t, e, "logs", "evil", "-n", "1", "--json")
+	r.want(t, ctl.ExitOK, `\u001b[31mred`)
+	var l supervisor.LogLine
+	if err := json.Unmarshal([]byte(r.stdout), &l); err != nil || l.Text != strings.ToValidUTF8(raw, "\ufffd") {
+		t.Fatalf("logs --json: %v %q", err, l.Text)
+	}
+}
+
+// TestWaitNoticesLostConnection: a script waiting for a state that does
+// not come ends as soon as the connection is lost (exit 3), not when its
+// wait times out.
+func TestWaitNoticesLostConnection(t *testing.T) {
+	e := ct.Start(t, ct.Plugin(t, "echo", ct.Bin("echo"), ""), ct.Options{})
+	e.WaitState("echo", supervisor.StateRunning)
+	s := writeScript(t, "wait echo stopped timeout 60s\n")
+	done := make(chan result, 1)
+	go func() { done <- ctlRun(t, e, "run", s) }()
+	ct.WaitUntil(t, "ctl run to connect", 10*time.Second, func() bool { return e.Server.Stats().Conns == 1 })
+	time.Sleep(100 * time.Millisecond) // into the wait's polling
+	e.StopServer()
+	select {
+	case r := <-done:
+		r.wantErr(t, ctl.ExitUnreachable, "control connection closed")
+		r.want(t, ctl.ExitUnreachable, s+":1: wait echo stopped timeout 60s: snapshot: control connection closed")
+	case <-time.After(15 * time.Second):
+		t.Fatal("ctl run still waiting 15s after its connection was lost")
+	}
+}
+
+// TestSendTooLarge: content too large for a frame is the operation failing
+// (exit 1, saying so), not a lost connection (exit 3).
+func TestSendTooLarge(t *testing.T) {
+	e := ct.Start(t, ct.Plugin(t, "echo", ct.Bin("echo"), ""), ct.Options{})
+	e.WaitState("echo", supervisor.StateRunning)
+	ctlRun(t, e, "send", "echo", "1", strings.Repeat("x", 5<<20)).
+		wantErr(t, ctl.ExitFailed, "send_task request not sent: frame too large")
 }

@@ -25,7 +25,7 @@ func statusTable(w io.Writer, snap []supervisor.PluginStatus, now time.Time) err
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%d\t%s\t%.1f\t%.1f%%\t%s\t%s\n",
 			p.Name, p.Instance, p.State, pid(p.PID), uptime(p, now),
 			p.Restarts, heartbeatAge(p.LastHeartbeat, now), orDash(roundDuration(p.HeartbeatRTT)),
-			p.TasksSent, orDash(roundDuration(p.RTTp50)), p.RecordsPerSec, p.CPUPercent, bytesIEC(p.RSS), p.Reason)
+			p.TasksSent, orDash(roundDuration(p.RTTp50)), p.RecordsPerSec, p.CPUPercent, bytesIEC(p.RSS), printable(p.Reason))
 	}
 	return tw.Flush()
 }
@@ -96,13 +96,13 @@ func recordLine(rec protocol.Record) string {
 		if i > 0 {
 			b.WriteByte(' ')
 		}
-		b.WriteString(k + "=" + quoteIfNeeded(rec.Fields[k]))
+		b.WriteString(printable(k) + "=" + quoteIfNeeded(rec.Fields[k]))
 	}
 	return b.String()
 }
 
 func quoteIfNeeded(s string) string {
-	if s == "" || strings.ContainsAny(s, " \t\n\"'=\\") || !strconv.CanBackquote(s) {
+	if s == "" || strings.ContainsAny(s, " \t\n\"'=\\") || !strconv.CanBackquote(s) || printable(s) != s {
 		return strconv.Quote(s)
 	}
 	return s
@@ -110,12 +110,12 @@ func quoteIfNeeded(s string) string {
 
 // eventLine renders an event for a person.
 func eventLine(ev supervisor.Event) string {
-	head := fmt.Sprintf("%s %-9s %s", ev.Time.Format(timeLayout), ev.Type, ev.Instance)
+	head := fmt.Sprintf("%s %-9s %s", ev.Time.Format(timeLayout), printable(string(ev.Type)), printable(ev.Instance))
 	switch ev.Type {
 	case supervisor.EventState:
-		return fmt.Sprintf("%s %s (was %s): %s", head, ev.State, ev.Prev, ev.Reason)
+		return fmt.Sprintf("%s %s (was %s): %s", head, ev.State, ev.Prev, printable(ev.Reason))
 	case supervisor.EventLog:
-		return fmt.Sprintf("%s %s: %s", head, ev.Log.Stream, ev.Log.Text)
+		return fmt.Sprintf("%s %s: %s", head, printable(string(ev.Log.Stream)), printable(ev.Log.Text))
 	case supervisor.EventRecords:
 		return fmt.Sprintf("%s %d records: %s", head, len(ev.Records), firstRecord(ev.Records))
 	case supervisor.EventTask:
@@ -144,7 +144,7 @@ func taskText(t *supervisor.TaskEvent) string {
 		return ""
 	}
 	if t.Err != "" {
-		return fmt.Sprintf("task %d failed: %s", t.ID, t.Err)
+		return fmt.Sprintf("task %d failed: %s", t.ID, printable(t.Err))
 	}
-	return fmt.Sprintf("task %d %s in %s", t.ID, t.Reply.Status, roundDuration(t.Reply.RTT))
+	return fmt.Sprintf("task %d %s in %s", t.ID, printable(t.Reply.Status), roundDuration(t.Reply.RTT))
 }

@@ -98,6 +98,10 @@ const (
 	maxErrors          = 10
 )
 
+// MinRate is the slowest rate a send step may ask for, in tasks a second:
+// one every 1000s.
+const MinRate = 0.001
+
 // Parse reads a script. Every error names the file and line and says what
 // was expected; all bad lines are reported (up to ten), not just the first.
 func Parse(name string, r io.Reader) (*Script, error) {
@@ -211,8 +215,8 @@ func parseSend(pos Pos, args []string) (Step, error) {
 		"timeout":     durationOpt(&st.Timeout),
 		"rate": func(v string) error {
 			n, err := strconv.ParseFloat(strings.TrimSuffix(v, "/s"), 64)
-			if err != nil || n <= 0 || math.IsInf(n, 0) {
-				return fmt.Errorf("rate %q: want a positive number of tasks a second, like 500/s", v)
+			if err != nil || !(n >= MinRate) || math.IsInf(n, 0) {
+				return fmt.Errorf("rate %q: want a positive number of tasks a second, like 500/s, from %g up", v, MinRate)
 			}
 			st.Rate = n
 			return nil

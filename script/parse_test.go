@@ -101,6 +101,13 @@ func TestParseErrorsNameTheLine(t *testing.T) {
 	}
 }
 
+func TestParseSlowestRate(t *testing.T) {
+	s, err := parseString(t, "send echo 1 x rate 0.001/s")
+	if err != nil || s.Steps[0].(*script.SendStep).Rate != script.MinRate {
+		t.Fatalf("the slowest rate: %v", err)
+	}
+}
+
 func TestParseOptionErrors(t *testing.T) {
 	for text, want := range map[string]string{
 		"send echo 1 x count 2 count 3":     `t.pvs:1: send: option "count" given twice`,
@@ -112,6 +119,10 @@ func TestParseOptionErrors(t *testing.T) {
 		"send echo 1 x\nexpect content = y": `t.pvs:2: expect: unknown comparison "="; want ==, contains or matches`,
 		"send echo 1 x\nexpect content ==":  `t.pvs:2: expect: want expect FIELD == "TEXT"`,
 		`send echo 1 "\q"`:                  `t.pvs:1: column 13: bad quoted string "\q"`,
+		// Slower rates would overflow the interval between tasks.
+		"send echo 1 x rate 0.0009/s": `t.pvs:1: send: rate "0.0009/s": want a positive number of tasks a second, like 500/s, from 0.001 up`,
+		"send echo 1 x rate 1e-10/s":  `t.pvs:1: send: rate "1e-10/s"`,
+		"send echo 1 x rate NaN":      `t.pvs:1: send: rate "NaN"`,
 	} {
 		_, err := parseString(t, text)
 		if err == nil || !strings.Contains(err.Error(), want) {

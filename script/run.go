@@ -2,7 +2,6 @@ package script
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -39,7 +38,7 @@ type runner struct {
 
 	mu   sync.Mutex // guards what follows and out
 	sum  Summary
-	rtts []time.Duration
+	rtts samples // every step's, for the summary
 }
 
 // pollInterval paces wait's look at the snapshot.
@@ -71,7 +70,7 @@ func (r *runner) summary(completed bool) Summary {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s := r.sum
-	s.P50, s.P99 = supervisor.Percentile(r.rtts, 50), supervisor.Percentile(r.rtts, 99)
+	s.P50, s.P99 = r.rtts.percentile(50), r.rtts.percentile(99)
 	s.OK = completed && s.TimedOut == 0 && s.Failed == 0 && s.ExpectFailures == 0 && s.Sent == s.Answered
 	return s
 }
@@ -132,21 +131,45 @@ func (st *PingStep) run(ctx context.Context, r *runner) error {
 	return nil
 }
 
+// snapshotter is an API whose snapshot can fail, as a remote one's can
+// (*control.Client): Snapshot alone returns nil then, which looks like a
+// supervisor without plugins.
+type snapshotter interface {
+	SnapshotContext(ctx context.Context) ([]supervisor.PluginStatus, error)
+}
+
+// snapshot returns the API's snapshot, with the error if it can fail.
+func (r *runner) snapshot(ctx context.Context) ([]supervisor.PluginStatus, error) {
+	if s, ok := r.api.(snapshotter); ok {
+		return s.SnapshotContext(ctx)
+	}
+	return r.api.Snapshot(), nil
+}
+
 func (st *WaitStep) run(ctx context.Context, r *runner) error {
 	start := time.Now()
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, st.Timeout)
 	defer cancel()
+	seen := "no snapshot yet"
 	for {
-		seen := st.check(r.api.Snapshot())
-		if seen == "" {
-			r.printf("%s: %s: ok in %s\n", st.Pos.String(), st.Text, round(time.Since(start)))
-			return nil
+		snap, err := r.snapshot(ctx)
+		switch {
+		case err == nil:
+			if seen = st.check(snap); seen == "" {
+				r.printf("%s: %s: ok in %s\n", st.Pos.String(), st.Text, round(time.Since(start)))
+				return nil
+			}
+		case ctx.Err() == nil:
+			// The API failed (the connection is lost, say): polling on
+			// would only see the same until the timeout, so stop now.
+			return fmt.Errorf("snapshot: %w", err)
 		}
 		if err := sleep(ctx, pollInterval); err != nil {
-			if errors.Is(err, context.DeadlineExceeded) {
-				return fmt.Errorf("not %s within %s: %s", st.State, st.Timeout, seen)
+			if perr := parent.Err(); perr != nil {
+				return perr
 			}
-			return err
+			return fmt.Errorf("not %s within %s: %s", st.State, st.Timeout, seen)
 		}
 	}
 }

@@ -3,10 +3,14 @@ package script_test
 import (
 	"bytes"
 	"context"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	ct "github.com/plugvisor/plugvisor/control/controltest"
 	"github.com/plugvisor/plugvisor/script"
@@ -146,5 +150,28 @@ send nosuch 1 x
 	}
 	if sum.OK || sum.Sent != 1 {
 		t.Fatalf("an aborted run: %+v", sum)
+	}
+}
+
+// TestHugeCountReservesLittle: a step of a hundred million tasks, cut short,
+// does not reserve room for all their round trips up front (800 MB here; a
+// billion would ask for 8 GB).
+func TestHugeCountReservesLittle(t *testing.T) {
+	e := echoEnv(t)
+	s, err := parseString(t, "send echo 1 x count 100000000 concurrency 4\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err = s.Run(ctx, e.Sup, io.Discard)
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a run cut short: %v", err)
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > 200<<20 {
+		t.Fatalf("the run allocated %d MB", n>>20)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -31,7 +32,7 @@ const (
 type tally struct {
 	mu       sync.Mutex
 	sum      Summary
-	rtts     []time.Duration
+	rtts     samples
 	reported int // failures printed one by one
 }
 
@@ -52,7 +53,7 @@ func (t *tally) add(o outcome, rtt time.Duration, expectFailures int) {
 	}
 	s.Answered++
 	s.ExpectFailures += expectFailures
-	t.rtts = append(t.rtts, rtt)
+	t.rtts.add(rtt)
 }
 
 // report says whether one more failure may be printed.
@@ -65,19 +66,15 @@ func (t *tally) report() bool {
 
 func (st *SendStep) run(ctx context.Context, r *runner) error {
 	start := time.Now()
-	t := &tally{rtts: make([]time.Duration, 0, st.Count)}
-	var interval time.Duration
-	if st.Rate > 0 {
-		interval = time.Duration(float64(time.Second) / st.Rate)
-	}
+	t := &tally{rtts: newSamples(st.Count)}
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range min(st.Concurrency, st.Count) {
 		wg.Go(func() {
 			for i := next.Add(1) - 1; i < int64(st.Count) && ctx.Err() == nil; i = next.Add(1) - 1 {
-				// Task i is due at start + i*interval: the rate holds over the
+				// Task i is due at start + i/rate: the rate holds over the
 				// whole step whatever the round trips do.
-				if interval > 0 && sleep(ctx, time.Until(start.Add(time.Duration(i)*interval))) != nil {
+				if st.Rate > 0 && sleep(ctx, time.Until(start.Add(slot(i, st.Rate)))) != nil {
 					return
 				}
 				st.one(ctx, r, t)
@@ -91,6 +88,18 @@ func (st *SendStep) run(ctx context.Context, r *runner) error {
 	r.merge(t)
 	st.print(r, t, time.Since(start))
 	return nil
+}
+
+// slot is when task i of a step at rate tasks a second is due, counted from
+// the step's start. Computed in floating point and clamped, so neither a
+// slow rate nor a large i overflows a Duration (which would make the wait
+// negative and the rate limit vanish).
+func slot(i int64, rate float64) time.Duration {
+	d := float64(i) / rate * float64(time.Second)
+	if d >= math.MaxInt64 {
+		return math.MaxInt64
+	}
+	return time.Duration(d)
 }
 
 // one sends one task and judges its reply.
@@ -193,7 +202,7 @@ func (r *runner) merge(t *tally) {
 	s.TimedOut += ts.TimedOut
 	s.Failed += ts.Failed
 	s.ExpectFailures += ts.ExpectFailures
-	r.rtts = append(r.rtts, t.rtts...)
+	r.rtts.merge(&t.rtts)
 }
 
 func (st *SendStep) print(r *runner, t *tally, took time.Duration) {
@@ -203,5 +212,5 @@ func (st *SendStep) print(r *runner, t *tally, took time.Duration) {
 	}
 	r.printf("%s: %s: %d sent, %d answered, %d timed out, %d failed, %d failed expectations in %s (%.0f tasks/s); rtt p50 %s p99 %s\n",
 		st.Pos.String(), st.Text, s.Sent, s.Answered, s.TimedOut, s.Failed, s.ExpectFailures, round(took),
-		float64(s.Sent)/took.Seconds(), round(supervisor.Percentile(t.rtts, 50)), round(supervisor.Percentile(t.rtts, 99)))
+		float64(s.Sent)/took.Seconds(), round(t.rtts.percentile(50)), round(t.rtts.percentile(99)))
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -45,8 +46,9 @@ type Env struct {
 	Socket string // the control socket
 	Logs   *SyncBuffer
 
-	cancel context.CancelFunc
-	served chan error
+	cancel  context.CancelFunc
+	served  chan error
+	stopped sync.Once
 }
 
 // Start runs a supervisor with plugins (TOML tables) and serves its API on
@@ -76,33 +78,70 @@ func Start(t testing.TB, plugins string, opts Options) *Env {
 		t.Fatal(err)
 	}
 	go func() { e.served <- e.Server.ServeListener(ctx, ln) }()
-	t.Cleanup(e.stopServer) // runs before the supervisor's own cleanup
+	t.Cleanup(e.StopServer) // runs before the supervisor's own cleanup
 	return e
 }
 
-func (e *Env) stopServer() {
-	e.cancel()
+// StopServer stops the control server, which closes every client's
+// connection, and waits for it; the supervisor runs on. Cleanup calls it
+// too; calls after the first do nothing.
+func (e *Env) StopServer() {
+	e.stopped.Do(func() { stopServer(e.T, e.cancel, e.served) })
+}
+
+func stopServer(t testing.TB, cancel context.CancelFunc, served <-chan error) {
+	cancel()
 	select {
-	case err := <-e.served:
+	case err := <-served:
 		if err != nil {
-			e.T.Errorf("control server: %v", err)
+			t.Errorf("control server: %v", err)
 		}
 	case <-time.After(30 * time.Second):
-		e.T.Fatal("control server did not stop")
+		t.Fatal("control server did not stop")
 	}
+}
+
+// ServeAPI serves api, any implementation of supervisor.API, on a control
+// socket in a fresh directory and returns the socket's path; configure, if
+// not nil, sets the server's fields before it starts. Cleanup stops it. For
+// conditions the real engine cannot produce on demand (a burst already
+// queued, an operation that never returns).
+func ServeAPI(t testing.TB, api supervisor.API, configure func(*control.Server)) string {
+	t.Helper()
+	socket := filepath.Join(supervisortest.ShortDir(t), "ctl.sock")
+	srv := &control.Server{API: api}
+	if configure != nil {
+		configure(srv)
+	}
+	ln, err := unixsock.Listen(socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- srv.ServeListener(ctx, ln) }()
+	t.Cleanup(func() { stopServer(t, cancel, served) })
+	return socket
+}
+
+// DialSocket connects a client to the control socket at path; cleanup
+// closes it.
+func DialSocket(t testing.TB, path string) *control.Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := control.Dial(ctx, path)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
 }
 
 // Dial connects a client to the control socket; cleanup closes it.
 func (e *Env) Dial() *control.Client {
 	e.T.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := control.Dial(ctx, e.Socket)
-	if err != nil {
-		e.T.Fatalf("dial: %v", err)
-	}
-	e.T.Cleanup(func() { c.Close() })
-	return c
+	return DialSocket(e.T, e.Socket)
 }
 
 // SyncBuffer is a bytes.Buffer safe for a logger and a test to share.
