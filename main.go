@@ -19,7 +19,7 @@ const (
 	exitOK      = 0
 	exitFailure = 1 // the supervisor failed, or a script's expectations did not hold
 	exitUsage   = 2 // bad command line, configuration or script
-	exitConnect = 3 // attach: no supervisor answers on the control socket
+	exitConnect = 3 // attach: no supervisor answers on the control socket, or the connection was lost
 )
 
 const usage = `usage:

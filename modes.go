@@ -275,8 +275,15 @@ func runAttach(args []string) int {
 		return exitConnect
 	}
 	defer client.Close()
-	err = tui.Run(ctx, client, tui.Options{Theme: *theme, ThemeDir: themeDir(), Title: "plugvisor — attached to " + path})
-	if err != nil {
+	err = tui.Run(ctx, client, tui.Options{
+		Theme: *theme, ThemeDir: themeDir(), Title: "plugvisor — attached to " + path,
+		Lost: client.Done(), LostErr: client.Err,
+	})
+	switch {
+	case errors.Is(err, tui.ErrConnectionLost):
+		fmt.Fprintln(os.Stderr, "plugvisor attach:", err)
+		return exitConnect
+	case err != nil:
 		fmt.Fprintln(os.Stderr, "plugvisor attach:", err)
 		return exitFailure
 	}

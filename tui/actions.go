@@ -72,6 +72,9 @@ func (m *Model) lifecycle(op, name string) tea.Cmd {
 	if name == "" {
 		return m.flash(footer.Warn, "no plugin selected")
 	}
+	if m.lost {
+		return m.refuseLost(op + " " + name)
+	}
 	api := m.api
 	call := map[string]func(string) error{"start": api.Start, "stop": api.Stop, "restart": api.Restart}[op]
 	doing, _ := forms(op)
@@ -84,6 +87,9 @@ func (m *Model) lifecycle(op, name string) tea.Cmd {
 }
 
 func (m *Model) reload() tea.Cmd {
+	if m.lost {
+		return m.refuseLost("reload")
+	}
 	api := m.api
 	m.flash(footer.Info, "reloading the configuration…")
 	return func() tea.Msg { return reloadMsg{err: api.Reload()} }
@@ -92,6 +98,9 @@ func (m *Model) reload() tea.Cmd {
 func (m *Model) ping(name string) tea.Cmd {
 	if name == "" {
 		return m.flash(footer.Warn, "no plugin selected")
+	}
+	if m.lost {
+		return m.refuseLost("ping " + name)
 	}
 	api := m.api
 	m.flash(footer.Info, "pinging "+name+"…")
@@ -106,6 +115,10 @@ func (m *Model) ping(name string) tea.Cmd {
 // sendTask shows the round trip as pending at once, in the Tasks tab of
 // its plugin, and fills in the reply when the call returns.
 func (m *Model) sendTask(target string, id uint32, content string) tea.Cmd {
+	if m.lost {
+		m.lastID, m.lastContent = strconv.FormatUint(uint64(id), 10), content
+		return m.refuseLost(fmt.Sprintf("task %d → %s", id, target))
+	}
 	seq := m.store.AddPending(target, id, content, m.now())
 	m.lastID, m.lastContent = strconv.FormatUint(uint64(id), 10), content
 	m.selectTarget(target)

@@ -18,8 +18,12 @@ const (
 	defaultEventBuffer = 16384
 	// maxPending bounds the batch between two folds. Past it, log, record
 	// and heartbeat events are dropped and counted; state and task events are
-	// always kept, being few and what the operator acts on.
+	// still kept, being few and what the operator acts on.
 	maxPending = 1 << 15
+	// maxPendingAll is the hard bound: past it every event is dropped and
+	// counted, so a stalled Update cannot make the queue grow without limit.
+	// A dropped state change is corrected by the next snapshot.
+	maxPendingAll = 2 * maxPending
 )
 
 type feed struct {
@@ -27,6 +31,7 @@ type feed struct {
 	pending []supervisor.Event
 	spare   []supervisor.Event // the previous batch, reused to spare allocations
 	dropped uint64             // dropped by this queue since the last take
+	states  bool               // a dropped event was a state change
 	cancel  func()
 	closed  bool
 
@@ -60,8 +65,9 @@ func (f *feed) drain(events <-chan supervisor.Event) {
 func (f *feed) push(e supervisor.Event) {
 	f.mu.Lock()
 	wasEmpty := len(f.pending) == 0
-	if len(f.pending) >= maxPending && droppable(e.Type) {
+	if n := len(f.pending); n >= maxPendingAll || (n >= maxPending && droppable(e.Type)) {
 		f.dropped++
+		f.states = f.states || e.Type == supervisor.EventState
 	} else {
 		f.pending = append(f.pending, e)
 	}
@@ -78,22 +84,23 @@ func droppable(t supervisor.EventType) bool {
 	return t == supervisor.EventLog || t == supervisor.EventRecords || t == supervisor.EventHeartbeat
 }
 
-// take hands over the pending batch. The batch is only valid until the next
-// take: its array is reused.
-func (f *feed) take() ([]supervisor.Event, uint64) {
+// take hands over the pending batch, how many events were dropped since the
+// last take and whether a state change was among them. The batch is only
+// valid until the next take: its array is reused.
+func (f *feed) take() (batch []supervisor.Event, dropped uint64, states bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	batch, dropped := f.pending, f.dropped
+	batch, dropped, states = f.pending, f.dropped, f.states
 	clear(f.spare) // let the previous batch's records and lines be collected
 	if cap(f.spare) > 4096 && len(batch) < 1024 {
 		f.spare = nil // the burst is over: give its big array back
 	}
-	f.pending, f.spare, f.dropped = f.spare[:0], batch, 0
+	f.pending, f.spare, f.dropped, f.states = f.spare[:0], batch, 0, false
 	select {
 	case <-f.wake: // this batch's wake-up, if not yet taken, is spent
 	default:
 	}
-	return batch, dropped
+	return batch, dropped, states
 }
 
 // waitCmd waits for the next wake-up; nil once the feed is closed.

@@ -308,9 +308,10 @@ func (m *Model) filterMsg(msg tea.Msg) tea.Cmd {
 }
 
 // quit asks first when plugins would be stopped, then stops the engine and
-// waits for it. Attached to a remote engine, it just leaves.
+// waits for it. Attached to a remote engine, or with the connection lost,
+// it just leaves.
 func (m *Model) quit() tea.Cmd {
-	if m.opts.StopEngine == nil {
+	if m.opts.StopEngine == nil || m.lost {
 		m.close()
 		return tea.Quit
 	}

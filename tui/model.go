@@ -1,6 +1,8 @@
 package tui
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"time"
 
@@ -23,6 +25,7 @@ const (
 	foldInterval     = 50 * time.Millisecond
 	snapshotInterval = time.Second
 	flashFor         = 6 * time.Second
+	snapshotTimeout  = 10 * time.Second
 	backfillLines    = state.MaxLogLines
 )
 
@@ -67,6 +70,13 @@ type Model struct {
 	statesChanged bool // a fold saw state changes not yet in a snapshot
 	stopping      bool // the operator quit; waiting for the engine to stop
 
+	// The line to a remote supervisor: once lost (Options.Lost), the store
+	// keeps the last known state and the clock shown stops at lostAt.
+	lost        bool
+	lostErr     error // why, when known
+	lostAt      time.Time
+	snapshotErr error // the last snapshot failed, while connected
+
 	cache caches
 }
 
@@ -86,7 +96,7 @@ func newModel(api supervisor.API, opts Options) *Model {
 	m := &Model{api: api, opts: opts, store: state.New(), feed: newFeed(), detail: detail.New(), lastID: "1"}
 	theme, follow, user, err := pickTheme(opts)
 	m.userThemes, m.followBG = user, follow
-	m.c = pvctx.New(theme, opts.now)
+	m.c = pvctx.New(theme, m.shownTime)
 	m.footer = footer.New(m.c)
 	if err != nil {
 		m.startFlash = err.Error()
@@ -108,6 +118,7 @@ func (m *Model) Init() tea.Cmd {
 		},
 		m.snapshotCmd(false),
 		m.watchEngine(),
+		m.watchLink(),
 	}
 	m.snapInFlight = true
 	if m.followBG {
@@ -127,7 +138,9 @@ type (
 	snapshotMsg struct {
 		statuses []supervisor.PluginStatus
 		info     supervisor.Info
-		extra    bool // taken because states changed, outside the 1 s cycle
+		extra    bool  // taken because states changed, outside the 1 s cycle
+		err      error // the snapshot failed: statuses mean nothing
+		infoErr  error // Info failed: info means nothing
 	}
 	backfillMsg struct {
 		id    string
@@ -135,6 +148,7 @@ type (
 	}
 	flashExpiredMsg struct{ id int }
 	engineDoneMsg   struct{}
+	linkLostMsg     struct{ err error }
 )
 
 // Update handles one message.
@@ -163,6 +177,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return m, tea.Batch(m.foldTick(), m.maybeSnapshot())
 	case snapTickMsg:
+		if m.lost {
+			return m, nil // nothing more to learn: the cycle ends
+		}
 		if m.snapInFlight {
 			return m, tea.Tick(snapshotInterval, func(time.Time) tea.Msg { return snapTickMsg{} })
 		}
@@ -174,7 +191,12 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.store.Backfill(msg.id, msg.lines)
 		return m, nil
 	case flashExpiredMsg:
-		m.footer.Expire(msg.id)
+		if m.footer.Expire(msg.id) && m.lost {
+			m.footer.Set(footer.Error, m.lostText()+" · q quits") // the loss stays said
+		}
+		return m, nil
+	case linkLostMsg:
+		m.linkLost(msg.err)
 		return m, nil
 	case engineDoneMsg:
 		m.close()
@@ -196,8 +218,11 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 // fold moves the pending events into the store and returns how many there
 // were.
 func (m *Model) fold() int {
-	batch, dropped := m.feed.take()
+	batch, dropped, states := m.feed.take()
 	m.store.AddDropped(dropped)
+	if states {
+		m.statesChanged = true // the snapshot brings the state changes lost
+	}
 	if len(batch) == 0 {
 		return 0
 	}
@@ -215,28 +240,74 @@ func (m *Model) foldTick() tea.Cmd {
 // maybeSnapshot takes an extra snapshot after state changes, so pids and
 // uptimes appear without waiting for the next second.
 func (m *Model) maybeSnapshot() tea.Cmd {
-	if !m.statesChanged || m.snapInFlight {
+	if !m.statesChanged || m.snapInFlight || m.lost {
 		return nil
 	}
 	m.statesChanged, m.snapInFlight = false, true
 	return m.snapshotCmd(true)
 }
 
+// Remote APIs (the control client) say why a query failed through these
+// methods; supervisor.API's Snapshot and Info cannot, and a failed
+// Snapshot's nil must not read as "no plugins".
+type (
+	snapshotContexter interface {
+		SnapshotContext(context.Context) ([]supervisor.PluginStatus, error)
+	}
+	infoContexter interface {
+		InfoContext(context.Context) (supervisor.Info, error)
+	}
+)
+
 func (m *Model) snapshotCmd(extra bool) tea.Cmd {
 	api := m.api
 	return func() tea.Msg {
-		return snapshotMsg{statuses: api.Snapshot(), info: api.Info(), extra: extra}
+		msg := snapshotMsg{extra: extra}
+		sc, ok := api.(snapshotContexter)
+		if !ok {
+			msg.statuses, msg.info = api.Snapshot(), api.Info()
+			return msg
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), snapshotTimeout)
+		defer cancel()
+		if msg.statuses, msg.err = sc.SnapshotContext(ctx); msg.err != nil {
+			return msg
+		}
+		if ic, ok := api.(infoContexter); ok {
+			msg.info, msg.infoErr = ic.InfoContext(ctx)
+		} else {
+			msg.info = api.Info()
+		}
+		return msg
 	}
 }
 
+// applySnapshot takes in a snapshot. A failed one changes nothing: the
+// console goes on showing the last known state, marked as such.
 func (m *Model) applySnapshot(msg snapshotMsg) tea.Cmd {
 	m.snapInFlight = false
-	m.store.SetSnapshot(msg.statuses, msg.info)
-	m.syncSelection()
-	cmds := []tea.Cmd{m.backfill()}
-	if !msg.extra {
+	var cmds []tea.Cmd
+	if !msg.extra && !m.lost {
 		cmds = append(cmds, tea.Tick(snapshotInterval, func(time.Time) tea.Msg { return snapTickMsg{} }))
 	}
+	if msg.err != nil {
+		if !m.lost && m.snapshotErr == nil {
+			cmds = append(cmds, m.flash(footer.Warn, "snapshot failed: "+msg.err.Error()+"; showing the last known state"))
+		}
+		m.snapshotErr = msg.err
+		return tea.Batch(cmds...)
+	}
+	m.snapshotErr = nil
+	info := msg.info
+	if msg.infoErr != nil {
+		info = m.store.Info
+	}
+	m.store.SetSnapshot(msg.statuses, info)
+	m.syncSelection()
+	if m.lost {
+		return tea.Batch(cmds...)
+	}
+	cmds = append(cmds, m.backfill())
 	if m.statesChanged {
 		cmds = append(cmds, m.maybeSnapshot())
 	}
@@ -285,4 +356,63 @@ func (m *Model) watchEngine() tea.Cmd {
 	}
 }
 
+// watchLink turns the loss of the connection to a remote supervisor into
+// a message.
+func (m *Model) watchLink() tea.Cmd {
+	lost, why, closed := m.opts.Lost, m.opts.LostErr, m.feed.stop
+	if lost == nil {
+		return nil
+	}
+	return func() tea.Msg {
+		select {
+		case <-lost:
+		case <-closed: // the console is leaving
+			return nil
+		}
+		return linkLostMsg{err: lostCause(why)}
+	}
+}
+
+// linkLost freezes the console on the last known state: the snapshots stop,
+// the clock shown stops (uptimes and ages are as of the loss), the header
+// and the flash line say so, and actions report it instead of trying.
+func (m *Model) linkLost(err error) {
+	if m.lost {
+		return
+	}
+	m.lost, m.lostErr, m.lostAt = true, err, m.opts.now()
+	m.feed.close() // its channel has ended anyway
+	m.footer.Set(footer.Error, m.lostText()+" · q quits")
+}
+
+// lostText says that the connection is lost, and why when known.
+func (m *Model) lostText() string {
+	if m.lostErr == nil {
+		return ErrConnectionLost.Error()
+	}
+	return ErrConnectionLost.Error() + ": " + m.lostErr.Error()
+}
+
+// lostError is what Run returns after a loss.
+func (m *Model) lostError() error {
+	if m.lostErr == nil {
+		return fmt.Errorf("console: %w", ErrConnectionLost)
+	}
+	return fmt.Errorf("console: %w: %w", ErrConnectionLost, m.lostErr)
+}
+
+// refuseLost reports an action not tried because the connection is lost.
+func (m *Model) refuseLost(what string) tea.Cmd {
+	return m.flash(footer.Error, what+": not sent, "+m.lostText())
+}
+
 func (m *Model) now() time.Time { return m.opts.now() }
+
+// shownTime is the clock the panes draw with: it stops when the connection
+// is lost, so uptimes and ages stay those of the last known state.
+func (m *Model) shownTime() time.Time {
+	if m.lost {
+		return m.lostAt
+	}
+	return m.opts.now()
+}

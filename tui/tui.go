@@ -23,6 +23,14 @@ type Options struct {
 	EngineDone <-chan struct{}
 	Title      string // e.g. "plugvisor (attached to /run/x.ctl.sock)"; "" = default
 
+	// Lost, when non-nil, is closed when the connection to a remote
+	// supervisor is lost ((*control.Client).Done()); LostErr, when non-nil,
+	// then says why ((*control.Client).Err). The console keeps showing the
+	// last state it had, marked as lost, until the operator quits; Run then
+	// returns an error wrapping ErrConnectionLost.
+	Lost    <-chan struct{}
+	LostErr func() error
+
 	// For tests and benchmarks.
 	now       func() time.Time     // the clock; nil is time.Now
 	getenv    func(string) string  // nil is os.Getenv
@@ -32,10 +40,16 @@ type Options struct {
 	program   []tea.ProgramOption  // extra program options (a pty as the terminal)
 }
 
+// ErrConnectionLost is wrapped by the error Run returns when the connection
+// to the supervisor (Options.Lost) was lost while the console ran.
+var ErrConnectionLost = errors.New("connection to the supervisor lost")
+
 // Run runs the console on the terminal until the operator quits (and, with
 // StopEngine, until the engine has stopped) or ctx ends. Bubble Tea restores
 // the terminal on the way out, also after a panic in the console, which Run
-// then reports as an error.
+// then reports as an error. If the connection to the supervisor was lost
+// (Options.Lost), Run returns an error wrapping ErrConnectionLost and the
+// cause, however the console ended.
 func Run(ctx context.Context, api supervisor.API, opts Options) (err error) {
 	m := newModel(api, opts)
 	defer m.close()
@@ -49,15 +63,40 @@ func Run(ctx context.Context, api supervisor.API, opts Options) (err error) {
 		}
 	}()
 	_, err = p.Run()
+	// The event loop has ended: the model is no longer touched elsewhere.
 	switch {
+	case errors.Is(err, tea.ErrProgramPanic):
+		return fmt.Errorf("console: panicked (terminal restored): %w", err)
+	case m.lost || isClosed(opts.Lost): // lost, said or not yet
+		if !m.lost {
+			m.linkLost(lostCause(opts.LostErr))
+		}
+		return m.lostError()
 	case err == nil:
 		return nil
 	case errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil:
 		return nil // the caller ended the console on purpose
-	case errors.Is(err, tea.ErrProgramPanic):
-		return fmt.Errorf("console: panicked (terminal restored): %w", err)
 	}
 	return fmt.Errorf("console: %w", err)
+}
+
+func isClosed(c <-chan struct{}) bool {
+	if c == nil {
+		return false
+	}
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}
+
+func lostCause(why func() error) error {
+	if why == nil {
+		return nil
+	}
+	return why()
 }
 
 // New returns the console's root model, for tests (teatest) and embedding.

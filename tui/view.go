@@ -75,6 +75,7 @@ type headerKey struct {
 	rows        uint64
 	sec         int64
 	dropped     uint64
+	link        header.Link
 }
 
 type tableKey struct {
@@ -119,13 +120,32 @@ func (m *Model) View() bt.View {
 }
 
 func (m *Model) windowTitle() string {
-	if m.opts.Title != "" {
-		return m.opts.Title
+	t := "plugvisor"
+	switch {
+	case m.opts.Title != "":
+		t = m.opts.Title
+	case m.store.Info.Name != "":
+		t = "plugvisor · " + m.store.Info.Name
 	}
-	if n := m.store.Info.Name; n != "" {
-		return "plugvisor · " + n
+	if m.lost {
+		t += " · connection lost"
 	}
-	return "plugvisor"
+	return t
+}
+
+// link is the header's view of the connection.
+func (m *Model) link() header.Link {
+	var l header.Link
+	switch {
+	case m.lost:
+		l.Lost = true
+		if m.lostErr != nil {
+			l.LostErr = m.lostErr.Error()
+		}
+	case m.snapshotErr != nil:
+		l.SnapshotErr = m.snapshotErr.Error()
+	}
+	return l
 }
 
 func (m *Model) frame() string {
@@ -136,10 +156,11 @@ func (m *Model) frame() string {
 	if w < minWidth || h < minHeight {
 		return fmt.Sprintf("plugvisor needs at least %dx%d cells (this terminal is %dx%d)", minWidth, minHeight, w, h)
 	}
-	sec := m.now().Unix()
+	sec := m.c.Now().Unix()
 	l := m.layout()
-	hdr := m.cache.header.get(headerKey{w, m.c.ThemeRev, m.store.RowsRev(), sec, m.store.Dropped}, func() string {
-		return header.View(m.c, m.store, m.opts.Title, w)
+	link := m.link()
+	hdr := m.cache.header.get(headerKey{w, m.c.ThemeRev, m.store.RowsRev(), sec, m.store.Dropped, link}, func() string {
+		return header.View(m.c, m.store, m.opts.Title, link, w)
 	})
 	tableFocused, detailFocused := m.focus == panePlugins, m.focus == paneDetail
 	tbl := m.cache.table.get(tableKey{l.table.w, l.table.h, m.c.ThemeRev, m.store.RowsRev(), sec, m.table.Selected,

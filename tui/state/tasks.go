@@ -1,8 +1,10 @@
 package state
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -48,19 +50,79 @@ type Task struct {
 func (t *Task) Records() int { return len(t.Reply.Records) }
 
 // tasks is one plugin's round trips with a revision that also counts in-place
-// updates (pending → answered), which the ring's Total does not.
+// updates (pending → answered), which the ring's Total does not. Indexes
+// beside the ring find a round trip without scanning it (up to
+// MaxRoundTrips): they are kept in step with the ring, which forgets the
+// oldest round trip when it is full.
 type tasks struct {
-	ring *Ring[*Task]
-	rev  uint64
+	ring    *Ring[*Task]
+	rev     uint64
+	byToken map[string]*Task // every round trip with a token
+	bySeq   map[uint64]*Task // this console's round trips
+	// waiting are this console's round trips without a token whose event may
+	// still come, oldest first: the few an event without a known token may
+	// belong to.
+	waiting []*Task
 }
 
 func (s *Store) tasksOf(plugin string) *tasks {
 	t := s.tasks[plugin]
 	if t == nil {
-		t = &tasks{ring: NewRing[*Task](MaxRoundTrips)}
+		t = &tasks{ring: NewRing[*Task](MaxRoundTrips), byToken: map[string]*Task{}, bySeq: map[uint64]*Task{}}
 		s.tasks[plugin] = t
 	}
 	return t
+}
+
+// push adds a round trip, forgetting the one the full ring drops.
+func (ts *tasks) push(t *Task) {
+	if ts.ring.Len() == ts.ring.Limit() {
+		old := ts.ring.At(0)
+		if old.Token != "" && ts.byToken[old.Token] == old {
+			delete(ts.byToken, old.Token)
+		}
+		if old.Seq != 0 && ts.bySeq[old.Seq] == old {
+			delete(ts.bySeq, old.Seq)
+		}
+		ts.setAwait(old, false)
+	}
+	ts.ring.Push(t)
+	if t.Seq != 0 {
+		ts.bySeq[t.Seq] = t
+	}
+	if t.Token != "" {
+		ts.byToken[t.Token] = t
+	}
+	ts.setAwait(t, t.awaitEvent)
+}
+
+// setToken changes a round trip's token and the index with it.
+func (ts *tasks) setToken(t *Task, token string) {
+	if t.Token == token {
+		return
+	}
+	if t.Token != "" && ts.byToken[t.Token] == t {
+		delete(ts.byToken, t.Token)
+	}
+	t.Token = token
+	if token != "" {
+		ts.byToken[token] = t
+	}
+	ts.setAwait(t, t.awaitEvent)
+}
+
+// setAwait sets awaitEvent and keeps waiting (those without a token that
+// await their event) in step.
+func (ts *tasks) setAwait(t *Task, await bool) {
+	t.awaitEvent = await
+	want := await && t.Token == "" && t.Seq != 0
+	i, found := slices.BinarySearchFunc(ts.waiting, t.Seq, func(w *Task, seq uint64) int { return cmp.Compare(w.Seq, seq) })
+	switch {
+	case want && !found:
+		ts.waiting = slices.Insert(ts.waiting, i, t)
+	case !want && found && ts.waiting[i] == t:
+		ts.waiting = slices.Delete(ts.waiting, i, i+1)
+	}
 }
 
 // Tasks returns a plugin's round trips (oldest first) and their revision.
@@ -78,7 +140,7 @@ func (s *Store) AddPending(target string, id uint32, content string, sent time.T
 		t.Plugin, t.Instance = p.Status.Name, p.Status.Instance
 	}
 	ts := s.tasksOf(t.Plugin)
-	ts.ring.Push(t)
+	ts.push(t)
 	ts.rev++
 	return t.Seq
 }
@@ -90,7 +152,7 @@ func (s *Store) Resolve(seq uint64, target string, reply supervisor.Reply, err e
 		plugin = p.Status.Name
 	}
 	ts := s.tasksOf(plugin)
-	t := ts.find(func(t *Task) bool { return t.Seq == seq })
+	t := ts.bySeq[seq]
 	if t == nil {
 		return // pushed out of the buffer meanwhile
 	}
@@ -98,11 +160,11 @@ func (s *Store) Resolve(seq uint64, target string, reply supervisor.Reply, err e
 	if err != nil {
 		if t.Status == TaskPending {
 			t.Status, t.Err = errStatus(err.Error(), errors.Is(err, supervisor.ErrTaskTimeout) || errors.Is(err, context.DeadlineExceeded)), err.Error()
-			t.awaitEvent = t.Token == "" && !neverSent(err)
+			ts.setAwait(t, t.Token == "" && !neverSent(err))
 		}
 		return
 	}
-	t.setReply(reply)
+	ts.setReply(t, reply)
 }
 
 // foldTask merges a task event with the round trip this console already
@@ -111,27 +173,35 @@ func (s *Store) Resolve(seq uint64, target string, reply supervisor.Reply, err e
 func (s *Store) foldTask(plugin, instance string, e *supervisor.TaskEvent) {
 	ts := s.tasksOf(plugin)
 	ts.rev++
-	t := ts.find(func(t *Task) bool { return t.Token != "" && t.Token == e.Token })
+	var t *Task
+	if e.Token != "" {
+		t = ts.byToken[e.Token]
+	}
 	if t == nil {
-		t = ts.findOldest(func(t *Task) bool {
-			return t.Token == "" && t.awaitEvent && t.ID == e.ID && t.Content == e.Content &&
-				(t.Instance == "" || t.Instance == instance)
-		})
+		for _, w := range ts.waiting { // oldest first
+			if w.ID == e.ID && w.Content == e.Content && (w.Instance == "" || w.Instance == instance) {
+				t = w
+				break
+			}
+		}
 	}
 	if t == nil {
 		t = &Task{Plugin: plugin, Sent: e.Sent, ID: e.ID, Content: e.Content}
-		ts.ring.Push(t)
+		ts.push(t)
 	}
-	t.Instance, t.Token, t.awaitEvent = instance, e.Token, false
+	t.Instance = instance
+	ts.setAwait(t, false)
+	ts.setToken(t, e.Token)
 	if e.Err != "" {
 		t.Status, t.Err = errStatus(e.Err, false), e.Err
 		return
 	}
-	t.setReply(e.Reply)
+	ts.setReply(t, e.Reply)
 }
 
-func (t *Task) setReply(r supervisor.Reply) {
-	t.Reply, t.RTT, t.Token = r, r.RTT, r.Token
+func (ts *tasks) setReply(t *Task, r supervisor.Reply) {
+	t.Reply, t.RTT = r, r.RTT
+	ts.setToken(t, r.Token)
 	if r.Instance != "" {
 		t.Instance = r.Instance
 	}
@@ -157,23 +227,4 @@ func errStatus(text string, timeout bool) TaskStatus {
 		return TaskTimedOut
 	}
 	return TaskFailed
-}
-
-// find searches newest first: the task wanted is almost always recent.
-func (ts *tasks) find(match func(*Task) bool) *Task {
-	for i := ts.ring.Len() - 1; i >= 0; i-- {
-		if t := ts.ring.At(i); match(t) {
-			return t
-		}
-	}
-	return nil
-}
-
-func (ts *tasks) findOldest(match func(*Task) bool) *Task {
-	for i := 0; i < ts.ring.Len(); i++ {
-		if t := ts.ring.At(i); match(t) {
-			return t
-		}
-	}
-	return nil
 }

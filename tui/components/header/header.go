@@ -20,8 +20,15 @@ var order = []supervisor.State{
 	supervisor.StateBackoff, supervisor.StateExited, supervisor.StateFailed, supervisor.StateStopped,
 }
 
+// Link is how the console's line to the supervisor stands.
+type Link struct {
+	Lost        bool   // the connection is gone: what is shown is the last known state
+	LostErr     string // why it was lost
+	SnapshotErr string // why the last snapshot failed, while connected
+}
+
 // View renders the header for a terminal w cells wide.
-func View(c *pvctx.Context, s *state.Store, title string, w int) string {
+func View(c *pvctx.Context, s *state.Store, title string, link Link, w int) string {
 	st := c.Styles
 	info := s.Info
 	if title == "" {
@@ -43,6 +50,16 @@ func View(c *pvctx.Context, s *state.Store, title string, w int) string {
 
 	t := s.Totals()
 	var parts []string
+	switch {
+	case link.Lost:
+		lost := "✖ connection to the supervisor lost"
+		if link.LostErr != "" {
+			lost += ": " + render.Sanitize(link.LostErr)
+		}
+		parts = append(parts, st.Error.Render(lost)+st.Faint.Render(" · last known:"))
+	case link.SnapshotErr != "":
+		parts = append(parts, st.Warn.Render("⚠ snapshot failed: "+render.Sanitize(link.SnapshotErr))+st.Faint.Render(" · last known:"))
+	}
 	for _, state := range order {
 		n := t.ByState[state]
 		if n == 0 && state != supervisor.StateRunning {
