@@ -15,7 +15,12 @@ import (
 	"github.com/plugvisor/plugvisor/supervisor/supervisortest"
 )
 
-func TestMain(m *testing.M) { os.Exit(supervisortest.Main(m)) }
+func TestMain(m *testing.M) {
+	if os.Getenv(panicChildEnv) == "1" {
+		os.Exit(panicChild())
+	}
+	os.Exit(supervisortest.Main(m))
+}
 
 // rig is a real supervisor running the example plugins for one test.
 type rig struct {
