@@ -7,8 +7,8 @@ import (
 	"os"
 	"strconv"
 	"syscall"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/plugvisor/plugvisor/protocol"
 	"github.com/plugvisor/plugvisor/supervisor/supervisortest"
