@@ -131,7 +131,7 @@ func (r *run) ping(c *control.Client, name string) error {
 			RTT  time.Duration `json:"rtt"`
 		}{name, rtt})
 	}
-	fmt.Fprintf(r.out, "%s: %s\n", name, roundDuration(rtt))
+	fmt.Fprintf(r.out, "%s: %s\n", name, script.RoundDuration(rtt))
 	return nil
 }
 

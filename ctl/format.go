@@ -2,6 +2,7 @@ package ctl
 
 import (
 	"fmt"
+	"github.com/plugvisor/plugvisor/script"
 	"io"
 	"maps"
 	"slices"
@@ -24,8 +25,8 @@ func statusTable(w io.Writer, snap []supervisor.PluginStatus, now time.Time) err
 	for _, p := range snap {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%d\t%s\t%.1f\t%.1f%%\t%s\t%s\n",
 			p.Name, p.Instance, p.State, pid(p.PID), uptime(p, now),
-			p.Restarts, heartbeatAge(p.LastHeartbeat, now), orDash(roundDuration(p.HeartbeatRTT)),
-			p.TasksSent, orDash(roundDuration(p.RTTp50)), p.RecordsPerSec, p.CPUPercent, bytesIEC(p.RSS), printable(p.Reason))
+			p.Restarts, heartbeatAge(p.LastHeartbeat, now), orDash(script.RoundDuration(p.HeartbeatRTT)),
+			p.TasksSent, orDash(script.RoundDuration(p.RTTp50)), p.RecordsPerSec, p.CPUPercent, bytesIEC(p.RSS), printable(p.Reason))
 	}
 	return tw.Flush()
 }
@@ -56,17 +57,6 @@ func heartbeatAge(t, now time.Time) string {
 		return "-"
 	}
 	return fmt.Sprintf("%s ago", now.Sub(t).Round(100*time.Millisecond))
-}
-
-// roundDuration keeps round trips readable: microseconds below a second.
-func roundDuration(d time.Duration) time.Duration {
-	switch {
-	case d >= time.Second:
-		return d.Round(time.Millisecond)
-	case d >= time.Millisecond:
-		return d.Round(10 * time.Microsecond)
-	}
-	return d.Round(time.Microsecond)
 }
 
 func bytesIEC(n int64) string {
@@ -121,7 +111,7 @@ func eventLine(ev supervisor.Event) string {
 	case supervisor.EventTask:
 		return head + " " + taskText(ev.Task)
 	case supervisor.EventHeartbeat:
-		return fmt.Sprintf("%s rtt %s", head, roundDuration(ev.RTT))
+		return fmt.Sprintf("%s rtt %s", head, script.RoundDuration(ev.RTT))
 	case supervisor.EventDropped:
 		return fmt.Sprintf("%s lost %d events (this subscriber fell behind)", head, ev.Dropped)
 	}
@@ -146,5 +136,5 @@ func taskText(t *supervisor.TaskEvent) string {
 	if t.Err != "" {
 		return fmt.Sprintf("task %d failed: %s", t.ID, printable(t.Err))
 	}
-	return fmt.Sprintf("task %d %s in %s", t.ID, printable(t.Reply.Status), roundDuration(t.Reply.RTT))
+	return fmt.Sprintf("task %d %s in %s", t.ID, printable(t.Reply.Status), script.RoundDuration(t.Reply.RTT))
 }

@@ -28,7 +28,7 @@ func (s Summary) String() string {
 		verdict = "FAILED"
 	}
 	return fmt.Sprintf("%d sent, %d answered, %d timed out, %d failed, %d failed expectations; rtt p50 %s p99 %s: %s",
-		s.Sent, s.Answered, s.TimedOut, s.Failed, s.ExpectFailures, round(s.P50), round(s.P99), verdict)
+		s.Sent, s.Answered, s.TimedOut, s.Failed, s.ExpectFailures, RoundDuration(s.P50), RoundDuration(s.P99), verdict)
 }
 
 // runner is one run's state, shared by its steps.
@@ -116,7 +116,7 @@ func (st *ControlStep) run(ctx context.Context, r *runner) error {
 	if err != nil {
 		return err
 	}
-	r.printf("%s: %s: ok in %s\n", st.Pos.String(), st.Text, round(time.Since(start)))
+	r.printf("%s: %s: ok in %s\n", st.Pos.String(), st.Text, RoundDuration(time.Since(start)))
 	return nil
 }
 
@@ -127,7 +127,7 @@ func (st *PingStep) run(ctx context.Context, r *runner) error {
 	if err != nil {
 		return err
 	}
-	r.printf("%s: %s: rtt %s\n", st.Pos.String(), st.Text, round(rtt))
+	r.printf("%s: %s: rtt %s\n", st.Pos.String(), st.Text, RoundDuration(rtt))
 	return nil
 }
 
@@ -157,7 +157,7 @@ func (st *WaitStep) run(ctx context.Context, r *runner) error {
 		switch {
 		case err == nil:
 			if seen = st.check(snap); seen == "" {
-				r.printf("%s: %s: ok in %s\n", st.Pos.String(), st.Text, round(time.Since(start)))
+				r.printf("%s: %s: ok in %s\n", st.Pos.String(), st.Text, RoundDuration(time.Since(start)))
 				return nil
 			}
 		case ctx.Err() == nil:
@@ -197,8 +197,10 @@ func (st *WaitStep) check(snap []supervisor.PluginStatus) string {
 	return ""
 }
 
-// round keeps durations readable: microseconds below a second.
-func round(d time.Duration) time.Duration {
+// RoundDuration keeps a duration readable for people: whole microseconds
+// below a millisecond, tens of microseconds below a second, milliseconds
+// above. ctl prints round trips the same way.
+func RoundDuration(d time.Duration) time.Duration {
 	switch {
 	case d >= time.Second:
 		return d.Round(time.Millisecond)

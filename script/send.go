@@ -211,6 +211,6 @@ func (st *SendStep) print(r *runner, t *tally, took time.Duration) {
 		r.printf("%s: %s: ... and %d more failures\n", st.Pos.String(), st.Text, more)
 	}
 	r.printf("%s: %s: %d sent, %d answered, %d timed out, %d failed, %d failed expectations in %s (%.0f tasks/s); rtt p50 %s p99 %s\n",
-		st.Pos.String(), st.Text, s.Sent, s.Answered, s.TimedOut, s.Failed, s.ExpectFailures, round(took),
-		float64(s.Sent)/took.Seconds(), round(t.rtts.percentile(50)), round(t.rtts.percentile(99)))
+		st.Pos.String(), st.Text, s.Sent, s.Answered, s.TimedOut, s.Failed, s.ExpectFailures, RoundDuration(took),
+		float64(s.Sent)/took.Seconds(), RoundDuration(t.rtts.percentile(50)), RoundDuration(t.rtts.percentile(99)))
 }
