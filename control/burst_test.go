@@ -19,7 +19,7 @@ import (
 // stands in).
 func TestSubscriptionBurstBeyondPending(t *testing.T) {
 	const burst = 3000
-	socket := ct.ServeAPI(t, &fakeAPI{burst: recordsBurst(burst, 10)}, nil)
+	socket, _ := ct.ServeAPI(t, &fakeAPI{burst: recordsBurst(burst, 10)}, nil)
 	c := ct.DialSocket(t, socket)
 	events, cancel := c.Subscribe(burst + 16)
 	defer cancel()

@@ -126,7 +126,8 @@ func TestClientSubscribe(t *testing.T) {
 func TestLifecycleCallsAreBounded(t *testing.T) {
 	defer control.SetLifecycleTimeout(300 * time.Millisecond)()
 	f := &fakeAPI{stall: make(chan struct{})}
-	c := ct.DialSocket(t, ct.ServeAPI(t, f, nil))
+	socket, _ := ct.ServeAPI(t, f, nil)
+	c := ct.DialSocket(t, socket)
 	t.Cleanup(func() { close(f.stall) }) // before the server's cleanup waits for its requests
 	for _, tc := range []struct {
 		what string

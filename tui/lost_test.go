@@ -3,9 +3,8 @@ package tui
 import (
 	"context"
 	"errors"
-	"log/slog"
+	ct "github.com/plugvisor/plugvisor/control/controltest"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -16,7 +15,6 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/plugvisor/plugvisor/control"
-	"github.com/plugvisor/plugvisor/internal/unixsock"
 	"github.com/plugvisor/plugvisor/supervisor"
 )
 
@@ -27,55 +25,6 @@ var (
 	_ infoContexter     = (*control.Client)(nil)
 )
 
-// controlServer serves a rig's supervisor on a control socket, as a
-// supervisor process does; stop closes the socket and every connection, as
-// the supervisor's death (kill -9) does.
-type controlServer struct {
-	socket string
-	stop   func()
-}
-
-func serveControl(t *testing.T, sup *supervisor.Supervisor) *controlServer {
-	t.Helper()
-	socket := filepath.Join(t.TempDir(), "run", "ctl.sock")
-	ln, err := unixsock.Listen(socket)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &control.Server{API: sup, Log: slog.New(slog.DiscardHandler)}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- srv.ServeListener(ctx, ln) }()
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			cancel()
-			select {
-			case err := <-served:
-				if err != nil {
-					t.Errorf("control server: %v", err)
-				}
-			case <-time.After(30 * time.Second):
-				t.Error("control server did not stop")
-			}
-		})
-	}
-	t.Cleanup(stop)
-	return &controlServer{socket: socket, stop: stop}
-}
-
-func dialControl(t *testing.T, socket string) *control.Client {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := control.Dial(ctx, socket)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
 // TestAttachedConsoleConnectionLost attaches a console through the control
 // socket to a real supervisor, then makes the supervisor's end go away. The
 // console must say the connection is lost, keep the plugin rows and logs it
@@ -85,8 +34,10 @@ func TestAttachedConsoleConnectionLost(t *testing.T) {
 	for _, name := range []string{"chaos", "echo", "ticker"} {
 		r.waitState(name, supervisor.StateRunning)
 	}
-	srv := serveControl(t, r.sup)
-	client := dialControl(t, srv.socket)
+	// Serve the rig's supervisor as a supervisor process does; stopping the
+	// server closes every connection, as the supervisor's death (kill -9) does.
+	socket, stopServer := ct.ServeAPI(t, r.sup, nil)
+	client := ct.DialSocket(t, socket)
 	c := newConsole(t, client, Options{Lost: client.Done(), LostErr: client.Err}, 120, 40)
 	before := c.waitScreen("3 running with logs", func(s string) bool {
 		return strings.Contains(s, "● 3 running") && strings.Contains(s, "chaos: stderr line") && strings.Contains(s, "Plugins 3")
@@ -95,7 +46,7 @@ func TestAttachedConsoleConnectionLost(t *testing.T) {
 		t.Fatalf("loss shown while connected:\n%s", before)
 	}
 
-	srv.stop()
+	stopServer()
 	c.waitFor("connection to the supervisor lost", "q quits")
 	time.Sleep(4 * foldInterval) // events received before the loss are still folded in
 	s := c.screen()

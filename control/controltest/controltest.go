@@ -102,13 +102,15 @@ func stopServer(t testing.TB, cancel context.CancelFunc, served <-chan error) {
 }
 
 // ServeAPI serves api, any implementation of supervisor.API, on a control
-// socket in a fresh directory and returns the socket's path; configure, if
-// not nil, sets the server's fields before it starts. Cleanup stops it. For
-// conditions the real engine cannot produce on demand (a burst already
+// socket in a fresh directory and returns the socket's path and a stop that
+// closes the server and every client's connection (cleanup calls it too;
+// later calls do nothing); configure, if not nil, sets the server's fields
+// before it starts. For a real engine whose server must go away mid-test,
+// and for conditions the engine cannot produce on demand (a burst already
 // queued, an operation that never returns).
-func ServeAPI(t testing.TB, api supervisor.API, configure func(*control.Server)) string {
+func ServeAPI(t testing.TB, api supervisor.API, configure func(*control.Server)) (socket string, stop func()) {
 	t.Helper()
-	socket := filepath.Join(supervisortest.ShortDir(t), "ctl.sock")
+	socket = filepath.Join(supervisortest.ShortDir(t), "ctl.sock")
 	srv := &control.Server{API: api}
 	if configure != nil {
 		configure(srv)
@@ -120,8 +122,10 @@ func ServeAPI(t testing.TB, api supervisor.API, configure func(*control.Server))
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
 	go func() { served <- srv.ServeListener(ctx, ln) }()
-	t.Cleanup(func() { stopServer(t, cancel, served) })
-	return socket
+	var once sync.Once
+	stop = func() { once.Do(func() { stopServer(t, cancel, served) }) }
+	t.Cleanup(stop)
+	return socket, stop
 }
 
 // DialSocket connects a client to the control socket at path; cleanup
