@@ -27,11 +27,14 @@ type process struct {
 // inheritedEnv lists the supervisor's variables a plugin sees. Plugins get a
 // small, predictable environment, not the operator's whole shell: secrets in
 // the supervisor's environment are not theirs to read.
-var inheritedEnv = [...]string{"PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "TZ", "TMPDIR"}
+func inheritedEnv() []string {
+	return []string{"PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "TZ", "TMPDIR"}
+}
 
 func pluginEnv(p *registry.Plugin, socket, instance string) []string {
-	env := make([]string, 0, len(inheritedEnv)+len(p.Env)+3)
-	for _, k := range inheritedEnv {
+	keys := inheritedEnv()
+	env := make([]string, 0, len(keys)+len(p.Env)+3)
+	for _, k := range keys {
 		if v, ok := os.LookupEnv(k); ok {
 			env = append(env, k+"="+v)
 		}
