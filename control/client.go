@@ -279,13 +279,13 @@ func (c *Client) call(ctx context.Context, req *Request, out any) error {
 	}
 	select {
 	case err := <-p.done:
-		return err
+		return c.ownDeadline(ctx, err)
 	case <-ctx.Done():
 		if c.forget(req.ID) {
 			_ = c.w.send(&Request{Kind: KindCancel, ID: req.ID}, false)
 			return ctx.Err()
 		}
-		return <-p.done // the response crossed the cancel
+		return c.ownDeadline(ctx, <-p.done) // the response crossed the cancel
 	case <-c.done:
 		select {
 		case err := <-p.done:
@@ -294,6 +294,26 @@ func (c *Client) call(ctx context.Context, req *Request, out any) error {
 			return c.Err()
 		}
 	}
+}
+
+// ownDeadline returns ctx's own error for a server error that is the
+// server's copy of ctx's deadline (or its cancel) having passed. The server's
+// copy starts later, so by the time its answer is here ctx has ended too:
+// whichever side noticed first, the caller gets the same error.
+// The deadline is read off the clock as well: ctx.Err() is set by a timer
+// that may not have run yet when the answer arrives.
+func (c *Client) ownDeadline(ctx context.Context, err error) error {
+	e, ok := errors.AsType[*Error](err)
+	if !ok || (e.Code != CodeDeadline && e.Code != CodeCanceled) {
+		return err
+	}
+	if cerr := ctx.Err(); cerr != nil {
+		return cerr
+	}
+	if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
+		return context.DeadlineExceeded
+	}
+	return err
 }
 
 // forget drops a waiter and reports whether it was still waiting.
