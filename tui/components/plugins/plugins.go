@@ -12,14 +12,25 @@ import (
 
 // Model is the table's cursor. Selection follows the instance id, so rows
 // appearing or disappearing (a reload) do not move it to another plugin.
+// Until the operator chooses a row it stays on the first: rows arrive in
+// the order their plugins' events happen to, and the console must open on
+// the same row every time.
 type Model struct {
 	Selected string // instance id
+	chosen   bool   // the operator (or a command) picked Selected
 	cursor   int
 	offset   int // first row shown
 }
 
 // Sync re-finds the selected instance in order after the rows changed.
 func (m *Model) Sync(order []string) {
+	if !m.chosen {
+		m.cursor, m.Selected = 0, ""
+		if len(order) > 0 {
+			m.Selected = order[0]
+		}
+		return
+	}
 	for i, id := range order {
 		if id == m.Selected {
 			m.cursor = i
@@ -42,7 +53,7 @@ func (m *Model) Select(order []string, i int) {
 		return
 	}
 	m.cursor = min(max(i, 0), len(order)-1)
-	m.Selected = order[m.cursor]
+	m.Selected, m.chosen = order[m.cursor], true
 }
 
 // Move moves the cursor by delta rows.
