@@ -67,7 +67,7 @@ func (p *benchPath) run(n int) error {
 		wg.Go(func() {
 			for i := next.Add(1) - 1; i < int64(n); i = next.Add(1) - 1 {
 				t0 := time.Now()
-				if _, err := p.api.SendTask(ctx, "echo", 1, "ping"); err != nil {
+				if _, err := p.api.SendTask(ctx, supervisor.TaskRequest{Plugin: "echo", ID: 1, Content: "ping"}); err != nil {
 					failed.Store(&err)
 					return
 				}

@@ -21,7 +21,7 @@ func TestSubscriptionBurstBeyondPending(t *testing.T) {
 	const burst = 3000
 	socket, _ := ct.ServeAPI(t, &fakeAPI{burst: recordsBurst(burst, 10)}, nil)
 	c := ct.DialSocket(t, socket)
-	events, cancel := c.Subscribe(burst + 16)
+	events, cancel, _ := c.Subscribe(context.Background(), burst+16)
 	defer cancel()
 	var got, dropped atomic.Int64
 	go func() {
@@ -47,7 +47,7 @@ func TestSubscriptionBurstBeyondPending(t *testing.T) {
 	// Meanwhile another request on the same connection is answered.
 	ctx, stop := context.WithTimeout(context.Background(), 10*time.Second)
 	defer stop()
-	if snap, err := c.SnapshotContext(ctx); err != nil || len(snap) != 1 {
+	if snap, err := c.Snapshot(ctx); err != nil || len(snap) != 1 {
 		t.Fatalf("snapshot during the burst: %v %v", snap, err)
 	}
 	waitFor(burst)

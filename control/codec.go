@@ -45,14 +45,15 @@ func encodeTo(buf *bytes.Buffer, enc *msgpack.Encoder, v any) error {
 }
 
 func appendRequest(b []byte, r *Request) []byte {
-	b = mp.AppendMapHeader(b, 2+count(r.Op != "", r.Name != "", r.TaskID != 0, r.Content != "", r.Timeout != 0,
-		r.N != 0, r.Buffer != 0, len(r.Versions) > 0, r.Client != ""))
+	b = mp.AppendMapHeader(b, 2+count(r.Op != "", r.Name != "", r.TaskID != 0, r.Content != "", r.Token != "",
+		r.Timeout != 0, r.N != 0, r.Buffer != 0, len(r.Versions) > 0, r.Client != ""))
 	b = mp.AppendKeyString(b, "kind", string(r.Kind))
 	b = mp.AppendKeyUint(b, "id", r.ID)
 	b = optStr(b, "op", string(r.Op))
 	b = optStr(b, "name", r.Name)
 	b = optUint(b, "task_id", uint64(r.TaskID))
 	b = optStr(b, "content", r.Content)
+	b = optStr(b, "token", r.Token)
 	b = optInt(b, "timeout", int64(r.Timeout))
 	b = optInt(b, "n", int64(r.N))
 	b = optInt(b, "buffer", int64(r.Buffer))
@@ -88,6 +89,8 @@ func decodeRequest(payload []byte, q *Request) error {
 			q.TaskID = uint32(id)
 		case "content":
 			q.Content, err = r.Str()
+		case "token":
+			q.Token, err = r.Str()
 		case "timeout":
 			v, err = r.Int()
 			q.Timeout = time.Duration(v)
@@ -173,11 +176,12 @@ func (r *reader) result(out any) error {
 }
 
 func appendReply(b []byte, r *supervisor.Reply) []byte {
-	b = mp.AppendMapHeader(b, 6+count(len(r.Records) > 0, r.Error != "", r.Dropped != 0))
+	b = mp.AppendMapHeader(b, 7+count(len(r.Records) > 0, r.Error != "", r.Dropped != 0))
 	b = mp.AppendKeyString(b, "plugin", r.Plugin)
 	b = mp.AppendKeyString(b, "instance", r.Instance)
 	b = mp.AppendKeyUint(b, "id", uint64(r.ID))
 	b = mp.AppendKeyString(b, "token", r.Token)
+	b = mp.AppendKeyString(b, "outcome", string(r.Outcome))
 	if len(r.Records) > 0 {
 		b = appendRecords(mp.AppendString(b, "records"), r.Records)
 	}
@@ -201,6 +205,10 @@ func (r *reader) reply(rep *supervisor.Reply) error {
 			rep.ID = uint32(id)
 		case "token":
 			rep.Token, err = r.Str()
+		case "outcome":
+			var o string
+			o, err = r.Str()
+			rep.Outcome = supervisor.Outcome(o)
 		case "records":
 			rep.Records, err = r.records()
 		case "status":
@@ -322,13 +330,14 @@ func appendEvent(b []byte, e *supervisor.Event) []byte {
 		b = appendRecords(mp.AppendString(b, "records"), e.Records)
 	}
 	if t := e.Task; t != nil {
-		b = mp.AppendMapHeader(mp.AppendString(b, "task"), 5+count(t.Err != ""))
+		b = mp.AppendMapHeader(mp.AppendString(b, "task"), 6+count(t.Detail != ""))
 		b = mp.AppendKeyTime(b, "sent", t.Sent)
 		b = mp.AppendKeyUint(b, "id", uint64(t.ID))
 		b = mp.AppendKeyString(b, "token", t.Token)
 		b = mp.AppendKeyString(b, "content", t.Content)
+		b = mp.AppendKeyString(b, "outcome", string(t.Outcome))
 		b = appendReply(mp.AppendString(b, "reply"), &t.Reply)
-		b = optStr(b, "err", t.Err)
+		b = optStr(b, "detail", t.Detail)
 	}
 	b = optInt(b, "rtt", int64(e.RTT))
 	return optUint(b, "dropped", e.Dropped)

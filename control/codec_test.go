@@ -34,7 +34,7 @@ type (
 var testTime = time.Date(2025, 11, 21, 20, 0, 0, 123, time.UTC)
 
 func testReply() *supervisor.Reply {
-	return &supervisor.Reply{Plugin: "echo", Instance: "echo.0", ID: 7, Token: "9f3a-12", Status: protocol.StatusOK, RTT: 85 * time.Microsecond, Dropped: 3,
+	return &supervisor.Reply{Plugin: "echo", Instance: "echo.0", ID: 7, Token: "9f3a-12", Outcome: supervisor.OutcomeAnswered, Status: protocol.StatusOK, RTT: 85 * time.Microsecond, Dropped: 3,
 		Records: []protocol.Record{
 			{Timestamp: testTime.UnixNano(), Token: "9f3a-12", Fields: map[string]string{"data_type": "progress", "pct": "50"}},
 			{Timestamp: testTime.UnixNano() + 1, Token: "9f3a-12", Fields: map[string]string{"data_type": "echo", "content": "héllo\x00", "task_status": "ok"}},
@@ -143,7 +143,7 @@ func TestEventCodecAgrees(t *testing.T) {
 		{Type: supervisor.EventLog, Time: testTime, Plugin: "a", Instance: "a", Log: supervisor.LogLine{Time: testTime, Instance: "a", Stream: supervisor.Stderr, Text: "boom"}},
 		{Type: supervisor.EventRecords, Time: testTime, Plugin: "echo", Instance: "echo.0", Records: testReply().Records},
 		{Type: supervisor.EventTask, Time: testTime, Plugin: "echo", Instance: "echo.0", Task: &supervisor.TaskEvent{
-			Sent: testTime, ID: 7, Token: "t", Content: "c", Reply: *testReply(), Err: "late"}},
+			Sent: testTime, ID: 7, Token: "t", Content: "c", Outcome: supervisor.OutcomeTimedOut, Reply: *testReply(), Detail: "late"}},
 		{Type: supervisor.EventHeartbeat, Time: testTime, RTT: time.Millisecond},
 		{Type: supervisor.EventDropped, Time: testTime, Dropped: 1 << 40},
 	} {

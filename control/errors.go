@@ -20,6 +20,10 @@ const (
 	CodeTooManyTasks     Code = "too_many_tasks"    // supervisor.ErrTooManyTasks
 	CodeClosed           Code = "closed"            // supervisor.ErrClosed
 	CodeNoReload         Code = "no_reload"         // supervisor.ErrNoReload
+	CodeNotStarted       Code = "not_started"       // supervisor.ErrNotStarted
+	CodeRemoved          Code = "removed"           // supervisor.ErrRemoved
+	CodeTokenInUse       Code = "token_in_use"      // supervisor.ErrTokenInUse
+	CodeBadToken         Code = "bad_token"         // supervisor.ErrBadToken
 	CodeDeadline         Code = "deadline_exceeded" // the request's timeout passed
 	CodeCanceled         Code = "canceled"          // the request was cancelled
 	CodeTooManyRequests  Code = "too_many_requests" // the connection's bound on requests in flight
@@ -75,6 +79,10 @@ var sentinels = []struct {
 	{CodeTooManyTasks, supervisor.ErrTooManyTasks},
 	{CodeClosed, supervisor.ErrClosed},
 	{CodeNoReload, supervisor.ErrNoReload},
+	{CodeNotStarted, supervisor.ErrNotStarted},
+	{CodeRemoved, supervisor.ErrRemoved},
+	{CodeTokenInUse, supervisor.ErrTokenInUse},
+	{CodeBadToken, supervisor.ErrBadToken},
 	{CodeDeadline, context.DeadlineExceeded},
 	{CodeCanceled, context.Canceled},
 }

@@ -1,6 +1,7 @@
 package control_test
 
 import (
+	"context"
 	"strings"
 	"time"
 
@@ -18,26 +19,31 @@ type fakeAPI struct {
 	stall chan struct{}      // Start, Stop, Restart and Reload wait for it to close
 }
 
-func (f *fakeAPI) Info() supervisor.Info { return supervisor.Info{Name: "fake"} }
-
-func (f *fakeAPI) Snapshot() []supervisor.PluginStatus {
-	return []supervisor.PluginStatus{{Name: "p", Instance: "p", State: supervisor.StateRunning}}
+func (f *fakeAPI) Info(context.Context) (supervisor.Info, error) {
+	return supervisor.Info{Name: "fake"}, nil
 }
 
-func (f *fakeAPI) Subscribe(int) (<-chan supervisor.Event, func()) {
+func (f *fakeAPI) Snapshot(context.Context) ([]supervisor.PluginStatus, error) {
+	return []supervisor.PluginStatus{{Name: "p", Instance: "p", State: supervisor.StateRunning}}, nil
+}
+
+func (f *fakeAPI) Subscribe(context.Context, int) (<-chan supervisor.Event, func(), error) {
 	ch := make(chan supervisor.Event, len(f.burst))
 	for _, ev := range f.burst {
 		ch <- ev
 	}
-	return ch, func() {}
+	return ch, func() {}, nil
 }
 
+// wait stalls until the test releases it, as a server whose engine never
+// answers would; it ignores ctx on purpose, so only the client's own
+// deadline can end the caller's wait.
 func (f *fakeAPI) wait() error { <-f.stall; return nil }
 
-func (f *fakeAPI) Start(string) error   { return f.wait() }
-func (f *fakeAPI) Stop(string) error    { return f.wait() }
-func (f *fakeAPI) Restart(string) error { return f.wait() }
-func (f *fakeAPI) Reload() error        { return f.wait() }
+func (f *fakeAPI) Start(context.Context, string) error   { return f.wait() }
+func (f *fakeAPI) Stop(context.Context, string) error    { return f.wait() }
+func (f *fakeAPI) Restart(context.Context, string) error { return f.wait() }
+func (f *fakeAPI) Reload(context.Context) error          { return f.wait() }
 
 // recordsBurst is n records events of recs records each, about 100 bytes a
 // record on the wire.

@@ -20,21 +20,21 @@ func (c *conn) call(ctx context.Context, req *Request) (any, error) {
 	}
 	switch req.Op {
 	case OpInfo:
-		return api.Info(), nil
+		return api.Info(ctx)
 	case OpSnapshot:
-		return api.Snapshot(), nil
+		return api.Snapshot(ctx)
 	case OpStart:
-		return nil, api.Start(req.Name)
+		return nil, api.Start(ctx, req.Name)
 	case OpStop:
-		return nil, api.Stop(req.Name)
+		return nil, api.Stop(ctx, req.Name)
 	case OpRestart:
-		return nil, api.Restart(req.Name)
+		return nil, api.Restart(ctx, req.Name)
 	case OpReload:
-		return nil, api.Reload()
+		return nil, api.Reload(ctx)
 	case OpSendTask:
 		ctx, cancel := withTimeout(ctx, req.Timeout)
 		defer cancel()
-		r, err := api.SendTask(ctx, req.Name, req.TaskID, req.Content)
+		r, err := api.SendTask(ctx, supervisor.TaskRequest{Plugin: req.Name, ID: req.TaskID, Content: req.Content, Token: req.Token})
 		return &r, err
 	case OpPing:
 		ctx, cancel := withTimeout(ctx, req.Timeout)
@@ -42,7 +42,7 @@ func (c *conn) call(ctx context.Context, req *Request) (any, error) {
 		rtt, err := api.Ping(ctx, req.Name)
 		return &PingResult{RTT: rtt}, err
 	case OpLogs:
-		lines, err := api.Logs(req.Name, req.N)
+		lines, err := api.Logs(ctx, req.Name, req.N)
 		if err != nil {
 			return nil, err
 		}
@@ -105,7 +105,15 @@ func (c *conn) subscribe(ctx context.Context, req *Request) {
 	if buffer <= 0 {
 		buffer = DefaultEventBuffer
 	}
-	events, unsubscribe := c.srv.API.Subscribe(buffer)
+	events, unsubscribe, err := c.srv.API.Subscribe(ctx, buffer)
+	if err != nil {
+		c.mu.Lock()
+		delete(c.calls, req.ID)
+		c.subs--
+		c.mu.Unlock()
+		c.respond(req.ID, nil, err)
+		return
+	}
 	defer unsubscribe()
 	c.srv.subs.Add(1)
 	defer c.srv.subs.Add(-1)

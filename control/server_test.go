@@ -87,7 +87,7 @@ func TestSecondUIDCannotConnect(t *testing.T) {
 	}
 	// We still get in.
 	c := e.Dial()
-	if got := c.Snapshot(); len(got) != 1 {
+	if got := ct.SnapshotOf(t, c); len(got) != 1 {
 		t.Fatalf("snapshot after the refusals: %v", got)
 	}
 }
@@ -135,7 +135,7 @@ func TestServeSocketModes(t *testing.T) {
 	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 || fi.Mode()&os.ModeSocket == 0 {
 		t.Fatalf("socket mode %v (%v), want a 0600 socket", fi.Mode(), err)
 	}
-	if _, err := c.SendTask(ctx, "echo", 1, "x"); err != nil {
+	if _, err := c.SendTask(ctx, supervisor.TaskRequest{Plugin: "echo", ID: 1, Content: "x"}); err != nil {
 		t.Fatal(err)
 	}
 	cancel()
@@ -153,17 +153,17 @@ func TestServeSocketModes(t *testing.T) {
 func TestDisconnectMidStream(t *testing.T) {
 	e := ct.Start(t, ct.Plugin(t, "chaos", ct.Bin("chaos"), `args = ["--flood-rate", "2000"]`), ct.Options{})
 	e.WaitState("chaos", supervisor.StateRunning)
-	watch, unwatch := e.Sup.Subscribe(100000)
+	watch, unwatch, _ := e.Sup.Subscribe(context.Background(), 100000)
 	defer unwatch()
 
 	c := e.Dial()
-	events, _ := c.Subscribe(16) // never read past the first: the server's side fills up
+	events, _, _ := c.Subscribe(context.Background(), 16) // never read past the first: the server's side fills up
 	<-events
 	const sleepers = 5
 	errs := make(chan error, sleepers)
 	for range sleepers {
 		go func() {
-			_, err := c.SendTask(context.Background(), "chaos", 8, "30s") // 8: sleep, then reply
+			_, err := c.SendTask(context.Background(), supervisor.TaskRequest{Plugin: "chaos", ID: 8, Content: "30s"}) // 8: sleep, then reply
 			errs <- err
 		}()
 	}
@@ -186,7 +186,7 @@ func TestDisconnectMidStream(t *testing.T) {
 		for {
 			select {
 			case ev := <-watch:
-				if ev.Type == supervisor.EventTask && ev.Task.ID == 8 && strings.Contains(ev.Task.Err, "context canceled") {
+				if ev.Type == supervisor.EventTask && ev.Task.ID == 8 && ev.Task.Outcome == supervisor.OutcomeCancelled {
 					canceled++
 				}
 				continue
@@ -199,7 +199,7 @@ func TestDisconnectMidStream(t *testing.T) {
 		t.Fatalf("chaos after the client left: %s, %d in flight", st.State, st.InFlight)
 	}
 	c2 := e.Dial()
-	if r, err := c2.SendTask(context.Background(), "chaos", 4, "1"); err != nil || r.Status != protocol.StatusOK {
+	if r, err := c2.SendTask(context.Background(), supervisor.TaskRequest{Plugin: "chaos", ID: 4, Content: "1"}); err != nil || r.Status != protocol.StatusOK {
 		t.Fatalf("a second client's task: %+v %v", r, err)
 	}
 }
@@ -337,7 +337,7 @@ func TestBadFramesEndOnlyThatConnection(t *testing.T) {
 			})
 		})
 	}
-	if r, err := bystander.SendTask(context.Background(), "echo", 1, "still here"); err != nil || r.Records[0].Fields["content"] != "still here" {
+	if r, err := bystander.SendTask(context.Background(), supervisor.TaskRequest{Plugin: "echo", ID: 1, Content: "still here"}); err != nil || r.Records[0].Fields["content"] != "still here" {
 		t.Fatalf("bystander: %+v %v", r, err)
 	}
 }
@@ -383,12 +383,12 @@ func TestTooManyRequests(t *testing.T) {
 	errs := make(chan error, bound)
 	for range bound {
 		go func() {
-			_, err := c.SendTask(ctx, "chaos", 8, "30s")
+			_, err := c.SendTask(ctx, supervisor.TaskRequest{Plugin: "chaos", ID: 8, Content: "30s"})
 			errs <- err
 		}()
 	}
 	ct.WaitUntil(t, "the bound to fill", 10*time.Second, func() bool { return e.Server.Stats().InFlight == bound })
-	_, err := c.SendTask(context.Background(), "chaos", 4, "1")
+	_, err := c.SendTask(context.Background(), supervisor.TaskRequest{Plugin: "chaos", ID: 4, Content: "1"})
 	if !errors.Is(err, control.ErrTooManyRequests) || !strings.Contains(err.Error(), "too many requests in flight") {
 		t.Fatalf("request beyond the bound: %v", err)
 	}
@@ -399,7 +399,7 @@ func TestTooManyRequests(t *testing.T) {
 		}
 	}
 	ct.WaitUntil(t, "the slots to free", 10*time.Second, func() bool { return e.Server.Stats().InFlight == 0 })
-	if _, err := c.SendTask(context.Background(), "chaos", 4, "1"); err != nil {
+	if _, err := c.SendTask(context.Background(), supervisor.TaskRequest{Plugin: "chaos", ID: 4, Content: "1"}); err != nil {
 		t.Fatalf("after the cancels: %v", err)
 	}
 }
@@ -427,7 +427,7 @@ func TestClientThatStopsReadingIsDropped(t *testing.T) {
 		return st.Conns == 0 && st.InFlight == 0
 	})
 	c := e.Dial()
-	if got := c.Snapshot(); len(got) != 8 {
+	if got := ct.SnapshotOf(t, c); len(got) != 8 {
 		t.Fatalf("snapshot after the drop: %d instances", len(got))
 	}
 }
@@ -438,7 +438,7 @@ func TestSubscriberDropsAreCounted(t *testing.T) {
 	e := ct.Start(t, ct.Plugin(t, "chaos", ct.Bin("chaos"), `args = ["--flood-rate", "5000"]`), ct.Options{})
 	e.WaitState("chaos", supervisor.StateRunning)
 	c := e.Dial()
-	events, cancel := c.Subscribe(4)
+	events, cancel, _ := c.Subscribe(context.Background(), 4)
 	defer cancel()
 	time.Sleep(300 * time.Millisecond) // not reading: the flood overflows 4 slots
 	var dropped uint64
@@ -449,7 +449,7 @@ func TestSubscriberDropsAreCounted(t *testing.T) {
 		}
 		return dropped > 0
 	})
-	if info := c.Info(); info.DroppedEvents == 0 {
+	if info := ct.InfoOf(t, c); info.DroppedEvents == 0 {
 		t.Fatalf("Info().DroppedEvents = 0 after %d drops", dropped)
 	}
 }
@@ -506,7 +506,7 @@ func TestSubscriptionLimits(t *testing.T) {
 	// The Go client keeps a larger buffer itself and asks the server for
 	// what it allows.
 	c := e.Dial()
-	events, cancel := c.Subscribe(4 * control.MaxEventBuffer)
+	events, cancel, _ := c.Subscribe(context.Background(), 4*control.MaxEventBuffer)
 	defer cancel()
 	select {
 	case _, ok := <-events:

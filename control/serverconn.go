@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 
 	"github.com/plugvisor/plugvisor/protocol"
+	"github.com/plugvisor/plugvisor/supervisor"
 )
 
 // conn is one client connection on the server: a reader that dispatches
@@ -143,10 +144,16 @@ func (c *conn) hello(req *Request) error {
 		_ = c.w.send(&Response{Kind: KindResponse, ID: req.ID, Error: &Error{Code: CodeVersion, Message: msg}}, false)
 		return answered{errors.New(msg)}
 	}
+	info, err := c.srv.API.Info(c.ctx)
+	if err != nil {
+		e := wireError(err)
+		_ = c.w.send(&Response{Kind: KindResponse, ID: req.ID, Error: e}, false)
+		return answered{err}
+	}
 	c.version = Version
 	c.log = c.log.With("client", req.Client)
 	c.log.Debug("control client connected")
-	return c.w.send(&Response{Kind: KindResponse, ID: req.ID, Result: &HelloResult{Version: Version, Info: c.srv.API.Info()}}, false)
+	return c.w.send(&Response{Kind: KindResponse, ID: req.ID, Result: &HelloResult{Version: Version, Info: info}}, false)
 }
 
 // job is a request admitted to run.
@@ -263,7 +270,12 @@ func (c *conn) cancel(id uint64) {
 func (c *conn) respond(id uint64, result any, err error) {
 	resp := &Response{Kind: KindResponse, ID: id, Result: result}
 	if err != nil {
-		resp.Result, resp.Error = nil, wireError(err)
+		// A task's Reply goes with its error: the token and the outcome
+		// are what the caller acts on.
+		if _, ok := result.(*supervisor.Reply); !ok {
+			resp.Result = nil
+		}
+		resp.Error = wireError(err)
 	}
 	err = c.w.send(resp, false)
 	if errors.Is(err, ErrFrameTooLarge) {

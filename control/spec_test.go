@@ -45,7 +45,7 @@ type example struct {
 
 func specExamples() []example {
 	const token = "5e1f09a2-12"
-	reply := &supervisor.Reply{Plugin: "echo", Instance: "echo.0", ID: 7, Token: token, Status: protocol.StatusOK, RTT: 85 * time.Microsecond,
+	reply := &supervisor.Reply{Plugin: "echo", Instance: "echo.0", ID: 7, Token: token, Outcome: supervisor.OutcomeAnswered, Status: protocol.StatusOK, RTT: 85 * time.Microsecond,
 		Records: []protocol.Record{{Timestamp: exampleTime.UnixNano(), Token: token,
 			Fields: map[string]string{"data_type": "echo", "content": "uptime", "task_status": "ok"}}}}
 	return []example{

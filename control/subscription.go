@@ -1,6 +1,8 @@
 package control
 
 import (
+	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -9,38 +11,56 @@ import (
 )
 
 // Subscribe implements supervisor.API: events stream from the server into a
-// channel of buffer events. The reader never waits for a subscriber: one that
-// falls behind loses events, counted, and the next event it receives is an
-// EventDropped saying how many (the server's own drops arrive the same way).
-// The channel closes on cancel, or when the connection or the subscription
-// ends (the server refuses a subscription beyond its bound per connection).
-// The server queues at most MaxEventBuffer events for it; a larger buffer
-// is this client's own queue.
-func (c *Client) Subscribe(buffer int) (<-chan supervisor.Event, func()) {
+// channel of buffer events. It returns once the server has accepted the
+// subscription, or with why it did not. The reader never waits for a
+// subscriber: one that falls behind loses events, counted, and the next event
+// it receives is an EventDropped saying how many (the server's own drops
+// arrive the same way). The channel closes on cancel, when ctx ends, or when
+// the connection ends. The server queues at most MaxEventBuffer events for it;
+// a larger buffer is this client's own queue.
+func (c *Client) Subscribe(ctx context.Context, buffer int) (<-chan supervisor.Event, func(), error) {
 	sub := &subscription{ch: make(chan supervisor.Event, max(buffer, 1))}
 	id := c.nextID.Add(1)
+	// The response resolves a pending call under the same id; events
+	// that follow it go to the subscription.
+	p := &pending{done: make(chan error, 1)}
 	c.mu.Lock()
 	if c.err != nil {
+		err := c.err
 		c.mu.Unlock()
-		sub.close()
-		return sub.ch, func() {}
+		return nil, nil, err
 	}
-	c.subs[id] = sub
+	c.subs[id], c.calls[id] = sub, p
 	c.mu.Unlock()
-	// The response is handled by the reader: success needs nothing, an
-	// error closes the channel.
-	// The server queues at most MaxEventBuffer; a larger buffer is ours.
-	if err := c.w.send(&Request{Kind: KindRequest, ID: id, Op: OpSubscribe, Buffer: min(buffer, MaxEventBuffer)}, false); err != nil {
-		c.unsubscribe(id)
-	}
 	var once sync.Once
-	return sub.ch, func() {
+	cancel := func() {
 		once.Do(func() {
 			if c.unsubscribe(id) {
 				_ = c.w.send(&Request{Kind: KindCancel, ID: id}, false)
 			}
 		})
 	}
+	if err := c.w.send(&Request{Kind: KindRequest, ID: id, Op: OpSubscribe, Buffer: min(buffer, MaxEventBuffer)}, false); err != nil {
+		c.forget(id)
+		c.unsubscribe(id)
+		return nil, nil, c.sendError(err)
+	}
+	select {
+	case err := <-p.done:
+		if err != nil {
+			c.unsubscribe(id)
+			return nil, nil, fmt.Errorf("subscribe: %w", err)
+		}
+	case <-ctx.Done():
+		c.forget(id)
+		cancel()
+		return nil, nil, ctx.Err()
+	case <-c.done:
+		c.unsubscribe(id)
+		return nil, nil, c.Err()
+	}
+	stop := context.AfterFunc(ctx, cancel)
+	return sub.ch, func() { stop(); cancel() }, nil
 }
 
 // unsubscribe closes subscription id and reports whether it was open.

@@ -38,7 +38,7 @@ const (
 	OpStop      Op = "stop"      // name
 	OpRestart   Op = "restart"   // name
 	OpReload    Op = "reload"    //
-	OpSendTask  Op = "send_task" // name, task_id, content, timeout → supervisor.Reply
+	OpSendTask  Op = "send_task" // name, task_id, content, token, timeout → supervisor.Reply
 	OpPing      Op = "ping"      // name, timeout → PingResult
 	OpLogs      Op = "logs"      // name, n → []supervisor.LogLine
 	OpSubscribe Op = "subscribe" // buffer → nothing, then events carrying this request's id
@@ -53,6 +53,7 @@ type Request struct {
 	Name     string        `json:"name,omitempty"`
 	TaskID   uint32        `json:"task_id,omitempty"`
 	Content  string        `json:"content,omitempty"`
+	Token    string        `json:"token,omitempty"`   // send_task: the caller's token, or empty for the engine's
 	Timeout  time.Duration `json:"timeout,omitempty"` // ns; 0 leaves the supervisor's own timeout
 	N        int           `json:"n,omitempty"`
 	Buffer   int           `json:"buffer,omitempty"`

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/plugvisor/plugvisor/control"
-	"github.com/plugvisor/plugvisor/protocol"
 	"github.com/plugvisor/plugvisor/script"
 	"github.com/plugvisor/plugvisor/supervisor"
 )
@@ -26,13 +25,13 @@ func (r *run) dispatch(c *control.Client) error {
 	case "status":
 		return r.status(c)
 	case "start":
-		return r.done(c.StartContext(ctx, name), "started "+name)
+		return r.done(c.Start(ctx, name), "started "+name)
 	case "stop":
-		return r.done(c.StopContext(ctx, name), "stopped "+name)
+		return r.done(c.Stop(ctx, name), "stopped "+name)
 	case "restart":
-		return r.done(c.RestartContext(ctx, name), "restarted "+name)
+		return r.done(c.Restart(ctx, name), "restarted "+name)
 	case "reload":
-		return r.done(c.ReloadContext(ctx), "reloaded")
+		return r.done(c.Reload(ctx), "reloaded")
 	case "send":
 		return r.send(c)
 	case "ping":
@@ -55,7 +54,7 @@ func (r *run) done(err error, what string) error {
 }
 
 func (r *run) status(c *control.Client) error {
-	snap, err := c.SnapshotContext(r.ctx)
+	snap, err := c.Snapshot(r.ctx)
 	if err != nil {
 		return err
 	}
@@ -93,21 +92,26 @@ func (r *run) send(c *control.Client) error {
 	}
 	ctx, cancel := r.withTimeout()
 	defer cancel()
-	reply, err := c.SendTask(ctx, name, uint32(id), content)
-	if err != nil {
+	reply, err := c.SendTask(ctx, supervisor.TaskRequest{Plugin: name, ID: uint32(id), Content: content})
+	if err != nil && !reply.Outcome.Final() || reply.Outcome == supervisor.OutcomeNotSent {
 		return r.explainTimeout(err, "no reply from "+name)
 	}
 	if r.cmd.json {
-		err = r.writeJSON(reply)
+		if werr := r.writeJSON(reply); werr != nil {
+			return werr
+		}
 	} else {
 		for _, rec := range reply.Records {
 			fmt.Fprintln(r.out, recordLine(rec))
 		}
 	}
-	if err == nil && reply.Status != protocol.StatusOK {
-		err = fmt.Errorf("task %d on %s replied %s: %s", reply.ID, reply.Instance, printable(reply.Status), printable(reply.Error))
+	switch reply.Outcome {
+	case supervisor.OutcomeAnswered:
+		return nil
+	case supervisor.OutcomeError:
+		return fmt.Errorf("task %d on %s replied %s: %s", reply.ID, reply.Instance, printable(reply.Status), printable(reply.Error))
 	}
-	return err
+	return fmt.Errorf("task %d (token %s) on %s: %s: %w", reply.ID, printable(reply.Token), reply.Instance, reply.Outcome, r.explainTimeout(err, "no reply"))
 }
 
 // explainTimeout says which deadline passed when it was --timeout.
@@ -142,10 +146,13 @@ func (r *run) logs(c *control.Client, name string) error {
 	var events <-chan supervisor.Event
 	if r.cmd.follow {
 		var cancel func()
-		events, cancel = c.Subscribe(control.DefaultEventBuffer)
+		var err error
+		if events, cancel, err = c.Subscribe(r.ctx, control.DefaultEventBuffer); err != nil {
+			return err
+		}
 		defer cancel()
 	}
-	lines, err := c.LogsContext(r.ctx, name, r.cmd.n)
+	lines, err := c.Logs(r.ctx, name, r.cmd.n)
 	if err != nil {
 		return err
 	}
@@ -177,7 +184,10 @@ func (r *run) logLine(l supervisor.LogLine) {
 // events prints events about name (all when empty): the next -n, or with -f
 // every one until interrupted.
 func (r *run) events(c *control.Client, name string) error {
-	events, cancel := c.Subscribe(control.DefaultEventBuffer)
+	events, cancel, err := c.Subscribe(r.ctx, control.DefaultEventBuffer)
+	if err != nil {
+		return err
+	}
 	defer cancel()
 	n := 0
 	return r.follow(c, events, func(ev supervisor.Event) bool {

@@ -102,7 +102,7 @@ func TestVerbs(t *testing.T) {
 		if err := json.Unmarshal([]byte(r.stdout), &snap); err != nil || len(snap) != 3 {
 			t.Fatalf("status --json: %v\n%s", err, r.stdout)
 		}
-		for i, st := range e.Sup.Snapshot() {
+		for i, st := range e.Snapshot() {
 			if snap[i].Instance != st.Instance || snap[i].PID != st.PID || snap[i].State != st.State {
 				t.Fatalf("status --json row %d: %+v, want %s pid %d", i, snap[i], st.Instance, st.PID)
 			}
@@ -151,7 +151,7 @@ func TestVerbs(t *testing.T) {
 
 	t.Run("logs", func(t *testing.T) {
 		ct.WaitUntil(t, "stderr lines", 10*time.Second, func() bool {
-			l, _ := e.Sup.Logs("noisy", 3)
+			l, _ := e.Sup.Logs(context.Background(), "noisy", 3)
 			return len(l) == 3
 		})
 		r := ctlRun(t, e, "logs", "noisy", "-n", "3")
@@ -313,7 +313,7 @@ func TestPluginTextCannotDriveTheTerminal(t *testing.T) {
 	const raw = "evil \x1b[31mred\x1b]0;pwned\a \u009b over\rwrite \xff"
 	const shown = `evil \x1b[31mred\x1b]0;pwned\a \u009b over\rwrite \xff`
 	ct.WaitUntil(t, "evil's output", 10*time.Second, func() bool {
-		l, _ := e.Sup.Logs("evil", 0)
+		l, _ := e.Sup.Logs(context.Background(), "evil", 0)
 		return len(l) >= 2
 	})
 	clean := func(what, out string) {

@@ -133,8 +133,11 @@ func taskText(t *supervisor.TaskEvent) string {
 	if t == nil {
 		return ""
 	}
-	if t.Err != "" {
-		return fmt.Sprintf("task %d failed: %s", t.ID, printable(t.Err))
+	switch t.Outcome {
+	case supervisor.OutcomePending:
+		return fmt.Sprintf("task %d sent (token %s)", t.ID, printable(t.Token))
+	case supervisor.OutcomeAnswered, supervisor.OutcomeError:
+		return fmt.Sprintf("task %d %s in %s", t.ID, printable(t.Reply.Status), script.RoundDuration(t.Reply.RTT))
 	}
-	return fmt.Sprintf("task %d %s in %s", t.ID, printable(t.Reply.Status), script.RoundDuration(t.Reply.RTT))
+	return fmt.Sprintf("task %d %s: %s", t.ID, t.Outcome, printable(t.Detail))
 }

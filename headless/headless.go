@@ -49,7 +49,12 @@ func Run(ctx context.Context, e Engine, opts Options) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	events, unsubscribe := e.Subscribe(opts.Buffer)
+	// The stream outlives a stop signal: the plugins' last events come
+	// while Run stops them.
+	events, unsubscribe, err := e.Subscribe(context.WithoutCancel(ctx), opts.Buffer)
+	if err != nil {
+		return err
+	}
 	defer unsubscribe()
 	done := make(chan struct{})
 	go func() {
@@ -65,7 +70,7 @@ func Run(ctx context.Context, e Engine, opts Options) error {
 		signal.Notify(pipe, syscall.SIGPIPE)
 		defer signal.Stop(pipe)
 	}
-	err := e.Run(ctx)
+	err = e.Run(ctx)
 	unsubscribe()
 	<-done
 	return err
@@ -96,7 +101,7 @@ func handleSignals(ctx context.Context, stop context.CancelFunc, e Engine, log *
 			go func() {
 				defer reloading.Store(false)
 				log.Info("SIGHUP: reloading configuration")
-				if err := e.Reload(); err != nil {
+				if err := e.Reload(ctx); err != nil {
 					log.Error("reload failed", "err", err)
 				}
 			}()
@@ -165,10 +170,12 @@ func logEvent(log *slog.Logger, ev supervisor.Event) {
 		log.Info("plugin output", "instance", ev.Instance, "stream", string(ev.Log.Stream), "line", ev.Log.Text)
 	case supervisor.EventTask:
 		t := ev.Task
-		if t.Err != "" {
-			log.Warn("task failed", "instance", ev.Instance, "id", t.ID, "token", t.Token, "err", t.Err)
-		} else {
-			log.Info("task answered", "instance", ev.Instance, "id", t.ID, "token", t.Token, "status", t.Reply.Status, "rtt", t.Reply.RTT)
+		switch {
+		case !t.Outcome.Final():
+		case t.Outcome.OK() || t.Outcome == supervisor.OutcomeError:
+			log.Info("task answered", "instance", ev.Instance, "id", t.ID, "token", t.Token, "outcome", string(t.Outcome), "rtt", t.Reply.RTT)
+		default:
+			log.Warn("task failed", "instance", ev.Instance, "id", t.ID, "token", t.Token, "outcome", string(t.Outcome), "detail", t.Detail)
 		}
 	case supervisor.EventDropped:
 		log.Warn("output fell behind; events dropped", "dropped", ev.Dropped)

@@ -105,13 +105,13 @@ func (st *ControlStep) run(ctx context.Context, r *runner) error {
 	var err error
 	switch st.Verb {
 	case "start":
-		err = r.api.Start(st.Name)
+		err = r.api.Start(ctx, st.Name)
 	case "stop":
-		err = r.api.Stop(st.Name)
+		err = r.api.Stop(ctx, st.Name)
 	case "restart":
-		err = r.api.Restart(st.Name)
+		err = r.api.Restart(ctx, st.Name)
 	case "reload":
-		err = r.api.Reload()
+		err = r.api.Reload(ctx)
 	}
 	if err != nil {
 		return err
@@ -131,21 +131,6 @@ func (st *PingStep) run(ctx context.Context, r *runner) error {
 	return nil
 }
 
-// snapshotter is an API whose snapshot can fail, as a remote one's can
-// (*control.Client): Snapshot alone returns nil then, which looks like a
-// supervisor without plugins.
-type snapshotter interface {
-	SnapshotContext(ctx context.Context) ([]supervisor.PluginStatus, error)
-}
-
-// snapshot returns the API's snapshot, with the error if it can fail.
-func (r *runner) snapshot(ctx context.Context) ([]supervisor.PluginStatus, error) {
-	if s, ok := r.api.(snapshotter); ok {
-		return s.SnapshotContext(ctx)
-	}
-	return r.api.Snapshot(), nil
-}
-
 func (st *WaitStep) run(ctx context.Context, r *runner) error {
 	start := time.Now()
 	parent := ctx
@@ -153,7 +138,7 @@ func (st *WaitStep) run(ctx context.Context, r *runner) error {
 	defer cancel()
 	seen := "no snapshot yet"
 	for {
-		snap, err := r.snapshot(ctx)
+		snap, err := r.api.Snapshot(ctx)
 		switch {
 		case err == nil:
 			if seen = st.check(snap); seen == "" {

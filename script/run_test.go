@@ -84,7 +84,7 @@ func TestTenThousandTasks(t *testing.T) {
 		t.Fatalf("output:\n%s", out)
 	}
 	var answered uint64
-	for _, st := range e.Sup.Snapshot() {
+	for _, st := range e.Snapshot() {
 		if st.Name == "echo" {
 			answered += st.TasksAnswered
 		}

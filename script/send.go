@@ -2,7 +2,6 @@ package script
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"math"
@@ -13,7 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/plugvisor/plugvisor/protocol"
 	"github.com/plugvisor/plugvisor/supervisor"
 )
 
@@ -109,7 +107,7 @@ func (st *SendStep) one(ctx context.Context, r *runner, t *tally) {
 		tctx, cancel = context.WithTimeout(ctx, st.Timeout)
 	}
 	t0 := time.Now()
-	reply, err := r.api.SendTask(tctx, st.Name, st.ID, st.Content)
+	reply, err := r.api.SendTask(tctx, supervisor.TaskRequest{Plugin: st.Name, ID: st.ID, Content: st.Content})
 	rtt := time.Since(t0)
 	cancel()
 	if err != nil && ctx.Err() != nil {
@@ -128,11 +126,16 @@ func (st *SendStep) one(ctx context.Context, r *runner, t *tally) {
 // expectations a send expects task_status ok.
 func (st *SendStep) judge(reply supervisor.Reply, err error) (outcome, int, []string) {
 	switch {
-	case err != nil && (errors.Is(err, supervisor.ErrTaskTimeout) || errors.Is(err, context.DeadlineExceeded)):
+	case reply.Outcome == supervisor.OutcomeTimedOut:
 		return timedOut, 0, []string{fmt.Sprintf("%s: %s: timed out: %v", st.Pos.String(), st.Text, err)}
-	case err != nil:
-		return failed, 0, []string{fmt.Sprintf("%s: %s: %v", st.Pos.String(), st.Text, err)}
-	case len(st.Expect) == 0 && reply.Status != protocol.StatusOK:
+	case !reply.Outcome.Final() || reply.Outcome == supervisor.OutcomeGone ||
+		reply.Outcome == supervisor.OutcomeCancelled || reply.Outcome == supervisor.OutcomeNotSent:
+		why := error(fmt.Errorf("%s", reply.Outcome))
+		if err != nil {
+			why = err
+		}
+		return failed, 0, []string{fmt.Sprintf("%s: %s: %v", st.Pos.String(), st.Text, why)}
+	case len(st.Expect) == 0 && !reply.Outcome.OK():
 		return answeredBadly, 0, []string{fmt.Sprintf("%s: %s: task %d replied %s: %s; reply: %s",
 			st.Pos.String(), st.Text, reply.ID, reply.Status, reply.Error, describe(reply))}
 	}

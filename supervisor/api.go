@@ -14,18 +14,39 @@ import (
 // (console, headless, scripts) works the same against either.
 //
 // A name is a plugin name (meaning all of its instances) or an instance id.
+// Every method takes a context first and can fail: a remote API's every call
+// can, and a caller that cannot tell "no plugins" from "no answer" would show
+// the wrong thing. Cancelling ctx abandons the wait, not the operation: a
+// start already handed to the engine goes on.
 type API interface {
-	Snapshot() []PluginStatus
-	Start(name string) error
-	Stop(name string) error
-	Restart(name string) error
-	Reload() error
-	SendTask(ctx context.Context, name string, id uint32, content string) (Reply, error)
+	Info(ctx context.Context) (Info, error)
+	Snapshot(ctx context.Context) ([]PluginStatus, error)
+	Start(ctx context.Context, name string) error
+	Stop(ctx context.Context, name string) error
+	Restart(ctx context.Context, name string) error
+	Reload(ctx context.Context) error
+	SendTask(ctx context.Context, req TaskRequest) (Reply, error)
 	Ping(ctx context.Context, name string) (time.Duration, error)
-	Logs(name string, n int) ([]LogLine, error)
-	Subscribe(buffer int) (events <-chan Event, cancel func())
-	Info() Info
+	Logs(ctx context.Context, name string, n int) ([]LogLine, error)
+	// Subscribe streams events into a channel of buffer events until cancel
+	// is called or ctx ends; the channel is then closed.
+	Subscribe(ctx context.Context, buffer int) (events <-chan Event, cancel func(), err error)
 }
+
+// TaskRequest is a task an operator sends. Token is optional: a caller that
+// wants to know its task's token before the reply (to show it as pending, to
+// find it among events) chooses one; otherwise the engine makes one. A
+// chosen token must be unique among the tasks in flight to that instance
+// (ErrTokenInUse) and at most MaxTokenLen printable bytes (ErrBadToken).
+type TaskRequest struct {
+	Plugin  string `json:"plugin"` // plugin name (round-robin over instances) or instance id
+	ID      uint32 `json:"id"`
+	Content string `json:"content"`
+	Token   string `json:"token,omitempty"`
+}
+
+// MaxTokenLen bounds a caller-chosen task token.
+const MaxTokenLen = 64
 
 // Info describes the supervisor an API talks to.
 type Info struct {
@@ -131,13 +152,46 @@ func (p PluginStatus) Uptime(now time.Time) time.Duration {
 	return now.Sub(p.Started)
 }
 
+// Outcome is how a task ended, or that it has not ended yet. It is what
+// every face shows and acts on; the texts beside it are for people.
+type Outcome string
+
+// The outcomes of a task.
+const (
+	OutcomePending   Outcome = "pending"     // on the wire; no final reply yet
+	OutcomeAnswered  Outcome = "answered"    // final reply with status ok
+	OutcomeError     Outcome = "error_reply" // final reply with status error; the plugin's text in Reply.Error
+	OutcomeTimedOut  Outcome = "timed_out"   // no final reply within the task timeout or the caller's deadline
+	OutcomeGone      Outcome = "plugin_gone" // the plugin's connection ended first
+	OutcomeCancelled Outcome = "cancelled"   // the caller cancelled first
+	OutcomeNotSent   Outcome = "not_sent"    // it never reached the plugin
+)
+
+// Final reports whether the task is over.
+func (o Outcome) Final() bool { return o != OutcomePending && o != "" }
+
+// GaveUp is the outcome of a task whose caller's context ended first: its
+// deadline is the caller's timeout, anything else a cancel.
+func GaveUp(ctxErr error) Outcome {
+	if errors.Is(ctxErr, context.DeadlineExceeded) {
+		return OutcomeTimedOut
+	}
+	return OutcomeCancelled
+}
+
+// OK reports whether the plugin answered without error.
+func (o Outcome) OK() bool { return o == OutcomeAnswered }
+
 // Reply is a task's outcome: every record that carried its token, the final
 // status, and the measured round trip (send → final record received).
+// SendTask returns a Reply with its Outcome set whether or not it also
+// returns an error, so a caller always knows the token and how it ended.
 type Reply struct {
 	Plugin   string            `json:"plugin"`
 	Instance string            `json:"instance"`
 	ID       uint32            `json:"id"`
 	Token    string            `json:"token"`
+	Outcome  Outcome           `json:"outcome"`
 	Records  []protocol.Record `json:"records,omitempty"`
 	Dropped  int               `json:"dropped,omitempty"` // progress records beyond the per-task bound, not kept
 	Status   string            `json:"status"`            // protocol.StatusOK or protocol.StatusError
@@ -171,7 +225,7 @@ const (
 	EventState     EventType = "state"     // State, Prev, Reason
 	EventLog       EventType = "log"       // Log
 	EventRecords   EventType = "records"   // Records
-	EventTask      EventType = "task"      // Task (a finished round trip, or a failure)
+	EventTask      EventType = "task"      // Task: sent (pending), then how it ended
 	EventHeartbeat EventType = "heartbeat" // RTT
 	EventDropped   EventType = "dropped"   // Dropped: this subscriber lost events
 )
@@ -194,14 +248,16 @@ type Event struct {
 	Dropped uint64            `json:"dropped,omitempty"`
 }
 
-// TaskEvent reports a task: its reply when it finished, or the error.
+// TaskEvent reports a task twice: when it goes on the wire (Outcome
+// pending) and when it ends, keyed by Token either time.
 type TaskEvent struct {
 	Sent    time.Time `json:"sent"`
 	ID      uint32    `json:"id"`
 	Token   string    `json:"token"`
 	Content string    `json:"content"`
+	Outcome Outcome   `json:"outcome"`
 	Reply   Reply     `json:"reply"`
-	Err     string    `json:"err,omitempty"` // timeout, plugin gone, …
+	Detail  string    `json:"detail,omitempty"` // for people: the timeout, why the plugin went, …
 }
 
 // Errors the API returns; wrapped with the plugin name and detail.
@@ -215,4 +271,13 @@ var (
 	ErrNoReload      = errors.New("no configuration source to reload from")
 	ErrNotStarted    = errors.New("supervisor is not running yet")
 	ErrRemoved       = errors.New("plugin instance was removed by a reload")
+	ErrTokenInUse    = errors.New("task token already in flight")
+	ErrBadToken      = errors.New("invalid task token")
 )
+
+// Sentinels lists every error above, for faces that carry them across a
+// boundary (the control socket gives each a code) and for their tests.
+func Sentinels() []error {
+	return []error{ErrUnknownPlugin, ErrNotRunning, ErrTaskTimeout, ErrPluginGone, ErrTooManyTasks,
+		ErrClosed, ErrNoReload, ErrNotStarted, ErrRemoved, ErrTokenInUse, ErrBadToken}
+}

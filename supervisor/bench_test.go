@@ -27,21 +27,21 @@ func BenchmarkSpawnRegistered(b *testing.B) {
 	h := startHarness(b, plugin(b, "echo", supervisortest.Bin("echo"), "auto_start = false"))
 	settle(b, supervisortest.Bin("echo"))
 	// The first start after settling hashes once more and trusts the file.
-	if err := h.Sup.Start("echo"); err != nil {
+	if err := h.Sup.Start(context.Background(), "echo"); err != nil {
 		b.Fatal(err)
 	}
-	if err := h.Sup.Stop("echo"); err != nil {
+	if err := h.Sup.Stop(context.Background(), "echo"); err != nil {
 		b.Fatal(err)
 	}
 	var ds []time.Duration
 	for b.Loop() {
 		t0 := time.Now()
-		if err := h.Sup.Start("echo"); err != nil {
+		if err := h.Sup.Start(context.Background(), "echo"); err != nil {
 			b.Fatal(err)
 		}
 		ds = append(ds, time.Since(t0))
 		b.StopTimer()
-		if err := h.Sup.Stop("echo"); err != nil {
+		if err := h.Sup.Stop(context.Background(), "echo"); err != nil {
 			b.Fatal(err)
 		}
 		b.StartTimer()
@@ -105,7 +105,7 @@ func BenchmarkThroughSupervisor(b *testing.B) {
 	anchor := oneConnRate(b, perIter)
 	h := startHarness(b, plugin(b, "chaos", supervisortest.Bin("chaos"), ""))
 	h.WaitState("chaos", supervisor.StateRunning)
-	events, cancel := h.Sup.Subscribe(1 << 16)
+	events, cancel, _ := h.Sup.Subscribe(context.Background(), 1<<16)
 	defer cancel()
 	counted := make(chan uint64)
 	stop := make(chan struct{})
@@ -114,7 +114,7 @@ func BenchmarkThroughSupervisor(b *testing.B) {
 	for b.Loop() {
 		t0 := time.Now()
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		_, err := h.Sup.SendTask(ctx, "chaos", 3, strconv.Itoa(perIter))
+		_, err := h.Sup.SendTask(ctx, supervisor.TaskRequest{Plugin: "chaos", ID: 3, Content: strconv.Itoa(perIter)})
 		cancel()
 		if err != nil {
 			b.Fatal(err)
@@ -220,7 +220,7 @@ func BenchmarkIdlePlugins(b *testing.B) {
 		runtime.GC()
 		rss0 := selfRSS(b)
 		for i := range plugins {
-			if err := h.Sup.Start(fmt.Sprintf("echo%d", i)); err != nil {
+			if err := h.Sup.Start(context.Background(), fmt.Sprintf("echo%d", i)); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -232,7 +232,7 @@ func BenchmarkIdlePlugins(b *testing.B) {
 		cpu := (selfCPU() - cpu0).Seconds() / time.Since(wall0).Seconds() * 100
 		n := plugins * perPlugin
 		running := 0
-		for _, st := range h.Sup.Snapshot() {
+		for _, st := range h.Snapshot() {
 			if st.State == supervisor.StateRunning {
 				running++
 			}

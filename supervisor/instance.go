@@ -67,8 +67,19 @@ const (
 	timerExit               // a plugin that said goodbye must be gone by then
 )
 
+// op is what an operator or a reload asks of an instance.
+type op int
+
+const (
+	opStart op = iota
+	opStop
+	opRestart
+	opReplace // the configuration changed what the process runs
+	opRemove  // the configuration no longer has the instance
+)
+
 type command struct {
-	op     string // start, stop, restart, replace, remove
+	op     op
 	plugin *registry.Plugin
 	reason string
 	reply  chan error
@@ -187,7 +198,7 @@ func (in *instance) stopTimer() {
 // handle runs one operator command and reports whether the instance is gone.
 func (in *instance) handle(c command) bool {
 	switch c.op {
-	case "start":
+	case opStart:
 		in.failures, in.restarts = 0, nil
 		switch in.state() {
 		case StateRunning:
@@ -198,17 +209,17 @@ func (in *instance) handle(c command) bool {
 			in.waiters = append(in.waiters, c.reply)
 			in.launch(c.reason)
 		}
-	case "stop":
+	case opStop:
 		in.stopTimer()
 		in.terminate(c.reason)
 		in.setState(StateStopped, c.reason)
 		c.reply <- nil
-	case "restart":
+	case opRestart:
 		in.failures, in.restarts = 0, nil
 		in.terminate(c.reason)
 		in.waiters = append(in.waiters, c.reply)
 		in.launch(c.reason)
-	case "replace":
+	case opReplace:
 		in.describe(c.plugin)
 		wasUp := in.proc != nil || in.state() == StateBackoff
 		in.stopTimer()
@@ -220,7 +231,7 @@ func (in *instance) handle(c command) bool {
 			in.setState(StateStopped, c.reason)
 		}
 		c.reply <- nil
-	case "remove":
+	case opRemove:
 		in.stopTimer()
 		in.terminate(c.reason)
 		in.setState(StateStopped, c.reason)
@@ -375,7 +386,7 @@ func (in *instance) accept(j joinReq, version uint16) {
 	s := &session{
 		conn: j.conn, name: in.st.Name, instance: in.id, hello: j.hello, proto: version,
 		heartbeat: agent.HeartbeatInterval, hbTimeout: agent.HeartbeatTimeout,
-		bus: in.sup.bus, rtts: in.rtts, tokens: &in.sup.tokens,
+		bus: in.sup.bus, rtts: in.rtts, tokens: in.sup.tokens,
 		pending: map[string]*pendingTask{}, pings: map[uint64]chan time.Duration{},
 		pongs: make(chan protocol.Pong, 1), done: make(chan struct{}),
 	}
@@ -599,19 +610,24 @@ func (in *instance) status(now time.Time) PluginStatus {
 	return st
 }
 
-// do sends a command to the run loop and waits for its reply.
-func (in *instance) do(op, reason string, p *registry.Plugin) error {
+// do sends a command to the run loop and waits for its reply. A cancelled
+// ctx abandons the wait; a command already taken goes on.
+func (in *instance) do(ctx context.Context, op op, reason string, p *registry.Plugin) error {
 	reply := make(chan error, 1)
 	select {
 	case in.cmds <- command{op: op, reason: reason, plugin: p, reply: reply}:
 	case <-in.quit:
 		return in.gone()
+	case <-ctx.Done():
+		return fmt.Errorf("%s: %w", in.id, ctx.Err())
 	}
 	select {
 	case err := <-reply:
 		return err
 	case <-in.quit:
 		return in.gone()
+	case <-ctx.Done():
+		return fmt.Errorf("%s: %w", in.id, ctx.Err())
 	}
 }
 

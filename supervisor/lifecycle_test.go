@@ -33,9 +33,9 @@ func script(t *testing.T, body string) string {
 func TestStartWhileStartingWaits(t *testing.T) {
 	h := startHarness(t, plugin(t, "mute", script(t, "exec sleep 30"), `start_timeout = "300ms"`+"\nauto_start = false\nrestart = \"never\""))
 	first := make(chan error, 1)
-	go func() { first <- h.Sup.Start("mute") }()
+	go func() { first <- h.Sup.Start(context.Background(), "mute") }()
 	h.WaitState("mute", supervisor.StateStarting)
-	second := h.Sup.Start("mute")
+	second := h.Sup.Start(context.Background(), "mute")
 	if second == nil || !strings.Contains(second.Error(), "did not register within 300ms") {
 		t.Fatalf("second Start = %v; want the registration failure", second)
 	}
@@ -102,7 +102,7 @@ func TestConcurrentReloadsAddOnce(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 4 {
 		wg.Go(func() {
-			if err := h.Sup.Reload(); err != nil {
+			if err := h.Sup.Reload(context.Background()); err != nil {
 				t.Error(err)
 			}
 		})
@@ -110,7 +110,7 @@ func TestConcurrentReloadsAddOnce(t *testing.T) {
 	wg.Wait()
 	h.WaitState("echo.0", supervisor.StateRunning)
 	h.WaitState("echo.1", supervisor.StateRunning)
-	if n := len(h.Sup.Snapshot()); n != 2 {
+	if n := len(h.Snapshot()); n != 2 {
 		t.Fatalf("%d instances, want 2", n)
 	}
 	if n := len(children(os.Getpid())); n != 2 {
@@ -134,7 +134,7 @@ func TestReloadRefusesMovingSockets(t *testing.T) {
 	})
 	old := h.WaitState("echo", supervisor.StateRunning)
 	next = plugin(t, "echo", supervisortest.Bin("echo"), `version = "2"`)
-	err := h.Sup.Reload()
+	err := h.Sup.Reload(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "agent.socket changed") || !strings.Contains(err.Error(), "kept") {
 		t.Fatalf("reload moving the socket: %v", err)
 	}
@@ -150,10 +150,10 @@ func TestReloadBeforeRunRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := sup.Reload(); !errors.Is(err, supervisor.ErrNotStarted) {
+	if err := sup.Reload(context.Background()); !errors.Is(err, supervisor.ErrNotStarted) {
 		t.Fatalf("Reload before Run: %v", err)
 	}
-	if _, err := sup.SendTask(context.Background(), "x", 1, ""); !errors.Is(err, supervisor.ErrUnknownPlugin) {
+	if _, err := sup.SendTask(context.Background(), supervisor.TaskRequest{Plugin: "x", ID: 1, Content: ""}); !errors.Is(err, supervisor.ErrUnknownPlugin) {
 		t.Fatalf("SendTask before Run: %v", err)
 	}
 }
@@ -165,7 +165,7 @@ func TestReadLoopNeverWaitsOnWrites(t *testing.T) {
 	h := startHarness(t, plugin(t, "flood", self(), "env = { PV_TEST_ROLE = \"pingflood\" }\nrestart = \"never\""), func(o *supervisor.Options) {
 		o.Config.Agent.HeartbeatTimeout = 30 * time.Second // the write deadline: longer than the test
 	})
-	events, cancel := h.Sup.Subscribe(1 << 16)
+	events, cancel, _ := h.Sup.Subscribe(context.Background(), 1<<16)
 	defer cancel()
 	h.WaitState("flood", supervisor.StateRunning)
 	deadline := time.After(30 * time.Second)

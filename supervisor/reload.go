@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -32,7 +33,7 @@ func (s *Supervisor) apply(cfg *registry.Config, reason string) error {
 	}
 	for id, in := range current {
 		if want[id] == nil {
-			_ = in.do("remove", reason+": no longer configured for this host", nil)
+			_ = in.do(context.Background(), opRemove, reason+": no longer configured for this host", nil)
 			delete(current, id)
 		}
 	}
@@ -51,7 +52,7 @@ func (s *Supervisor) apply(cfg *registry.Config, reason string) error {
 			current[id] = in
 			fresh = append(fresh, in)
 		case processChanged(in.config(), p):
-			_ = in.do("replace", changeReason(reason, in.config(), p), p)
+			_ = in.do(context.Background(), opReplace, changeReason(reason, in.config(), p), p)
 		default:
 			in.describe(p)
 		}
@@ -69,7 +70,7 @@ func (s *Supervisor) apply(cfg *registry.Config, reason string) error {
 	for _, in := range fresh {
 		s.wg.Go(func() { in.run(ctx) })
 		if in.config().AutoStart {
-			go func() { _ = in.do("start", reason, nil) }()
+			go func() { _ = in.do(context.Background(), opStart, reason, nil) }()
 		}
 	}
 	if len(errs) > 0 {

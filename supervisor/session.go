@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,7 +37,7 @@ type session struct {
 	hbTimeout time.Duration
 	bus       *bus
 	rtts      *rttRing
-	tokens    *tokenSource
+	tokens    *Tokens
 
 	mu      sync.Mutex
 	pending map[string]*pendingTask
@@ -70,17 +69,18 @@ type pendingTask struct {
 	err     error
 }
 
-// tokenSource makes task tokens unique across every session of a supervisor
-// run: a random prefix per run and a counter.
-type tokenSource struct {
-	prefix string
-	n      atomic.Uint64
-}
-
-func (t *tokenSource) next() string {
-	var buf [32]byte
-	b := append(append(buf[:0], t.prefix...), '-')
-	return string(strconv.AppendUint(b, t.n.Add(1), 10))
+// checkToken refuses a caller-chosen token the plugin wire or a log could
+// not carry plainly.
+func checkToken(tok string) error {
+	if len(tok) > MaxTokenLen {
+		return fmt.Errorf("%w: %d bytes, at most %d", ErrBadToken, len(tok), MaxTokenLen)
+	}
+	for i := 0; i < len(tok); i++ {
+		if c := tok[i]; c <= ' ' || c >= 0x7f {
+			return fmt.Errorf("%w: byte %d is %#x; tokens are printable ASCII without spaces", ErrBadToken, i, c)
+		}
+	}
+	return nil
 }
 
 // run serves the session until the connection ends and returns why.
@@ -148,7 +148,7 @@ func (s *session) onReply(rec *protocol.Record, now time.Time) {
 	p := s.pending[rec.Token]
 	if p == nil {
 		s.mu.Unlock()
-		return // a late reply to a task that timed out
+		return // a late reply to a task that timed out: it stays in the record stream only
 	}
 	status, final := rec.Fields[protocol.FieldTaskStatus]
 	if len(p.records) < maxReplyRecords || final {
@@ -163,49 +163,68 @@ func (s *session) onReply(rec *protocol.Record, now time.Time) {
 	if !final {
 		return
 	}
-	p.reply = Reply{
-		Plugin: s.name, Instance: s.instance, ID: p.task.ID, Token: p.task.Token,
-		Records: p.records, Dropped: p.dropped, Status: status, Error: rec.Fields[protocol.FieldError], RTT: now.Sub(p.sent),
-	}
+	outcome := OutcomeAnswered
 	if status == protocol.StatusOK {
 		s.answered.Add(1)
 	} else {
+		outcome = OutcomeError
 		s.failed.Add(1)
 	}
+	p.reply = s.reply(p, outcome)
+	p.reply.Records, p.reply.Dropped, p.reply.Status = p.records, p.dropped, status
+	p.reply.Error, p.reply.RTT = rec.Fields[protocol.FieldError], now.Sub(p.sent)
 	s.rtts.add(p.reply.RTT)
 	close(p.done)
-	s.publishTask(p, "")
+	s.publishTask(p, p.reply, "")
 }
 
-func (s *session) publishTask(p *pendingTask, errText string) {
+// reply is p's Reply as far as the engine knows it without the plugin.
+func (s *session) reply(p *pendingTask, o Outcome) Reply {
+	return Reply{Plugin: s.name, Instance: s.instance, ID: p.task.ID, Token: p.task.Token, Outcome: o}
+}
+
+// publishTask announces p with reply r. p's task and sent time never change
+// once it is pending; its reply belongs to whoever took it out of pending,
+// so it is passed by value.
+func (s *session) publishTask(p *pendingTask, r Reply, detail string) {
 	s.bus.publish(Event{Type: EventTask, Plugin: s.name, Instance: s.instance, Task: &TaskEvent{
-		Sent: p.sent, ID: p.task.ID, Token: p.task.Token, Content: p.task.Content, Reply: p.reply, Err: errText,
+		Sent: p.sent, ID: p.task.ID, Token: p.task.Token, Content: p.task.Content,
+		Outcome: r.Outcome, Reply: r, Detail: detail,
 	}})
 }
 
 // task sends one task and waits for its final reply, the timeout, ctx, or
-// the end of the session.
-func (s *session) task(ctx context.Context, id uint32, content string, timeout time.Duration) (Reply, error) {
-	p := &pendingTask{task: protocol.Task{ID: id, Content: content, Token: s.tokens.next()}, done: make(chan struct{})}
+// the end of the session. The Reply names the token and the outcome even
+// when an error says why the task did not succeed.
+func (s *session) task(ctx context.Context, req TaskRequest, timeout time.Duration) (Reply, error) {
+	token := req.Token
+	if token == "" {
+		token = s.tokens.Next()
+	}
+	p := &pendingTask{task: protocol.Task{ID: req.ID, Content: req.Content, Token: token}, done: make(chan struct{})}
 	s.mu.Lock()
 	switch {
 	case s.closed:
 		s.mu.Unlock()
-		return Reply{}, fmt.Errorf("%s: %w", s.instance, ErrNotRunning)
+		return s.reply(p, OutcomeNotSent), fmt.Errorf("%s: %w", s.instance, ErrNotRunning)
 	case len(s.pending) >= maxInFlight:
 		s.mu.Unlock()
-		return Reply{}, fmt.Errorf("%s: %w: %d", s.instance, ErrTooManyTasks, maxInFlight)
+		return s.reply(p, OutcomeNotSent), fmt.Errorf("%s: %w: %d", s.instance, ErrTooManyTasks, maxInFlight)
+	case s.pending[token] != nil:
+		s.mu.Unlock()
+		return s.reply(p, OutcomeNotSent), fmt.Errorf("%s: %w: %q", s.instance, ErrTokenInUse, token)
 	}
-	s.pending[p.task.Token] = p
+	s.pending[token] = p
 	p.sent = time.Now()
 	s.mu.Unlock()
 	s.sent.Add(1)
+	s.publishTask(p, s.reply(p, OutcomePending), "")
 	if err := s.conn.Send(&p.task); err != nil {
-		s.abandon(p, err.Error())
+		s.abandon(p, OutcomeNotSent, err.Error())
 		if !errors.As(err, new(*protocol.Error)) { // refused before writing: the Conn is fine
 			s.broken(err)
 		}
-		return Reply{}, fmt.Errorf("send task %d to %s: %w", id, s.instance, err)
+		return s.reply(p, OutcomeNotSent), fmt.Errorf("send task %d to %s: %w", req.ID, s.instance, err)
 	}
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
@@ -214,27 +233,30 @@ func (s *session) task(ctx context.Context, id uint32, content string, timeout t
 		return p.reply, p.err
 	case <-timer.C:
 		s.timedOut.Add(1)
-		err := fmt.Errorf("%s: %w after %s (task %d, token %s)", s.instance, ErrTaskTimeout, timeout, id, p.task.Token)
-		if s.abandon(p, err.Error()) {
-			return Reply{}, err
+		err := fmt.Errorf("%s: %w after %s (task %d, token %s)", s.instance, ErrTaskTimeout, timeout, req.ID, token)
+		if s.abandon(p, OutcomeTimedOut, "no final reply within "+timeout.String()) {
+			return p.reply, err
 		}
 	case <-ctx.Done():
-		if s.abandon(p, ctx.Err().Error()) {
-			return Reply{}, ctx.Err()
+		if s.abandon(p, GaveUp(ctx.Err()), ctx.Err().Error()) {
+			return p.reply, ctx.Err()
 		}
 	}
 	<-p.done // resolved while we gave up: take the result
 	return p.reply, p.err
 }
 
-// abandon removes p if it is still pending and reports whether it did.
-func (s *session) abandon(p *pendingTask, why string) bool {
+// abandon removes p if it is still pending, ending it with outcome o, and
+// reports whether it did.
+func (s *session) abandon(p *pendingTask, o Outcome, why string) bool {
 	s.mu.Lock()
 	_, ok := s.pending[p.task.Token]
 	delete(s.pending, p.task.Token)
 	s.mu.Unlock()
 	if ok {
-		s.publishTask(p, why)
+		p.reply = s.reply(p, o)
+		p.reply.RTT = time.Since(p.sent)
+		s.publishTask(p, p.reply, why)
 	}
 	return ok
 }
@@ -251,9 +273,11 @@ func (s *session) failPending(err error) {
 	s.mu.Unlock()
 	for _, p := range pending {
 		p.err = fmt.Errorf("%w (task %d)", err, p.task.ID)
+		p.reply = s.reply(p, OutcomeGone)
+		p.reply.RTT = time.Since(p.sent)
 		s.failed.Add(1)
 		close(p.done)
-		s.publishTask(p, p.err.Error())
+		s.publishTask(p, p.reply, p.err.Error())
 	}
 }
 

@@ -2,8 +2,6 @@ package supervisor
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -50,7 +48,7 @@ type Supervisor struct {
 	verifier *registry.Verifier
 	spawner  *spawner
 	watchdog *watchdog
-	tokens   tokenSource
+	tokens   *Tokens
 
 	applyMu sync.Mutex // one configuration change at a time
 
@@ -88,13 +86,11 @@ func New(opts Options) (*Supervisor, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	var prefix [4]byte
-	_, _ = rand.Read(prefix[:])
 	s := &Supervisor{
 		opts: opts, log: opts.Logger, bus: newBus(), verifier: registry.NewVerifier(),
 		config: opts.Config, instances: map[string]*instance{}, ready: make(chan struct{}),
+		tokens: NewTokens(""),
 	}
-	s.tokens.prefix = hex.EncodeToString(prefix[:])
 	return s, nil
 }
 
@@ -247,7 +243,10 @@ func (s *Supervisor) resolve(name string) ([]*instance, error) {
 }
 
 // Snapshot returns every instance's status, in configuration order.
-func (s *Supervisor) Snapshot() []PluginStatus {
+func (s *Supervisor) Snapshot(ctx context.Context) ([]PluginStatus, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	s.mu.RLock()
 	order := s.order
 	s.mu.RUnlock()
@@ -256,21 +255,25 @@ func (s *Supervisor) Snapshot() []PluginStatus {
 	for i, in := range order {
 		out[i] = in.status(now)
 	}
-	return out
+	return out, nil
 }
 
 // Start starts a plugin and returns once it registered, or why it did not.
-func (s *Supervisor) Start(name string) error { return s.each(name, "start", "started by operator") }
-
-// Stop stops a plugin gracefully and returns once it is gone.
-func (s *Supervisor) Stop(name string) error { return s.each(name, "stop", "stopped by operator") }
-
-// Restart stops and starts a plugin and returns once it registered again.
-func (s *Supervisor) Restart(name string) error {
-	return s.each(name, "restart", "restarted by operator")
+func (s *Supervisor) Start(ctx context.Context, name string) error {
+	return s.each(ctx, name, opStart, "started by operator")
 }
 
-func (s *Supervisor) each(name, op, reason string) error {
+// Stop stops a plugin gracefully and returns once it is gone.
+func (s *Supervisor) Stop(ctx context.Context, name string) error {
+	return s.each(ctx, name, opStop, "stopped by operator")
+}
+
+// Restart stops and starts a plugin and returns once it registered again.
+func (s *Supervisor) Restart(ctx context.Context, name string) error {
+	return s.each(ctx, name, opRestart, "restarted by operator")
+}
+
+func (s *Supervisor) each(ctx context.Context, name string, op op, reason string) error {
 	if s.closing.Load() {
 		return ErrClosed
 	}
@@ -281,7 +284,7 @@ func (s *Supervisor) each(name, op, reason string) error {
 	errs := make([]error, len(ins))
 	var wg sync.WaitGroup
 	for i, in := range ins {
-		wg.Go(func() { errs[i] = in.do(op, reason, nil) })
+		wg.Go(func() { errs[i] = in.do(ctx, op, reason, nil) })
 	}
 	wg.Wait()
 	return errors.Join(errs...)
@@ -289,11 +292,14 @@ func (s *Supervisor) each(name, op, reason string) error {
 
 // Reload re-reads the configuration and applies the difference. A
 // configuration that does not load changes nothing.
-func (s *Supervisor) Reload() error {
+func (s *Supervisor) Reload(ctx context.Context) error {
 	if s.opts.Reload == nil {
 		return ErrNoReload
 	}
 	if err := s.running(); err != nil {
+		return fmt.Errorf("reload: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("reload: %w", err)
 	}
 	cfg, err := s.opts.Reload()
@@ -323,14 +329,17 @@ func (s *Supervisor) running() error {
 	return nil
 }
 
-// SendTask sends a task to a running instance of name (round-robin over the
-// instances of a plugin) and waits for its reply.
-func (s *Supervisor) SendTask(ctx context.Context, name string, id uint32, content string) (Reply, error) {
-	sess, err := s.session(name)
-	if err != nil {
-		return Reply{}, err
+// SendTask sends a task to a running instance of req.Plugin (round-robin
+// over the instances of a plugin) and waits for its reply.
+func (s *Supervisor) SendTask(ctx context.Context, req TaskRequest) (Reply, error) {
+	if err := checkToken(req.Token); err != nil {
+		return Reply{Plugin: req.Plugin, ID: req.ID, Token: req.Token, Outcome: OutcomeNotSent}, err
 	}
-	return sess.task(ctx, id, content, s.cfg().Agent.TaskTimeout)
+	sess, err := s.session(req.Plugin)
+	if err != nil {
+		return Reply{Plugin: req.Plugin, ID: req.ID, Token: req.Token, Outcome: OutcomeNotSent}, err
+	}
+	return sess.task(ctx, req, s.cfg().Agent.TaskTimeout)
 }
 
 // Ping measures one round trip to a running instance of name.
@@ -365,7 +374,10 @@ func (s *Supervisor) session(name string) (*session, error) {
 }
 
 // Logs returns the last n captured lines of name, oldest first.
-func (s *Supervisor) Logs(name string, n int) ([]LogLine, error) {
+func (s *Supervisor) Logs(ctx context.Context, name string, n int) ([]LogLine, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	ins, err := s.resolve(name)
 	if err != nil {
 		return nil, err
@@ -382,11 +394,22 @@ func (s *Supervisor) Logs(name string, n int) ([]LogLine, error) {
 }
 
 // Subscribe returns a bounded stream of events; a subscriber that falls
-// behind loses events and is told how many.
-func (s *Supervisor) Subscribe(buffer int) (<-chan Event, func()) { return s.bus.subscribe(buffer) }
+// behind loses events and is told how many. The stream ends when cancel is
+// called or ctx is done.
+func (s *Supervisor) Subscribe(ctx context.Context, buffer int) (<-chan Event, func(), error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	ch, cancel := s.bus.subscribe(buffer)
+	stop := context.AfterFunc(ctx, cancel)
+	return ch, func() { stop(); cancel() }, nil
+}
 
 // Info describes the supervisor itself.
-func (s *Supervisor) Info() Info {
+func (s *Supervisor) Info(ctx context.Context) (Info, error) {
+	if err := ctx.Err(); err != nil {
+		return Info{}, err
+	}
 	cfg := s.cfg()
 	s.mu.RLock()
 	started := s.started
@@ -395,7 +418,7 @@ func (s *Supervisor) Info() Info {
 		Name: cfg.Agent.Name, Host: cfg.Agent.Host, Started: started, PID: os.Getpid(),
 		Socket: cfg.Agent.Socket, ControlSocket: cfg.Agent.ControlSocket, ConfigFiles: cfg.Files,
 		DroppedEvents: s.bus.droppedTotal(),
-	}
+	}, nil
 }
 
 // pluginSocket is the socket Run listens on, which a reload cannot move.

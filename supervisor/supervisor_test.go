@@ -4,21 +4,23 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/plugvisor/plugvisor/supervisor"
-	"github.com/plugvisor/plugvisor/supervisor/supervisortest"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/plugvisor/plugvisor/examples/chaos"
 	"github.com/plugvisor/plugvisor/protocol"
+	"github.com/plugvisor/plugvisor/supervisor"
+	"github.com/plugvisor/plugvisor/supervisor/supervisortest"
 )
 
 func TestStartRegisterDataTask(t *testing.T) {
 	h := startHarness(t, plugin(t, "echo", supervisortest.Bin("echo"), "")+plugin(t, "ticker", supervisortest.Bin("ticker"), `args = ["--interval", "20ms"]`))
-	events, cancel := h.Sup.Subscribe(10000)
+	events, cancel, _ := h.Sup.Subscribe(context.Background(), 10000)
 	defer cancel()
 	st := h.WaitState("echo", supervisor.StateRunning)
 	if st.PID <= 0 || st.PGID != st.PID {
@@ -31,7 +33,7 @@ func TestStartRegisterDataTask(t *testing.T) {
 		t.Fatalf("process name %q, want echo", comm)
 	}
 
-	reply, err := h.Sup.SendTask(context.Background(), "echo", 1, "hello plugvisor")
+	reply, err := h.Sup.SendTask(context.Background(), supervisor.TaskRequest{Plugin: "echo", ID: 1, Content: "hello plugvisor"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +175,7 @@ func TestBadFramesEndOnlyThatSession(t *testing.T) {
 			if !strings.Contains(st.Reason, want) {
 				t.Fatalf("reason %q lacks %q", st.Reason, want)
 			}
-			if _, err := h.Sup.SendTask(context.Background(), "echo", 1, "still here"); err != nil {
+			if _, err := h.Sup.SendTask(context.Background(), supervisor.TaskRequest{Plugin: "echo", ID: 1, Content: "still here"}); err != nil {
 				t.Fatalf("echo hurt by another plugin's bad frames: %v", err)
 			}
 		})
@@ -182,7 +184,7 @@ func TestBadFramesEndOnlyThatSession(t *testing.T) {
 
 func TestCrashBackoffThenFailed(t *testing.T) {
 	h := startHarness(t, plugin(t, "crash", supervisortest.Bin("chaos"), `args = ["--crash-after", "1ms", "--exit-code", "3"]`+"\nrestart = \"always\""))
-	events, cancel := h.Sup.Subscribe(10000)
+	events, cancel, _ := h.Sup.Subscribe(context.Background(), 10000)
 	defer cancel()
 	st := h.WaitState("crash", supervisor.StateFailed)
 	if !strings.Contains(st.Reason, "restarted 3 times") {
@@ -216,7 +218,7 @@ func TestCrashBackoffThenFailed(t *testing.T) {
 	}
 	// An operator start clears the failure and grants a fresh burst budget.
 	// The crash comes after registration, so Start itself succeeds.
-	if err := h.Sup.Start("crash"); err != nil {
+	if err := h.Sup.Start(context.Background(), "crash"); err != nil {
 		t.Fatalf("operator start: %v", err)
 	}
 	supervisortest.WaitUntil(t, "restarts after operator start", 20*time.Second, func() bool {
@@ -246,7 +248,7 @@ func TestThreeInstances(t *testing.T) {
 		seen[st.Instance] = true
 	}
 	for i := 0; i < 6; i++ {
-		r, err := h.Sup.SendTask(context.Background(), "echo", 1, "x")
+		r, err := h.Sup.SendTask(context.Background(), supervisor.TaskRequest{Plugin: "echo", ID: 1, Content: "x"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -263,7 +265,7 @@ func TestStopLeavesNoZombieOrGrandchild(t *testing.T) {
 	h := startHarness(t, plugin(t, "kids", supervisortest.Bin("chaos"), `args = ["--spawn-child", "--ignore-term"]`))
 	st := h.WaitState("kids", supervisor.StateRunning)
 	supervisortest.WaitUntil(t, "grandchild", 10*time.Second, func() bool { return len(groupMembers(st.PGID)) >= 2 })
-	if err := h.Sup.Stop("kids"); err != nil {
+	if err := h.Sup.Stop(context.Background(), "kids"); err != nil {
 		t.Fatal(err)
 	}
 	if m := groupMembers(st.PGID); len(m) > 0 {
@@ -284,7 +286,7 @@ func TestReloadNewVersionReplaces(t *testing.T) {
 	})
 	old := h.WaitState("echo", supervisor.StateRunning)
 	next = plugin(t, "echo", supervisortest.Bin("echo"), `version = "1.1.0"`)
-	if err := h.Sup.Reload(); err != nil {
+	if err := h.Sup.Reload(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	st := h.WaitState("echo", supervisor.StateRunning)
@@ -292,7 +294,7 @@ func TestReloadNewVersionReplaces(t *testing.T) {
 		t.Fatalf("not replaced: pid %d→%d version %s", old.PID, st.PID, st.Version)
 	}
 	// Same version again: left alone.
-	if err := h.Sup.Reload(); err != nil {
+	if err := h.Sup.Reload(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if again := h.Status("echo"); again.PID != st.PID {
@@ -300,13 +302,13 @@ func TestReloadNewVersionReplaces(t *testing.T) {
 	}
 	// Removed: stopped and gone.
 	next = ""
-	if err := h.Sup.Reload(); err != nil {
+	if err := h.Sup.Reload(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(h.Sup.Snapshot()); n != 0 {
+	if n := len(h.Snapshot()); n != 0 {
 		t.Fatalf("%d instances after removing the plugin", n)
 	}
-	if _, err := h.Sup.SendTask(context.Background(), "echo", 1, "x"); !errors.Is(err, supervisor.ErrUnknownPlugin) {
+	if _, err := h.Sup.SendTask(context.Background(), supervisor.TaskRequest{Plugin: "echo", ID: 1, Content: "x"}); !errors.Is(err, supervisor.ErrUnknownPlugin) {
 		t.Fatalf("send to removed plugin: %v", err)
 	}
 }
@@ -322,7 +324,7 @@ func TestNoCommonVersionIsPermanent(t *testing.T) {
 	if st.Restarts != 0 {
 		t.Fatalf("a version mismatch was retried %d times", st.Restarts)
 	}
-	logs, err := h.Sup.Logs("future", 10)
+	logs, err := h.Sup.Logs(context.Background(), "future", 10)
 	if err != nil || len(logs) == 0 || !strings.Contains(logs[len(logs)-1].Text, "rejected: no_common_version") {
 		t.Fatalf("the plugin did not see the reject: %v %v", logs, err)
 	}
@@ -332,7 +334,7 @@ func TestSecondConnectionRejected(t *testing.T) {
 	h := startHarness(t, plugin(t, "twice", self(), "env = { PV_TEST_ROLE = \"twice\" }"))
 	h.WaitState("twice", supervisor.StateRunning)
 	supervisortest.WaitUntil(t, "second connection's reject in the logs", 10*time.Second, func() bool {
-		logs, _ := h.Sup.Logs("twice", 10)
+		logs, _ := h.Sup.Logs(context.Background(), "twice", 10)
 		for _, l := range logs {
 			if strings.Contains(l.Text, "second connection: already_connected") && l.Stream == supervisor.Stderr {
 				return true
@@ -356,7 +358,7 @@ func TestOutputCapturedAndStatsSampled(t *testing.T) {
 	})
 	var lines []supervisor.LogLine
 	supervisortest.WaitUntil(t, "stderr lines", 10*time.Second, func() bool {
-		lines, _ = h.Sup.Logs("noisy", 5)
+		lines, _ = h.Sup.Logs(context.Background(), "noisy", 5)
 		return len(lines) == 5
 	})
 	if lines[4].Stream != supervisor.Stderr || lines[4].Instance != "noisy" {
@@ -380,11 +382,107 @@ func TestTaskToHungPluginTimesOut(t *testing.T) {
 		s := string(data)
 		return len(s) > 0 && strings.Fields(s[strings.LastIndexByte(s, ')')+1:])[0] == "T"
 	})
-	_, err := h.Sup.SendTask(context.Background(), "hang", 1, "anyone?")
+	_, err := h.Sup.SendTask(context.Background(), supervisor.TaskRequest{Plugin: "hang", ID: 1, Content: "anyone?"})
 	if !errors.Is(err, supervisor.ErrTaskTimeout) || !strings.Contains(err.Error(), "200ms") {
 		t.Fatalf("want a timeout naming the limit, got %v", err)
 	}
 	if st := h.Status("hang"); st.TasksTimedOut != 1 || st.InFlight != 0 {
 		t.Fatalf("counters %+v in flight %d", st.Counters, st.InFlight)
+	}
+}
+
+// TestTaskOutcomes: the caller may choose a task's token and then knows it
+// before the reply; a pending event announces it when it goes on the wire;
+// every end is a typed outcome, on the returned Reply and on the event.
+func TestTaskOutcomes(t *testing.T) {
+	h := startHarness(t, plugin(t, "chaos", supervisortest.Bin("chaos"), `restart = "never"`), func(o *supervisor.Options) {
+		o.Config.Agent.TaskTimeout = 5 * time.Second
+	})
+	h.WaitState("chaos", supervisor.StateRunning)
+	events, cancel, err := h.Sup.Subscribe(context.Background(), 10000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cancel()
+	ctx := context.Background()
+	send := func(ctx context.Context, token string, id uint32, content string) (supervisor.Reply, error) {
+		return h.Sup.SendTask(ctx, supervisor.TaskRequest{Plugin: "chaos", ID: id, Content: content, Token: token})
+	}
+
+	// Chosen token, pending then answered.
+	r, err := send(ctx, "mine-1", chaos.TaskSleep, "1ms")
+	if err != nil || r.Outcome != supervisor.OutcomeAnswered || r.Token != "mine-1" {
+		t.Fatalf("sleep task: %+v, %v", r, err)
+	}
+	var seen []supervisor.Outcome
+	supervisortest.WaitUntil(t, "both events of mine-1", 10*time.Second, func() bool {
+		for {
+			select {
+			case ev := <-events:
+				if ev.Type == supervisor.EventTask && ev.Task.Token == "mine-1" {
+					seen = append(seen, ev.Task.Outcome)
+				}
+				continue
+			default:
+			}
+			return len(seen) == 2
+		}
+	})
+	if seen[0] != supervisor.OutcomePending || seen[1] != supervisor.OutcomeAnswered {
+		t.Fatalf("events of mine-1: %v, want pending then answered", seen)
+	}
+
+	// An error reply is answered, with the outcome saying so.
+	r, err = send(ctx, "", chaos.TaskFail, "boom")
+	if err != nil || r.Outcome != supervisor.OutcomeError || r.Error != "boom" || r.Token == "" {
+		t.Fatalf("fail task: %+v, %v", r, err)
+	}
+
+	// A token in flight cannot be reused; a bad one is refused unsent.
+	slow := make(chan supervisor.Reply, 1)
+	go func() { r, _ := send(ctx, "dup", chaos.TaskSleep, "500ms"); slow <- r }()
+	supervisortest.WaitUntil(t, "dup in flight", 10*time.Second, func() bool { return h.Status("chaos").InFlight == 1 })
+	if r, err := send(ctx, "dup", chaos.TaskSleep, "1ms"); !errors.Is(err, supervisor.ErrTokenInUse) || r.Outcome != supervisor.OutcomeNotSent {
+		t.Fatalf("reused token: %+v, %v", r, err)
+	}
+	if r := <-slow; r.Outcome != supervisor.OutcomeAnswered {
+		t.Fatalf("the first dup: %+v", r)
+	}
+	for _, bad := range []string{"has space", strings.Repeat("x", supervisor.MaxTokenLen+1), "nul\x00"} {
+		if r, err := send(ctx, bad, chaos.TaskSleep, "1ms"); !errors.Is(err, supervisor.ErrBadToken) || r.Outcome != supervisor.OutcomeNotSent {
+			t.Fatalf("token %q: %+v, %v", bad, r, err)
+		}
+	}
+
+	// The caller's deadline is a timeout; a cancel is a cancel.
+	dctx, dcancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	r, err = send(dctx, "late", chaos.TaskSleep, "5s")
+	dcancel()
+	if !errors.Is(err, context.DeadlineExceeded) || r.Outcome != supervisor.OutcomeTimedOut || r.Token != "late" {
+		t.Fatalf("deadline: %+v, %v", r, err)
+	}
+	cctx, ccancel := context.WithCancel(ctx)
+	go func() {
+		supervisortest.WaitUntil(t, "the task in flight", 10*time.Second, func() bool { return h.Status("chaos").InFlight >= 1 })
+		ccancel()
+	}()
+	if r, err = send(cctx, "", chaos.TaskSleep, "5s"); !errors.Is(err, context.Canceled) || r.Outcome != supervisor.OutcomeCancelled {
+		t.Fatalf("cancel: %+v, %v", r, err)
+	}
+
+	// The plugin dying with a task in flight.
+	gone := make(chan supervisor.Reply, 1)
+	go func() { r, _ := send(ctx, "orphan", chaos.TaskSleep, "30s"); gone <- r }()
+	supervisortest.WaitUntil(t, "orphan in flight", 10*time.Second, func() bool { return h.Status("chaos").InFlight >= 1 })
+	if err := syscall.Kill(h.Status("chaos").PID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if r := <-gone; r.Outcome != supervisor.OutcomeGone || r.Token != "orphan" {
+		t.Fatalf("orphan: %+v", r)
+	}
+	// Not running: never sent.
+	h.WaitState("chaos", supervisor.StateExited)
+	if r, err := send(ctx, "", chaos.TaskSleep, "1ms"); !errors.Is(err, supervisor.ErrNotRunning) || r.Outcome != supervisor.OutcomeNotSent {
+		t.Fatalf("stopped plugin: %+v, %v", r, err)
 	}
 }

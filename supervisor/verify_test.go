@@ -1,6 +1,7 @@
 package supervisor_test
 
 import (
+	"context"
 	"github.com/plugvisor/plugvisor/supervisor"
 	"github.com/plugvisor/plugvisor/supervisor/supervisortest"
 	"os"
@@ -44,7 +45,7 @@ func TestSwapAfterVerifyDoesNotRun(t *testing.T) {
 	if _, err := os.Stat(marker); err == nil {
 		t.Fatal("the swapped-in file ran")
 	}
-	if err := h.Sup.Restart("echo"); err == nil {
+	if err := h.Sup.Restart(context.Background(), "echo"); err == nil {
 		t.Fatal("restart ran a file whose checksum no longer matches")
 	}
 	st = h.WaitState("echo", supervisor.StateFailed)

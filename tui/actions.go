@@ -25,6 +25,10 @@ import (
 const (
 	taskDeadline = 2 * time.Minute // the engine's task timeout answers first
 	pingDeadline = 30 * time.Second
+	// lifecycleDeadline bounds a start, stop, restart or reload: they wait
+	// for plugins to register or leave, which may take a while, but a
+	// stalled remote engine must not leave the flash line waiting forever.
+	lifecycleDeadline = 2 * time.Minute
 )
 
 type (
@@ -40,7 +44,6 @@ type (
 		err  error
 	}
 	taskMsg struct {
-		seq    uint64
 		target string
 		reply  supervisor.Reply
 		err    error
@@ -76,12 +79,14 @@ func (m *Model) lifecycle(op, name string) tea.Cmd {
 		return m.refuseLost(op + " " + name)
 	}
 	api := m.api
-	call := map[string]func(string) error{"start": api.Start, "stop": api.Stop, "restart": api.Restart}[op]
+	call := map[string]func(context.Context, string) error{"start": api.Start, "stop": api.Stop, "restart": api.Restart}[op]
 	doing, _ := forms(op)
 	m.flash(footer.Info, doing+" "+name+"…")
 	return func() tea.Msg {
 		t0 := time.Now()
-		err := call(name)
+		ctx, cancel := context.WithTimeout(context.Background(), lifecycleDeadline)
+		defer cancel()
+		err := call(ctx, name)
 		return actionMsg{op: op, name: name, err: err, took: time.Since(t0)}
 	}
 }
@@ -92,7 +97,11 @@ func (m *Model) reload() tea.Cmd {
 	}
 	api := m.api
 	m.flash(footer.Info, "reloading the configuration…")
-	return func() tea.Msg { return reloadMsg{err: api.Reload()} }
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), lifecycleDeadline)
+		defer cancel()
+		return reloadMsg{err: api.Reload(ctx)}
+	}
 }
 
 func (m *Model) ping(name string) tea.Cmd {
@@ -119,7 +128,8 @@ func (m *Model) sendTask(target string, id uint32, content string) tea.Cmd {
 		m.lastID, m.lastContent = strconv.FormatUint(uint64(id), 10), content
 		return m.refuseLost(fmt.Sprintf("task %d → %s", id, target))
 	}
-	seq := m.store.AddPending(target, id, content, m.now())
+	token := m.tokens.Next()
+	m.store.AddPending(target, token, id, content, m.now())
 	m.lastID, m.lastContent = strconv.FormatUint(uint64(id), 10), content
 	m.selectTarget(target)
 	m.detail.SetTab(detail.TabTasks)
@@ -129,8 +139,9 @@ func (m *Model) sendTask(target string, id uint32, content string) tea.Cmd {
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), taskDeadline)
 		defer cancel()
-		reply, err := api.SendTask(ctx, target, id, content)
-		return taskMsg{seq: seq, target: target, reply: reply, err: err}
+		reply, err := api.SendTask(ctx, supervisor.TaskRequest{Plugin: target, ID: id, Content: content, Token: token})
+		reply.Token = token
+		return taskMsg{target: target, reply: reply, err: err}
 	}
 }
 
@@ -174,7 +185,7 @@ func (m *Model) actionDone(msg tea.Msg) tea.Cmd {
 		}
 		return m.flash(footer.OK, msg.name+": pong in "+render.Duration(msg.rtt))
 	case taskMsg:
-		m.store.Resolve(msg.seq, msg.target, msg.reply, msg.err)
+		m.store.Resolve(msg.target, msg.reply, msg.err)
 		return m.flash(taskOutcome(msg))
 	}
 	return nil
@@ -182,17 +193,21 @@ func (m *Model) actionDone(msg tea.Msg) tea.Cmd {
 
 func taskOutcome(msg taskMsg) (footer.Level, string) {
 	r := msg.reply
-	if msg.err != nil {
-		return footer.Error, "task to " + msg.target + ": " + msg.err.Error()
-	}
 	who := r.Instance
 	if who == "" {
 		who = msg.target
 	}
-	if r.Status != protocol.StatusOK {
+	switch r.Outcome {
+	case supervisor.OutcomeAnswered:
+		return footer.OK, fmt.Sprintf("%s answered task %d in %s: %s", who, r.ID, render.Duration(r.RTT), replyText(r))
+	case supervisor.OutcomeError:
 		return footer.Error, fmt.Sprintf("%s failed task %d in %s: %s", who, r.ID, render.Duration(r.RTT), r.Error)
 	}
-	return footer.OK, fmt.Sprintf("%s answered task %d in %s: %s", who, r.ID, render.Duration(r.RTT), replyText(r))
+	why := string(r.Outcome)
+	if msg.err != nil {
+		why = msg.err.Error()
+	}
+	return footer.Error, "task to " + msg.target + ": " + why
 }
 
 // replyText is the final reply record's fields other than the reserved ones.

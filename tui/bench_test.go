@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"context"
 	"fmt"
 	"github.com/plugvisor/plugvisor/supervisor/supervisortest"
 	"io"
@@ -83,8 +84,8 @@ func fill(m *Model) {
 	m.store.Apply(batch)
 	first := m.store.Plugin(m.store.Order()[0]).Status.Name
 	for i := range state.MaxRoundTrips {
-		seq := m.store.AddPending(first, uint32(i), "content "+strconv.Itoa(i), time.Now())
-		m.store.Resolve(seq, first, supervisor.Reply{ID: uint32(i), Token: strconv.Itoa(i), Status: protocol.StatusOK, RTT: time.Millisecond,
+		m.store.AddPending(first, strconv.Itoa(i), uint32(i), "content "+strconv.Itoa(i), time.Now())
+		m.store.Resolve(first, supervisor.Reply{ID: uint32(i), Token: strconv.Itoa(i), Outcome: supervisor.OutcomeAnswered, Status: protocol.StatusOK, RTT: time.Millisecond,
 			Records: []protocol.Record{{Fields: map[string]string{"data_type": "echo", "content": "reply", "task_status": "ok"}}}}, nil)
 	}
 }
@@ -96,7 +97,7 @@ const MaxRecordsPerEvent = 20
 func benchModel(b *testing.B, sup *supervisor.Supervisor, w, h int) *Model {
 	m := newModel(sup, Options{Theme: "dark"})
 	m.c.Width, m.c.Height = w, h
-	m.applySnapshot(snapshotMsg{statuses: sup.Snapshot(), info: sup.Info(), extra: true})
+	m.applySnapshot(snapshotMsg{statuses: supervisortest.SnapshotOf(b, sup), info: supervisortest.InfoOf(b, sup), extra: true})
 	fill(m)
 	b.Cleanup(m.close)
 	return m
@@ -119,7 +120,7 @@ func BenchmarkFrame(b *testing.B) {
 					{Type: supervisor.EventHeartbeat, Plugin: name, Instance: sel, Time: time.Now(), RTT: time.Millisecond},
 					{Type: supervisor.EventLog, Plugin: name, Instance: sel, Log: supervisor.LogLine{Time: time.Now(), Text: "new line " + strconv.Itoa(i)}},
 					{Type: supervisor.EventRecords, Plugin: name, Instance: sel, Time: time.Now(), Records: recs},
-					{Type: supervisor.EventTask, Plugin: name, Instance: sel, Task: &supervisor.TaskEvent{ID: 1, Token: "t" + strconv.Itoa(i), Reply: supervisor.Reply{Status: protocol.StatusOK}}},
+					{Type: supervisor.EventTask, Plugin: name, Instance: sel, Task: &supervisor.TaskEvent{ID: 1, Token: "t" + strconv.Itoa(i), Outcome: supervisor.OutcomeAnswered, Reply: supervisor.Reply{Outcome: supervisor.OutcomeAnswered, Status: protocol.StatusOK}}},
 				})
 				_ = m.View()
 			}
@@ -260,7 +261,7 @@ func producer(ids []supervisor.PluginStatus, rate, perEvent int, ch chan supervi
 // runSynthetic measures the console under a synthetic stream, and the same
 // stream drained by nothing but a counting loop, for the CPU baseline.
 func runSynthetic(b *testing.B, sup *supervisor.Supervisor, rate, perEvent int, console bool) load {
-	ids := sup.Snapshot()
+	ids := supervisortest.SnapshotOf(b, sup)
 	ch := make(chan supervisor.Event, defaultEventBuffer)
 	stop := make(chan struct{})
 	var offered, dropped atomic.Uint64
@@ -368,7 +369,7 @@ func BenchmarkLoadEngine(b *testing.B) {
 	time.Sleep(500 * time.Millisecond)
 
 	// Baseline: the engine and the flood, with a subscriber that counts.
-	events, cancel := r.sup.Subscribe(defaultEventBuffer)
+	events, cancel, _ := r.sup.Subscribe(context.Background(), defaultEventBuffer)
 	var counted atomic.Uint64
 	go func() {
 		for e := range events {

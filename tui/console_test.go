@@ -15,6 +15,8 @@ import (
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
 	"github.com/plugvisor/plugvisor/supervisor"
+	"github.com/plugvisor/plugvisor/supervisor/supervisortest"
+	"github.com/plugvisor/plugvisor/tui/state"
 )
 
 // The tests below drive the console with keys against a real supervisor
@@ -107,6 +109,44 @@ func TestSendTaskWithForm(t *testing.T) {
 	c.waitFor("reply record 1 of 1", "task_status", "rtt")
 	c.press("esc")
 	c.waitFor("round trips")
+}
+
+// TestTaskRowKeyedByToken: the console knows its task's token before the
+// reply, shows the row as pending under it, and the outcome lands in that
+// same row.
+func TestTaskRowKeyedByToken(t *testing.T) {
+	r := startRig(t, true)
+	r.waitState("chaos", supervisor.StateRunning)
+	c := newConsole(t, r.sup, Options{}, 140, 40)
+	c.waitFor("ticker")
+	c.press(":")
+	c.typeText("send chaos 8 300ms") // 8: sleep, then reply
+	c.press("enter")
+	var token string
+	var pending supervisor.Outcome
+	waitUntil(t, "the pending row", func() bool {
+		c.inspect(func(m *Model) {
+			ts, _ := m.store.Tasks("chaos")
+			if ts.Len() == 1 && ts.At(0).Mine {
+				token, pending = ts.At(0).Token, ts.At(0).Outcome
+			}
+		})
+		return token != ""
+	})
+	if pending != supervisor.OutcomePending || !strings.HasPrefix(token, "c") {
+		t.Fatalf("row before the reply: token %q, outcome %s", token, pending)
+	}
+	c.waitFor("chaos answered task 8 in")
+	var got []state.Task
+	c.inspect(func(m *Model) {
+		ts, _ := m.store.Tasks("chaos")
+		for i := range ts.Len() {
+			got = append(got, *ts.At(i))
+		}
+	})
+	if len(got) != 1 || got[0].Token != token || got[0].Outcome != supervisor.OutcomeAnswered || got[0].RTT <= 0 {
+		t.Fatalf("rows after the reply: %+v; want the one row of token %s answered", got, token)
+	}
 }
 
 func TestTaskFormCancelAndQDoesNotQuit(t *testing.T) {
@@ -319,7 +359,7 @@ func TestQuitWithRunningPlugins(t *testing.T) {
 	if !strings.Contains(final, "Stopping plugins") {
 		t.Errorf("no stop progress on the final screen:\n%s", final)
 	}
-	for _, st := range r.sup.Snapshot() {
+	for _, st := range supervisortest.SnapshotOf(t, r.sup) {
 		if st.State != supervisor.StateStopped {
 			t.Errorf("%s is %s after quitting", st.Instance, st.State)
 		}

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"context"
 	"sync"
 
 	tea "charm.land/bubbletea/v2"
@@ -43,17 +44,21 @@ type feed struct {
 func newFeed() *feed { return &feed{wake: make(chan struct{}, 1), stop: make(chan struct{})} }
 
 // start subscribes and drains in the background. It is a no-op after close.
-func (f *feed) start(api supervisor.API, buffer int) {
-	events, cancel := api.Subscribe(buffer)
+func (f *feed) start(api supervisor.API, buffer int) error {
+	events, cancel, err := api.Subscribe(context.Background(), buffer)
+	if err != nil {
+		return err
+	}
 	f.mu.Lock()
 	if f.closed {
 		f.mu.Unlock()
 		cancel()
-		return
+		return nil
 	}
 	f.cancel = cancel
 	f.mu.Unlock()
 	go f.drain(events)
+	return nil
 }
 
 func (f *feed) drain(events <-chan supervisor.Event) {

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/charmbracelet/x/ansi"
+
+	"github.com/plugvisor/plugvisor/supervisor/supervisortest"
 )
 
 // The -update flag is teatest's (its golden package defines it); defining
@@ -28,7 +30,7 @@ const goldenDir = "../testdata/golden"
 // up never show).
 func TestGoldenScreens(t *testing.T) {
 	r := startRig(t, false)
-	started := r.sup.Info().Started
+	started := supervisortest.InfoOf(t, r.sup).Started
 	for _, size := range [][2]int{{80, 24}, {160, 48}} {
 		name := fmt.Sprintf("console-%dx%d", size[0], size[1])
 		t.Run(name, func(t *testing.T) {

@@ -3,7 +3,6 @@ package tui
 import (
 	"context"
 	"errors"
-	ct "github.com/plugvisor/plugvisor/control/controltest"
 	"os"
 	"regexp"
 	"strings"
@@ -14,15 +13,8 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/plugvisor/plugvisor/control"
+	ct "github.com/plugvisor/plugvisor/control/controltest"
 	"github.com/plugvisor/plugvisor/supervisor"
-)
-
-// The console learns why a remote snapshot failed through these; a
-// change to the client that drops them would silently bring back the wipe.
-var (
-	_ snapshotContexter = (*control.Client)(nil)
-	_ infoContexter     = (*control.Client)(nil)
 )
 
 // TestAttachedConsoleConnectionLost attaches a console through the control
@@ -88,11 +80,11 @@ type flakySnapshots struct {
 	fail atomic.Bool
 }
 
-func (f *flakySnapshots) SnapshotContext(context.Context) ([]supervisor.PluginStatus, error) {
+func (f *flakySnapshots) Snapshot(ctx context.Context) ([]supervisor.PluginStatus, error) {
 	if f.fail.Load() {
 		return nil, errors.New("injected: snapshot timed out")
 	}
-	return f.API.Snapshot(), nil
+	return f.API.Snapshot(ctx)
 }
 
 // TestFailedSnapshotKeepsState: a snapshot that fails changes nothing the

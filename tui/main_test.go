@@ -62,7 +62,7 @@ func startRigWith(t testing.TB, plugins func(testing.TB) string) *rig {
 func (r *rig) waitState(name string, want supervisor.State) {
 	r.t.Helper()
 	waitUntil(r.t, name+" "+string(want), func() bool {
-		for _, st := range r.sup.Snapshot() {
+		for _, st := range supervisortest.SnapshotOf(r.t, r.sup) {
 			if st.Name == name && st.State != want {
 				return false
 			}
@@ -95,12 +95,35 @@ type console struct {
 // filter answers it on the event loop, where reading the model is safe.
 type probeMsg struct{ reply chan string }
 
+// inspectMsg runs fn on the model, on the event loop.
+type inspectMsg struct {
+	fn   func(*Model)
+	done chan struct{}
+}
+
 func probeFilter(m tea.Model, msg tea.Msg) tea.Msg {
-	if p, ok := msg.(probeMsg); ok {
+	switch p := msg.(type) {
+	case probeMsg:
 		p.reply <- ansi.Strip(m.View().Content)
+		return nil
+	case inspectMsg:
+		p.fn(m.(*Model))
+		close(p.done)
 		return nil
 	}
 	return msg
+}
+
+// inspect runs fn on the console's model where reading it is safe.
+func (c *console) inspect(fn func(*Model)) {
+	c.t.Helper()
+	done := make(chan struct{})
+	go c.tm.Send(inspectMsg{fn, done})
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		c.t.Fatal("the console did not answer an inspection")
+	}
 }
 
 // newConsole starts a console; with no theme named it uses dark, so tests

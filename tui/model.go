@@ -64,6 +64,7 @@ type Model struct {
 	showHelp bool
 
 	lastID, lastContent string // the task form remembers the last task
+	tokens              *supervisor.Tokens
 
 	ticking       bool // a fold tick is scheduled (events are flowing)
 	snapInFlight  bool
@@ -93,7 +94,8 @@ func newModel(api supervisor.API, opts Options) *Model {
 	if opts.foldEvery <= 0 {
 		opts.foldEvery = foldInterval
 	}
-	m := &Model{api: api, opts: opts, store: state.New(), feed: newFeed(), detail: detail.New(), lastID: "1"}
+	m := &Model{api: api, opts: opts, store: state.New(), feed: newFeed(), detail: detail.New(), lastID: "1",
+		tokens: supervisor.NewTokens("c")}
 	theme, follow, user, err := pickTheme(opts)
 	m.userThemes, m.followBG = user, follow
 	m.c = pvctx.New(theme, m.shownTime)
@@ -113,7 +115,9 @@ func (m *Model) Init() tea.Cmd {
 	api, f, buf := m.api, m.feed, m.opts.eventBuf
 	cmds := []tea.Cmd{
 		func() tea.Msg {
-			f.start(api, buf)
+			if err := f.start(api, buf); err != nil {
+				return feedFailedMsg{err}
+			}
 			return f.waitCmd()()
 		},
 		m.snapshotCmd(false),
@@ -198,6 +202,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case linkLostMsg:
 		m.linkLost(msg.err)
 		return m, nil
+	case feedFailedMsg:
+		return m, m.flash(footer.Error, "no live events: "+msg.err.Error()+"; the table still refreshes every second")
 	case engineDoneMsg:
 		m.close()
 		return m, tea.Quit
@@ -247,37 +253,19 @@ func (m *Model) maybeSnapshot() tea.Cmd {
 	return m.snapshotCmd(true)
 }
 
-// Remote APIs (the control client) say why a query failed through these
-// methods; supervisor.API's Snapshot and Info cannot, and a failed
-// Snapshot's nil must not read as "no plugins".
-type (
-	snapshotContexter interface {
-		SnapshotContext(context.Context) ([]supervisor.PluginStatus, error)
-	}
-	infoContexter interface {
-		InfoContext(context.Context) (supervisor.Info, error)
-	}
-)
+// feedFailedMsg: the event subscription was refused.
+type feedFailedMsg struct{ err error }
 
 func (m *Model) snapshotCmd(extra bool) tea.Cmd {
 	api := m.api
 	return func() tea.Msg {
 		msg := snapshotMsg{extra: extra}
-		sc, ok := api.(snapshotContexter)
-		if !ok {
-			msg.statuses, msg.info = api.Snapshot(), api.Info()
-			return msg
-		}
 		ctx, cancel := context.WithTimeout(context.Background(), snapshotTimeout)
 		defer cancel()
-		if msg.statuses, msg.err = sc.SnapshotContext(ctx); msg.err != nil {
+		if msg.statuses, msg.err = api.Snapshot(ctx); msg.err != nil {
 			return msg
 		}
-		if ic, ok := api.(infoContexter); ok {
-			msg.info, msg.infoErr = ic.InfoContext(ctx)
-		} else {
-			msg.info = api.Info()
-		}
+		msg.info, msg.infoErr = api.Info(ctx)
 		return msg
 	}
 }
@@ -326,7 +314,7 @@ func (m *Model) backfill() tea.Cmd {
 	cmds := make([]tea.Cmd, len(ids))
 	for i, id := range ids {
 		cmds[i] = func() tea.Msg {
-			lines, err := api.Logs(id, backfillLines)
+			lines, err := api.Logs(context.Background(), id, backfillLines)
 			if err != nil {
 				return nil // the instance went away; its events still come
 			}

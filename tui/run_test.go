@@ -34,7 +34,7 @@ type panicky struct {
 	calls int
 }
 
-func (p *panicky) Snapshot() []supervisor.PluginStatus {
+func (p *panicky) Snapshot(ctx context.Context) ([]supervisor.PluginStatus, error) {
 	p.mu.Lock()
 	p.calls++
 	n := p.calls
@@ -42,7 +42,7 @@ func (p *panicky) Snapshot() []supervisor.PluginStatus {
 	if n == 2 {
 		panic("injected: snapshot failed")
 	}
-	return p.API.Snapshot()
+	return p.API.Snapshot(ctx)
 }
 
 // panicChild runs the console on its own stdin/stdout, a terminal, against

@@ -165,3 +165,15 @@ func (b *SyncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// SnapshotOf is api's snapshot; an error fails the test.
+func SnapshotOf(t testing.TB, api supervisor.API) []supervisor.PluginStatus {
+	t.Helper()
+	return supervisortest.SnapshotOf(t, api)
+}
+
+// InfoOf is api's Info; an error fails the test.
+func InfoOf(t testing.TB, api supervisor.API) supervisor.Info {
+	t.Helper()
+	return supervisortest.InfoOf(t, api)
+}

@@ -206,10 +206,16 @@ func (e *Env) Stop() {
 	}
 }
 
+// Snapshot is the engine's snapshot; an error fails the test.
+func (e *Env) Snapshot() []supervisor.PluginStatus {
+	e.T.Helper()
+	return SnapshotOf(e.T, e.Sup)
+}
+
 // Status is one instance's status.
 func (e *Env) Status(id string) supervisor.PluginStatus {
 	e.T.Helper()
-	for _, st := range e.Sup.Snapshot() {
+	for _, st := range e.Snapshot() {
 		if st.Instance == id {
 			return st
 		}
@@ -232,10 +238,30 @@ func (e *Env) WaitState(id string, want supervisor.State) supervisor.PluginStatu
 // Groups lists the process groups of the instances now running.
 func (e *Env) Groups() []int {
 	var out []int
-	for _, st := range e.Sup.Snapshot() {
+	for _, st := range e.Snapshot() {
 		if st.PGID > 0 {
 			out = append(out, st.PGID)
 		}
 	}
 	return out
+}
+
+// SnapshotOf is api's snapshot; an error fails the test.
+func SnapshotOf(t testing.TB, api supervisor.API) []supervisor.PluginStatus {
+	t.Helper()
+	snap, err := api.Snapshot(context.Background())
+	if err != nil {
+		t.Fatalf("Snapshot: %v", err)
+	}
+	return snap
+}
+
+// InfoOf is api's Info; an error fails the test.
+func InfoOf(t testing.TB, api supervisor.API) supervisor.Info {
+	t.Helper()
+	info, err := api.Info(context.Background())
+	if err != nil {
+		t.Fatalf("Info: %v", err)
+	}
+	return info
 }

@@ -53,7 +53,6 @@ type Store struct {
 	order   []string           // instance ids by plugin name, then instance
 	tasks   map[string]*tasks  // by plugin name
 	rows    uint64             // bumped whenever anything a plugin row shows changes
-	seq     uint64             // local task numbers
 }
 
 // New makes an empty store.

@@ -1,8 +1,8 @@
 package state
 
 import (
-	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -47,7 +47,7 @@ func TestBuffersAreBounded(t *testing.T) {
 		t.Fatalf("newest line %q", got)
 	}
 	for i := 0; i < 2*MaxRoundTrips; i++ {
-		s.AddPending("p", 1, "c", time.Now())
+		s.AddPending("p", "c-"+fmt.Sprint(i), 1, "c", time.Now())
 	}
 	if ts, _ := s.Tasks("p"); ts.Len() != MaxRoundTrips {
 		t.Fatalf("round trips %d", ts.Len())
@@ -58,23 +58,27 @@ func TestTaskEventMergesWithPending(t *testing.T) {
 	for _, eventFirst := range []bool{true, false} {
 		s := New()
 		s.SetSnapshot([]supervisor.PluginStatus{{Name: "echo", Instance: "echo"}}, supervisor.Info{})
-		seq := s.AddPending("echo", 7, "hi", time.Now())
-		reply := supervisor.Reply{Instance: "echo", ID: 7, Token: "tok", Status: protocol.StatusOK, RTT: time.Millisecond,
+		s.AddPending("echo", "tok", 7, "hi", time.Now())
+		reply := supervisor.Reply{Instance: "echo", ID: 7, Token: "tok", Outcome: supervisor.OutcomeAnswered, Status: protocol.StatusOK, RTT: time.Millisecond,
 			Records: []protocol.Record{{Token: "tok", Fields: map[string]string{"data_type": "echo", "content": "hi", "task_status": "ok"}}}}
-		event := []supervisor.Event{{Type: supervisor.EventTask, Plugin: "echo", Instance: "echo",
-			Task: &supervisor.TaskEvent{ID: 7, Token: "tok", Content: "hi", Reply: reply}}}
+		event := []supervisor.Event{
+			{Type: supervisor.EventTask, Plugin: "echo", Instance: "echo",
+				Task: &supervisor.TaskEvent{ID: 7, Token: "tok", Content: "hi", Outcome: supervisor.OutcomePending}},
+			{Type: supervisor.EventTask, Plugin: "echo", Instance: "echo",
+				Task: &supervisor.TaskEvent{ID: 7, Token: "tok", Content: "hi", Outcome: supervisor.OutcomeAnswered, Reply: reply}},
+		}
 		if eventFirst {
 			s.Apply(event)
-			s.Resolve(seq, "echo", reply, nil)
+			s.Resolve("echo", reply, nil)
 		} else {
-			s.Resolve(seq, "echo", reply, nil)
-			s.Apply(event)
+			s.Resolve("echo", reply, nil)
+			s.Apply(event) // the pending event arrives late: it must not undo the answer
 		}
 		ts, _ := s.Tasks("echo")
 		if ts.Len() != 1 {
 			t.Fatalf("eventFirst=%v: %d round trips, want 1", eventFirst, ts.Len())
 		}
-		if got := ts.At(0); got.Status != TaskAnswered || got.RTT != time.Millisecond || got.Token != "tok" {
+		if got := ts.At(0); got.Outcome != supervisor.OutcomeAnswered || got.RTT != time.Millisecond || got.Token != "tok" || !got.Mine {
 			t.Fatalf("eventFirst=%v: %+v", eventFirst, got)
 		}
 	}
@@ -82,25 +86,30 @@ func TestTaskEventMergesWithPending(t *testing.T) {
 
 func TestTaskFailures(t *testing.T) {
 	s := New()
-	a := s.AddPending("echo", 1, "x", time.Now())
-	s.Resolve(a, "echo", supervisor.Reply{}, fmt.Errorf("echo: %w", supervisor.ErrNotRunning))
-	b := s.AddPending("echo", 1, "x", time.Now())
+	s.AddPending("echo", "c-1", 1, "x", time.Now())
+	s.Resolve("echo", supervisor.Reply{Token: "c-1", Outcome: supervisor.OutcomeNotSent}, fmt.Errorf("echo: %w", supervisor.ErrNotRunning))
+	s.AddPending("echo", "t2", 1, "x", time.Now())
 	// The timeout event comes first; the call's error after it.
 	s.Apply([]supervisor.Event{{Type: supervisor.EventTask, Plugin: "echo", Instance: "echo",
-		Task: &supervisor.TaskEvent{ID: 1, Token: "t2", Content: "x", Err: "task timed out after 1s"}}})
-	s.Resolve(b, "echo", supervisor.Reply{}, fmt.Errorf("%w after 1s", supervisor.ErrTaskTimeout))
+		Task: &supervisor.TaskEvent{ID: 1, Token: "t2", Content: "x", Outcome: supervisor.OutcomeTimedOut, Detail: "no final reply within 1s"}}})
+	s.Resolve("echo", supervisor.Reply{Token: "t2", Outcome: supervisor.OutcomeTimedOut}, fmt.Errorf("%w after 1s", supervisor.ErrTaskTimeout))
+	// A task someone else sent, announced, then lost with its plugin.
+	s.Apply([]supervisor.Event{
+		{Type: supervisor.EventTask, Plugin: "echo", Instance: "echo", Task: &supervisor.TaskEvent{ID: 2, Token: "e-1", Outcome: supervisor.OutcomePending}},
+		{Type: supervisor.EventTask, Plugin: "echo", Instance: "echo", Task: &supervisor.TaskEvent{ID: 2, Token: "e-1", Outcome: supervisor.OutcomeGone, Detail: "plugin disconnected"}},
+	})
 	ts, _ := s.Tasks("echo")
-	if ts.Len() != 2 {
-		t.Fatalf("%d round trips, want 2", ts.Len())
+	if ts.Len() != 3 {
+		t.Fatalf("%d round trips, want 3", ts.Len())
 	}
-	if first := ts.At(0); first.Status != TaskFailed || first.Token != "" {
+	if first := ts.At(0); first.Outcome != supervisor.OutcomeNotSent || first.Token != "c-1" || !strings.Contains(first.Detail, "not running") {
 		t.Errorf("not-running task: %+v", first)
 	}
-	if second := ts.At(1); second.Status != TaskTimedOut || second.Token != "t2" {
+	if second := ts.At(1); second.Outcome != supervisor.OutcomeTimedOut || second.Token != "t2" {
 		t.Errorf("timed-out task: %+v", second)
 	}
-	if !errors.Is(fmt.Errorf("x: %w", supervisor.ErrNotRunning), supervisor.ErrNotRunning) {
-		t.Fatal("sanity")
+	if third := ts.At(2); third.Outcome != supervisor.OutcomeGone || third.Mine || third.Detail != "plugin disconnected" {
+		t.Errorf("someone else's task: %+v", third)
 	}
 }
 

@@ -11,8 +11,8 @@ import (
 
 func taskEvent(token string, id uint32, content string) supervisor.Event {
 	return supervisor.Event{Type: supervisor.EventTask, Plugin: "echo", Instance: "echo", Time: time.Now(),
-		Task: &supervisor.TaskEvent{ID: id, Token: token, Content: content,
-			Reply: supervisor.Reply{Token: token, ID: id, Status: protocol.StatusOK}}}
+		Task: &supervisor.TaskEvent{ID: id, Token: token, Content: content, Outcome: supervisor.OutcomeAnswered,
+			Reply: supervisor.Reply{Token: token, ID: id, Outcome: supervisor.OutcomeAnswered, Status: protocol.StatusOK}}}
 }
 
 // TestTaskIndexFollowsEviction fills the ring past its bound: the token
@@ -40,29 +40,29 @@ func TestTaskIndexFollowsEviction(t *testing.T) {
 	}
 	total := ts.ring.Total()
 	ev := taskEvent("t1500", 1, "c")
-	ev.Task.Err = "boom"
+	ev.Task.Outcome, ev.Task.Reply.Outcome, ev.Task.Reply.Error = supervisor.OutcomeError, supervisor.OutcomeError, "boom"
 	s.Apply([]supervisor.Event{ev}) // kept: updated in place
-	if ts.ring.Total() != total || ts.byToken["t1500"].Status != TaskFailed {
+	if ts.ring.Total() != total || ts.byToken["t1500"].Outcome != supervisor.OutcomeError || ts.byToken["t1500"].Detail != "boom" {
 		t.Fatalf("kept round trip not updated in place: total %d → %d, %+v", total, ts.ring.Total(), ts.byToken["t1500"])
 	}
 
-	// This console's round trips: evicted ones leave the seq index and the
-	// waiting list too, and a later Resolve of one is ignored.
-	first := s.AddPending("echo", 9, "mine", time.Now())
-	for range MaxRoundTrips {
-		s.AddPending("echo", 9, "mine", time.Now())
+	// This console's round trips: evicted ones leave the token index, and
+	// a later Resolve of one is ignored.
+	s.AddPending("echo", "first", 9, "mine", time.Now())
+	for i := range MaxRoundTrips {
+		s.AddPending("echo", "mine-"+strconv.Itoa(i), 9, "mine", time.Now())
 	}
-	if len(ts.bySeq) != MaxRoundTrips || len(ts.waiting) != MaxRoundTrips || len(ts.byToken) != 0 {
-		t.Fatalf("seq index %d, waiting %d, token index %d", len(ts.bySeq), len(ts.waiting), len(ts.byToken))
+	if len(ts.byToken) != MaxRoundTrips || ts.byToken["first"] != nil {
+		t.Fatalf("token index %d, first still indexed: %v", len(ts.byToken), ts.byToken["first"] != nil)
 	}
-	s.Resolve(first, "echo", supervisor.Reply{Token: "late", Status: protocol.StatusOK}, nil)
-	if ts.byToken["late"] != nil {
+	s.Resolve("echo", supervisor.Reply{Token: "first", Outcome: supervisor.OutcomeAnswered, Status: protocol.StatusOK}, nil)
+	if ts.byToken["first"] != nil {
 		t.Fatal("a forgotten round trip was resolved")
 	}
-	// An event without a known token goes to the oldest waiting match.
-	s.Apply([]supervisor.Event{taskEvent("m1", 9, "mine")})
-	if tk := ts.byToken["m1"]; tk == nil || tk.Seq != first+1 || len(ts.waiting) != MaxRoundTrips-1 {
-		t.Fatalf("event matched %+v; waiting %d", tk, len(ts.waiting))
+	// An event for one of ours finds it by token.
+	s.Apply([]supervisor.Event{taskEvent("mine-0", 9, "mine")})
+	if tk := ts.byToken["mine-0"]; tk == nil || !tk.Mine || tk.Outcome != supervisor.OutcomeAnswered {
+		t.Fatalf("event matched %+v", tk)
 	}
 }
 
@@ -77,7 +77,7 @@ func BenchmarkFoldTaskEvents(b *testing.B) {
 		evs[i] = taskEvent("tok-"+strconv.Itoa(i), uint32(i), "x")
 	}
 	s.Apply(evs[:MaxRoundTrips])
-	s.AddPending("echo", 1, "pending", time.Now()) // one of ours waits throughout (until evicted)
+	s.AddPending("echo", "pending", 1, "pending", time.Now()) // one of ours waits throughout (until evicted)
 	b.Run("new", func(b *testing.B) {
 		for i := 0; b.Loop(); i++ {
 			s.Apply(evs[i%n : i%n+1])

@@ -26,21 +26,38 @@ func (v *taskView) match(ts *state.Ring[*state.Task]) func(int) bool {
 	}
 	return func(i int) bool {
 		t := ts.At(i)
-		return render.IndexFold(t.Content, v.filter) >= 0 || render.IndexFold(t.Status.String(), v.filter) >= 0
+		return render.IndexFold(t.Content, v.filter) >= 0 || render.IndexFold(outcomeText(t.Outcome), v.filter) >= 0
 	}
 }
 
-// taskState maps a round trip's status to the state look it borrows.
-func taskState(s state.TaskStatus) supervisor.State {
-	switch s {
-	case state.TaskPending:
+// taskState maps a round trip's outcome to the state look it borrows.
+func taskState(o supervisor.Outcome) supervisor.State {
+	switch o {
+	case supervisor.OutcomePending:
 		return supervisor.StateStarting
-	case state.TaskAnswered:
+	case supervisor.OutcomeAnswered:
 		return supervisor.StateRunning
-	case state.TaskTimedOut:
+	case supervisor.OutcomeTimedOut:
 		return supervisor.StateBackoff
+	case supervisor.OutcomeCancelled:
+		return supervisor.StateStopped
 	}
 	return supervisor.StateFailed
+}
+
+// outcomeText is an outcome as the Tasks table words it.
+func outcomeText(o supervisor.Outcome) string {
+	switch o {
+	case supervisor.OutcomeError:
+		return "failed"
+	case supervisor.OutcomeTimedOut:
+		return "timed out"
+	case supervisor.OutcomeGone:
+		return "plugin gone"
+	case supervisor.OutcomeNotSent:
+		return "not sent"
+	}
+	return string(o)
 }
 
 func (v *taskView) lines(c *pvctx.Context, ts *state.Ring[*state.Task], w, h int) []string {
@@ -64,15 +81,15 @@ func (v *taskView) lines(c *pvctx.Context, ts *state.Ring[*state.Task], w, h int
 	idx, sel := v.window(ts, match, h-2)
 	for _, i := range idx {
 		t := ts.At(i)
-		stStyle := st.State(taskState(t.Status))
+		stStyle := st.State(taskState(t.Outcome))
 		rtt := "-"
-		if t.Status == state.TaskAnswered || (t.Status == state.TaskFailed && t.RTT > 0) {
+		if t.Outcome == supervisor.OutcomeAnswered || (t.Outcome == supervisor.OutcomeError && t.RTT > 0) {
 			rtt = render.Duration(t.RTT)
 		}
 		left := render.Fit(t.Sent.Format(timeFormat), 12) + " " + render.Fit(orDash(t.Instance), 10) + " " +
 			render.FitRight(strconv.FormatUint(uint64(t.ID), 10), 6) + " " + render.Fit(orDash(t.Token), 9) + " " +
 			render.Fit(render.Sanitize(t.Content), cw) + " " + render.Fit(replyPreview(t), rw) + " "
-		status := render.Fit(pvctx.Symbol(taskState(t.Status))+" "+t.Status.String(), statusW)
+		status := render.Fit(pvctx.Symbol(taskState(t.Outcome))+" "+outcomeText(t.Outcome), statusW)
 		right := " " + render.FitRight(rtt, 8)
 		if i == sel {
 			out = append(out, st.Selected.Render(render.Fit(left+status+right, w)))
@@ -99,8 +116,8 @@ func (v *taskView) lines(c *pvctx.Context, ts *state.Ring[*state.Task], w, h int
 
 // replyPreview is the final reply's fields on one line, or the error.
 func replyPreview(t *state.Task) string {
-	if t.Err != "" {
-		return render.Sanitize(t.Err)
+	if t.Detail != "" {
+		return render.Sanitize(t.Detail)
 	}
 	n := len(t.Reply.Records)
 	if n == 0 {
@@ -127,7 +144,7 @@ func orDash(s string) string {
 // taskLines is a round trip in full: what was sent and every reply record.
 func taskLines(t *state.Task) []string {
 	out := []string{
-		"status    " + t.Status.String(),
+		"status    " + outcomeText(t.Outcome),
 		"sent      " + t.Sent.Format("2006-01-02 15:04:05.000000"),
 		"instance  " + orDash(t.Instance),
 		"id        " + strconv.FormatUint(uint64(t.ID), 10),
@@ -137,8 +154,8 @@ func taskLines(t *state.Task) []string {
 	if t.RTT > 0 {
 		out = append(out, "rtt       "+render.Duration(t.RTT))
 	}
-	if t.Err != "" {
-		out = append(out, "error     "+render.Sanitize(t.Err))
+	if t.Detail != "" {
+		out = append(out, "error     "+render.Sanitize(t.Detail))
 	}
 	for i, r := range t.Reply.Records {
 		out = append(out, "", "reply record "+strconv.Itoa(i+1)+" of "+strconv.Itoa(len(t.Reply.Records)))
