@@ -122,29 +122,23 @@ func fields(r *msgpack.Reader, n int, kind Kind, fn func(key []byte) (bool, erro
 	return nil
 }
 
-func missing(kind Kind, field string) error {
-	return &Error{Code: ErrMissingField, Kind: kind, Field: field}
-}
-
 func decodeHello(r *msgpack.Reader, n int) (*Hello, error) {
 	m := &Hello{}
-	var haveVersions, haveName, havePID bool
+	var havePID bool
 	err := fields(r, n, KindHello, func(key []byte) (bool, error) {
 		var err error
 		switch string(key) {
 		case "versions":
 			m.Versions, err = r.Uint16s()
-			haveVersions = true
 		case "name":
 			m.Name, err = r.Str()
-			haveName = true
 		case "version":
 			if !r.IsNil() {
 				m.Version, err = r.Str()
 			}
 		case "pid":
 			var v uint64
-			v, err = r.Uint(math.MaxInt32)
+			v, err = r.Uint(maxPID)
 			m.PID, havePID = int(v), true
 		case "instance":
 			if !r.IsNil() {
@@ -155,14 +149,15 @@ func decodeHello(r *msgpack.Reader, n int) (*Hello, error) {
 		}
 		return true, err
 	})
-	switch {
-	case err != nil:
+	// An absent versions or name is left empty, which checkHello refuses as
+	// missing, before the absent pid it cannot see.
+	if err != nil {
 		return nil, err
-	case !haveVersions || len(m.Versions) == 0:
-		return nil, missing(KindHello, "versions")
-	case !haveName || m.Name == "":
-		return nil, missing(KindHello, "name")
-	case !havePID:
+	}
+	if e := checkHello(m); e != nil {
+		return nil, e
+	}
+	if !havePID {
 		return nil, missing(KindHello, "pid")
 	}
 	return m, nil
@@ -179,7 +174,7 @@ func decodeWelcome(r *msgpack.Reader, n int) (*Welcome, error) {
 			v, err = r.Uint(math.MaxUint16)
 			m.Protocol, haveProto = uint16(v), true
 		case "heartbeat_ms":
-			v, err = r.Uint(math.MaxUint32)
+			v, err = r.Uint(maxMillis)
 			m.Heartbeat, haveHB = time.Duration(v)*time.Millisecond, true
 		case "supervisor":
 			if !r.IsNil() {
@@ -262,7 +257,7 @@ func pathKey(b []byte) string {
 
 func decodeTask(r *msgpack.Reader, n int) (*Task, error) {
 	m := &Task{}
-	var haveID, haveToken bool
+	var haveID bool
 	err := fields(r, n, KindTask, func(key []byte) (bool, error) {
 		var err error
 		switch string(key) {
@@ -276,7 +271,6 @@ func decodeTask(r *msgpack.Reader, n int) (*Task, error) {
 			}
 		case "token":
 			m.Token, err = r.Str()
-			haveToken = true
 		default:
 			return false, nil
 		}
@@ -287,8 +281,9 @@ func decodeTask(r *msgpack.Reader, n int) (*Task, error) {
 		return nil, err
 	case !haveID:
 		return nil, missing(KindTask, "id")
-	case !haveToken || m.Token == "":
-		return nil, missing(KindTask, "token")
+	}
+	if e := checkTask(m); e != nil {
+		return nil, e
 	}
 	return m, nil
 }
@@ -350,7 +345,7 @@ func decodeShutdown(r *msgpack.Reader, n int) (*Shutdown, error) {
 		switch string(key) {
 		case "grace_ms":
 			var v uint64
-			v, err = r.Uint(math.MaxUint32)
+			v, err = r.Uint(maxMillis)
 			m.Grace, haveGrace = time.Duration(v)*time.Millisecond, true
 		case "reason":
 			if !r.IsNil() {

@@ -110,12 +110,9 @@ func (d *decoder) record(r *msgpack.Reader, rec *Record, i int) error {
 	for _, sp := range d.spans {
 		rec.Fields[s[sp.k0-start:sp.k1-start]] = s[sp.v0-start : sp.v1-start]
 	}
-	dt, ok := rec.Fields[FieldDataType]
-	switch {
-	case !ok:
-		return missing(KindData, recordField(i, "fields."+FieldDataType))
-	case dt == "":
-		return errorf(ErrMalformed, KindData, recordField(i, "fields."+FieldDataType), "must not be empty")
+	// Not return checkRecord(...): a nil *Error is a non-nil error.
+	if e := checkRecord(rec, i); e != nil {
+		return e
 	}
 	return nil
 }

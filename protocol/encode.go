@@ -3,7 +3,6 @@ package protocol
 import (
 	"errors"
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/plugvisor/plugvisor/internal/msgpack"
@@ -27,8 +26,8 @@ func Append(dst []byte, m Message) ([]byte, error) {
 func appendMessage(dst []byte, m Message) ([]byte, error) {
 	switch m := m.(type) {
 	case *Hello:
-		if err := checkHello(m); err != nil {
-			return dst, err
+		if e := checkHello(m); e != nil {
+			return dst, refuse(e)
 		}
 		dst = msgpack.AppendMapHeader(dst, 6)
 		dst = msgpack.AppendKeyString(dst, "kind", string(KindHello))
@@ -38,14 +37,13 @@ func appendMessage(dst []byte, m Message) ([]byte, error) {
 		dst = msgpack.AppendInt(msgpack.AppendString(dst, "pid"), int64(m.PID))
 		return msgpack.AppendKeyString(dst, "instance", m.Instance), nil
 	case *Welcome:
-		hb, err := wireMillis(KindWelcome, "heartbeat_ms", m.Heartbeat)
-		if err != nil {
-			return dst, err
+		if e := checkWelcome(m); e != nil {
+			return dst, refuse(e)
 		}
 		dst = msgpack.AppendMapHeader(dst, 5)
 		dst = msgpack.AppendKeyString(dst, "kind", string(KindWelcome))
 		dst = msgpack.AppendKeyUint(dst, "protocol", uint64(m.Protocol))
-		dst = msgpack.AppendKeyUint(dst, "heartbeat_ms", hb)
+		dst = msgpack.AppendKeyUint(dst, "heartbeat_ms", wireMillis(m.Heartbeat))
 		dst = msgpack.AppendKeyString(dst, "supervisor", m.Supervisor)
 		return msgpack.AppendKeyUint(dst, "max_frame", uint64(m.MaxFrame)), nil
 	case *Reject:
@@ -66,8 +64,8 @@ func appendMessage(dst []byte, m Message) ([]byte, error) {
 		}
 		return dst, nil
 	case *Task:
-		if m.Token == "" {
-			return dst, refuse(ErrMissingField, KindTask, "token", "")
+		if e := checkTask(m); e != nil {
+			return dst, refuse(e)
 		}
 		dst = msgpack.AppendMapHeader(dst, 4)
 		dst = msgpack.AppendKeyString(dst, "kind", string(KindTask))
@@ -83,13 +81,12 @@ func appendMessage(dst []byte, m Message) ([]byte, error) {
 		dst = msgpack.AppendKeyString(dst, "kind", string(KindGoodbye))
 		return msgpack.AppendKeyString(dst, "reason", m.Reason), nil
 	case *Shutdown:
-		grace, err := wireMillis(KindShutdown, "grace_ms", m.Grace)
-		if err != nil {
-			return dst, err
+		if e := checkShutdown(m); e != nil {
+			return dst, refuse(e)
 		}
 		dst = msgpack.AppendMapHeader(dst, 3)
 		dst = msgpack.AppendKeyString(dst, "kind", string(KindShutdown))
-		dst = msgpack.AppendKeyUint(dst, "grace_ms", grace)
+		dst = msgpack.AppendKeyUint(dst, "grace_ms", wireMillis(m.Grace))
 		return msgpack.AppendKeyString(dst, "reason", m.Reason), nil
 	case nil:
 		return dst, errors.New("protocol: cannot encode a nil message")
@@ -98,36 +95,20 @@ func appendMessage(dst []byte, m Message) ([]byte, error) {
 }
 
 // refuse is the encoder's twin of a decode error: the same code and field,
-// said before the frame leaves rather than after it arrives.
-func refuse(code ErrorCode, kind Kind, field, problem string) error {
-	detail := "not sent: the peer would reject it"
-	if problem != "" {
-		detail = problem + "; " + detail
+// said before the frame leaves rather than after it arrives. e is the fresh
+// error of a check, so it is reworded in place.
+func refuse(e *Error) error {
+	const notSent = "not sent: the peer would reject it"
+	if e.Detail == "" {
+		e.Detail = notSent
+	} else {
+		e.Detail += "; " + notSent
 	}
-	return &Error{Code: code, Kind: kind, Field: field, Detail: detail}
+	return e
 }
 
-func checkHello(m *Hello) error {
-	switch {
-	case len(m.Versions) == 0:
-		return refuse(ErrMissingField, KindHello, "versions", "")
-	case m.Name == "":
-		return refuse(ErrMissingField, KindHello, "name", "")
-	case m.PID < 0 || m.PID > math.MaxInt32:
-		return refuse(ErrMalformed, KindHello, "pid", fmt.Sprintf("%d is outside 0..%d", m.PID, math.MaxInt32))
-	}
-	return nil
-}
-
-// wireMillis converts a duration to the wire's whole milliseconds, which the
-// decoder accepts up to MaxUint32 (about 49 days).
-func wireMillis(kind Kind, field string, d time.Duration) (uint64, error) {
-	ms := d / time.Millisecond
-	if ms < 0 || ms > math.MaxUint32 {
-		return 0, refuse(ErrMalformed, kind, field, fmt.Sprintf("%v is outside 0..%dms", d, uint32(math.MaxUint32)))
-	}
-	return uint64(ms), nil
-}
+// wireMillis is a duration that checkMillis accepted, in the wire's unit.
+func wireMillis(d time.Duration) uint64 { return uint64(d / time.Millisecond) }
 
 func appendPingPong(dst []byte, k Kind, seq uint64, t int64) []byte {
 	dst = msgpack.AppendMapHeader(dst, 3)
@@ -137,10 +118,8 @@ func appendPingPong(dst []byte, k Kind, seq uint64, t int64) []byte {
 }
 
 func appendRecord(dst []byte, rec *Record, i int) ([]byte, error) {
-	if dt, ok := rec.Fields[FieldDataType]; !ok {
-		return dst, refuse(ErrMissingField, KindData, recordField(i, "fields."+FieldDataType), "")
-	} else if dt == "" {
-		return dst, refuse(ErrMalformed, KindData, recordField(i, "fields."+FieldDataType), "must not be empty")
+	if e := checkRecord(rec, i); e != nil {
+		return dst, refuse(e)
 	}
 	n := 2
 	if rec.Token != "" {
@@ -156,12 +135,4 @@ func appendRecord(dst []byte, rec *Record, i int) ([]byte, error) {
 		dst = msgpack.AppendKeyString(dst, k, v)
 	}
 	return dst, nil
-}
-
-// recordField is the path of a field of records[i], for errors.
-func recordField(i int, name string) string {
-	if name == "" {
-		return fmt.Sprintf("records[%d]", i)
-	}
-	return fmt.Sprintf("records[%d].%s", i, name)
 }
