@@ -1,0 +1,87 @@
+package protocol
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// The rules a message must meet beyond its wire types, each written once so
+// that the encoder cannot drift from the decoder: the decoder refuses a frame
+// with a rule's error, and the encoder refuses to send with the same error
+// (through refuse), so a message Append accepts is one the peer accepts.
+//
+// Presence of a required field is not among them: the encoder always writes
+// every required field, so only the decoder can find one missing. Nor is a
+// range the decoder enforces while reading the integer, with its offset in
+// the frame; there the bound is shared instead.
+
+// maxPID bounds hello.pid on the wire (PROTOCOL.md, section 10). The decoder
+// reads pid against it; checkHello holds a Go int to it.
+const maxPID = math.MaxInt32
+
+// maxMillis bounds heartbeat_ms and grace_ms on the wire, about 49 days. The
+// decoder reads the fields against it; checkMillis holds a time.Duration to
+// it.
+const maxMillis = math.MaxUint32
+
+func checkHello(m *Hello) *Error {
+	switch {
+	case len(m.Versions) == 0:
+		return missing(KindHello, "versions")
+	case m.Name == "":
+		return missing(KindHello, "name")
+	case m.PID < 0 || m.PID > maxPID:
+		return errorf(ErrMalformed, KindHello, "pid", "%d is outside 0..%d", m.PID, maxPID)
+	}
+	return nil
+}
+
+func checkWelcome(m *Welcome) *Error {
+	return checkMillis(KindWelcome, "heartbeat_ms", m.Heartbeat)
+}
+
+// checkRecord is the rule for records[i] of a data message.
+func checkRecord(rec *Record, i int) *Error {
+	dt, ok := rec.Fields[FieldDataType]
+	switch {
+	case !ok:
+		return missing(KindData, recordField(i, "fields."+FieldDataType))
+	case dt == "":
+		return errorf(ErrMalformed, KindData, recordField(i, "fields."+FieldDataType), "must not be empty")
+	}
+	return nil
+}
+
+func checkTask(m *Task) *Error {
+	if m.Token == "" {
+		return missing(KindTask, "token")
+	}
+	return nil
+}
+
+func checkShutdown(m *Shutdown) *Error {
+	return checkMillis(KindShutdown, "grace_ms", m.Grace)
+}
+
+// checkMillis: a duration travels as whole milliseconds, so what is under a
+// millisecond is dropped rather than refused, and only a negative count or
+// one beyond maxMillis cannot be sent.
+func checkMillis(kind Kind, field string, d time.Duration) *Error {
+	if ms := d / time.Millisecond; ms < 0 || ms > maxMillis {
+		return errorf(ErrMalformed, kind, field, "%v is outside 0..%dms", d, uint32(maxMillis))
+	}
+	return nil
+}
+
+func missing(kind Kind, field string) *Error {
+	return &Error{Code: ErrMissingField, Kind: kind, Field: field}
+}
+
+// recordField is the path of a field of records[i], for errors.
+func recordField(i int, name string) string {
+	if name == "" {
+		return fmt.Sprintf("records[%d]", i)
+	}
+	return fmt.Sprintf("records[%d].%s", i, name)
+}
