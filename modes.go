@@ -91,9 +91,15 @@ func runSupervisor(args []string) int {
 	}
 	e := engine{sup: sup, cfg: cfg, log: log, script: scr}
 	if console {
-		return e.console(cmp.Or(f.theme, cfg.Agent.Theme))
+		return e.serve(e.console(cmp.Or(f.theme, cfg.Agent.Theme)), logWriter{e.log}, true, false)
 	}
-	return e.headless(f.dataOut)
+	data, closeData, err := openData(f.dataOut)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "plugvisor:", err)
+		return exitUsage
+	}
+	defer closeData()
+	return e.serve(e.headless(data), os.Stderr, false, true)
 }
 
 // engine is the embedded supervisor with what runs beside it: the control
@@ -105,28 +111,25 @@ type engine struct {
 	script *script.Script
 }
 
-func (e engine) headless(dataOut string) int {
-	data, closeData, err := openData(dataOut)
+// A face is what the operator sees of the engine: the console or the
+// headless daemon. It is attached before the engine starts, so whatever it
+// subscribes to it sees from the first event; run then lasts until the
+// operator or a signal is done, calling stop to stop every plugin and the
+// engine, and returns once done is closed.
+type face func(api supervisor.API) (run func(stop func(), done <-chan struct{}) error, err error)
+
+// serve is the one way the engine runs, whatever the face: attach the face,
+// start the engine, serve the control socket and run the script beside it,
+// run the face, then stop everything. The script's lines go to scriptOut;
+// echo says neither they nor the log were seen on the terminal (the console
+// owned it), so the script's summary and a failure are printed again at the
+// end; scriptStops says the engine ends with the script.
+func (e engine) serve(f face, scriptOut io.Writer, echo, scriptStops bool) int {
+	run, err := f(e.sup)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "plugvisor:", err)
-		return exitUsage
-	}
-	defer closeData()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	served := e.serveControl(ctx)
-	scripted := e.runScript(ctx, cancel, os.Stderr)
-	err = headless.Run(ctx, e.sup, headless.Options{Log: e.log, Data: data, Signals: true})
-	cancel()
-	<-served
-	if err != nil {
-		e.log.Error("supervisor failed", "err", err)
 		return exitFailure
 	}
-	return scripted.report()
-}
-
-func (e engine) console(theme string) int {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan struct{})
@@ -135,32 +138,53 @@ func (e engine) console(theme string) int {
 		runErr = e.sup.Run(ctx)
 		close(done)
 	}()
-	select {
-	case <-e.sup.Ready():
-	case <-done:
-		fmt.Fprintln(os.Stderr, "plugvisor:", runErr)
-		return exitFailure
-	}
 	served := e.serveControl(ctx)
-	scripted := e.runScript(ctx, nil, logWriter{e.log})
-	// With a console, SIGHUP means the terminal is gone, not "reload" (R
-	// does that): quit and stop the plugins rather than run on unseen.
-	hangup, stopHangup := signal.NotifyContext(context.Background(), syscall.SIGHUP)
-	defer stopHangup()
-	err := tui.Run(hangup, e.sup, tui.Options{Theme: theme, ThemeDir: themeDir(), StopEngine: cancel, EngineDone: done})
-	// Bubble Tea quits on SIGTERM without asking; stop the plugins anyway.
-	cancel()
+	var stopWithScript context.CancelFunc
+	if scriptStops {
+		stopWithScript = cancel
+	}
+	scripted := e.runScript(ctx, stopWithScript, scriptOut, echo)
+	faceErr := run(cancel, done)
+	cancel() // the face may end first (a console killed by SIGTERM): stop the plugins anyway
 	<-done
 	<-served
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "plugvisor:", err)
-		return exitFailure
-	}
-	if runErr != nil {
-		fmt.Fprintln(os.Stderr, "plugvisor:", runErr)
+	if err := cmp.Or(runErr, faceErr); err != nil {
+		e.log.Error("supervisor failed", "err", err)
+		if echo {
+			fmt.Fprintln(os.Stderr, "plugvisor:", err)
+		}
 		return exitFailure
 	}
 	return scripted.report()
+}
+
+// headless writes the engine's events as logs and JSON lines.
+func (e engine) headless(data io.Writer) face {
+	return func(api supervisor.API) (func(func(), <-chan struct{}) error, error) {
+		d, err := headless.Attach(api, headless.Options{Log: e.log, Data: data, Signals: true})
+		if err != nil {
+			return nil, err
+		}
+		return d.Run, nil
+	}
+}
+
+// console runs the operations console on the terminal. With a console,
+// SIGHUP means the terminal is gone, not "reload" (R does that): quit and
+// stop the plugins rather than run on unseen.
+func (e engine) console(theme string) face {
+	return func(api supervisor.API) (func(func(), <-chan struct{}) error, error) {
+		return func(stop func(), done <-chan struct{}) error {
+			select { // an engine that cannot start is reported, not shown
+			case <-e.sup.Ready():
+			case <-done:
+				return nil
+			}
+			hangup, stopHangup := signal.NotifyContext(context.Background(), syscall.SIGHUP)
+			defer stopHangup()
+			return tui.Run(hangup, api, tui.Options{Theme: theme, ThemeDir: themeDir(), StopEngine: stop, EngineDone: done})
+		}, nil
+	}
 }
 
 // serveControl serves the operator API on the control socket until ctx
@@ -186,8 +210,8 @@ func (e engine) serveControl(ctx context.Context) <-chan struct{} {
 
 // runScript runs the --script once the plugins are up, printing its steps
 // to out, and calls stop (if any) when it ends.
-func (e engine) runScript(ctx context.Context, stop context.CancelFunc, out io.Writer) *scriptRun {
-	r := &scriptRun{result: make(chan scriptResult, 1), echo: out != io.Writer(os.Stderr)}
+func (e engine) runScript(ctx context.Context, stop context.CancelFunc, out io.Writer, echo bool) *scriptRun {
+	r := &scriptRun{result: make(chan scriptResult, 1), echo: echo}
 	if e.script == nil {
 		r.result <- scriptResult{code: exitOK, ran: true}
 		return r

@@ -5,6 +5,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -15,13 +16,6 @@ import (
 
 	"github.com/plugvisor/plugvisor/supervisor"
 )
-
-// Engine is what headless needs of the embedded supervisor: the operator API
-// plus a way to run it.
-type Engine interface {
-	supervisor.API
-	Run(ctx context.Context) error
-}
 
 // Options say where output goes.
 type Options struct {
@@ -41,28 +35,40 @@ type record struct {
 	Fields    map[string]string `json:"fields"`
 }
 
-// Run supervises until ctx ends or a stop signal arrives, writing events as
-// they come. It returns once every plugin has stopped.
-func Run(ctx context.Context, e Engine, opts Options) error {
+// Daemon is the headless face of an engine: subscribed from before the
+// engine starts, so it writes every event the engine publishes.
+type Daemon struct {
+	api         supervisor.API
+	opts        Options
+	events      <-chan supervisor.Event
+	unsubscribe func()
+}
+
+// Attach subscribes to api. Call it before the engine starts; then Run.
+func Attach(api supervisor.API, opts Options) (*Daemon, error) {
 	if opts.Buffer <= 0 {
 		opts.Buffer = 4096
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	// The stream outlives a stop signal: the plugins' last events come
-	// while Run stops them.
-	events, unsubscribe, err := e.Subscribe(context.WithoutCancel(ctx), opts.Buffer)
+	events, unsubscribe, err := api.Subscribe(context.Background(), opts.Buffer)
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("headless: %w", err)
 	}
-	defer unsubscribe()
-	done := make(chan struct{})
+	return &Daemon{api: api, opts: opts, events: events, unsubscribe: unsubscribe}, nil
+}
+
+// Run writes events as they come until done is closed (the engine has
+// stopped). With Signals, SIGINT and SIGTERM call stop and SIGHUP reloads;
+// the plugins' last events, while the engine stops them, are still written.
+func (d *Daemon) Run(stop func(), done <-chan struct{}) error {
+	written := make(chan struct{})
 	go func() {
-		defer close(done)
-		write(events, opts)
+		defer close(written)
+		write(d.events, d.opts)
 	}()
-	if opts.Signals {
-		go handleSignals(ctx, cancel, e, opts.Log)
+	if d.opts.Signals {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go handleSignals(ctx, stop, d.api, d.opts.Log)
 		// A reader of our output that goes away must cost its output, not
 		// kill the supervisor before it stops its plugins: with SIGPIPE
 		// notified, a write to a closed pipe returns EPIPE instead.
@@ -70,16 +76,16 @@ func Run(ctx context.Context, e Engine, opts Options) error {
 		signal.Notify(pipe, syscall.SIGPIPE)
 		defer signal.Stop(pipe)
 	}
-	err = e.Run(ctx)
-	unsubscribe()
 	<-done
-	return err
+	d.unsubscribe()
+	<-written
+	return nil
 }
 
 // handleSignals stops on SIGINT/SIGTERM and reloads on SIGHUP. A reload
 // runs beside the loop, one at a time, so a reload that waits for plugins to
 // stop never delays a stop signal.
-func handleSignals(ctx context.Context, stop context.CancelFunc, e Engine, log *slog.Logger) {
+func handleSignals(ctx context.Context, stop func(), api supervisor.API, log *slog.Logger) {
 	ch := make(chan os.Signal, 4)
 	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(ch)
@@ -101,7 +107,7 @@ func handleSignals(ctx context.Context, stop context.CancelFunc, e Engine, log *
 			go func() {
 				defer reloading.Store(false)
 				log.Info("SIGHUP: reloading configuration")
-				if err := e.Reload(ctx); err != nil {
+				if err := api.Reload(ctx); err != nil {
 					log.Error("reload failed", "err", err)
 				}
 			}()
