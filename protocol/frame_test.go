@@ -2,11 +2,13 @@ package protocol_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"runtime"
 	"testing"
+	"testing/iotest"
 
 	"github.com/plugvisor/plugvisor/protocol"
 )
@@ -189,5 +191,31 @@ func TestAppendFrame(t *testing.T) {
 	checkProtocolError(t, err, protocol.ErrMissingField, "records[1].fields.data_type", "not sent: the peer would reject it")
 	if string(f) != "keep" {
 		t.Fatalf("after a refused message dst = %q, want %q", f, "keep")
+	}
+}
+
+// TestReadFrameAllocatesAsBytesArrive: a peer that sends a 4 MiB length
+// prefix and then only a few bytes makes the reader allocate in proportion
+// to those bytes, not to the length it claimed.
+func TestReadFrameAllocatesAsBytesArrive(t *testing.T) {
+	frame := binary.BigEndian.AppendUint32(nil, protocol.DefaultMaxFrame)
+	frame = append(frame, make([]byte, 100)...) // then the stream ends
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	_, err := protocol.ReadFrame(bytes.NewReader(frame), nil, 0)
+	runtime.ReadMemStats(&after)
+	if pe, ok := errors.AsType[*protocol.Error](err); !ok || pe.Code != protocol.ErrTruncated {
+		t.Fatalf("err %v, want a truncated frame", err)
+	}
+	if got := after.TotalAlloc - before.TotalAlloc; got > 256<<10 {
+		t.Fatalf("allocated %d bytes for a frame that sent 100 of its %d", got, protocol.DefaultMaxFrame)
+	}
+	// A frame that does arrive whole still reads whole, in steps.
+	payload := bytes.Repeat([]byte{0xab}, 3<<20+17)
+	whole := append(binary.BigEndian.AppendUint32(nil, uint32(len(payload))), payload...)
+	got, err := protocol.ReadFrame(iotest.OneByteReader(bytes.NewReader(whole)), make([]byte, 0, 10), 0)
+	if err != nil || !bytes.Equal(got, payload) {
+		t.Fatalf("whole frame: %v, %d bytes", err, len(got))
 	}
 }
