@@ -33,6 +33,7 @@ const (
 	CodeVersion          Code = "no_common_version" // hello: no version both sides speak
 	CodePermissionDenied Code = "permission_denied" // the peer is not our user
 	CodeProtocol         Code = "protocol"          // a bad frame; the server closes the connection
+	CodeIdle             Code = "idle"              // no hello in time, or idle too long; the server closes the connection
 	CodeInternal         Code = "internal"          // anything else
 )
 

@@ -107,22 +107,14 @@ func (c *conn) subscribe(ctx context.Context, req *Request) {
 	}
 	events, unsubscribe, err := c.srv.API.Subscribe(ctx, buffer)
 	if err != nil {
-		c.mu.Lock()
-		delete(c.calls, req.ID)
-		c.subs--
-		c.mu.Unlock()
+		c.forget(req.ID, true)
 		c.respond(req.ID, nil, err)
 		return
 	}
 	defer unsubscribe()
 	c.srv.subs.Add(1)
 	defer c.srv.subs.Add(-1)
-	defer func() {
-		c.mu.Lock()
-		delete(c.calls, req.ID)
-		c.subs--
-		c.mu.Unlock()
-	}()
+	defer c.forget(req.ID, true)
 	defer c.w.flush() // events sent with more=true must not wait for a stranger's frame
 	c.respond(req.ID, nil, nil)
 	for {

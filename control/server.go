@@ -2,7 +2,6 @@ package control
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -22,6 +21,9 @@ const (
 	DefaultMaxInFlight      = 1024
 	DefaultMaxSubscriptions = 16
 	DefaultWriteTimeout     = 5 * time.Second
+	DefaultHandshakeTimeout = 10 * time.Second
+	DefaultIdleTimeout      = 5 * time.Minute
+	DefaultMaxConns         = 128
 	DefaultEventBuffer      = 4096
 	// MaxEventBuffer is the largest buffer a subscribe request may ask
 	// for; a larger one is refused with bad_request. The engine allocates
@@ -45,9 +47,19 @@ type Server struct {
 	// WriteTimeout bounds each write to a client; a client that stops
 	// reading for this long is disconnected.
 	WriteTimeout time.Duration
-	MaxFrame     int // largest frame accepted and sent; default protocol.DefaultMaxFrame
+	// HandshakeTimeout bounds the wait for a new connection's hello, and
+	// IdleTimeout how long a connection may sit with no request in flight
+	// and no subscription: connections that say nothing hold descriptors
+	// and must not pile up.
+	HandshakeTimeout time.Duration
+	IdleTimeout      time.Duration
+	// MaxConns bounds the connections served at once; one beyond it is
+	// told too_many_requests and closed.
+	MaxConns int
+	MaxFrame int // largest frame accepted and sent; default protocol.DefaultMaxFrame
 
 	conns, inFlight, subs atomic.Int64
+	dropped               atomic.Uint64 // connections refused at MaxConns
 }
 
 // Serve serves api on a Unix socket at path (0600 in a 0700 directory; a
@@ -61,14 +73,16 @@ func Serve(ctx context.Context, api supervisor.API, path string, log *slog.Logge
 	return (&Server{API: api, Log: log}).ServeListener(ctx, ln)
 }
 
-// Stats counts what a server is serving now.
+// Stats counts what a server is serving now, and the connections it
+// refused for being one too many.
 type Stats struct {
 	Conns, InFlight, Subscriptions int64
+	Refused                        uint64
 }
 
 // Stats returns the live counts.
 func (s *Server) Stats() Stats {
-	return Stats{Conns: s.conns.Load(), InFlight: s.inFlight.Load(), Subscriptions: s.subs.Load()}
+	return Stats{Conns: s.conns.Load(), InFlight: s.inFlight.Load(), Subscriptions: s.subs.Load(), Refused: s.dropped.Load()}
 }
 
 func (s *Server) defaults() {
@@ -87,6 +101,15 @@ func (s *Server) defaults() {
 	if s.MaxFrame <= 0 {
 		s.MaxFrame = protocol.DefaultMaxFrame
 	}
+	if s.HandshakeTimeout <= 0 {
+		s.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	if s.IdleTimeout <= 0 {
+		s.IdleTimeout = DefaultIdleTimeout
+	}
+	if s.MaxConns <= 0 {
+		s.MaxConns = DefaultMaxConns
+	}
 }
 
 // ServeListener serves on ln, which it closes when ctx ends; it returns once
@@ -100,20 +123,22 @@ func (s *Server) ServeListener(ctx context.Context, ln *net.UnixListener) error 
 	s.Log.Info("control socket listening", "socket", ln.Addr().String())
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	for {
-		c, err := ln.AcceptUnix()
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
-				ln.Close()
-				return nil
-			}
-			// EMFILE and the like pass; back off so they do not spin.
-			s.Log.Error("control socket accept", "err", err)
-			time.Sleep(50 * time.Millisecond)
-			continue
+	unixsock.Accept(ln, s.Log, "control socket", func(c *net.UnixConn) {
+		if s.conns.Load() >= int64(s.MaxConns) {
+			s.dropped.Add(1)
+			wg.Go(func() {
+				s.refuse(c, &Error{Code: CodeTooManyRequests,
+					Message: fmt.Sprintf("%v: the control socket already has %d connections, the most it serves", ErrTooManyRequests, s.MaxConns)})
+			})
+			return
 		}
-		wg.Go(func() { s.serve(ctx, c) })
-	}
+		s.conns.Add(1)
+		wg.Go(func() {
+			defer s.conns.Add(-1)
+			s.serve(ctx, c)
+		})
+	})
+	return nil
 }
 
 // serve runs one connection after checking who is on the other end.
@@ -131,8 +156,6 @@ func (s *Server) serve(ctx context.Context, c *net.UnixConn) {
 		s.refuse(c, &Error{Code: CodePermissionDenied, Message: msg})
 		return
 	}
-	s.conns.Add(1)
-	defer s.conns.Add(-1)
 	newConn(ctx, s, c, log).run()
 }
 

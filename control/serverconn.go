@@ -8,9 +8,11 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/plugvisor/plugvisor/protocol"
 	"github.com/plugvisor/plugvisor/supervisor"
@@ -79,11 +81,15 @@ func (c *conn) run() {
 func (c *conn) read() error {
 	br := bufio.NewReaderSize(c.nc, 32<<10)
 	var buf []byte
+	_ = c.nc.SetReadDeadline(time.Now().Add(c.srv.HandshakeTimeout))
 	for {
 		payload, err := protocol.ReadFrame(br, buf, c.srv.MaxFrame)
 		if err != nil {
 			if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || c.ctx.Err() != nil {
 				return nil
+			}
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				return c.silent()
 			}
 			return c.protocolError(fmt.Errorf("bad frame from client: %w", err))
 		}
@@ -97,6 +103,20 @@ func (c *conn) read() error {
 			return c.protocolError(err)
 		}
 	}
+}
+
+// silent ends a connection whose read deadline passed: no hello in time,
+// or nothing in flight for IdleTimeout. The client is told, as for a
+// protocol error, but the log says it at Info: a client that goes quiet is
+// not misbehaving.
+func (c *conn) silent() error {
+	why := fmt.Sprintf("no hello within %s", c.srv.HandshakeTimeout)
+	if c.version != 0 {
+		why = fmt.Sprintf("idle for %s with no request in flight and no subscription", c.srv.IdleTimeout)
+	}
+	_ = c.w.send(&Response{Kind: KindResponse, Error: &Error{Code: CodeIdle, Message: "closing the connection: " + why}}, false)
+	c.log.Info("control connection closed", "why", why)
+	return nil
 }
 
 // protocolError tells the client why its connection is closing, as a
@@ -151,6 +171,9 @@ func (c *conn) hello(req *Request) error {
 		return answered{err}
 	}
 	c.version = Version
+	c.mu.Lock()
+	c.armIdle() // the handshake's deadline gives way to the idle one
+	c.mu.Unlock()
 	c.log = c.log.With("client", req.Client)
 	c.log.Debug("control client connected")
 	return c.w.send(&Response{Kind: KindResponse, ID: req.ID, Result: &HelloResult{Version: Version, Info: info}}, false)
@@ -194,6 +217,7 @@ func (c *conn) dispatch(req *Request) {
 		if sub {
 			c.subs++
 		}
+		c.armIdle()
 	}
 	c.mu.Unlock()
 	if dup || full {
@@ -252,10 +276,30 @@ func (c *conn) run1(j job) {
 
 // done forgets a request before its response leaves, so a cancel that
 // crosses the response finds nothing to do.
-func (c *conn) done(id uint64) {
+func (c *conn) done(id uint64) { c.forget(id, false) }
+
+// forget removes request (or subscription) id from those in flight; the
+// connection then idles if it was the last.
+func (c *conn) forget(id uint64, sub bool) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	delete(c.calls, id)
-	c.mu.Unlock()
+	if sub {
+		c.subs--
+	}
+	c.armIdle()
+}
+
+// armIdle sets the read deadline for what the connection is doing: none
+// while anything is in flight (a start may take minutes, a subscription
+// lasts), IdleTimeout otherwise. Called with mu held, whenever calls
+// changes, by whichever goroutine changed it.
+func (c *conn) armIdle() {
+	var dl time.Time
+	if len(c.calls) == 0 {
+		dl = time.Now().Add(c.srv.IdleTimeout)
+	}
+	_ = c.nc.SetReadDeadline(dl)
 }
 
 func (c *conn) cancel(id uint64) {
