@@ -10,6 +10,7 @@ import (
 
 	"github.com/plugvisor/plugvisor/ctl"
 	"github.com/plugvisor/plugvisor/examples"
+	"github.com/plugvisor/plugvisor/internal/fds"
 	"github.com/plugvisor/plugvisor/sdk"
 	"github.com/plugvisor/plugvisor/supervisor"
 )
@@ -31,6 +32,12 @@ const usage = `usage:
 `
 
 func main() {
+	// Before anything else: what plugvisor's parent handed it by accident
+	// must not reach the plugins and the watchdog it starts.
+	if err := fds.CloseOnExecInherited(); err != nil {
+		fmt.Fprintln(os.Stderr, "plugvisor:", err)
+		os.Exit(exitFailure)
+	}
 	supervisor.RunWatchdogIfRequested()
 	os.Exit(run(os.Args[1:]))
 }

@@ -1,0 +1,4 @@
+package fds
+
+// Walk is the fallback for kernels without CLOSE_RANGE_CLOEXEC.
+var Walk = walk
