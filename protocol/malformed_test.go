@@ -470,6 +470,45 @@ func integerRangeCases(t testing.TB) []badPayload {
 
 func TestIntegerRange(t *testing.T) { checkBadPayloads(t, integerRangeCases(t)) }
 
+// helloLengthCases: hello's strings are bounded, and the error gives the
+// length, never the plugin's text.
+func helloLengthCases(t testing.TB) []badPayload {
+	hello := omap{{"kind", "hello"}, {"versions", []any{1}}, {"name", "cpu"}, {"pid", 1}}
+	huge := strings.Repeat("v", protocol.DefaultMaxFrame-100)
+	return []badPayload{
+		{"string length: hello.version 4 MiB", enc(t, hello.with("version", huge)), protocol.ErrMalformed, "version",
+			[]string{fmt.Sprintf("%d bytes, at most %d", len(huge), protocol.MaxVersionLen)}},
+		{"string length: hello.name 65", enc(t, hello.with("name", strings.Repeat("n", 65))), protocol.ErrMalformed, "name",
+			[]string{"65 bytes, at most 64"}},
+		{"string length: hello.instance 81", enc(t, hello.with("instance", strings.Repeat("i", 81))), protocol.ErrMalformed, "instance",
+			[]string{"81 bytes, at most 80"}},
+	}
+}
+
+func TestHelloLengths(t *testing.T) {
+	cases := helloLengthCases(t)
+	checkBadPayloads(t, cases)
+	for _, c := range cases {
+		_, err := protocol.Decode(c.payload)
+		if strings.Contains(err.Error(), "vvvv") || strings.Contains(err.Error(), "nnnn") || strings.Contains(err.Error(), "iiii") {
+			t.Errorf("%s: the error quotes the plugin's text: %.200s", c.name, err)
+		}
+		// The encoder refuses what the decoder would.
+		m := &protocol.Hello{Versions: []uint16{1}, Name: "cpu", PID: 1}
+		switch c.field {
+		case "version":
+			m.Version = strings.Repeat("v", protocol.DefaultMaxFrame-100)
+		case "name":
+			m.Name = strings.Repeat("n", 65)
+		case "instance":
+			m.Instance = strings.Repeat("i", 81)
+		}
+		if _, err := protocol.Append(nil, m); err == nil {
+			t.Errorf("%s: the encoder sent it", c.name)
+		}
+	}
+}
+
 // allBadPayloads is every case above, for the fuzz seed corpora.
 func allBadPayloads(t testing.TB) []badPayload {
 	var all []badPayload

@@ -25,6 +25,16 @@ const maxPID = math.MaxInt32
 // it.
 const maxMillis = math.MaxUint32
 
+// Bounds of hello's strings (PROTOCOL.md, section 10). Everything a plugin
+// says of itself before it is authenticated is shown to operators and
+// quoted in logs, so none of it may be long; a name is a registry name,
+// which is at most 64 bytes, and an instance id is a name and a number.
+const (
+	MaxNameLen     = 64
+	MaxInstanceLen = 80
+	MaxVersionLen  = 64
+)
+
 func checkHello(m *Hello) *Error {
 	switch {
 	case len(m.Versions) == 0:
@@ -33,6 +43,15 @@ func checkHello(m *Hello) *Error {
 		return missing(KindHello, "name")
 	case m.PID < 0 || m.PID > maxPID:
 		return errorf(ErrMalformed, KindHello, "pid", "%d is outside 0..%d", m.PID, maxPID)
+	}
+	for _, f := range [...]struct {
+		field, value string
+		limit        int
+	}{{"name", m.Name, MaxNameLen}, {"version", m.Version, MaxVersionLen}, {"instance", m.Instance, MaxInstanceLen}} {
+		if len(f.value) > f.limit {
+			// The length, never the text: it is the plugin's, unbounded.
+			return errorf(ErrMalformed, KindHello, f.field, "%d bytes, at most %d", len(f.value), f.limit)
+		}
 	}
 	return nil
 }
