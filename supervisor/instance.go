@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
@@ -105,16 +104,11 @@ func newInstance(s *Supervisor, p *registry.Plugin, id string) (*instance, error
 		return nil, fmt.Errorf("%s: %w", id, err)
 	}
 	agent := s.cfg().Agent
-	if in.stdout, err = openRotating(filepath.Join(dir, id+".stdout.log"), int64(agent.LogMaxSize), agent.LogBackups); err != nil {
-		return nil, fmt.Errorf("%s: %w", id, err)
-	}
-	if in.stderr, err = openRotating(filepath.Join(dir, id+".stderr.log"), int64(agent.LogMaxSize), agent.LogBackups); err != nil {
-		in.stdout.Close()
-		return nil, fmt.Errorf("%s: %w", id, err)
-	}
+	in.stdout = newRotating(dir, id+".stdout.log", int64(agent.LogMaxSize), agent.LogBackups, in.log)
+	in.stderr = newRotating(dir, id+".stderr.log", int64(agent.LogMaxSize), agent.LogBackups, in.log)
 	in.st = PluginStatus{
 		Name: p.Name, Instance: id, State: StateStopped, Reason: "not started", Since: time.Now(),
-		WorkDir: dir, StdoutLog: in.stdout.path, StderrLog: in.stderr.path,
+		WorkDir: dir, StdoutLog: in.stdout.path(), StderrLog: in.stderr.path(),
 	}
 	in.describe(p)
 	return in, nil

@@ -3,6 +3,7 @@ package supervisor
 import (
 	"bufio"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,11 +11,9 @@ import (
 )
 
 func TestRotatingFileKeepsBackups(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "x.log")
-	r, err := openRotating(path, 100, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "x.log")
+	r := newRotating(dir, "x.log", 100, 2, slog.New(slog.DiscardHandler))
 	line := strings.Repeat("x", 39) + "\n" // 40 bytes: two fit, the third rotates
 	for i := range 7 {
 		if _, err := fmt.Fprintf(r, "%d%s", i, line[1:]); err != nil {
