@@ -204,14 +204,17 @@ func TestCanonicalEncoding(t *testing.T) {
 	for _, n := range []int{0, 31, 32, 255, 256, 65535, 65536} {
 		msgs = append(msgs, &protocol.Goodbye{Reason: strings.Repeat("r", n)})
 	}
-	for _, n := range []int{15, 16, 65535, 65536} {
+	// Records and fields stop at their limits (MaxRecordsPerFrame,
+	// MaxFieldsPerRecord), below the 32-bit headers; hello.versions still
+	// reaches an array32.
+	for _, n := range []int{15, 16, protocol.MaxRecordsPerFrame} {
 		recs := make([]protocol.Record, n)
 		for i := range recs {
 			recs[i] = protocol.Record{Fields: map[string]string{"data_type": "x"}}
 		}
 		msgs = append(msgs, &protocol.Data{Records: recs})
 	}
-	for _, n := range []int{15, 16, 65536} {
+	for _, n := range []int{15, 16, protocol.MaxFieldsPerRecord} {
 		fields := map[string]string{"data_type": "x"}
 		for i := len(fields); i < n; i++ {
 			fields[fmt.Sprint(i)] = ""

@@ -44,6 +44,9 @@ func (d *decoder) records(r *msgpack.Reader) ([]Record, error) {
 	if err != nil || n == 0 {
 		return nil, err
 	}
+	if n > MaxRecordsPerFrame {
+		return nil, tooMany(KindData, "records", n, MaxRecordsPerFrame, "records")
+	}
 	recs := make([]Record, 0, min(n, r.Remaining()/minRecordSize+1))
 	for i := range n {
 		recs = append(recs, Record{})
@@ -123,6 +126,9 @@ func (d *decoder) fieldSpans(r *msgpack.Reader, i int) error {
 	n, err := r.MapHeader()
 	if err != nil {
 		return errorf(ErrMalformed, KindData, recordField(i, "fields"), "%v", err)
+	}
+	if n > MaxFieldsPerRecord {
+		return tooMany(KindData, recordField(i, "fields"), n, MaxFieldsPerRecord, "fields")
 	}
 	for j := 0; j < n; j++ {
 		k0, kl, err := r.StrSpan()

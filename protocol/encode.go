@@ -53,6 +53,9 @@ func appendMessage(dst []byte, m Message) ([]byte, error) {
 		dst = msgpack.AppendKeyString(dst, "reason", m.Reason)
 		return msgpack.AppendUint16s(msgpack.AppendString(dst, "versions"), m.Versions), nil
 	case *Data:
+		if e := checkData(m); e != nil {
+			return dst, refuse(e)
+		}
 		dst = msgpack.AppendMapHeader(dst, 2)
 		dst = msgpack.AppendKeyString(dst, "kind", string(KindData))
 		dst = msgpack.AppendArrayHeader(msgpack.AppendString(dst, "records"), len(m.Records))

@@ -485,6 +485,41 @@ func helloLengthCases(t testing.TB) []badPayload {
 	}
 }
 
+// TestDataBounds: a frame of more records, or a record of more fields, than
+// the limits is refused by the decoder before it builds them, and by the
+// encoder before it sends them.
+func TestDataBounds(t *testing.T) {
+	rec := omap{{"timestamp", 1}, {"fields", omap{{"data_type", "x"}}}}
+	recs := make([]any, protocol.MaxRecordsPerFrame+1)
+	for i := range recs {
+		recs[i] = rec
+	}
+	fields := omap{{"data_type", "x"}}
+	for i := range protocol.MaxFieldsPerRecord {
+		fields = append(fields, kv{fmt.Sprint(i), ""})
+	}
+	checkBadPayloads(t, []badPayload{
+		{"bounds: records", enc(t, omap{{"kind", "data"}, {"records", recs}}), protocol.ErrMalformed, "records",
+			[]string{"16385 records, at most 16384"}},
+		{"bounds: fields", enc(t, omap{{"kind", "data"}, {"records", []any{omap{{"timestamp", 1}, {"fields", fields}}}}}), protocol.ErrMalformed, "records[0].fields",
+			[]string{"1025 fields, at most 1024"}},
+	})
+	many := make([]protocol.Record, protocol.MaxRecordsPerFrame+1)
+	for i := range many {
+		many[i] = protocol.Record{Fields: map[string]string{"data_type": "x"}}
+	}
+	if _, err := protocol.Append(nil, &protocol.Data{Records: many}); err == nil {
+		t.Fatal("the encoder sent 16385 records")
+	}
+	wide := map[string]string{"data_type": "x"}
+	for i := range protocol.MaxFieldsPerRecord {
+		wide[fmt.Sprint(i)] = ""
+	}
+	if _, err := protocol.Append(nil, &protocol.Data{Records: []protocol.Record{{Fields: wide}}}); err == nil {
+		t.Fatal("the encoder sent 1025 fields")
+	}
+}
+
 func TestHelloLengths(t *testing.T) {
 	cases := helloLengthCases(t)
 	checkBadPayloads(t, cases)

@@ -60,10 +60,32 @@ func checkWelcome(m *Welcome) *Error {
 	return checkMillis(KindWelcome, "heartbeat_ms", m.Heartbeat)
 }
 
+// Bounds of a data message (PROTOCOL.md, section 10). A record decodes
+// into a map, several times its size on the wire, so a frame of many tiny
+// records, or a record of many tiny fields, would cost the receiver far more
+// than the frame limit suggests; these keep that cost near the frame's.
+const (
+	MaxRecordsPerFrame = 16384
+	MaxFieldsPerRecord = 1024
+)
+
+func checkData(m *Data) *Error {
+	if n := len(m.Records); n > MaxRecordsPerFrame {
+		return tooMany(KindData, "records", n, MaxRecordsPerFrame, "records")
+	}
+	return nil
+}
+
+func tooMany(kind Kind, field string, n, limit int, what string) *Error {
+	return errorf(ErrMalformed, kind, field, "%d %s, at most %d", n, what, limit)
+}
+
 // checkRecord is the rule for records[i] of a data message.
 func checkRecord(rec *Record, i int) *Error {
 	dt, ok := rec.Fields[FieldDataType]
 	switch {
+	case len(rec.Fields) > MaxFieldsPerRecord:
+		return tooMany(KindData, recordField(i, "fields"), len(rec.Fields), MaxFieldsPerRecord, "fields")
 	case !ok:
 		return missing(KindData, recordField(i, "fields."+FieldDataType))
 	case dt == "":

@@ -152,6 +152,9 @@ func (s Sink) build(token string, t time.Time, fields Fields, status string) (it
 	if fields[protocol.FieldDataType] == "" {
 		return item{}, fmt.Errorf("%w: the %q field is missing or empty; every record needs one", ErrInvalidRecord, protocol.FieldDataType)
 	}
+	if n := len(fields) + 1; n > protocol.MaxFieldsPerRecord { // +1: task_status may be added
+		return item{}, fmt.Errorf("%w: %d fields (data_type %q); a record carries at most %d", ErrInvalidRecord, len(fields), fields[protocol.FieldDataType], protocol.MaxFieldsPerRecord-1)
+	}
 	if t.IsZero() {
 		t = time.Now()
 	}

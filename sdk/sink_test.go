@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plugvisor/plugvisor/protocol"
 	"github.com/plugvisor/plugvisor/sdk"
 	"github.com/plugvisor/plugvisor/sdk/sdktest"
 )
@@ -63,6 +64,15 @@ func TestConcurrentEmits(t *testing.T) {
 	t.Logf("%d records in %d frames", len(recs), frames)
 }
 
+// wide is a record of n fields, data_type among them.
+func wide(n int) sdk.Fields {
+	f := sdk.Fields{"data_type": "wide"}
+	for i := 1; i < n; i++ {
+		f[fmt.Sprint(i)] = ""
+	}
+	return f
+}
+
 func TestInvalidRecordsRefusedLocally(t *testing.T) {
 	sv := sdktest.New(t)
 	const maxFrame = 1024
@@ -73,6 +83,7 @@ func TestInvalidRecordsRefusedLocally(t *testing.T) {
 			{"data_type": ""},
 			{"data_type": "t", "task_status": "ok"},
 			{"data_type": "huge", "blob": strings.Repeat("x", maxFrame)},
+			wide(protocol.MaxFieldsPerRecord),
 		}
 		var msgs []string
 		for _, f := range bad {
