@@ -26,8 +26,9 @@ const logRingLines = 1000
 // lifecycle; everything else asks it through channels, so state transitions
 // never race. mu guards only what Snapshot reads.
 type instance struct {
-	sup   *Supervisor
+	env   *instanceEnv
 	id    string
+	name  string // the plugin's name; an instance never changes plugin
 	log   *slog.Logger
 	cmds  chan command
 	joins chan joinReq
@@ -93,18 +94,18 @@ type joinReq struct {
 	reply chan *protocol.Reject
 }
 
-func newInstance(s *Supervisor, p *registry.Plugin, id string) (*instance, error) {
+func newInstance(env *instanceEnv, p *registry.Plugin, id string) (*instance, error) {
 	in := &instance{
-		sup: s, id: id, plugin: p,
-		log:  s.log.With("plugin", p.Name, "instance", id),
+		env: env, id: id, name: p.Name, plugin: p,
+		log:  env.log.With("plugin", p.Name, "instance", id),
 		cmds: make(chan command), joins: make(chan joinReq), quit: make(chan struct{}),
 		logs: newLogRing(logRingLines), rtts: &rttRing{},
 	}
-	dir, err := prepareDir(s.cfg().Agent.WorkDir, p.Name)
+	agent := env.settings()
+	dir, err := prepareDir(agent.WorkDir, p.Name)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", id, err)
 	}
-	agent := s.cfg().Agent
 	if in.stdout, err = openRotating(filepath.Join(dir, id+".stdout.log"), int64(agent.LogMaxSize), agent.LogBackups); err != nil {
 		return nil, fmt.Errorf("%s: %w", id, err)
 	}
@@ -257,7 +258,7 @@ func (in *instance) setState(s State, reason string) {
 		lvl = slog.LevelWarn
 	}
 	in.log.Log(context.Background(), lvl, "state", "from", string(prev), "to", string(s), "reason", reason)
-	in.sup.bus.publish(Event{Type: EventState, Plugin: in.st.Name, Instance: in.id, State: s, Prev: prev, Reason: reason})
+	in.env.bus.publish(Event{Type: EventState, Plugin: in.name, Instance: in.id, State: s, Prev: prev, Reason: reason})
 	in.resolveWaiters(s, reason)
 }
 
@@ -299,11 +300,11 @@ func (in *instance) launch(reason string) {
 
 func (in *instance) start(p *registry.Plugin) (*process, error) {
 	t0 := time.Now()
-	exe, err := in.sup.verifier.Verify(p.Exec, p.SHA256)
+	exe, err := in.env.verifier.Verify(p.Exec, p.SHA256)
 	if err != nil {
 		return nil, fmt.Errorf("verify: %w", err)
 	}
-	if hook := in.sup.opts.afterVerify; hook != nil {
+	if hook := in.env.launcher.afterVerify; hook != nil {
 		hook(p)
 	}
 	outR, outW, err := os.Pipe()
@@ -318,9 +319,8 @@ func (in *instance) start(p *registry.Plugin) (*process, error) {
 		outW.Close()
 		return nil, fmt.Errorf("stderr pipe: %w", err)
 	}
-	proc, err := in.sup.spawn(spawnSpec{
-		plugin: p, exe: exe, instance: in.id, socket: in.sup.pluginSocket(),
-		dir: in.st.WorkDir, stdout: outW, stderr: errW,
+	proc, err := in.env.launcher.spawn(spawnSpec{
+		plugin: p, exe: exe, instance: in.id, dir: in.st.WorkDir, stdout: outW, stderr: errW,
 	})
 	if err != nil {
 		outR.Close()
@@ -328,7 +328,7 @@ func (in *instance) start(p *registry.Plugin) (*process, error) {
 		return nil, err
 	}
 	emit := func(l LogLine) {
-		in.sup.bus.publish(Event{Type: EventLog, Time: l.Time, Plugin: p.Name, Instance: in.id, Log: l})
+		in.env.bus.publish(Event{Type: EventLog, Time: l.Time, Plugin: p.Name, Instance: in.id, Log: l})
 	}
 	in.log.Debug("spawned", "pid", proc.pid, "verify+exec", time.Since(t0))
 	go capture(outR, in.stdout, Stdout, in.id, in.logs, emit)
@@ -375,7 +375,7 @@ func (in *instance) join(j joinReq) *protocol.Reject {
 }
 
 func (in *instance) accept(j joinReq, version uint16) {
-	agent := in.sup.cfg().Agent
+	agent := in.env.settings()
 	w := &protocol.Welcome{Protocol: version, Heartbeat: agent.HeartbeatInterval, Supervisor: agent.Name, MaxFrame: uint32(j.conn.MaxFrame())}
 	if err := j.conn.Send(w); err != nil {
 		in.log.Warn("welcome failed", "err", err)
@@ -384,9 +384,9 @@ func (in *instance) accept(j joinReq, version uint16) {
 	}
 	j.conn.SetReadTimeout(agent.HeartbeatTimeout)
 	s := &session{
-		conn: j.conn, name: in.st.Name, instance: in.id, hello: j.hello, proto: version,
+		conn: j.conn, name: in.name, instance: in.id, hello: j.hello, proto: version,
 		heartbeat: agent.HeartbeatInterval, hbTimeout: agent.HeartbeatTimeout,
-		bus: in.sup.bus, rtts: in.rtts, tokens: in.sup.tokens,
+		bus: in.env.bus, rtts: in.rtts, tokens: in.env.tokens,
 		pending: map[string]*pendingTask{}, pings: map[uint64]chan time.Duration{},
 		pongs: make(chan protocol.Pong, 1), done: make(chan struct{}),
 	}
@@ -415,11 +415,11 @@ func (in *instance) onSessionEnd() {
 	switch {
 	case s.goodbye.Load() != nil:
 		in.exitNote = reason
-		in.setTimer(timerExit, in.sup.cfg().Agent.StopGrace)
+		in.setTimer(timerExit, in.env.settings().StopGrace)
 	case errors.Is(s.err, errDisconnected):
 		// No goodbye: a crash, whatever the exit status turns out to be.
 		in.exitNote, in.noGoodbye = reason, true
-		in.setTimer(timerExit, min(in.sup.cfg().Agent.StopGrace, disconnectGrace))
+		in.setTimer(timerExit, min(in.env.settings().StopGrace, disconnectGrace))
 	default:
 		if in.exitWhy == "" {
 			in.exitWhy = reason
@@ -466,8 +466,8 @@ func (in *instance) onExit() {
 // such as children it forked die with it) and its session closed.
 func (in *instance) reap() *process {
 	p := in.proc
-	p.collect(in.sup.opts.TermGrace)
-	in.sup.watchdog.remove(p.pgid)
+	p.collect(in.env.termGrace)
+	in.env.launcher.release(p)
 	if in.sess != nil {
 		in.sess.conn.Close()
 		<-in.sess.done
@@ -509,9 +509,9 @@ func (in *instance) afterExit(reason string, failed bool) {
 }
 
 func (in *instance) scheduleRestart() {
-	agent := in.sup.cfg().Agent
+	agent, policy := in.env.settings(), in.env.restart
 	now := time.Now()
-	if in.lastRun >= in.sup.opts.HealthyAfter {
+	if in.lastRun >= policy.healthyAfter {
 		in.failures = 0
 	}
 	in.restarts = pruneBefore(in.restarts, now.Add(-agent.RestartWindow))
@@ -520,7 +520,7 @@ func (in *instance) scheduleRestart() {
 		return
 	}
 	in.restarts = append(in.restarts, now)
-	delay := backoff(in.failures, in.sup.opts.BackoffBase, in.sup.opts.BackoffMax)
+	delay := backoff(in.failures, policy.base, policy.max)
 	in.failures++
 	in.mu.Lock()
 	in.st.Restarts++
@@ -555,7 +555,7 @@ func (in *instance) terminate(reason string) {
 	if in.proc == nil {
 		return
 	}
-	grace := in.sup.cfg().Agent.StopGrace
+	grace := in.env.settings().StopGrace
 	in.setState(StateStopping, reason)
 	if s := in.sess; s != nil {
 		// Never from this goroutine: a plugin that stopped reading would
@@ -569,7 +569,7 @@ func (in *instance) terminate(reason string) {
 	p := in.proc
 	if !waitFor(p.exited, grace) {
 		_ = killGroup(p.pgid, syscall.SIGTERM)
-		if !waitFor(p.exited, in.sup.opts.TermGrace) {
+		if !waitFor(p.exited, in.env.termGrace) {
 			_ = killGroup(p.pgid, syscall.SIGKILL)
 			<-p.exited
 		}
@@ -610,6 +610,25 @@ func (in *instance) status(now time.Time) PluginStatus {
 	return st
 }
 
+// setRates records what the sampler measured. It is the sampler's one way
+// in: the rates are the only part of the status the instance does not keep.
+func (in *instance) setRates(r rates) {
+	in.mu.Lock()
+	in.st.CPUPercent, in.st.RSS, in.st.RecordsPerSec = r.cpuPercent, r.rss, r.recordsPerSec
+	in.mu.Unlock()
+}
+
+// live returns the session that can take a task now, or says why there is
+// none.
+func (in *instance) live() (*session, string) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.sess != nil {
+		return in.sess, ""
+	}
+	return nil, fmt.Sprintf("%s is %s (%s)", in.id, in.st.State, in.st.Reason)
+}
+
 // do sends a command to the run loop and waits for its reply. A cancelled
 // ctx abandons the wait; a command already taken goes on.
 func (in *instance) do(ctx context.Context, op op, reason string, p *registry.Plugin) error {
@@ -647,7 +666,7 @@ func (in *instance) offer(j joinReq, timeout time.Duration) *protocol.Reject {
 
 // gone says why an instance whose loop has ended cannot act.
 func (in *instance) gone() error {
-	if in.sup.closing.Load() {
+	if in.env.closing.Load() {
 		return fmt.Errorf("%s: %w", in.id, ErrClosed)
 	}
 	return fmt.Errorf("%s: %w", in.id, ErrRemoved)

@@ -54,16 +54,16 @@ type spawnSpec struct {
 	plugin   *registry.Plugin
 	exe      *registry.Executable
 	instance string
-	socket   string
 	dir      string
 	stdout   *os.File // write ends; closed by spawn
 	stderr   *os.File
 }
 
-// spawn starts the verified executable. It runs the sealed in-memory copy
-// that was hashed (as /proc/self/fd/3 in the child), never the path, so a
-// file swapped after verification cannot run.
-func (s *Supervisor) spawn(sp spawnSpec) (*process, error) {
+// spawn starts the verified executable and puts its group on the watchdog's
+// list. It runs the sealed in-memory copy that was hashed (as /proc/self/fd/3
+// in the child), never the path, so a file swapped after verification cannot
+// run.
+func (l *launcher) spawn(sp spawnSpec) (*process, error) {
 	// The child holds its own copies of these once started.
 	defer sp.exe.File.Close()
 	defer sp.stdout.Close()
@@ -76,7 +76,7 @@ func (s *Supervisor) spawn(sp spawnSpec) (*process, error) {
 	cmd := &exec.Cmd{
 		Path:        "/proc/self/fd/3",
 		Args:        append([]string{sp.plugin.Exec}, sp.plugin.Args...),
-		Env:         pluginEnv(sp.plugin, sp.socket, sp.instance),
+		Env:         pluginEnv(sp.plugin, l.socket, sp.instance),
 		Dir:         sp.dir,
 		Stdin:       stdin,
 		Stdout:      sp.stdout,
@@ -84,11 +84,11 @@ func (s *Supervisor) spawn(sp spawnSpec) (*process, error) {
 		ExtraFiles:  []*os.File{sp.exe.File},
 		SysProcAttr: processAttrs(),
 	}
-	if err := s.spawner.start(cmd); err != nil {
+	if err := l.spawner.start(cmd); err != nil {
 		return nil, fmt.Errorf("exec %s: %w", sp.plugin.Exec, err)
 	}
 	p := &process{cmd: cmd, pid: cmd.Process.Pid, pgid: cmd.Process.Pid, started: time.Now(), exited: make(chan struct{})}
-	s.watchdog.add(p.pgid)
+	l.watchdog.add(p.pgid)
 	go p.wait()
 	return p, nil
 }

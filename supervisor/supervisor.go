@@ -46,15 +46,13 @@ type Supervisor struct {
 	log      *slog.Logger
 	bus      *bus
 	verifier *registry.Verifier
-	spawner  *spawner
-	watchdog *watchdog
 	tokens   *Tokens
 
 	applyMu sync.Mutex // one configuration change at a time
 
 	mu        sync.RWMutex
 	started   time.Time
-	socket    string // the plugin socket Run listens on; plugins are told this one
+	env       *instanceEnv // what every instance is given; set by Run
 	config    *registry.Config
 	instances map[string]*instance
 	order     []*instance
@@ -107,9 +105,6 @@ func (s *Supervisor) Ready() <-chan struct{} { return s.ready }
 // ctx is cancelled; then it stops every plugin gracefully and returns.
 func (s *Supervisor) Run(ctx context.Context) error {
 	agent := s.cfg().Agent
-	s.mu.Lock()
-	s.started, s.socket = time.Now(), agent.Socket
-	s.mu.Unlock()
 	if err := becomeSubreaper(); err != nil {
 		s.log.Warn("cannot become child subreaper; orphans of plugins are left to init", "err", err)
 	}
@@ -118,20 +113,21 @@ func (s *Supervisor) Run(ctx context.Context) error {
 		return err
 	}
 	defer ln.Close()
+	l := &launcher{socket: agent.Socket, afterVerify: s.opts.afterVerify}
 	if s.opts.WatchdogExe != "" {
-		if s.watchdog, err = startWatchdog(s.opts.WatchdogExe, s.log); err != nil {
+		if l.watchdog, err = startWatchdog(s.opts.WatchdogExe, s.log); err != nil {
 			return err
 		}
-		defer s.watchdog.close()
+		defer l.watchdog.close()
 	}
-	s.spawner = newSpawner()
-	defer s.spawner.stop()
+	l.spawner = newSpawner()
+	defer l.spawner.stop()
 	defer s.verifier.Close()
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	s.mu.Lock()
-	s.runCtx = runCtx
+	s.started, s.runCtx, s.env = time.Now(), runCtx, s.newEnv(l)
 	s.mu.Unlock()
 	if err := s.apply(s.cfg(), "configured"); err != nil {
 		// Stop what was already launched, gracefully, before giving up.
@@ -232,7 +228,7 @@ func (s *Supervisor) resolve(name string) ([]*instance, error) {
 	}
 	var out []*instance
 	for _, in := range s.order {
-		if in.st.Name == name {
+		if in.name == name {
 			out = append(out, in)
 		}
 	}
@@ -361,14 +357,11 @@ func (s *Supervisor) session(name string) (*session, error) {
 	start := s.rr.Add(1)
 	var why []string
 	for i := range ins {
-		in := ins[(int(start)+i)%len(ins)]
-		in.mu.Lock()
-		sess, st, reason := in.sess, in.st.State, in.st.Reason
-		in.mu.Unlock()
+		sess, notLive := ins[(int(start)+i)%len(ins)].live()
 		if sess != nil {
 			return sess, nil
 		}
-		why = append(why, fmt.Sprintf("%s is %s (%s)", in.id, st, reason))
+		why = append(why, notLive)
 	}
 	return nil, fmt.Errorf("%s: %w: %v", name, ErrNotRunning, why)
 }
@@ -421,9 +414,13 @@ func (s *Supervisor) Info(ctx context.Context) (Info, error) {
 	}, nil
 }
 
-// pluginSocket is the socket Run listens on, which a reload cannot move.
-func (s *Supervisor) pluginSocket() string {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.socket
+// newEnv is what the instances of this run are given.
+func (s *Supervisor) newEnv(l *launcher) *instanceEnv {
+	e := &instanceEnv{
+		log: s.log, bus: s.bus, verifier: s.verifier, launcher: l, tokens: s.tokens,
+		restart:   restartPolicy{base: s.opts.BackoffBase, max: s.opts.BackoffMax, healthyAfter: s.opts.HealthyAfter},
+		termGrace: s.opts.TermGrace, closing: &s.closing,
+	}
+	e.agent.Store(&s.config.Agent)
+	return e
 }
