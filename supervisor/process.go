@@ -2,12 +2,13 @@ package supervisor
 
 import (
 	"fmt"
-	"golang.org/x/sys/unix"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/plugvisor/plugvisor/protocol"
 	"github.com/plugvisor/plugvisor/registry"

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"sort"
 	"sync"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	"github.com/plugvisor/plugvisor/internal/unixsock"
-	"github.com/plugvisor/plugvisor/protocol"
 	"github.com/plugvisor/plugvisor/registry"
 )
 
@@ -146,70 +144,6 @@ func (s *Supervisor) Run(ctx context.Context) error {
 	s.log.Info("stopping all plugins")
 	s.wg.Wait()
 	return nil
-}
-
-// accept serves the plugin socket until it is closed.
-func (s *Supervisor) accept(ln *net.UnixListener) {
-	for {
-		c, err := ln.AcceptUnix()
-		if err != nil {
-			if !errors.Is(err, net.ErrClosed) {
-				s.log.Error("accept", "err", err)
-			}
-			return
-		}
-		go s.register(c)
-	}
-}
-
-// register runs the handshake of one new connection and hands it to the
-// instance it claims to be, or rejects it.
-func (s *Supervisor) register(c *net.UnixConn) {
-	agent := s.cfg().Agent
-	cred, err := unixsock.PeerCred(c)
-	if err != nil {
-		s.log.Warn("connection without peer credentials closed", "err", err)
-		c.Close()
-		return
-	}
-	log := s.log.With("peer_pid", cred.Pid)
-	conn := protocol.NewConn(c, protocol.Options{
-		MaxFrame: int(agent.MaxFrame), ReadTimeout: agent.RegistrationTimeout, WriteTimeout: agent.HeartbeatTimeout,
-		BufferSize: 4 << 10,
-	})
-	m, err := conn.Recv()
-	if err != nil {
-		if protocol.IsTimeout(err) {
-			err = fmt.Errorf("no hello within %s", agent.RegistrationTimeout)
-		}
-		log.Warn("registration failed; connection closed", "err", err)
-		conn.Close()
-		return
-	}
-	hello, ok := m.(*protocol.Hello)
-	if !ok {
-		s.reject(conn, log, protocol.RejectBadHello, fmt.Sprintf("the first frame must be hello, not %s", m.Kind()))
-		return
-	}
-	id := hello.Instance
-	if id == "" {
-		id = hello.Name
-	}
-	in := s.instance(id)
-	if in == nil {
-		s.reject(conn, log, protocol.RejectUnknownPlugin, fmt.Sprintf("no plugin instance %q (plugin %q) is configured for host %q", id, hello.Name, s.cfg().Agent.Host))
-		return
-	}
-	if rej := in.offer(joinReq{conn: conn, hello: hello, pid: int(cred.Pid), uid: cred.Uid}, agent.RegistrationTimeout); rej != nil {
-		_ = conn.Send(rej)
-		conn.Close()
-	}
-}
-
-func (s *Supervisor) reject(conn *protocol.Conn, log *slog.Logger, code protocol.RejectCode, reason string) {
-	log.Warn("registration rejected", "code", string(code), "reason", reason)
-	_ = conn.Send(&protocol.Reject{Code: code, Reason: reason, Versions: protocol.Versions()})
-	conn.Close()
 }
 
 func (s *Supervisor) instance(id string) *instance {

@@ -1,0 +1,151 @@
+package supervisor
+
+import (
+	"errors"
+	"fmt"
+	"syscall"
+	"time"
+)
+
+// onSessionEnd: the connection is gone, so the process is no use any more.
+// A plugin that said goodbye gets the stop grace to exit; one that just
+// disconnected gets a moment, so its crash is reported as its exit status;
+// a hung or misbehaving one is killed at once.
+func (in *instance) onSessionEnd() {
+	s := in.detachSession()
+	reason := s.err.Error()
+	if in.proc == nil {
+		return
+	}
+	// Until the process is gone the instance can take no task: say so.
+	in.setState(StateStopping, reason)
+	switch {
+	case s.goodbye.Load() != nil:
+		in.exitNote = reason
+		in.setTimer(timerExit, in.env.settings().StopGrace)
+	case errors.Is(s.err, errDisconnected):
+		// No goodbye: a crash, whatever the exit status turns out to be.
+		in.exitNote, in.noGoodbye = reason, true
+		in.setTimer(timerExit, min(in.env.settings().StopGrace, disconnectGrace))
+	default:
+		if in.exitWhy == "" {
+			in.exitWhy = reason
+		}
+		in.log.Warn("session ended; killing process group", "reason", reason, "pgid", in.proc.pgid)
+		_ = killGroup(in.proc.pgid, syscall.SIGKILL)
+	}
+}
+
+// disconnectGrace is how long a process that closed its connection without
+// goodbye may take to exit before it is killed.
+const disconnectGrace = 250 * time.Millisecond
+
+func (in *instance) detachSession() *session {
+	s := in.sess
+	in.mu.Lock()
+	in.totals = s.counters(in.totals)
+	in.sess = nil
+	in.mu.Unlock()
+	return s
+}
+
+// onExit: the process was reaped. Kill what is left of its group, then let
+// the restart policy decide.
+func (in *instance) onExit() {
+	p := in.reap()
+	in.lastRun = time.Since(p.started)
+	exit := p.exit(in.exitWhy)
+	switch {
+	case in.exitWhy != "":
+		exit.Reason = in.exitWhy + " (" + exit.String() + ")"
+	case in.exitNote != "":
+		exit.Reason = "exited: " + exit.String() + " (" + in.exitNote + ")"
+	default:
+		exit.Reason = "exited: " + exit.String()
+	}
+	failed := exit.failed() || in.exitWhy != "" || in.noGoodbye
+	in.exitWhy, in.exitNote, in.noGoodbye = "", "", false
+	in.recordExit(exit)
+	in.afterExit(exit.Reason, failed)
+}
+
+// reap finishes with the current process: its group is killed (stragglers
+// such as children it forked die with it) and its session closed.
+func (in *instance) reap() *process {
+	p := in.proc
+	p.collect(in.env.termGrace)
+	in.env.launcher.release(p)
+	if in.sess != nil {
+		in.sess.conn.Close()
+		<-in.sess.done
+		in.detachSession()
+	}
+	in.mu.Lock()
+	in.proc = nil
+	in.st.PID, in.st.PGID = 0, 0
+	in.mu.Unlock()
+	if in.timerWhy == timerRegister || in.timerWhy == timerExit {
+		in.stopTimer()
+	}
+	return p
+}
+
+func (in *instance) onTimer() {
+	why := in.timerWhy
+	in.timer, in.timerWhy = nil, timerNone
+	switch why {
+	case timerBackoff:
+		in.launch("backoff elapsed")
+	case timerRegister:
+		if in.proc != nil {
+			in.exitWhy = fmt.Sprintf("did not register within %s", in.config().StartTimeout)
+			_ = killGroup(in.proc.pgid, syscall.SIGKILL)
+		}
+	case timerExit:
+		if in.proc != nil {
+			in.exitWhy = in.exitNote + "; still running, killed"
+			_ = killGroup(in.proc.pgid, syscall.SIGKILL)
+		}
+	}
+}
+
+// terminate stops the current process, politely first: shutdown message,
+// grace period, SIGTERM to the group, then SIGKILL.
+func (in *instance) terminate(reason string) {
+	if in.proc == nil {
+		return
+	}
+	grace := in.env.settings().StopGrace
+	in.setState(StateStopping, reason)
+	if s := in.sess; s != nil {
+		// Never from this goroutine: a plugin that stopped reading would
+		// hold the whole lifecycle until a write deadline. Undelivered, the
+		// grace runs out and SIGTERM follows.
+		go s.shutdown(grace, reason)
+	} else {
+		grace = 0 // nobody to hear a shutdown message: go straight to SIGTERM
+	}
+	in.exitWhy = "stopped: " + reason
+	p := in.proc
+	if !waitFor(p.exited, grace) {
+		_ = killGroup(p.pgid, syscall.SIGTERM)
+		if !waitFor(p.exited, in.env.termGrace) {
+			_ = killGroup(p.pgid, syscall.SIGKILL)
+			<-p.exited
+		}
+	}
+	in.reap()
+	in.recordExit(p.exit(in.exitWhy))
+	in.exitWhy, in.exitNote = "", ""
+}
+
+func waitFor(ch <-chan struct{}, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ch:
+		return true
+	case <-t.C:
+		return false
+	}
+}
