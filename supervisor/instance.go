@@ -290,6 +290,13 @@ func (in *instance) setRates(r rates) {
 	in.mu.Unlock()
 }
 
+// group is the process group of the current process (0 if none).
+func (in *instance) group() int {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.st.PGID
+}
+
 // live returns the session that can take a task now, or says why there is
 // none.
 func (in *instance) live() (*session, string) {

@@ -1,6 +1,7 @@
 package supervisor_test
 
 import (
+	"encoding/binary"
 	"fmt"
 	"io"
 	"net"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plugvisor/plugvisor/internal/msgpack"
 	"github.com/plugvisor/plugvisor/protocol"
 	"github.com/plugvisor/plugvisor/supervisor/supervisortest"
 )
@@ -48,7 +50,7 @@ func runRole(role string) int {
 	if role == "futureversion" {
 		hello.Versions = []uint16{98, 99}
 	}
-	if err := conn.Send(hello); err != nil {
+	if err := sendHello(c, conn, hello, role); err != nil {
 		return 4
 	}
 	m, err := conn.Recv()
@@ -90,4 +92,37 @@ func runRole(role string) int {
 	}
 	io.Copy(io.Discard, c) // wait to be disconnected
 	return 0
+}
+
+// sendHello sends hello, or for the roles that say hello wrongly, a frame
+// the encoder would refuse to write.
+func sendHello(c net.Conn, conn *protocol.Conn, hello *protocol.Hello, role string) error {
+	switch role {
+	case "nopid":
+		_, err := c.Write(rawFrame("kind", "hello", "versions", hello.Versions, "name", hello.Name, "instance", hello.Instance))
+		return err
+	case "noversions":
+		_, err := c.Write(rawFrame("kind", "hello", "versions", []uint16{}, "name", hello.Name, "instance", hello.Instance, "pid", hello.PID))
+		return err
+	}
+	return conn.Send(hello)
+}
+
+// rawFrame is a frame holding a map of the key/value pairs kv (string,
+// int or []uint16 values), written without the encoder's checks.
+func rawFrame(kv ...any) []byte {
+	b := msgpack.AppendMapHeader(make([]byte, protocol.HeaderSize), len(kv)/2)
+	for i := 0; i < len(kv); i += 2 {
+		b = msgpack.AppendString(b, kv[i].(string))
+		switch v := kv[i+1].(type) {
+		case string:
+			b = msgpack.AppendString(b, v)
+		case int:
+			b = msgpack.AppendUint(b, uint64(v))
+		case []uint16:
+			b = msgpack.AppendUint16s(b, v)
+		}
+	}
+	binary.BigEndian.PutUint32(b, uint32(len(b)-protocol.HeaderSize))
+	return b
 }

@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"syscall"
@@ -98,7 +99,9 @@ func (in *instance) onTimer() {
 		in.launch("backoff elapsed")
 	case timerRegister:
 		if in.proc != nil {
-			in.exitWhy = fmt.Sprintf("did not register within %s", in.config().StartTimeout)
+			// A process rejected for good keeps that reason: not exiting
+			// after a reject is not the failure to report.
+			in.exitWhy = cmp.Or(in.exitWhy, fmt.Sprintf("did not register within %s", in.config().StartTimeout))
 			_ = killGroup(in.proc.pgid, syscall.SIGKILL)
 		}
 	case timerExit:
