@@ -57,7 +57,8 @@ const (
 	timerNone     timerKind = iota
 	timerRegister           // the process must register before it fires
 	timerBackoff            // the next start is due
-	timerExit               // a plugin that said goodbye must be gone by then
+	timerExit               // a process whose session ended must be gone by then, or get SIGTERM
+	timerKill               // a process that had SIGTERM must be gone by then, or get SIGKILL
 )
 
 // op is what an operator or a reload asks of an instance.

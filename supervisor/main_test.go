@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/signal"
 	"strconv"
 	"syscall"
 	"testing"
@@ -87,10 +88,16 @@ func runRole(role string) int {
 		time.Sleep(time.Minute)
 	case "oversize":
 		c.Write([]byte{0x7f, 0xff, 0xff, 0xff})
-	case "garbage":
+	case "wrongway": // a well-formed frame only a supervisor may send
+		conn.Send(&protocol.Task{ID: 1, Token: "t"})
+	case "garbage", "garbage-stubborn":
 		c.Write([]byte{0, 0, 0, 3, 0xc1, 0xc1, 0xc1})
 	}
 	io.Copy(io.Discard, c) // wait to be disconnected
+	fmt.Fprintln(os.Stderr, "disconnected")
+	if role == "garbage-stubborn" {
+		outstay()
+	}
 	return 0
 }
 
@@ -106,6 +113,16 @@ func sendHello(c net.Conn, conn *protocol.Conn, hello *protocol.Hello, role stri
 		return err
 	}
 	return conn.Send(hello)
+}
+
+// outstay stays on after its connection ended, saying which signals it
+// ignored, until it is killed.
+func outstay() {
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM)
+	for sig := range sigs {
+		fmt.Fprintln(os.Stderr, "ignored", sig)
+	}
 }
 
 // rawFrame is a frame holding a map of the key/value pairs kv (string,

@@ -92,6 +92,31 @@ func TestDescendantInGroupRegisters(t *testing.T) {
 	}
 }
 
+// TestProtocolErrorGivesStopGrace: after a malformed frame the supervisor
+// closes the connection and gives the plugin its stop grace to see the end
+// of the stream and exit; one that stays gets SIGTERM, then SIGKILL.
+func TestProtocolErrorGivesStopGrace(t *testing.T) {
+	for role, want := range map[string]string{"garbage": "malformed", "wrongway": "unexpected message: task"} {
+		t.Run(role+" leaves", func(t *testing.T) {
+			h := startHarness(t, plugin(t, "bad", self(), `restart = "never"`+"\nenv = { PV_TEST_ROLE = \""+role+"\" }"))
+			st := h.WaitState("bad", supervisor.StateExited)
+			if st.LastExit.Signal != "" || st.LastExit.Code != 0 || !strings.Contains(st.Reason, want) {
+				t.Fatalf("exit %+v, reason %q: want the plugin's own exit after the protocol error %q", st.LastExit, st.Reason, want)
+			}
+			waitLog(t, h, "bad", "disconnected")
+		})
+	}
+	t.Run("garbage stays", func(t *testing.T) {
+		h := startHarness(t, plugin(t, "bad", self(), `restart = "never"`+"\nenv = { PV_TEST_ROLE = \"garbage-stubborn\" }"))
+		st := h.WaitState("bad", supervisor.StateExited)
+		if st.LastExit.Signal != "killed" || !strings.Contains(st.Reason, "malformed") {
+			t.Fatalf("exit %+v, reason %q: want SIGKILL after the grace", st.LastExit, st.Reason)
+		}
+		waitLog(t, h, "bad", "disconnected")
+		waitLog(t, h, "bad", "ignored terminated")
+	})
+}
+
 // dialRaw connects to the plugin socket, writes frame and returns the reject
 // it gets, failing unless the connection then ends.
 func dialRaw(t *testing.T, h *harness, frame []byte) *protocol.Reject {

@@ -6,12 +6,16 @@ import (
 	"fmt"
 	"syscall"
 	"time"
+
+	"github.com/plugvisor/plugvisor/protocol"
 )
 
 // onSessionEnd: the connection is gone, so the process is no use any more.
-// A plugin that said goodbye gets the stop grace to exit; one that just
-// disconnected gets a moment, so its crash is reported as its exit status;
-// a hung or misbehaving one is killed at once.
+// A plugin that said goodbye, or sent a frame that broke the protocol, gets
+// the stop grace to exit (it sees the end of the stream); one that just
+// disconnected gets a moment, so its crash is reported as its exit status; a
+// hung one, or one whose writes failed, is killed at once: it is not reading,
+// so it would not notice the end.
 func (in *instance) onSessionEnd() {
 	s := in.detachSession()
 	reason := s.err.Error()
@@ -20,21 +24,31 @@ func (in *instance) onSessionEnd() {
 	}
 	// Until the process is gone the instance can take no task: say so.
 	in.setState(StateStopping, reason)
+	grace := in.env.settings().StopGrace
 	switch {
 	case s.goodbye.Load() != nil:
 		in.exitNote = reason
-		in.setTimer(timerExit, in.env.settings().StopGrace)
+		in.setTimer(timerExit, grace)
 	case errors.Is(s.err, errDisconnected):
 		// No goodbye: a crash, whatever the exit status turns out to be.
 		in.exitNote, in.noGoodbye = reason, true
-		in.setTimer(timerExit, min(in.env.settings().StopGrace, disconnectGrace))
+		in.setTimer(timerExit, min(grace, disconnectGrace))
+	case isProtocolError(s.err):
+		in.exitWhy = cmp.Or(in.exitWhy, reason)
+		in.log.Warn("protocol error; the plugin has its stop grace to leave", "reason", reason, "grace", grace)
+		in.setTimer(timerExit, grace)
 	default:
-		if in.exitWhy == "" {
-			in.exitWhy = reason
-		}
+		in.exitWhy = cmp.Or(in.exitWhy, reason)
 		in.log.Warn("session ended; killing process group", "reason", reason, "pgid", in.proc.pgid)
 		_ = killGroup(in.proc.pgid, syscall.SIGKILL)
 	}
+}
+
+// isProtocolError reports whether a session ended because of what the
+// plugin sent, as opposed to silence or a failed write.
+func isProtocolError(err error) bool {
+	var perr *protocol.Error
+	return errors.As(err, &perr) || errors.Is(err, errUnexpected)
 }
 
 // disconnectGrace is how long a process that closed its connection without
@@ -85,7 +99,7 @@ func (in *instance) reap() *process {
 	in.proc = nil
 	in.st.PID, in.st.PGID = 0, 0
 	in.mu.Unlock()
-	if in.timerWhy == timerRegister || in.timerWhy == timerExit {
+	if in.timerWhy == timerRegister || in.timerWhy == timerExit || in.timerWhy == timerKill {
 		in.stopTimer()
 	}
 	return p
@@ -105,8 +119,14 @@ func (in *instance) onTimer() {
 			_ = killGroup(in.proc.pgid, syscall.SIGKILL)
 		}
 	case timerExit:
+		// The grace is over: escalate as terminate does.
 		if in.proc != nil {
-			in.exitWhy = in.exitNote + "; still running, killed"
+			in.exitWhy = cmp.Or(in.exitWhy, in.exitNote) + "; still running after the grace"
+			_ = killGroup(in.proc.pgid, syscall.SIGTERM)
+			in.setTimer(timerKill, in.env.termGrace)
+		}
+	case timerKill:
+		if in.proc != nil {
 			_ = killGroup(in.proc.pgid, syscall.SIGKILL)
 		}
 	}
