@@ -143,8 +143,11 @@ func (p *process) exit(reason string) Exit {
 // failed reports whether the exit counts as a failure for on-failure.
 func (e Exit) failed() bool { return e.Code != 0 }
 
-// prepareDirs makes <work>/plugin/<name>/ (0700) for an instance and opens
-// its rotating log files.
+// prepareDir makes <work>/plugin/<name>/, the working directory and log
+// directory every instance of the plugin shares, and returns its path. The
+// chmod is not redundant: MkdirAll leaves an existing directory's mode as it
+// was, and one left 0755 would open the plugin's working directory to
+// other users.
 func prepareDir(work, name string) (string, error) {
 	dir := filepath.Join(work, "plugin", name)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
