@@ -1,22 +1,14 @@
 package supervisor
 
 import (
-	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"sync"
-	"syscall"
 	"time"
 
-	"github.com/plugvisor/plugvisor/protocol"
 	"github.com/plugvisor/plugvisor/registry"
 )
-
-// maxExits bounds the exit history kept per instance.
-const maxExits = 20
 
 // logRingLines is how many recent output lines each instance keeps in memory.
 const logRingLines = 1000
@@ -25,8 +17,9 @@ const logRingLines = 1000
 // lifecycle; everything else asks it through channels, so state transitions
 // never race. mu guards only what Snapshot reads.
 type instance struct {
-	sup   *Supervisor
+	env   *instanceEnv
 	id    string
+	name  string // the plugin's name; an instance never changes plugin
 	log   *slog.Logger
 	cmds  chan command
 	joins chan joinReq
@@ -63,7 +56,8 @@ const (
 	timerNone     timerKind = iota
 	timerRegister           // the process must register before it fires
 	timerBackoff            // the next start is due
-	timerExit               // a plugin that said goodbye must be gone by then
+	timerExit               // a process whose session ended must be gone by then, or get SIGTERM
+	timerKill               // a process that had SIGTERM must be gone by then, or get SIGKILL
 )
 
 // op is what an operator or a reload asks of an instance.
@@ -84,26 +78,18 @@ type command struct {
 	reply  chan error
 }
 
-type joinReq struct {
-	conn  *protocol.Conn
-	hello *protocol.Hello
-	pid   int
-	uid   uint32
-	reply chan *protocol.Reject
-}
-
-func newInstance(s *Supervisor, p *registry.Plugin, id string) (*instance, error) {
+func newInstance(env *instanceEnv, p *registry.Plugin, id string) (*instance, error) {
 	in := &instance{
-		sup: s, id: id, plugin: p,
-		log:  s.log.With("plugin", p.Name, "instance", id),
+		env: env, id: id, name: p.Name, plugin: p,
+		log:  env.log.With("plugin", p.Name, "instance", id),
 		cmds: make(chan command), joins: make(chan joinReq), quit: make(chan struct{}),
 		logs: newLogRing(logRingLines), rtts: &rttRing{},
 	}
-	dir, err := prepareDir(s.cfg().Agent.WorkDir, p.Name)
+	agent := env.settings()
+	dir, err := prepareDir(agent.WorkDir, p.Name)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", id, err)
 	}
-	agent := s.cfg().Agent
 	in.stdout = newRotating(dir, id+".stdout.log", int64(agent.LogMaxSize), agent.LogBackups, in.log)
 	in.stderr = newRotating(dir, id+".stderr.log", int64(agent.LogMaxSize), agent.LogBackups, in.log)
 	in.st = PluginStatus{
@@ -251,7 +237,7 @@ func (in *instance) setState(s State, reason string) {
 		lvl = slog.LevelWarn
 	}
 	in.log.Log(context.Background(), lvl, "state", "from", string(prev), "to", string(s), "reason", reason)
-	in.sup.bus.publish(Event{Type: EventState, Plugin: in.st.Name, Instance: in.id, State: s, Prev: prev, Reason: reason})
+	in.env.bus.publish(Event{Type: EventState, Plugin: in.name, Instance: in.id, State: s, Prev: prev, Reason: reason})
 	in.resolveWaiters(s, reason)
 }
 
@@ -269,319 +255,6 @@ func (in *instance) resolveWaiters(s State, reason string) {
 		w <- err
 	}
 	in.waiters = nil
-}
-
-// launch verifies and starts a new process.
-func (in *instance) launch(reason string) {
-	in.stopTimer()
-	p := in.config()
-	in.setState(StateStarting, reason)
-	proc, err := in.start(p)
-	if err != nil {
-		in.permanent, in.lastRun = registry.IsPermanent(err), 0
-		in.recordExit(Exit{Time: time.Now(), Code: -1, Reason: err.Error()})
-		in.afterExit(err.Error(), true)
-		return
-	}
-	in.mu.Lock()
-	in.proc = proc
-	in.st.PID, in.st.PGID, in.st.Started = proc.pid, proc.pgid, proc.started
-	in.mu.Unlock()
-	in.exitWhy, in.permanent = "", false
-	in.setTimer(timerRegister, p.StartTimeout)
-}
-
-func (in *instance) start(p *registry.Plugin) (*process, error) {
-	t0 := time.Now()
-	exe, err := in.sup.verifier.Verify(p.Exec, p.SHA256)
-	if err != nil {
-		return nil, fmt.Errorf("verify: %w", err)
-	}
-	if hook := in.sup.opts.afterVerify; hook != nil {
-		hook(p)
-	}
-	outR, outW, err := os.Pipe()
-	if err != nil {
-		exe.File.Close()
-		return nil, fmt.Errorf("stdout pipe: %w", err)
-	}
-	errR, errW, err := os.Pipe()
-	if err != nil {
-		exe.File.Close()
-		outR.Close()
-		outW.Close()
-		return nil, fmt.Errorf("stderr pipe: %w", err)
-	}
-	proc, err := in.sup.spawn(spawnSpec{
-		plugin: p, exe: exe, instance: in.id, socket: in.sup.pluginSocket(),
-		dir: in.st.WorkDir, stdout: outW, stderr: errW,
-	})
-	if err != nil {
-		outR.Close()
-		errR.Close()
-		return nil, err
-	}
-	emit := func(l LogLine) {
-		in.sup.bus.publish(Event{Type: EventLog, Time: l.Time, Plugin: p.Name, Instance: in.id, Log: l})
-	}
-	in.log.Debug("spawned", "pid", proc.pid, "verify+exec", time.Since(t0))
-	go capture(outR, in.stdout, Stdout, in.id, in.logs, emit)
-	go capture(errR, in.stderr, Stderr, in.id, in.logs, emit)
-	return proc, nil
-}
-
-// join decides whether a connection that says it is this instance may
-// register, and if so makes it the instance's session.
-func (in *instance) join(j joinReq) *protocol.Reject {
-	p := in.config()
-	reject := func(code protocol.RejectCode, format string, args ...any) *protocol.Reject {
-		r := &protocol.Reject{Code: code, Reason: fmt.Sprintf(format, args...), Versions: protocol.Versions()}
-		in.log.Warn("registration rejected", "pid", j.pid, "code", string(code), "reason", r.Reason)
-		return r
-	}
-	if in.sess != nil {
-		return reject(protocol.RejectAlreadyConnected, "instance %s is already connected (pid %d)", in.id, in.st.PID)
-	}
-	if in.proc == nil || in.state() != StateStarting || in.exitWhy != "" {
-		return reject(protocol.RejectCredentials, "instance %s is %s: the supervisor is not expecting it to register", in.id, cmp.Or(in.exitWhy, string(in.state())))
-	}
-	if err := checkPeer(j.uid, j.pid, in.proc.pgid, in.proc.pid); err != nil {
-		return reject(protocol.RejectCredentials, "%s", err)
-	}
-	// From here the peer is this instance's own process: a reject means it
-	// cannot work as configured, and restarting it would only repeat that.
-	if j.hello.PID != j.pid {
-		in.permanent, in.exitWhy = true, "protocol rejected: hello.pid does not match the connection"
-		return reject(protocol.RejectCredentials, "hello says pid %d, but the kernel says the connection is from pid %d", j.hello.PID, j.pid)
-	}
-	if j.hello.Name != p.Name {
-		in.permanent, in.exitWhy = true, "protocol rejected: wrong plugin name"
-		return reject(protocol.RejectBadHello, "instance %s belongs to plugin %q, not %q", in.id, p.Name, j.hello.Name)
-	}
-	version, err := protocol.Negotiate(protocol.Versions(), j.hello.Versions)
-	if err != nil {
-		in.permanent, in.exitWhy = true, "protocol rejected: "+err.Error()
-		return reject(protocol.RejectVersion, "%s", err)
-	}
-	in.log.Debug("hello accepted", "pid", j.pid, "since_exec", time.Since(in.proc.started))
-	in.accept(j, version)
-	return nil
-}
-
-func (in *instance) accept(j joinReq, version uint16) {
-	agent := in.sup.cfg().Agent
-	w := &protocol.Welcome{Protocol: version, Heartbeat: agent.HeartbeatInterval, Supervisor: agent.Name, MaxFrame: uint32(j.conn.MaxFrame())}
-	if err := j.conn.Send(w); err != nil {
-		in.log.Warn("welcome failed", "err", err)
-		j.conn.Close()
-		return
-	}
-	j.conn.SetReadTimeout(agent.HeartbeatTimeout)
-	s := &session{
-		conn: j.conn, name: in.st.Name, instance: in.id, hello: j.hello, proto: version,
-		heartbeat: agent.HeartbeatInterval, hbTimeout: agent.HeartbeatTimeout,
-		bus: in.sup.bus, rtts: in.rtts, tokens: in.sup.tokens,
-		pending: map[string]*pendingTask{}, pings: map[uint64]chan time.Duration{},
-		pongs: make(chan protocol.Pong, 1), done: make(chan struct{}),
-	}
-	in.permanent, in.exitWhy, in.exitNote, in.noGoodbye = false, "", "", false
-	in.mu.Lock()
-	in.sess = s
-	in.st.PluginVersion, in.st.Protocol = j.hello.Version, version
-	in.mu.Unlock()
-	go s.run()
-	in.stopTimer()
-	in.setState(StateRunning, fmt.Sprintf("registered (pid %d, protocol v%d)", j.pid, version))
-}
-
-// onSessionEnd: the connection is gone, so the process is no use any more.
-// A plugin that said goodbye gets the stop grace to exit; one that just
-// disconnected gets a moment, so its crash is reported as its exit status;
-// a hung or misbehaving one is killed at once.
-func (in *instance) onSessionEnd() {
-	s := in.detachSession()
-	reason := s.err.Error()
-	if in.proc == nil {
-		return
-	}
-	// Until the process is gone the instance can take no task: say so.
-	in.setState(StateStopping, reason)
-	switch {
-	case s.goodbye.Load() != nil:
-		in.exitNote = reason
-		in.setTimer(timerExit, in.sup.cfg().Agent.StopGrace)
-	case errors.Is(s.err, errDisconnected):
-		// No goodbye: a crash, whatever the exit status turns out to be.
-		in.exitNote, in.noGoodbye = reason, true
-		in.setTimer(timerExit, min(in.sup.cfg().Agent.StopGrace, disconnectGrace))
-	default:
-		if in.exitWhy == "" {
-			in.exitWhy = reason
-		}
-		in.log.Warn("session ended; killing process group", "reason", reason, "pgid", in.proc.pgid)
-		_ = killGroup(in.proc.pgid, syscall.SIGKILL)
-	}
-}
-
-// disconnectGrace is how long a process that closed its connection without
-// goodbye may take to exit before it is killed.
-const disconnectGrace = 250 * time.Millisecond
-
-func (in *instance) detachSession() *session {
-	s := in.sess
-	in.mu.Lock()
-	in.totals = s.counters(in.totals)
-	in.sess = nil
-	in.mu.Unlock()
-	return s
-}
-
-// onExit: the process was reaped. Kill what is left of its group, then let
-// the restart policy decide.
-func (in *instance) onExit() {
-	p := in.reap()
-	in.lastRun = time.Since(p.started)
-	exit := p.exit(in.exitWhy)
-	switch {
-	case in.exitWhy != "":
-		exit.Reason = in.exitWhy + " (" + exit.String() + ")"
-	case in.exitNote != "":
-		exit.Reason = "exited: " + exit.String() + " (" + in.exitNote + ")"
-	default:
-		exit.Reason = "exited: " + exit.String()
-	}
-	failed := exit.failed() || in.exitWhy != "" || in.noGoodbye
-	in.exitWhy, in.exitNote, in.noGoodbye = "", "", false
-	in.recordExit(exit)
-	in.afterExit(exit.Reason, failed)
-}
-
-// reap finishes with the current process: its group is killed (stragglers
-// such as children it forked die with it) and its session closed.
-func (in *instance) reap() *process {
-	p := in.proc
-	p.collect(in.sup.opts.TermGrace)
-	in.sup.watchdog.remove(p.pgid)
-	if in.sess != nil {
-		in.sess.conn.Close()
-		<-in.sess.done
-		in.detachSession()
-	}
-	in.mu.Lock()
-	in.proc = nil
-	in.st.PID, in.st.PGID = 0, 0
-	in.mu.Unlock()
-	if in.timerWhy == timerRegister || in.timerWhy == timerExit {
-		in.stopTimer()
-	}
-	return p
-}
-
-func (in *instance) recordExit(e Exit) {
-	in.mu.Lock()
-	in.st.LastExit = e
-	in.st.Exits = append(in.st.Exits, e)
-	if len(in.st.Exits) > maxExits {
-		in.st.Exits = in.st.Exits[len(in.st.Exits)-maxExits:]
-	}
-	in.mu.Unlock()
-}
-
-// afterExit applies the restart policy to an ended run.
-func (in *instance) afterExit(reason string, failed bool) {
-	p := in.config()
-	in.setState(StateExited, reason)
-	if in.permanent {
-		in.permanent = false
-		in.setState(StateFailed, "permanent: "+reason)
-		return
-	}
-	if p.Restart == registry.RestartNever || (p.Restart == registry.RestartOnFailure && !failed) {
-		return
-	}
-	in.scheduleRestart()
-}
-
-func (in *instance) scheduleRestart() {
-	agent := in.sup.cfg().Agent
-	now := time.Now()
-	if in.lastRun >= in.sup.opts.HealthyAfter {
-		in.failures = 0
-	}
-	in.restarts = pruneBefore(in.restarts, now.Add(-agent.RestartWindow))
-	if len(in.restarts) >= agent.RestartBurst {
-		in.setState(StateFailed, fmt.Sprintf("restarted %d times within %s; start it again when fixed", len(in.restarts), agent.RestartWindow))
-		return
-	}
-	in.restarts = append(in.restarts, now)
-	delay := backoff(in.failures, in.sup.opts.BackoffBase, in.sup.opts.BackoffMax)
-	in.failures++
-	in.mu.Lock()
-	in.st.Restarts++
-	in.st.NextStart = now.Add(delay)
-	in.mu.Unlock()
-	in.setTimer(timerBackoff, delay)
-	in.setState(StateBackoff, fmt.Sprintf("restart %d in %s", len(in.restarts), delay.Round(time.Millisecond)))
-}
-
-func (in *instance) onTimer() {
-	why := in.timerWhy
-	in.timer, in.timerWhy = nil, timerNone
-	switch why {
-	case timerBackoff:
-		in.launch("backoff elapsed")
-	case timerRegister:
-		if in.proc != nil {
-			in.exitWhy = fmt.Sprintf("did not register within %s", in.config().StartTimeout)
-			_ = killGroup(in.proc.pgid, syscall.SIGKILL)
-		}
-	case timerExit:
-		if in.proc != nil {
-			in.exitWhy = in.exitNote + "; still running, killed"
-			_ = killGroup(in.proc.pgid, syscall.SIGKILL)
-		}
-	}
-}
-
-// terminate stops the current process, politely first: shutdown message,
-// grace period, SIGTERM to the group, then SIGKILL.
-func (in *instance) terminate(reason string) {
-	if in.proc == nil {
-		return
-	}
-	grace := in.sup.cfg().Agent.StopGrace
-	in.setState(StateStopping, reason)
-	if s := in.sess; s != nil {
-		// Never from this goroutine: a plugin that stopped reading would
-		// hold the whole lifecycle until a write deadline. Undelivered, the
-		// grace runs out and SIGTERM follows.
-		go s.shutdown(grace, reason)
-	} else {
-		grace = 0 // nobody to hear a shutdown message: go straight to SIGTERM
-	}
-	in.exitWhy = "stopped: " + reason
-	p := in.proc
-	if !waitFor(p.exited, grace) {
-		_ = killGroup(p.pgid, syscall.SIGTERM)
-		if !waitFor(p.exited, in.sup.opts.TermGrace) {
-			_ = killGroup(p.pgid, syscall.SIGKILL)
-			<-p.exited
-		}
-	}
-	in.reap()
-	in.recordExit(p.exit(in.exitWhy))
-	in.exitWhy, in.exitNote = "", ""
-}
-
-func waitFor(ch <-chan struct{}, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ch:
-		return true
-	case <-t.C:
-		return false
-	}
 }
 
 // status is the instance as Snapshot shows it.
@@ -602,6 +275,32 @@ func (in *instance) status(now time.Time) PluginStatus {
 	}
 	st.RTTp50, st.RTTp99 = in.rtts.percentiles()
 	return st
+}
+
+// setRates records what the sampler measured. It is the sampler's one way
+// in: the rates are the only part of the status the instance does not keep.
+func (in *instance) setRates(r rates) {
+	in.mu.Lock()
+	in.st.CPUPercent, in.st.RSS, in.st.RecordsPerSec = r.cpuPercent, r.rss, r.recordsPerSec
+	in.mu.Unlock()
+}
+
+// group is the process group of the current process (0 if none).
+func (in *instance) group() int {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.st.PGID
+}
+
+// live returns the session that can take a task now, or says why there is
+// none.
+func (in *instance) live() (*session, string) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.sess != nil {
+		return in.sess, ""
+	}
+	return nil, fmt.Sprintf("%s is %s (%s)", in.id, in.st.State, in.st.Reason)
 }
 
 // do sends a command to the run loop and waits for its reply. A cancelled
@@ -625,23 +324,9 @@ func (in *instance) do(ctx context.Context, op op, reason string, p *registry.Pl
 	}
 }
 
-// offer hands a connection that claims to be this instance to the run loop.
-func (in *instance) offer(j joinReq, timeout time.Duration) *protocol.Reject {
-	j.reply = make(chan *protocol.Reject, 1)
-	t := time.NewTimer(timeout)
-	defer t.Stop()
-	select {
-	case in.joins <- j:
-		return <-j.reply
-	case <-in.quit:
-	case <-t.C:
-	}
-	return &protocol.Reject{Code: protocol.RejectCredentials, Reason: fmt.Sprintf("instance %s is not accepting registrations now", in.id), Versions: protocol.Versions()}
-}
-
 // gone says why an instance whose loop has ended cannot act.
 func (in *instance) gone() error {
-	if in.sup.closing.Load() {
+	if in.env.closing.Load() {
 		return fmt.Errorf("%s: %w", in.id, ErrClosed)
 	}
 	return fmt.Errorf("%s: %w", in.id, ErrRemoved)

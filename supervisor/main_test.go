@@ -1,15 +1,18 @@
 package supervisor_test
 
 import (
+	"encoding/binary"
 	"fmt"
 	"io"
 	"net"
 	"os"
+	"os/signal"
 	"strconv"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/plugvisor/plugvisor/internal/msgpack"
 	"github.com/plugvisor/plugvisor/protocol"
 	"github.com/plugvisor/plugvisor/supervisor/supervisortest"
 )
@@ -48,7 +51,7 @@ func runRole(role string) int {
 	if role == "futureversion" {
 		hello.Versions = []uint16{98, 99}
 	}
-	if err := conn.Send(hello); err != nil {
+	if err := sendHello(c, conn, hello, role); err != nil {
 		return 4
 	}
 	m, err := conn.Recv()
@@ -85,9 +88,58 @@ func runRole(role string) int {
 		time.Sleep(time.Minute)
 	case "oversize":
 		c.Write([]byte{0x7f, 0xff, 0xff, 0xff})
-	case "garbage":
+	case "wrongway": // a well-formed frame only a supervisor may send
+		conn.Send(&protocol.Task{ID: 1, Token: "t"})
+	case "garbage", "garbage-stubborn":
 		c.Write([]byte{0, 0, 0, 3, 0xc1, 0xc1, 0xc1})
 	}
 	io.Copy(io.Discard, c) // wait to be disconnected
+	fmt.Fprintln(os.Stderr, "disconnected")
+	if role == "garbage-stubborn" {
+		outstay()
+	}
 	return 0
+}
+
+// sendHello sends hello, or for the roles that say hello wrongly, a frame
+// the encoder would refuse to write.
+func sendHello(c net.Conn, conn *protocol.Conn, hello *protocol.Hello, role string) error {
+	switch role {
+	case "nopid":
+		_, err := c.Write(rawFrame("kind", "hello", "versions", hello.Versions, "name", hello.Name, "instance", hello.Instance))
+		return err
+	case "noversions":
+		_, err := c.Write(rawFrame("kind", "hello", "versions", []uint16{}, "name", hello.Name, "instance", hello.Instance, "pid", hello.PID))
+		return err
+	}
+	return conn.Send(hello)
+}
+
+// outstay stays on after its connection ended, saying which signals it
+// ignored, until it is killed.
+func outstay() {
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM)
+	for sig := range sigs {
+		fmt.Fprintln(os.Stderr, "ignored", sig)
+	}
+}
+
+// rawFrame is a frame holding a map of the key/value pairs kv (string,
+// int or []uint16 values), written without the encoder's checks.
+func rawFrame(kv ...any) []byte {
+	b := msgpack.AppendMapHeader(make([]byte, protocol.HeaderSize), len(kv)/2)
+	for i := 0; i < len(kv); i += 2 {
+		b = msgpack.AppendString(b, kv[i].(string))
+		switch v := kv[i+1].(type) {
+		case string:
+			b = msgpack.AppendString(b, v)
+		case int:
+			b = msgpack.AppendUint(b, uint64(v))
+		case []uint16:
+			b = msgpack.AppendUint16s(b, v)
+		}
+	}
+	binary.BigEndian.PutUint32(b, uint32(len(b)-protocol.HeaderSize))
+	return b
 }

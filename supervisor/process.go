@@ -2,12 +2,13 @@ package supervisor
 
 import (
 	"fmt"
-	"golang.org/x/sys/unix"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/plugvisor/plugvisor/protocol"
 	"github.com/plugvisor/plugvisor/registry"
@@ -54,16 +55,16 @@ type spawnSpec struct {
 	plugin   *registry.Plugin
 	exe      *registry.Executable
 	instance string
-	socket   string
 	dir      string
 	stdout   *os.File // write ends; closed by spawn
 	stderr   *os.File
 }
 
-// spawn starts the verified executable. It runs the sealed in-memory copy
-// that was hashed (as /proc/self/fd/3 in the child), never the path, so a
-// file swapped after verification cannot run.
-func (s *Supervisor) spawn(sp spawnSpec) (*process, error) {
+// spawn starts the verified executable and puts its group on the watchdog's
+// list. It runs the sealed in-memory copy that was hashed (as /proc/self/fd/3
+// in the child), never the path, so a file swapped after verification cannot
+// run.
+func (l *launcher) spawn(sp spawnSpec) (*process, error) {
 	// The child holds its own copies of these once started.
 	defer sp.exe.File.Close()
 	defer sp.stdout.Close()
@@ -76,7 +77,7 @@ func (s *Supervisor) spawn(sp spawnSpec) (*process, error) {
 	cmd := &exec.Cmd{
 		Path:        "/proc/self/fd/3",
 		Args:        append([]string{sp.plugin.Exec}, sp.plugin.Args...),
-		Env:         pluginEnv(sp.plugin, sp.socket, sp.instance),
+		Env:         pluginEnv(sp.plugin, l.socket, sp.instance),
 		Dir:         sp.dir,
 		Stdin:       stdin,
 		Stdout:      sp.stdout,
@@ -84,11 +85,11 @@ func (s *Supervisor) spawn(sp spawnSpec) (*process, error) {
 		ExtraFiles:  []*os.File{sp.exe.File},
 		SysProcAttr: processAttrs(),
 	}
-	if err := s.spawner.start(cmd); err != nil {
+	if err := l.spawner.start(cmd); err != nil {
 		return nil, fmt.Errorf("exec %s: %w", sp.plugin.Exec, err)
 	}
 	p := &process{cmd: cmd, pid: cmd.Process.Pid, pgid: cmd.Process.Pid, started: time.Now(), exited: make(chan struct{})}
-	s.watchdog.add(p.pgid)
+	l.watchdog.add(p.pgid)
 	go p.wait()
 	return p, nil
 }
@@ -142,8 +143,11 @@ func (p *process) exit(reason string) Exit {
 // failed reports whether the exit counts as a failure for on-failure.
 func (e Exit) failed() bool { return e.Code != 0 }
 
-// prepareDirs makes <work>/plugin/<name>/ (0700) for an instance and opens
-// its rotating log files.
+// prepareDir makes <work>/plugin/<name>/, the working directory and log
+// directory every instance of the plugin shares, and returns its path. The
+// chmod is not redundant: MkdirAll leaves an existing directory's mode as it
+// was, and one left 0755 would open the plugin's working directory to
+// other users.
 func prepareDir(work, name string) (string, error) {
 	dir := filepath.Join(work, "plugin", name)
 	if err := os.MkdirAll(dir, 0o700); err != nil {

@@ -19,9 +19,10 @@ func (s *Supervisor) apply(cfg *registry.Config, reason string) error {
 	defer s.applyMu.Unlock()
 	s.mu.Lock()
 	s.config = cfg
-	ctx := s.runCtx
+	ctx, env := s.runCtx, s.env
 	current := maps.Clone(s.instances)
 	s.mu.Unlock()
+	env.agent.Store(&cfg.Agent)
 
 	want := map[string]*registry.Plugin{}
 	var ids []string
@@ -45,7 +46,7 @@ func (s *Supervisor) apply(cfg *registry.Config, reason string) error {
 		switch {
 		case in == nil:
 			var err error
-			if in, err = newInstance(s, p, id); err != nil {
+			if in, err = newInstance(env, p, id); err != nil {
 				errs = append(errs, err)
 				continue
 			}

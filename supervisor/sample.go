@@ -14,6 +14,13 @@ type rateSample struct {
 	pgid    int
 }
 
+// rates are what one sampling pass measured of an instance.
+type rates struct {
+	cpuPercent    float64 // whole process group, percent of one core
+	rss           int64   // whole process group, bytes
+	recordsPerSec float64
+}
+
 // sample refreshes CPU, RSS and records/s of every instance periodically.
 func (s *Supervisor) sample(ctx context.Context) {
 	t := time.NewTicker(s.opts.StatsInterval)
@@ -34,42 +41,39 @@ func (s *Supervisor) sampleOnce(now time.Time, prev map[*instance]rateSample, pa
 	s.mu.RLock()
 	order := s.order
 	s.mu.RUnlock()
+	views := make([]PluginStatus, len(order))
 	groups := map[int]bool{}
-	for _, in := range order {
-		in.mu.Lock()
-		if in.st.PGID > 0 {
-			groups[in.st.PGID] = true
+	for i, in := range order {
+		views[i] = in.status(now)
+		if views[i].PGID > 0 {
+			groups[views[i].PGID] = true
 		}
-		in.mu.Unlock()
 	}
 	usage := scanGroups(groups)
 	next := make(map[*instance]rateSample, len(order))
-	for _, in := range order {
-		next[in] = in.updateRates(now, prev[in], usage, page)
+	for i, in := range order {
+		cur, r := measure(now, prev[in], views[i], usage[views[i].PGID], page)
+		in.setRates(r)
+		next[in] = cur
 	}
 	return next
 }
 
-func (in *instance) updateRates(now time.Time, p rateSample, usage map[int]groupUsage, page int64) rateSample {
-	st := in.status(now)
-	u := usage[st.PGID]
+// measure turns two samples of one instance into rates. A rate needs two
+// samples of the same process group: across a restart the CPU counters of
+// the new group say nothing about the interval.
+func measure(now time.Time, p rateSample, st PluginStatus, u groupUsage, page int64) (rateSample, rates) {
 	cur := rateSample{at: now, records: st.RecordsIn, ticks: u.ticks, pgid: st.PGID}
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	in.st.RSS = u.rss * page
-	in.st.CPUPercent, in.st.RecordsPerSec = 0, 0
-	if p.at.IsZero() {
-		return cur
-	}
+	r := rates{rss: u.rss * page}
 	dt := now.Sub(p.at).Seconds()
-	if dt <= 0 {
-		return cur
+	if p.at.IsZero() || dt <= 0 {
+		return cur, r
 	}
 	if cur.records >= p.records {
-		in.st.RecordsPerSec = float64(cur.records-p.records) / dt
+		r.recordsPerSec = float64(cur.records-p.records) / dt
 	}
 	if cur.pgid == p.pgid && cur.pgid > 0 && cur.ticks >= p.ticks {
-		in.st.CPUPercent = float64(cur.ticks-p.ticks) / clockTicks / dt * 100
+		r.cpuPercent = float64(cur.ticks-p.ticks) / clockTicks / dt * 100
 	}
-	return cur
+	return cur, r
 }

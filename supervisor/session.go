@@ -16,6 +16,11 @@ import (
 // usually a crash whose exit status is about to arrive.
 var errDisconnected = errors.New("disconnected")
 
+// errUnexpected is a well-formed message the plugin must not send, such as
+// a task: a protocol error the decoder cannot see, since it decodes both
+// directions.
+var errUnexpected = errors.New("protocol: unexpected message")
+
 // maxInFlight bounds the tasks waiting for replies on one connection.
 const maxInFlight = 4096
 
@@ -112,7 +117,7 @@ func (s *session) readLoop() error {
 			reason := m.Reason
 			s.goodbye.Store(&reason)
 		default:
-			return fmt.Errorf("protocol: unexpected %s from plugin after registration", m.Kind())
+			return fmt.Errorf("%w: %s from plugin after registration", errUnexpected, m.Kind())
 		}
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"sort"
 	"sync"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	"github.com/plugvisor/plugvisor/internal/unixsock"
-	"github.com/plugvisor/plugvisor/protocol"
 	"github.com/plugvisor/plugvisor/registry"
 )
 
@@ -46,15 +44,13 @@ type Supervisor struct {
 	log      *slog.Logger
 	bus      *bus
 	verifier *registry.Verifier
-	spawner  *spawner
-	watchdog *watchdog
 	tokens   *Tokens
 
 	applyMu sync.Mutex // one configuration change at a time
 
 	mu        sync.RWMutex
 	started   time.Time
-	socket    string // the plugin socket Run listens on; plugins are told this one
+	env       *instanceEnv // what every instance is given; set by Run
 	config    *registry.Config
 	instances map[string]*instance
 	order     []*instance
@@ -107,9 +103,6 @@ func (s *Supervisor) Ready() <-chan struct{} { return s.ready }
 // ctx is cancelled; then it stops every plugin gracefully and returns.
 func (s *Supervisor) Run(ctx context.Context) error {
 	agent := s.cfg().Agent
-	s.mu.Lock()
-	s.started, s.socket = time.Now(), agent.Socket
-	s.mu.Unlock()
 	if err := becomeSubreaper(); err != nil {
 		s.log.Warn("cannot become child subreaper; orphans of plugins are left to init", "err", err)
 	}
@@ -118,20 +111,21 @@ func (s *Supervisor) Run(ctx context.Context) error {
 		return err
 	}
 	defer ln.Close()
+	l := &launcher{socket: agent.Socket, afterVerify: s.opts.afterVerify}
 	if s.opts.WatchdogExe != "" {
-		if s.watchdog, err = startWatchdog(s.opts.WatchdogExe, s.log); err != nil {
+		if l.watchdog, err = startWatchdog(s.opts.WatchdogExe, s.log); err != nil {
 			return err
 		}
-		defer s.watchdog.close()
+		defer l.watchdog.close()
 	}
-	s.spawner = newSpawner()
-	defer s.spawner.stop()
+	l.spawner = newSpawner()
+	defer l.spawner.stop()
 	defer s.verifier.Close()
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	s.mu.Lock()
-	s.runCtx = runCtx
+	s.started, s.runCtx, s.env = time.Now(), runCtx, s.newEnv(l)
 	s.mu.Unlock()
 	if err := s.apply(s.cfg(), "configured"); err != nil {
 		// Stop what was already launched, gracefully, before giving up.
@@ -152,70 +146,6 @@ func (s *Supervisor) Run(ctx context.Context) error {
 	return nil
 }
 
-// accept serves the plugin socket until it is closed.
-func (s *Supervisor) accept(ln *net.UnixListener) {
-	for {
-		c, err := ln.AcceptUnix()
-		if err != nil {
-			if !errors.Is(err, net.ErrClosed) {
-				s.log.Error("accept", "err", err)
-			}
-			return
-		}
-		go s.register(c)
-	}
-}
-
-// register runs the handshake of one new connection and hands it to the
-// instance it claims to be, or rejects it.
-func (s *Supervisor) register(c *net.UnixConn) {
-	agent := s.cfg().Agent
-	cred, err := unixsock.PeerCred(c)
-	if err != nil {
-		s.log.Warn("connection without peer credentials closed", "err", err)
-		c.Close()
-		return
-	}
-	log := s.log.With("peer_pid", cred.Pid)
-	conn := protocol.NewConn(c, protocol.Options{
-		MaxFrame: int(agent.MaxFrame), ReadTimeout: agent.RegistrationTimeout, WriteTimeout: agent.HeartbeatTimeout,
-		BufferSize: 4 << 10,
-	})
-	m, err := conn.Recv()
-	if err != nil {
-		if protocol.IsTimeout(err) {
-			err = fmt.Errorf("no hello within %s", agent.RegistrationTimeout)
-		}
-		log.Warn("registration failed; connection closed", "err", err)
-		conn.Close()
-		return
-	}
-	hello, ok := m.(*protocol.Hello)
-	if !ok {
-		s.reject(conn, log, protocol.RejectBadHello, fmt.Sprintf("the first frame must be hello, not %s", m.Kind()))
-		return
-	}
-	id := hello.Instance
-	if id == "" {
-		id = hello.Name
-	}
-	in := s.instance(id)
-	if in == nil {
-		s.reject(conn, log, protocol.RejectUnknownPlugin, fmt.Sprintf("no plugin instance %q (plugin %q) is configured for host %q", id, hello.Name, s.cfg().Agent.Host))
-		return
-	}
-	if rej := in.offer(joinReq{conn: conn, hello: hello, pid: int(cred.Pid), uid: cred.Uid}, agent.RegistrationTimeout); rej != nil {
-		_ = conn.Send(rej)
-		conn.Close()
-	}
-}
-
-func (s *Supervisor) reject(conn *protocol.Conn, log *slog.Logger, code protocol.RejectCode, reason string) {
-	log.Warn("registration rejected", "code", string(code), "reason", reason)
-	_ = conn.Send(&protocol.Reject{Code: code, Reason: reason, Versions: protocol.Versions()})
-	conn.Close()
-}
-
 func (s *Supervisor) instance(id string) *instance {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -232,7 +162,7 @@ func (s *Supervisor) resolve(name string) ([]*instance, error) {
 	}
 	var out []*instance
 	for _, in := range s.order {
-		if in.st.Name == name {
+		if in.name == name {
 			out = append(out, in)
 		}
 	}
@@ -361,14 +291,11 @@ func (s *Supervisor) session(name string) (*session, error) {
 	start := s.rr.Add(1)
 	var why []string
 	for i := range ins {
-		in := ins[(int(start)+i)%len(ins)]
-		in.mu.Lock()
-		sess, st, reason := in.sess, in.st.State, in.st.Reason
-		in.mu.Unlock()
+		sess, notLive := ins[(int(start)+i)%len(ins)].live()
 		if sess != nil {
 			return sess, nil
 		}
-		why = append(why, fmt.Sprintf("%s is %s (%s)", in.id, st, reason))
+		why = append(why, notLive)
 	}
 	return nil, fmt.Errorf("%s: %w: %v", name, ErrNotRunning, why)
 }
@@ -421,9 +348,13 @@ func (s *Supervisor) Info(ctx context.Context) (Info, error) {
 	}, nil
 }
 
-// pluginSocket is the socket Run listens on, which a reload cannot move.
-func (s *Supervisor) pluginSocket() string {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.socket
+// newEnv is what the instances of this run are given.
+func (s *Supervisor) newEnv(l *launcher) *instanceEnv {
+	e := &instanceEnv{
+		log: s.log, bus: s.bus, verifier: s.verifier, launcher: l, tokens: s.tokens,
+		restart:   restartPolicy{base: s.opts.BackoffBase, max: s.opts.BackoffMax, healthyAfter: s.opts.HealthyAfter},
+		termGrace: s.opts.TermGrace, closing: &s.closing,
+	}
+	e.agent.Store(&s.config.Agent)
+	return e
 }

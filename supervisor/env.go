@@ -1,0 +1,56 @@
+package supervisor
+
+import (
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/plugvisor/plugvisor/registry"
+)
+
+// instanceEnv is what an instance uses but does not own: the engine's shared
+// services and settings. The Supervisor builds one for all its instances, so
+// an instance never reaches into the Supervisor and can be reasoned about
+// (and tested) with nothing but this.
+type instanceEnv struct {
+	log      *slog.Logger
+	bus      *bus
+	verifier *registry.Verifier
+	launcher *launcher
+	tokens   *Tokens
+	restart  restartPolicy
+	// termGrace is SIGTERM → SIGKILL, and the bound on reaping a killed group.
+	termGrace time.Duration
+	closing   *atomic.Bool // the supervisor is shutting down
+
+	// agent is swapped by every configuration change; an instance loads it
+	// each time it needs a setting, so a reload reaches running instances
+	// without a command and without a lock shared with the Supervisor.
+	agent atomic.Pointer[registry.Agent]
+}
+
+// settings are the agent settings of the configuration applied last.
+func (e *instanceEnv) settings() *registry.Agent { return e.agent.Load() }
+
+// restartPolicy paces restarts; fixed for the life of a Supervisor.
+type restartPolicy struct {
+	base, max    time.Duration // first backoff delay, and its cap
+	healthyAfter time.Duration // a run this long resets the backoff
+}
+
+// launcher starts plugin processes and keeps the watchdog's list of their
+// groups in step: every group it starts is one the watchdog would kill if the
+// supervisor died, until release.
+type launcher struct {
+	spawner  *spawner
+	watchdog *watchdog // nil: no watchdog
+	// socket is the plugin socket Run listens on, which a reload cannot
+	// move, so plugins are always told the one that is listening.
+	socket string
+	// afterVerify runs between verification and exec (a test hook).
+	afterVerify func(*registry.Plugin)
+}
+
+// release tells the watchdog that p's group is gone: a later group with the
+// same id is someone else's.
+func (l *launcher) release(p *process) { l.watchdog.remove(p.pgid) }

@@ -1,0 +1,250 @@
+package supervisor
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/plugvisor/plugvisor/internal/unixsock"
+	"github.com/plugvisor/plugvisor/protocol"
+)
+
+// accept serves the plugin socket until it is closed.
+func (s *Supervisor) accept(ln *net.UnixListener) {
+	for {
+		c, err := ln.AcceptUnix()
+		if err != nil {
+			if !errors.Is(err, net.ErrClosed) {
+				s.log.Error("accept", "err", err)
+			}
+			return
+		}
+		go s.register(c)
+	}
+}
+
+// register runs the handshake of one new connection and hands it to the
+// instance it claims to be, or rejects it.
+func (s *Supervisor) register(c *net.UnixConn) {
+	agent := s.cfg().Agent
+	cred, err := unixsock.PeerCred(c)
+	if err != nil {
+		s.log.Warn("connection without peer credentials closed", "err", err)
+		c.Close()
+		return
+	}
+	log := s.log.With("peer_pid", cred.Pid)
+	conn := protocol.NewConn(c, protocol.Options{
+		MaxFrame: int(agent.MaxFrame), ReadTimeout: agent.RegistrationTimeout, WriteTimeout: agent.HeartbeatTimeout,
+		BufferSize: 4 << 10,
+	})
+	j := joinReq{conn: conn, pid: int(cred.Pid), uid: cred.Uid}
+	m, err := conn.Recv()
+	var perr *protocol.Error
+	switch {
+	case errors.As(err, &perr):
+		s.badHello(j, log, "the first frame is not a valid hello: "+perr.Error())
+		return
+	case err != nil:
+		if protocol.IsTimeout(err) {
+			err = fmt.Errorf("no hello within %s", agent.RegistrationTimeout)
+		}
+		log.Warn("registration failed; connection closed", "err", err)
+		conn.Close()
+		return
+	}
+	hello, ok := m.(*protocol.Hello)
+	if !ok {
+		s.badHello(j, log, fmt.Sprintf("the first frame must be hello, not %s", m.Kind()))
+		return
+	}
+	j.hello = hello
+	s.claim(j, log)
+}
+
+// claim hands a hello to the instance it names.
+func (s *Supervisor) claim(j joinReq, log *slog.Logger) {
+	id := cmp.Or(j.hello.Instance, j.hello.Name)
+	in := s.instance(id)
+	if in == nil {
+		s.reject(j.conn, log, newReject(protocol.RejectUnknownPlugin,
+			fmt.Sprintf("no plugin instance %q (plugin %q) is configured for host %q", id, j.hello.Name, s.cfg().Agent.Host)))
+		return
+	}
+	if rej := in.offer(j, s.cfg().Agent.RegistrationTimeout); rej != nil {
+		_ = j.conn.Send(rej)
+		j.conn.Close()
+	}
+}
+
+// badHello refuses a first frame that is not a valid hello. Such a frame
+// names no instance, so the kernel's view of the peer says whose it is: from
+// the process an instance started, it is that instance's failure, and a
+// permanent one, since its next process would send the same frame.
+func (s *Supervisor) badHello(j joinReq, log *slog.Logger, reason string) {
+	j.bad = newReject(protocol.RejectBadHello, reason)
+	for _, in := range s.owners(j.pid) {
+		in.offer(j, s.cfg().Agent.RegistrationTimeout)
+	}
+	s.reject(j.conn, log, j.bad)
+}
+
+func (s *Supervisor) reject(conn *protocol.Conn, log *slog.Logger, rej *protocol.Reject) {
+	log.Warn("registration rejected", "code", string(rej.Code), "reason", rej.Reason)
+	_ = conn.Send(rej)
+	conn.Close()
+}
+
+// owners are the instances a connection from pid may belong to: the one
+// whose process group it is in, or, when none is, those starting a process
+// whose group is not recorded yet (the plugin may connect before its
+// starter has noted its pid). Their run loops decide, from the credentials.
+func (s *Supervisor) owners(pid int) []*instance {
+	pgid, err := syscall.Getpgid(pid)
+	if err != nil {
+		return nil
+	}
+	s.mu.RLock()
+	order := s.order
+	s.mu.RUnlock()
+	var starting []*instance
+	for _, in := range order {
+		switch g := in.group(); {
+		case g == pgid:
+			return []*instance{in}
+		case g == 0 && in.state() == StateStarting:
+			starting = append(starting, in)
+		}
+	}
+	return starting
+}
+
+// maxRejectReason bounds reject.reason (PROTOCOL.md section 10): a reason
+// may quote what the peer sent, and no peer may make the supervisor echo
+// megabytes back or into its log.
+const maxRejectReason = 512
+
+func newReject(code protocol.RejectCode, reason string) *protocol.Reject {
+	if len(reason) > maxRejectReason {
+		const more = "…"
+		reason = strings.ToValidUTF8(reason[:maxRejectReason-len(more)], "") + more
+	}
+	return &protocol.Reject{Code: code, Reason: reason, Versions: protocol.Versions()}
+}
+
+type joinReq struct {
+	conn  *protocol.Conn
+	hello *protocol.Hello  // nil when bad is set
+	bad   *protocol.Reject // the first frame was not a valid hello
+	pid   int
+	uid   uint32
+	reply chan *protocol.Reject
+}
+
+// offer hands a connection that claims to be this instance to the run loop.
+func (in *instance) offer(j joinReq, timeout time.Duration) *protocol.Reject {
+	j.reply = make(chan *protocol.Reject, 1)
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case in.joins <- j:
+		return <-j.reply
+	case <-in.quit:
+	case <-t.C:
+	}
+	return newReject(protocol.RejectCredentials, fmt.Sprintf("instance %s is not accepting registrations now", in.id))
+}
+
+// join decides whether a connection that says it is this instance may
+// register, and if so makes it the instance's session.
+func (in *instance) join(j joinReq) *protocol.Reject {
+	rej := in.admit(j)
+	switch {
+	case rej != nil && j.bad != nil:
+		return j.bad // not this instance's process: its bad hello concerns no one here
+	case rej != nil:
+		return in.refuse(j.pid, rej)
+	case j.bad != nil:
+		in.permanent, in.exitWhy = true, "protocol rejected: bad hello: "+j.bad.Reason
+		return in.refuse(j.pid, j.bad)
+	}
+	version, rej := in.checkHello(j)
+	if rej != nil {
+		return in.refuse(j.pid, rej)
+	}
+	in.log.Debug("hello accepted", "pid", j.pid, "since_exec", time.Since(in.proc.started))
+	in.accept(j, version)
+	return nil
+}
+
+// admit refuses a connection that is not this instance's own starting
+// process.
+func (in *instance) admit(j joinReq) *protocol.Reject {
+	if in.sess != nil {
+		return newReject(protocol.RejectAlreadyConnected, fmt.Sprintf("instance %s is already connected (pid %d)", in.id, in.st.PID))
+	}
+	if in.proc == nil || in.state() != StateStarting || in.exitWhy != "" {
+		return newReject(protocol.RejectCredentials, fmt.Sprintf("instance %s is %s: the supervisor is not expecting it to register", in.id, cmp.Or(in.exitWhy, string(in.state()))))
+	}
+	if err := checkPeer(j.uid, j.pid, in.proc.pgid, in.proc.pid); err != nil {
+		return newReject(protocol.RejectCredentials, err.Error())
+	}
+	return nil
+}
+
+// checkHello checks the hello of the instance's own process and picks the
+// protocol version. A reject here means the plugin cannot work as
+// configured, and restarting it would only repeat that: it is permanent.
+func (in *instance) checkHello(j joinReq) (uint16, *protocol.Reject) {
+	p := in.config()
+	if j.hello.PID != j.pid {
+		in.permanent, in.exitWhy = true, "protocol rejected: hello.pid does not match the connection"
+		return 0, newReject(protocol.RejectCredentials, fmt.Sprintf("hello says pid %d, but the kernel says the connection is from pid %d", j.hello.PID, j.pid))
+	}
+	if j.hello.Name != p.Name {
+		in.permanent, in.exitWhy = true, "protocol rejected: wrong plugin name"
+		return 0, newReject(protocol.RejectBadHello, fmt.Sprintf("instance %s belongs to plugin %q, not %q", in.id, p.Name, j.hello.Name))
+	}
+	version, err := protocol.Negotiate(protocol.Versions(), j.hello.Versions)
+	if err != nil {
+		in.permanent, in.exitWhy = true, "protocol rejected: "+err.Error()
+		return 0, newReject(protocol.RejectVersion, err.Error())
+	}
+	return version, nil
+}
+
+func (in *instance) refuse(pid int, rej *protocol.Reject) *protocol.Reject {
+	in.log.Warn("registration rejected", "pid", pid, "code", string(rej.Code), "reason", rej.Reason, "permanent", in.permanent)
+	return rej
+}
+
+func (in *instance) accept(j joinReq, version uint16) {
+	agent := in.env.settings()
+	w := &protocol.Welcome{Protocol: version, Heartbeat: agent.HeartbeatInterval, Supervisor: agent.Name, MaxFrame: uint32(j.conn.MaxFrame())}
+	if err := j.conn.Send(w); err != nil {
+		in.log.Warn("welcome failed", "err", err)
+		j.conn.Close()
+		return
+	}
+	j.conn.SetReadTimeout(agent.HeartbeatTimeout)
+	s := &session{
+		conn: j.conn, name: in.name, instance: in.id, hello: j.hello, proto: version,
+		heartbeat: agent.HeartbeatInterval, hbTimeout: agent.HeartbeatTimeout,
+		bus: in.env.bus, rtts: in.rtts, tokens: in.env.tokens,
+		pending: map[string]*pendingTask{}, pings: map[uint64]chan time.Duration{},
+		pongs: make(chan protocol.Pong, 1), done: make(chan struct{}),
+	}
+	in.permanent, in.exitWhy, in.exitNote, in.noGoodbye = false, "", "", false
+	in.mu.Lock()
+	in.sess = s
+	in.st.PluginVersion, in.st.Protocol = j.hello.Version, version
+	in.mu.Unlock()
+	go s.run()
+	in.stopTimer()
+	in.setState(StateRunning, fmt.Sprintf("registered (pid %d, protocol v%d)", j.pid, version))
+}
