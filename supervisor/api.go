@@ -58,6 +58,11 @@ type Info struct {
 	ControlSocket string    `json:"control_socket"`
 	ConfigFiles   []string  `json:"config_files"`
 	DroppedEvents uint64    `json:"dropped_events"` // events lost by slow subscribers, all told
+	// Plugin-socket connections closed before they registered: refused
+	// (not from a process plugvisor is waiting for, or no valid hello), and
+	// shed (beyond the bound on connections not yet registered).
+	RefusedConns uint64 `json:"refused_connections"`
+	ShedConns    uint64 `json:"shed_connections"`
 }
 
 // State is where an instance is in its lifecycle.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -111,6 +112,17 @@ func sendHello(c net.Conn, conn *protocol.Conn, hello *protocol.Hello, role stri
 	case "noversions":
 		_, err := c.Write(rawFrame("kind", "hello", "versions", []uint16{}, "name", hello.Name, "instance", hello.Instance, "pid", hello.PID))
 		return err
+	case "notamap":
+		_, err := c.Write([]byte{0, 0, 0, 1, 0xc1})
+		return err
+	case "hugekind":
+		_, err := c.Write(rawFrame("kind", strings.Repeat("k", 10_000)))
+		return err
+	case "pingfirst":
+		_, err := c.Write(rawFrame("kind", "ping", "seq", 1, "time", 1))
+		return err
+	case "unknownname":
+		hello.Name, hello.Instance = "nosuch", ""
 	}
 	return conn.Send(hello)
 }

@@ -7,40 +7,86 @@ import (
 	"log/slog"
 	"net"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/plugvisor/plugvisor/internal/ratelimit"
 	"github.com/plugvisor/plugvisor/internal/unixsock"
 	"github.com/plugvisor/plugvisor/protocol"
 )
 
+// Bounds on connections that have not registered yet: until a connection
+// proves it is a plugin's, it must cost next to nothing, however many a
+// hostile process opens.
+const (
+	// maxUnregistered connections wait for their hello at once; a
+	// connection beyond them is closed at accept and counted as shed.
+	maxUnregistered = 64
+	// registrationFrame is the frame limit before welcome: a hello is a
+	// few hundred bytes. welcome then announces agent.max_frame.
+	registrationFrame = 16 << 10
+	// refusalWrite bounds writing a reject to a peer never read from.
+	refusalWrite = time.Second
+)
+
+// registration counts the plugin socket's connections before they register,
+// and limits how often their refusals are logged.
+type registration struct {
+	pending       atomic.Int64
+	refused, shed atomic.Uint64
+	logged        *ratelimit.Limiter
+}
+
 // accept serves the plugin socket until it is closed.
 func (s *Supervisor) accept(ln *net.UnixListener) {
-	for {
-		c, err := ln.AcceptUnix()
-		if err != nil {
-			if !errors.Is(err, net.ErrClosed) {
-				s.log.Error("accept", "err", err)
-			}
+	unixsock.Accept(ln, s.log, "plugin socket", func(c *net.UnixConn) {
+		if s.reg.pending.Add(1) > maxUnregistered {
+			s.reg.pending.Add(-1)
+			s.reg.shed.Add(1)
+			s.logRefusal(s.log, "plugin socket connection shed: too many connections waiting to register", "limit", maxUnregistered)
+			c.Close()
 			return
 		}
-		go s.register(c)
+		go func() {
+			defer s.reg.pending.Add(-1)
+			s.register(c)
+		}()
+	})
+}
+
+// logRefusal logs a refused or shed connection, at most 20 a second with a
+// count of those held back: a flood of them must not flood the log.
+func (s *Supervisor) logRefusal(log *slog.Logger, msg string, args ...any) {
+	ok, held := s.reg.logged.Allow(time.Now())
+	if !ok {
+		return
 	}
+	if held > 0 {
+		args = append(args, "not_logged_before_this", held)
+	}
+	log.Warn(msg, args...)
 }
 
 // register runs the handshake of one new connection and hands it to the
-// instance it claims to be, or rejects it.
+// instance it claims to be, or rejects it. A peer that is not a process
+// plugvisor is waiting for is refused before a byte is read from it.
 func (s *Supervisor) register(c *net.UnixConn) {
 	agent := s.cfg().Agent
 	cred, err := unixsock.PeerCred(c)
 	if err != nil {
-		s.log.Warn("connection without peer credentials closed", "err", err)
+		s.reg.refused.Add(1)
+		s.logRefusal(s.log, "connection without peer credentials closed", "err", err)
 		c.Close()
 		return
 	}
 	log := s.log.With("peer_pid", cred.Pid)
+	if len(s.owners(int(cred.Pid))) == 0 {
+		s.refuseStranger(c, log, cred.Pid)
+		return
+	}
 	conn := protocol.NewConn(c, protocol.Options{
-		MaxFrame: int(agent.MaxFrame), ReadTimeout: agent.RegistrationTimeout, WriteTimeout: agent.HeartbeatTimeout,
+		MaxFrame: registrationFrame, ReadTimeout: agent.RegistrationTimeout, WriteTimeout: agent.HeartbeatTimeout,
 		BufferSize: 4 << 10,
 	})
 	j := joinReq{conn: conn, pid: int(cred.Pid), uid: cred.Uid}
@@ -95,9 +141,24 @@ func (s *Supervisor) badHello(j joinReq, log *slog.Logger, reason string) {
 }
 
 func (s *Supervisor) reject(conn *protocol.Conn, log *slog.Logger, rej *protocol.Reject) {
-	log.Warn("registration rejected", "code", string(rej.Code), "reason", rej.Reason)
+	s.reg.refused.Add(1)
+	s.logRefusal(log, "registration rejected", "code", string(rej.Code), "reason", rej.Reason)
 	_ = conn.Send(rej)
 	conn.Close()
+}
+
+// refuseStranger turns away a peer in no plugin's process group, and not
+// possibly the process of a plugin being started: it is told why, unread.
+func (s *Supervisor) refuseStranger(c *net.UnixConn, log *slog.Logger, pid int32) {
+	rej := newReject(protocol.RejectCredentials, fmt.Sprintf(
+		"pid %d is not in the process group of any plugin this supervisor started, nor can it be one being started", pid))
+	s.reg.refused.Add(1)
+	s.logRefusal(log, "registration rejected", "code", string(rej.Code), "reason", rej.Reason)
+	_ = c.SetWriteDeadline(time.Now().Add(refusalWrite))
+	if frame, err := protocol.AppendFrame(nil, rej); err == nil {
+		_, _ = c.Write(frame)
+	}
+	c.Close()
 }
 
 // owners are the instances a connection from pid may belong to: the one
@@ -225,12 +286,13 @@ func (in *instance) refuse(pid int, rej *protocol.Reject) *protocol.Reject {
 
 func (in *instance) accept(j joinReq, version uint16) {
 	agent := in.env.settings()
-	w := &protocol.Welcome{Protocol: version, Heartbeat: agent.HeartbeatInterval, Supervisor: agent.Name, MaxFrame: uint32(j.conn.MaxFrame())}
+	w := &protocol.Welcome{Protocol: version, Heartbeat: agent.HeartbeatInterval, Supervisor: agent.Name, MaxFrame: uint32(agent.MaxFrame)}
 	if err := j.conn.Send(w); err != nil {
 		in.log.Warn("welcome failed", "err", err)
 		j.conn.Close()
 		return
 	}
+	j.conn.SetMaxFrame(int(agent.MaxFrame)) // proven: the frame limit is the agent's from here on
 	j.conn.SetReadTimeout(agent.HeartbeatTimeout)
 	s := &session{
 		conn: j.conn, name: in.name, instance: in.id, hello: j.hello, proto: version,

@@ -2,11 +2,13 @@ package supervisor_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -18,28 +20,30 @@ import (
 // maxRejectReason is the bound PROTOCOL.md section 10 puts on reject.reason.
 const maxRejectReason = 512
 
-// TestBadHelloRejected: a first frame that is not a valid hello gets a
-// bad_hello reject with a bounded reason, not just the end of the
-// connection, and a connection nobody started disturbs no plugin.
-func TestBadHelloRejected(t *testing.T) {
+// TestStrangerRefusedUnread: a connection from a process in no plugin's
+// group is refused with a reason before a byte of it is read, whatever it
+// sends, and disturbs no plugin.
+func TestStrangerRefusedUnread(t *testing.T) {
 	h := startHarness(t, plugin(t, "echo", supervisortest.Bin("echo"), ""))
 	before := h.WaitState("echo", supervisor.StateRunning)
 	versions := protocol.Versions()
-	for _, c := range []struct {
+	frames := []struct {
 		name  string
 		frame []byte
-		want  string // in the reason
 	}{
-		{"no pid", rawFrame("kind", "hello", "versions", versions, "name", "echo"), "pid"},
-		{"empty versions", rawFrame("kind", "hello", "versions", []uint16{}, "name", "echo", "pid", os.Getpid()), "versions"},
-		{"not a map", []byte{0, 0, 0, 1, 0xc1}, "malformed"},
-		{"huge unknown kind", rawFrame("kind", strings.Repeat("k", 10_000)), "unknown message kind"},
-		{"not a hello", rawFrame("kind", "ping", "seq", 1, "time", 1), "not ping"},
-	} {
+		{"no pid", rawFrame("kind", "hello", "versions", versions, "name", "echo")},
+		{"empty versions", rawFrame("kind", "hello", "versions", []uint16{}, "name", "echo", "pid", os.Getpid())},
+		{"not a map", []byte{0, 0, 0, 1, 0xc1}},
+		{"huge unknown kind", rawFrame("kind", strings.Repeat("k", 10_000))},
+		{"a 4 MiB length prefix", []byte{0, 0x40, 0, 0}},
+		{"not a hello", rawFrame("kind", "ping", "seq", 1, "time", 1)},
+		{"a valid hello", rawFrame("kind", "hello", "versions", versions, "name", "echo", "pid", os.Getpid())},
+	}
+	for _, c := range frames {
 		t.Run(c.name, func(t *testing.T) {
 			rej := dialRaw(t, h, c.frame)
-			if rej.Code != protocol.RejectBadHello || !strings.Contains(rej.Reason, c.want) {
-				t.Fatalf("reject %+v; want bad_hello naming %q", rej, c.want)
+			if rej.Code != protocol.RejectCredentials || !strings.Contains(rej.Reason, "process group") {
+				t.Fatalf("reject %+v; want credentials, about the process group", rej)
 			}
 			if len(rej.Reason) > maxRejectReason {
 				t.Fatalf("reason of %d bytes; at most %d", len(rej.Reason), maxRejectReason)
@@ -47,27 +51,35 @@ func TestBadHelloRejected(t *testing.T) {
 		})
 	}
 	if st := h.Status("echo"); st.State != supervisor.StateRunning || st.PID != before.PID || st.Restarts != 0 {
-		t.Fatalf("a stranger's bad hello disturbed echo: %s pid %d→%d", st.State, before.PID, st.PID)
+		t.Fatalf("a stranger disturbed echo: %s pid %d→%d", st.State, before.PID, st.PID)
+	}
+	if info := supervisortest.InfoOf(t, h.Sup); info.RefusedConns != uint64(len(frames)) {
+		t.Fatalf("refused connections %d, want %d", info.RefusedConns, len(frames))
 	}
 }
 
-// TestBadHelloFromOwnProcessIsPermanent: the plugin's own process sending a
-// hello the decoder refuses would send it again after a restart, so the
-// plugin is failed at once, and it is told why.
+// TestBadHelloFromOwnProcessIsPermanent: a first frame from the plugin's own
+// process that is not a valid hello gets a bad_hello reject with a bounded
+// reason, and the plugin, which would send it again after a restart, is
+// failed at once.
 func TestBadHelloFromOwnProcessIsPermanent(t *testing.T) {
-	for role, field := range map[string]string{"nopid": "pid", "noversions": "versions"} {
+	for role, want := range map[string]string{"nopid": "pid", "noversions": "versions", "notamap": "malformed",
+		"hugekind": "unknown message kind", "pingfirst": "not ping"} {
 		t.Run(role, func(t *testing.T) {
 			h := startHarness(t, plugin(t, "bad", self(), `restart = "always"`+"\nenv = { PV_TEST_ROLE = \""+role+"\" }"))
 			st := h.WaitState("bad", supervisor.StateFailed)
-			for _, want := range []string{"permanent", "bad hello", field} {
-				if !strings.Contains(st.Reason, want) {
-					t.Fatalf("reason %q lacks %q", st.Reason, want)
+			for _, w := range []string{"permanent", "bad hello", want} {
+				if !strings.Contains(st.Reason, w) {
+					t.Fatalf("reason %q lacks %q", st.Reason, w)
 				}
 			}
 			if st.Restarts != 0 {
 				t.Fatalf("a bad hello was retried %d times", st.Restarts)
 			}
-			waitLog(t, h, "bad", "rejected: bad_hello")
+			line := waitLog(t, h, "bad", "rejected: bad_hello")
+			if len(line) > len("rejected: bad_hello: ")+maxRejectReason {
+				t.Fatalf("reason of %d bytes; at most %d: %.100s", len(line), maxRejectReason, line)
+			}
 		})
 	}
 }
@@ -127,7 +139,9 @@ func dialRaw(t *testing.T, h *harness, frame []byte) *protocol.Reject {
 	}
 	conn := protocol.NewConn(c, protocol.Options{ReadTimeout: 10 * time.Second})
 	defer conn.Close()
-	if _, err := c.Write(frame); err != nil {
+	// A peer refused unread may find the connection closed while it still
+	// writes; its reject is waiting to be read all the same.
+	if _, err := c.Write(frame); err != nil && !errors.Is(err, syscall.EPIPE) && !errors.Is(err, syscall.ECONNRESET) {
 		t.Fatal(err)
 	}
 	return expectReject(t, conn)
@@ -150,15 +164,18 @@ func expectReject(t *testing.T, conn *protocol.Conn) *protocol.Reject {
 }
 
 // waitLog waits until a captured line of name contains text.
-func waitLog(t *testing.T, h *harness, name, text string) {
+func waitLog(t *testing.T, h *harness, name, text string) string {
 	t.Helper()
+	var line string
 	supervisortest.WaitUntil(t, fmt.Sprintf("%q in the logs of %s", text, name), 10*time.Second, func() bool {
 		logs, _ := h.Sup.Logs(context.Background(), name, 100)
 		for _, l := range logs {
 			if strings.Contains(l.Text, text) {
+				line = l.Text
 				return true
 			}
 		}
 		return false
 	})
+	return line
 }

@@ -8,7 +8,7 @@ import "github.com/plugvisor/plugvisor/protocol"
 const (
 	sizeEvent   = 256 // an Event and its fixed parts, a LogLine or TaskEvent included
 	sizeRecord  = 320 // a Record, its map header and first group
-	sizeMapSlot = 64  // a further map entry: two string headers and its share of a group
+	sizeMapSlot = 80  // a further map entry: two string headers and its share of a group
 )
 
 // RecordSize estimates the memory one record holds.

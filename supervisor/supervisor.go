@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/plugvisor/plugvisor/internal/ratelimit"
 	"github.com/plugvisor/plugvisor/internal/unixsock"
 	"github.com/plugvisor/plugvisor/registry"
 )
@@ -60,6 +61,8 @@ type Supervisor struct {
 
 	ready   chan struct{}
 	closing atomic.Bool
+
+	reg registration // the plugin socket's connections not yet registered
 }
 
 var _ API = (*Supervisor)(nil)
@@ -85,6 +88,7 @@ func New(opts Options) (*Supervisor, error) {
 	s := &Supervisor{
 		opts: opts, log: opts.Logger, bus: newBus(), verifier: registry.NewVerifier(),
 		config: opts.Config, instances: map[string]*instance{}, ready: make(chan struct{}),
+		reg: registration{logged: ratelimit.New(20, time.Second)},
 		tokens: NewTokens(""),
 	}
 	return s, nil
@@ -344,7 +348,7 @@ func (s *Supervisor) Info(ctx context.Context) (Info, error) {
 	return Info{
 		Name: cfg.Agent.Name, Host: cfg.Agent.Host, Started: started, PID: os.Getpid(),
 		Socket: cfg.Agent.Socket, ControlSocket: cfg.Agent.ControlSocket, ConfigFiles: cfg.Files,
-		DroppedEvents: s.bus.droppedTotal(),
+		DroppedEvents: s.bus.droppedTotal(), RefusedConns: s.reg.refused.Load(), ShedConns: s.reg.shed.Load(),
 	}, nil
 }
 

@@ -98,11 +98,13 @@ func TestChecksumMismatchRefused(t *testing.T) {
 	}
 }
 
+// TestUnknownNameRejected: a plugin's own process that names an instance
+// the configuration does not have is told so.
 func TestUnknownNameRejected(t *testing.T) {
-	h := startHarness(t, plugin(t, "echo", supervisortest.Bin("echo"), "auto_start = false"))
-	rej := dialHello(t, h, &protocol.Hello{Versions: protocol.Versions(), Name: "nosuch", PID: os.Getpid()})
-	if rej.Code != protocol.RejectUnknownPlugin || !strings.Contains(rej.Reason, "nosuch") {
-		t.Fatalf("reject %+v", rej)
+	h := startHarness(t, plugin(t, "named", self(), `restart = "never"`+"\nenv = { PV_TEST_ROLE = \"unknownname\" }"))
+	line := waitLog(t, h, "named", "rejected: unknown_plugin")
+	if !strings.Contains(line, "nosuch") {
+		t.Fatalf("reject %q; want it to name nosuch", line)
 	}
 }
 
@@ -126,6 +128,8 @@ func TestImpostorRejected(t *testing.T) {
 	}
 }
 
+// TestSilentConnectionClosed: a connection from no plugin is told why and
+// closed at once, without a byte read from it.
 func TestSilentConnectionClosed(t *testing.T) {
 	h := startHarness(t, "")
 	c, err := net.Dial("unix", filepath.Join(h.Dir, "plugvisor.sock"))
@@ -133,9 +137,17 @@ func TestSilentConnectionClosed(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	m, err := protocol.NewConn(c, protocol.Options{}).Recv()
+	if rej, ok := m.(*protocol.Reject); !ok || rej.Code != protocol.RejectCredentials {
+		t.Fatalf("first frame %+v, %v; want a credentials reject", m, err)
+	}
 	n, err := c.Read(make([]byte, 1))
 	if n != 0 || err == nil {
-		t.Fatalf("silent connection got %d bytes, err %v; want it closed", n, err)
+		t.Fatalf("silent connection got %d more bytes, err %v; want it closed", n, err)
+	}
+	if info := supervisortest.InfoOf(t, h.Sup); info.RefusedConns != 1 {
+		t.Fatalf("refused connections %d, want 1", info.RefusedConns)
 	}
 }
 
@@ -470,10 +482,24 @@ func TestTaskOutcomes(t *testing.T) {
 		t.Fatalf("cancel: %+v, %v", r, err)
 	}
 
-	// The plugin dying with a task in flight.
+	// The plugin dying with a task it has (its progress record says so).
 	gone := make(chan supervisor.Reply, 1)
-	go func() { r, _ := send(ctx, "orphan", chaos.TaskSleep, "30s"); gone <- r }()
-	supervisortest.WaitUntil(t, "orphan in flight", 10*time.Second, func() bool { return h.Status("chaos").InFlight >= 1 })
+	go func() { r, _ := send(ctx, "orphan", chaos.TaskHold, "30s"); gone <- r }()
+	supervisortest.WaitUntil(t, "the plugin to hold the orphan", 10*time.Second, func() bool {
+		for {
+			select {
+			case ev := <-events:
+				for _, rec := range ev.Records {
+					if rec.Token == "orphan" {
+						return true
+					}
+				}
+				continue
+			default:
+			}
+			return false
+		}
+	})
 	if err := syscall.Kill(h.Status("chaos").PID, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}

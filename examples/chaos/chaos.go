@@ -28,6 +28,8 @@
 //	7 fail    the handler returns an error whose text is the content
 //	8 sleep   D: reply after D, or fail if shutdown comes first
 //	9 panic   the handler panics (the SDK recovers and replies task_error)
+//	10 hold   D: a progress record {action: holding} at once, then as sleep:
+//	          the record proves the plugin has the task
 package chaos
 
 import (
@@ -59,6 +61,7 @@ const (
 	TaskFail
 	TaskSleep
 	TaskPanic
+	TaskHold
 )
 
 // Chaos is the plugin's configuration.
@@ -203,6 +206,12 @@ func (c *Chaos) RegisterTasks(r *sdk.Router) {
 	r.Handle(TaskSpawn, func(_ context.Context, t sdk.Task, s sdk.Sink) error { return c.spawn(s, &t) })
 	r.Handle(TaskFail, func(_ context.Context, t sdk.Task, _ sdk.Sink) error { return errors.New(t.Content) })
 	r.Handle(TaskSleep, sleepTask)
+	r.Handle(TaskHold, func(ctx context.Context, t sdk.Task, s sdk.Sink) error {
+		if err := s.Progress(t, sdk.Fields{"data_type": "chaos", "action": "holding"}); err != nil {
+			return err
+		}
+		return sleepTask(ctx, t, s)
+	})
 	r.Handle(TaskPanic, func(context.Context, sdk.Task, sdk.Sink) error { panic("chaos: handler panic on request") })
 }
 
