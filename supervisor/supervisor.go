@@ -88,7 +88,7 @@ func New(opts Options) (*Supervisor, error) {
 	s := &Supervisor{
 		opts: opts, log: opts.Logger, bus: newBus(), verifier: registry.NewVerifier(),
 		config: opts.Config, instances: map[string]*instance{}, ready: make(chan struct{}),
-		reg: registration{logged: ratelimit.New(20, time.Second)},
+		reg:    registration{logged: ratelimit.New(20, time.Second)},
 		tokens: NewTokens(""),
 	}
 	return s, nil
