@@ -5,33 +5,36 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/plugvisor/plugvisor/internal/ring"
 )
 
 // rttWindow bounds the round trips kept for percentiles.
 const rttWindow = 1024
 
-// rttRing keeps the most recent task round trips of an instance.
+// rttRing keeps the most recent task round trips of an instance. Its zero
+// value is ready: an instance that never runs a task allocates nothing.
 type rttRing struct {
 	mu   sync.Mutex
-	vals []time.Duration
-	next int
+	vals *ring.Ring[time.Duration]
 }
 
 func (r *rttRing) add(d time.Duration) {
 	r.mu.Lock()
-	if len(r.vals) < rttWindow {
-		r.vals = append(r.vals, d)
-	} else {
-		r.vals[r.next] = d
-		r.next = (r.next + 1) % rttWindow
+	if r.vals == nil {
+		r.vals = ring.New[time.Duration](rttWindow)
 	}
+	r.vals.Push(d)
 	r.mu.Unlock()
 }
 
 // percentiles returns p50 and p99 of the window (zero when empty).
 func (r *rttRing) percentiles() (p50, p99 time.Duration) {
 	r.mu.Lock()
-	s := slices.Clone(r.vals)
+	var s []time.Duration
+	if r.vals != nil {
+		s = r.vals.Last(rttWindow)
+	}
 	r.mu.Unlock()
 	if len(s) == 0 {
 		return 0, 0
