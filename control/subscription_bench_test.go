@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plugvisor/plugvisor/internal/lossy"
 	"github.com/plugvisor/plugvisor/supervisor"
 )
 
@@ -13,30 +14,26 @@ import (
 
 func BenchmarkSubscriptionDeliverDrained(b *testing.B) {
 	var total atomic.Uint64
-	sub := newBenchSubscription(4096, &total)
+	sub := lossy.New(4096, &total, droppedNotice)
 	go func() {
-		for range sub.ch {
+		for range sub.C() {
 		}
 	}()
-	defer sub.close()
+	defer sub.Close()
 	ev := supervisor.Event{Type: supervisor.EventLog, Time: time.Now()}
 	b.ReportAllocs()
 	for b.Loop() {
-		sub.deliver(ev, &total)
+		deliver(sub, ev)
 	}
 }
 
 func BenchmarkSubscriptionDeliverFull(b *testing.B) {
 	var total atomic.Uint64
-	sub := newBenchSubscription(16, &total) // never read: every event is a loss
-	defer sub.close()
+	sub := lossy.New(16, &total, droppedNotice) // never read: every event is a loss
+	defer sub.Close()
 	ev := supervisor.Event{Type: supervisor.EventLog, Time: time.Now()}
 	b.ReportAllocs()
 	for b.Loop() {
-		sub.deliver(ev, &total)
+		deliver(sub, ev)
 	}
-}
-
-func newBenchSubscription(buffer int, _ *atomic.Uint64) *subscription {
-	return &subscription{ch: make(chan supervisor.Event, buffer)}
 }
