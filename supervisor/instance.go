@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/plugvisor/plugvisor/internal/latest"
 	"github.com/plugvisor/plugvisor/protocol"
 	"github.com/plugvisor/plugvisor/registry"
 )
@@ -388,7 +389,7 @@ func (in *instance) accept(j joinReq, version uint16) {
 		heartbeat: agent.HeartbeatInterval, hbTimeout: agent.HeartbeatTimeout,
 		bus: in.sup.bus, rtts: in.rtts, tokens: in.sup.tokens,
 		pending: map[string]*pendingTask{}, pings: map[uint64]chan time.Duration{},
-		pongs: make(chan protocol.Pong, 1), done: make(chan struct{}),
+		pongs: latest.New[protocol.Pong](), done: make(chan struct{}),
 	}
 	in.permanent, in.exitWhy, in.exitNote, in.noGoodbye = false, "", "", false
 	in.mu.Lock()
