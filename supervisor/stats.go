@@ -1,11 +1,11 @@
 package supervisor
 
 import (
-	"math"
 	"slices"
 	"sync"
 	"time"
 
+	"github.com/plugvisor/plugvisor/internal/percentile"
 	"github.com/plugvisor/plugvisor/internal/ring"
 )
 
@@ -40,23 +40,5 @@ func (r *rttRing) percentiles() (p50, p99 time.Duration) {
 		return 0, 0
 	}
 	slices.Sort(s)
-	return s[rank(len(s), 50)], s[rank(len(s), 99)]
-}
-
-// rank is the index of the p-th percentile of n sorted values by the
-// nearest-rank method, so p99 of two values is the larger one, not the
-// smaller.
-func rank(n int, p float64) int {
-	i := int(math.Ceil(p/100*float64(n))) - 1
-	return min(max(i, 0), n-1)
-}
-
-// Percentile returns the p-th percentile (0–100) of ds, sorting a copy.
-func Percentile(ds []time.Duration, p float64) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	return s[rank(len(s), p)]
+	return percentile.Sorted(s, 50), percentile.Sorted(s, 99)
 }
