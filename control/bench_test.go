@@ -8,6 +8,7 @@ import (
 	"time"
 
 	ct "github.com/plugvisor/plugvisor/control/controltest"
+	"github.com/plugvisor/plugvisor/internal/percentile"
 	"github.com/plugvisor/plugvisor/supervisor"
 )
 
@@ -41,10 +42,10 @@ func BenchmarkSendTask(b *testing.B) {
 	b.StopTimer()
 	for _, p := range paths {
 		b.ReportMetric(float64(len(p.rtts))/p.elapsed.Seconds(), p.name+"-tasks/s")
-		b.ReportMetric(float64(supervisor.Percentile(p.rtts, 50).Microseconds()), p.name+"-p50-µs")
-		b.ReportMetric(float64(supervisor.Percentile(p.rtts, 99).Microseconds()), p.name+"-p99-µs")
+		b.ReportMetric(float64(percentile.Of(p.rtts, 50).Microseconds()), p.name+"-p50-µs")
+		b.ReportMetric(float64(percentile.Of(p.rtts, 99).Microseconds()), p.name+"-p99-µs")
 	}
-	b.ReportMetric(float64(supervisor.Percentile(paths[1].rtts, 50))/float64(supervisor.Percentile(paths[0].rtts, 50)), "p50-ratio")
+	b.ReportMetric(float64(percentile.Of(paths[1].rtts, 50))/float64(percentile.Of(paths[0].rtts, 50)), "p50-ratio")
 }
 
 // benchPath accumulates one path's figures over the rounds.

@@ -231,7 +231,7 @@ func (c *Client) shutdown(err error, notice *Error) {
 	c.mu.Unlock()
 	close(c.done)
 	for _, s := range subs {
-		s.close()
+		s.Close()
 	}
 }
 
@@ -249,7 +249,7 @@ func (c *Client) event(id uint64, ev *supervisor.Event) {
 	sub := c.subs[id]
 	c.mu.Unlock()
 	if sub != nil {
-		sub.deliver(*ev, &c.dropped)
+		deliver(sub, *ev)
 	}
 }
 

@@ -4,9 +4,8 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"sync/atomic"
-	"time"
 
+	"github.com/plugvisor/plugvisor/internal/lossy"
 	"github.com/plugvisor/plugvisor/supervisor"
 )
 
@@ -19,7 +18,7 @@ import (
 // the connection ends. The server queues at most MaxEventBuffer events for it;
 // a larger buffer is this client's own queue.
 func (c *Client) Subscribe(ctx context.Context, buffer int) (<-chan supervisor.Event, func(), error) {
-	sub := &subscription{ch: make(chan supervisor.Event, max(buffer, 1))}
+	sub := lossy.New(buffer, &c.dropped, droppedNotice)
 	id := c.nextID.Add(1)
 	// The response resolves a pending call under the same id; events
 	// that follow it go to the subscription.
@@ -60,7 +59,7 @@ func (c *Client) Subscribe(ctx context.Context, buffer int) (<-chan supervisor.E
 		return nil, nil, c.Err()
 	}
 	stop := context.AfterFunc(ctx, cancel)
-	return sub.ch, func() { stop(); cancel() }, nil
+	return sub.C(), func() { stop(); cancel() }, nil
 }
 
 // unsubscribe closes subscription id and reports whether it was open.
@@ -70,61 +69,26 @@ func (c *Client) unsubscribe(id uint64) bool {
 	delete(c.subs, id)
 	c.mu.Unlock()
 	if sub != nil {
-		sub.close()
+		sub.Close()
 	}
 	return sub != nil
 }
 
-type subscription struct {
-	mu      sync.Mutex // orders a Dropped notice before what follows it
-	ch      chan supervisor.Event
-	dropped uint64 // lost since the last notice was delivered
-	closed  bool
+// subscription carries one Subscribe's events from the read loop, which
+// must never wait for a caller, to that caller.
+type subscription = lossy.Queue[supervisor.Event]
+
+func droppedNotice(n uint64, next supervisor.Event) supervisor.Event {
+	return supervisor.Event{Type: supervisor.EventDropped, Time: next.Time, Dropped: n}
 }
 
-func (s *subscription) deliver(ev supervisor.Event, total *atomic.Uint64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	switch {
-	case s.closed:
-		return
-	case ev.Type == supervisor.EventDropped:
-		// The server's losses and ours make one notice.
-		s.dropped += ev.Dropped
-		s.notify(ev.Time)
-		return
-	case s.dropped > 0 && !s.notify(ev.Time):
-		s.lose(total)
+// deliver hands ev to sub. The server's own drops arrive as EventDropped;
+// they join ours in one notice rather than being passed on as an event
+// that could itself be lost.
+func deliver(sub *subscription, ev supervisor.Event) {
+	if ev.Type == supervisor.EventDropped {
+		sub.Lost(ev.Dropped, ev)
 		return
 	}
-	select {
-	case s.ch <- ev:
-	default:
-		s.lose(total)
-	}
-}
-
-// notify delivers the count of lost events if there is room.
-func (s *subscription) notify(t time.Time) bool {
-	select {
-	case s.ch <- supervisor.Event{Type: supervisor.EventDropped, Time: t, Dropped: s.dropped}:
-		s.dropped = 0
-		return true
-	default:
-		return false
-	}
-}
-
-func (s *subscription) lose(total *atomic.Uint64) {
-	s.dropped++
-	total.Add(1)
-}
-
-func (s *subscription) close() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.closed {
-		s.closed = true
-		close(s.ch)
-	}
+	sub.Send(ev)
 }

@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"io"
 	"runtime"
-	"slices"
 	"testing"
 	"time"
 
 	"github.com/vmihailenco/msgpack/v5"
 
+	"github.com/plugvisor/plugvisor/internal/percentile"
 	"github.com/plugvisor/plugvisor/protocol"
 )
 
@@ -34,12 +34,6 @@ func benchBatch() *protocol.Data {
 		recs[i] = benchRecord(i)
 	}
 	return &protocol.Data{Records: recs}
-}
-
-func percentile(ds []time.Duration, p float64) time.Duration {
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	return s[min(len(s)-1, int(float64(len(s))*p))]
 }
 
 func mustFrame(b *testing.B, m protocol.Message) []byte {
@@ -119,12 +113,12 @@ func BenchmarkRoundTrip(b *testing.B) {
 	for _, d := range conn {
 		total += d
 	}
-	p50, rawP50 := percentile(conn, 0.50), percentile(raw, 0.50)
+	p50, rawP50 := percentile.Of(conn, 50), percentile.Of(raw, 50)
 	b.ReportMetric(float64(total.Nanoseconds())/float64(len(conn)), "ns/op")
 	b.ReportMetric(float64(p50.Nanoseconds()), "p50-ns")
-	b.ReportMetric(float64(percentile(conn, 0.99).Nanoseconds()), "p99-ns")
+	b.ReportMetric(float64(percentile.Of(conn, 99).Nanoseconds()), "p99-ns")
 	b.ReportMetric(float64(rawP50.Nanoseconds()), "raw-p50-ns")
-	b.ReportMetric(float64(percentile(raw, 0.99).Nanoseconds()), "raw-p99-ns")
+	b.ReportMetric(float64(percentile.Of(raw, 99).Nanoseconds()), "raw-p99-ns")
 	b.ReportMetric(float64(p50)/float64(rawP50), "x_raw")
 	b.ReportMetric(float64(len(taskFrame)), "task-B")
 	b.ReportMetric(float64(len(replyFrame)), "reply-B")

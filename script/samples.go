@@ -5,7 +5,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/plugvisor/plugvisor/supervisor"
+	"github.com/plugvisor/plugvisor/internal/percentile"
 )
 
 // maxSamples bounds the round trips a step, and a run, keep for their
@@ -70,4 +70,4 @@ func pick(ds []time.Duration, n int) []time.Duration {
 	return out[:n]
 }
 
-func (s *samples) percentile(p float64) time.Duration { return supervisor.Percentile(s.keep, p) }
+func (s *samples) percentile(p float64) time.Duration { return percentile.Of(s.keep, p) }

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/plugvisor/plugvisor/internal/latest"
 	"github.com/plugvisor/plugvisor/protocol"
 )
 
@@ -35,7 +36,7 @@ func runSupervised(ctx context.Context, p Plugin, sess *Session, router Router, 
 	// The supervisor's announced limit (0: the default) is the one in force
 	// both ways: it accepts frames up to it and may send tasks up to it.
 	c.SetMaxFrame(int(min(w.MaxFrame, math.MaxInt32)))
-	tr := &supervised{c: c, heartbeat: w.Heartbeat, log: o.log, quit: make(chan struct{}), pongs: make(chan protocol.Pong, 1)}
+	tr := &supervised{c: c, heartbeat: w.Heartbeat, log: o.log, quit: make(chan struct{}), pongs: latest.New[protocol.Pong]()}
 	return newRunner(p, o, sess, router, c.MaxFrame(), tr).run(ctx)
 }
 
@@ -103,8 +104,8 @@ type supervised struct {
 	log       *slog.Logger
 	r         *runner
 
-	closing  atomic.Bool        // we closed the Conn: read and write errors are not losses
-	pongs    chan protocol.Pong // capacity 1: the latest ping to answer
+	closing  atomic.Bool               // we closed the Conn: read and write errors are not losses
+	pongs    latest.Box[protocol.Pong] // the latest ping to answer: it answers the earlier ones too
 	quit     chan struct{}
 	quitOnce sync.Once
 	wg       sync.WaitGroup
@@ -160,7 +161,7 @@ func (t *supervised) readFailed(err error) {
 func (t *supervised) receive(m protocol.Message) error {
 	switch m := m.(type) {
 	case *protocol.Ping:
-		t.queuePong(protocol.Pong{Seq: m.Seq, Time: m.Time})
+		t.pongs.Put(protocol.Pong{Seq: m.Seq, Time: m.Time})
 	case *protocol.Pong:
 		if m.Time > 0 {
 			t.r.sess.setRTT(time.Since(time.Unix(0, m.Time)))
@@ -179,29 +180,12 @@ func (t *supervised) receive(m protocol.Message) error {
 	return nil
 }
 
-// queuePong hands p to pongLoop without blocking. A pong still waiting is
-// replaced: the latest answers the supervisor's latest ping, and any frame
-// we send is a sign of life anyway.
-func (t *supervised) queuePong(p protocol.Pong) {
-	for {
-		select {
-		case t.pongs <- p:
-			return
-		default:
-		}
-		select {
-		case <-t.pongs:
-		default:
-		}
-	}
-}
-
 func (t *supervised) pongLoop() {
 	defer t.wg.Done()
 	for {
 		var p protocol.Pong
 		select {
-		case p = <-t.pongs:
+		case p = <-t.pongs.C():
 		case <-t.quit:
 			return
 		}

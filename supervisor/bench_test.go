@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plugvisor/plugvisor/internal/percentile"
 	"github.com/plugvisor/plugvisor/protocol"
 )
 
@@ -46,9 +47,9 @@ func BenchmarkSpawnRegistered(b *testing.B) {
 		}
 		b.StartTimer()
 	}
-	p50, a50 := supervisor.Percentile(ds, 50), supervisor.Percentile(anchor, 50)
+	p50, a50 := percentile.Of(ds, 50), percentile.Of(anchor, 50)
 	b.ReportMetric(float64(p50.Microseconds()), "p50_µs")
-	b.ReportMetric(float64(supervisor.Percentile(ds, 99).Microseconds()), "p99_µs")
+	b.ReportMetric(float64(percentile.Of(ds, 99).Microseconds()), "p99_µs")
 	b.ReportMetric(float64(a50.Microseconds()), "anchor_p50_µs")
 	b.ReportMetric(float64(p50)/float64(a50), "x_anchor")
 }

@@ -4,6 +4,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/plugvisor/plugvisor/internal/lossy"
 )
 
 // bus fans events out to subscribers without ever waiting for one: a
@@ -12,26 +14,20 @@ import (
 // many it missed.
 type bus struct {
 	mu      sync.RWMutex
-	subs    map[*subscriber]struct{}
+	subs    map[*lossy.Queue[Event]]struct{}
 	dropped atomic.Uint64 // every event lost by any subscriber, those gone included
 }
 
-type subscriber struct {
-	ch      chan Event
-	dropped atomic.Uint64  // lost since the last EventDropped was delivered
-	total   *atomic.Uint64 // the bus's count of every loss
-	mu      sync.Mutex     // serialises sends so a Dropped notice precedes what follows it
-	closed  bool
-}
+func newBus() *bus { return &bus{subs: make(map[*lossy.Queue[Event]]struct{})} }
 
-func newBus() *bus { return &bus{subs: make(map[*subscriber]struct{})} }
+// droppedNotice tells a subscriber it lost n events before next.
+func droppedNotice(n uint64, next Event) Event {
+	return Event{Type: EventDropped, Time: next.Time, Dropped: n}
+}
 
 // subscribe registers a subscriber with a bounded buffer.
 func (b *bus) subscribe(buffer int) (<-chan Event, func()) {
-	if buffer < 1 {
-		buffer = 1
-	}
-	s := &subscriber{ch: make(chan Event, buffer), total: &b.dropped}
+	s := lossy.New(buffer, &b.dropped, droppedNotice)
 	b.mu.Lock()
 	b.subs[s] = struct{}{}
 	b.mu.Unlock()
@@ -41,13 +37,10 @@ func (b *bus) subscribe(buffer int) (<-chan Event, func()) {
 			b.mu.Lock()
 			delete(b.subs, s)
 			b.mu.Unlock()
-			s.mu.Lock()
-			s.closed = true
-			close(s.ch)
-			s.mu.Unlock()
+			s.Close()
 		})
 	}
-	return s.ch, cancel
+	return s.C(), cancel
 }
 
 // publish delivers e to every subscriber that has room.
@@ -58,35 +51,8 @@ func (b *bus) publish(e Event) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
 	for s := range b.subs {
-		s.deliver(e)
+		s.Send(e)
 	}
-}
-
-func (s *subscriber) deliver(e Event) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return
-	}
-	if n := s.dropped.Load(); n > 0 {
-		select {
-		case s.ch <- Event{Type: EventDropped, Time: e.Time, Dropped: n}:
-			s.dropped.Store(0)
-		default:
-			s.lose()
-			return
-		}
-	}
-	select {
-	case s.ch <- e:
-	default:
-		s.lose()
-	}
-}
-
-func (s *subscriber) lose() {
-	s.dropped.Add(1)
-	s.total.Add(1)
 }
 
 // droppedTotal is every event lost by any subscriber, for the header.

@@ -6,48 +6,37 @@ import (
 	"io"
 	"sync"
 	"time"
+
+	"github.com/plugvisor/plugvisor/internal/ring"
 )
 
 // maxLineBytes bounds one captured line; a longer one is split, so a plugin
 // printing without newlines cannot grow a buffer without limit.
 const maxLineBytes = 16 << 10
 
-// logRing keeps the last lines of an instance's output in memory.
+// logRing keeps the last lines of an instance's output in memory, for the
+// capture goroutines to add to while the API reads.
 type logRing struct {
 	mu    sync.Mutex
-	lines []LogLine
-	next  int
-	full  bool
+	lines *ring.Ring[LogLine]
 }
 
-func newLogRing(n int) *logRing { return &logRing{lines: make([]LogLine, n)} }
+func newLogRing(n int) *logRing { return &logRing{lines: ring.New[LogLine](n)} }
 
 func (l *logRing) add(line LogLine) {
 	l.mu.Lock()
-	l.lines[l.next] = line
-	l.next = (l.next + 1) % len(l.lines)
-	if l.next == 0 {
-		l.full = true
-	}
+	l.lines.Push(line)
 	l.mu.Unlock()
 }
 
-// last returns up to n lines, oldest first.
+// last returns up to n lines, oldest first; n <= 0 means all of them.
 func (l *logRing) last(n int) []LogLine {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	count := l.next
-	if l.full {
-		count = len(l.lines)
+	if n <= 0 {
+		n = l.lines.Len()
 	}
-	if n <= 0 || n > count {
-		n = count
-	}
-	out := make([]LogLine, n)
-	for i := range out {
-		out[i] = l.lines[(l.next-n+i+len(l.lines))%len(l.lines)]
-	}
-	return out
+	return l.lines.Last(n)
 }
 
 // capture reads lines from r until EOF, writing each to the file, the ring and

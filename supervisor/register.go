@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/plugvisor/plugvisor/internal/latest"
 	"github.com/plugvisor/plugvisor/internal/ratelimit"
 	"github.com/plugvisor/plugvisor/internal/unixsock"
 	"github.com/plugvisor/plugvisor/protocol"
@@ -299,7 +300,7 @@ func (in *instance) accept(j joinReq, version uint16) {
 		heartbeat: agent.HeartbeatInterval, hbTimeout: agent.HeartbeatTimeout,
 		bus: in.env.bus, rtts: in.rtts, tokens: in.env.tokens,
 		pending: map[string]*pendingTask{}, pings: map[uint64]chan time.Duration{},
-		pongs: make(chan protocol.Pong, 1), done: make(chan struct{}),
+		pongs: latest.New[protocol.Pong](), done: make(chan struct{}),
 	}
 	in.permanent, in.exitWhy, in.exitNote, in.noGoodbye = false, "", "", false
 	in.mu.Lock()

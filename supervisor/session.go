@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/plugvisor/plugvisor/internal/latest"
 	"github.com/plugvisor/plugvisor/protocol"
 )
 
@@ -53,8 +54,8 @@ type session struct {
 	lastHB   atomic.Int64 // unix ns of the last pong
 	hbRTT    atomic.Int64
 	goodbye  atomic.Pointer[string]
-	writeErr atomic.Pointer[error] // the write that broke the session, if any
-	pongs    chan protocol.Pong    // the latest ping to answer, for the pong loop
+	writeErr atomic.Pointer[error]     // the write that broke the session, if any
+	pongs    latest.Box[protocol.Pong] // the latest ping to answer, for the pong loop
 	answered atomic.Uint64
 	failed   atomic.Uint64
 	timedOut atomic.Uint64
@@ -308,19 +309,7 @@ func (s *session) pingLoop(stop <-chan struct{}) {
 // block the same way, and both would sit until a timeout killed the plugin.
 // Only the latest ping needs an answer: any frame proves we are alive.
 func (s *session) answer(m *protocol.Ping) {
-	pong := protocol.Pong{Seq: m.Seq, Time: m.Time}
-	select {
-	case s.pongs <- pong:
-	default:
-		select { // replace the unsent older one
-		case <-s.pongs:
-		default:
-		}
-		select {
-		case s.pongs <- pong:
-		default:
-		}
-	}
+	s.pongs.Put(protocol.Pong{Seq: m.Seq, Time: m.Time})
 }
 
 func (s *session) pongLoop(stop <-chan struct{}) {
@@ -328,7 +317,7 @@ func (s *session) pongLoop(stop <-chan struct{}) {
 		select {
 		case <-stop:
 			return
-		case p := <-s.pongs:
+		case p := <-s.pongs.C():
 			if err := s.conn.Send(&p); err != nil {
 				s.broken(err)
 				return

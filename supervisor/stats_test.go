@@ -5,29 +5,9 @@ import (
 	"time"
 )
 
-func TestPercentileNearestRank(t *testing.T) {
-	ms := func(vs ...int) []time.Duration {
-		out := make([]time.Duration, len(vs))
-		for i, v := range vs {
-			out[i] = time.Duration(v) * time.Millisecond
-		}
-		return out
-	}
-	for _, tc := range []struct {
-		in   []time.Duration
-		p    float64
-		want time.Duration
-	}{
-		{ms(1, 100), 99, 100 * time.Millisecond},
-		{ms(1, 100), 50, time.Millisecond},
-		{ms(5), 99, 5 * time.Millisecond},
-		{ms(4, 1, 3, 2), 50, 2 * time.Millisecond},
-		{nil, 99, 0},
-	} {
-		if got := Percentile(tc.in, tc.p); got != tc.want {
-			t.Errorf("Percentile(%v, %v) = %v, want %v", tc.in, tc.p, got, tc.want)
-		}
-	}
+// The engine's window reports the same nearest-rank percentiles as
+// everything else (see internal/percentile).
+func TestRTTRingPercentiles(t *testing.T) {
 	var r rttRing
 	for i := 1; i <= 100; i++ {
 		r.add(time.Duration(i))

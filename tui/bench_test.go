@@ -16,6 +16,7 @@ import (
 	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/plugvisor/plugvisor/internal/percentile"
 	"github.com/plugvisor/plugvisor/protocol"
 	"github.com/plugvisor/plugvisor/supervisor"
 	"github.com/plugvisor/plugvisor/tui/components/detail"
@@ -319,15 +320,6 @@ loop:
 	return l
 }
 
-func percentile(ds []time.Duration, p float64) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	return s[min(int(float64(len(s))*p), len(s)-1)]
-}
-
 func report(b *testing.B, l load, baseline time.Duration) {
 	win := l.window.Seconds()
 	b.ReportMetric(float64(l.absorbed)/win, "rec/s-absorbed")
@@ -335,8 +327,8 @@ func report(b *testing.B, l load, baseline time.Duration) {
 		b.ReportMetric(float64(l.offered)/win, "rec/s-offered")
 	}
 	b.ReportMetric(float64(l.dropped), "rec-dropped")
-	b.ReportMetric(float64(percentile(l.latencies, 0.5))/1e6, "key-frame-p50-ms")
-	b.ReportMetric(float64(percentile(l.latencies, 0.99))/1e6, "key-frame-p99-ms")
+	b.ReportMetric(float64(percentile.Of(l.latencies, 50))/1e6, "key-frame-p50-ms")
+	b.ReportMetric(float64(percentile.Of(l.latencies, 99))/1e6, "key-frame-p99-ms")
 	b.ReportMetric(float64(slices.Max(append(l.latencies, 0)))/1e6, "key-frame-max-ms")
 	b.ReportMetric(100*(l.cpu-baseline).Seconds()/win, "console-cpu-%")
 	b.ReportMetric(100*l.cpu.Seconds()/win, "process-cpu-%")

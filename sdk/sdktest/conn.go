@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plugvisor/plugvisor/internal/latest"
 	"github.com/plugvisor/plugvisor/protocol"
 )
 
@@ -31,13 +32,13 @@ type Conn struct {
 	pongs   []protocol.Pong
 	goodbye *protocol.Goodbye
 	readErr error
-	pongQ   chan protocol.Pong // capacity 1: the latest ping to answer
+	pongQ   latest.Box[protocol.Pong] // the latest ping to answer: it answers the earlier ones too
 	seq     atomic.Uint64
 	tokens  atomic.Uint64
 }
 
 func newConn(t testing.TB, pc *protocol.Conn, hello protocol.Hello) *Conn {
-	c := &Conn{Hello: hello, t: t, pc: pc, changed: make(chan struct{}), pongQ: make(chan protocol.Pong, 1)}
+	c := &Conn{Hello: hello, t: t, pc: pc, changed: make(chan struct{}), pongQ: latest.New[protocol.Pong]()}
 	c.resumed.L = &c.mu
 	return c
 }
@@ -87,32 +88,16 @@ func (c *Conn) readLoop() {
 			return
 		}
 		if p, ok := m.(*protocol.Ping); ok {
-			c.queuePong(protocol.Pong{Seq: p.Seq, Time: p.Time})
+			c.pongQ.Put(protocol.Pong{Seq: p.Seq, Time: p.Time})
 		}
 		c.update(func() { c.keep(m) })
-	}
-}
-
-// queuePong hands p to pongLoop without blocking, replacing a pong still
-// waiting: only the latest ping needs an answer.
-func (c *Conn) queuePong(p protocol.Pong) {
-	for {
-		select {
-		case c.pongQ <- p:
-			return
-		default:
-		}
-		select {
-		case <-c.pongQ:
-		default:
-		}
 	}
 }
 
 func (c *Conn) pongLoop(stopped <-chan struct{}) {
 	for {
 		select {
-		case p := <-c.pongQ:
+		case p := <-c.pongQ.C():
 			// Best effort: a failed send shows up as a read error.
 			_ = c.pc.Send(&p)
 		case <-stopped:

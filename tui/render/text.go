@@ -3,10 +3,11 @@ package render
 
 import (
 	"strings"
-	"unicode/utf8"
 
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
+
+	"github.com/plugvisor/plugvisor/internal/termtext"
 )
 
 // Width is the number of cells s takes, escape sequences excluded.
@@ -65,27 +66,7 @@ func isPlainASCII(s string) bool {
 // Sanitize makes text from a plugin safe to draw: escape sequences are
 // dropped and control characters become spaces, so a plugin cannot move the
 // cursor or recolour the console.
-func Sanitize(s string) string {
-	if isPlainASCII(s) {
-		return s
-	}
-	if strings.IndexByte(s, 0x1b) >= 0 {
-		s = ansi.Strip(s)
-	}
-	var b strings.Builder
-	b.Grow(len(s))
-	for _, r := range s {
-		switch {
-		case r == '\t':
-			b.WriteString("    ")
-		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == utf8.RuneError:
-			b.WriteByte(' ')
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
+func Sanitize(s string) string { return termtext.Blank(s) }
 
 // IndexFold finds sub in s ignoring ASCII case; -1 if absent.
 func IndexFold(s, sub string) int {

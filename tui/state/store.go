@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/plugvisor/plugvisor/internal/ring"
 	"github.com/plugvisor/plugvisor/protocol"
 	"github.com/plugvisor/plugvisor/supervisor"
 )
@@ -27,9 +28,9 @@ type Record struct {
 // Plugin is one instance: its latest status and what it produced.
 type Plugin struct {
 	Status  supervisor.PluginStatus
-	Logs    *Ring[supervisor.LogLine]
-	Records *Ring[Record]
-	Rates   *Ring[float64]
+	Logs    *ring.Ring[supervisor.LogLine]
+	Records *ring.Ring[Record]
+	Rates   *ring.Ring[float64]
 
 	backfilled bool // its earlier output was fetched with API.Logs
 	stateAt    time.Time
@@ -38,8 +39,8 @@ type Plugin struct {
 func newPlugin(name, instance string) *Plugin {
 	return &Plugin{
 		Status: supervisor.PluginStatus{Name: name, Instance: instance, State: supervisor.StateStopped},
-		Logs:   NewRing[supervisor.LogLine](MaxLogLines), Records: NewRing[Record](MaxRecords),
-		Rates: NewRing[float64](RateSamples),
+		Logs:   ring.New[supervisor.LogLine](MaxLogLines), Records: ring.New[Record](MaxRecords),
+		Rates: ring.New[float64](RateSamples),
 	}
 }
 

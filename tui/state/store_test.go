@@ -10,21 +10,6 @@ import (
 	"github.com/plugvisor/plugvisor/supervisor"
 )
 
-func TestRingBounds(t *testing.T) {
-	r := NewRing[int](3)
-	for i := 1; i <= 5; i++ {
-		r.Push(i)
-	}
-	if r.Len() != 3 || r.Total() != 5 || r.At(0) != 3 || r.At(2) != 5 {
-		t.Fatalf("ring = len %d total %d [%d %d %d]", r.Len(), r.Total(), r.At(0), r.At(1), r.At(2))
-	}
-	r.Reset()
-	r.Push(9)
-	if r.Len() != 1 || r.At(0) != 9 || r.Total() != 6 {
-		t.Fatalf("after reset: len %d at0 %d total %d", r.Len(), r.At(0), r.Total())
-	}
-}
-
 func TestBuffersAreBounded(t *testing.T) {
 	s := New()
 	recs := make([]protocol.Record, 100)

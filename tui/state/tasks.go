@@ -3,6 +3,7 @@ package state
 import (
 	"time"
 
+	"github.com/plugvisor/plugvisor/internal/ring"
 	"github.com/plugvisor/plugvisor/supervisor"
 )
 
@@ -32,7 +33,7 @@ func (t *Task) Records() int { return len(t.Reply.Records) }
 // index is kept in step with the ring, which forgets the oldest round trip
 // when it is full.
 type tasks struct {
-	ring    *Ring[*Task]
+	ring    *ring.Ring[*Task]
 	rev     uint64
 	byToken map[string]*Task
 }
@@ -40,7 +41,7 @@ type tasks struct {
 func (s *Store) tasksOf(plugin string) *tasks {
 	t := s.tasks[plugin]
 	if t == nil {
-		t = &tasks{ring: NewRing[*Task](MaxRoundTrips), byToken: map[string]*Task{}}
+		t = &tasks{ring: ring.New[*Task](MaxRoundTrips), byToken: map[string]*Task{}}
 		s.tasks[plugin] = t
 	}
 	return t
@@ -58,7 +59,7 @@ func (ts *tasks) push(t *Task) {
 }
 
 // Tasks returns a plugin's round trips (oldest first) and their revision.
-func (s *Store) Tasks(plugin string) (*Ring[*Task], uint64) {
+func (s *Store) Tasks(plugin string) (*ring.Ring[*Task], uint64) {
 	t := s.tasksOf(plugin)
 	return t.ring, t.rev
 }

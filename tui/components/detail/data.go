@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/plugvisor/plugvisor/internal/ring"
 	"github.com/plugvisor/plugvisor/protocol"
 	pvctx "github.com/plugvisor/plugvisor/tui/context"
 	"github.com/plugvisor/plugvisor/tui/render"
@@ -20,7 +21,7 @@ type dataView struct {
 	scroll   int // first line of the expanded record shown
 }
 
-func (v *dataView) match(recs *state.Ring[state.Record]) func(int) bool {
+func (v *dataView) match(recs *ring.Ring[state.Record]) func(int) bool {
 	if v.filter == "" {
 		return func(int) bool { return true }
 	}

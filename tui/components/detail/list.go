@@ -9,17 +9,17 @@ type list struct {
 	offset int // rows between the newest match and the top of the window
 }
 
-// ring is what a list needs of a buffer.
-type ring interface {
+// buffer is what a list needs of a ring.
+type buffer interface {
 	Len() int
 	Total() uint64
 }
 
-func base(r ring) uint64 { return r.Total() - uint64(r.Len()) }
+func base(r buffer) uint64 { return r.Total() - uint64(r.Len()) }
 
 // selected returns the ring index of the selected item, or -1 when nothing
 // matches. A selected item pushed out of the ring selects the oldest match.
-func (l *list) selected(r ring, match func(int) bool) int {
+func (l *list) selected(r buffer, match func(int) bool) int {
 	if l.sel != 0 {
 		i := int(int64(l.sel) - int64(base(r)) - 1)
 		if i >= 0 && i < r.Len() && match(i) {
@@ -42,11 +42,11 @@ func (l *list) selected(r ring, match func(int) bool) int {
 	return -1
 }
 
-func seqOf(r ring, i int) uint64 { return base(r) + uint64(i) + 1 }
+func seqOf(r buffer, i int) uint64 { return base(r) + uint64(i) + 1 }
 
 // move goes n matches older (n > 0) or newer (n < 0). Reaching the newest
 // resumes following.
-func (l *list) move(r ring, match func(int) bool, n int) {
+func (l *list) move(r buffer, match func(int) bool, n int) {
 	i := l.selected(r, match)
 	if i < 0 {
 		return
@@ -67,7 +67,7 @@ func (l *list) move(r ring, match func(int) bool, n int) {
 	}
 }
 
-func (l *list) newest(r ring, match func(int) bool) int {
+func (l *list) newest(r buffer, match func(int) bool) int {
 	for j := r.Len() - 1; j >= 0; j-- {
 		if match(j) {
 			return j
@@ -77,7 +77,7 @@ func (l *list) newest(r ring, match func(int) bool) int {
 }
 
 // oldest selects the oldest match.
-func (l *list) oldest(r ring, match func(int) bool) {
+func (l *list) oldest(r buffer, match func(int) bool) {
 	for j := 0; j < r.Len(); j++ {
 		if match(j) {
 			l.sel = seqOf(r, j)
@@ -91,7 +91,7 @@ func (l *list) oldest(r ring, match func(int) bool) {
 
 // window returns the ring indices of up to rows matches, newest first,
 // keeping the selected one in view, and the selected index.
-func (l *list) window(r ring, match func(int) bool, rows int) (idx []int, sel int) {
+func (l *list) window(r buffer, match func(int) bool, rows int) (idx []int, sel int) {
 	sel = l.selected(r, match)
 	if sel < 0 || rows <= 0 {
 		return nil, -1
@@ -124,7 +124,7 @@ func (l *list) window(r ring, match func(int) bool, rows int) (idx []int, sel in
 }
 
 // count is the number of matches.
-func count(r ring, match func(int) bool) int {
+func count(r buffer, match func(int) bool) int {
 	n := 0
 	for j := 0; j < r.Len(); j++ {
 		if match(j) {

@@ -3,6 +3,7 @@ package detail
 import (
 	"strings"
 
+	"github.com/plugvisor/plugvisor/internal/ring"
 	"github.com/plugvisor/plugvisor/supervisor"
 	pvctx "github.com/plugvisor/plugvisor/tui/context"
 	"github.com/plugvisor/plugvisor/tui/render"
@@ -23,7 +24,7 @@ type logView struct {
 
 const timeFormat = "15:04:05.000"
 
-func (v *logView) match(logs *state.Ring[supervisor.LogLine]) func(int) bool {
+func (v *logView) match(logs *ring.Ring[supervisor.LogLine]) func(int) bool {
 	if v.filter == "" {
 		return func(int) bool { return true }
 	}
@@ -31,7 +32,7 @@ func (v *logView) match(logs *state.Ring[supervisor.LogLine]) func(int) bool {
 }
 
 // end is the ring index of the last line to show.
-func (v *logView) end(logs *state.Ring[supervisor.LogLine], match func(int) bool) int {
+func (v *logView) end(logs *ring.Ring[supervisor.LogLine], match func(int) bool) int {
 	last := logs.Len() - 1
 	if !v.follow {
 		last = min(int(int64(v.bottom)-int64(base(logs))-1), last)
@@ -52,7 +53,7 @@ func (v *logView) end(logs *state.Ring[supervisor.LogLine], match func(int) bool
 }
 
 // scroll moves the view n matching lines up (n > 0) or down (n < 0).
-func (v *logView) scroll(logs *state.Ring[supervisor.LogLine], n int) {
+func (v *logView) scroll(logs *ring.Ring[supervisor.LogLine], n int) {
 	match := v.match(logs)
 	i := v.end(logs, match)
 	if i < 0 {
@@ -81,7 +82,7 @@ func (v *logView) scroll(logs *state.Ring[supervisor.LogLine], n int) {
 }
 
 // top pins the view to the oldest lines.
-func (v *logView) top(logs *state.Ring[supervisor.LogLine], rows int) {
+func (v *logView) top(logs *ring.Ring[supervisor.LogLine], rows int) {
 	match := v.match(logs)
 	v.follow = false
 	n := 0
@@ -175,7 +176,7 @@ func (v *logView) format(c *pvctx.Context, l supervisor.LogLine, w int) []string
 	return out
 }
 
-func (v *logView) status(c *pvctx.Context, logs *state.Ring[supervisor.LogLine], match func(int) bool, w int) string {
+func (v *logView) status(c *pvctx.Context, logs *ring.Ring[supervisor.LogLine], match func(int) bool, w int) string {
 	st := c.Styles
 	flag := func(name string, on bool) string {
 		if on {

@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/plugvisor/plugvisor/internal/ring"
 	"github.com/plugvisor/plugvisor/protocol"
 	"github.com/plugvisor/plugvisor/supervisor"
 	pvctx "github.com/plugvisor/plugvisor/tui/context"
@@ -20,7 +21,7 @@ type taskView struct {
 	scroll   int
 }
 
-func (v *taskView) match(ts *state.Ring[*state.Task]) func(int) bool {
+func (v *taskView) match(ts *ring.Ring[*state.Task]) func(int) bool {
 	if v.filter == "" {
 		return func(int) bool { return true }
 	}
@@ -60,7 +61,7 @@ func outcomeText(o supervisor.Outcome) string {
 	return string(o)
 }
 
-func (v *taskView) lines(c *pvctx.Context, ts *state.Ring[*state.Task], w, h int) []string {
+func (v *taskView) lines(c *pvctx.Context, ts *ring.Ring[*state.Task], w, h int) []string {
 	st := c.Styles
 	match := v.match(ts)
 	if v.expanded {
