@@ -15,6 +15,8 @@ import (
 
 	"github.com/creack/pty"
 	"github.com/hinshun/vt10x"
+
+	"github.com/plugvisor/plugvisor/internal/testutil"
 )
 
 // TestConsoleEndToEnd runs the real plugvisor binary with no configuration
@@ -23,7 +25,7 @@ import (
 // a task sent with t shows its reply, q quits, and no plugin process of the
 // run is left behind.
 func TestConsoleEndToEnd(t *testing.T) {
-	bin := buildPlugvisor(t)
+	bin := testutil.Bin("plugvisor")
 	tmp, err := os.MkdirTemp("", "pve") // short: the demo's socket lives under it
 	if err != nil {
 		t.Fatal(err)
@@ -61,17 +63,6 @@ func TestConsoleEndToEnd(t *testing.T) {
 		t.Fatalf("plugvisor did not exit cleanly: %v\nlast screen:\n%s", err, term.screen())
 	}
 	waitNoLeftovers(t, cmd.Process.Pid, tmp)
-}
-
-func buildPlugvisor(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "plugvisor")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
 }
 
 // demoEnv is the environment of a fresh machine: an empty home and config
@@ -152,21 +143,19 @@ func (v *vterm) send(t *testing.T, keys string) {
 // test; it asserts nothing about speed.
 func (v *vterm) waitScreen(t *testing.T, what string, cond func(string) bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		s := v.screen()
-		if cond(s) {
-			return
+	var s string
+	if !testutil.Until(30*time.Second, func() bool {
+		if s = v.screen(); cond(s) {
+			return true
 		}
 		select {
 		case err := <-v.done:
 			t.Fatalf("plugvisor exited (%v) while waiting for %s; last screen:\n%s", err, what, s)
 		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("screen never showed %s; last screen:\n%s", what, s)
-		}
-		time.Sleep(25 * time.Millisecond)
+		return false
+	}) {
+		t.Fatalf("screen never showed %s; last screen:\n%s", what, s)
 	}
 }
 
@@ -207,16 +196,8 @@ func lineWith(screen, marker string) string {
 func waitNoLeftovers(t *testing.T, pid int, tmp string) {
 	t.Helper()
 	var left []string
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		left = leftovers(pid, tmp)
-		if len(left) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("processes left after plugvisor exited: %v", left)
-		}
-		time.Sleep(50 * time.Millisecond)
+	if !testutil.Until(15*time.Second, func() bool { left = leftovers(pid, tmp); return len(left) == 0 }) {
+		t.Fatalf("processes left after plugvisor exited: %v", left)
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/plugvisor/plugvisor/internal/testutil"
 )
 
 // TestInheritedFDNotPassedToPlugins starts plugvisor with a root-only file
@@ -27,7 +29,7 @@ func TestInheritedFDNotPassedToPlugins(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	self := buildPlugvisorOnce(t)
+	self := testutil.Bin("plugvisor")
 	cfg := filepath.Join(tmp, "config.toml")
 	writeFile(t, cfg, fmt.Sprintf(`[agent]
 work_dir = %q
@@ -50,7 +52,7 @@ sha256 = %q
 		t.Fatalf("the premise: plugvisor itself should hold %s on fd 3", secret)
 	}
 	var started []int
-	waitUntilTrue(t, 10*time.Second, func() bool {
+	testutil.WaitUntil(t, "the plugin and the watchdog", 10*time.Second, func() bool {
 		started = descendants(cmd.Process.Pid)
 		return len(started) >= 2 // the plugin and the watchdog
 	})

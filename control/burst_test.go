@@ -7,6 +7,7 @@ import (
 	"time"
 
 	ct "github.com/plugvisor/plugvisor/control/controltest"
+	"github.com/plugvisor/plugvisor/internal/testutil"
 	"github.com/plugvisor/plugvisor/supervisor"
 )
 
@@ -35,12 +36,8 @@ func TestSubscriptionBurstBeyondPending(t *testing.T) {
 	}()
 	waitFor := func(n int64) {
 		t.Helper()
-		deadline := time.Now().Add(20 * time.Second)
-		for got.Load() < n {
-			if time.Now().After(deadline) {
-				t.Fatalf("the subscription delivered %d of %d events, then nothing for 20s (%d dropped)", got.Load(), burst, dropped.Load())
-			}
-			time.Sleep(5 * time.Millisecond)
+		if !testutil.Until(20*time.Second, func() bool { return got.Load() >= n }) {
+			t.Fatalf("the subscription delivered %d of %d events, then nothing for 20s (%d dropped)", got.Load(), burst, dropped.Load())
 		}
 	}
 	waitFor(burst / 3) // past the first MiB

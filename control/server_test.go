@@ -440,7 +440,10 @@ func TestSubscriberDropsAreCounted(t *testing.T) {
 	c := e.Dial()
 	events, cancel, _ := c.Subscribe(context.Background(), 4)
 	defer cancel()
-	time.Sleep(300 * time.Millisecond) // not reading: the flood overflows 4 slots
+	// Not reading: the flood overflows 4 slots, which the server counts.
+	ct.WaitUntil(t, "the server to count dropped events", 10*time.Second, func() bool {
+		return ct.InfoOf(t, c).DroppedEvents > 0
+	})
 	var dropped uint64
 	ct.WaitUntil(t, "an EventDropped", 10*time.Second, func() bool {
 		ev := <-events

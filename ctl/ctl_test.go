@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -342,13 +343,18 @@ func TestPluginTextCannotDriveTheTerminal(t *testing.T) {
 // not come ends as soon as the connection is lost (exit 3), not when its
 // wait times out.
 func TestWaitNoticesLostConnection(t *testing.T) {
-	e := ct.Start(t, ct.Plugin(t, "echo", ct.Bin("echo"), ""), ct.Options{})
+	snaps := &snapshotCounter{}
+	e := ct.Start(t, ct.Plugin(t, "echo", ct.Bin("echo"), ""), ct.Options{Server: func(s *control.Server) {
+		snaps.API = s.API
+		s.API = snaps
+	}})
 	e.WaitState("echo", supervisor.StateRunning)
+	before := snaps.n.Load()
 	s := writeScript(t, "wait echo stopped timeout 60s\n")
 	done := make(chan result, 1)
 	go func() { done <- ctlRun(t, e, "run", s) }()
 	ct.WaitUntil(t, "ctl run to connect", 10*time.Second, func() bool { return e.Server.Stats().Conns == 1 })
-	time.Sleep(100 * time.Millisecond) // into the wait's polling
+	ct.WaitUntil(t, "the wait's polling (two snapshots)", 10*time.Second, func() bool { return snaps.n.Load() >= before+2 })
 	e.StopServer()
 	select {
 	case r := <-done:
@@ -366,4 +372,15 @@ func TestSendTooLarge(t *testing.T) {
 	e.WaitState("echo", supervisor.StateRunning)
 	ctlRun(t, e, "send", "echo", "1", strings.Repeat("x", 5<<20)).
 		wantErr(t, ctl.ExitFailed, "send_task request not sent: frame too large")
+}
+
+// snapshotCounter counts the Snapshot calls the control server makes.
+type snapshotCounter struct {
+	supervisor.API
+	n atomic.Int64
+}
+
+func (c *snapshotCounter) Snapshot(ctx context.Context) ([]supervisor.PluginStatus, error) {
+	c.n.Add(1)
+	return c.API.Snapshot(ctx)
 }

@@ -3,52 +3,28 @@ package examples_test
 import (
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/plugvisor/plugvisor/examples"
+	"github.com/plugvisor/plugvisor/internal/testutil"
 	"github.com/plugvisor/plugvisor/protocol"
 	"github.com/plugvisor/plugvisor/sdk"
 	"github.com/plugvisor/plugvisor/sdk/sdktest"
 )
 
-// The example binaries are built once per test run; a package-level fixture
-// because TestMain must remove it.
-var bins struct {
-	once sync.Once
-	dir  string
-	err  error
-	out  []byte
-}
-
+// TestMain builds the example binaries once for every test here and
+// removes them at the end.
 func TestMain(m *testing.M) {
-	code := m.Run()
-	if bins.dir != "" {
-		os.RemoveAll(bins.dir)
-	}
-	os.Exit(code)
+	os.Exit(testutil.Main(m, "github.com/plugvisor/plugvisor/examples/cmd/..."))
 }
 
-func binary(t *testing.T, name string) string {
-	t.Helper()
-	bins.once.Do(func() {
-		if bins.dir, bins.err = os.MkdirTemp("", "examplebin"); bins.err != nil {
-			return
-		}
-		cmd := exec.Command("go", "build", "-o", bins.dir+string(filepath.Separator), "github.com/plugvisor/plugvisor/examples/cmd/...")
-		bins.out, bins.err = cmd.CombinedOutput()
-	})
-	if bins.err != nil {
-		t.Fatalf("build examples: %v\n%s", bins.err, bins.out)
-	}
-	return filepath.Join(bins.dir, name)
-}
+// binary is the built example called name.
+func binary(t *testing.T, name string) string { return testutil.Bin(name) }
 
 // start runs example name with args under a test supervisor and connects it.
 func start(t *testing.T, name string, args ...string) (*sdktest.Process, *sdktest.Conn) {
@@ -328,11 +304,5 @@ func waitGone(t *testing.T, pid int) {
 // waitFor polls cond: process states have no event to wait on.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(sdktest.Timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s within %v", what, sdktest.Timeout)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testutil.WaitUntil(t, what, sdktest.Timeout, cond)
 }

@@ -11,10 +11,13 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/plugvisor/plugvisor/internal/testutil"
 )
 
 // run executes a verified executable the way the supervisor does: the
@@ -154,7 +157,13 @@ func TestVerifyCachesSettledFiles(t *testing.T) {
 	path := writeScript(t, t.TempDir(), "p", "echo A")
 	v := newVerifier(t)
 	v.racy = 10 * time.Millisecond
-	time.Sleep(20 * time.Millisecond) // let the file settle
+	testutil.WaitUntil(t, "the file to settle", 10*time.Second, func() bool { // its last change older than racy
+		var st syscall.Stat_t
+		if err := syscall.Stat(path, &st); err != nil {
+			t.Fatal(err)
+		}
+		return time.Since(time.Unix(st.Ctim.Unix())) > 2*v.racy
+	})
 	first := verify(t, v, path)
 	second := verify(t, v, path)
 	if v.hashes != 1 || first.File == second.File || sameFile(t, first.File, second.File) == false {

@@ -148,11 +148,11 @@ func TestSecondSignalEndsStuckShutdown(t *testing.T) {
 	p.Signal(syscall.SIGINT)
 	p.Stderr.WaitContaining(t, `msg="shutting down"`) // logged once the signals are let go
 	p.Signal(syscall.SIGINT)
-	sent := time.Now()
+	// Had the second SIGINT been swallowed, the plugin would end when its
+	// grace (sdk.DefaultGrace) gives up on the stuck writer, with an exit
+	// code: being killed by the signal is the proof it was let go, with no
+	// claim about how fast the kill is.
 	st := p.Wait()
-	if d := time.Since(sent); d > 2*time.Second {
-		t.Errorf("the plugin took %v to end after the second SIGINT", d)
-	}
 	if ws, ok := st.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGINT {
 		t.Errorf("process ended with %v, want killed by the second SIGINT", st)
 	}

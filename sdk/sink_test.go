@@ -1,7 +1,6 @@
 package sdk_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -9,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plugvisor/plugvisor/internal/testutil"
 	"github.com/plugvisor/plugvisor/protocol"
 	"github.com/plugvisor/plugvisor/sdk"
 	"github.com/plugvisor/plugvisor/sdk/sdktest"
@@ -161,15 +161,7 @@ func TestBackpressureWakesOnShutdown(t *testing.T) {
 // waitUntil polls cond: used only where the SDK offers no event to wait on.
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), sdktest.Timeout)
-	defer cancel()
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("no %s within %v", what, sdktest.Timeout)
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
+	testutil.WaitUntil(t, what, sdktest.Timeout, cond)
 }
 
 func TestZeroSink(t *testing.T) {

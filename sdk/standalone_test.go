@@ -102,10 +102,10 @@ func TestStandaloneStalledStdoutBoundsShutdown(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "output stalled") {
 			t.Errorf("Run = %v, want an error saying the output stalled", err)
 		}
-	case <-time.After(3 * time.Second):
+	case <-time.After(sdktest.Timeout): // the stalled stdout is never read: waiting for it never ends
 		stalled.Close() // let Run end
 		<-done
-		t.Fatal("Run still running 3s after cancel with a 200ms grace: shutdown waits for a stalled stdout")
+		t.Fatalf("Run still running %v after cancel with a 200ms grace: shutdown waits for a stalled stdout", sdktest.Timeout)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plugvisor/plugvisor/internal/testutil"
 	"github.com/plugvisor/plugvisor/protocol"
 	"github.com/plugvisor/plugvisor/sdk"
 	"github.com/plugvisor/plugvisor/sdk/sdktest"
@@ -132,19 +133,18 @@ func TestTaskConcurrency(t *testing.T) {
 // the SDK must send at once, where sdktest.Timeout would hide a delay.
 func quickReply(t *testing.T, c *sdktest.Conn, token string, d time.Duration) protocol.Record {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
+	var reply protocol.Record
+	testutil.WaitUntil(t, "the reply to "+token, d, func() bool {
 		recs, _ := c.Records()
 		for _, r := range recs {
 			if _, final := r.Fields[protocol.FieldTaskStatus]; final && r.Token == token {
-				return r
+				reply = r
+				return true
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no reply to %s within %v", token, d)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return false
+	})
+	return reply
 }
 
 // PROTOCOL §6.4: a task whose id has no handler is answered at once, not

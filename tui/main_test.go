@@ -11,6 +11,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
+	"github.com/plugvisor/plugvisor/internal/testutil"
 	"github.com/plugvisor/plugvisor/supervisor"
 	"github.com/plugvisor/plugvisor/supervisor/supervisortest"
 )
@@ -75,13 +76,7 @@ func (r *rig) waitState(name string, want supervisor.State) {
 // nothing about speed.
 func waitUntil(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testutil.WaitUntil(t, what, 30*time.Second, cond)
 }
 
 // console is a console under teatest, attached to a rig.
@@ -160,34 +155,17 @@ func (c *console) screen() string {
 // waitFor waits until the screen contains every one of want.
 func (c *console) waitFor(want ...string) string {
 	c.t.Helper()
-	var s string
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		s = c.screen()
-		if containsAll(s, want) {
-			return s
-		}
-		if time.Now().After(deadline) {
-			c.t.Fatalf("screen never showed %q; last screen:\n%s", want, s)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return c.waitScreen(fmt.Sprintf("%q", want), func(s string) bool { return containsAll(s, want) })
 }
 
 // waitScreen waits until cond holds for the screen.
 func (c *console) waitScreen(what string, cond func(string) bool) string {
 	c.t.Helper()
 	var s string
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if s = c.screen(); cond(s) {
-			return s
-		}
-		if time.Now().After(deadline) {
-			c.t.Fatalf("screen never showed %s; last screen:\n%s", what, s)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !testutil.Until(30*time.Second, func() bool { s = c.screen(); return cond(s) }) {
+		c.t.Fatalf("screen never showed %s; last screen:\n%s", what, s)
 	}
+	return s
 }
 
 func containsAll(s string, want []string) bool {

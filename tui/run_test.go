@@ -17,6 +17,7 @@ import (
 	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
 
+	"github.com/plugvisor/plugvisor/internal/testutil"
 	"github.com/plugvisor/plugvisor/registry"
 	"github.com/plugvisor/plugvisor/supervisor"
 	"github.com/plugvisor/plugvisor/supervisor/supervisortest"
@@ -149,10 +150,15 @@ func TestRunRestoresTerminalAfterPanic(t *testing.T) {
 	if after.Lflag&(unix.ICANON|unix.ECHO) != unix.ICANON|unix.ECHO {
 		t.Errorf("terminal left without line editing or echo: lflag %#x", after.Lflag)
 	}
-	time.Sleep(100 * time.Millisecond) // let the last bytes reach the reader
-	outMu.Lock()
-	screen := out.String()
-	outMu.Unlock()
+	// The child has exited; its last bytes (leaving the alternate screen) may
+	// still be on their way to the reader.
+	var screen string
+	testutil.Until(10*time.Second, func() bool {
+		outMu.Lock()
+		screen = out.String()
+		outMu.Unlock()
+		return strings.Contains(screen, "\x1b[?1049l")
+	})
 	if !strings.Contains(screen, "\x1b[?1049h") || !strings.Contains(screen, "\x1b[?1049l") {
 		t.Errorf("alternate screen not entered and left; output tail: %q", tail(screen, 200))
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/plugvisor/plugvisor/control"
+	"github.com/plugvisor/plugvisor/internal/testutil"
 	"github.com/plugvisor/plugvisor/internal/unixsock"
 	"github.com/plugvisor/plugvisor/supervisor"
 	"github.com/plugvisor/plugvisor/supervisor/supervisortest"
@@ -30,7 +31,8 @@ func Plugin(t testing.TB, name, exe, extra string) string {
 
 // WaitUntil polls cond until it holds; the deadline only bounds a hung test.
 func WaitUntil(t testing.TB, what string, d time.Duration, cond func() bool) {
-	supervisortest.WaitUntil(t, what, d, cond)
+	t.Helper()
+	testutil.WaitUntil(t, what, d, cond)
 }
 
 // Options tune an Env.

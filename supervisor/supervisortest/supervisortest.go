@@ -9,7 +9,6 @@ import (
 	"io"
 	"maps"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -17,38 +16,22 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plugvisor/plugvisor/internal/testutil"
 	"github.com/plugvisor/plugvisor/registry"
 	"github.com/plugvisor/plugvisor/supervisor"
 )
 
-// binDir holds the example plugins built by Main; written once before any
-// test runs, only read afterwards.
-var binDir string
-
-// Main builds the example plugins, runs the tests and removes the build. A
-// test binary started as the supervisor's watchdog becomes it instead.
+// Main builds the example plugins once for the package's tests, runs the
+// tests and removes the build, whether they pass or fail. A test binary
+// started as the supervisor's watchdog becomes it instead.
 func Main(m *testing.M) int {
 	supervisor.RunWatchdogIfRequested()
-	dir, err := os.MkdirTemp("", "pvbin")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 2
-	}
-	defer os.RemoveAll(dir)
-	build := exec.Command("go", "build", "-o", dir+"/",
-		"github.com/plugvisor/plugvisor/examples/cmd/...", "github.com/plugvisor/plugvisor/supervisor/testdata/anchor")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building example plugins:", err)
-		return 2
-	}
-	binDir = dir
-	return m.Run()
+	return testutil.Main(m, "github.com/plugvisor/plugvisor/examples/cmd/...", "github.com/plugvisor/plugvisor/supervisor/testdata/anchor")
 }
 
 // Bin is the path of a built plugin: echo, ticker, chaos, or anchor (a
 // minimal program that connects and exchanges a byte).
-func Bin(name string) string { return filepath.Join(binDir, name) }
+func Bin(name string) string { return testutil.Bin(name) }
 
 // SHA256 is the hex sha256 of a file.
 func SHA256(t testing.TB, path string) string {
@@ -88,13 +71,7 @@ func ShortDir(t testing.TB) string {
 // it asserts nothing about speed.
 func WaitUntil(t testing.TB, what string, d time.Duration, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testutil.WaitUntil(t, what, d, cond)
 }
 
 // agentDefaults pace a test supervisor: fast heartbeats and restarts, so
