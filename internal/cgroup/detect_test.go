@@ -1,6 +1,7 @@
 package cgroup_test
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -105,6 +106,10 @@ func assertNothing(t *testing.T, l *cgroup.Layout, why string) {
 		if !strings.Contains(m, why) {
 			t.Errorf("missing %q does not say %q", m, why)
 		}
+	}
+	_, err := cgroup.New(l, cgroup.Options{})
+	if !errors.Is(err, cgroup.ErrUnavailable) || !strings.Contains(err.Error(), why) {
+		t.Errorf("New = %v, want ErrUnavailable saying %q", err, why)
 	}
 }
 
