@@ -12,7 +12,9 @@ import (
 )
 
 // Group is the cgroup of one plugin instance: a directory in cgroup2 and
-// one in each v1 hierarchy, as the layout has them.
+// one in each v1 hierarchy, as the layout has them. Its methods may run
+// from several goroutines (a waiter beside a killer), except Remove, which
+// closes the clone-into descriptor and must come last.
 type Group struct {
 	name   string
 	v2     string   // "" without cgroup2
