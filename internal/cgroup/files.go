@@ -1,0 +1,129 @@
+package cgroup
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// writeFile writes value in one write(2): cgroup files act on each write,
+// and a short or split write would be a different command.
+func writeFile(dir, name, value string) error {
+	path := filepath.Join(dir, name)
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return fileErr("open", path, err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(value); err != nil {
+		return fileErr(fmt.Sprintf("write %q to", value), path, err)
+	}
+	return nil
+}
+
+// fileErr names the file once: os errors already carry the path, and
+// "cgroup: write "1" to /x/cgroup.kill: open /x/cgroup.kill: …" says it twice.
+func fileErr(op, path string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return fmt.Errorf("cgroup: %s %s: %w", op, path, err)
+}
+
+func readFile(dir, name string) (string, error) {
+	path := filepath.Join(dir, name)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fileErr("read", path, err)
+	}
+	return string(b), nil
+}
+
+func readInt(dir, name string) (int64, error) {
+	s, err := readFile(dir, name)
+	if err != nil {
+		return 0, err
+	}
+	s = strings.TrimSpace(s)
+	if s == "max" {
+		return -1, nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("cgroup: %s: %w", filepath.Join(dir, name), err)
+	}
+	return n, nil
+}
+
+// readKey reads one "key value" line of a flat-keyed file (cgroup.events,
+// memory.events, cpu.stat, memory.oom_control); a missing key is 0, as
+// the kernel omits counters it has never had.
+func readKey(dir, name, key string) (int64, error) {
+	s, err := readFile(dir, name)
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.Lines(s) {
+		k, v, ok := strings.Cut(strings.TrimSpace(line), " ")
+		if !ok || k != key {
+			continue
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("cgroup: %s: %s: %w", filepath.Join(dir, name), key, err)
+		}
+		return n, nil
+	}
+	return 0, nil
+}
+
+func readPids(dir string) ([]int, error) {
+	s, err := readFile(dir, "cgroup.procs")
+	if err != nil {
+		return nil, err
+	}
+	var pids []int
+	for _, f := range strings.Fields(s) {
+		pid, err := strconv.Atoi(f)
+		if err != nil {
+			return nil, fmt.Errorf("cgroup: %s: %w", filepath.Join(dir, "cgroup.procs"), err)
+		}
+		pids = append(pids, pid)
+	}
+	return pids, nil
+}
+
+func exists(dir, name string) bool {
+	_, err := os.Stat(filepath.Join(dir, name))
+	return err == nil
+}
+
+func writable(dir string) error {
+	if err := unix.Access(dir, unix.W_OK); err != nil {
+		return fmt.Errorf("cgroup: %s not writable: %w", dir, err)
+	}
+	return nil
+}
+
+// mkdir tolerates nothing existing: a directory left by an earlier
+// plugvisor with the same pid would hold its processes, not ours.
+func mkdir(dir string) error {
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return fileErr("mkdir", dir, err)
+	}
+	return nil
+}
+
+func rmdir(dir string) error {
+	if err := os.Remove(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fileErr("rmdir", dir, err)
+	}
+	return nil
+}

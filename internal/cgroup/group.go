@@ -1,0 +1,180 @@
+package cgroup
+
+import (
+	"context"
+	"errors"
+	"os"
+	"slices"
+	"strconv"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Group is the cgroup of one plugin instance: a directory in cgroup2 and
+// one in each v1 hierarchy, as the layout has them. Its methods may run
+// from several goroutines (a waiter beside a killer), except Remove, which
+// closes the clone-into descriptor and must come last.
+type Group struct {
+	name   string
+	v2     string   // "" without cgroup2
+	v2File *os.File // open directory, for clone-into
+	v2Kill bool
+	v1     []string
+	// places maps a controller (memory, pids, cpu, cpuacct, freezer) to
+	// the directory holding its files, cgroup2 or v1.
+	places map[string]string
+	// noKillFile makes Kill take the freeze-and-signal path, so tests can
+	// run it on a kernel that has cgroup.kill.
+	noKillFile bool
+}
+
+func (g *Group) addV2(dir string, t *V2Tree) error {
+	if err := mkdir(dir); err != nil {
+		return err
+	}
+	g.v2, g.v2Kill = dir, t.Kill
+	for _, c := range t.Use {
+		g.places[c] = dir
+	}
+	f, err := os.OpenFile(dir, os.O_RDONLY|unix.O_DIRECTORY, 0)
+	if err != nil {
+		return fileErr("open", dir, err)
+	}
+	g.v2File = f
+	return nil
+}
+
+func (g *Group) addV1(dir string, t V1Tree) error {
+	if err := mkdir(dir); err != nil {
+		return err
+	}
+	g.v1 = append(g.v1, dir)
+	for _, c := range t.Controllers {
+		g.places[c] = dir
+	}
+	return nil
+}
+
+// Name is the instance name the group was made with.
+func (g *Group) Name() string { return g.name }
+
+// Dirs are the group's directories, cgroup2 first.
+func (g *Group) Dirs() []string {
+	if g.v2 == "" {
+		return slices.Clone(g.v1)
+	}
+	return append([]string{g.v2}, g.v1...)
+}
+
+// CgroupFD is the cgroup2 directory for SysProcAttr{UseCgroupFD: true,
+// CgroupFD: fd}: the child is cloned into the group and runs nothing
+// outside it. ok is false without cgroup2. The descriptor belongs to the
+// group and stays open until Remove.
+func (g *Group) CgroupFD() (fd int, ok bool) {
+	if g.v2File == nil {
+		return -1, false
+	}
+	return int(g.v2File.Fd()), true
+}
+
+// NeedsJoin says the group has v1 directories, which no clone flag
+// reaches: the child must AddProc itself before it execs the plugin.
+func (g *Group) NeedsJoin() bool { return len(g.v1) > 0 }
+
+// AddProc moves pid (all its threads) into every directory of the group.
+// Only children it forks afterwards inherit the group, so a launcher calls
+// it with its own pid before exec; the supervisor calling it after Start
+// races whatever the child forks first.
+func (g *Group) AddProc(pid int) error {
+	for _, dir := range g.Dirs() {
+		if err := writeFile(dir, "cgroup.procs", strconv.Itoa(pid)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Procs lists the processes in the group, from every directory: a pid in
+// a v1 group only is still ours to kill.
+func (g *Group) Procs() ([]int, error) {
+	var all []int
+	for _, dir := range g.Dirs() {
+		pids, err := readPids(dir)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, pids...)
+	}
+	slices.Sort(all)
+	return slices.Compact(all), nil
+}
+
+// Populated says whether any process is left in the group.
+func (g *Group) Populated() (bool, error) {
+	if g.v2 != "" {
+		return populatedV2(g.v2)
+	}
+	pids, err := g.Procs()
+	return len(pids) > 0, err
+}
+
+// Kill SIGKILLs every process in the group, including those that left
+// plugvisor's process group or session. It returns once they are
+// signalled; WaitEmpty says when they are gone.
+func (g *Group) Kill() error {
+	if g.v2Kill && !g.noKillFile {
+		return writeFile(g.v2, "cgroup.kill", "1")
+	}
+	return g.killEach()
+}
+
+// WaitEmpty returns when the group has no process, or with ctx's error.
+// With cgroup2 it trusts its populated flag alone: every process of the
+// group is in its cgroup2 directory, cloned there or put there by AddProc.
+func (g *Group) WaitEmpty(ctx context.Context) error {
+	if g.v2 != "" {
+		return waitEvents(ctx, g.v2)
+	}
+	return pollEmpty(ctx, g.Populated)
+}
+
+// Remove kills what is left, waits for it to be gone and removes the
+// group's directories. It may be called again after an error.
+func (g *Group) Remove(ctx context.Context) error {
+	if err := g.Kill(); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	if err := g.WaitEmpty(ctx); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return g.rmdirsUntil(ctx)
+}
+
+// rmdirsUntil retries EBUSY: a v1 group can lag the cgroup2 populated
+// flag by the moment an exiting task takes to detach.
+func (g *Group) rmdirsUntil(ctx context.Context) error {
+	for pause := time.Millisecond; ; pause = min(2*pause, 50*time.Millisecond) {
+		err := g.rmdirs()
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return errors.Join(err, ctx.Err())
+		case <-time.After(pause):
+		}
+	}
+}
+
+func (g *Group) rmdirs() error {
+	if g.v2File != nil {
+		g.v2File.Close()
+		g.v2File = nil
+	}
+	var errs []error
+	for _, dir := range g.Dirs() {
+		errs = append(errs, rmdir(dir))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,162 @@
+package cgroup
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// ErrUnavailable is wrapped by New when the layout has nothing to write:
+// a handle whose Kill did nothing would be worse than none.
+var ErrUnavailable = errors.New("cgroups unavailable")
+
+// Options name plugvisor's own directories.
+type Options struct {
+	// Name of the parent made in each hierarchy; default plugvisor-<pid>,
+	// so two supervisors on one machine do not meet.
+	Name string
+	// SelfLeaf is where plugvisor moves itself on cgroup2 when it must
+	// empty its own cgroup; default "supervisor".
+	SelfLeaf string
+}
+
+// Manager owns the plugvisor parent directories and makes plugin groups
+// in them. NewGroup may be called from several goroutines; Close is the
+// last call.
+type Manager struct {
+	layout  Layout // a copy: New may find the plan does not hold
+	v2      string // parent directory in cgroup2, "" if none
+	v1      []string
+	v1Trees []V1Tree
+}
+
+// New makes the parent directories l describes, first moving plugvisor
+// into a leaf and enabling controllers where the cgroup2 plan says so. It
+// must run before plugvisor starts any other process (the watchdog), or
+// plugvisor will not be alone in its cgroup any more.
+func New(l *Layout, o Options) (*Manager, error) {
+	if l.Mode == ModeNone {
+		return nil, fmt.Errorf("cgroup: %w: %s", ErrUnavailable, l.Describe())
+	}
+	o = o.withDefaults(l.pid)
+	m := &Manager{layout: *l, v1Trees: l.V1}
+	m.layout.Problems = append([]string(nil), l.Problems...)
+	if err := m.makeV2(o); err != nil {
+		return nil, err
+	}
+	for _, t := range l.V1 {
+		dir := filepath.Join(t.Own, o.Name)
+		if err := mkdir(dir); err != nil {
+			return nil, errors.Join(err, m.Close())
+		}
+		m.v1 = append(m.v1, dir)
+	}
+	return m, nil
+}
+
+func (o Options) withDefaults(pid int) Options {
+	if o.Name == "" {
+		o.Name = "plugvisor-" + strconv.Itoa(pid)
+	}
+	if o.SelfLeaf == "" {
+		o.SelfLeaf = "supervisor"
+	}
+	return o
+}
+
+func (m *Manager) makeV2(o Options) error {
+	if m.layout.V2 == nil {
+		return nil
+	}
+	t := *m.layout.V2
+	m.layout.V2 = &t
+	if err := m.prepareOwn(&t, o); err != nil {
+		m.degrade(&t, err)
+	}
+	dir := filepath.Join(t.Base, o.Name)
+	if err := mkdir(dir); err != nil {
+		return err
+	}
+	m.v2 = dir
+	if err := enable(dir, t.Use); err != nil {
+		m.degrade(&t, err)
+	}
+	t.Kill = exists(dir, "cgroup.kill")
+	return nil
+}
+
+func (m *Manager) prepareOwn(t *V2Tree, o Options) error {
+	if t.MoveSelf {
+		if err := moveSelf(filepath.Join(t.Own, o.SelfLeaf), m.layout.pid); err != nil {
+			return err
+		}
+	}
+	if t.EnableOwn {
+		return enable(t.Own, t.Use)
+	}
+	return nil
+}
+
+// degrade keeps the cgroup2 group for kill and events when its
+// controllers cannot be had, and says so where Capabilities will show it.
+func (m *Manager) degrade(t *V2Tree, err error) {
+	m.layout.problem("cgroup2 controllers %s not enabled: %v", strings.Join(t.Use, ","), err)
+	t.Use = nil
+}
+
+// Layout is the layout as New left it.
+func (m *Manager) Layout() *Layout { return &m.layout }
+
+// Capabilities says what plugin groups of m enforce and how.
+func (m *Manager) Capabilities() Capabilities { return m.layout.Capabilities() }
+
+// NewGroup makes the group of one plugin instance in every hierarchy. The
+// name is a single path element: the instance's name.
+func (m *Manager) NewGroup(name string) (*Group, error) {
+	if err := validName(name); err != nil {
+		return nil, err
+	}
+	g := &Group{name: name, places: map[string]string{}}
+	if err := m.makeGroupDirs(g); err != nil {
+		return nil, errors.Join(err, g.rmdirs())
+	}
+	return g, nil
+}
+
+func (m *Manager) makeGroupDirs(g *Group) error {
+	if m.v2 != "" {
+		if err := g.addV2(filepath.Join(m.v2, g.name), m.layout.V2); err != nil {
+			return err
+		}
+	}
+	for i, parent := range m.v1 {
+		if err := g.addV1(filepath.Join(parent, g.name), m.v1Trees[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func validName(name string) error {
+	if name == "" || name == "." || name == ".." || len(name) > 200 ||
+		strings.ContainsAny(name, "/\n\x00") {
+		return fmt.Errorf("cgroup: group name %q: want one path element of at most 200 bytes", name)
+	}
+	return nil
+}
+
+// Close removes the parent directories; groups must be removed first.
+// plugvisor stays in its leaf: its old cgroup hands out controllers now
+// and cannot take it back.
+func (m *Manager) Close() error {
+	var errs []error
+	for _, dir := range append(append([]string(nil), m.v1...), m.v2) {
+		if dir != "" {
+			errs = append(errs, rmdir(dir))
+		}
+	}
+	m.v1, m.v2 = nil, ""
+	return errors.Join(errs...)
+}
