@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/plugvisor/plugvisor/protocol"
@@ -61,7 +62,7 @@ func Dial(ctx context.Context, path string) (*Client, error) {
 	}
 	c := &Client{nc: nc, max: protocol.DefaultMaxFrame, calls: map[uint64]*pending{},
 		subs: map[uint64]*subscription{}, done: make(chan struct{})}
-	c.w = newFrameWriter(nc, DefaultWriteTimeout, c.max, func(error) { nc.Close() })
+	c.w = newFrameWriter(nc, DefaultWriteTimeout, c.max, func(err error) { writeFailed(nc, err) })
 	go c.read()
 	req := &Request{Op: OpHello, Versions: []uint16{Version}, Client: clientName()}
 	if err := c.call(ctx, req, &c.hello); err != nil {
@@ -69,6 +70,18 @@ func Dial(ctx context.Context, path string) (*Client, error) {
 		return nil, fmt.Errorf("control socket %s: %w", path, err)
 	}
 	return c, nil
+}
+
+// writeFailed ends a connection whose write failed. A server that closed
+// its end may have said why first (a refusal, a protocol error): then only
+// our writing stops, and the reader goes on to read those last words before
+// the end of the stream. A server that stopped reading is given up on.
+func writeFailed(nc net.Conn, err error) {
+	if uc, ok := nc.(*net.UnixConn); ok && (errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET)) {
+		_ = uc.CloseWrite()
+		return
+	}
+	nc.Close()
 }
 
 func clientName() string {

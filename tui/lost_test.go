@@ -40,7 +40,17 @@ func TestAttachedConsoleConnectionLost(t *testing.T) {
 
 	stopServer()
 	c.waitFor("connection to the supervisor lost", "q quits")
-	time.Sleep(4 * foldInterval) // events received before the loss are still folded in
+	// Events received before the loss are still folded in: wait until none
+	// is pending and no fold is scheduled.
+	waitUntil(t, "the last events folded", func() bool {
+		settled := false
+		c.inspect(func(m *Model) {
+			m.feed.mu.Lock()
+			settled = m.lost && len(m.feed.pending) == 0 && !m.ticking
+			m.feed.mu.Unlock()
+		})
+		return settled
+	})
 	s := c.screen()
 	for _, want := range []string{"● 3 running", "Plugins 3", "chaos: stderr line"} {
 		if !strings.Contains(s, want) {
