@@ -58,10 +58,16 @@ type Agent struct {
 	MaxFrame            Size          // default 4MiB; 1KiB to 64MiB
 	LogMaxSize          Size          // default 10MiB: stdout/stderr files rotate at this size
 	LogBackups          int           // default 3
-	RestartBurst        int           // default 5 restarts ...
-	RestartWindow       time.Duration // ... within this window (default 60s) make a plugin failed
-	ManifestDirs        []string      // absolute dirs scanned for <dir>/<name>/plugin.toml
-	Theme               string        // console theme name; checked by the console, not here
+	// Byte budgets: what the supervisor holds for others, each bounded in
+	// bytes; what exceeds one is dropped and counted, never waited for.
+	SubscriberBuffer Size          // default 16MiB: events queued for one subscriber (console, headless, a control client)
+	OutputBuffer     Size          // default 16MiB: headless records waiting for their output
+	TaskReplyBuffer  Size          // default 4MiB: progress records kept for one task's reply (the final one always is)
+	LogMemory        Size          // default 256KiB: recent output lines kept in memory per instance
+	RestartBurst     int           // default 5 restarts ...
+	RestartWindow    time.Duration // ... within this window (default 60s) make a plugin failed
+	ManifestDirs     []string      // absolute dirs scanned for <dir>/<name>/plugin.toml
+	Theme            string        // console theme name; checked by the console, not here
 }
 
 // RestartPolicy says when an exited plugin is started again.

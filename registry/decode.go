@@ -210,6 +210,10 @@ func agentFields(a *Agent) map[string]setter {
 		"max_frame":            size(&a.MaxFrame),
 		"log_max_size":         size(&a.LogMaxSize),
 		"log_backups":          integer(&a.LogBackups),
+		"subscriber_buffer":    size(&a.SubscriberBuffer),
+		"output_buffer":        size(&a.OutputBuffer),
+		"task_reply_buffer":    size(&a.TaskReplyBuffer),
+		"log_memory":           size(&a.LogMemory),
 		"restart_burst":        integer(&a.RestartBurst),
 		"restart_window":       duration(&a.RestartWindow, false),
 		"manifest_dirs": stringList(&a.ManifestDirs, func(d *decoder, k keyPath, s string) (string, bool) {

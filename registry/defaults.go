@@ -22,6 +22,10 @@ func defaultAgent(getenv func(string) string) Agent {
 		MaxFrame:            4 * MiB,
 		LogMaxSize:          10 * MiB,
 		LogBackups:          3,
+		SubscriberBuffer:    16 * MiB,
+		OutputBuffer:        16 * MiB,
+		TaskReplyBuffer:     4 * MiB,
+		LogMemory:           256 * KiB,
 		RestartBurst:        5,
 		RestartWindow:       60 * time.Second,
 	}

@@ -154,7 +154,8 @@ func TestExampleLoadsEveryKey(t *testing.T) {
 		Socket: "/var/lib/plugvisor/plugvisor.sock", ControlSocket: "/var/lib/plugvisor/plugvisor.ctl.sock",
 		HeartbeatInterval: time.Second, HeartbeatTimeout: 5 * time.Second, RegistrationTimeout: 5 * time.Second,
 		TaskTimeout: 10 * time.Second, StopGrace: 5 * time.Second, MaxFrame: 4 * MiB, LogMaxSize: 10 * MiB,
-		LogBackups: 3, RestartBurst: 5, RestartWindow: time.Minute,
+		LogBackups: 3, SubscriberBuffer: 16 * MiB, OutputBuffer: 16 * MiB, TaskReplyBuffer: 4 * MiB, LogMemory: 256 * KiB,
+		RestartBurst: 5, RestartWindow: time.Minute,
 		ManifestDirs: []string{filepath.Join(dir, "plugins.d")}, Theme: "dark",
 	}
 	if fmt.Sprint(cfg.Agent) != fmt.Sprint(wantAgent) {

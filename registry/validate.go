@@ -71,6 +71,14 @@ func (v *validator) agent(a *Agent) {
 	if a.LogMaxSize < KiB {
 		v.fail(k.key("log_max_size"), "must be at least 1KiB, got %s", a.LogMaxSize)
 	}
+	for _, b := range []struct {
+		key string
+		v   Size
+	}{{"subscriber_buffer", a.SubscriberBuffer}, {"output_buffer", a.OutputBuffer}, {"task_reply_buffer", a.TaskReplyBuffer}, {"log_memory", a.LogMemory}} {
+		if b.v < 64*KiB || b.v > 4*GiB {
+			v.fail(k.key(b.key), "%s is out of range (want 64KiB to 4GiB)", b.v)
+		}
+	}
 	if a.LogBackups < 0 {
 		v.fail(k.key("log_backups"), "must not be negative, got %d", a.LogBackups)
 	}
