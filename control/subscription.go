@@ -16,9 +16,10 @@ import (
 // it receives is an EventDropped saying how many (the server's own drops
 // arrive the same way). The channel closes on cancel, when ctx ends, or when
 // the connection ends. The server queues at most MaxEventBuffer events for it;
-// a larger buffer is this client's own queue.
+// a larger buffer is this client's own queue, bounded in bytes as well by
+// ClientEventBytes.
 func (c *Client) Subscribe(ctx context.Context, buffer int) (<-chan supervisor.Event, func(), error) {
-	sub := lossy.New(buffer, &c.dropped, droppedNotice)
+	sub := lossy.New(buffer, &c.dropped, droppedNotice).WithBudget(ClientEventBytes, eventSize)
 	id := c.nextID.Add(1)
 	// The response resolves a pending call under the same id; events
 	// that follow it go to the subscription.
@@ -77,6 +78,13 @@ func (c *Client) unsubscribe(id uint64) bool {
 // subscription carries one Subscribe's events from the read loop, which
 // must never wait for a caller, to that caller.
 type subscription = lossy.Queue[supervisor.Event]
+
+// ClientEventBytes bounds the events a client's subscription queues, by
+// their estimated size: a console or ctl that falls behind loses events
+// rather than its memory.
+const ClientEventBytes = 16 << 20
+
+func eventSize(e supervisor.Event) int64 { return e.Size() }
 
 func droppedNotice(n uint64, next supervisor.Event) supervisor.Event {
 	return supervisor.Event{Type: supervisor.EventDropped, Time: next.Time, Dropped: n}

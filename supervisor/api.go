@@ -50,14 +50,15 @@ const MaxTokenLen = 64
 
 // Info describes the supervisor an API talks to.
 type Info struct {
-	Name          string    `json:"name"`
-	Host          string    `json:"host"`
-	PID           int       `json:"pid"`
-	Started       time.Time `json:"started"`
-	Socket        string    `json:"socket"`
-	ControlSocket string    `json:"control_socket"`
-	ConfigFiles   []string  `json:"config_files"`
-	DroppedEvents uint64    `json:"dropped_events"` // events lost by slow subscribers, all told
+	Name              string    `json:"name"`
+	Host              string    `json:"host"`
+	PID               int       `json:"pid"`
+	Started           time.Time `json:"started"`
+	Socket            string    `json:"socket"`
+	ControlSocket     string    `json:"control_socket"`
+	ConfigFiles       []string  `json:"config_files"`
+	DroppedEvents     uint64    `json:"dropped_events"`      // events lost by slow subscribers, all told
+	DroppedEventBytes uint64    `json:"dropped_event_bytes"` // their estimated size
 	// Plugin-socket connections closed before they registered: refused
 	// (not from a process plugvisor is waiting for, or no valid hello), and
 	// shed (beyond the bound on connections not yet registered).

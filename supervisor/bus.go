@@ -9,16 +9,22 @@ import (
 )
 
 // bus fans events out to subscribers without ever waiting for one: a
-// subscriber whose buffer is full loses the event, the loss is counted, and
-// the next event it does receive is preceded by an EventDropped telling it how
-// many it missed.
+// subscriber whose buffer is full, in events or in bytes, loses the event,
+// the loss is counted, and the next event it does receive is preceded by an
+// EventDropped telling it how many it missed.
 type bus struct {
 	mu      sync.RWMutex
 	subs    map[*lossy.Queue[Event]]struct{}
+	budget  func() int64  // bytes one subscriber may have queued (agent.subscriber_buffer)
 	dropped atomic.Uint64 // every event lost by any subscriber, those gone included
+	bytes   atomic.Uint64 // their estimated size, those of subscribers gone included
 }
 
-func newBus() *bus { return &bus{subs: make(map[*lossy.Queue[Event]]struct{})} }
+func newBus(budget func() int64) *bus {
+	return &bus{subs: make(map[*lossy.Queue[Event]]struct{}), budget: budget}
+}
+
+func eventSize(e Event) int64 { return e.Size() }
 
 // droppedNotice tells a subscriber it lost n events before next.
 func droppedNotice(n uint64, next Event) Event {
@@ -27,7 +33,7 @@ func droppedNotice(n uint64, next Event) Event {
 
 // subscribe registers a subscriber with a bounded buffer.
 func (b *bus) subscribe(buffer int) (<-chan Event, func()) {
-	s := lossy.New(buffer, &b.dropped, droppedNotice)
+	s := lossy.New(buffer, &b.dropped, droppedNotice).WithBudget(b.budget(), eventSize)
 	b.mu.Lock()
 	b.subs[s] = struct{}{}
 	b.mu.Unlock()
@@ -37,6 +43,7 @@ func (b *bus) subscribe(buffer int) (<-chan Event, func()) {
 			b.mu.Lock()
 			delete(b.subs, s)
 			b.mu.Unlock()
+			b.bytes.Add(s.LostBytes())
 			s.Close()
 		})
 	}
@@ -55,5 +62,14 @@ func (b *bus) publish(e Event) {
 	}
 }
 
-// droppedTotal is every event lost by any subscriber, for the header.
-func (b *bus) droppedTotal() uint64 { return b.dropped.Load() }
+// droppedTotal is every event lost by any subscriber, for the header, and
+// their estimated bytes.
+func (b *bus) droppedTotal() (events, bytes uint64) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	bytes = b.bytes.Load()
+	for s := range b.subs {
+		bytes += s.LostBytes()
+	}
+	return b.dropped.Load(), bytes
+}

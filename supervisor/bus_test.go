@@ -1,13 +1,14 @@
 package supervisor
 
 import (
+	"strings"
 	"testing"
 )
 
 // A subscriber that stops reading loses events, never blocks the publisher,
 // and is told how many it lost before the next event it receives.
 func TestBusSlowSubscriberDropsAndIsTold(t *testing.T) {
-	b := newBus()
+	b := newBus(func() int64 { return 16 << 20 })
 	slow, cancelSlow := b.subscribe(2)
 	fast, cancelFast := b.subscribe(100)
 	defer cancelFast()
@@ -30,7 +31,7 @@ func TestBusSlowSubscriberDropsAndIsTold(t *testing.T) {
 	if e := <-slow; e.Log.Text != "after" {
 		t.Fatalf("event after the notice %+v", e)
 	}
-	if n := b.droppedTotal(); n != 8 {
+	if n, _ := b.droppedTotal(); n != 8 {
 		t.Fatalf("droppedTotal %d", n)
 	}
 	cancelSlow()
@@ -39,4 +40,31 @@ func TestBusSlowSubscriberDropsAndIsTold(t *testing.T) {
 		t.Fatal("channel open after cancel")
 	}
 	b.publish(Event{Type: EventLog}) // no panic on a cancelled subscriber
+}
+
+// TestBusSubscriberBudgetInBytes: a subscriber that does not read holds at
+// most its byte budget of events, however large they are; the rest are
+// counted with their size.
+func TestBusSubscriberBudgetInBytes(t *testing.T) {
+	const budget = 1 << 20
+	b := newBus(func() int64 { return budget })
+	ch, cancel := b.subscribe(4096)
+	defer cancel()
+	big := Event{Type: EventLog, Log: LogLine{Text: strings.Repeat("x", 64<<10)}}
+	for range 100 { // 6.4 MiB offered
+		b.publish(big)
+	}
+	var held int64
+	for n := len(ch); n > 0; n-- {
+		if ev := <-ch; ev.Type != EventDropped {
+			held += ev.Size()
+		}
+	}
+	if held > budget {
+		t.Fatalf("held %d bytes over a budget of %d", held, budget)
+	}
+	events, bytes := b.droppedTotal()
+	if events == 0 || int64(bytes) < int64(events)*big.Size() {
+		t.Fatalf("dropped %d events, %d bytes", events, bytes)
+	}
 }

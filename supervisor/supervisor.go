@@ -86,11 +86,12 @@ func New(opts Options) (*Supervisor, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Supervisor{
-		opts: opts, log: opts.Logger, bus: newBus(), verifier: registry.NewVerifier(),
+		opts: opts, log: opts.Logger, verifier: registry.NewVerifier(),
 		config: opts.Config, instances: map[string]*instance{}, ready: make(chan struct{}),
 		reg:    registration{logged: ratelimit.New(20, time.Second)},
 		tokens: NewTokens(""),
 	}
+	s.bus = newBus(func() int64 { return int64(s.cfg().Agent.SubscriberBuffer) })
 	return s, nil
 }
 
@@ -345,10 +346,12 @@ func (s *Supervisor) Info(ctx context.Context) (Info, error) {
 	s.mu.RLock()
 	started := s.started
 	s.mu.RUnlock()
+	events, bytes := s.bus.droppedTotal()
 	return Info{
+		DroppedEvents: events, DroppedEventBytes: bytes,
 		Name: cfg.Agent.Name, Host: cfg.Agent.Host, Started: started, PID: os.Getpid(),
 		Socket: cfg.Agent.Socket, ControlSocket: cfg.Agent.ControlSocket, ConfigFiles: cfg.Files,
-		DroppedEvents: s.bus.droppedTotal(), RefusedConns: s.reg.refused.Load(), ShedConns: s.reg.shed.Load(),
+		RefusedConns: s.reg.refused.Load(), ShedConns: s.reg.shed.Load(),
 	}, nil
 }
 

@@ -24,6 +24,16 @@ type Queue[T any] struct {
 
 	total  *atomic.Uint64 // the owner's count of every loss of all its queues
 	notice func(lost uint64, next T) T
+
+	// A byte budget, when set: what is in ch may hold at most budget bytes
+	// by size's estimate. The consumer never reports what it took; the
+	// channel's length says it, because ch is first in, first out: the
+	// sizes of what it holds are the newest len(ch) of sizes.
+	budget int64
+	size   func(T) int64
+	sizes  []int64 // of what was put in ch, oldest first, at most cap(ch) not yet taken
+	held   int64   // the sum of sizes
+	bytes  atomic.Uint64
 }
 
 // New makes a queue buffering up to buffer values (at least one). notice
@@ -34,6 +44,41 @@ func New[T any](buffer int, total *atomic.Uint64, notice func(lost uint64, next 
 	return &Queue[T]{ch: make(chan T, max(buffer, 1)), total: total, notice: notice}
 }
 
+// WithBudget bounds q in bytes as well: a value whose size would take what q
+// holds past budget is dropped like one that finds q full. Call it before
+// the first Send.
+func (q *Queue[T]) WithBudget(budget int64, size func(T) int64) *Queue[T] {
+	q.budget, q.size = budget, size
+	q.sizes = make([]int64, 0, cap(q.ch))
+	return q
+}
+
+// LostBytes is the estimated size of every value q dropped.
+func (q *Queue[T]) LostBytes() uint64 { return q.bytes.Load() }
+
+// settleLocked forgets the sizes of what the consumer has taken.
+func (q *Queue[T]) settleLocked() {
+	taken := len(q.sizes) - len(q.ch)
+	for _, n := range q.sizes[:taken] {
+		q.held -= n
+	}
+	q.sizes = append(q.sizes[:0], q.sizes[taken:]...)
+}
+
+// putLocked puts v, of n bytes, in ch if there is room by count.
+func (q *Queue[T]) putLocked(v T, n int64) bool {
+	select {
+	case q.ch <- v:
+	default:
+		return false
+	}
+	if q.size != nil {
+		q.sizes = append(q.sizes, n)
+		q.held += n
+	}
+	return true
+}
+
 // C is the consumer's end; it is closed by Close.
 func (q *Queue[T]) C() <-chan T { return q.ch }
 
@@ -41,19 +86,31 @@ func (q *Queue[T]) C() <-chan T { return q.ch }
 // After a loss, v goes only behind a notice of it: if the notice does not
 // fit, v is lost too and the next Send tries again.
 func (q *Queue[T]) Send(v T) {
+	var n int64
+	if q.size != nil {
+		n = q.size(v)
+	}
 	q.mu.Lock()
 	switch {
 	case q.closed:
+	case !q.fitsLocked(n):
+		q.loseLocked(n) // before any notice: a notice per value that does not fit would fill q
 	case q.lost > 0 && !q.flushLocked(v):
-		q.loseLocked()
-	default:
-		select {
-		case q.ch <- v:
-		default:
-			q.loseLocked()
-		}
+		q.loseLocked(n)
+	case !q.putLocked(v, n):
+		q.loseLocked(n)
 	}
 	q.mu.Unlock()
+}
+
+// fitsLocked reports whether n more bytes stay within the budget. An empty
+// queue takes a value of any size, so that no value is undeliverable.
+func (q *Queue[T]) fitsLocked(n int64) bool {
+	if q.size == nil {
+		return true
+	}
+	q.settleLocked()
+	return q.held == 0 || q.held+n <= q.budget
 }
 
 // Lost adds n values lost before reaching this queue (upstream, by another
@@ -78,18 +135,27 @@ func (q *Queue[T]) flushLocked(next T) bool {
 		// which a subscriber that stopped reading would pay per event.
 		return false
 	}
+	// A notice is small and always let past the byte budget: the consumer
+	// must hear of a gap.
+	if q.size != nil {
+		q.settleLocked()
+	}
 	select {
 	case q.ch <- q.notice(q.lost, next):
-		q.lost = 0
-		return true
 	default:
 		return false
 	}
+	if q.size != nil {
+		q.sizes = append(q.sizes, 0)
+	}
+	q.lost = 0
+	return true
 }
 
-func (q *Queue[T]) loseLocked() {
+func (q *Queue[T]) loseLocked(n int64) {
 	q.lost++
 	q.total.Add(1)
+	q.bytes.Add(uint64(n))
 }
 
 // Close closes C once; later sends are ignored, so a publisher racing a

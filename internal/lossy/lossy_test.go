@@ -215,3 +215,68 @@ func BenchmarkQueueSendFull(b *testing.B) {
 		q.Send(item{seq: 1})
 	}
 }
+
+// TestBudgetBoundsBytes: with a byte budget, values are dropped once what
+// the queue holds would pass it, though there is room by count; what the
+// consumer takes frees its bytes; a value larger than the budget still goes
+// through an empty queue, so no value is undeliverable.
+func TestBudgetBoundsBytes(t *testing.T) {
+	var total atomic.Uint64
+	size := func(v item) int64 { return int64(v.seq) }
+	q := New(100, &total, notice).WithBudget(100, size)
+	for _, n := range []int{40, 40, 40} { // the third passes 100
+		q.Send(item{seq: n})
+	}
+	if total.Load() != 1 || q.LostBytes() != 40 {
+		t.Fatalf("lost %d values, %d bytes; want 1 and 40", total.Load(), q.LostBytes())
+	}
+	<-q.C()               // frees 40
+	q.Send(item{seq: 50}) // 40 held + the notice + 50: fits
+	got := []item{<-q.C(), <-q.C(), <-q.C()}
+	if got[0].seq != 40 || got[1].lost != 1 || got[2].seq != 50 {
+		t.Fatalf("after taking one: %+v", got)
+	}
+	q.Send(item{seq: 500}) // larger than the budget, into an empty queue
+	if v := <-q.C(); v.seq != 500 {
+		t.Fatalf("an oversized value into an empty queue: %+v", v)
+	}
+	q.Send(item{seq: 60})
+	q.Send(item{seq: 60}) // 60 + 60 > 100
+	if total.Load() != 2 {
+		t.Fatalf("lost %d, want 2", total.Load())
+	}
+}
+
+// TestBudgetUnderConcurrency: producers and a consumer at once; the bytes
+// the queue says it holds never pass the budget by more than one value.
+func TestBudgetUnderConcurrency(t *testing.T) {
+	var total atomic.Uint64
+	q := New(1000, &total, notice).WithBudget(1000, func(v item) int64 { return 10 })
+	var wg sync.WaitGroup
+	for p := range 4 {
+		wg.Go(func() {
+			for i := range 5000 {
+				q.Send(item{producer: p, seq: i})
+			}
+		})
+	}
+	done := make(chan struct{})
+	var got int
+	go func() {
+		defer close(done)
+		for range q.C() {
+			got++
+			q.mu.Lock()
+			if q.held > 1000+10 {
+				t.Errorf("holds %d bytes over a budget of 1000", q.held)
+			}
+			q.mu.Unlock()
+		}
+	}()
+	wg.Wait()
+	q.Close()
+	<-done
+	if uint64(got)+total.Load() < 20000 {
+		t.Fatalf("delivered %d and lost %d of 20000 (notices count among delivered)", got, total.Load())
+	}
+}
