@@ -176,7 +176,7 @@ func (r *reader) result(out any) error {
 }
 
 func appendReply(b []byte, r *supervisor.Reply) []byte {
-	b = mp.AppendMapHeader(b, 7+count(len(r.Records) > 0, r.Error != "", r.Dropped != 0))
+	b = mp.AppendMapHeader(b, 7+count(len(r.Records) > 0, r.Error != "", r.Dropped != 0, r.DroppedBytes != 0))
 	b = mp.AppendKeyString(b, "plugin", r.Plugin)
 	b = mp.AppendKeyString(b, "instance", r.Instance)
 	b = mp.AppendKeyUint(b, "id", uint64(r.ID))
@@ -188,6 +188,7 @@ func appendReply(b []byte, r *supervisor.Reply) []byte {
 	b = mp.AppendKeyString(b, "status", r.Status)
 	b = optStr(b, "error", r.Error)
 	b = optInt(b, "dropped", int64(r.Dropped))
+	b = optInt(b, "dropped_bytes", r.DroppedBytes)
 	return mp.AppendKeyInt(b, "rtt", int64(r.RTT))
 }
 
@@ -219,6 +220,8 @@ func (r *reader) reply(rep *supervisor.Reply) error {
 			var v uint64
 			v, err = r.Uint(math.MaxInt32)
 			rep.Dropped = int(v)
+		case "dropped_bytes":
+			rep.DroppedBytes, err = r.Int()
 		case "rtt":
 			var v int64
 			v, err = r.Int()

@@ -113,6 +113,13 @@ type Counters struct {
 	TasksAnswered uint64 `json:"tasks_answered"`
 	TasksFailed   uint64 `json:"tasks_failed"`
 	TasksTimedOut uint64 `json:"tasks_timed_out"`
+	// Progress records not kept for task replies (beyond 10,000 a task or
+	// a reply byte budget), and their estimated bytes.
+	ReplyRecordsDropped uint64 `json:"reply_records_dropped"`
+	ReplyBytesDropped   uint64 `json:"reply_bytes_dropped"`
+	// Output writes lost to a log file refused or failing (a planted
+	// symlink, a full disk); the in-memory lines and events still have them.
+	LogWritesDropped uint64 `json:"log_writes_dropped"`
 }
 
 // PluginStatus is one instance as the operator sees it.
@@ -193,16 +200,17 @@ func (o Outcome) OK() bool { return o == OutcomeAnswered }
 // SendTask returns a Reply with its Outcome set whether or not it also
 // returns an error, so a caller always knows the token and how it ended.
 type Reply struct {
-	Plugin   string            `json:"plugin"`
-	Instance string            `json:"instance"`
-	ID       uint32            `json:"id"`
-	Token    string            `json:"token"`
-	Outcome  Outcome           `json:"outcome"`
-	Records  []protocol.Record `json:"records,omitempty"`
-	Dropped  int               `json:"dropped,omitempty"` // progress records beyond the per-task bound, not kept
-	Status   string            `json:"status"`            // protocol.StatusOK or protocol.StatusError
-	Error    string            `json:"error,omitempty"`   // the plugin's error text when Status is error
-	RTT      time.Duration     `json:"rtt"`
+	Plugin       string            `json:"plugin"`
+	Instance     string            `json:"instance"`
+	ID           uint32            `json:"id"`
+	Token        string            `json:"token"`
+	Outcome      Outcome           `json:"outcome"`
+	Records      []protocol.Record `json:"records,omitempty"`
+	Dropped      int               `json:"dropped,omitempty"`       // progress records beyond the per-task bounds, not kept
+	DroppedBytes int64             `json:"dropped_bytes,omitempty"` // their estimated bytes
+	Status       string            `json:"status"`                  // protocol.StatusOK or protocol.StatusError
+	Error        string            `json:"error,omitempty"`         // the plugin's error text when Status is error
+	RTT          time.Duration     `json:"rtt"`
 }
 
 // Stream names where a log line came from.

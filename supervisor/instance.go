@@ -274,6 +274,7 @@ func (in *instance) status(now time.Time) PluginStatus {
 		st.InFlight = s.inFlight()
 	}
 	st.RTTp50, st.RTTp99 = in.rtts.percentiles()
+	st.LogWritesDropped = in.stdout.dropped.Load() + in.stderr.dropped.Load()
 	return st
 }
 

@@ -300,6 +300,7 @@ func (in *instance) accept(j joinReq, version uint16) {
 		heartbeat: agent.HeartbeatInterval, hbTimeout: agent.HeartbeatTimeout,
 		bus: in.env.bus, rtts: in.rtts, tokens: in.env.tokens,
 		pending: map[string]*pendingTask{}, pings: map[uint64]chan time.Duration{},
+		replyTask: int64(agent.TaskReplyBuffer), replyAll: replySessionFactor * int64(agent.TaskReplyBuffer),
 		pongs: latest.New[protocol.Pong](), done: make(chan struct{}),
 	}
 	in.permanent, in.exitWhy, in.exitNote, in.noGoodbye = false, "", "", false

@@ -27,8 +27,13 @@ const maxInFlight = 4096
 
 // maxReplyRecords bounds what one task's reply keeps: a plugin streaming
 // progress records for a task must not grow the supervisor without limit.
-// The final record is always kept; progress beyond this is counted.
-const maxReplyRecords = 10_000
+// The final record is always kept; progress beyond this is counted. The
+// bytes kept are bounded too: per task by agent.task_reply_buffer, and for
+// all of a session's tasks together by replySessionFactor times that.
+const (
+	maxReplyRecords    = 10_000
+	replySessionFactor = 4
+)
 
 // session is one authenticated connection of one plugin instance: a read
 // loop that turns frames into events and resolves tasks, and a ping loop that
@@ -49,6 +54,9 @@ type session struct {
 	pending map[string]*pendingTask
 	pings   map[uint64]chan time.Duration
 	closed  bool
+	// Reply bytes: the budget of one task and of all, and what the
+	// pending tasks hold (guarded by mu).
+	replyTask, replyAll, replyHeld int64
 
 	pingSeq  atomic.Uint64
 	lastHB   atomic.Int64 // unix ns of the last pong
@@ -60,6 +68,8 @@ type session struct {
 	failed   atomic.Uint64
 	timedOut atomic.Uint64
 	sent     atomic.Uint64
+	// Progress records not kept for a reply, over a budget.
+	replyDropped, replyDroppedBytes atomic.Uint64
 
 	done chan struct{}
 	err  error // why the session ended; read after done
@@ -69,7 +79,9 @@ type pendingTask struct {
 	task    protocol.Task
 	sent    time.Time
 	records []protocol.Record
-	dropped int // progress records beyond maxReplyRecords
+	bytes   int64 // what records hold, by RecordSize
+	dropped int   // progress records beyond a budget, not kept
+	dropB   int64 // their bytes
 	done    chan struct{}
 	reply   Reply
 	err     error
@@ -157,13 +169,9 @@ func (s *session) onReply(rec *protocol.Record, now time.Time) {
 		return // a late reply to a task that timed out: it stays in the record stream only
 	}
 	status, final := rec.Fields[protocol.FieldTaskStatus]
-	if len(p.records) < maxReplyRecords || final {
-		p.records = append(p.records, *rec)
-	} else {
-		p.dropped++
-	}
+	s.keepLocked(p, rec, final)
 	if final {
-		delete(s.pending, rec.Token)
+		s.forgetLocked(p)
 	}
 	s.mu.Unlock()
 	if !final {
@@ -177,11 +185,33 @@ func (s *session) onReply(rec *protocol.Record, now time.Time) {
 		s.failed.Add(1)
 	}
 	p.reply = s.reply(p, outcome)
-	p.reply.Records, p.reply.Dropped, p.reply.Status = p.records, p.dropped, status
+	p.reply.Records, p.reply.Dropped, p.reply.DroppedBytes, p.reply.Status = p.records, p.dropped, p.dropB, status
 	p.reply.Error, p.reply.RTT = rec.Fields[protocol.FieldError], now.Sub(p.sent)
 	s.rtts.add(p.reply.RTT)
 	close(p.done)
 	s.publishTask(p, p.reply, "")
+}
+
+// keepLocked adds a record to p's reply if the budgets allow; the final
+// record always goes in.
+func (s *session) keepLocked(p *pendingTask, rec *protocol.Record, final bool) {
+	n := RecordSize(rec)
+	if !final && (len(p.records) >= maxReplyRecords || p.bytes+n > s.replyTask || s.replyHeld+n > s.replyAll) {
+		p.dropped++
+		p.dropB += n
+		s.replyDropped.Add(1)
+		s.replyDroppedBytes.Add(uint64(n))
+		return
+	}
+	p.records = append(p.records, *rec)
+	p.bytes += n
+	s.replyHeld += n
+}
+
+// forgetLocked takes p out of pending, with what its reply holds.
+func (s *session) forgetLocked(p *pendingTask) {
+	delete(s.pending, p.task.Token)
+	s.replyHeld -= p.bytes
 }
 
 // reply is p's Reply as far as the engine knows it without the plugin.
@@ -257,7 +287,9 @@ func (s *session) task(ctx context.Context, req TaskRequest, timeout time.Durati
 func (s *session) abandon(p *pendingTask, o Outcome, why string) bool {
 	s.mu.Lock()
 	_, ok := s.pending[p.task.Token]
-	delete(s.pending, p.task.Token)
+	if ok {
+		s.forgetLocked(p)
+	}
 	s.mu.Unlock()
 	if ok {
 		p.reply = s.reply(p, o)
@@ -271,7 +303,7 @@ func (s *session) failPending(err error) {
 	s.mu.Lock()
 	s.closed = true
 	pending := s.pending
-	s.pending = map[string]*pendingTask{}
+	s.pending, s.replyHeld = map[string]*pendingTask{}, 0
 	for _, ch := range s.pings {
 		close(ch)
 	}
@@ -411,5 +443,7 @@ func (s *session) counters(base Counters) Counters {
 	base.TasksAnswered += s.answered.Load()
 	base.TasksFailed += s.failed.Load()
 	base.TasksTimedOut += s.timedOut.Load()
+	base.ReplyRecordsDropped += s.replyDropped.Load()
+	base.ReplyBytesDropped += s.replyDroppedBytes.Load()
 	return base
 }

@@ -30,6 +30,7 @@
 //	9 panic   the handler panics (the SDK recovers and replies task_error)
 //	10 hold   D: a progress record {action: holding} at once, then as sleep:
 //	          the record proves the plugin has the task
+//	11 bulk   N:SIZE: N progress records of SIZE bytes each, then reply {count: N}
 package chaos
 
 import (
@@ -43,6 +44,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -62,6 +64,7 @@ const (
 	TaskSleep
 	TaskPanic
 	TaskHold
+	TaskBulk
 )
 
 // Chaos is the plugin's configuration.
@@ -206,6 +209,7 @@ func (c *Chaos) RegisterTasks(r *sdk.Router) {
 	r.Handle(TaskSpawn, func(_ context.Context, t sdk.Task, s sdk.Sink) error { return c.spawn(s, &t) })
 	r.Handle(TaskFail, func(_ context.Context, t sdk.Task, _ sdk.Sink) error { return errors.New(t.Content) })
 	r.Handle(TaskSleep, sleepTask)
+	r.Handle(TaskBulk, bulkTask)
 	r.Handle(TaskHold, func(ctx context.Context, t sdk.Task, s sdk.Sink) error {
 		if err := s.Progress(t, sdk.Fields{"data_type": "chaos", "action": "holding"}); err != nil {
 			return err
@@ -262,6 +266,30 @@ func (c *Chaos) exitTask(ctx context.Context, t sdk.Task, s sdk.Sink) error {
 	}
 	os.Exit(code)
 	return nil
+}
+
+// bulkTask streams N progress records of SIZE bytes for one task: what a
+// plugin answering with megabytes would send.
+func bulkTask(ctx context.Context, t sdk.Task, s sdk.Sink) error {
+	ns, sizes, _ := strings.Cut(t.Content, ":")
+	n, err := strconv.Atoi(ns)
+	if err != nil {
+		return fmt.Errorf("bulk: count %q: %w", ns, err)
+	}
+	size, err := strconv.Atoi(sizes)
+	if err != nil {
+		return fmt.Errorf("bulk: size %q: %w", sizes, err)
+	}
+	blob := strings.Repeat("b", size)
+	for i := range n {
+		if err := s.Progress(t, sdk.Fields{"data_type": "bulk", "seq": strconv.Itoa(i), "blob": blob}); err != nil {
+			return err
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	return s.Reply(t, sdk.Fields{"data_type": "chaos", "action": "bulk", "count": ns})
 }
 
 func sleepTask(ctx context.Context, t sdk.Task, s sdk.Sink) error {
