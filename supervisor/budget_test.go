@@ -3,9 +3,11 @@ package supervisor_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,10 +22,13 @@ import (
 // heartbeats and answers tasks; the supervisor's heap stays near the budget.
 func TestMegabyteProgressRecordsAreBudgeted(t *testing.T) {
 	const budget = 4 << 20
+	var logs syncBuffer
 	h := startHarness(t, plugin(t, "bulk", supervisortest.Bin("chaos"), `restart = "never"`)+plugin(t, "echo", supervisortest.Bin("echo"), ""),
 		func(o *supervisor.Options) {
 			o.Config.Agent.TaskReplyBuffer = budget
 			o.Config.Agent.TaskTimeout = 2 * time.Minute
+			o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+			o.StatsInterval = 50 * time.Millisecond
 		})
 	h.WaitState("bulk", supervisor.StateRunning)
 	before := h.WaitState("echo", supervisor.StateRunning)
@@ -50,6 +55,10 @@ func TestMegabyteProgressRecordsAreBudgeted(t *testing.T) {
 	if st.ReplyRecordsDropped != uint64(r.Dropped) || st.ReplyBytesDropped != uint64(r.DroppedBytes) {
 		t.Fatalf("status counts %d records, %d bytes dropped; the reply %d, %d", st.ReplyRecordsDropped, st.ReplyBytesDropped, r.Dropped, r.DroppedBytes)
 	}
+	// The log says so, with the counts, once a sampling interval.
+	supervisortest.WaitUntil(t, "the drop report", 10*time.Second, func() bool {
+		return strings.Contains(logs.String(), "dropped over a budget") && strings.Contains(logs.String(), "bulk.reply_records=")
+	})
 	// The bystander never missed a beat.
 	echo := h.Status("echo")
 	if echo.State != supervisor.StateRunning || echo.PID != before.PID || echo.Restarts != 0 {
@@ -65,6 +74,23 @@ func TestMegabyteProgressRecordsAreBudgeted(t *testing.T) {
 	if grew > 150<<20 {
 		t.Fatalf("resident memory grew by %d MiB", grew>>20)
 	}
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // heapPeak samples the test process's resident memory until stopped.

@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"time"
 )
@@ -27,17 +28,55 @@ func (s *Supervisor) sample(ctx context.Context) {
 	defer t.Stop()
 	prev := map[*instance]rateSample{}
 	page := int64(os.Getpagesize())
+	var drops dropTally
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			prev = s.sampleOnce(now, prev, page)
+			var views []PluginStatus
+			prev, views = s.sampleOnce(now, prev, page)
+			drops.report(s.log, s, views)
 		}
 	}
 }
 
-func (s *Supervisor) sampleOnce(now time.Time, prev map[*instance]rateSample, page int64) map[*instance]rateSample {
+// dropTally is what had been dropped over budgets at the last report.
+type dropTally struct {
+	events, eventBytes uint64
+	perInstance        map[string][3]uint64 // reply records, reply bytes, log writes
+}
+
+// report logs what was dropped since the last call, if anything: one line a
+// sampling interval (a second by default) however much is lost, so a flood
+// of drops costs the log a line a second.
+func (d *dropTally) report(log *slog.Logger, s *Supervisor, views []PluginStatus) {
+	events, bytes := s.bus.droppedTotal()
+	var args []any
+	if events > d.events {
+		args = append(args, "subscriber_events", events-d.events, "subscriber_bytes", bytes-d.eventBytes)
+	}
+	d.events, d.eventBytes = events, bytes
+	if d.perInstance == nil {
+		d.perInstance = map[string][3]uint64{}
+	}
+	for _, v := range views {
+		now := [3]uint64{v.ReplyRecordsDropped, v.ReplyBytesDropped, v.LogWritesDropped}
+		was := d.perInstance[v.Instance]
+		if now[0] > was[0] {
+			args = append(args, v.Instance+".reply_records", now[0]-was[0], v.Instance+".reply_bytes", now[1]-was[1])
+		}
+		if now[2] > was[2] {
+			args = append(args, v.Instance+".log_writes", now[2]-was[2])
+		}
+		d.perInstance[v.Instance] = now
+	}
+	if len(args) > 0 {
+		log.Warn("dropped over a budget since the last report; the supervisor and the plugins go on", args...)
+	}
+}
+
+func (s *Supervisor) sampleOnce(now time.Time, prev map[*instance]rateSample, page int64) (map[*instance]rateSample, []PluginStatus) {
 	s.mu.RLock()
 	order := s.order
 	s.mu.RUnlock()
@@ -56,7 +95,7 @@ func (s *Supervisor) sampleOnce(now time.Time, prev map[*instance]rateSample, pa
 		in.setRates(r)
 		next[in] = cur
 	}
-	return next
+	return next, views
 }
 
 // measure turns two samples of one instance into rates. A rate needs two
