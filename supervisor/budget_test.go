@@ -4,14 +4,19 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
+	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/plugvisor/plugvisor/examples/chaos"
+	"github.com/plugvisor/plugvisor/protocol"
 	"github.com/plugvisor/plugvisor/supervisor"
 	"github.com/plugvisor/plugvisor/supervisor/supervisortest"
 )
@@ -136,4 +141,111 @@ func rssNow() uint64 {
 		}
 	}
 	return 0
+}
+
+// TestMillionRecordFrame: one data frame of a million tiny records (32 MB
+// under a 64 MiB max_frame) is refused at its header, before the records are
+// built: the plugin's session ends, the supervisor's memory barely moves, and
+// the plugin beside it goes on.
+func TestMillionRecordFrame(t *testing.T) {
+	h := startHarness(t, plugin(t, "echo", supervisortest.Bin("echo"), "")+
+		plugin(t, "bad", self(), `restart = "never"`+"\nenv = { PV_TEST_ROLE = \"millionrecords\" }"),
+		func(o *supervisor.Options) { o.Config.Agent.MaxFrame = 64 << 20 })
+	h.WaitState("echo", supervisor.StateRunning)
+	// Allocations, not resident memory: reading the 32 MB frame costs its
+	// bytes (as max_frame allows), and -race inflates what they occupy;
+	// building the million records would cost ten times more.
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	st := h.WaitState("bad", supervisor.StateExited)
+	runtime.ReadMemStats(&after)
+	if !strings.Contains(st.Reason, "1000000 records, at most 16384") {
+		t.Fatalf("reason %q", st.Reason)
+	}
+	const frame = 32 << 20
+	allocated := after.TotalAlloc - before.TotalAlloc
+	t.Logf("allocated %d MiB reading a %d MiB frame of a million records", allocated>>20, frame>>20)
+	if allocated > 3*frame {
+		t.Fatalf("allocated %d MiB", allocated>>20)
+	}
+	if r, err := h.Sup.SendTask(context.Background(), supervisor.TaskRequest{Plugin: "echo", ID: 1, Content: "still here"}); err != nil || !r.Outcome.OK() {
+		t.Fatalf("echo after the frame: %+v, %v", r, err)
+	}
+}
+
+// TestStrangerFlood: 10,000 connections from a process that is no plugin,
+// each sending only a 4 MiB length prefix, are refused unread; the
+// supervisor's memory barely moves and a real plugin registers afterwards.
+func TestStrangerFlood(t *testing.T) {
+	h := startHarness(t, plugin(t, "echo", supervisortest.Bin("echo"), ""))
+	h.WaitState("echo", supervisor.StateRunning)
+	sock := filepath.Join(h.Dir, "plugvisor.sock")
+	base := rssNow()
+	peak := newHeapPeak()
+	const conns, workers = 10_000, 16
+	var wg sync.WaitGroup
+	var refused atomic.Int64
+	for w := range workers {
+		wg.Go(func() {
+			for range conns / workers {
+				c, err := net.Dial("unix", sock)
+				if err != nil {
+					t.Errorf("worker %d: %v", w, err)
+					return
+				}
+				_, _ = c.Write([]byte{0, 0x40, 0, 0})
+				_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+				if m, err := protocol.NewConn(c, protocol.Options{}).Recv(); err == nil {
+					if rej, ok := m.(*protocol.Reject); ok && rej.Code == protocol.RejectCredentials {
+						refused.Add(1)
+					}
+				}
+				c.Close()
+			}
+		})
+	}
+	wg.Wait()
+	top := peak.stop()
+	if refused.Load() != conns {
+		t.Fatalf("%d of %d refused with a reason", refused.Load(), conns)
+	}
+	grew := int64(top) - int64(base)
+	t.Logf("resident memory grew by %d MiB over %d stranger connections", grew>>20, conns)
+	if grew > 100<<20 {
+		t.Fatalf("resident memory grew by %d MiB", grew>>20)
+	}
+	if info := supervisortest.InfoOf(t, h.Sup); info.RefusedConns != conns {
+		t.Fatalf("refused connections %d, want %d", info.RefusedConns, conns)
+	}
+	if err := h.Sup.Restart(context.Background(), "echo"); err != nil {
+		t.Fatalf("echo cannot register after the flood: %v", err)
+	}
+}
+
+// TestPlantedLogSymlink: a symlink planted where a plugin's log file goes
+// (the plugin's own directory) is not followed: the file it points at is
+// untouched, the lost writes are counted, the plugin runs on.
+func TestPlantedLogSymlink(t *testing.T) {
+	h := startHarness(t, plugin(t, "noisy", supervisortest.Bin("chaos"), `auto_start = false`+"\n"+`args = ["--stderr-every", "10ms"]`))
+	target := filepath.Join(t.TempDir(), "shadow")
+	if err := os.WriteFile(target, []byte("root:secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	st := h.Status("noisy")
+	if err := os.Symlink(target, st.StderrLog); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Sup.Start(context.Background(), "noisy"); err != nil {
+		t.Fatal(err)
+	}
+	supervisortest.WaitUntil(t, "lost log writes counted", 10*time.Second, func() bool { return h.Status("noisy").LogWritesDropped > 0 })
+	if data, err := os.ReadFile(target); err != nil || string(data) != "root:secret\n" {
+		t.Fatalf("the symlink's target was written: %q, %v", data, err)
+	}
+	if lines, _ := h.Sup.Logs(context.Background(), "noisy", 10); len(lines) == 0 {
+		t.Fatal("the lines were lost from memory too")
+	}
+	if got := h.Status("noisy"); got.State != supervisor.StateRunning {
+		t.Fatalf("noisy is %s: %s", got.State, got.Reason)
+	}
 }

@@ -43,6 +43,10 @@ func runRole(role string) int {
 			return 7
 		}
 	}
+	var big []byte
+	if role == "millionrecords" { // built before registering: it takes longer than a heartbeat under -race
+		big = millionRecords()
+	}
 	c, err := net.Dial("unix", os.Getenv(protocol.EnvSocket))
 	if err != nil {
 		return 3
@@ -89,6 +93,8 @@ func runRole(role string) int {
 		time.Sleep(time.Minute)
 	case "oversize":
 		c.Write([]byte{0x7f, 0xff, 0xff, 0xff})
+	case "millionrecords":
+		c.Write(big)
 	case "wrongway": // a well-formed frame only a supervisor may send
 		conn.Send(&protocol.Task{ID: 1, Token: "t"})
 	case "garbage", "garbage-stubborn":
@@ -123,8 +129,33 @@ func sendHello(c net.Conn, conn *protocol.Conn, hello *protocol.Hello, role stri
 		return err
 	case "unknownname":
 		hello.Name, hello.Instance = "nosuch", ""
+	case "hugeversion": // 4 MiB: what broke ctl status for every plugin
+		// Written aside: the supervisor refuses it from its length and
+		// closes, so the write may never finish; the reject is read below.
+		frame := rawFrame("kind", "hello", "versions", hello.Versions, "name", hello.Name, "instance", hello.Instance,
+			"pid", hello.PID, "version", strings.Repeat("v", protocol.DefaultMaxFrame-200))
+		go c.Write(frame)
+		return nil
 	}
 	return conn.Send(hello)
+}
+
+// millionRecords is one data frame of a million of the smallest records, 32
+// bytes each: decoded whole, it would cost the supervisor hundreds of MB.
+func millionRecords() []byte {
+	rec := msgpack.AppendMapHeader(nil, 2)
+	rec = msgpack.AppendKeyInt(rec, "timestamp", 1)
+	rec = msgpack.AppendMapHeader(msgpack.AppendString(rec, "fields"), 1)
+	rec = msgpack.AppendKeyString(rec, "data_type", "x")
+	const n = 1_000_000
+	b := msgpack.AppendMapHeader(make([]byte, protocol.HeaderSize, protocol.HeaderSize+64+n*len(rec)), 2)
+	b = msgpack.AppendKeyString(b, "kind", "data")
+	b = msgpack.AppendArrayHeader(msgpack.AppendString(b, "records"), n)
+	for range n {
+		b = append(b, rec...)
+	}
+	binary.BigEndian.PutUint32(b, uint32(len(b)-protocol.HeaderSize))
+	return b
 }
 
 // outstay stays on after its connection ended, saying which signals it

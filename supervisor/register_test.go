@@ -64,7 +64,7 @@ func TestStrangerRefusedUnread(t *testing.T) {
 // failed at once.
 func TestBadHelloFromOwnProcessIsPermanent(t *testing.T) {
 	for role, want := range map[string]string{"nopid": "pid", "noversions": "versions", "notamap": "malformed",
-		"hugekind": "unknown message kind", "pingfirst": "not ping"} {
+		"hugekind": "unknown message kind", "pingfirst": "not ping", "hugeversion": "frame too large"} {
 		t.Run(role, func(t *testing.T) {
 			h := startHarness(t, plugin(t, "bad", self(), `restart = "always"`+"\nenv = { PV_TEST_ROLE = \""+role+"\" }"))
 			st := h.WaitState("bad", supervisor.StateFailed)
