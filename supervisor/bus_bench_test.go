@@ -39,7 +39,7 @@ func BenchmarkBusPublishFull(b *testing.B) {
 }
 
 func BenchmarkLogRingAdd(b *testing.B) {
-	r := newLogRing(logRingLines)
+	r := newLogRing(logRingLines, 256<<10)
 	l := LogLine{Text: "line"}
 	b.ReportAllocs()
 	for b.Loop() {

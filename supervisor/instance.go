@@ -83,9 +83,10 @@ func newInstance(env *instanceEnv, p *registry.Plugin, id string) (*instance, er
 		env: env, id: id, name: p.Name, plugin: p,
 		log:  env.log.With("plugin", p.Name, "instance", id),
 		cmds: make(chan command), joins: make(chan joinReq), quit: make(chan struct{}),
-		logs: newLogRing(logRingLines), rtts: &rttRing{},
+		rtts: &rttRing{},
 	}
 	agent := env.settings()
+	in.logs = newLogRing(logRingLines, int64(agent.LogMemory))
 	dir, err := prepareDir(agent.WorkDir, p.Name)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", id, err)

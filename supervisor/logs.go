@@ -21,7 +21,13 @@ type logRing struct {
 	lines *ring.Ring[LogLine]
 }
 
-func newLogRing(n int) *logRing { return &logRing{lines: ring.New[LogLine](n)} }
+// newLogRing keeps up to n lines and budget bytes of them: lines are up to
+// 16 KiB, so a count alone would let 1,000 lines take 16 MiB per instance.
+func newLogRing(n int, budget int64) *logRing {
+	return &logRing{lines: ring.New(n, ring.WithBudget(budget, lineSize))}
+}
+
+func lineSize(l LogLine) int64 { return int64(64 + len(l.Text) + len(l.Instance)) }
 
 func (l *logRing) add(line LogLine) {
 	l.mu.Lock()

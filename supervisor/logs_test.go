@@ -40,7 +40,7 @@ func TestRotatingFileKeepsBackups(t *testing.T) {
 }
 
 func TestLogRingIsBounded(t *testing.T) {
-	l := newLogRing(3)
+	l := newLogRing(3, 1<<20)
 	for i := range 5 {
 		l.add(LogLine{Text: fmt.Sprint(i)})
 	}
@@ -68,5 +68,24 @@ func TestReadLineSplitsLongLines(t *testing.T) {
 	}
 	if len(lens) != 4 || lens[0] > maxLineBytes+4096 || lens[3] != 5 {
 		t.Fatalf("line lengths %v", lens)
+	}
+}
+
+// TestLogRingIsBoundedInBytes: long lines are kept within the byte budget,
+// the newest first.
+func TestLogRingIsBoundedInBytes(t *testing.T) {
+	const budget = 64 << 10
+	l := newLogRing(1000, budget)
+	long := strings.Repeat("x", 16<<10)
+	for i := range 100 {
+		l.add(LogLine{Text: fmt.Sprint(i) + long})
+	}
+	got := l.last(0)
+	var held int64
+	for _, line := range got {
+		held += lineSize(line)
+	}
+	if held > budget || len(got) == 0 || !strings.HasPrefix(got[len(got)-1].Text, "99") {
+		t.Fatalf("%d lines, %d bytes (budget %d), newest %.3q", len(got), held, budget, got[len(got)-1].Text)
 	}
 }
