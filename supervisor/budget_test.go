@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/plugvisor/plugvisor/examples/chaos"
+	"github.com/plugvisor/plugvisor/internal/testutil"
 	"github.com/plugvisor/plugvisor/protocol"
 	"github.com/plugvisor/plugvisor/supervisor"
 	"github.com/plugvisor/plugvisor/supervisor/supervisortest"
@@ -27,7 +28,7 @@ import (
 // heartbeats and answers tasks; the supervisor's heap stays near the budget.
 func TestMegabyteProgressRecordsAreBudgeted(t *testing.T) {
 	const budget = 4 << 20
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	h := startHarness(t, plugin(t, "bulk", supervisortest.Bin("chaos"), `restart = "never"`)+plugin(t, "echo", supervisortest.Bin("echo"), ""),
 		func(o *supervisor.Options) {
 			o.Config.Agent.TaskReplyBuffer = budget
@@ -79,23 +80,6 @@ func TestMegabyteProgressRecordsAreBudgeted(t *testing.T) {
 	if grew > 150<<20 {
 		t.Fatalf("resident memory grew by %d MiB", grew>>20)
 	}
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // heapPeak samples the test process's resident memory until stopped.

@@ -2,7 +2,6 @@
 package controltest
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -151,22 +150,7 @@ func (e *Env) Dial() *control.Client {
 }
 
 // SyncBuffer is a bytes.Buffer safe for a logger and a test to share.
-type SyncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *SyncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *SyncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type SyncBuffer = testutil.SyncBuffer
 
 // SnapshotOf is api's snapshot; an error fails the test.
 func SnapshotOf(t testing.TB, api supervisor.API) []supervisor.PluginStatus {
