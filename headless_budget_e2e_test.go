@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"os"
@@ -245,4 +246,81 @@ func TestHeadlessStopsWithStalledOutput(t *testing.T) {
 	stderr.waitFor(t, "instance=chaos from=stopping to=stopped", "instance=echo from=stopping to=stopped")
 	t.Logf("dropped, all told: %d records", counted(t, stderr, droppedAtExit))
 	waitNoLeftovers(t, cmd.Process.Pid, tmp)
+}
+
+var (
+	forwardedLine = regexp.MustCompile(`msg="plugin output" instance=chaos stream=stderr line=`)
+	heldLines     = regexp.MustCompile(`msg="plugin output not forwarded; the lines are in the plugin's log file" instance=chaos stream=stderr lines=([0-9]+) file=(\S+)`)
+)
+
+// TestHeadlessPluginOutputRateLimited: chaos writes many stderr lines. Its
+// log file gets every one; the supervisor's own log gets a sample, and says
+// how many it held back and where they are.
+func TestHeadlessPluginOutputRateLimited(t *testing.T) {
+	const n = 20_000
+	tmp := t.TempDir()
+	cfg := floodConfig(t, tmp, "")
+	cmd, stderr := runHeadless(t, tmp, "--config", cfg)
+	stderr.waitFor(t, "instance=chaos from=starting to=running", "instance=echo from=starting to=running")
+	file := status(t, dial(t, cfg), "chaos").StderrLog
+	before := len(stderr.text())
+	out, err := exec.Command(testutil.Bin("plugvisor"), "ctl", "--config", cfg, "send", "chaos", "4", strconv.Itoa(n)).CombinedOutput()
+	if err != nil {
+		t.Fatalf("stderr task: %v\n%s", err, out)
+	}
+	testutil.WaitUntil(t, fmt.Sprintf("%d task lines in %s", n, file), time.Minute, func() bool {
+		return countLines(t, file, "stderr task") == n
+	})
+	if err := stopAndWait(t, cmd); err != nil {
+		t.Fatalf("exit after SIGTERM: %v", err)
+	}
+	stderr.waitFor(t, "instance=chaos from=stopping to=stopped")
+	log := stderr.text()
+	forwarded := len(forwardedLine.FindAllString(log, -1))
+	held := 0
+	for _, m := range heldLines.FindAllStringSubmatch(log, -1) {
+		k, _ := strconv.Atoi(m[1])
+		held += k
+		if m[2] != file {
+			t.Errorf("held lines said to be in %s, want %s", m[2], file)
+		}
+	}
+	inFile := countLines(t, file, "")
+	grew, fileSize := len(log)-before, fileBytes(t, file)
+	t.Logf("plugin log file %s: %d lines, %d bytes; supervisor log grew %d bytes: %d lines forwarded, %d held back", file, inFile, fileSize, grew, forwarded, held)
+	switch {
+	case forwarded+held != inFile && !strings.Contains(log, "events dropped"):
+		t.Errorf("%d forwarded + %d held back, want every one of the %d lines in the file accounted for", forwarded, held, inFile)
+	case forwarded > n/10:
+		t.Errorf("%d of %d lines forwarded: not rate-limited", forwarded, n)
+	case int64(grew) > fileSize/4:
+		t.Errorf("the supervisor's log grew %d bytes for a plugin log of %d", grew, fileSize)
+	}
+}
+
+// countLines counts the lines of path containing sub.
+func countLines(t *testing.T, path, sub string) int {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	n := 0
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), sub) {
+			n++
+		}
+	}
+	return n
+}
+
+func fileBytes(t *testing.T, path string) int64 {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
 }

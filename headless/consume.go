@@ -17,11 +17,12 @@ import (
 // State changes are not logged here: the supervisor logs them itself, with
 // detail no event carries.
 type consumer struct {
-	log   *slog.Logger
-	out   *outbox
-	enc   lineEncoder
-	buf   chunk
-	hurry atomic.Bool // at exit, out of time: count records instead of encoding them
+	log    *slog.Logger
+	out    *outbox
+	output *forwarder
+	enc    lineEncoder
+	buf    chunk
+	hurry  atomic.Bool // at exit, out of time: count records instead of encoding them
 
 	// Losses are said at most once a second, with what was lost since they
 	// were last said, so a flood of drops costs a line a second.
@@ -32,9 +33,9 @@ type consumer struct {
 	eventsAll  uint64
 }
 
-func newConsumer(log *slog.Logger, out *outbox) *consumer {
+func newConsumer(log *slog.Logger, api supervisor.API, out *outbox) *consumer {
 	return &consumer{
-		log: log, out: out,
+		log: log, out: out, output: newForwarder(log, api),
 		recordWarn: ratelimit.New(1, time.Second), eventWarn: ratelimit.New(1, time.Second),
 	}
 }
@@ -49,6 +50,7 @@ func (c *consumer) run(events <-chan supervisor.Event) {
 		}
 	}
 	c.handOver()
+	c.output.flush()
 	if c.eventsLost > 0 {
 		c.sayEventsLost()
 	}
@@ -59,7 +61,7 @@ func (c *consumer) handle(ev supervisor.Event) {
 	case supervisor.EventRecords:
 		c.records(ev)
 	case supervisor.EventLog:
-		c.log.Info("plugin output", "instance", ev.Instance, "stream", string(ev.Log.Stream), "line", ev.Log.Text)
+		c.output.line(ev.Log, ev.Instance, time.Now())
 	case supervisor.EventTask:
 		logTask(c.log, ev)
 	case supervisor.EventDropped:
@@ -122,6 +124,6 @@ func logTask(log *slog.Logger, ev supervisor.Event) {
 	case t.Outcome.OK() || t.Outcome == supervisor.OutcomeError:
 		log.Info("task answered", "instance", ev.Instance, "id", t.ID, "token", t.Token, "outcome", string(t.Outcome), "rtt", t.Reply.RTT)
 	default:
-		log.Warn("task failed", "instance", ev.Instance, "id", t.ID, "token", t.Token, "outcome", string(t.Outcome), "detail", t.Detail)
+		log.Warn("task failed", "instance", ev.Instance, "id", t.ID, "token", t.Token, "outcome", string(t.Outcome), "detail", cut(t.Detail, OutputLineMax))
 	}
 }

@@ -9,8 +9,9 @@ import (
 	"github.com/plugvisor/plugvisor/supervisor"
 )
 
-// fakeAPI is an engine with the part headless uses: a subscription fed by
-// the test. Any other method panics (the embedded interface is nil).
+// fakeAPI is an engine with the parts headless uses: a subscription fed by
+// the test and a snapshot naming each instance's log files. Any other
+// method panics (the embedded interface is nil).
 type fakeAPI struct {
 	supervisor.API
 	events chan supervisor.Event
@@ -23,6 +24,14 @@ func newFakeAPI(buffer int) *fakeAPI {
 
 func (f *fakeAPI) Subscribe(context.Context, int) (<-chan supervisor.Event, func(), error) {
 	return f.events, func() { f.once.Do(func() { close(f.events) }) }, nil
+}
+
+func (f *fakeAPI) Snapshot(context.Context) ([]supervisor.PluginStatus, error) {
+	var out []supervisor.PluginStatus
+	for _, id := range []string{"a", "b"} {
+		out = append(out, supervisor.PluginStatus{Instance: id, StdoutLog: "/logs/" + id + ".stdout.log", StderrLog: "/logs/" + id + ".stderr.log"})
+	}
+	return out, nil
 }
 
 // syncBuffer is a log that a test reads while goroutines write it.

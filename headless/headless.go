@@ -82,7 +82,7 @@ func (d *Daemon) Run(stop func(), done <-chan struct{}) error {
 			d.opts.Log.Error("cannot write records; dropping them from now on, plugins keep running", "err", err)
 		})
 	}()
-	c := newConsumer(d.opts.Log, out)
+	c := newConsumer(d.opts.Log, d.api, out)
 	consumed := make(chan struct{})
 	go func() {
 		defer close(consumed)
