@@ -161,7 +161,10 @@ func (e engine) serve(f face, scriptOut io.Writer, echo, scriptStops bool) int {
 // headless writes the engine's events as logs and JSON lines.
 func (e engine) headless(data io.Writer) face {
 	return func(api supervisor.API) (func(func(), <-chan struct{}) error, error) {
-		d, err := headless.Attach(api, headless.Options{Log: e.log, Data: data, Signals: true})
+		d, err := headless.Attach(api, headless.Options{
+			Log: e.log, Data: data, Signals: true,
+			OutputBuffer: int64(e.cfg.Agent.OutputBuffer), StopGrace: e.cfg.Agent.StopGrace,
+		})
 		if err != nil {
 			return nil, err
 		}

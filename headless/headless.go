@@ -2,9 +2,7 @@
 package headless
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,22 +15,30 @@ import (
 	"github.com/plugvisor/plugvisor/supervisor"
 )
 
-// Options say where output goes.
+// Defaults of the Options that bound what headless holds and how long it
+// waits.
+const (
+	DefaultOutputBuffer = 16 << 20    // bytes of JSON lines waiting for Data
+	DefaultDrain        = time.Second // how long the output gets after the engine is done
+)
+
+// Options say where output goes and what it may cost.
 type Options struct {
 	Log     *slog.Logger // lifecycle events
 	Data    io.Writer    // records as JSON lines
-	Buffer  int          // event buffer; a slow Data writer drops beyond it
+	Buffer  int          // events of the subscription; the engine drops beyond it for a slow reader
 	Signals bool         // handle SIGINT/SIGTERM (stop) and SIGHUP (reload)
-}
-
-// record is one data record as a JSON line.
-type record struct {
-	Time      time.Time         `json:"time"`
-	Plugin    string            `json:"plugin"`
-	Instance  string            `json:"instance"`
-	Timestamp int64             `json:"timestamp"`
-	Token     string            `json:"token,omitempty"`
-	Fields    map[string]string `json:"fields"`
+	// OutputBuffer bounds, in bytes, the JSON lines waiting for Data: a
+	// slow or stalled Data costs the records beyond it (dropped, counted
+	// and reported), never memory. Default DefaultOutputBuffer.
+	OutputBuffer int64
+	// Drain is how long Data may take, once the engine is done, to take
+	// what is still queued; what it has not taken by then is counted as
+	// dropped and Run returns regardless. Default DefaultDrain.
+	Drain time.Duration
+	// StopGrace is the engine's stop grace, said when a signal stops the
+	// plugins: with Drain it bounds how long the stop takes.
+	StopGrace time.Duration
 }
 
 // Daemon is the headless face of an engine: subscribed from before the
@@ -49,6 +55,12 @@ func Attach(api supervisor.API, opts Options) (*Daemon, error) {
 	if opts.Buffer <= 0 {
 		opts.Buffer = 4096
 	}
+	if opts.OutputBuffer <= 0 {
+		opts.OutputBuffer = DefaultOutputBuffer
+	}
+	if opts.Drain <= 0 {
+		opts.Drain = DefaultDrain
+	}
 	events, unsubscribe, err := api.Subscribe(context.Background(), opts.Buffer)
 	if err != nil {
 		return nil, fmt.Errorf("headless: %w", err)
@@ -59,16 +71,27 @@ func Attach(api supervisor.API, opts Options) (*Daemon, error) {
 // Run writes events as they come until done is closed (the engine has
 // stopped). With Signals, SIGINT and SIGTERM call stop and SIGHUP reloads;
 // the plugins' last events, while the engine stops them, are still written.
+// Once done is closed, Run returns within Drain, whether or not its output
+// took everything.
 func (d *Daemon) Run(stop func(), done <-chan struct{}) error {
+	out := newOutbox(d.opts.OutputBuffer)
 	written := make(chan struct{})
 	go func() {
 		defer close(written)
-		write(d.events, d.opts)
+		out.writeAll(d.opts.Data, func(err error) {
+			d.opts.Log.Error("cannot write records; dropping them from now on, plugins keep running", "err", err)
+		})
+	}()
+	c := newConsumer(d.opts.Log, d.api, out)
+	consumed := make(chan struct{})
+	go func() {
+		defer close(consumed)
+		c.run(d.events)
 	}()
 	if d.opts.Signals {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		go handleSignals(ctx, stop, d.api, d.opts.Log)
+		go handleSignals(ctx, stop, d.api, d.opts)
 		// A reader of our output that goes away must cost its output, not
 		// kill the supervisor before it stops its plugins: with SIGPIPE
 		// notified, a write to a closed pipe returns EPIPE instead.
@@ -78,14 +101,50 @@ func (d *Daemon) Run(stop func(), done <-chan struct{}) error {
 	}
 	<-done
 	d.unsubscribe()
-	<-written
+	d.drain(c, out, consumed, written)
+	reportLosses(d.opts.Log, out.losses())
 	return nil
+}
+
+// drain gives the consumer and the output Drain to finish what the engine
+// published. A consumer still busy then counts the rest without encoding
+// it; an output still blocked then is left blocked, its records counted,
+// since a reader that never reads must not keep the supervisor from
+// exiting.
+func (d *Daemon) drain(c *consumer, out *outbox, consumed, written <-chan struct{}) {
+	expired := time.After(d.opts.Drain)
+	select {
+	case <-consumed:
+	case <-expired:
+		c.hurry.Store(true)
+		<-consumed
+		out.close()
+		out.abandon()
+		return
+	}
+	out.close()
+	select {
+	case <-written:
+	case <-expired:
+		out.abandon()
+	}
+}
+
+// reportLosses says, at exit, every record that never reached the output.
+func reportLosses(log *slog.Logger, l losses) {
+	total := l.total()
+	if total.records == 0 && total.bytes == 0 {
+		return
+	}
+	log.Warn("records dropped, all told", "records", total.records, "bytes", total.bytes,
+		"over_budget", l.overBudget.records, "output_failed", l.failed.records, "at_exit", l.abandoned.records)
 }
 
 // handleSignals stops on SIGINT/SIGTERM and reloads on SIGHUP. A reload
 // runs beside the loop, one at a time, so a reload that waits for plugins to
 // stop never delays a stop signal.
-func handleSignals(ctx context.Context, stop func(), api supervisor.API, log *slog.Logger) {
+func handleSignals(ctx context.Context, stop func(), api supervisor.API, opts Options) {
+	log := opts.Log
 	ch := make(chan os.Signal, 4)
 	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(ch)
@@ -96,7 +155,7 @@ func handleSignals(ctx context.Context, stop func(), api supervisor.API, log *sl
 			return
 		case sig := <-ch:
 			if sig != syscall.SIGHUP {
-				log.Info("signal received; stopping plugins", "signal", sig.String())
+				log.Info("signal received; stopping plugins", "signal", sig.String(), "stop_grace", opts.StopGrace, "output_drain", opts.Drain)
 				stop()
 				return
 			}
@@ -112,78 +171,5 @@ func handleSignals(ctx context.Context, stop func(), api supervisor.API, log *sl
 				}
 			}()
 		}
-	}
-}
-
-// write turns events into log lines and JSON records until events closes.
-// State changes are not logged here: the supervisor logs them itself, with
-// detail no event carries.
-// Records are flushed when no event is waiting, so a burst costs few writes.
-func write(events <-chan supervisor.Event, opts Options) {
-	out := &recordWriter{bw: bufio.NewWriterSize(opts.Data, 64<<10), log: opts.Log}
-	out.enc = json.NewEncoder(out.bw)
-	for ev := range events {
-		logEvent(opts.Log, ev)
-		if ev.Type == supervisor.EventRecords {
-			for _, r := range ev.Records {
-				out.write(record{Time: ev.Time, Plugin: ev.Plugin, Instance: ev.Instance, Timestamp: r.Timestamp, Token: r.Token, Fields: r.Fields})
-			}
-		}
-		if len(events) == 0 {
-			out.flush()
-		}
-	}
-	out.flush()
-}
-
-// recordWriter writes records until its output fails; after that it counts
-// what it drops, says so once, and keeps the supervisor running.
-type recordWriter struct {
-	bw      *bufio.Writer
-	enc     *json.Encoder
-	log     *slog.Logger
-	failed  bool
-	dropped uint64
-}
-
-func (w *recordWriter) write(r record) {
-	if w.failed {
-		w.dropped++
-		return
-	}
-	w.check(w.enc.Encode(r))
-}
-
-func (w *recordWriter) flush() {
-	if !w.failed {
-		w.check(w.bw.Flush())
-	}
-	if w.failed && w.dropped > 0 {
-		w.log.Debug("records dropped: output closed", "dropped", w.dropped)
-	}
-}
-
-func (w *recordWriter) check(err error) {
-	if err != nil && !w.failed {
-		w.failed = true
-		w.log.Error("cannot write records; dropping them from now on, plugins keep running", "err", err)
-	}
-}
-
-func logEvent(log *slog.Logger, ev supervisor.Event) {
-	switch ev.Type {
-	case supervisor.EventLog:
-		log.Info("plugin output", "instance", ev.Instance, "stream", string(ev.Log.Stream), "line", ev.Log.Text)
-	case supervisor.EventTask:
-		t := ev.Task
-		switch {
-		case !t.Outcome.Final():
-		case t.Outcome.OK() || t.Outcome == supervisor.OutcomeError:
-			log.Info("task answered", "instance", ev.Instance, "id", t.ID, "token", t.Token, "outcome", string(t.Outcome), "rtt", t.Reply.RTT)
-		default:
-			log.Warn("task failed", "instance", ev.Instance, "id", t.ID, "token", t.Token, "outcome", string(t.Outcome), "detail", t.Detail)
-		}
-	case supervisor.EventDropped:
-		log.Warn("output fell behind; events dropped", "dropped", ev.Dropped)
 	}
 }

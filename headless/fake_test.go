@@ -1,0 +1,58 @@
+package headless
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"sync"
+
+	"github.com/plugvisor/plugvisor/supervisor"
+)
+
+// fakeAPI is an engine with the parts headless uses: a subscription fed by
+// the test and a snapshot naming each instance's log files. Any other
+// method panics (the embedded interface is nil).
+type fakeAPI struct {
+	supervisor.API
+	events chan supervisor.Event
+	once   sync.Once
+}
+
+func newFakeAPI(buffer int) *fakeAPI {
+	return &fakeAPI{events: make(chan supervisor.Event, buffer)}
+}
+
+func (f *fakeAPI) Subscribe(context.Context, int) (<-chan supervisor.Event, func(), error) {
+	return f.events, func() { f.once.Do(func() { close(f.events) }) }, nil
+}
+
+func (f *fakeAPI) Snapshot(context.Context) ([]supervisor.PluginStatus, error) {
+	var out []supervisor.PluginStatus
+	for _, id := range []string{"a", "b"} {
+		out = append(out, supervisor.PluginStatus{Instance: id, StdoutLog: "/logs/" + id + ".stdout.log", StderrLog: "/logs/" + id + ".stderr.log"})
+	}
+	return out, nil
+}
+
+// syncBuffer is a log that a test reads while goroutines write it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func testLogger() (*slog.Logger, *syncBuffer) {
+	var b syncBuffer
+	return slog.New(slog.NewTextHandler(&b, nil)), &b
+}
