@@ -324,3 +324,59 @@ func fileBytes(t *testing.T, path string) int64 {
 	}
 	return fi.Size()
 }
+
+// TestHeadlessStalledStderr: the supervisor's own log goes to a stderr
+// nobody reads while a plugin fills it with forwarded output: the engine
+// goes on (the plugins answer tasks) and SIGTERM still ends the process.
+func TestHeadlessStalledStderr(t *testing.T) {
+	tmp := t.TempDir()
+	cfg := floodConfig(t, tmp, `, "--stderr-every", "1ms"`)
+	cmd := exec.Command(testutil.Bin("plugvisor"), "--no-tui", "--config", cfg, "--data-out", os.DevNull)
+	cmd.Env = demoEnv(t.TempDir(), tmp)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close() // never read
+	fillPipe(t, w)  // full before plugvisor's first line: every write would wait
+	cmd.Stderr = w
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	c := dial(t, cfg)
+	testutil.WaitUntil(t, "echo running", 30*time.Second, func() bool {
+		all, err := c.Snapshot(context.Background())
+		return err == nil && len(all) == 2 && all[1].State == supervisor.StateRunning
+	})
+	for i := range 20 { // long after the pipe is full
+		if r, err := c.SendTask(context.Background(), supervisor.TaskRequest{Plugin: "echo", ID: 1, Content: strconv.Itoa(i)}); err != nil || !r.Outcome.OK() {
+			t.Fatalf("task %d with stderr stalled: %+v, %v", i, r.Outcome, err)
+		}
+	}
+	if err := stopAndWait(t, cmd); err != nil {
+		t.Fatalf("exit after SIGTERM with stderr stalled: %v", err)
+	}
+}
+
+// fillPipe writes to w until the pipe is full, and leaves it blocking.
+func fillPipe(t *testing.T, w *os.File) {
+	t.Helper()
+	fd := int(w.Fd())
+	if err := syscall.SetNonblock(fd, true); err != nil {
+		t.Fatal(err)
+	}
+	chunk := make([]byte, 4096)
+	for {
+		if _, err := syscall.Write(fd, chunk); err != nil {
+			if err != syscall.EAGAIN {
+				t.Fatal(err)
+			}
+			break
+		}
+	}
+	if err := syscall.SetNonblock(fd, false); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -12,12 +12,14 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/plugvisor/plugvisor/control"
 	"github.com/plugvisor/plugvisor/ctl"
 	"github.com/plugvisor/plugvisor/headless"
+	"github.com/plugvisor/plugvisor/internal/lossy"
 	"github.com/plugvisor/plugvisor/registry"
 	"github.com/plugvisor/plugvisor/script"
 	"github.com/plugvisor/plugvisor/supervisor"
@@ -317,11 +319,14 @@ func runAttach(args []string) int {
 	return exitOK
 }
 
-// logTarget is stderr headless; with a console on the terminal, logs go to
+// logTarget is stderr headless, through a queue that never makes the
+// engine wait on it (a stderr nobody reads would otherwise stop every
+// goroutine that logs); with a console on the terminal, logs go to
 // <work_dir>/plugvisor.log so they cannot tear the screen.
 func logTarget(console bool, cfg *registry.Config) (io.Writer, func(), error) {
 	if !console {
-		return os.Stderr, func() {}, nil
+		w := lossy.NewWriter(os.Stderr, logBuffer)
+		return w, func() { w.Close(time.Second) }, nil
 	}
 	if err := os.MkdirAll(cfg.Agent.WorkDir, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("log file: %w", err)
@@ -332,6 +337,9 @@ func logTarget(console bool, cfg *registry.Config) (io.Writer, func(), error) {
 	}
 	return f, func() { f.Close() }, nil
 }
+
+// logBuffer bounds the supervisor's own log lines waiting for stderr.
+const logBuffer = 1 << 20
 
 func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 	var lvl slog.Level
