@@ -87,3 +87,139 @@ func BenchmarkRingPush(b *testing.B) {
 		r.Push(i)
 	}
 }
+
+// sized is an item that says how many bytes it is charged.
+type sized struct {
+	seq  int
+	size int64
+}
+
+func sizeOf(s sized) int64 { return s.size }
+
+// TestRingEvictsByBytes pushes items of varied sizes into a ring whose
+// budget binds long before its count does, against a plain slice that
+// keeps the newest items fitting the budget: the ring holds what the model
+// holds, never more bytes than the budget, and counts what it evicted.
+func TestRingEvictsByBytes(t *testing.T) {
+	const limit, budget = 50, 1000
+	var evicted []int
+	r := New(limit, WithBudget(budget, sizeOf), WithEvict(func(s sized) { evicted = append(evicted, s.seq) }))
+	var want []sized
+	var wantEvicted []int
+	for i := range 400 {
+		v := sized{seq: i, size: int64(1 + (i*37)%300)}
+		r.Push(v)
+		want = append(want, v)
+		for len(want) > limit || sum(want) > budget {
+			wantEvicted = append(wantEvicted, want[0].seq)
+			want = want[1:]
+		}
+		if r.Len() != len(want) || r.Bytes() != sum(want) || r.Bytes() > budget {
+			t.Fatalf("after %d pushes: len %d bytes %d; want len %d bytes %d (budget %d)", i+1, r.Len(), r.Bytes(), len(want), sum(want), budget)
+		}
+		if got := r.Last(len(want) + 1); !slices.Equal(got, want) {
+			t.Fatalf("after %d pushes: Last = %v, want %v", i+1, got, want)
+		}
+		for j, w := range want {
+			if r.At(j) != w {
+				t.Fatalf("after %d pushes: At(%d) = %v, want %v", i+1, j, r.At(j), w)
+			}
+		}
+	}
+	if r.Total() != 400 || r.Evicted() != uint64(400-r.Len()) || !slices.Equal(evicted, wantEvicted) {
+		t.Fatalf("total %d evicted %d (len %d); evict calls %d, want %d", r.Total(), r.Evicted(), r.Len(), len(evicted), len(wantEvicted))
+	}
+}
+
+func sum(items []sized) int64 {
+	var n int64
+	for _, s := range items {
+		n += s.size
+	}
+	return n
+}
+
+// TestRingEvictsByCountWithinBudget: small items under a roomy budget are
+// bounded by the count, as a ring without a budget is.
+func TestRingEvictsByCountWithinBudget(t *testing.T) {
+	r := New(3, WithBudget(1<<20, sizeOf))
+	for i := range 10 {
+		r.Push(sized{seq: i, size: 10})
+	}
+	if r.Len() != 3 || r.Bytes() != 30 || r.At(0).seq != 7 || r.At(2).seq != 9 || r.Evicted() != 7 {
+		t.Fatalf("len %d bytes %d oldest %d newest %d evicted %d", r.Len(), r.Bytes(), r.At(0).seq, r.At(2).seq, r.Evicted())
+	}
+}
+
+// An item larger than the whole budget is kept alone: the newest item is
+// never the one dropped.
+func TestRingKeepsOversizedNewest(t *testing.T) {
+	r := New(10, WithBudget(100, sizeOf))
+	r.Push(sized{seq: 1, size: 40})
+	r.Push(sized{seq: 2, size: 500})
+	if r.Len() != 1 || r.At(0).seq != 2 || r.Bytes() != 500 {
+		t.Fatalf("len %d bytes %d", r.Len(), r.Bytes())
+	}
+	r.Push(sized{seq: 3, size: 10})
+	if r.Len() != 1 || r.At(0).seq != 3 || r.Bytes() != 10 {
+		t.Fatalf("after a small push: len %d bytes %d", r.Len(), r.Bytes())
+	}
+}
+
+// TestRingRechargeAndTrim: an item grown in place is charged its new size
+// and pushes older items out; Trim sheds the oldest down to a byte figure.
+func TestRingRechargeAndTrim(t *testing.T) {
+	r := New(10, WithBudget(100, sizeOf))
+	for i := range 5 {
+		r.Push(sized{seq: i, size: 10})
+	}
+	r.Ptr(4).size = 75
+	r.Recharge(4)
+	if r.Len() != 3 || r.Bytes() != 95 || r.At(0).seq != 2 {
+		t.Fatalf("after recharge: len %d bytes %d oldest %d", r.Len(), r.Bytes(), r.At(0).seq)
+	}
+	r.Trim(80)
+	if r.Len() != 1 || r.Bytes() != 75 || r.At(0).seq != 4 {
+		t.Fatalf("after trim: len %d bytes %d", r.Len(), r.Bytes())
+	}
+	r.Trim(0)
+	if r.Len() != 0 || r.Bytes() != 0 || r.Evicted() != 5 {
+		t.Fatalf("after trim to 0: len %d bytes %d evicted %d", r.Len(), r.Bytes(), r.Evicted())
+	}
+	// Emptied while wrapped, it fills again up to its count.
+	for i := range 12 {
+		r.Push(sized{seq: 10 + i, size: 1})
+	}
+	if r.Len() != 10 || r.At(0).seq != 12 || r.At(9).seq != 21 || r.Bytes() != 10 {
+		t.Fatalf("refilled: len %d oldest %d newest %d bytes %d", r.Len(), r.At(0).seq, r.At(9).seq, r.Bytes())
+	}
+}
+
+func TestRingResetClearsBytes(t *testing.T) {
+	r := New(10, WithBudget(100, sizeOf))
+	r.Push(sized{seq: 1, size: 60})
+	r.Reset()
+	r.Push(sized{seq: 2, size: 60})
+	if r.Len() != 1 || r.Bytes() != 60 || r.Evicted() != 0 {
+		t.Fatalf("len %d bytes %d evicted %d", r.Len(), r.Bytes(), r.Evicted())
+	}
+}
+
+func TestRingAtPastLenPanics(t *testing.T) {
+	r := New(4, WithBudget(10, sizeOf))
+	r.Push(sized{seq: 1, size: 6})
+	r.Push(sized{seq: 2, size: 6}) // evicts 1: buf keeps a slot past Len
+	defer func() {
+		if recover() == nil {
+			t.Fatal("At(Len) did not panic")
+		}
+	}()
+	r.At(1)
+}
+
+func BenchmarkRingPushBudget(b *testing.B) {
+	r := New(1000, WithBudget(64<<10, sizeOf))
+	for i := 0; b.Loop(); i++ {
+		r.Push(sized{seq: i, size: int64(64 + i%256)})
+	}
+}
