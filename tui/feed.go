@@ -25,11 +25,19 @@ const (
 	// counted, so a stalled Update cannot make the queue grow without limit.
 	// A dropped state change is corrected by the next snapshot.
 	maxPendingAll = 2 * maxPending
+	// The same two bounds in bytes (supervisor.Event.Size), since 32,768
+	// events of 4 MiB records would be 128 GiB. 32 MiB is over half a
+	// second of a 100,000 records/s flood, ten times what one 50 ms fold
+	// takes in; the 8 MiB above it leave room for state changes and for
+	// task events, whose replies can run to megabytes.
+	maxPendingBytes    = 32 << 20
+	maxPendingBytesAll = maxPendingBytes + 8<<20
 )
 
 type feed struct {
 	mu      sync.Mutex
 	pending []supervisor.Event
+	bytes   int64              // what pending is charged, by Event.Size
 	spare   []supervisor.Event // the previous batch, reused to spare allocations
 	dropped uint64             // dropped by this queue since the last take
 	states  bool               // a dropped event was a state change
@@ -68,13 +76,15 @@ func (f *feed) drain(events <-chan supervisor.Event) {
 }
 
 func (f *feed) push(e supervisor.Event) {
+	size := e.Size() // outside the lock: it walks every record's fields
 	f.mu.Lock()
 	wasEmpty := len(f.pending) == 0
-	if n := len(f.pending); n >= maxPendingAll || (n >= maxPending && droppable(e.Type)) {
+	if f.full(e.Type, size) {
 		f.dropped++
 		f.states = f.states || e.Type == supervisor.EventState
 	} else {
 		f.pending = append(f.pending, e)
+		f.bytes += size
 	}
 	f.mu.Unlock()
 	if wasEmpty {
@@ -83,6 +93,17 @@ func (f *feed) push(e supervisor.Event) {
 		default: // a wake-up is already pending
 		}
 	}
+}
+
+// full says whether an event of type t charged size must be turned away:
+// past the soft bounds, in count or bytes, the events the operator does not
+// act on; past the hard ones, any.
+func (f *feed) full(t supervisor.EventType, size int64) bool {
+	n, bytes := len(f.pending), f.bytes+size
+	if droppable(t) {
+		return n >= maxPending || bytes > maxPendingBytes
+	}
+	return n >= maxPendingAll || bytes > maxPendingBytesAll
 }
 
 func droppable(t supervisor.EventType) bool {
@@ -100,7 +121,7 @@ func (f *feed) take() (batch []supervisor.Event, dropped uint64, states bool) {
 	if cap(f.spare) > 4096 && len(batch) < 1024 {
 		f.spare = nil // the burst is over: give its big array back
 	}
-	f.pending, f.spare, f.dropped, f.states = f.spare[:0], batch, 0, false
+	f.pending, f.spare, f.dropped, f.states, f.bytes = f.spare[:0], batch, 0, false, 0
 	select {
 	case <-f.wake: // this batch's wake-up, if not yet taken, is spent
 	default:
