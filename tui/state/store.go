@@ -36,30 +36,41 @@ type Plugin struct {
 	stateAt    time.Time
 }
 
-func newPlugin(name, instance string) *Plugin {
+func newPlugin(name, instance string, b Budgets) *Plugin {
 	return &Plugin{
-		Status: supervisor.PluginStatus{Name: name, Instance: instance, State: supervisor.StateStopped},
-		Logs:   ring.New[supervisor.LogLine](MaxLogLines), Records: ring.New[Record](MaxRecords),
-		Rates: ring.New[float64](RateSamples),
+		Status:  supervisor.PluginStatus{Name: name, Instance: instance, State: supervisor.StateStopped},
+		Logs:    ring.New(MaxLogLines, ring.WithBudget(b.Logs, logSize)),
+		Records: ring.New(MaxRecords, ring.WithBudget(b.Records, recordSize)),
+		Rates:   ring.New[float64](RateSamples),
 	}
 }
 
 // Store is everything the console knows about the engine. It is owned by the
 // root model and touched only from Update, so it needs no lock.
 type Store struct {
-	Info    supervisor.Info
-	Dropped uint64 // events this console lost: the bus's count plus its own queue's
+	Info        supervisor.Info
+	Dropped     uint64 // events this console lost: the bus's count plus its own queue's
+	DroppedHere uint64 // of those, the ones its own queue turned away
+	ReplyCut    uint64 // progress records of replies not kept, past Budgets.Reply
 
+	budgets Budgets
 	plugins map[string]*Plugin // by instance id
 	order   []string           // instance ids by plugin name, then instance
 	tasks   map[string]*tasks  // by plugin name
 	rows    uint64             // bumped whenever anything a plugin row shows changes
 }
 
-// New makes an empty store.
-func New() *Store {
-	return &Store{plugins: map[string]*Plugin{}, tasks: map[string]*tasks{}}
+// New makes an empty store with the default budgets.
+func New() *Store { return NewWith(Budgets{}) }
+
+// NewWith makes an empty store with budgets b; those left zero are the
+// defaults.
+func NewWith(b Budgets) *Store {
+	return &Store{budgets: b.withDefaults(), plugins: map[string]*Plugin{}, tasks: map[string]*tasks{}}
 }
+
+// Budgets are the store's byte bounds.
+func (s *Store) Budgets() Budgets { return s.budgets }
 
 // Order lists instance ids in display order.
 func (s *Store) Order() []string { return s.order }
@@ -79,7 +90,7 @@ func (s *Store) ensure(name, instance string) *Plugin {
 	}
 	p := s.plugins[instance]
 	if p == nil {
-		p = newPlugin(name, instance)
+		p = newPlugin(name, instance, s.budgets)
 		s.plugins[instance] = p
 		s.order = append(s.order, instance)
 		s.sortOrder()
@@ -131,6 +142,7 @@ func (s *Store) Apply(events []supervisor.Event) Folded {
 			s.rows++
 		}
 	}
+	s.shed()
 	return f
 }
 
@@ -138,6 +150,7 @@ func (s *Store) Apply(events []supervisor.Event) Folded {
 func (s *Store) AddDropped(n uint64) {
 	if n > 0 {
 		s.Dropped += n
+		s.DroppedHere += n
 		s.rows++
 	}
 }
@@ -204,6 +217,7 @@ func (s *Store) Backfill(id string, lines []supervisor.LogLine) {
 	for _, l := range append(lines, have...) {
 		p.Logs.Push(l)
 	}
+	s.shed()
 }
 
 // Totals sums what the header shows.
