@@ -45,7 +45,8 @@ const (
 	sizeTask           = 384 // a Task, its Reply, and its entry in the token index
 )
 
-func recordSize(r Record) int64 { return sizeRecordReceived + supervisor.RecordSize(&r.Record) }
+// Size estimates the memory a record holds: what the store is charged for it.
+func (r Record) Size() int64 { return sizeRecordReceived + supervisor.RecordSize(&r.Record) }
 
 func logSize(l supervisor.LogLine) int64 {
 	return int64(sizeLogLine + len(l.Text) + len(l.Instance))

@@ -41,7 +41,7 @@ func TestRecordsBoundedInBytes(t *testing.T) {
 	}
 	recs := s.Plugin("p").Records
 	budget := s.Budgets().Records
-	if got := held(recs, recordSize); got > budget || got != recs.Bytes() || got < budget-recordSize(recs.At(0)) {
+	if got := held(recs, Record.Size); got > budget || got != recs.Bytes() || got < budget-Record.Size(recs.At(0)) {
 		t.Fatalf("records hold %d bytes (ring says %d), budget %d", got, recs.Bytes(), budget)
 	}
 	if newest := recs.At(recs.Len() - 1).Fields["seq"]; newest != strconv.Itoa(n-1) {
@@ -103,7 +103,7 @@ func TestTotalsSharedAcrossPlugins(t *testing.T) {
 	var records, logs int64
 	for _, id := range s.Order() {
 		p := s.Plugin(id)
-		records += held(p.Records, recordSize)
+		records += held(p.Records, Record.Size)
 		logs += held(p.Logs, logSize)
 		if p.Records.Len() == 0 {
 			t.Errorf("%s keeps no record", id)

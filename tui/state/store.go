@@ -40,7 +40,7 @@ func newPlugin(name, instance string, b Budgets) *Plugin {
 	return &Plugin{
 		Status:  supervisor.PluginStatus{Name: name, Instance: instance, State: supervisor.StateStopped},
 		Logs:    ring.New(MaxLogLines, ring.WithBudget(b.Logs, logSize)),
-		Records: ring.New(MaxRecords, ring.WithBudget(b.Records, recordSize)),
+		Records: ring.New(MaxRecords, ring.WithBudget(b.Records, Record.Size)),
 		Rates:   ring.New[float64](RateSamples),
 	}
 }

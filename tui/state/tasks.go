@@ -86,10 +86,11 @@ func (ts *tasks) update(t *Task, o supervisor.Outcome, r supervisor.Reply, detai
 	return max(t.Cut-before, 0)
 }
 
-// Tasks returns a plugin's round trips (oldest first) and their revision.
+// Tasks returns a plugin's round trips (oldest first) and their revision,
+// which also moves when the totals trim them.
 func (s *Store) Tasks(plugin string) (*ring.Ring[*Task], uint64) {
 	t := s.tasksOf(plugin)
-	return t.ring, t.rev
+	return t.ring, t.rev + t.ring.Evicted()
 }
 
 // pluginOf maps a target (a plugin name or an instance id) to its plugin.
