@@ -60,6 +60,10 @@ func (v *dataView) lines(c *pvctx.Context, p *state.Plugin, w, h int) []string {
 		out = append(out, "")
 	}
 	status := []string{st.Faint.Render(itoa(recs.Len()) + "/" + itoa(recs.Limit()) + " records")}
+	if n := recs.Evicted(); n > 0 {
+		status = append(status, st.Warn.Render(render.Count(n)+" older evicted")+
+			st.Faint.Render(", "+render.Bytes(recs.Bytes())+" kept of "+render.Bytes(recs.Budget())))
+	}
 	if v.filter != "" {
 		status = append(status, st.Accent.Render("data_type ")+st.Highlight.Render(v.filter)+st.Faint.Render(" "+itoa(count(recs, match))+" match"))
 	}

@@ -159,6 +159,10 @@ func taskLines(t *state.Task) []string {
 	if t.Detail != "" {
 		out = append(out, "error     "+render.Sanitize(t.Detail))
 	}
+	if t.Cut > 0 || t.Reply.Dropped > 0 {
+		out = append(out, "records   "+strconv.Itoa(len(t.Reply.Records))+" kept of "+strconv.Itoa(t.Records()+t.Reply.Dropped)+
+			": older progress records not kept, "+strconv.Itoa(t.Reply.Dropped)+" by the engine, "+strconv.Itoa(t.Cut)+" by this console")
+	}
 	for i, r := range t.Reply.Records {
 		out = append(out, "", "reply record "+strconv.Itoa(i+1)+" of "+strconv.Itoa(len(t.Reply.Records)))
 		out = append(out, recordLines(state.Record{Received: t.Sent.Add(t.RTT), Record: r})...)
