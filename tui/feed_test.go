@@ -101,3 +101,31 @@ func TestFeedDropsOversizedEvent(t *testing.T) {
 		t.Fatalf("took %d events, %d dropped", len(batch), dropped)
 	}
 }
+
+// The feed hands on what it charged each record, as the store would
+// measure it, and charges each event what Event.Size says.
+func TestFeedHandsOnRecordSizes(t *testing.T) {
+	f := newFeed()
+	small, big := bigRecords(3, 10), bigRecords(2, 5000)
+	f.push(small)
+	f.push(supervisor.Event{Type: supervisor.EventLog, Log: supervisor.LogLine{Text: "between"}})
+	f.push(big)
+	want := small.Size() + big.Size()
+	want += (&supervisor.Event{Type: supervisor.EventLog, Log: supervisor.LogLine{Text: "between"}}).Size()
+	if f.bytes != want {
+		t.Fatalf("charged %d bytes, want %d", f.bytes, want)
+	}
+	batch, sizes, _, _ := f.takeSized()
+	var recs []protocol.Record
+	for i := range batch {
+		recs = append(recs, batch[i].Records...)
+	}
+	if len(sizes) != len(recs) {
+		t.Fatalf("%d sizes for %d records", len(sizes), len(recs))
+	}
+	for i := range recs {
+		if sizes[i] != supervisor.RecordSize(&recs[i]) {
+			t.Fatalf("record %d charged %d, RecordSize %d", i, sizes[i], supervisor.RecordSize(&recs[i]))
+		}
+	}
+}

@@ -203,3 +203,25 @@ func TestWaterLevel(t *testing.T) {
 		}
 	}
 }
+
+// ApplySized charges what it is given, and keeps the same records Apply
+// keeps when given what Apply would measure.
+func TestApplySizedChargesGivenSizes(t *testing.T) {
+	payload := strings.Repeat("r", 64<<10)
+	var events []supervisor.Event
+	var sizes []int64
+	for i := range 300 {
+		e := recordsEvent("p", bigRecord(2*i, payload), bigRecord(2*i+1, "small"))
+		events = append(events, e, supervisor.Event{Type: supervisor.EventLog, Plugin: "p", Instance: "p"})
+		for j := range e.Records {
+			sizes = append(sizes, supervisor.RecordSize(&e.Records[j]))
+		}
+	}
+	measured, given := New(), New()
+	measured.Apply(events)
+	given.ApplySized(events, sizes)
+	a, b := measured.Plugin("p").Records, given.Plugin("p").Records
+	if a.Len() != b.Len() || a.Bytes() != b.Bytes() || held(b, Record.Size) != b.Bytes() || b.Bytes() > given.Budgets().Records {
+		t.Fatalf("Apply keeps %d records of %d bytes, ApplySized %d of %d (recomputed %d)", a.Len(), a.Bytes(), b.Len(), b.Bytes(), held(b, Record.Size))
+	}
+}

@@ -45,6 +45,21 @@ func newPlugin(name, instance string, b Budgets) *Plugin {
 	}
 }
 
+// pushRecords keeps e's records, charging each the first of sizes when
+// given, and returns the sizes left.
+func (p *Plugin) pushRecords(e *supervisor.Event, sizes []int64) []int64 {
+	if sizes == nil {
+		for _, r := range e.Records {
+			p.Records.Push(Record{Received: e.Time, Record: r})
+		}
+		return nil
+	}
+	for i, r := range e.Records {
+		p.Records.PushCharged(Record{Received: e.Time, Record: r}, sizeRecordReceived+sizes[i])
+	}
+	return sizes[len(e.Records):]
+}
+
 // Store is everything the console knows about the engine. It is owned by the
 // root model and touched only from Update, so it needs no lock.
 type Store struct {
@@ -111,7 +126,12 @@ type Folded struct {
 }
 
 // Apply folds a batch of events, oldest first.
-func (s *Store) Apply(events []supervisor.Event) Folded {
+func (s *Store) Apply(events []supervisor.Event) Folded { return s.ApplySized(events, nil) }
+
+// ApplySized is Apply for a caller that measured the records already: sizes
+// holds supervisor.RecordSize of each record of the records events, in
+// order, or is nil.
+func (s *Store) ApplySized(events []supervisor.Event, sizes []int64) Folded {
 	var f Folded
 	for i := range events {
 		e := &events[i]
@@ -125,10 +145,7 @@ func (s *Store) Apply(events []supervisor.Event) Folded {
 		case supervisor.EventLog:
 			s.ensure(e.Plugin, e.Instance).Logs.Push(e.Log)
 		case supervisor.EventRecords:
-			p := s.ensure(e.Plugin, e.Instance)
-			for _, r := range e.Records {
-				p.Records.Push(Record{Received: e.Time, Record: r})
-			}
+			sizes = s.ensure(e.Plugin, e.Instance).pushRecords(e, sizes)
 		case supervisor.EventHeartbeat:
 			p := s.ensure(e.Plugin, e.Instance)
 			p.Status.LastHeartbeat, p.Status.HeartbeatRTT = e.Time, e.RTT
