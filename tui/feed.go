@@ -25,14 +25,24 @@ const (
 	// counted, so a stalled Update cannot make the queue grow without limit.
 	// A dropped state change is corrected by the next snapshot.
 	maxPendingAll = 2 * maxPending
+	// The same two bounds in bytes (supervisor.Event.Size), since 32,768
+	// events of 4 MiB records would be 128 GiB. 32 MiB is over half a
+	// second of a 100,000 records/s flood, ten times what one 50 ms fold
+	// takes in; the 8 MiB above it leave room for state changes and for
+	// task events, whose replies can run to megabytes.
+	maxPendingBytes    = 32 << 20
+	maxPendingBytesAll = maxPendingBytes + 8<<20
 )
 
 type feed struct {
 	mu      sync.Mutex
 	pending []supervisor.Event
+	bytes   int64              // what pending is charged, by Event.Size
+	sizes   []int64            // each record of pending's records events, in order: the store charges the same
 	spare   []supervisor.Event // the previous batch, reused to spare allocations
-	dropped uint64             // dropped by this queue since the last take
-	states  bool               // a dropped event was a state change
+	spareSz []int64
+	dropped uint64 // dropped by this queue since the last take
+	states  bool   // a dropped event was a state change
 	cancel  func()
 	closed  bool
 
@@ -62,19 +72,27 @@ func (f *feed) start(api supervisor.API, buffer int) error {
 }
 
 func (f *feed) drain(events <-chan supervisor.Event) {
+	var scratch []int64
 	for e := range events {
-		f.push(e)
+		scratch = f.pushWith(e, scratch[:0])
 	}
 }
 
-func (f *feed) push(e supervisor.Event) {
+func (f *feed) push(e supervisor.Event) { f.pushWith(e, nil) }
+
+// pushWith queues e, measuring its records into scratch, which it returns
+// for reuse.
+func (f *feed) pushWith(e supervisor.Event, scratch []int64) []int64 {
+	scratch, size := measure(&e, scratch) // outside the lock: it walks every record's fields
 	f.mu.Lock()
 	wasEmpty := len(f.pending) == 0
-	if n := len(f.pending); n >= maxPendingAll || (n >= maxPending && droppable(e.Type)) {
+	if f.full(e.Type, size) {
 		f.dropped++
 		f.states = f.states || e.Type == supervisor.EventState
 	} else {
 		f.pending = append(f.pending, e)
+		f.sizes = append(f.sizes, scratch...)
+		f.bytes += size
 	}
 	f.mu.Unlock()
 	if wasEmpty {
@@ -83,6 +101,36 @@ func (f *feed) push(e supervisor.Event) {
 		default: // a wake-up is already pending
 		}
 	}
+	return scratch
+}
+
+// measure is e.Size(), with what each record of a records event is
+// charged appended to sizes.
+func measure(e *supervisor.Event, sizes []int64) ([]int64, int64) {
+	if e.Type != supervisor.EventRecords {
+		return sizes, e.Size()
+	}
+	recs := e.Records
+	e.Records = nil
+	size := e.Size()
+	e.Records = recs
+	for i := range recs {
+		n := supervisor.RecordSize(&recs[i])
+		sizes = append(sizes, n)
+		size += n
+	}
+	return sizes, size
+}
+
+// full says whether an event of type t charged size must be turned away:
+// past the soft bounds, in count or bytes, the events the operator does not
+// act on; past the hard ones, any.
+func (f *feed) full(t supervisor.EventType, size int64) bool {
+	n, bytes := len(f.pending), f.bytes+size
+	if droppable(t) {
+		return n >= maxPending || bytes > maxPendingBytes
+	}
+	return n >= maxPendingAll || bytes > maxPendingBytesAll
 }
 
 func droppable(t supervisor.EventType) bool {
@@ -93,19 +141,27 @@ func droppable(t supervisor.EventType) bool {
 // last take and whether a state change was among them. The batch is only
 // valid until the next take: its array is reused.
 func (f *feed) take() (batch []supervisor.Event, dropped uint64, states bool) {
+	batch, _, dropped, states = f.takeSized()
+	return batch, dropped, states
+}
+
+// takeSized is take with what each record of the batch was charged, for
+// state.Store.ApplySized; valid as long as the batch.
+func (f *feed) takeSized() (batch []supervisor.Event, sizes []int64, dropped uint64, states bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	batch, dropped, states = f.pending, f.dropped, f.states
+	batch, sizes, dropped, states = f.pending, f.sizes, f.dropped, f.states
 	clear(f.spare) // let the previous batch's records and lines be collected
 	if cap(f.spare) > 4096 && len(batch) < 1024 {
-		f.spare = nil // the burst is over: give its big array back
+		f.spare, f.spareSz = nil, nil // the burst is over: give its big arrays back
 	}
-	f.pending, f.spare, f.dropped, f.states = f.spare[:0], batch, 0, false
+	f.pending, f.spare, f.dropped, f.states, f.bytes = f.spare[:0], batch, 0, false, 0
+	f.sizes, f.spareSz = f.spareSz[:0], sizes
 	select {
 	case <-f.wake: // this batch's wake-up, if not yet taken, is spent
 	default:
 	}
-	return batch, dropped, states
+	return batch, sizes, dropped, states
 }
 
 // waitCmd waits for the next wake-up; nil once the feed is closed.

@@ -224,7 +224,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 // fold moves the pending events into the store and returns how many there
 // were.
 func (m *Model) fold() int {
-	batch, dropped, states := m.feed.take()
+	batch, sizes, dropped, states := m.feed.takeSized()
 	m.store.AddDropped(dropped)
 	if states {
 		m.statesChanged = true // the snapshot brings the state changes lost
@@ -232,7 +232,7 @@ func (m *Model) fold() int {
 	if len(batch) == 0 {
 		return 0
 	}
-	if m.store.Apply(batch).States {
+	if m.store.ApplySized(batch, sizes).States {
 		m.statesChanged = true
 	}
 	m.syncSelection()

@@ -65,13 +65,31 @@ func (r *Ring[T]) Push(v T) {
 		}
 		return
 	}
-	var sz int64
 	if r.size != nil {
-		sz = r.size(v)
-		for r.n > 0 && (r.n == r.limit || r.bytes+sz > r.budget) {
-			r.evict()
-		}
-	} else if r.n == r.limit {
+		r.pushCharged(v, r.size(v))
+		return
+	}
+	if r.n == r.limit {
+		r.evict()
+	}
+	r.put(v, 0)
+}
+
+// PushCharged is Push charging v size bytes instead of asking the size
+// function, for a caller that measured v already: the console's feed sizes
+// every record to bound its queue, and walking each record's fields twice
+// cost a core at a million records a second. Without a budget it is Push.
+func (r *Ring[T]) PushCharged(v T, size int64) {
+	if r.size == nil {
+		r.Push(v)
+		return
+	}
+	r.total++
+	r.pushCharged(v, size)
+}
+
+func (r *Ring[T]) pushCharged(v T, sz int64) {
+	for r.n > 0 && (r.n == r.limit || r.bytes+sz > r.budget) {
 		r.evict()
 	}
 	r.put(v, sz)

@@ -223,3 +223,20 @@ func BenchmarkRingPushBudget(b *testing.B) {
 		r.Push(sized{seq: i, size: int64(64 + i%256)})
 	}
 }
+
+// PushCharged charges what it is told, and evicts by it as Push does.
+func TestRingPushCharged(t *testing.T) {
+	r := New(10, WithBudget(100, sizeOf))
+	r.PushCharged(sized{seq: 1, size: 1}, 60)
+	r.PushCharged(sized{seq: 2, size: 1}, 60)
+	if r.Len() != 1 || r.Bytes() != 60 || r.At(0).seq != 2 || r.Total() != 2 {
+		t.Fatalf("len %d bytes %d total %d", r.Len(), r.Bytes(), r.Total())
+	}
+	plain := New[int](2)
+	plain.PushCharged(1, 1<<40)
+	plain.PushCharged(2, 1<<40)
+	plain.PushCharged(3, 1<<40)
+	if plain.Len() != 2 || plain.At(0) != 2 || plain.Bytes() != 0 || plain.Total() != 3 {
+		t.Fatalf("without a budget: len %d at0 %d bytes %d total %d", plain.Len(), plain.At(0), plain.Bytes(), plain.Total())
+	}
+}

@@ -58,3 +58,17 @@ func TestUnits(t *testing.T) {
 		t.Errorf("Sparkline = %q", got)
 	}
 }
+
+func TestHead(t *testing.T) {
+	for _, c := range []struct {
+		s    string
+		n    int
+		want string
+	}{
+		{"abc", 5, "abc"}, {"abcdef", 3, "abc"}, {"aé", 2, "a"}, {"é", 1, ""}, {"abc", -1, ""},
+	} {
+		if got := Head(c.s, c.n); got != c.want {
+			t.Errorf("Head(%q, %d) = %q, want %q", c.s, c.n, got, c.want)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package render
 
 import (
 	"strings"
+	"unicode/utf8"
 
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
@@ -61,6 +62,20 @@ func isPlainASCII(s string) bool {
 		}
 	}
 	return true
+}
+
+// Head is at most the first n bytes of s, cut at a character boundary: a
+// plugin's value can be megabytes, and a row that shows a hundred cells of
+// it should not sanitize and measure the rest.
+func Head(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	n = max(n, 0)
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // Sanitize makes text from a plugin safe to draw: escape sequences are

@@ -36,30 +36,56 @@ type Plugin struct {
 	stateAt    time.Time
 }
 
-func newPlugin(name, instance string) *Plugin {
+func newPlugin(name, instance string, b Budgets) *Plugin {
 	return &Plugin{
-		Status: supervisor.PluginStatus{Name: name, Instance: instance, State: supervisor.StateStopped},
-		Logs:   ring.New[supervisor.LogLine](MaxLogLines), Records: ring.New[Record](MaxRecords),
-		Rates: ring.New[float64](RateSamples),
+		Status:  supervisor.PluginStatus{Name: name, Instance: instance, State: supervisor.StateStopped},
+		Logs:    ring.New(MaxLogLines, ring.WithBudget(b.Logs, logSize)),
+		Records: ring.New(MaxRecords, ring.WithBudget(b.Records, Record.Size)),
+		Rates:   ring.New[float64](RateSamples),
 	}
+}
+
+// pushRecords keeps e's records, charging each the first of sizes when
+// given, and returns the sizes left.
+func (p *Plugin) pushRecords(e *supervisor.Event, sizes []int64) []int64 {
+	if sizes == nil {
+		for _, r := range e.Records {
+			p.Records.Push(Record{Received: e.Time, Record: r})
+		}
+		return nil
+	}
+	for i, r := range e.Records {
+		p.Records.PushCharged(Record{Received: e.Time, Record: r}, sizeRecordReceived+sizes[i])
+	}
+	return sizes[len(e.Records):]
 }
 
 // Store is everything the console knows about the engine. It is owned by the
 // root model and touched only from Update, so it needs no lock.
 type Store struct {
-	Info    supervisor.Info
-	Dropped uint64 // events this console lost: the bus's count plus its own queue's
+	Info        supervisor.Info
+	Dropped     uint64 // events this console lost: the bus's count plus its own queue's
+	DroppedHere uint64 // of those, the ones its own queue turned away
+	ReplyCut    uint64 // progress records of replies not kept, past Budgets.Reply
 
+	budgets Budgets
 	plugins map[string]*Plugin // by instance id
 	order   []string           // instance ids by plugin name, then instance
 	tasks   map[string]*tasks  // by plugin name
 	rows    uint64             // bumped whenever anything a plugin row shows changes
 }
 
-// New makes an empty store.
-func New() *Store {
-	return &Store{plugins: map[string]*Plugin{}, tasks: map[string]*tasks{}}
+// New makes an empty store with the default budgets.
+func New() *Store { return NewWith(Budgets{}) }
+
+// NewWith makes an empty store with budgets b; those left zero are the
+// defaults.
+func NewWith(b Budgets) *Store {
+	return &Store{budgets: b.withDefaults(), plugins: map[string]*Plugin{}, tasks: map[string]*tasks{}}
 }
+
+// Budgets are the store's byte bounds.
+func (s *Store) Budgets() Budgets { return s.budgets }
 
 // Order lists instance ids in display order.
 func (s *Store) Order() []string { return s.order }
@@ -79,7 +105,7 @@ func (s *Store) ensure(name, instance string) *Plugin {
 	}
 	p := s.plugins[instance]
 	if p == nil {
-		p = newPlugin(name, instance)
+		p = newPlugin(name, instance, s.budgets)
 		s.plugins[instance] = p
 		s.order = append(s.order, instance)
 		s.sortOrder()
@@ -100,7 +126,12 @@ type Folded struct {
 }
 
 // Apply folds a batch of events, oldest first.
-func (s *Store) Apply(events []supervisor.Event) Folded {
+func (s *Store) Apply(events []supervisor.Event) Folded { return s.ApplySized(events, nil) }
+
+// ApplySized is Apply for a caller that measured the records already: sizes
+// holds supervisor.RecordSize of each record of the records events, in
+// order, or is nil.
+func (s *Store) ApplySized(events []supervisor.Event, sizes []int64) Folded {
 	var f Folded
 	for i := range events {
 		e := &events[i]
@@ -114,10 +145,7 @@ func (s *Store) Apply(events []supervisor.Event) Folded {
 		case supervisor.EventLog:
 			s.ensure(e.Plugin, e.Instance).Logs.Push(e.Log)
 		case supervisor.EventRecords:
-			p := s.ensure(e.Plugin, e.Instance)
-			for _, r := range e.Records {
-				p.Records.Push(Record{Received: e.Time, Record: r})
-			}
+			sizes = s.ensure(e.Plugin, e.Instance).pushRecords(e, sizes)
 		case supervisor.EventHeartbeat:
 			p := s.ensure(e.Plugin, e.Instance)
 			p.Status.LastHeartbeat, p.Status.HeartbeatRTT = e.Time, e.RTT
@@ -131,6 +159,7 @@ func (s *Store) Apply(events []supervisor.Event) Folded {
 			s.rows++
 		}
 	}
+	s.shed()
 	return f
 }
 
@@ -138,6 +167,7 @@ func (s *Store) Apply(events []supervisor.Event) Folded {
 func (s *Store) AddDropped(n uint64) {
 	if n > 0 {
 		s.Dropped += n
+		s.DroppedHere += n
 		s.rows++
 	}
 }
@@ -204,6 +234,7 @@ func (s *Store) Backfill(id string, lines []supervisor.LogLine) {
 	for _, l := range append(lines, have...) {
 		p.Logs.Push(l)
 	}
+	s.shed()
 }
 
 // Totals sums what the header shows.

@@ -23,45 +23,74 @@ type Task struct {
 	Reply    supervisor.Reply
 	Detail   string // why it did not succeed, for people
 	RTT      time.Duration
+	Cut      int // older progress records of the reply this console did not keep (Budgets.Reply)
+
+	seq uint64 // its place in the ring's arrivals, to find it there when it grows
 }
 
-// Records is how many reply records arrived.
-func (t *Task) Records() int { return len(t.Reply.Records) }
+// Records is how many reply records reached this console.
+func (t *Task) Records() int { return len(t.Reply.Records) + t.Cut }
 
 // tasks is one plugin's round trips with a revision that also counts in-place
 // updates (pending → answered), which the ring's Total does not. The token
-// index is kept in step with the ring, which forgets the oldest round trip
-// when it is full.
+// index is kept in step with the ring, which forgets the oldest round trips
+// when it is full or past its bytes.
 type tasks struct {
 	ring    *ring.Ring[*Task]
 	rev     uint64
 	byToken map[string]*Task
+	reply   int64 // Budgets.Reply
 }
 
 func (s *Store) tasksOf(plugin string) *tasks {
-	t := s.tasks[plugin]
-	if t == nil {
-		t = &tasks{ring: ring.New[*Task](MaxRoundTrips), byToken: map[string]*Task{}}
-		s.tasks[plugin] = t
+	ts := s.tasks[plugin]
+	if ts == nil {
+		ts = &tasks{byToken: map[string]*Task{}, reply: s.budgets.Reply}
+		ts.ring = ring.New(MaxRoundTrips, ring.WithBudget(s.budgets.Tasks, taskSize), ring.WithEvict(ts.forget))
+		s.tasks[plugin] = ts
 	}
-	return t
+	return ts
 }
 
-// push adds a round trip, forgetting the one the full ring drops.
-func (ts *tasks) push(t *Task) {
-	if ts.ring.Len() == ts.ring.Limit() {
-		if old := ts.ring.At(0); ts.byToken[old.Token] == old {
-			delete(ts.byToken, old.Token)
-		}
+// forget drops an evicted round trip from the token index, unless a newer
+// one took its token.
+func (ts *tasks) forget(t *Task) {
+	if ts.byToken[t.Token] == t {
+		delete(ts.byToken, t.Token)
 	}
+}
+
+// push adds a round trip.
+func (ts *tasks) push(t *Task) {
 	ts.ring.Push(t)
+	t.seq = ts.ring.Total()
 	ts.byToken[t.Token] = t
 }
 
-// Tasks returns a plugin's round trips (oldest first) and their revision.
+// recharge tells the ring that t, held, changed size.
+func (ts *tasks) recharge(t *Task) {
+	base := ts.ring.Total() - uint64(ts.ring.Len())
+	if i := int(t.seq - base - 1); t.seq > base && i < ts.ring.Len() && ts.ring.At(i) == t {
+		ts.ring.Recharge(i)
+	}
+}
+
+// update takes in an outcome for t and charges the ring what it now holds.
+// It returns how many reply records were cut.
+func (ts *tasks) update(t *Task, o supervisor.Outcome, r supervisor.Reply, detail string) int {
+	before := t.Cut
+	if !t.update(o, r, detail, ts.reply) {
+		return 0
+	}
+	ts.recharge(t)
+	return max(t.Cut-before, 0)
+}
+
+// Tasks returns a plugin's round trips (oldest first) and their revision,
+// which also moves when the totals trim them.
 func (s *Store) Tasks(plugin string) (*ring.Ring[*Task], uint64) {
 	t := s.tasksOf(plugin)
-	return t.ring, t.rev
+	return t.ring, t.rev + t.ring.Evicted()
 }
 
 // pluginOf maps a target (a plugin name or an instance id) to its plugin.
@@ -99,7 +128,8 @@ func (s *Store) Resolve(target string, reply supervisor.Reply, err error) {
 	if err != nil {
 		detail = err.Error()
 	}
-	t.update(reply.Outcome, reply, detail)
+	s.ReplyCut += uint64(ts.update(t, reply.Outcome, reply, detail))
+	s.shed()
 }
 
 // foldTask merges a task event into the round trip of its token, or adds
@@ -116,19 +146,21 @@ func (s *Store) foldTask(plugin, instance string, e *supervisor.TaskEvent) {
 	if t.Sent.IsZero() || !e.Sent.IsZero() {
 		t.Sent = e.Sent
 	}
-	t.update(e.Outcome, e.Reply, e.Detail)
+	s.ReplyCut += uint64(ts.update(t, e.Outcome, e.Reply, e.Detail))
 }
 
-// update takes in an outcome. The call's result and the events travel
+// update takes in an outcome, keeping of the reply what fits in budget,
+// and reports whether it did. The call's result and the events travel
 // apart, so a late pending event must not undo a final outcome.
-func (t *Task) update(o supervisor.Outcome, r supervisor.Reply, detail string) {
+func (t *Task) update(o supervisor.Outcome, r supervisor.Reply, detail string, budget int64) bool {
 	if !o.Final() {
-		return
+		return false
 	}
 	if t.Outcome.Final() && t.Outcome != supervisor.OutcomeNotSent && o == supervisor.OutcomeNotSent {
-		return // the call gave up on a task the engine did send
+		return false // the call gave up on a task the engine did send
 	}
 	t.Outcome, t.Reply, t.RTT = o, r, r.RTT
+	t.Cut = cutReply(&t.Reply, budget)
 	if r.Instance != "" {
 		t.Instance = r.Instance
 	}
@@ -140,4 +172,5 @@ func (t *Task) update(o supervisor.Outcome, r supervisor.Reply, detail string) {
 	case detail != "":
 		t.Detail = detail
 	}
+	return true
 }

@@ -60,6 +60,10 @@ func (v *dataView) lines(c *pvctx.Context, p *state.Plugin, w, h int) []string {
 		out = append(out, "")
 	}
 	status := []string{st.Faint.Render(itoa(recs.Len()) + "/" + itoa(recs.Limit()) + " records")}
+	if n := recs.Evicted(); n > 0 {
+		status = append(status, st.Warn.Render(render.Count(n)+" older evicted")+
+			st.Faint.Render(", "+render.Bytes(recs.Bytes())+" kept of "+render.Bytes(recs.Budget())))
+	}
 	if v.filter != "" {
 		status = append(status, st.Accent.Render("data_type ")+st.Highlight.Render(v.filter)+st.Faint.Render(" "+itoa(count(recs, match))+" match"))
 	}
@@ -81,7 +85,7 @@ func recordRow(r state.Record, w int) string {
 	var b strings.Builder
 	b.WriteString(recordTime(r).Format(timeFormat))
 	b.WriteByte(' ')
-	b.WriteString(render.Fit(render.Sanitize(r.DataType()), 12))
+	b.WriteString(render.Fit(render.Sanitize(render.Head(r.DataType(), 64)), 12))
 	for _, k := range sortedKeys(r.Fields) {
 		if k == protocol.FieldDataType {
 			continue
@@ -89,7 +93,7 @@ func recordRow(r state.Record, w int) string {
 		if b.Len() > w*4 { // far past the edge: the rest is cut anyway
 			break
 		}
-		b.WriteString(" " + k + "=" + render.Sanitize(r.Fields[k]))
+		b.WriteString(" " + k + "=" + render.Sanitize(render.Head(r.Fields[k], w*4)))
 	}
 	return render.Cut(b.String(), w)
 }
@@ -110,9 +114,21 @@ func recordLines(r state.Record) []string {
 		wk = max(wk, len(k))
 	}
 	for _, k := range keys {
-		out = append(out, render.Fit(k, wk)+"  "+render.Sanitize(r.Fields[k]))
+		out = append(out, render.Fit(k, wk)+"  "+expandedValue(r.Fields[k]))
 	}
 	return out
+}
+
+// maxExpanded is how much of one value the expanded view wraps and draws:
+// it is drawn again with every fold, and 64 KiB is pages already.
+const maxExpanded = 64 << 10
+
+func expandedValue(v string) string {
+	head := render.Head(v, maxExpanded)
+	if len(head) == len(v) {
+		return render.Sanitize(v)
+	}
+	return render.Sanitize(head) + " … (" + render.Bytes(int64(len(v)-len(head))) + " more not shown)"
 }
 
 func sortedKeys(m map[string]string) []string {

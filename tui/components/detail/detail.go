@@ -240,10 +240,12 @@ func (m *Model) Key(c *pvctx.Context, s *state.Store, w, h int, focused bool) Ke
 	}
 	k.State = p.Status.State
 	switch m.Tab {
+	// Evicted too: another plugin's flood can trim this one's buffers
+	// (state.Budgets' totals) without a push.
 	case TabLogs:
-		k.Data = p.Logs.Total()
+		k.Data = p.Logs.Total() + p.Logs.Evicted()
 	case TabData:
-		k.Data = p.Records.Total()
+		k.Data = p.Records.Total() + p.Records.Evicted()
 	case TabTasks:
 		_, k.Data = s.Tasks(p.Status.Name)
 	case TabInfo:

@@ -48,6 +48,8 @@ func (v *infoView) lines(c *pvctx.Context, p *state.Plugin, w, h int) []string {
 			" · timed out "+u(s.TasksTimedOut)+" · rtt p50 "+render.Duration(s.RTTp50)+" p99 "+render.Duration(s.RTTp99)),
 		kv("traffic", "records in "+u(s.RecordsIn)+" · frames in/out "+u(s.FramesIn)+"/"+u(s.FramesOut)+
 			" · bytes in/out "+render.Bytes(int64(s.BytesIn))+"/"+render.Bytes(int64(s.BytesOut))),
+		kv("kept here", kept(p.Records.Len(), p.Records.Bytes(), p.Records.Budget(), p.Records.Evicted(), "records")+
+			" · "+kept(p.Logs.Len(), p.Logs.Bytes(), p.Logs.Budget(), p.Logs.Evicted(), "lines")),
 		"",
 		st.Title.Render("exit history") + st.Faint.Render(" (newest first)"),
 	}
@@ -66,6 +68,17 @@ func (v *infoView) lines(c *pvctx.Context, p *state.Plugin, w, h int) []string {
 		out = append(out, "")
 	}
 	return append(out, st.Faint.Render(strconv.Itoa(len(body))+" lines · j/k: scroll"))
+}
+
+// kept says how much of a buffer this console holds, against its byte
+// budget, and how many older items it let go: the engine and the plugin's
+// log files may have more.
+func kept(n int, bytes, budget int64, evicted uint64, what string) string {
+	s := strconv.Itoa(n) + " " + what + " (" + render.Bytes(bytes) + " of " + render.Bytes(budget) + ")"
+	if evicted > 0 {
+		s += ", " + u(evicted) + " older evicted"
+	}
+	return s
 }
 
 // stateLabel is a state as the pane title shows it.

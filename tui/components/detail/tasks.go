@@ -89,7 +89,7 @@ func (v *taskView) lines(c *pvctx.Context, ts *ring.Ring[*state.Task], w, h int)
 		}
 		left := render.Fit(t.Sent.Format(timeFormat), 12) + " " + render.Fit(orDash(t.Instance), 10) + " " +
 			render.FitRight(strconv.FormatUint(uint64(t.ID), 10), 6) + " " + render.Fit(orDash(t.Token), 9) + " " +
-			render.Fit(render.Sanitize(t.Content), cw) + " " + render.Fit(replyPreview(t), rw) + " "
+			render.Fit(render.Sanitize(render.Head(t.Content, cw*4)), cw) + " " + render.Fit(replyPreview(t, rw), rw) + " "
 		status := render.Fit(pvctx.Symbol(taskState(t.Outcome))+" "+outcomeText(t.Outcome), statusW)
 		right := " " + render.FitRight(rtt, 8)
 		if i == sel {
@@ -115,10 +115,11 @@ func (v *taskView) lines(c *pvctx.Context, ts *ring.Ring[*state.Task], w, h int)
 	return append(out, render.Cut(strings.Join(status, st.Faint.Render(" · ")), w))
 }
 
-// replyPreview is the final reply's fields on one line, or the error.
-func replyPreview(t *state.Task) string {
+// replyPreview is the final reply's fields on one line, or the error, of
+// which w cells are shown.
+func replyPreview(t *state.Task, w int) string {
 	if t.Detail != "" {
-		return render.Sanitize(t.Detail)
+		return render.Sanitize(render.Head(t.Detail, w*4))
 	}
 	n := len(t.Reply.Records)
 	if n == 0 {
@@ -130,7 +131,7 @@ func replyPreview(t *state.Task) string {
 		if k == protocol.FieldDataType || k == protocol.FieldTaskStatus {
 			continue
 		}
-		parts = append(parts, k+"="+render.Sanitize(r.Fields[k]))
+		parts = append(parts, k+"="+render.Sanitize(render.Head(r.Fields[k], w*4)))
 	}
 	return strings.Join(parts, " ")
 }
@@ -157,6 +158,10 @@ func taskLines(t *state.Task) []string {
 	}
 	if t.Detail != "" {
 		out = append(out, "error     "+render.Sanitize(t.Detail))
+	}
+	if t.Cut > 0 || t.Reply.Dropped > 0 {
+		out = append(out, "records   "+strconv.Itoa(len(t.Reply.Records))+" kept of "+strconv.Itoa(t.Records()+t.Reply.Dropped)+
+			": older progress records not kept, "+strconv.Itoa(t.Reply.Dropped)+" by the engine, "+strconv.Itoa(t.Cut)+" by this console")
 	}
 	for i, r := range t.Reply.Records {
 		out = append(out, "", "reply record "+strconv.Itoa(i+1)+" of "+strconv.Itoa(len(t.Reply.Records)))

@@ -71,7 +71,13 @@ func View(c *pvctx.Context, s *state.Store, title string, link Link, w int) stri
 		st.Text.Render(render.Rate(t.RecordsPerSec))+st.Faint.Render(" rec/s"),
 		st.Text.Render(itoa(t.InFlight))+st.Faint.Render(" in flight"))
 	if s.Dropped > 0 {
-		parts = append(parts, st.Warn.Render("⚠ "+render.Count(s.Dropped)+" events dropped"))
+		dropped := "⚠ " + render.Count(s.Dropped) + " events dropped"
+		if s.DroppedHere > 0 {
+			// Past the console's own queue budget, not the engine's: the
+			// console, not the engine, fell behind.
+			dropped += " (" + render.Count(s.DroppedHere) + " by this console)"
+		}
+		parts = append(parts, st.Warn.Render(dropped))
 	}
 	line2 := strings.Join(parts, "  ")
 	return render.Fit(line1, w) + "\n" + render.Fit(line2, w)
