@@ -260,6 +260,8 @@ type Event struct {
 	Task    *TaskEvent        `json:"task,omitempty"`
 	RTT     time.Duration     `json:"rtt,omitempty"`
 	Dropped uint64            `json:"dropped,omitempty"`
+
+	size int64 // Size, measured once by the engine; 0 until then
 }
 
 // TaskEvent reports a task twice: when it goes on the wire (Outcome

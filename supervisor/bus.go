@@ -55,6 +55,7 @@ func (b *bus) publish(e Event) {
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
+	e.size = e.measure()
 	b.mu.RLock()
 	defer b.mu.RUnlock()
 	for s := range b.subs {

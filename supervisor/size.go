@@ -30,8 +30,16 @@ func RecordsSize(recs []protocol.Record) int64 {
 }
 
 // Size estimates the memory an event holds: what a queue of events is
-// charged for it.
+// charged for it. The engine measures an event once, when it publishes it,
+// and every subscriber's queue reuses the figure.
 func (e *Event) Size() int64 {
+	if e.size > 0 {
+		return e.size
+	}
+	return e.measure()
+}
+
+func (e *Event) measure() int64 {
 	n := int64(sizeEvent + len(e.Plugin) + len(e.Instance) + len(e.Reason) + len(e.Log.Text) + len(e.Log.Instance))
 	n += RecordsSize(e.Records)
 	if t := e.Task; t != nil {
