@@ -66,10 +66,29 @@ func Dial(ctx context.Context, path string) (*Client, error) {
 	go c.read()
 	req := &Request{Op: OpHello, Versions: []uint16{Version}, Client: clientName()}
 	if err := c.call(ctx, req, &c.hello); err != nil {
+		err = c.lastWord(ctx, err)
 		c.Close()
 		return nil, fmt.Errorf("control socket %s: %w", path, err)
 	}
 	return c, nil
+}
+
+// lastWord is the server's reason for refusing us (permission denied, one
+// connection too many) when the hello failed on the connection itself: the
+// refusal may still be on its way to the reader, which ends at the server's
+// close.
+func (c *Client) lastWord(ctx context.Context, err error) error {
+	if _, remote := errors.AsType[*Error](err); remote {
+		return err
+	}
+	select {
+	case <-c.done:
+		if e, ok := errors.AsType[*Error](c.Err()); ok {
+			return e
+		}
+	case <-ctx.Done():
+	}
+	return err
 }
 
 // writeFailed ends a connection whose write failed. A server that closed

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	ct "github.com/plugvisor/plugvisor/control/controltest"
+	"github.com/plugvisor/plugvisor/protocol"
 	"github.com/plugvisor/plugvisor/supervisor"
 )
 
@@ -48,5 +50,36 @@ func TestEverySentinelCrossesTheSocket(t *testing.T) {
 				t.Fatalf("SendTask through the socket: %+v, %v", r, err)
 			}
 		})
+	}
+}
+
+// bigReplyAPI answers every task with more than a frame holds.
+type bigReplyAPI struct{ supervisor.API }
+
+func (bigReplyAPI) Info(context.Context) (supervisor.Info, error) { return supervisor.Info{}, nil }
+
+func (bigReplyAPI) SendTask(_ context.Context, req supervisor.TaskRequest) (supervisor.Reply, error) {
+	blob := strings.Repeat("b", 1<<20)
+	r := supervisor.Reply{Plugin: req.Plugin, Instance: req.Plugin, Token: "big-1", Outcome: supervisor.OutcomeAnswered, Status: protocol.StatusOK}
+	for range 3 {
+		r.Records = append(r.Records, protocol.Record{Token: "big-1", Fields: map[string]string{"data_type": "bulk", "blob": blob}})
+	}
+	final := protocol.Record{Token: "big-1", Fields: map[string]string{"data_type": "done", "task_status": "ok", "blob": strings.Repeat("f", 2<<20)}}
+	r.Records = append(r.Records, final)
+	return r, nil
+}
+
+// TestReplyLargerThanAFrame: a reply whose records do not fit in a control
+// frame still tells the caller how the task ended, its token and its final
+// record; the records left out are counted.
+func TestReplyLargerThanAFrame(t *testing.T) {
+	socket, _ := ct.ServeAPI(t, bigReplyAPI{}, nil)
+	c := ct.DialSocket(t, socket)
+	r, err := c.SendTask(context.Background(), supervisor.TaskRequest{Plugin: "p", ID: 1})
+	if err != nil || r.Outcome != supervisor.OutcomeAnswered || r.Token != "big-1" {
+		t.Fatalf("reply %+v, %v", r.Outcome, err)
+	}
+	if len(r.Records) != 1 || r.Records[0].Fields["data_type"] != "done" || r.Dropped != 3 || r.DroppedBytes < 3<<20 {
+		t.Fatalf("%d records (last %v), dropped %d (%d bytes)", len(r.Records), r.Records[len(r.Records)-1].Fields["data_type"], r.Dropped, r.DroppedBytes)
 	}
 }

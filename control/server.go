@@ -20,11 +20,14 @@ import (
 const (
 	DefaultMaxInFlight      = 1024
 	DefaultMaxSubscriptions = 16
-	DefaultWriteTimeout     = 5 * time.Second
-	DefaultHandshakeTimeout = 10 * time.Second
-	DefaultIdleTimeout      = 5 * time.Minute
-	DefaultMaxConns         = 128
-	DefaultEventBuffer      = 4096
+	// DefaultMaxTotalSubscriptions: 64 × the 16 MiB subscriber budget is
+	// the most the control socket's clients can make the engine hold.
+	DefaultMaxTotalSubscriptions = 64
+	DefaultWriteTimeout          = 5 * time.Second
+	DefaultHandshakeTimeout      = 10 * time.Second
+	DefaultIdleTimeout           = 5 * time.Minute
+	DefaultMaxConns              = 128
+	DefaultEventBuffer           = 4096
 	// MaxEventBuffer is the largest buffer a subscribe request may ask
 	// for; a larger one is refused with bad_request. The engine allocates
 	// each subscription's queue up front, so this and MaxSubscriptions
@@ -42,8 +45,12 @@ type Server struct {
 	// too_many_requests at once.
 	MaxInFlight int
 	// MaxSubscriptions bounds the subscriptions open at once on one
-	// connection; beyond it a subscribe is answered too_many_requests.
-	MaxSubscriptions int
+	// connection, and MaxTotalSubscriptions on all of them; beyond either a
+	// subscribe is answered too_many_requests. Each holds up to the
+	// engine's subscriber_buffer of events, so together they bound what
+	// clients can make the server hold.
+	MaxSubscriptions      int
+	MaxTotalSubscriptions int
 	// WriteTimeout bounds each write to a client; a client that stops
 	// reading for this long is disconnected.
 	WriteTimeout time.Duration
@@ -95,6 +102,9 @@ func (s *Server) defaults() {
 	if s.MaxSubscriptions <= 0 {
 		s.MaxSubscriptions = DefaultMaxSubscriptions
 	}
+	if s.MaxTotalSubscriptions <= 0 {
+		s.MaxTotalSubscriptions = DefaultMaxTotalSubscriptions
+	}
 	if s.WriteTimeout <= 0 {
 		s.WriteTimeout = DefaultWriteTimeout
 	}
@@ -127,7 +137,7 @@ func (s *Server) ServeListener(ctx context.Context, ln *net.UnixListener) error 
 		if s.conns.Load() >= int64(s.MaxConns) {
 			s.dropped.Add(1)
 			wg.Go(func() {
-				s.refuse(c, &Error{Code: CodeTooManyRequests,
+				s.turnAway(c, &Error{Code: CodeTooManyRequests,
 					Message: fmt.Sprintf("%v: the control socket already has %d connections, the most it serves", ErrTooManyRequests, s.MaxConns)})
 			})
 			return
@@ -166,6 +176,16 @@ func (s *Server) refuse(c net.Conn, e *Error) {
 	_ = w.send(&Response{Kind: KindResponse, Error: e}, false)
 	w.close()
 	lingerClose(c)
+}
+
+// turnAway tells a peer it is one too many and closes, reading nothing from
+// it: its credentials were not checked, and draining it (as refuse does)
+// would let anyone make the server read.
+func (s *Server) turnAway(c net.Conn, e *Error) {
+	w := newFrameWriter(c, s.WriteTimeout, s.MaxFrame, nil)
+	_ = w.send(&Response{Kind: KindResponse, Error: e}, false)
+	w.close()
+	c.Close()
 }
 
 // lingerClose closes a connection whose peer may still be sending, so that

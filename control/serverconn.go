@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/plugvisor/plugvisor/internal/clip"
 	"github.com/plugvisor/plugvisor/protocol"
 	"github.com/plugvisor/plugvisor/supervisor"
 )
@@ -160,7 +161,7 @@ func (c *conn) hello(req *Request) error {
 		return errors.New("bad frame from client: a second hello")
 	}
 	if !slices.Contains(req.Versions, Version) {
-		msg := fmt.Sprintf("client speaks versions %v, server speaks [%d]", req.Versions, Version)
+		msg := fmt.Sprintf("client speaks versions %v, server speaks [%d]", req.Versions[:min(len(req.Versions), 8)], Version)
 		_ = c.w.send(&Response{Kind: KindResponse, ID: req.ID, Error: &Error{Code: CodeVersion, Message: msg}}, false)
 		return answered{errors.New(msg)}
 	}
@@ -174,7 +175,7 @@ func (c *conn) hello(req *Request) error {
 	c.mu.Lock()
 	c.armIdle() // the handshake's deadline gives way to the idle one
 	c.mu.Unlock()
-	c.log = c.log.With("client", req.Client)
+	c.log = c.log.With("client", clip.Text(req.Client, 64)) // the client's own words, on every line of its log
 	c.log.Debug("control client connected")
 	return c.w.send(&Response{Kind: KindResponse, ID: req.ID, Result: &HelloResult{Version: Version, Info: info}}, false)
 }
@@ -211,7 +212,7 @@ func (c *conn) dispatch(req *Request) {
 	ctx, cancel := context.WithCancel(c.ctx)
 	c.mu.Lock()
 	_, dup := c.calls[req.ID]
-	full := sub && c.subs >= c.srv.MaxSubscriptions
+	full := sub && (c.subs >= c.srv.MaxSubscriptions || c.srv.subs.Load() >= int64(c.srv.MaxTotalSubscriptions))
 	if !dup && !full {
 		c.calls[req.ID] = cancel
 		if sub {
@@ -225,8 +226,8 @@ func (c *conn) dispatch(req *Request) {
 		<-c.sem
 		e := &Error{Code: CodeBadRequest, Message: fmt.Sprintf("request id %d is already in flight", req.ID)}
 		if !dup {
-			e = &Error{Code: CodeTooManyRequests, Message: fmt.Sprintf("%v: this connection already has %d subscriptions, the most it may have",
-				ErrTooManyRequests, c.srv.MaxSubscriptions)}
+			e = &Error{Code: CodeTooManyRequests, Message: fmt.Sprintf("%v: this connection already has %d subscriptions, or the server %d, the most they may have",
+				ErrTooManyRequests, c.srv.MaxSubscriptions, c.srv.MaxTotalSubscriptions)}
 		}
 		c.respond(req.ID, nil, e)
 		return
@@ -322,10 +323,33 @@ func (c *conn) respond(id uint64, result any, err error) {
 		resp.Error = wireError(err)
 	}
 	err = c.w.send(resp, false)
+	if r, ok := result.(*supervisor.Reply); ok && errors.Is(err, ErrFrameTooLarge) {
+		// A task's outcome and token must reach the caller whatever its
+		// records weigh: keep the final record, then none, counting the rest.
+		for _, keep := range []int{1, 0} {
+			shrunk := shrink(*r, keep)
+			resp.Result = &shrunk
+			if err = c.w.send(resp, false); !errors.Is(err, ErrFrameTooLarge) {
+				break
+			}
+		}
+	}
 	if errors.Is(err, ErrFrameTooLarge) {
 		err = c.w.send(&Response{Kind: KindResponse, ID: id, Error: &Error{Code: CodeResultTooLarge, Message: err.Error()}}, false)
 	}
 	if err != nil && !errors.Is(err, net.ErrClosed) {
 		c.log.Debug("control response not sent", "id", id, "err", err)
 	}
+}
+
+// shrink keeps only the last keep records of r, counting the others as
+// dropped.
+func shrink(r supervisor.Reply, keep int) supervisor.Reply {
+	if n := len(r.Records) - keep; n > 0 {
+		cut := r.Records[:n]
+		r.Dropped += n
+		r.DroppedBytes += supervisor.RecordsSize(cut)
+		r.Records = r.Records[n:]
+	}
+	return r
 }

@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/plugvisor/plugvisor/internal/clip"
 	"github.com/plugvisor/plugvisor/internal/ratelimit"
 	"github.com/plugvisor/plugvisor/supervisor"
 )
@@ -124,6 +125,6 @@ func logTask(log *slog.Logger, ev supervisor.Event) {
 	case t.Outcome.OK() || t.Outcome == supervisor.OutcomeError:
 		log.Info("task answered", "instance", ev.Instance, "id", t.ID, "token", t.Token, "outcome", string(t.Outcome), "rtt", t.Reply.RTT)
 	default:
-		log.Warn("task failed", "instance", ev.Instance, "id", t.ID, "token", t.Token, "outcome", string(t.Outcome), "detail", cut(t.Detail, OutputLineMax))
+		log.Warn("task failed", "instance", ev.Instance, "id", t.ID, "token", t.Token, "outcome", string(t.Outcome), "detail", clip.Text(t.Detail, OutputLineMax))
 	}
 }

@@ -3,10 +3,9 @@ package headless
 import (
 	"context"
 	"log/slog"
-	"strconv"
 	"time"
-	"unicode/utf8"
 
+	"github.com/plugvisor/plugvisor/internal/clip"
 	"github.com/plugvisor/plugvisor/internal/ratelimit"
 	"github.com/plugvisor/plugvisor/supervisor"
 )
@@ -51,7 +50,7 @@ func (f *forwarder) line(l supervisor.LogLine, instance string, now time.Time) {
 		return
 	}
 	f.report(instance, st)
-	f.log.Info("plugin output", "instance", instance, "stream", string(l.Stream), "line", cut(l.Text, OutputLineMax))
+	f.log.Info("plugin output", "instance", instance, "stream", string(l.Stream), "line", clip.Text(l.Text, OutputLineMax))
 }
 
 // report says how many lines of each stream were held back since the last
@@ -103,17 +102,4 @@ func (f *forwarder) file(instance string, stream supervisor.Stream) string {
 		}
 	}
 	return st.files[stream]
-}
-
-// cut shortens s to at most max bytes, on a character boundary, marking
-// how much was left out.
-func cut(s string, max int) string {
-	if len(s) <= max {
-		return s
-	}
-	end := max
-	for end > 0 && !utf8.RuneStart(s[end]) {
-		end--
-	}
-	return s[:end] + "…(+" + strconv.Itoa(len(s)-end) + " bytes)"
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/plugvisor/plugvisor/internal/clip"
 	"github.com/plugvisor/plugvisor/supervisor"
 )
 
@@ -51,11 +52,11 @@ func TestForwarderRateLimitsPerInstance(t *testing.T) {
 }
 
 func TestCutMarksWhatIsLeftOut(t *testing.T) {
-	if got := cut("short", OutputLineMax); got != "short" {
+	if got := clip.Text("short", OutputLineMax); got != "short" {
 		t.Fatalf("a short line was changed: %q", got)
 	}
 	long := strings.Repeat("é", OutputLineMax) // two bytes each: an odd limit falls inside one
-	got := cut(long, OutputLineMax+1)
+	got := clip.Text(long, OutputLineMax+1)
 	if want := long[:OutputLineMax] + "…(+1024 bytes)"; got != want {
 		t.Fatalf("cut to %q…, want %q…", got[len(got)-20:], want[len(want)-20:])
 	}

@@ -72,7 +72,7 @@ func (d *decoder) decodeKind(r *msgpack.Reader, n int, kind []byte) (Message, er
 	case string(KindShutdown):
 		return decodeShutdown(r, n)
 	}
-	return nil, errorf(ErrUnknownKind, "", "kind", "%q is not a kind of protocol v%d", kind, Version)
+	return nil, errorf(ErrUnknownKind, "", "kind", "%s is not a kind of protocol v%d", quoted(kind), Version)
 }
 
 // findKind returns the "kind" value; it is normally the first key, but any
@@ -237,6 +237,15 @@ func decodeReject(r *msgpack.Reader, n int) (*Reject, error) {
 // pathKey renders a key from the wire for an error's field path: as it is
 // when it is a plain identifier, quoted and cut short otherwise, so a hostile
 // key cannot flood a log or forge its layout.
+// quoted is b quoted, and cut short when long: it comes from the peer.
+func quoted(b []byte) string {
+	const maxLen = 64
+	if len(b) > maxLen {
+		return fmt.Sprintf("%q...", b[:maxLen])
+	}
+	return fmt.Sprintf("%q", b)
+}
+
 func pathKey(b []byte) string {
 	const maxLen = 64
 	plain := len(b) > 0 && len(b) <= maxLen
@@ -249,10 +258,7 @@ func pathKey(b []byte) string {
 	if plain {
 		return string(b)
 	}
-	if len(b) > maxLen {
-		return fmt.Sprintf("%q...", b[:maxLen])
-	}
-	return fmt.Sprintf("%q", b)
+	return quoted(b)
 }
 
 func decodeTask(r *msgpack.Reader, n int) (*Task, error) {

@@ -41,9 +41,9 @@ func (b *bus) subscribe(buffer int) (<-chan Event, func()) {
 	cancel := func() {
 		once.Do(func() {
 			b.mu.Lock()
+			b.bytes.Add(s.LostBytes()) // under the lock: droppedTotal must never see the count go down
 			delete(b.subs, s)
 			b.mu.Unlock()
-			b.bytes.Add(s.LostBytes())
 			s.Close()
 		})
 	}

@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/plugvisor/plugvisor/internal/ratelimit"
 	"github.com/plugvisor/plugvisor/registry"
 )
 
@@ -22,6 +23,10 @@ type instanceEnv struct {
 	// termGrace is SIGTERM → SIGKILL, and the bound on reaping a killed group.
 	termGrace time.Duration
 	closing   *atomic.Bool // the supervisor is shutting down
+	// refusals limits how often refused registrations are logged, shared
+	// with the plugin socket's: a process looping on second connections
+	// must not flood the log either.
+	refusals *ratelimit.Limiter
 
 	// agent is swapped by every configuration change; an instance loads it
 	// each time it needs a setting, so a reload reaches running instances

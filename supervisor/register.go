@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/plugvisor/plugvisor/internal/clip"
 	"github.com/plugvisor/plugvisor/internal/latest"
 	"github.com/plugvisor/plugvisor/internal/ratelimit"
 	"github.com/plugvisor/plugvisor/internal/unixsock"
@@ -101,7 +101,7 @@ func (s *Supervisor) register(c *net.UnixConn) {
 		if protocol.IsTimeout(err) {
 			err = fmt.Errorf("no hello within %s", agent.RegistrationTimeout)
 		}
-		log.Warn("registration failed; connection closed", "err", err)
+		s.logRefusal(log, "registration failed; connection closed", "err", err)
 		conn.Close()
 		return
 	}
@@ -124,6 +124,7 @@ func (s *Supervisor) claim(j joinReq, log *slog.Logger) {
 		return
 	}
 	if rej := in.offer(j, s.cfg().Agent.RegistrationTimeout); rej != nil {
+		s.reg.refused.Add(1)
 		_ = j.conn.Send(rej)
 		j.conn.Close()
 	}
@@ -186,15 +187,13 @@ func (s *Supervisor) owners(pid int) []*instance {
 	return starting
 }
 
-// maxRejectReason bounds reject.reason (PROTOCOL.md section 10): a reason
-// may quote what the peer sent, and no peer may make the supervisor echo
-// megabytes back or into its log.
-const maxRejectReason = 512
-
+// newReject bounds reject.reason (PROTOCOL.md section 10): a reason may
+// quote what the peer sent, and no peer may make the supervisor echo
+// megabytes back or into its log. The mark of a cut fits within the bound.
 func newReject(code protocol.RejectCode, reason string) *protocol.Reject {
-	if len(reason) > maxRejectReason {
-		const more = "…"
-		reason = strings.ToValidUTF8(reason[:maxRejectReason-len(more)], "") + more
+	const mark = 24 // "…(+N bytes)"
+	if len(reason) > maxPeerText {
+		reason = clip.Text(reason, maxPeerText-mark)
 	}
 	return &protocol.Reject{Code: code, Reason: reason, Versions: protocol.Versions()}
 }
@@ -281,7 +280,10 @@ func (in *instance) checkHello(j joinReq) (uint16, *protocol.Reject) {
 }
 
 func (in *instance) refuse(pid int, rej *protocol.Reject) *protocol.Reject {
-	in.log.Warn("registration rejected", "pid", pid, "code", string(rej.Code), "reason", rej.Reason, "permanent", in.permanent)
+	if ok, held := in.env.refusals.Allow(time.Now()); ok {
+		in.log.Warn("registration rejected", "pid", pid, "code", string(rej.Code), "reason", rej.Reason, "permanent", in.permanent,
+			"not_logged_before_this", held)
+	}
 	return rej
 }
 

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/plugvisor/plugvisor/internal/clip"
 	"github.com/plugvisor/plugvisor/internal/latest"
 	"github.com/plugvisor/plugvisor/protocol"
 )
@@ -22,18 +23,13 @@ var errDisconnected = errors.New("disconnected")
 // directions.
 var errUnexpected = errors.New("protocol: unexpected message")
 
+// maxPeerText bounds what a plugin's own words (goodbye.reason, a reject's
+// reason quoting it) may take in a status, an exit or a log line
+// (PROTOCOL.md, section 10).
+const maxPeerText = 512
+
 // maxInFlight bounds the tasks waiting for replies on one connection.
 const maxInFlight = 4096
-
-// maxReplyRecords bounds what one task's reply keeps: a plugin streaming
-// progress records for a task must not grow the supervisor without limit.
-// The final record is always kept; progress beyond this is counted. The
-// bytes kept are bounded too: per task by agent.task_reply_buffer, and for
-// all of a session's tasks together by replySessionFactor times that.
-const (
-	maxReplyRecords    = 10_000
-	replySessionFactor = 4
-)
 
 // session is one authenticated connection of one plugin instance: a read
 // loop that turns frames into events and resolves tasks, and a ping loop that
@@ -87,20 +83,6 @@ type pendingTask struct {
 	err     error
 }
 
-// checkToken refuses a caller-chosen token the plugin wire or a log could
-// not carry plainly.
-func checkToken(tok string) error {
-	if len(tok) > MaxTokenLen {
-		return fmt.Errorf("%w: %d bytes, at most %d", ErrBadToken, len(tok), MaxTokenLen)
-	}
-	for i := 0; i < len(tok); i++ {
-		if c := tok[i]; c <= ' ' || c >= 0x7f {
-			return fmt.Errorf("%w: byte %d is %#x; tokens are printable ASCII without spaces", ErrBadToken, i, c)
-		}
-	}
-	return nil
-}
-
 // run serves the session until the connection ends and returns why.
 func (s *session) run() {
 	stop := make(chan struct{})
@@ -127,7 +109,9 @@ func (s *session) readLoop() error {
 		case *protocol.Pong:
 			s.onPong(m)
 		case *protocol.Goodbye:
-			reason := m.Reason
+			// It becomes the state's reason and the exit's, shown and
+			// logged: bounded like every text a plugin sends.
+			reason := clip.Text(m.Reason, maxPeerText)
 			s.goodbye.Store(&reason)
 		default:
 			return fmt.Errorf("%w: %s from plugin after registration", errUnexpected, m.Kind())
@@ -192,28 +176,6 @@ func (s *session) onReply(rec *protocol.Record, now time.Time) {
 	s.publishTask(p, p.reply, "")
 }
 
-// keepLocked adds a record to p's reply if the budgets allow; the final
-// record always goes in.
-func (s *session) keepLocked(p *pendingTask, rec *protocol.Record, final bool) {
-	n := RecordSize(rec)
-	if !final && (len(p.records) >= maxReplyRecords || p.bytes+n > s.replyTask || s.replyHeld+n > s.replyAll) {
-		p.dropped++
-		p.dropB += n
-		s.replyDropped.Add(1)
-		s.replyDroppedBytes.Add(uint64(n))
-		return
-	}
-	p.records = append(p.records, *rec)
-	p.bytes += n
-	s.replyHeld += n
-}
-
-// forgetLocked takes p out of pending, with what its reply holds.
-func (s *session) forgetLocked(p *pendingTask) {
-	delete(s.pending, p.task.Token)
-	s.replyHeld -= p.bytes
-}
-
 // reply is p's Reply as far as the engine knows it without the plugin.
 func (s *session) reply(p *pendingTask, o Outcome) Reply {
 	return Reply{Plugin: s.name, Instance: s.instance, ID: p.task.ID, Token: p.task.Token, Outcome: o}
@@ -238,6 +200,9 @@ func (s *session) task(ctx context.Context, req TaskRequest, timeout time.Durati
 		token = s.tokens.Next()
 	}
 	p := &pendingTask{task: protocol.Task{ID: req.ID, Content: req.Content, Token: token}, done: make(chan struct{})}
+	if err := ctx.Err(); err != nil { // the caller gave up already: do not send
+		return s.reply(p, OutcomeNotSent), err
+	}
 	s.mu.Lock()
 	switch {
 	case s.closed:
@@ -256,11 +221,15 @@ func (s *session) task(ctx context.Context, req TaskRequest, timeout time.Durati
 	s.sent.Add(1)
 	s.publishTask(p, s.reply(p, OutcomePending), "")
 	if err := s.conn.Send(&p.task); err != nil {
-		s.abandon(p, OutcomeNotSent, err.Error())
+		mine := s.abandon(p, OutcomeNotSent, err.Error())
 		if !errors.As(err, new(*protocol.Error)) { // refused before writing: the Conn is fine
 			s.broken(err)
 		}
-		return s.reply(p, OutcomeNotSent), fmt.Errorf("send task %d to %s: %w", req.ID, s.instance, err)
+		if !mine { // the session's end took it first, and said so
+			<-p.done
+			return p.reply, p.err
+		}
+		return p.reply, fmt.Errorf("send task %d to %s: %w", req.ID, s.instance, err)
 	}
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
@@ -268,9 +237,9 @@ func (s *session) task(ctx context.Context, req TaskRequest, timeout time.Durati
 	case <-p.done:
 		return p.reply, p.err
 	case <-timer.C:
-		s.timedOut.Add(1)
 		err := fmt.Errorf("%s: %w after %s (task %d, token %s)", s.instance, ErrTaskTimeout, timeout, req.ID, token)
 		if s.abandon(p, OutcomeTimedOut, "no final reply within "+timeout.String()) {
+			s.timedOut.Add(1) // only now: a reply that crossed the timer counts as answered
 			return p.reply, err
 		}
 	case <-ctx.Done():

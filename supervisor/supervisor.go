@@ -360,7 +360,7 @@ func (s *Supervisor) newEnv(l *launcher) *instanceEnv {
 	e := &instanceEnv{
 		log: s.log, bus: s.bus, verifier: s.verifier, launcher: l, tokens: s.tokens,
 		restart:   restartPolicy{base: s.opts.BackoffBase, max: s.opts.BackoffMax, healthyAfter: s.opts.HealthyAfter},
-		termGrace: s.opts.TermGrace, closing: &s.closing,
+		termGrace: s.opts.TermGrace, closing: &s.closing, refusals: s.reg.logged,
 	}
 	e.agent.Store(&s.config.Agent)
 	return e

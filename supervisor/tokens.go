@@ -3,6 +3,7 @@ package supervisor
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"strconv"
 	"sync/atomic"
 )
@@ -28,4 +29,18 @@ func (t *Tokens) Next() string {
 	var buf [32]byte
 	b := append(buf[:0], t.prefix...)
 	return string(strconv.AppendUint(b, t.n.Add(1), 10))
+}
+
+// checkToken refuses a caller-chosen token the plugin wire or a log could
+// not carry plainly.
+func checkToken(tok string) error {
+	if len(tok) > MaxTokenLen {
+		return fmt.Errorf("%w: %d bytes, at most %d", ErrBadToken, len(tok), MaxTokenLen)
+	}
+	for i := 0; i < len(tok); i++ {
+		if c := tok[i]; c <= ' ' || c >= 0x7f {
+			return fmt.Errorf("%w: byte %d is %#x; tokens are printable ASCII without spaces", ErrBadToken, i, c)
+		}
+	}
+	return nil
 }

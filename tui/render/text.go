@@ -3,11 +3,11 @@ package render
 
 import (
 	"strings"
-	"unicode/utf8"
 
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/plugvisor/plugvisor/internal/clip"
 	"github.com/plugvisor/plugvisor/internal/termtext"
 )
 
@@ -67,16 +67,7 @@ func isPlainASCII(s string) bool {
 // Head is at most the first n bytes of s, cut at a character boundary: a
 // plugin's value can be megabytes, and a row that shows a hundred cells of
 // it should not sanitize and measure the rest.
-func Head(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	n = max(n, 0)
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}
+func Head(s string, n int) string { return clip.Head(s, n) }
 
 // Sanitize makes text from a plugin safe to draw: escape sequences are
 // dropped and control characters become spaces, so a plugin cannot move the
