@@ -41,12 +41,12 @@ sha256 = %q
 	cmd := exec.Command(self, "--no-tui", "--config", cfg)
 	cmd.Env = demoEnv(home, tmp)
 	cmd.ExtraFiles = []*os.File{f} // fd 3 in plugvisor, without close-on-exec
-	stderr, _ := cmd.StderrPipe()
+	logs := &lines{}
+	cmd.Stderr = logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	logs := collect(stderr)
 	logs.waitFor(t, "instance=echo from=starting to=running")
 	if !holds(cmd.Process.Pid, secret) {
 		t.Fatalf("the premise: plugvisor itself should hold %s on fd 3", secret)

@@ -63,12 +63,13 @@ func runHeadless(t *testing.T, tmp string, args ...string) (*exec.Cmd, *lines) {
 	t.Cleanup(func() { r.Close() })
 	defer w.Close()
 	cmd.Stdout = w
-	stderr, _ := cmd.StderrPipe()
+	stderr := &lines{}
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	return cmd, collect(stderr)
+	return cmd, stderr
 }
 
 // rssSampler records the peak VmRSS of a process until stopped.

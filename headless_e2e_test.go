@@ -2,11 +2,11 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,24 +19,28 @@ import (
 	"github.com/plugvisor/plugvisor/internal/testutil"
 )
 
-// lines collects a stream line by line so a test can wait for a line.
+// lines collects a stream line by line so a test can wait for a line. It
+// is an io.Writer, given to exec.Cmd as Stdout or Stderr, so that Wait
+// returns only once every line is in (a pipe read beside Wait may lose the
+// last ones).
 type lines struct {
-	mu  sync.Mutex
-	all []string
+	mu      sync.Mutex
+	all     []string
+	partial []byte
 }
 
-func collect(r io.Reader) *lines {
-	l := &lines{}
-	go func() {
-		sc := bufio.NewScanner(r)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			l.mu.Lock()
-			l.all = append(l.all, sc.Text())
-			l.mu.Unlock()
+func (l *lines) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.partial = append(l.partial, p...)
+	for {
+		i := bytes.IndexByte(l.partial, '\n')
+		if i < 0 {
+			return len(p), nil
 		}
-	}()
-	return l
+		l.all = append(l.all, string(l.partial[:i]))
+		l.partial = l.partial[i+1:]
+	}
 }
 
 // waitFor waits until every want appears in some line (the deadline only
@@ -78,13 +82,13 @@ func startHeadless(t *testing.T, env []string, args ...string) (*exec.Cmd, *line
 	t.Helper()
 	cmd := exec.Command(testutil.Bin("plugvisor"), append([]string{"--no-tui"}, args...)...)
 	cmd.Env = env
-	stdout, _ := cmd.StdoutPipe()
-	stderr, _ := cmd.StderrPipe()
+	stdout, stderr := &lines{}, &lines{}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill() })
-	return cmd, collect(stdout), collect(stderr)
+	return cmd, stdout, stderr
 }
 
 // TestHeadlessDemo is `go run . --no-tui` on a fresh machine: plugins
@@ -279,8 +283,8 @@ func TestHeadlessOutputClosed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stderrPipe, _ := cmd.StderrPipe()
-	stderr := collect(stderrPipe)
+	stderr := &lines{}
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

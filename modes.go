@@ -91,7 +91,7 @@ func runSupervisor(args []string) int {
 		fmt.Fprintln(os.Stderr, "plugvisor:", err)
 		return exitUsage
 	}
-	e := engine{sup: sup, cfg: cfg, log: log, script: scr}
+	e := engine{sup: sup, cfg: cfg, log: log, script: scr, stderr: os.Stderr}
 	if console {
 		return e.serve(e.console(cmp.Or(f.theme, cfg.Agent.Theme)), logWriter{e.log}, true, false)
 	}
@@ -101,7 +101,11 @@ func runSupervisor(args []string) int {
 		return exitUsage
 	}
 	defer closeData()
-	return e.serve(e.headless(data), os.Stderr, false, true)
+	// Headless, what plugvisor says on stderr (the script's lines, its
+	// summary) goes the log's way, which never waits on a stderr nobody
+	// reads.
+	e.stderr = logOut
+	return e.serve(e.headless(data), logOut, false, true)
 }
 
 // engine is the embedded supervisor with what runs beside it: the control
@@ -111,13 +115,15 @@ type engine struct {
 	cfg    *registry.Config
 	log    *slog.Logger
 	script *script.Script
+	stderr io.Writer // for what is said at the end: the terminal, or headless the log's queue
 }
 
 // A face is what the operator sees of the engine: the console or the
-// headless daemon. It is attached before the engine starts, so whatever it
-// subscribes to it sees from the first event; run then lasts until the
-// operator or a signal is done, calling stop to stop every plugin and the
-// engine, and returns once done is closed.
+// headless daemon. It is attached before the engine starts, so a face that
+// subscribes there (headless does) sees every event from the first; the
+// console subscribes once it runs and catches up from a snapshot and the
+// logs. run lasts until the operator or a signal is done, calling stop to
+// stop every plugin and the engine, and returns once done is closed.
 type face func(api supervisor.API) (run func(stop func(), done <-chan struct{}) error, err error)
 
 // serve is the one way the engine runs, whatever the face: attach the face,
@@ -153,7 +159,7 @@ func (e engine) serve(f face, scriptOut io.Writer, echo, scriptStops bool) int {
 	if err := cmp.Or(runErr, faceErr); err != nil {
 		e.log.Error("supervisor failed", "err", err)
 		if echo {
-			fmt.Fprintln(os.Stderr, "plugvisor:", err)
+			fmt.Fprintln(e.stderr, "plugvisor:", err)
 		}
 		return exitFailure
 	}
@@ -216,7 +222,7 @@ func (e engine) serveControl(ctx context.Context) <-chan struct{} {
 // runScript runs the --script once the plugins are up, printing its steps
 // to out, and calls stop (if any) when it ends.
 func (e engine) runScript(ctx context.Context, stop context.CancelFunc, out io.Writer, echo bool) *scriptRun {
-	r := &scriptRun{result: make(chan scriptResult, 1), echo: echo}
+	r := &scriptRun{result: make(chan scriptResult, 1), echo: echo, out: e.stderr}
 	if e.script == nil {
 		r.result <- scriptResult{code: exitOK, ran: true}
 		return r
@@ -251,6 +257,7 @@ type scriptResult struct {
 type scriptRun struct {
 	result chan scriptResult
 	echo   bool
+	out    io.Writer // where the summary is said at the end
 }
 
 // report prints the script's summary to stderr once the terminal is free
@@ -260,11 +267,11 @@ func (r *scriptRun) report() int {
 	select {
 	case res := <-r.result:
 		if res.summary != "" && (r.echo || !res.ran) {
-			fmt.Fprintln(os.Stderr, "plugvisor: script:", res.summary)
+			fmt.Fprintln(r.out, "plugvisor: script:", res.summary)
 		}
 		return res.code
 	default:
-		fmt.Fprintln(os.Stderr, "plugvisor: script: stopped before it finished")
+		fmt.Fprintln(r.out, "plugvisor: script: stopped before it finished")
 		return exitFailure
 	}
 }

@@ -1,6 +1,7 @@
 package ctl
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -92,7 +93,11 @@ func (r *run) send(c *control.Client) error {
 	}
 	ctx, cancel := r.withTimeout()
 	defer cancel()
-	reply, err := c.SendTask(ctx, supervisor.TaskRequest{Plugin: name, ID: uint32(id), Content: content})
+	// ctl chooses the token, so that it can name the task whatever becomes
+	// of it, a reply cut off by --timeout included.
+	token := supervisor.NewTokens("ctl").Next()
+	reply, err := c.SendTask(ctx, supervisor.TaskRequest{Plugin: name, ID: uint32(id), Content: content, Token: token})
+	reply.Token, reply.Instance = token, cmp.Or(reply.Instance, name)
 	if err != nil && !reply.Outcome.Final() || reply.Outcome == supervisor.OutcomeNotSent {
 		return r.explainTimeout(err, "no reply from "+name)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -130,7 +131,11 @@ func TestVerbs(t *testing.T) {
 	})
 
 	t.Run("send to a hung plugin times out", func(t *testing.T) {
-		ctlRun(t, e, "send", "hung", "4", "1", "--timeout", "300ms").wantErr(t, ctl.ExitTimeout, "within --timeout 300ms: context deadline exceeded")
+		sent := ctlRun(t, e, "send", "hung", "4", "1", "--timeout", "300ms")
+		sent.wantErr(t, ctl.ExitTimeout, "within --timeout 300ms: context deadline exceeded")
+		if !regexp.MustCompile(`task 4 \(token ctl[0-9a-f]+-1\) on hung: timed_out: `).MatchString(sent.stderr) {
+			t.Fatalf("a task cut off by --timeout is not named with its token and plugin: %s", sent.stderr)
+		}
 		ctlRun(t, e, "ping", "hung", "--timeout", "300ms").wantErr(t, ctl.ExitTimeout, "within --timeout 300ms: context deadline exceeded")
 	})
 

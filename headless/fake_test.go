@@ -1,11 +1,11 @@
 package headless
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"sync"
 
+	"github.com/plugvisor/plugvisor/internal/testutil"
 	"github.com/plugvisor/plugvisor/supervisor"
 )
 
@@ -34,25 +34,7 @@ func (f *fakeAPI) Snapshot(context.Context) ([]supervisor.PluginStatus, error) {
 	return out, nil
 }
 
-// syncBuffer is a log that a test reads while goroutines write it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func testLogger() (*slog.Logger, *syncBuffer) {
-	var b syncBuffer
+func testLogger() (*slog.Logger, *testutil.SyncBuffer) {
+	var b testutil.SyncBuffer
 	return slog.New(slog.NewTextHandler(&b, nil)), &b
 }

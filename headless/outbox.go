@@ -68,7 +68,9 @@ func (o *outbox) put(c chunk) bool {
 	case o.failed:
 		o.lost.failed.add(c)
 		return false
-	case o.bytes+int64(len(c.b)) > o.budget:
+	case o.bytes > 0 && o.bytes+int64(len(c.b)) > o.budget:
+		// An empty outbox takes a chunk of any size: with a budget near
+		// one chunk, nothing would ever be written otherwise.
 		o.lost.overBudget.add(c)
 		return false
 	}

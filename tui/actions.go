@@ -151,6 +151,7 @@ func (m *Model) sendTask(target string, id uint32, content string) tea.Cmd {
 func (m *Model) selectTarget(name string) {
 	order := m.store.Order()
 	if cur := m.store.Plugin(m.table.Selected); cur != nil && cur.Status.Name == name {
+		m.table.Choose()
 		return
 	}
 	i := slices.Index(order, name)

@@ -159,6 +159,9 @@ func (t *Task) update(o supervisor.Outcome, r supervisor.Reply, detail string, b
 	if t.Outcome.Final() && t.Outcome != supervisor.OutcomeNotSent && o == supervisor.OutcomeNotSent {
 		return false // the call gave up on a task the engine did send
 	}
+	if o == t.Outcome && r.Instance == "" && t.Reply.Instance != "" {
+		return false // a caller's own deadline, late: the engine's figures stay
+	}
 	t.Outcome, t.Reply, t.RTT = o, r, r.RTT
 	t.Cut = cutReply(&t.Reply, budget)
 	if r.Instance != "" {

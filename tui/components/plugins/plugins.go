@@ -44,6 +44,10 @@ func (m *Model) Sync(order []string) {
 	}
 }
 
+// Choose keeps the row now selected, as if the operator had picked it: a
+// command that acts on it must not see the cursor move away.
+func (m *Model) Choose() { m.chosen = m.Selected != "" }
+
 // Cursor is the selected row's index.
 func (m *Model) Cursor() int { return m.cursor }
 
