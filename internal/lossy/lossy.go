@@ -31,8 +31,10 @@ type Queue[T any] struct {
 	// sizes of what it holds are the newest len(ch) of sizes.
 	budget int64
 	size   func(T) int64
-	sizes  []int64 // of what was put in ch, oldest first, at most cap(ch) not yet taken
-	held   int64   // the sum of sizes
+	sizes  []int64 // a ring of the sizes of what was put in ch, oldest at head
+	head   int
+	count  int   // sizes in the ring: what ch held when last settled, and one more put since
+	held   int64 // the sum of the count sizes
 	bytes  atomic.Uint64
 }
 
@@ -49,7 +51,9 @@ func New[T any](buffer int, total *atomic.Uint64, notice func(lost uint64, next 
 // the first Send.
 func (q *Queue[T]) WithBudget(budget int64, size func(T) int64) *Queue[T] {
 	q.budget, q.size = budget, size
-	q.sizes = make([]int64, 0, cap(q.ch))
+	// One more than ch holds: between a settle that saw ch full and the
+	// put after it, the consumer may take one, and the put succeed.
+	q.sizes = make([]int64, cap(q.ch)+1)
 	return q
 }
 
@@ -58,11 +62,11 @@ func (q *Queue[T]) LostBytes() uint64 { return q.bytes.Load() }
 
 // settleLocked forgets the sizes of what the consumer has taken.
 func (q *Queue[T]) settleLocked() {
-	taken := len(q.sizes) - len(q.ch)
-	for _, n := range q.sizes[:taken] {
-		q.held -= n
+	for taken := q.count - len(q.ch); taken > 0; taken-- {
+		q.held -= q.sizes[q.head]
+		q.head = (q.head + 1) % len(q.sizes)
+		q.count--
 	}
-	q.sizes = append(q.sizes[:0], q.sizes[taken:]...)
 }
 
 // putLocked puts v, of n bytes, in ch if there is room by count.
@@ -73,10 +77,16 @@ func (q *Queue[T]) putLocked(v T, n int64) bool {
 		return false
 	}
 	if q.size != nil {
-		q.sizes = append(q.sizes, n)
-		q.held += n
+		q.push(n)
 	}
 	return true
+}
+
+// push records the size of what was just put in ch.
+func (q *Queue[T]) push(n int64) {
+	q.sizes[(q.head+q.count)%len(q.sizes)] = n
+	q.count++
+	q.held += n
 }
 
 // C is the consumer's end; it is closed by Close.
@@ -146,7 +156,7 @@ func (q *Queue[T]) flushLocked(next T) bool {
 		return false
 	}
 	if q.size != nil {
-		q.sizes = append(q.sizes, 0)
+		q.push(0)
 	}
 	q.lost = 0
 	return true
