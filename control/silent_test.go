@@ -17,7 +17,7 @@ import (
 // a request in flight is never idle, however long it is quiet.
 func TestSilentConnectionsAreClosed(t *testing.T) {
 	e := ct.Start(t, ct.Plugin(t, "chaos", ct.Bin("chaos"), ""), ct.Options{Server: func(s *control.Server) {
-		s.HandshakeTimeout, s.IdleTimeout = 200*time.Millisecond, 400*time.Millisecond
+		s.HandshakeTimeout, s.IdleTimeout = 500*time.Millisecond, time.Second
 	}})
 	e.WaitState("chaos", supervisor.StateRunning)
 	wantClosed := func(r *rawConn, why string) {
@@ -31,10 +31,10 @@ func TestSilentConnectionsAreClosed(t *testing.T) {
 			t.Fatalf("last words %+v, want an idle notice saying %q", last, why)
 		}
 	}
-	wantClosed(dialRaw(t, e.Socket), "no hello within 200ms")
+	wantClosed(dialRaw(t, e.Socket), "no hello within 500ms")
 	r := dialRaw(t, e.Socket)
 	r.hello()
-	wantClosed(r, "idle for 400ms with no request in flight and no subscription")
+	wantClosed(r, "idle for 1s with no request in flight and no subscription")
 
 	// Quiet but busy: a subscriber, and a task that outlasts the idle time.
 	sub := e.Dial()
@@ -44,7 +44,7 @@ func TestSilentConnectionsAreClosed(t *testing.T) {
 	}
 	defer cancel()
 	busy := e.Dial()
-	reply, err := busy.SendTask(context.Background(), supervisor.TaskRequest{Plugin: "chaos", ID: 8, Content: "1200ms"}) // 8: sleep
+	reply, err := busy.SendTask(context.Background(), supervisor.TaskRequest{Plugin: "chaos", ID: 8, Content: "2500ms"}) // 8: sleep
 	if err != nil || reply.Outcome != supervisor.OutcomeAnswered {
 		t.Fatalf("a task longer than the idle time: %+v, %v", reply, err)
 	}
@@ -59,7 +59,7 @@ func TestSilentConnectionsAreClosed(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the idle client was never closed")
 	}
-	if err := busy.Err(); err == nil || !strings.Contains(err.Error(), "idle for 400ms") {
+	if err := busy.Err(); err == nil || !strings.Contains(err.Error(), "idle for 1s") {
 		t.Fatalf("idle client's error: %v", err)
 	}
 }
