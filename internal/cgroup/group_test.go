@@ -17,7 +17,10 @@ import (
 // joined to the v1 groups, and reads /proc/<pid>/cgroup to see it in the
 // group in every hierarchy the layout uses.
 func TestSpawnIntoGroup(t *testing.T) {
-	m, l := newManager(t)
+	m, l, ok := newManager(t)
+	if !ok {
+		return
+	}
 	g := newGroup(t, m, "sleeper")
 	p := spawn(t, g, nil, "sh", "-c", "read x; exec sleep 1000")
 	want := wantedPaths(l, g)
@@ -77,7 +80,10 @@ func TestKillEscapersFreezer(t *testing.T) {
 }
 
 func testKillEscapers(t *testing.T, prepare func(*cgroup.Group)) {
-	m, _ := newManager(t)
+	m, _, ok := newManager(t)
+	if !ok {
+		return
+	}
 	g := newGroup(t, m, "escaper")
 	prepare(g)
 	p := spawn(t, g, nil, "sh", "-c", escaper)
@@ -128,7 +134,10 @@ func running(pid int) bool {
 // TestWaitEmptyHonoursContext: with a child still running, WaitEmpty ends
 // with the context's error, not a hang or a false "empty".
 func TestWaitEmptyHonoursContext(t *testing.T) {
-	m, _ := newManager(t)
+	m, _, ok := newManager(t)
+	if !ok {
+		return
+	}
 	g := newGroup(t, m, "busy")
 	spawn(t, g, nil, "sh", "-c", "read x; exec sleep 1000")
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
@@ -141,7 +150,10 @@ func TestWaitEmptyHonoursContext(t *testing.T) {
 // TestRemoveEmptiesAndDeletes: Remove alone kills, waits and rmdirs, and
 // a second Remove is harmless.
 func TestRemoveEmptiesAndDeletes(t *testing.T) {
-	m, _ := newManager(t)
+	m, _, ok := newManager(t)
+	if !ok {
+		return
+	}
 	g := newGroup(t, m, "removed")
 	spawn(t, g, nil, "sh", "-c", escaper)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -160,7 +172,10 @@ func TestRemoveEmptiesAndDeletes(t *testing.T) {
 }
 
 func TestGroupNames(t *testing.T) {
-	m, _ := newManager(t)
+	m, _, ok := newManager(t)
+	if !ok {
+		return
+	}
 	for _, bad := range []string{"", ".", "..", "a/b", "a\nb", strings.Repeat("x", 201)} {
 		if g, err := m.NewGroup(bad); err == nil {
 			g.Remove(context.Background())
