@@ -24,15 +24,7 @@ import (
 func TestOutOfDescriptorsThenRecovers(t *testing.T) {
 	home, tmp := t.TempDir(), t.TempDir()
 	self := testutil.Bin("plugvisor")
-	work := filepath.Join(tmp, "w")
-	cfg := filepath.Join(tmp, "config.toml")
-	writeFile(t, cfg, fmt.Sprintf(`[agent]
-work_dir = %q
-[plugins.echo]
-exec = %q
-args = ["plugin", "echo"]
-sha256 = %q
-`, work, self, sha(t, self)))
+	work, cfg := echoConfig(t, tmp)
 	cmd, _, stderr := startHeadless(t, demoEnv(home, tmp), "--config", cfg)
 	stderr.waitFor(t, "instance=echo from=starting to=running", "control socket listening")
 	pid := cmd.Process.Pid
@@ -117,4 +109,20 @@ func pluginPid(t *testing.T, work, instance string) int {
 		return err == nil && pid > 0
 	})
 	return pid
+}
+
+// echoConfig writes a config under tmp running one echo instance from the
+// plugvisor binary, and returns its work dir and path.
+func echoConfig(t *testing.T, tmp string) (work, cfg string) {
+	t.Helper()
+	self := testutil.Bin("plugvisor")
+	work, cfg = filepath.Join(tmp, "w"), filepath.Join(tmp, "config.toml")
+	writeFile(t, cfg, fmt.Sprintf(`[agent]
+work_dir = %q
+[plugins.echo]
+exec = %q
+args = ["plugin", "echo"]
+sha256 = %q
+`, work, self, sha(t, self)))
+	return work, cfg
 }

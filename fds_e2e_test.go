@@ -30,14 +30,7 @@ func TestInheritedFDNotPassedToPlugins(t *testing.T) {
 	}
 	defer f.Close()
 	self := testutil.Bin("plugvisor")
-	cfg := filepath.Join(tmp, "config.toml")
-	writeFile(t, cfg, fmt.Sprintf(`[agent]
-work_dir = %q
-[plugins.echo]
-exec = %q
-args = ["plugin", "echo"]
-sha256 = %q
-`, filepath.Join(tmp, "w"), self, sha(t, self)))
+	_, cfg := echoConfig(t, tmp)
 	cmd := exec.Command(self, "--no-tui", "--config", cfg)
 	cmd.Env = demoEnv(home, tmp)
 	cmd.ExtraFiles = []*os.File{f} // fd 3 in plugvisor, without close-on-exec

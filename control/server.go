@@ -96,29 +96,20 @@ func (s *Server) defaults() {
 	if s.Log == nil {
 		s.Log = slog.New(slog.DiscardHandler)
 	}
-	if s.MaxInFlight <= 0 {
-		s.MaxInFlight = DefaultMaxInFlight
-	}
-	if s.MaxSubscriptions <= 0 {
-		s.MaxSubscriptions = DefaultMaxSubscriptions
-	}
-	if s.MaxTotalSubscriptions <= 0 {
-		s.MaxTotalSubscriptions = DefaultMaxTotalSubscriptions
-	}
-	if s.WriteTimeout <= 0 {
-		s.WriteTimeout = DefaultWriteTimeout
-	}
-	if s.MaxFrame <= 0 {
-		s.MaxFrame = protocol.DefaultMaxFrame
-	}
-	if s.HandshakeTimeout <= 0 {
-		s.HandshakeTimeout = DefaultHandshakeTimeout
-	}
-	if s.IdleTimeout <= 0 {
-		s.IdleTimeout = DefaultIdleTimeout
-	}
-	if s.MaxConns <= 0 {
-		s.MaxConns = DefaultMaxConns
+	orDefault(&s.MaxInFlight, DefaultMaxInFlight)
+	orDefault(&s.MaxSubscriptions, DefaultMaxSubscriptions)
+	orDefault(&s.MaxTotalSubscriptions, DefaultMaxTotalSubscriptions)
+	orDefault(&s.MaxFrame, protocol.DefaultMaxFrame)
+	orDefault(&s.MaxConns, DefaultMaxConns)
+	orDefault(&s.WriteTimeout, DefaultWriteTimeout)
+	orDefault(&s.HandshakeTimeout, DefaultHandshakeTimeout)
+	orDefault(&s.IdleTimeout, DefaultIdleTimeout)
+}
+
+// orDefault sets a zero or negative field to its default.
+func orDefault[T int | time.Duration](field *T, def T) {
+	if *field <= 0 {
+		*field = def
 	}
 }
 

@@ -162,18 +162,7 @@ func dialHello(t *testing.T, h *harness, hello *protocol.Hello) *protocol.Reject
 	if err := conn.Send(hello); err != nil {
 		t.Fatal(err)
 	}
-	m, err := conn.Recv()
-	if err != nil {
-		t.Fatalf("want a reject, got %v", err)
-	}
-	rej, ok := m.(*protocol.Reject)
-	if !ok {
-		t.Fatalf("want a reject, got %T", m)
-	}
-	if _, err := conn.Recv(); err == nil {
-		t.Fatal("connection still open after reject")
-	}
-	return rej
+	return expectReject(t, conn)
 }
 
 func TestBadFramesEndOnlyThatSession(t *testing.T) {
