@@ -62,6 +62,12 @@
 //   - Connecting to a pathname unix socket is not a filesystem access that
 //     Landlock (before ABI 9) controls, so the plugin's socket needs no rule,
 //     and any other such socket it can name is open to it too.
+//   - A memfd lives on the kernel's internal shmem mount, which no rule can
+//     name and Landlock lets through: a sandboxed plugin can execute a
+//     memfd through /proc/self/fd/N even with no /proc in its spec (the test
+//     runs a memfd copy of /bin/echo from a restricted thread, and sees the
+//     same bytes on disk outside the spec refused). Only the
+//     vm.memfd_noexec sysctl stops that.
 //   - Landlock checks opening and changing, not looking: stat, readlink,
 //     access and chdir work on any path.
 //   - UDP, raw sockets and everything else of the network but TCP bind and
