@@ -10,11 +10,11 @@ import (
 
 // Support is what this kernel's Landlock can enforce.
 type Support struct {
-	ABI        int  // 0 when Landlock is not available
-	Filesystem bool // path rules (ABI 1)
-	TCP        bool // TCP bind and connect port rules (ABI 4)
-	Scope      bool // signal and abstract unix socket scoping (ABI 6)
-	Why        string
+	ABI        int    // 0 when Landlock is not available
+	Filesystem bool   // path rules (ABI 1)
+	TCP        bool   // TCP bind and connect port rules (ABI 4)
+	Scope      bool   // signal and abstract unix socket scoping (ABI 6)
+	Why        string // why not, when ABI is 0
 }
 
 // Probe asks the kernel which Landlock ABI it has. It restricts nothing.
