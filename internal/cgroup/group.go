@@ -178,3 +178,20 @@ func (g *Group) rmdirs() error {
 	}
 	return errors.Join(errs...)
 }
+
+// Reopen is the group whose directories are dirs, as Dirs listed them, for
+// a process that has the paths and nothing else: the watchdog, killing and
+// removing the groups of a supervisor that died. A directory with
+// cgroup.events is taken for the cgroup2 one. Without the layout it knows
+// no freezer and no limits; Kill, WaitEmpty and Remove work.
+func Reopen(dirs []string) *Group {
+	g := &Group{name: "reopened", places: map[string]string{}}
+	for _, dir := range dirs {
+		if g.v2 == "" && exists(dir, "cgroup.events") {
+			g.v2, g.v2Kill = dir, exists(dir, "cgroup.kill")
+			continue
+		}
+		g.v1 = append(g.v1, dir)
+	}
+	return g
+}

@@ -3,7 +3,9 @@ package cgroup
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -160,3 +162,36 @@ func (m *Manager) Close() error {
 	m.v1, m.v2 = nil, ""
 	return errors.Join(errs...)
 }
+
+// Holds says whether pid (a zombie included: the kernel keeps its cgroup
+// until it is reaped) is in one of m's groups, from /proc/<pid>/cgroup.
+func (m *Manager) Holds(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cgroup")
+	if err != nil {
+		return false
+	}
+	for line := range strings.Lines(string(b)) {
+		parts := strings.SplitN(strings.TrimSpace(line), ":", 3)
+		if len(parts) == 3 && m.under(parts[1], parts[2]) {
+			return true
+		}
+	}
+	return false
+}
+
+// under says whether the cgroup path of one /proc/<pid>/cgroup line lies
+// below one of m's parent directories.
+func (m *Manager) under(controllers, path string) bool {
+	if controllers == "" {
+		return m.v2 != "" && m.layout.V2 != nil && below(filepath.Join(m.layout.V2.Mount, path), m.v2)
+	}
+	for i, dir := range m.v1 {
+		if slices.Contains(strings.Split(controllers, ","), m.v1Trees[i].Controllers[0]) &&
+			below(filepath.Join(m.v1Trees[i].Mount, path), dir) {
+			return true
+		}
+	}
+	return false
+}
+
+func below(path, dir string) bool { return strings.HasPrefix(path, dir+"/") }
