@@ -31,6 +31,15 @@
 //	10 hold   D: a progress record {action: holding} at once, then as sleep:
 //	          the record proves the plugin has the task
 //	11 bulk   N:SIZE: N progress records of SIZE bytes each, then reply {count: N}
+//	12 escape start a child with setsid that leaves two sleeping grandchildren
+//	          in a session of their own; reply {pids: "P1,P2"}
+//	13 hog    M: allocate and touch M MiB per step, forever, with a progress
+//	          record {mib} per step: only a memory limit ends it
+//	14 forks  N: start up to N sleeping children; reply {started, error}
+//	15 spin   N[:D]: keep N goroutines busy for D (default an hour) or until
+//	          the task is cancelled; a progress record {action: spinning} first
+//	16 read   PATH: read the file; reply {bytes} or fail with the error
+//	17 who    reply {uid, gid, groups}
 package chaos
 
 import (
@@ -65,6 +74,12 @@ const (
 	TaskPanic
 	TaskHold
 	TaskBulk
+	TaskEscape
+	TaskHog
+	TaskForks
+	TaskSpin
+	TaskRead
+	TaskWho
 )
 
 // Chaos is the plugin's configuration.
@@ -217,6 +232,12 @@ func (c *Chaos) RegisterTasks(r *sdk.Router) {
 		return sleepTask(ctx, t, s)
 	})
 	r.Handle(TaskPanic, func(context.Context, sdk.Task, sdk.Sink) error { panic("chaos: handler panic on request") })
+	r.Handle(TaskEscape, escapeTask)
+	r.Handle(TaskHog, hogTask)
+	r.Handle(TaskForks, forksTask)
+	r.Handle(TaskSpin, spinTask)
+	r.Handle(TaskRead, readTask)
+	r.Handle(TaskWho, whoTask)
 }
 
 // ack replies and waits until the reply has left, so that an effect which
