@@ -68,6 +68,9 @@ type Agent struct {
 	RestartWindow    time.Duration // ... within this window (default 60s) make a plugin failed
 	ManifestDirs     []string      // absolute dirs scanned for <dir>/<name>/plugin.toml
 	Theme            string        // console theme name; checked by the console, not here
+	// Limits are every plugin's default cgroup limits (memory_max,
+	// memory_high, cpu_max, pids_max); a plugin overrides them key by key.
+	Limits Limits
 }
 
 // RestartPolicy says when an exited plugin is started again.
@@ -97,8 +100,18 @@ type Plugin struct {
 	Instances    int           // 1 to 64, default 1
 	Author       string
 	Description  string
-	Where        Pos // the [plugins.<name>] header, or line 1 of the manifest
+	// Limits are the plugin's effective cgroup limits: each key it writes
+	// overrides the agent's default of that name, and its "none" (or
+	// pids_max = 0) turns that default off.
+	Limits Limits
+	Where  Pos // the [plugins.<name>] header, or line 1 of the manifest
+
+	own map[string]bool // keys defaulting to the agent's that the plugin wrote itself
 }
+
+// owns reports whether the plugin wrote key itself rather than taking the
+// agent's default.
+func (p *Plugin) owns(key string) bool { return p.own[key] }
 
 // InstanceIDs names the plugin's instances: the bare name for a single
 // instance, else name.0, name.1, …; '.' cannot appear in a plugin name, so

@@ -66,4 +66,5 @@ func finishPlugin(p *Plugin, a *Agent) {
 		p.StartTimeout = a.RegistrationTimeout
 	}
 	p.SHA256 = strings.ToLower(p.SHA256) // sha256sum prints lowercase; some tools do not
+	p.Limits = p.Limits.inherit(a.Limits, p.owns)
 }
