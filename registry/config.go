@@ -71,6 +71,10 @@ type Agent struct {
 	// Limits are every plugin's default cgroup limits (memory_max,
 	// memory_high, cpu_max, pids_max); a plugin overrides them key by key.
 	Limits Limits
+	// User and Group are every plugin's default user and group (names or
+	// numeric ids); unset, plugins run as the supervisor's own. See
+	// Plugin.UID for what running as a user means.
+	User, Group string
 }
 
 // RestartPolicy says when an exited plugin is started again.
@@ -104,7 +108,19 @@ type Plugin struct {
 	// overrides the agent's default of that name, and its "none" (or
 	// pids_max = 0) turns that default off.
 	Limits Limits
-	Where  Pos // the [plugins.<name>] header, or line 1 of the manifest
+	// User and Group are who the plugin runs as, as written (its own keys,
+	// else the agent's), for messages. Group "" under a User means that
+	// user's primary group; the agent's group goes with the agent's user,
+	// so a plugin naming its own user gets that user's primary group unless
+	// it names a group too.
+	User, Group string
+	// UID and GID are what User and Group resolved to at load; -1 means the
+	// supervisor's own (a GID alone changes only the group). The supervisor
+	// starts a plugin with either set with exactly that uid and gid and no
+	// supplementary groups: the user's other memberships in the group
+	// database are not granted, and neither are the supervisor's.
+	UID, GID int
+	Where    Pos // the [plugins.<name>] header, or line 1 of the manifest
 
 	own map[string]bool // keys defaulting to the agent's that the plugin wrote itself
 }

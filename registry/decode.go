@@ -229,6 +229,8 @@ func agentFields(a *Agent) map[string]setter {
 		"theme": str(&a.Theme),
 	}
 	maps.Copy(fields, limitFields(&a.Limits))
+	fields["user"] = account(&a.User)
+	fields["group"] = account(&a.Group)
 	return fields
 }
 
@@ -249,6 +251,8 @@ func pluginFields(p *Plugin) map[string]setter {
 	for key, set := range limitFields(&p.Limits) {
 		fields[key] = p.noting(key, set)
 	}
+	fields["user"] = p.noting("user", account(&p.User))
+	fields["group"] = p.noting("group", account(&p.Group))
 	return fields
 }
 
