@@ -68,6 +68,13 @@ type Agent struct {
 	RestartWindow    time.Duration // ... within this window (default 60s) make a plugin failed
 	ManifestDirs     []string      // absolute dirs scanned for <dir>/<name>/plugin.toml
 	Theme            string        // console theme name; checked by the console, not here
+	// Limits are every plugin's default cgroup limits (memory_max,
+	// memory_high, cpu_max, pids_max); a plugin overrides them key by key.
+	Limits Limits
+	// User and Group are every plugin's default user and group (names or
+	// numeric ids); unset, plugins run as the supervisor's own. See
+	// Plugin.UID for what running as a user means.
+	User, Group string
 }
 
 // RestartPolicy says when an exited plugin is started again.
@@ -97,8 +104,30 @@ type Plugin struct {
 	Instances    int           // 1 to 64, default 1
 	Author       string
 	Description  string
-	Where        Pos // the [plugins.<name>] header, or line 1 of the manifest
+	// Limits are the plugin's effective cgroup limits: each key it writes
+	// overrides the agent's default of that name, and its "none" (or
+	// pids_max = 0) turns that default off.
+	Limits Limits
+	// User and Group are who the plugin runs as, as written (its own keys,
+	// else the agent's), for messages. Group "" under a User means that
+	// user's primary group; the agent's group goes with the agent's user,
+	// so a plugin naming its own user gets that user's primary group unless
+	// it names a group too.
+	User, Group string
+	// UID and GID are what User and Group resolved to at load; -1 means the
+	// supervisor's own (a GID alone changes only the group). The supervisor
+	// starts a plugin with either set with exactly that uid and gid and no
+	// supplementary groups: the user's other memberships in the group
+	// database are not granted, and neither are the supervisor's.
+	UID, GID int
+	Where    Pos // the [plugins.<name>] header, or line 1 of the manifest
+
+	own map[string]bool // keys defaulting to the agent's that the plugin wrote itself
 }
+
+// owns reports whether the plugin wrote key itself rather than taking the
+// agent's default.
+func (p *Plugin) owns(key string) bool { return p.own[key] }
 
 // InstanceIDs names the plugin's instances: the bare name for a single
 // instance, else name.0, name.1, …; '.' cannot appear in a plugin name, so

@@ -129,24 +129,27 @@ func duration(dst *time.Duration, allowZero bool) setter {
 
 func size(dst *Size) setter {
 	return func(d *decoder, k keyPath, v any) {
-		switch x := v.(type) {
-		case int64:
-			if x < 0 {
-				d.fail(k, "must not be negative, got %d", x)
-				return
-			}
-			*dst = Size(x)
-		case string:
-			n, err := ParseSize(x)
-			if err != nil {
-				d.fail(k, "%v", err)
-				return
-			}
-			*dst = n
-		default:
-			d.fail(k, "must be a size such as \"10MiB\", got %s", describe(v))
+		n, err := sizeValue(v)
+		if err != nil {
+			d.fail(k, "%v", err)
+			return
 		}
+		*dst = n
 	}
+}
+
+// sizeValue reads a size written as a number of bytes or a string.
+func sizeValue(v any) (Size, error) {
+	switch x := v.(type) {
+	case int64:
+		if x < 0 {
+			return 0, fmt.Errorf("must not be negative, got %d", x)
+		}
+		return Size(x), nil
+	case string:
+		return ParseSize(x)
+	}
+	return 0, fmt.Errorf("must be a size such as \"10MiB\", got %s", describe(v))
 }
 
 // stringList decodes an array of strings; each is passed through elem, which
@@ -196,7 +199,7 @@ func stringMap(dst *map[string]string) setter {
 }
 
 func agentFields(a *Agent) map[string]setter {
-	return map[string]setter{
+	fields := map[string]setter{
 		"name":                 str(&a.Name),
 		"host":                 str(&a.Host),
 		"work_dir":             path(&a.WorkDir),
@@ -225,10 +228,14 @@ func agentFields(a *Agent) map[string]setter {
 		}),
 		"theme": str(&a.Theme),
 	}
+	maps.Copy(fields, limitFields(&a.Limits))
+	fields["user"] = account(&a.User)
+	fields["group"] = account(&a.Group)
+	return fields
 }
 
 func pluginFields(p *Plugin) map[string]setter {
-	return map[string]setter{
+	fields := map[string]setter{
 		"exec":          path(&p.Exec),
 		"args":          stringList(&p.Args, nil),
 		"env":           stringMap(&p.Env),
@@ -240,6 +247,24 @@ func pluginFields(p *Plugin) map[string]setter {
 		"instances":     integer(&p.Instances),
 		"author":        str(&p.Author),
 		"description":   str(&p.Description),
+	}
+	for key, set := range limitFields(&p.Limits) {
+		fields[key] = p.noting(key, set)
+	}
+	fields["user"] = p.noting("user", account(&p.User))
+	fields["group"] = p.noting("group", account(&p.Group))
+	return fields
+}
+
+// noting decodes a key that defaults to the agent's and records that the
+// plugin wrote it, so that even its "none" overrides the default.
+func (p *Plugin) noting(key string, set setter) setter {
+	return func(d *decoder, k keyPath, v any) {
+		if p.own == nil {
+			p.own = map[string]bool{}
+		}
+		p.own[key] = true
+		set(d, k, v)
 	}
 }
 

@@ -57,7 +57,7 @@ func finishAgent(a *Agent) {
 }
 
 func newPlugin(name string, where Pos) *Plugin {
-	return &Plugin{Name: name, AutoStart: true, Restart: RestartOnFailure, Instances: 1, Where: where}
+	return &Plugin{Name: name, AutoStart: true, Restart: RestartOnFailure, Instances: 1, UID: -1, GID: -1, Where: where}
 }
 
 // finishPlugin derives the defaults that depend on the agent.
@@ -66,4 +66,11 @@ func finishPlugin(p *Plugin, a *Agent) {
 		p.StartTimeout = a.RegistrationTimeout
 	}
 	p.SHA256 = strings.ToLower(p.SHA256) // sha256sum prints lowercase; some tools do not
+	p.Limits = p.Limits.inherit(a.Limits, p.owns)
+	if !p.owns("user") {
+		p.User = a.User
+		if !p.owns("group") {
+			p.Group = a.Group
+		}
+	}
 }

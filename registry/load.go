@@ -99,9 +99,13 @@ func (l *loader) hosts(d *decoder, k keyPath, v any) {
 // finish fills derived defaults, validates, and returns the config or every
 // problem found in it.
 func (l *loader) finish() (*Config, error) {
+	users := &accounts{src: l.src, errs: &l.errs}
+	agent := users.resolve(keyPath{"agent"}, l.cfg.Agent.User, l.cfg.Agent.Group)
 	for _, name := range slices.Sorted(maps.Keys(l.byName)) {
 		p := l.byName[name]
 		finishPlugin(p, &l.cfg.Agent)
+		id := users.plugin(p, agent)
+		p.UID, p.GID = id.uid, id.gid
 		l.cfg.Plugins = append(l.cfg.Plugins, p)
 	}
 	validate(l.cfg, l.src, &l.errs)

@@ -172,7 +172,7 @@ func TestExampleLoadsEveryKey(t *testing.T) {
 		SHA256:    "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae",
 		AutoStart: true, Restart: RestartAlways, StartTimeout: 3 * time.Second, Instances: 3,
 		Author: "Plugvisor Authors", Description: "Replies to each task with its content.",
-		Where: Pos{File: path, Line: lineOf(t, data, "[plugins.echo]")},
+		UID: -1, GID: -1, Where: Pos{File: path, Line: lineOf(t, data, "[plugins.echo]")},
 	}
 	if echo == nil || fmt.Sprint(*echo) != fmt.Sprint(wantEcho) {
 		t.Errorf("echo\n got %+v\nwant %+v", echo, wantEcho)
@@ -226,6 +226,7 @@ sha256 = "E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855"
 	}
 	p := cfg.Plugins[0]
 	if p.Exec != exe || !p.AutoStart || p.Restart != RestartOnFailure || p.Instances != 1 ||
+		!p.Limits.IsZero() || p.User != "" || p.Group != "" || p.UID != -1 || p.GID != -1 ||
 		p.StartTimeout != 5*time.Second || p.SHA256 != "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" ||
 		p.Where != (Pos{File: filepath.Join(dir, "c.toml"), Line: 2}) {
 		t.Errorf("plugin defaults = %+v", p)

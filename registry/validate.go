@@ -90,6 +90,7 @@ func (v *validator) agent(a *Agent) {
 			v.fail(k.key("manifest_dirs").index(i), "must be an absolute path, got %q", dir)
 		}
 	}
+	v.limits(k, a.Limits, allOwn)
 }
 
 func (v *validator) durations(k keyPath, a *Agent) {
@@ -153,6 +154,7 @@ func (v *validator) plugin(p *Plugin) {
 	if p.StartTimeout <= 0 {
 		v.fail(k.key("start_timeout"), "must be positive, got %s", p.StartTimeout)
 	}
+	v.limits(k, p.Limits, p.owns)
 }
 
 // exec checks the executable as it is now; Verify checks it again, on the
