@@ -18,23 +18,52 @@ import (
 // ErrVerifierClosed is returned by Verify after Close.
 var ErrVerifierClosed = errors.New("verifier closed")
 
-// Executable is a verified plugin executable, ready to run.
+// Executable is a verified plugin executable, ready to run with Command.
 //
 // os/exec cannot fexecve, and hashing a path then executing the path lets
-// the file be swapped in between. So File is a sealed memfd holding exactly
-// the bytes that were hashed: pass it in Cmd.ExtraFiles and set Cmd.Path to
-// /proc/self/fd/N (N = 3 + its index). A "#!" script works the same way,
-// because ExtraFiles descriptors stay open across exec for the interpreter
-// to read; the script then sees $0 as /proc/self/fd/N.
+// the file be swapped in between. So File holds exactly the bytes that were
+// hashed: pass it in Cmd.ExtraFiles, as fd 3, and run what Command returns
+// for "/proc/self/fd/3". A binary is a sealed memfd, executed through that
+// path. A "#!" script is not left to the kernel: Command runs the
+// interpreter plugvisor resolved and checked (see Interpreter), with the
+// script's path, /proc/self/fd/3, as its argument, descriptors in
+// ExtraFiles staying open across exec for it to read.
 type Executable struct {
 	// File is a descriptor of its own for each Verify call, owned by the
 	// caller: close it once the child has started. Closing it never
 	// disturbs other Executables or the Verifier's cache.
-	File        *os.File
-	Path        string // the configured path, for argv[0] and messages
-	SHA256      string
-	Size        int64
-	Interpreter string // for a "#!" script, the interpreter its first line names
+	File   *os.File
+	Path   string // the configured path, for argv[0] and messages
+	SHA256 string
+	Size   int64
+	// Interpreter is, for a "#!" script, the absolute path of the
+	// interpreter that runs it: as the #! line names it, or as found in
+	// TrustedPath for "#!/usr/bin/env NAME" (env itself is not run). Links
+	// are left in place, so the interpreter sees the name it was asked by
+	// (bash run as sh keeps its POSIX mode, busybox picks its applet); every
+	// link and directory on the way passed the trust check when this
+	// Executable was made. "" for a binary.
+	Interpreter string
+	// InterpreterArgs are the arguments the #! line gives the interpreter
+	// before the script's path: Linux's one (spaces and all), or env -S's
+	// words after NAME.
+	InterpreterArgs []string
+}
+
+// Command returns the program to execute and its whole argv (argv[0]
+// included), for a child that has File as the descriptor self names
+// (the supervisor passes "/proc/self/fd/3"): a binary is self itself, with
+// its configured path as argv[0]; a script is its interpreter, given self
+// as the script.
+func (e *Executable) Command(self string, args []string) (path string, argv []string) {
+	if e.Interpreter == "" {
+		return self, append([]string{e.Path}, args...)
+	}
+	argv = make([]string, 0, len(e.InterpreterArgs)+len(args)+2)
+	argv = append(argv, e.Interpreter)
+	argv = append(argv, e.InterpreterArgs...)
+	argv = append(argv, self)
+	return e.Interpreter, append(argv, args...)
 }
 
 // Verifier checks executables against their expected sha256 and keeps one
@@ -46,6 +75,7 @@ type Verifier struct {
 	copies map[string]*sealedCopy // content sha256 → its sealed copy
 	closed bool
 	racy   time.Duration // see pathEntry.trusted
+	trust  trustRule     // what a script's interpreter must pass
 	hashes int           // files hashed and remembered, for tests
 }
 
@@ -78,15 +108,16 @@ type sealedCopy struct {
 
 // NewVerifier returns an empty Verifier; Close it to free its copies.
 func NewVerifier() *Verifier {
-	return &Verifier{paths: map[string]pathEntry{}, copies: map[string]*sealedCopy{}, racy: 2 * time.Second}
+	return &Verifier{paths: map[string]pathEntry{}, copies: map[string]*sealedCopy{}, racy: 2 * time.Second, trust: currentTrust()}
 }
 
 // Verify opens path once, checks it is a regular executable file, and returns
 // a sealed copy of its content if its sha256 is want. Errors are permanent
 // (see IsPermanent) unless the system itself failed: a missing file satisfies
 // errors.Is(err, fs.ErrNotExist), a bad mode ErrNotRegular or
-// ErrNotExecutable, a script with a bad #! line ErrBadInterpreter, and a
-// mismatch is a *ChecksumError.
+// ErrNotExecutable, a script with a bad #! line ErrBadInterpreter, one whose
+// interpreter fails the trust check ErrUntrustedInterpreter, and a mismatch
+// is a *ChecksumError.
 func (v *Verifier) Verify(path, want string) (*Executable, error) {
 	if !validSHA256(want) {
 		return nil, fmt.Errorf("verify %s: %w: expected value %q is not 64 lowercase hex digits", path, ErrBadChecksum, want)
@@ -238,7 +269,7 @@ func (v *Verifier) release(path string) {
 // be held so the copy cannot be closed meanwhile. It checks the interpreter
 // every time: the script is sealed, its interpreter is not.
 func (v *Verifier) handOut(path, sum string, c *sealedCopy) (*Executable, error) {
-	interp, err := scriptInterpreter(path, c.head)
+	run, err := scriptInterpreter(path, c.head, v.trust)
 	if err != nil {
 		return nil, fmt.Errorf("verify %w", err)
 	}
@@ -247,11 +278,12 @@ func (v *Verifier) handOut(path, sum string, c *sealedCopy) (*Executable, error)
 		return nil, fmt.Errorf("verify %s: dup sealed copy: %w", path, err)
 	}
 	return &Executable{
-		File:        os.NewFile(uintptr(fd), "sealed copy of "+path),
-		Path:        path,
-		SHA256:      sum,
-		Size:        c.size,
-		Interpreter: interp,
+		File:            os.NewFile(uintptr(fd), "sealed copy of "+path),
+		Path:            path,
+		SHA256:          sum,
+		Size:            c.size,
+		Interpreter:     run.path,
+		InterpreterArgs: run.args,
 	}, nil
 }
 
