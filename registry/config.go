@@ -120,7 +120,8 @@ type Plugin struct {
 	// supplementary groups: the user's other memberships in the group
 	// database are not granted, and neither are the supervisor's.
 	UID, GID int
-	Where    Pos // the [plugins.<name>] header, or line 1 of the manifest
+	Sandbox  *Sandbox // nil: no sandbox
+	Where    Pos      // the [plugins.<name>] header, or line 1 of the manifest
 
 	own map[string]bool // keys defaulting to the agent's that the plugin wrote itself
 }

@@ -76,6 +76,15 @@ func path(dst *string) setter {
 	}
 }
 
+// pathElem is path for the elements of a list.
+func pathElem(d *decoder, k keyPath, s string) (string, bool) {
+	if s == "" {
+		d.fail(k, "must not be empty")
+		return "", false
+	}
+	return d.abs(s), true
+}
+
 func (d *decoder) abs(p string) string {
 	if filepath.IsAbs(p) {
 		return filepath.Clean(p)
@@ -219,14 +228,8 @@ func agentFields(a *Agent) map[string]setter {
 		"log_memory":           size(&a.LogMemory),
 		"restart_burst":        integer(&a.RestartBurst),
 		"restart_window":       duration(&a.RestartWindow, false),
-		"manifest_dirs": stringList(&a.ManifestDirs, func(d *decoder, k keyPath, s string) (string, bool) {
-			if s == "" {
-				d.fail(k, "must not be empty")
-				return "", false
-			}
-			return d.abs(s), true
-		}),
-		"theme": str(&a.Theme),
+		"manifest_dirs":        stringList(&a.ManifestDirs, pathElem),
+		"theme":                str(&a.Theme),
 	}
 	maps.Copy(fields, limitFields(&a.Limits))
 	fields["user"] = account(&a.User)
@@ -253,6 +256,7 @@ func pluginFields(p *Plugin) map[string]setter {
 	}
 	fields["user"] = p.noting("user", account(&p.User))
 	fields["group"] = p.noting("group", account(&p.Group))
+	fields["sandbox"] = sandboxTable(p)
 	return fields
 }
 

@@ -21,6 +21,10 @@ var (
 	ErrNotExecutable  = errors.New("not executable")
 	ErrBadInterpreter = errors.New("bad script interpreter")
 	ErrBadChecksum    = errors.New("malformed sha256")
+	// ErrUntrustedInterpreter is a script whose interpreter, or a link or
+	// directory on the way to it, someone other than root or the
+	// supervisor's user could change.
+	ErrUntrustedInterpreter = errors.New("untrusted interpreter")
 )
 
 // Pos is a place in a config file. Line 0 means the file as a whole.
@@ -113,5 +117,6 @@ func IsPermanent(err error) bool {
 		errors.Is(err, ErrNotRegular) ||
 		errors.Is(err, ErrNotExecutable) ||
 		errors.Is(err, ErrBadInterpreter) ||
+		errors.Is(err, ErrUntrustedInterpreter) ||
 		errors.Is(err, ErrBadChecksum)
 }

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // checkExecutable reports why path cannot be run, or nil. Load uses it to
@@ -26,7 +27,7 @@ func checkExecutable(path string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, statErr(err))
 	}
-	_, err = scriptInterpreter(path, head)
+	_, err = scriptInterpreter(path, head, currentTrust())
 	return err
 }
 
@@ -77,10 +78,6 @@ func kind(mode fs.FileMode) string {
 	return "type " + mode.Type().String()
 }
 
-// shebangMax is how much of a script's first line the kernel reads
-// (BINPRM_BUF_SIZE).
-const shebangMax = 256
-
 func readHead(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -95,34 +92,88 @@ func readHead(path string) ([]byte, error) {
 	return buf[:n], nil
 }
 
-// scriptInterpreter returns the interpreter a "#!" file names, "" for any
-// other file. The interpreter must be an absolute path to an existing
-// executable: the kernel would resolve a relative one against the plugin's
-// working directory, so what runs would depend on where it was started.
-func scriptInterpreter(path string, head []byte) (string, error) {
-	line, ok := bytes.CutPrefix(head, []byte("#!"))
-	if !ok {
-		return "", nil
+// interpreter is how a "#!" script runs: the program, and the arguments
+// it gets before the script's path.
+type interpreter struct {
+	path string
+	args []string
+}
+
+// scriptInterpreter returns how to run a "#!" file, and a zero interpreter
+// for any other. plugvisor resolves the interpreter itself and the
+// supervisor runs it directly: left to the kernel, a relative interpreter
+// would be found from the plugin's working directory and env's NAME in
+// $PATH, so what runs would depend on where and by whom it was started.
+// The interpreter runs whatever the script says, so it is part of the trust
+// base and must pass r.
+func scriptInterpreter(path string, head []byte, r trustRule) (interpreter, error) {
+	name, arg, ok, err := parseShebang(head)
+	switch {
+	case !ok:
+		return interpreter{}, nil
+	case err != nil:
+		return interpreter{}, fmt.Errorf("%s: %w: %v", path, ErrBadInterpreter, err)
+	case !filepath.IsAbs(name):
+		return interpreter{}, fmt.Errorf("%s: %w: %q is not an absolute path", path, ErrBadInterpreter, name)
 	}
-	if i := bytes.IndexByte(line, '\n'); i >= 0 {
-		line = line[:i]
+	run := interpreter{path: name, args: arg}
+	if filepath.Base(name) == "env" {
+		if run, err = envCommand(arg); err != nil {
+			return interpreter{}, fmt.Errorf("%s: %w: %v", path, ErrBadInterpreter, err)
+		}
 	}
-	fields := bytes.Fields(line)
-	if len(fields) == 0 {
-		return "", fmt.Errorf("%s: %w: the #! line names no interpreter", path, ErrBadInterpreter)
+	if err := r.interpreter(run.path); err != nil {
+		return interpreter{}, fmt.Errorf("%s: %w", path, err)
 	}
-	interp := string(fields[0])
-	if !filepath.IsAbs(interp) {
-		return "", fmt.Errorf("%s: %w: %q is not an absolute path", path, ErrBadInterpreter, interp)
+	return run, nil
+}
+
+// interpreter checks that interp, every link to it and every directory on
+// the way may be trusted to run a script.
+func (r trustRule) interpreter(interp string) error {
+	real, fi, err := r.resolve(interp)
+	var d *distrust
+	switch {
+	case errors.As(err, &d):
+		return r.untrusted(d)
+	case err != nil:
+		return fmt.Errorf("%w: %s", ErrBadInterpreter, resolveProblem(interp, err))
 	}
-	fi, err := os.Stat(interp)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w: %s: %v", path, ErrBadInterpreter, interp, statErr(err))
+	if err := checkMode(real, fi.Mode()); err != nil {
+		return fmt.Errorf("%w: %v", ErrBadInterpreter, err)
 	}
-	if err := checkMode(interp, fi.Mode()); err != nil {
-		return "", fmt.Errorf("%s: %w: %v", path, ErrBadInterpreter, err)
+	if err := r.file(real, fi); err != nil {
+		return r.untrusted(err.(*distrust))
 	}
-	return interp, nil
+	if isScript(real) {
+		return fmt.Errorf("%w: %s is itself a #! script, whose own interpreter the kernel would pick unchecked; name that one in the #! line instead", ErrBadInterpreter, real)
+	}
+	return nil
+}
+
+func (r trustRule) untrusted(d *distrust) error {
+	rule := fmt.Sprintf("an interpreter must be owned by %s and writable by no one else", r.owners())
+	if d.inDir {
+		rule += ", and so must every directory on the way to it"
+	}
+	return fmt.Errorf("%w: %s; %s", ErrUntrustedInterpreter, d.msg, rule)
+}
+
+// resolveProblem names interp and, when a link led elsewhere, the place
+// that did not resolve.
+func resolveProblem(interp string, err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) && !strings.HasPrefix(interp, pe.Path) {
+		return fmt.Sprintf("%s: %v (at %s)", interp, statErr(err), pe.Path)
+	}
+	return fmt.Sprintf("%s: %v", interp, statErr(err))
+}
+
+// isScript reports whether the file at path starts with "#!"; one it
+// cannot read cannot be run as a script either.
+func isScript(path string) bool {
+	head, err := readHead(path)
+	return err == nil && bytes.HasPrefix(head, []byte("#!"))
 }
 
 func hashFile(path string) (string, error) {

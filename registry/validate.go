@@ -155,6 +155,7 @@ func (v *validator) plugin(p *Plugin) {
 		v.fail(k.key("start_timeout"), "must be positive, got %s", p.StartTimeout)
 	}
 	v.limits(k, p.Limits, p.owns)
+	v.sandbox(k.key("sandbox"), p.Sandbox)
 }
 
 // exec checks the executable as it is now; Verify checks it again, on the

@@ -21,14 +21,11 @@ import (
 )
 
 // run executes a verified executable the way the supervisor does: the
-// sealed copy as fd 3, exec'd through /proc/self/fd/3.
+// verified copy as fd 3, run as Command says for /proc/self/fd/3.
 func run(t *testing.T, exe *Executable, args ...string) string {
 	t.Helper()
-	cmd := &exec.Cmd{
-		Path:       "/proc/self/fd/3",
-		Args:       append([]string{exe.Path}, args...),
-		ExtraFiles: []*os.File{exe.File},
-	}
+	path, argv := exe.Command("/proc/self/fd/3", args)
+	cmd := &exec.Cmd{Path: path, Args: argv, ExtraFiles: []*os.File{exe.File}}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("run %s: %v: %s", exe.Path, err, out)
