@@ -163,7 +163,7 @@ func (r trustRule) untrusted(d *distrust) error {
 // that did not resolve.
 func resolveProblem(interp string, err error) string {
 	var pe *fs.PathError
-	if errors.As(err, &pe) && !strings.HasPrefix(interp, pe.Path) {
+	if errors.As(err, &pe) && pe.Path != interp && !strings.HasPrefix(interp, pe.Path+"/") {
 		return fmt.Sprintf("%s: %v (at %s)", interp, statErr(err), pe.Path)
 	}
 	return fmt.Sprintf("%s: %v", interp, statErr(err))

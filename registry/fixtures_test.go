@@ -2,7 +2,10 @@ package registry
 
 import (
 	"errors"
+	"fmt"
+	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -33,5 +36,47 @@ func TestBadFixtures(t *testing.T) {
 				t.Errorf("errors differ\n got:\n\t%s\nwant:\n\t%s", strings.Join(got, "\n\t"), strings.Join(want, "\n\t"))
 			}
 		})
+	}
+}
+
+// The annotated containment example loads (given its script and two users
+// that exist here) with every key reaching the Config as described.
+func TestContainmentExample(t *testing.T) {
+	self, other := accountsForTest(t)
+	dir := t.TempDir()
+	// Any trusted interpreter does: only the Node.js test needs node.
+	writeShebang(t, filepath.Join(dir, "bin"), "reporter.js", "#!/usr/bin/env sh", "exit 0")
+	data, err := os.ReadFile("testdata/containment.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data = []byte(strings.NewReplacer(`user = "nobody"`, fmt.Sprintf("user = %q", other.name),
+		`user = "daemon"`, fmt.Sprintf("user = %q", self.name)).Replace(string(data)))
+	path := filepath.Join(dir, "config.toml")
+	writeFile(t, path, string(data))
+	cfg, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	agent := Limits{MemoryMax: 256 * MiB, MemoryHigh: 192 * MiB, CPUMax: 0.5, PidsMax: 64}
+	if cfg.Agent.Limits != agent || cfg.Agent.User != other.name || cfg.Agent.Group != "" {
+		t.Errorf("agent limits %v, user %q group %q", cfg.Agent.Limits, cfg.Agent.User, cfg.Agent.Group)
+	}
+	p := cfg.Plugin("reporter")
+	if want := (Limits{MemoryMax: GiB, MemoryHigh: 192 * MiB, PidsMax: 64}); p.Limits != want {
+		t.Errorf("limits %v, want %v", p.Limits, want)
+	}
+	if p.User != self.name || p.Group != "" || p.UID != self.uid || p.GID != self.gid {
+		t.Errorf("user %q group %q uid %d gid %d; want %s's own", p.User, p.Group, p.UID, p.GID, self.name)
+	}
+	want := &Sandbox{
+		ReadOnly: []string{"/etc/ssl/certs", filepath.Join(dir, "share")}, ReadWrite: []string{"/var/lib/reporter"},
+		TCPConnect: []uint16{443}, TCPBind: []uint16{8080}, Where: Pos{File: path, Line: lineOf(t, data, "[plugins.reporter.sandbox]")},
+	}
+	if !reflect.DeepEqual(p.Sandbox, want) {
+		t.Errorf("sandbox %+v, want %+v", p.Sandbox, want)
+	}
+	if p.Exec != filepath.Join(dir, "bin", "reporter.js") {
+		t.Errorf("exec %q", p.Exec)
 	}
 }

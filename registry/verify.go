@@ -158,7 +158,7 @@ func NewVerifierIn(dir string) *Verifier {
 }
 
 // Verify opens path once, checks it is a regular executable file, and returns
-// a sealed copy of its content if its sha256 is want. Errors are permanent
+// a verified copy of its content (see Executable) if its sha256 is want. Errors are permanent
 // (see IsPermanent) unless the system itself failed: a missing file satisfies
 // errors.Is(err, fs.ErrNotExist), a bad mode ErrNotRegular or
 // ErrNotExecutable, a script with a bad #! line ErrBadInterpreter, one whose
@@ -356,7 +356,7 @@ func (v *Verifier) handOut(path, sum string, c *sealedCopy) (*Executable, error)
 	}
 	fd, err := unix.FcntlInt(c.file.Fd(), unix.F_DUPFD_CLOEXEC, 0)
 	if err != nil {
-		return nil, fmt.Errorf("verify %s: dup sealed copy: %w", path, err)
+		return nil, fmt.Errorf("verify %s: dup verified copy: %w", path, err)
 	}
 	return &Executable{
 		File:            os.NewFile(uintptr(fd), "verified copy of "+path),
