@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/plugvisor/plugvisor/registry"
+	"github.com/plugvisor/plugvisor/supervisor"
 )
 
 // loadConfig finds and loads the configuration, or builds the embedded demo
@@ -59,7 +60,12 @@ func runCheck(args []string) int {
 		return exitUsage
 	}
 	defer cleanup()
-	if err := registry.Check(cfg, os.Stdout); err != nil {
+	err = registry.Check(cfg, os.Stdout)
+	fmt.Println("\ncontainment on this machine:")
+	for _, line := range supervisor.DescribeContainment(cfg) {
+		fmt.Println("  " + line)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return exitUsage
 	}

@@ -64,6 +64,11 @@ type Info struct {
 	// shed (beyond the bound on connections not yet registered).
 	RefusedConns uint64 `json:"refused_connections"`
 	ShedConns    uint64 `json:"shed_connections"`
+	// Containment says, a line per feature, how plugins are contained on
+	// this machine: cgroup layout, limits, kill, sandbox.
+	Containment      []string `json:"containment"`
+	WatchdogPID      int      `json:"watchdog_pid,omitempty"`
+	WatchdogRestarts int      `json:"watchdog_restarts,omitempty"` // times the watchdog died and was started again
 }
 
 // State is where an instance is in its lifecycle.
@@ -88,6 +93,9 @@ type Exit struct {
 	Code   int       `json:"code"`             // exit code, or -1 when killed by a signal
 	Signal string    `json:"signal,omitempty"` // e.g. "killed", empty for a normal exit
 	Reason string    `json:"reason"`           // why the supervisor considers it ended
+	// Limit is the cgroup limit the run hit, memory_max (an OOM kill) or
+	// pids_max (forks refused); empty when none was.
+	Limit string `json:"limit,omitempty"`
 }
 
 func (e Exit) String() string {
@@ -154,6 +162,15 @@ type PluginStatus struct {
 	CPUPercent    float64       `json:"cpu_percent"` // whole process group, percent of one core
 	RSS           int64         `json:"rss"`         // whole process group, bytes
 	NextStart     time.Time     `json:"next_start"`  // in backoff: when the next attempt is due
+
+	// Containment of the current (or last) run.
+	User              string `json:"user,omitempty"`                // "name (uid N)" when not the supervisor's own
+	Cgroup            string `json:"cgroup,omitempty"`              // the instance's cgroup directory; empty: process group only
+	Limits            string `json:"limits,omitempty"`              // configured limits, e.g. "memory_max 64MiB, pids_max 32"
+	LimitsNotEnforced string `json:"limits_not_enforced,omitempty"` // which of them this machine cannot enforce, and why
+	Sandboxed         bool   `json:"sandboxed,omitempty"`
+	OOMKills          uint64 `json:"oom_kills,omitempty"`       // processes OOM-killed at memory_max, all runs
+	PidsLimitHits     uint64 `json:"pids_limit_hits,omitempty"` // forks refused at pids_max, all runs
 	Counters
 }
 

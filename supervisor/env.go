@@ -43,19 +43,31 @@ type restartPolicy struct {
 	healthyAfter time.Duration // a run this long resets the backoff
 }
 
-// launcher starts plugin processes and keeps the watchdog's list of their
-// groups in step: every group it starts is one the watchdog would kill if the
-// supervisor died, until release.
+// launcher starts plugin processes and keeps the watchdog's list of them in
+// step: every process it starts, with its cgroup, is one the watchdog would
+// kill if the supervisor died, until release.
 type launcher struct {
-	spawner  *spawner
+	log      *slog.Logger
+	kids     *children
+	contain  *containment
 	watchdog *watchdog // nil: no watchdog
-	// socket is the plugin socket Run listens on, which a reload cannot
-	// move, so plugins are always told the one that is listening.
-	socket string
+	// sockets are the plugin sockets Run listens on, which a reload cannot
+	// move, so plugins are always told one that is listening: the agent's
+	// for plugins of the supervisor's own user, one per other user.
+	sockets *userSockets
 	// afterVerify runs between verification and exec (a test hook).
 	afterVerify func(*registry.Plugin)
 }
 
-// release tells the watchdog that p's group is gone: a later group with the
-// same id is someone else's.
+// release tells the watchdog that p is gone: a later group with the same
+// id is someone else's.
 func (l *launcher) release(p *process) { l.watchdog.remove(p.pgid) }
+
+// sweep reaps the zombies of plugins that the supervisor adopted.
+func (l *launcher) sweep() { l.kids.sweep(l.adopted) }
+
+// adopted says whether a zombie child was a plugin's: in a plugin's cgroup,
+// or in the process group of a plugin's first process.
+func (l *launcher) adopted(st procStat) bool {
+	return l.contain.holds(st.pid) || st.pgrp != st.pid && l.kids.isStarted(st.pgrp)
+}

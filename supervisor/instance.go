@@ -87,12 +87,16 @@ func newInstance(env *instanceEnv, p *registry.Plugin, id string) (*instance, er
 	}
 	agent := env.settings()
 	in.logs = newLogRing(logRingLines, int64(agent.LogMemory))
-	dir, err := prepareDir(agent.WorkDir, p.Name)
+	dir, err := prepareDir(agent.WorkDir, "plugin", p.Name)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", id, err)
 	}
-	in.stdout = newRotating(dir, id+".stdout.log", int64(agent.LogMaxSize), agent.LogBackups, in.log)
-	in.stderr = newRotating(dir, id+".stderr.log", int64(agent.LogMaxSize), agent.LogBackups, in.log)
+	logs, err := prepareDir(agent.WorkDir, "log", p.Name)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", id, err)
+	}
+	in.stdout = newRotating(logs, id+".stdout.log", int64(agent.LogMaxSize), agent.LogBackups, in.log)
+	in.stderr = newRotating(logs, id+".stderr.log", int64(agent.LogMaxSize), agent.LogBackups, in.log)
 	in.st = PluginStatus{
 		Name: p.Name, Instance: id, State: StateStopped, Reason: "not started", Since: time.Now(),
 		WorkDir: dir, StdoutLog: in.stdout.path(), StderrLog: in.stderr.path(),

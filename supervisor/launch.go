@@ -1,10 +1,13 @@
 package supervisor
 
 import (
+	"cmp"
+	"errors"
 	"fmt"
 	"os"
 	"time"
 
+	"github.com/plugvisor/plugvisor/internal/cgroup"
 	"github.com/plugvisor/plugvisor/registry"
 )
 
@@ -15,7 +18,7 @@ func (in *instance) launch(reason string) {
 	in.setState(StateStarting, reason)
 	proc, err := in.start(p)
 	if err != nil {
-		in.permanent, in.lastRun = registry.IsPermanent(err), 0
+		in.permanent, in.lastRun = registry.IsPermanent(err) || errors.Is(err, errUnreachable), 0
 		in.recordExit(Exit{Time: time.Now(), Code: -1, Reason: err.Error()})
 		in.afterExit(err.Error(), true)
 		return
@@ -23,45 +26,171 @@ func (in *instance) launch(reason string) {
 	in.mu.Lock()
 	in.proc = proc
 	in.st.PID, in.st.PGID, in.st.Started = proc.pid, proc.pgid, proc.started
+	in.st.Cgroup = firstDir(proc.group)
 	in.mu.Unlock()
 	in.exitWhy, in.permanent = "", false
 	in.setTimer(timerRegister, p.StartTimeout)
 }
 
+// errUnreachable marks a plugin whose user cannot reach its socket or
+// directory: starting it again changes nothing until the operator does.
+var errUnreachable = errors.New("unreachable for the plugin's user")
+
+func firstDir(g *cgroup.Group) string {
+	if g == nil {
+		return ""
+	}
+	return g.Dirs()[0]
+}
+
 func (in *instance) start(p *registry.Plugin) (*process, error) {
 	t0 := time.Now()
+	l := in.env.launcher
 	exe, err := in.env.verifier.Verify(p.Exec, p.SHA256)
 	if err != nil {
 		return nil, fmt.Errorf("verify: %w", err)
 	}
-	if hook := in.env.launcher.afterVerify; hook != nil {
+	if hook := l.afterVerify; hook != nil {
 		hook(p)
 	}
-	outR, outW, err := os.Pipe()
+	sp, err := in.prepare(p, exe)
 	if err != nil {
 		exe.File.Close()
-		return nil, fmt.Errorf("stdout pipe: %w", err)
+		return nil, err
+	}
+	proc, err := l.spawn(sp)
+	if err != nil {
+		in.discard(sp)
+		return nil, err
+	}
+	in.capture(p, sp)
+	in.log.Debug("spawned", "pid", proc.pid, "verify+exec", time.Since(t0), "cgroup", firstDir(proc.group))
+	return proc, nil
+}
+
+// prepare makes what the process is started with: its user's socket and
+// directory, its cgroup with the limits set, its sandbox, and the pipes of
+// its output.
+func (in *instance) prepare(p *registry.Plugin, exe *registry.Executable) (spawnSpec, error) {
+	sp := spawnSpec{plugin: p, exe: exe, instance: in.id, dir: in.st.WorkDir}
+	var err error
+	if sp.socket, err = in.env.launcher.sockets.forUID(p.UID); err != nil {
+		return sp, fmt.Errorf("plugin socket: %w", err)
+	}
+	if err := in.ownDir(p, sp.socket); err != nil {
+		return sp, err
+	}
+	g, notEnforced, err := in.env.launcher.contain.group(in.id, p.Limits)
+	if err != nil {
+		return sp, fmt.Errorf("cgroup: %w", err)
+	}
+	sp.group = g
+	in.noteLimits(p, notEnforced)
+	if p.Sandbox != nil {
+		spec := sandboxSpec(p, exe, sp.dir)
+		sp.sandbox = &spec
+	}
+	in.mu.Lock()
+	in.st.User, in.st.Sandboxed = userLabel(p), p.Sandbox != nil
+	in.mu.Unlock()
+	if err := in.pipes(&sp); err != nil {
+		in.discard(sp)
+		return sp, err
+	}
+	return sp, nil
+}
+
+// ownDir gives a plugin of another user its working directory, and checks
+// that the user can reach it and its socket at all.
+func (in *instance) ownDir(p *registry.Plugin, socket string) error {
+	if p.UID < 0 && p.GID < 0 {
+		return nil
+	}
+	uid, gid := credOf(p)
+	work := in.env.settings().WorkDir
+	if err := traversable(work, in.st.WorkDir); err != nil {
+		return err
+	}
+	if err := os.Lchown(in.st.WorkDir, uid, gid); err != nil {
+		return fmt.Errorf("plugin dir: %w", err)
+	}
+	for _, path := range []string{in.st.WorkDir + "/.", socket} {
+		if err := reachable(path, uid, gid); err != nil {
+			return fmt.Errorf("%s: %w: %w", p.Name, errUnreachable, err)
+		}
+	}
+	return nil
+}
+
+// userLabel names a plugin's user for the status; empty for the
+// supervisor's own.
+func userLabel(p *registry.Plugin) string {
+	if p.UID < 0 && p.GID < 0 {
+		return ""
+	}
+	uid, gid := credOf(p)
+	return fmt.Sprintf("%s (uid %d, gid %d)", cmp.Or(p.User, p.Group), uid, gid)
+}
+
+// credOf is the uid and gid a plugin runs as.
+func credOf(p *registry.Plugin) (uid, gid int) {
+	uid, gid = os.Getuid(), os.Getgid()
+	if p.UID >= 0 {
+		uid = p.UID
+	}
+	if p.GID >= 0 {
+		gid = p.GID
+	}
+	return uid, gid
+}
+
+// noteLimits records which limits hold, for the status and the log.
+func (in *instance) noteLimits(p *registry.Plugin, notEnforced error) {
+	in.mu.Lock()
+	in.st.Limits = p.Limits.String()
+	in.st.LimitsNotEnforced = ""
+	if notEnforced != nil {
+		in.st.LimitsNotEnforced = notEnforced.Error()
+	}
+	in.mu.Unlock()
+	if notEnforced != nil {
+		in.log.Warn("limits not enforced on this machine", "limits", p.Limits.String(), "why", notEnforced)
+	}
+}
+
+func (in *instance) pipes(sp *spawnSpec) error {
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return fmt.Errorf("stdout pipe: %w", err)
 	}
 	errR, errW, err := os.Pipe()
 	if err != nil {
-		exe.File.Close()
 		outR.Close()
 		outW.Close()
-		return nil, fmt.Errorf("stderr pipe: %w", err)
+		return fmt.Errorf("stderr pipe: %w", err)
 	}
-	proc, err := in.env.launcher.spawn(spawnSpec{
-		plugin: p, exe: exe, instance: in.id, dir: in.st.WorkDir, stdout: outW, stderr: errW,
-	})
-	if err != nil {
-		outR.Close()
-		errR.Close()
-		return nil, err
+	sp.stdout, sp.stderr, sp.outR, sp.errR = outW, errW, outR, errR
+	return nil
+}
+
+// discard undoes prepare for a process that did not start.
+func (in *instance) discard(sp spawnSpec) {
+	for _, f := range []*os.File{sp.outR, sp.errR} {
+		if f != nil {
+			f.Close()
+		}
 	}
+	if sp.group != nil {
+		if err := removeGroup(sp.group, in.env.termGrace); err != nil {
+			in.log.Warn("cgroup of a process that did not start not removed", "err", err)
+		}
+	}
+}
+
+func (in *instance) capture(p *registry.Plugin, sp spawnSpec) {
 	emit := func(l LogLine) {
 		in.env.bus.publish(Event{Type: EventLog, Time: l.Time, Plugin: p.Name, Instance: in.id, Log: l})
 	}
-	in.log.Debug("spawned", "pid", proc.pid, "verify+exec", time.Since(t0))
-	go capture(outR, in.stdout, Stdout, in.id, in.logs, emit)
-	go capture(errR, in.stderr, Stderr, in.id, in.logs, emit)
-	return proc, nil
+	go capture(sp.outR, in.stdout, Stdout, in.id, in.logs, emit)
+	go capture(sp.errR, in.stderr, Stderr, in.id, in.logs, emit)
 }

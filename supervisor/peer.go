@@ -2,21 +2,21 @@ package supervisor
 
 import (
 	"fmt"
-	"os"
 	"syscall"
 )
 
 // checkPeer authorises a connection for an instance whose first process is
-// leader, started as process group pgid: same uid as the supervisor, the
-// peer inside that group, and the peer the leader itself or a descendant of
+// leader, started as process group pgid: exactly the uid the plugin was
+// started as (the supervisor's own unless the plugin has a user), the peer
+// inside that group, and the peer the leader itself or a descendant of
 // it. (Elkeid compared getpgid(pid) with itself; this compares it with the
 // group recorded when the supervisor started the plugin.) The last check
 // matters because every plugin shares the supervisor's session, and a
 // process may move itself into any group of its session: another plugin
 // could otherwise join this one's group and register in its place.
-func checkPeer(uid uint32, pid, wantPGID, leader int) error {
-	if int(uid) != os.Getuid() {
-		return fmt.Errorf("peer uid %d is not the supervisor's uid %d", uid, os.Getuid())
+func checkPeer(uid uint32, wantUID, pid, wantPGID, leader int) error {
+	if int(uid) != wantUID {
+		return fmt.Errorf("peer uid %d is not uid %d, which the plugin runs as", uid, wantUID)
 	}
 	if wantPGID <= 0 {
 		return fmt.Errorf("peer pid %d: no process of this plugin is running", pid)

@@ -8,21 +8,26 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/plugvisor/plugvisor/internal/cgroup"
+	"github.com/plugvisor/plugvisor/internal/sandbox"
 	"github.com/plugvisor/plugvisor/protocol"
 	"github.com/plugvisor/plugvisor/registry"
 )
 
-// process is one running plugin process and the group it leads.
+// process is one running plugin process, the group it leads and, where
+// the machine has cgroups, the cgroup that holds it and all it starts.
 type process struct {
 	cmd     *exec.Cmd
 	pid     int
 	pgid    int
+	group   *cgroup.Group // nil: process group only
 	started time.Time
 	exited  chan struct{} // closed once the process has exited (it is not reaped yet)
 	state   *os.ProcessState
 	waitErr error
+	// stats are the group's figures read just before it was removed: an
+	// OOM kill is known from them.
+	stats cgroup.Stats
 }
 
 // inheritedEnv lists the supervisor's variables a plugin sees. Plugins get a
@@ -56,14 +61,21 @@ type spawnSpec struct {
 	exe      *registry.Executable
 	instance string
 	dir      string
-	stdout   *os.File // write ends; closed by spawn
+	socket   string        // the plugin socket this plugin's user can reach
+	group    *cgroup.Group // nil: none
+	sandbox  *sandbox.Spec // nil: none
+	stdout   *os.File      // write ends; closed by spawn
 	stderr   *os.File
+	outR     *os.File // read ends, for capture
+	errR     *os.File
 }
 
 // spawn starts the verified executable and puts its group on the watchdog's
-// list. It runs the sealed in-memory copy that was hashed (as /proc/self/fd/3
-// in the child), never the path, so a file swapped after verification cannot
-// run.
+// list. It runs the sealed copy that was hashed (as /proc/self/fd/3 in the
+// child, directly or as the script its verified interpreter runs), never
+// the path, so a file swapped after verification cannot run. The child is
+// born in its cgroup (cloned into the cgroup2 group, forked by a thread in
+// its v1 groups), under its own user and sandbox if configured.
 func (l *launcher) spawn(sp spawnSpec) (*process, error) {
 	// The child holds its own copies of these once started.
 	defer sp.exe.File.Close()
@@ -74,48 +86,72 @@ func (l *launcher) spawn(sp spawnSpec) (*process, error) {
 		return nil, err
 	}
 	defer stdin.Close()
+	path, argv := sp.exe.Command("/proc/self/fd/3", sp.plugin.Args)
 	cmd := &exec.Cmd{
-		Path:        "/proc/self/fd/3",
-		Args:        append([]string{sp.plugin.Exec}, sp.plugin.Args...),
-		Env:         pluginEnv(sp.plugin, l.socket, sp.instance),
+		Path:        path,
+		Args:        argv,
+		Env:         pluginEnv(sp.plugin, sp.socket, sp.instance),
 		Dir:         sp.dir,
 		Stdin:       stdin,
 		Stdout:      sp.stdout,
 		Stderr:      sp.stderr,
 		ExtraFiles:  []*os.File{sp.exe.File},
-		SysProcAttr: processAttrs(),
+		SysProcAttr: processAttrs(sp.plugin, sp.group),
 	}
-	if err := l.spawner.start(cmd); err != nil {
+	move, err := l.contain.threadMove(sp.group)
+	if err != nil {
 		return nil, fmt.Errorf("exec %s: %w", sp.plugin.Exec, err)
 	}
-	p := &process{cmd: cmd, pid: cmd.Process.Pid, pgid: cmd.Process.Pid, started: time.Now(), exited: make(chan struct{})}
-	l.watchdog.add(p.pgid)
-	go p.wait()
+	if move != nil {
+		defer move.Close()
+	}
+	p := &process{cmd: cmd, group: sp.group, exited: make(chan struct{})}
+	f := &forkSpec{cmd: cmd, move: move, sandbox: sp.sandbox}
+	if err := forkThread(f, l.kids, func() { close(p.exited) }); err != nil {
+		return nil, fmt.Errorf("exec %s: %w", sp.plugin.Exec, err)
+	}
+	if len(f.skipped) > 0 {
+		l.log.Warn("sandbox paths that do not exist get no rule and stay out of reach", "plugin", sp.plugin.Name, "paths", f.skipped)
+	}
+	p.pid, p.pgid, p.started = cmd.Process.Pid, cmd.Process.Pid, time.Now()
+	l.watchdog.add(watchEntry{pgid: p.pgid, cgroups: groupDirs(sp.group)})
 	return p, nil
 }
 
-// wait notices the exit of the group's first process but leaves it a
-// zombie: while it is unreaped its pid, which is the group's id, cannot be
-// given to a new process, so killing and reaping what is left of the group
-// can never reach someone else's. collect reaps it afterwards.
-func (p *process) wait() {
-	var info unix.Siginfo
-	for {
-		err := unix.Waitid(unix.P_PID, p.pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
-		if err != unix.EINTR {
-			break
-		}
+func groupDirs(g *cgroup.Group) []string {
+	if g == nil {
+		return nil
 	}
-	close(p.exited)
+	return g.Dirs()
 }
 
-// collect kills and reaps every other member of the group, then reaps the
-// first process itself. Call it once, after exited is closed.
-func (p *process) collect(limit time.Duration) {
+// collect kills and reaps every other process of the plugin, then reaps the
+// first process itself. Call it once, after exited is closed. With a
+// cgroup, "all gone" is the kernel's populated flag, and what was killed
+// there and became the supervisor's zombie is reaped by the sweep.
+func (p *process) collect(limit time.Duration, l *launcher) {
 	_ = killGroup(p.pgid, syscall.SIGKILL)
+	if p.group != nil {
+		p.stats, _ = p.group.Stats()
+		if err := removeGroup(p.group, limit); err != nil {
+			l.log.Warn("plugin cgroup not removed", "dirs", p.group.Dirs(), "err", err)
+		}
+	}
 	reapMembers(p.pgid, p.pid, limit)
 	p.waitErr = p.cmd.Wait()
 	p.state = p.cmd.ProcessState
+	l.kids.reaped(p.pid)
+	l.sweep()
+}
+
+// kill signals what the plugin started: SIGKILL reaches the whole cgroup,
+// children that left the process group included; a polite signal goes to
+// the process group, whose members can act on it.
+func (p *process) kill(sig syscall.Signal) {
+	_ = killGroup(p.pgid, sig)
+	if sig == syscall.SIGKILL && p.group != nil {
+		_ = p.group.Kill()
+	}
 }
 
 // exit describes how the reaped process ended.
@@ -143,18 +179,20 @@ func (p *process) exit(reason string) Exit {
 // failed reports whether the exit counts as a failure for on-failure.
 func (e Exit) failed() bool { return e.Code != 0 }
 
-// prepareDir makes <work>/plugin/<name>/, the working directory and log
-// directory every instance of the plugin shares, and returns its path. The
-// chmod is not redundant: MkdirAll leaves an existing directory's mode as it
-// was, and one left 0755 would open the plugin's working directory to
-// other users.
-func prepareDir(work, name string) (string, error) {
-	dir := filepath.Join(work, "plugin", name)
+// prepareDir makes <work>/<kind>/<name>/: the working directory every
+// instance of the plugin shares (kind "plugin"; given to the plugin's user
+// when it has one) or its log directory (kind "log"; the supervisor's
+// alone, so a plugin can neither read its siblings' output nor rewrite its
+// own record). The chmod is not redundant: MkdirAll leaves an existing
+// directory's mode as it was, and one left 0755 would open it to other
+// users.
+func prepareDir(work, kind, name string) (string, error) {
+	dir := filepath.Join(work, kind, name)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", fmt.Errorf("plugin dir: %w", err)
+		return "", fmt.Errorf("%s dir: %w", kind, err)
 	}
 	if err := os.Chmod(dir, 0o700); err != nil {
-		return "", fmt.Errorf("plugin dir: %w", err)
+		return "", fmt.Errorf("%s dir: %w", kind, err)
 	}
 	return dir, nil
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"strconv"
 	"syscall"
+	"time"
 )
 
 // procStat is what the supervisor reads of a process in /proc/<pid>/stat.
@@ -15,10 +16,11 @@ type procStat struct {
 	rss             int64 // pages
 }
 
-// groupUsage is the summed CPU time and memory of one process group.
+// groupUsage is the CPU time and memory of one plugin: its cgroup's, or
+// summed over its process group.
 type groupUsage struct {
-	ticks int64
-	rss   int64
+	cpu time.Duration
+	rss int64 // bytes
 }
 
 // clockTicks is USER_HZ, fixed at 100 on Linux for every architecture Go supports.
@@ -28,8 +30,11 @@ const clockTicks = 100
 // groups asked about. One pass serves every plugin: a supervisor with 200
 // plugins must not read /proc 200 times a second. While at it, it reaps
 // zombies of those groups that the supervisor adopted (see reapAdopted).
-func scanGroups(want map[int]bool) map[int]groupUsage {
+func scanGroups(want map[int]bool, page int64) map[int]groupUsage {
 	out := make(map[int]groupUsage, len(want))
+	if len(want) == 0 {
+		return out
+	}
 	buf := make([]byte, 0, 1024)
 	self := os.Getpid()
 	eachProcess(func(pid int) {
@@ -41,8 +46,8 @@ func scanGroups(want map[int]bool) map[int]groupUsage {
 			return
 		}
 		g := out[st.pgrp]
-		g.ticks += st.ticks
-		g.rss += st.rss
+		g.cpu += time.Duration(st.ticks) * time.Second / clockTicks
+		g.rss += st.rss * page
 		out[st.pgrp] = g
 	})
 	return out

@@ -252,7 +252,8 @@ func (in *instance) admit(j joinReq) *protocol.Reject {
 	if in.proc == nil || in.state() != StateStarting || in.exitWhy != "" {
 		return newReject(protocol.RejectCredentials, fmt.Sprintf("instance %s is %s: the supervisor is not expecting it to register", in.id, cmp.Or(in.exitWhy, string(in.state()))))
 	}
-	if err := checkPeer(j.uid, j.pid, in.proc.pgid, in.proc.pid); err != nil {
+	uid, _ := credOf(in.config())
+	if err := checkPeer(j.uid, uid, j.pid, in.proc.pgid, in.proc.pid); err != nil {
 		return newReject(protocol.RejectCredentials, err.Error())
 	}
 	return nil

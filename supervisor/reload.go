@@ -106,7 +106,21 @@ func movedAgent(old, cfg *registry.Config) error {
 // processChanged reports whether p and q would run different processes.
 func processChanged(p, q *registry.Plugin) bool {
 	return p.Exec != q.Exec || p.SHA256 != q.SHA256 || p.Version != q.Version ||
-		!slices.Equal(p.Args, q.Args) || !maps.Equal(p.Env, q.Env)
+		!slices.Equal(p.Args, q.Args) || !maps.Equal(p.Env, q.Env) || containChanged(p, q)
+}
+
+// containChanged says a plugin's limits, user or sandbox differ: all are
+// set when its process starts, so the process is replaced to apply them.
+func containChanged(p, q *registry.Plugin) bool {
+	return p.Limits != q.Limits || p.UID != q.UID || p.GID != q.GID || !sameSandbox(p.Sandbox, q.Sandbox)
+}
+
+func sameSandbox(a, b *registry.Sandbox) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return slices.Equal(a.ReadOnly, b.ReadOnly) && slices.Equal(a.ReadWrite, b.ReadWrite) &&
+		slices.Equal(a.TCPConnect, b.TCPConnect) && slices.Equal(a.TCPBind, b.TCPBind)
 }
 
 func changeReason(reason string, old, p *registry.Plugin) string {
@@ -115,6 +129,8 @@ func changeReason(reason string, old, p *registry.Plugin) string {
 		return fmt.Sprintf("%s: version %s → %s", reason, old.Version, p.Version)
 	case old.SHA256 != p.SHA256:
 		return fmt.Sprintf("%s: checksum changed", reason)
+	case containChanged(old, p):
+		return fmt.Sprintf("%s: limits, user or sandbox changed", reason)
 	default:
 		return fmt.Sprintf("%s: command changed", reason)
 	}

@@ -11,14 +11,14 @@ import (
 type rateSample struct {
 	at      time.Time
 	records uint64
-	ticks   int64
+	cpu     time.Duration
 	pgid    int
 }
 
 // rates are what one sampling pass measured of an instance.
 type rates struct {
-	cpuPercent    float64 // whole process group, percent of one core
-	rss           int64   // whole process group, bytes
+	cpuPercent    float64 // the cgroup's (or the process group's), percent of one core
+	rss           int64   // the cgroup's memory (or the process group's RSS), bytes
 	recordsPerSec float64
 }
 
@@ -82,16 +82,23 @@ func (s *Supervisor) sampleOnce(now time.Time, prev map[*instance]rateSample, pa
 	s.mu.RUnlock()
 	views := make([]PluginStatus, len(order))
 	groups := map[int]bool{}
+	fromCgroup := make([]groupUsage, len(order))
 	for i, in := range order {
 		views[i] = in.status(now)
-		if views[i].PGID > 0 {
+		if u, ok := in.cgroupUsage(); ok {
+			fromCgroup[i] = u
+		} else if views[i].PGID > 0 {
 			groups[views[i].PGID] = true
 		}
 	}
-	usage := scanGroups(groups)
+	usage := scanGroups(groups, page)
 	next := make(map[*instance]rateSample, len(order))
 	for i, in := range order {
-		cur, r := measure(now, prev[in], views[i], usage[views[i].PGID], page)
+		u, ok := usage[views[i].PGID]
+		if !ok {
+			u = fromCgroup[i]
+		}
+		cur, r := measure(now, prev[in], views[i], u)
 		in.setRates(r)
 		next[in] = cur
 	}
@@ -101,9 +108,9 @@ func (s *Supervisor) sampleOnce(now time.Time, prev map[*instance]rateSample, pa
 // measure turns two samples of one instance into rates. A rate needs two
 // samples of the same process group: across a restart the CPU counters of
 // the new group say nothing about the interval.
-func measure(now time.Time, p rateSample, st PluginStatus, u groupUsage, page int64) (rateSample, rates) {
-	cur := rateSample{at: now, records: st.RecordsIn, ticks: u.ticks, pgid: st.PGID}
-	r := rates{rss: u.rss * page}
+func measure(now time.Time, p rateSample, st PluginStatus, u groupUsage) (rateSample, rates) {
+	cur := rateSample{at: now, records: st.RecordsIn, cpu: u.cpu, pgid: st.PGID}
+	r := rates{rss: u.rss}
 	dt := now.Sub(p.at).Seconds()
 	if p.at.IsZero() || dt <= 0 {
 		return cur, r
@@ -111,8 +118,8 @@ func measure(now time.Time, p rateSample, st PluginStatus, u groupUsage, page in
 	if cur.records >= p.records {
 		r.recordsPerSec = float64(cur.records-p.records) / dt
 	}
-	if cur.pgid == p.pgid && cur.pgid > 0 && cur.ticks >= p.ticks {
-		r.cpuPercent = float64(cur.ticks-p.ticks) / clockTicks / dt * 100
+	if cur.pgid == p.pgid && cur.pgid > 0 && cur.cpu >= p.cpu {
+		r.cpuPercent = (cur.cpu - p.cpu).Seconds() / dt * 100
 	}
 	return cur, r
 }

@@ -39,8 +39,8 @@ func (in *instance) onSessionEnd() {
 		in.setTimer(timerExit, grace)
 	default:
 		in.exitWhy = cmp.Or(in.exitWhy, reason)
-		in.log.Warn("session ended; killing process group", "reason", reason, "pgid", in.proc.pgid)
-		_ = killGroup(in.proc.pgid, syscall.SIGKILL)
+		in.log.Warn("session ended; killing the plugin's processes", "reason", reason, "pgid", in.proc.pgid)
+		in.proc.kill(syscall.SIGKILL)
 	}
 }
 
@@ -70,7 +70,10 @@ func (in *instance) onExit() {
 	p := in.reap()
 	in.lastRun = time.Since(p.started)
 	exit := p.exit(in.exitWhy)
+	limited := in.limitExit(p, exit)
 	switch {
+	case limited.Reason != exit.Reason:
+		exit = limited
 	case in.exitWhy != "":
 		exit.Reason = in.exitWhy + " (" + exit.String() + ")"
 	case in.exitNote != "":
@@ -88,7 +91,7 @@ func (in *instance) onExit() {
 // such as children it forked die with it) and its session closed.
 func (in *instance) reap() *process {
 	p := in.proc
-	p.collect(in.env.termGrace)
+	p.collect(in.env.termGrace, in.env.launcher)
 	in.env.launcher.release(p)
 	if in.sess != nil {
 		in.sess.conn.Close()
@@ -116,18 +119,18 @@ func (in *instance) onTimer() {
 			// A process rejected for good keeps that reason: not exiting
 			// after a reject is not the failure to report.
 			in.exitWhy = cmp.Or(in.exitWhy, fmt.Sprintf("did not register within %s", in.config().StartTimeout))
-			_ = killGroup(in.proc.pgid, syscall.SIGKILL)
+			in.proc.kill(syscall.SIGKILL)
 		}
 	case timerExit:
 		// The grace is over: escalate as terminate does.
 		if in.proc != nil {
 			in.exitWhy = cmp.Or(in.exitWhy, in.exitNote) + "; still running after the grace"
-			_ = killGroup(in.proc.pgid, syscall.SIGTERM)
+			in.proc.kill(syscall.SIGTERM)
 			in.setTimer(timerKill, in.env.termGrace)
 		}
 	case timerKill:
 		if in.proc != nil {
-			_ = killGroup(in.proc.pgid, syscall.SIGKILL)
+			in.proc.kill(syscall.SIGKILL)
 		}
 	}
 }
@@ -151,14 +154,14 @@ func (in *instance) terminate(reason string) {
 	in.exitWhy = "stopped: " + reason
 	p := in.proc
 	if !waitFor(p.exited, grace) {
-		_ = killGroup(p.pgid, syscall.SIGTERM)
+		p.kill(syscall.SIGTERM)
 		if !waitFor(p.exited, in.env.termGrace) {
-			_ = killGroup(p.pgid, syscall.SIGKILL)
+			p.kill(syscall.SIGKILL)
 			<-p.exited
 		}
 	}
 	in.reap()
-	in.recordExit(p.exit(in.exitWhy))
+	in.recordExit(in.limitExit(p, p.exit(in.exitWhy)))
 	in.exitWhy, in.exitNote = "", ""
 }
 

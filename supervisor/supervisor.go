@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -33,6 +34,10 @@ type Options struct {
 	HealthyAfter  time.Duration // a run this long resets the backoff; default 10m
 	TermGrace     time.Duration // SIGTERM → SIGKILL; default 2s
 	StatsInterval time.Duration // CPU, RSS and rate sampling; default 1s
+
+	// NoCgroups contains plugins by process group only, as on a machine
+	// without cgroups (benchmarks compare the two).
+	NoCgroups bool
 
 	// afterVerify runs between verification and exec; tests use it to swap
 	// the file on disk inside that window.
@@ -86,7 +91,7 @@ func New(opts Options) (*Supervisor, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Supervisor{
-		opts: opts, log: opts.Logger, verifier: registry.NewVerifier(),
+		opts: opts, log: opts.Logger, verifier: registry.NewVerifierIn(filepath.Join(opts.Config.Agent.WorkDir, "verified")),
 		config: opts.Config, instances: map[string]*instance{}, ready: make(chan struct{}),
 		reg:    registration{logged: ratelimit.New(20, time.Second)},
 		tokens: NewTokens(""),
@@ -111,20 +116,27 @@ func (s *Supervisor) Run(ctx context.Context) error {
 	if err := becomeSubreaper(); err != nil {
 		s.log.Warn("cannot become child subreaper; orphans of plugins are left to init", "err", err)
 	}
+	// Before any process is started: on cgroup2 the supervisor may move
+	// itself into a leaf of its own.
+	contain := newContainment(s.log, s.opts.NoCgroups)
+	defer contain.close()
 	ln, err := unixsock.Listen(agent.Socket)
 	if err != nil {
 		return err
 	}
 	defer ln.Close()
-	l := &launcher{socket: agent.Socket, afterVerify: s.opts.afterVerify}
+	l := &launcher{log: s.log, kids: newChildren(), contain: contain, afterVerify: s.opts.afterVerify}
+	l.sockets = newUserSockets(agent.Socket, agent.WorkDir, s.accept)
+	defer l.sockets.close()
 	if s.opts.WatchdogExe != "" {
-		if l.watchdog, err = startWatchdog(s.opts.WatchdogExe, s.log); err != nil {
+		if l.watchdog, err = startWatchdog(s.opts.WatchdogExe, s.log, l.kids); err != nil {
 			return err
 		}
 		defer l.watchdog.close()
 	}
-	l.spawner = newSpawner()
-	defer l.spawner.stop()
+	stopSweep := make(chan struct{})
+	defer close(stopSweep)
+	go l.kids.reapOnSIGCHLD(stopSweep, l.adopted)
 	defer s.verifier.Close()
 
 	runCtx, cancel := context.WithCancel(ctx)
@@ -347,12 +359,25 @@ func (s *Supervisor) Info(ctx context.Context) (Info, error) {
 	started := s.started
 	s.mu.RUnlock()
 	events, bytes := s.bus.droppedTotal()
+	var contained []string
+	var wdPID, wdRestarts int
+	if env := s.instanceEnv(); env != nil {
+		contained = env.launcher.describe()
+		wdPID, wdRestarts = env.launcher.watchdog.pid()
+	}
 	return Info{
+		Containment: contained, WatchdogPID: wdPID, WatchdogRestarts: wdRestarts,
 		DroppedEvents: events, DroppedEventBytes: bytes,
 		Name: cfg.Agent.Name, Host: cfg.Agent.Host, Started: started, PID: os.Getpid(),
 		Socket: cfg.Agent.Socket, ControlSocket: cfg.Agent.ControlSocket, ConfigFiles: cfg.Files,
 		RefusedConns: s.reg.refused.Load(), ShedConns: s.reg.shed.Load(),
 	}, nil
+}
+
+func (s *Supervisor) instanceEnv() *instanceEnv {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.env
 }
 
 // newEnv is what the instances of this run are given.

@@ -2,28 +2,44 @@ package supervisor
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
+	"time"
+
+	"github.com/plugvisor/plugvisor/internal/cgroup"
 )
 
 // The watchdog is a small process (this same binary, re-executed) that
 // outlives a supervisor killed with SIGKILL just long enough to kill every
-// plugin process group it was told about. Pdeathsig reaches only a plugin's
-// first process; its children would otherwise survive as orphans.
+// plugin it was told about. Pdeathsig reaches only a plugin's first process;
+// its children would otherwise survive as orphans, and a child that called
+// setsid or setpgid is in no group the supervisor knows: only its cgroup
+// still holds it.
 //
-// The supervisor writes "+<pgid>" and "-<pgid>" lines to the watchdog's
-// stdin. End of file — which the kernel delivers when the supervisor dies,
-// however it dies — means: kill every group still listed, then exit.
+// The supervisor writes "+<pgid>[\t<cgroup dir>]..." and "-<pgid>" lines to
+// the watchdog's stdin. End of file — which the kernel delivers when the
+// supervisor dies, however it dies — means: kill every group and cgroup
+// still listed, remove the cgroups, then exit. If the watchdog itself dies
+// first, the supervisor notices, says so, and starts another with the same
+// list.
 
 // WatchdogEnv marks a process started as the watchdog.
 const WatchdogEnv = "PLUGVISOR_WATCHDOG"
+
+// watchdogCleanup bounds how long the watchdog waits for killed cgroups to
+// empty before removing them.
+const watchdogCleanup = 10 * time.Second
 
 // RunWatchdogIfRequested turns this process into the watchdog when the
 // supervisor started it as one, and never returns in that case. Call it first
@@ -35,75 +51,207 @@ func RunWatchdogIfRequested() {
 	// Terminal signals aimed at the operator's process group must not kill
 	// the one process whose job is to clean up after the others.
 	signal.Ignore(syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
-	watch(os.Stdin)
+	killAll(watch(os.Stdin))
 	os.Exit(0)
 }
 
-func watch(r io.Reader) {
-	groups := map[int]bool{}
+// watchEntry is what the watchdog kills for one plugin process.
+type watchEntry struct {
+	pgid    int
+	cgroups []string // the group's directories, cgroup2 first; nil without cgroups
+}
+
+func (e watchEntry) line() string {
+	return "+" + strconv.Itoa(e.pgid) + joinTabs(e.cgroups)
+}
+
+func joinTabs(dirs []string) string {
+	if len(dirs) == 0 {
+		return ""
+	}
+	return "\t" + strings.Join(dirs, "\t")
+}
+
+// watch reads the supervisor's list until end of file.
+func watch(r io.Reader) map[int]watchEntry {
+	entries := map[int]watchEntry{}
 	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 4096), 64<<10)
 	for sc.Scan() {
-		line := sc.Text()
-		if len(line) < 2 {
-			continue
-		}
-		pgid, err := strconv.Atoi(line[1:])
-		if err != nil || pgid <= 1 {
-			continue
-		}
-		if line[0] == '+' {
-			groups[pgid] = true
-		} else {
-			delete(groups, pgid)
+		e, add, ok := parseWatchLine(sc.Text())
+		switch {
+		case !ok:
+		case add:
+			entries[e.pgid] = e
+		default:
+			delete(entries, e.pgid)
 		}
 	}
-	for pgid := range groups {
-		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	return entries
+}
+
+func parseWatchLine(line string) (e watchEntry, add, ok bool) {
+	if len(line) < 2 || (line[0] != '+' && line[0] != '-') {
+		return e, false, false
+	}
+	fields := strings.Split(line[1:], "\t")
+	pgid, err := strconv.Atoi(fields[0])
+	if err != nil || pgid <= 1 {
+		return e, false, false
+	}
+	e = watchEntry{pgid: pgid}
+	for _, dir := range fields[1:] {
+		if filepath.IsAbs(dir) {
+			e.cgroups = append(e.cgroups, filepath.Clean(dir))
+		}
+	}
+	return e, line[0] == '+', true
+}
+
+// killAll kills every listed process group and cgroup, then removes the
+// cgroups and, once they are gone, the parents they were made in.
+func killAll(entries map[int]watchEntry) {
+	var groups []*cgroup.Group
+	var parents []string
+	for _, e := range entries {
+		_ = syscall.Kill(-e.pgid, syscall.SIGKILL)
+		if len(e.cgroups) > 0 {
+			g := cgroup.Reopen(e.cgroups)
+			_ = g.Kill()
+			groups = append(groups, g)
+			for _, dir := range e.cgroups {
+				parents = append(parents, filepath.Dir(dir))
+			}
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), watchdogCleanup)
+	defer cancel()
+	for _, g := range groups {
+		_ = g.Remove(ctx)
+	}
+	slices.Sort(parents)
+	for _, dir := range slices.Compact(parents) {
+		_ = os.Remove(dir) // fails while another plugin's group is left: nothing to do then
 	}
 }
 
-// watchdog is the supervisor's handle on the watchdog process.
+// watchdog is the supervisor's handle on the watchdog process: it keeps the
+// list it told the watchdog, so a new watchdog can be told it again.
 type watchdog struct {
-	mu  sync.Mutex
-	w   io.WriteCloser
-	cmd *exec.Cmd
-	log *slog.Logger
+	exe  string
+	log  *slog.Logger
+	kids *children
+
+	mu       sync.Mutex
+	w        io.WriteCloser
+	cmd      *exec.Cmd
+	entries  map[int]watchEntry
+	closed   bool
+	restarts int
+	exited   chan struct{} // closed when the current process is reaped
 }
 
 // startWatchdog re-executes exe as the watchdog, in its own process group so
 // a Ctrl-C for the console does not reach it.
-func startWatchdog(exe string, log *slog.Logger) (*watchdog, error) {
-	cmd := exec.Command(exe)
+func startWatchdog(exe string, log *slog.Logger, kids *children) (*watchdog, error) {
+	d := &watchdog{exe: exe, log: log, kids: kids, entries: map[int]watchEntry{}}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.spawnLocked(); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+func (d *watchdog) spawnLocked() error {
+	cmd := exec.Command(d.exe)
 	cmd.Env = append(os.Environ(), WatchdogEnv+"=1")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	w, err := cmd.StdinPipe()
 	if err != nil {
-		return nil, fmt.Errorf("watchdog: %w", err)
+		return fmt.Errorf("watchdog: %w", err)
 	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("watchdog: start %s: %w", exe, err)
+	d.kids.start(func() int {
+		if err = cmd.Start(); err != nil {
+			return 0
+		}
+		return cmd.Process.Pid
+	})
+	if err != nil {
+		return fmt.Errorf("watchdog: start %s: %w", d.exe, err)
 	}
-	return &watchdog{w: w, cmd: cmd, log: log}, nil
+	d.w, d.cmd, d.exited = w, cmd, make(chan struct{})
+	go d.reap(cmd, d.exited)
+	for _, e := range d.entries {
+		if _, err := io.WriteString(w, e.line()+"\n"); err != nil {
+			return fmt.Errorf("watchdog: tell the new watchdog its list: %w", err)
+		}
+	}
+	return nil
 }
 
-func (d *watchdog) send(op byte, pgid int) {
+// reap waits for one watchdog process; its death while the supervisor runs
+// is an alarm (a plugin or an operator killed it) and a new one takes over.
+func (d *watchdog) reap(cmd *exec.Cmd, exited chan struct{}) {
+	err := cmd.Wait()
+	d.kids.reaped(cmd.Process.Pid)
+	close(exited)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed || d.cmd != cmd {
+		return
+	}
+	d.restarts++
+	d.log.Error("watchdog died; starting another: plugins would have outlived a crash of the supervisor meanwhile",
+		"pid", cmd.Process.Pid, "err", err, "restarts", d.restarts)
+	if d.w != nil {
+		d.w.Close()
+		d.w = nil
+	}
+	if err := d.spawnLocked(); err != nil {
+		d.log.Error("watchdog not restarted; plugins may outlive a crash of the supervisor", "err", err)
+	}
+}
+
+func (d *watchdog) send(line string) {
+	if d.w == nil {
+		return
+	}
+	if _, err := io.WriteString(d.w, line+"\n"); err != nil {
+		// The reaper restarts a dead watchdog and replays the list.
+		d.log.Warn("watchdog not reachable", "err", err)
+	}
+}
+
+func (d *watchdog) add(e watchEntry) {
 	if d == nil {
 		return
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.w == nil {
-		return
-	}
-	if _, err := fmt.Fprintf(d.w, "%c%d\n", op, pgid); err != nil {
-		d.log.Warn("watchdog lost; plugins may outlive a crash of the supervisor", "err", err)
-		d.w.Close()
-		d.w = nil
-	}
+	d.entries[e.pgid] = e
+	d.send(e.line())
 }
 
-func (d *watchdog) add(pgid int)    { d.send('+', pgid) }
-func (d *watchdog) remove(pgid int) { d.send('-', pgid) }
+func (d *watchdog) remove(pgid int) {
+	if d == nil {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.entries, pgid)
+	d.send("-" + strconv.Itoa(pgid))
+}
+
+// pid is the current watchdog's pid, and how often it was restarted.
+func (d *watchdog) pid() (pid, restarts int) {
+	if d == nil {
+		return 0, 0
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.cmd.Process.Pid, d.restarts
+}
 
 // close ends the watchdog after a clean shutdown (nothing is left to kill).
 func (d *watchdog) close() {
@@ -111,10 +259,12 @@ func (d *watchdog) close() {
 		return
 	}
 	d.mu.Lock()
+	d.closed = true
 	if d.w != nil {
 		d.w.Close()
 		d.w = nil
 	}
+	exited := d.exited
 	d.mu.Unlock()
-	_ = d.cmd.Wait()
+	<-exited
 }

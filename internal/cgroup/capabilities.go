@@ -27,7 +27,7 @@ func (s Support) String() string {
 type Capabilities struct {
 	Mode       Mode
 	CloneInto  Support // the child starts inside the group
-	Join       string  // non-empty: what a launcher must AddProc into before exec
+	Join       string  // non-empty: the v1 groups a child is born in through its forking thread
 	MemoryMax  Support
 	MemoryHigh Support
 	CPUMax     Support
@@ -106,7 +106,7 @@ func (l *Layout) join() string {
 	if len(ctls) == 0 {
 		return ""
 	}
-	return "v1 " + strings.Join(ctls, ",") + ": the child must AddProc itself before exec"
+	return "v1 " + strings.Join(ctls, ",") + ": the forking thread joins the groups (ThreadMove), so the child is born in them"
 }
 
 func (l *Layout) kill() Support {

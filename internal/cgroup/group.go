@@ -79,7 +79,8 @@ func (g *Group) CgroupFD() (fd int, ok bool) {
 }
 
 // NeedsJoin says the group has v1 directories, which no clone flag
-// reaches: the child must AddProc itself before it execs the plugin.
+// reaches: the child must be born there (Manager.ThreadMove) or AddProc
+// itself before it execs the plugin.
 func (g *Group) NeedsJoin() bool { return len(g.v1) > 0 }
 
 // AddProc moves pid (all its threads) into every directory of the group.

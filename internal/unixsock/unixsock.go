@@ -85,7 +85,9 @@ func PeerCred(c *net.UnixConn) (*unix.Ucred, error) {
 // never changed — chmod on a shared one such as /tmp or /run would break the
 // machine for everyone — but it must be this user's, not a symlink, and
 // closed to group and others, or the socket's own mode would be all that
-// stands between other users and the supervisor.
+// stands between other users and the supervisor. Passage alone (0711) is
+// allowed: plugins run as other users reach their own sockets that way, and
+// it lets no one list, create or remove.
 func privateDir(dir string) error {
 	st, err := os.Lstat(dir)
 	if errors.Is(err, os.ErrNotExist) {
@@ -103,8 +105,8 @@ func privateDir(dir string) error {
 		return fmt.Errorf("socket dir %s is not a directory (a symlink is refused too)", dir)
 	case !ok || int(sys.Uid) != os.Getuid():
 		return fmt.Errorf("socket dir %s belongs to uid %d, not to this user (uid %d)", dir, sys.Uid, os.Getuid())
-	case st.Mode().Perm()&0o077 != 0:
-		return fmt.Errorf("socket dir %s has mode %04o; it must be closed to group and others (chmod 700 %s), or put the socket in a directory of its own", dir, st.Mode().Perm(), dir)
+	case st.Mode().Perm()&0o066 != 0:
+		return fmt.Errorf("socket dir %s has mode %04o; it must be closed to group and others (chmod 700 %s; 711 lets them pass, not look), or put the socket in a directory of its own", dir, st.Mode().Perm(), dir)
 	}
 	return nil
 }

@@ -1,0 +1,100 @@
+package supervisor
+
+import (
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// children knows which of the supervisor's children os/exec started (the
+// plugins' first processes and the watchdog), so that every other child,
+// an orphan of a plugin that the subreaper adopted, can be reaped as soon
+// as it dies. A plugin's child that called setsid and was then killed, or
+// simply exited, would otherwise stay a zombie holding a pid (and a place
+// under its group's pids_max) for as long as the supervisor runs.
+//
+// A child must be known before anyone can see it as a zombie: starting
+// holds the read lock from before fork until the pid is recorded, and a
+// sweep holds the write lock, so a sweep never takes the exit status that
+// os/exec's Wait is owed.
+type children struct {
+	starting sync.RWMutex
+	mu       sync.Mutex
+	started  map[int]bool
+}
+
+func newChildren() *children { return &children{started: map[int]bool{}} }
+
+// start runs fork, which returns the new child's pid (0 when it failed),
+// with the sweep held off until the pid is recorded.
+func (c *children) start(fork func() int) {
+	c.starting.RLock()
+	defer c.starting.RUnlock()
+	if pid := fork(); pid > 0 {
+		c.mu.Lock()
+		c.started[pid] = true
+		c.mu.Unlock()
+	}
+}
+
+// reaped forgets pid once os/exec has reaped it.
+func (c *children) reaped(pid int) {
+	c.mu.Lock()
+	delete(c.started, pid)
+	c.mu.Unlock()
+}
+
+// sweep reaps every zombie child that os/exec did not start and that
+// adopted says was a plugin's (its cgroup or its process group): a program
+// embedding the supervisor may have children of its own, and their exit
+// statuses are not the supervisor's to take. The supervisor's children are
+// found in one pass over /proc: /proc/self/task/*/children is reliable
+// only for stopped children, and waitid(P_ALL, WNOWAIT) cannot see past
+// the first zombie.
+func (c *children) sweep(adopted func(procStat) bool) {
+	c.starting.Lock()
+	defer c.starting.Unlock()
+	self := os.Getpid()
+	buf := make([]byte, 0, 1024)
+	eachProcess(func(pid int) {
+		st, ok := readStat(pid, buf)
+		if !ok || st.state != 'Z' || st.ppid != self || c.isStarted(pid) || !adopted(st) {
+			return
+		}
+		var ws syscall.WaitStatus
+		_, _ = syscall.Wait4(pid, &ws, syscall.WNOHANG, nil)
+	})
+}
+
+func (c *children) isStarted(pid int) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.started[pid]
+}
+
+// reapOnSIGCHLD sweeps after SIGCHLD until stop is closed, at most every
+// sweepPause: signals coalesce and a sweep reaps every zombie there is, so
+// none is missed, and a plugin forking in a loop costs the supervisor a
+// bounded number of passes over /proc.
+func (c *children) reapOnSIGCHLD(stop <-chan struct{}, adopted func(procStat) bool) {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGCHLD)
+	defer signal.Stop(sig)
+	for {
+		select {
+		case <-sig:
+			c.sweep(adopted)
+		case <-stop:
+			return
+		}
+		select {
+		case <-time.After(sweepPause):
+		case <-stop:
+			return
+		}
+	}
+}
+
+const sweepPause = 100 * time.Millisecond

@@ -1,0 +1,215 @@
+package supervisor
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/plugvisor/plugvisor/internal/cgroup"
+	"github.com/plugvisor/plugvisor/internal/sandbox"
+	"github.com/plugvisor/plugvisor/registry"
+)
+
+// containment is what holds the supervisor's plugins beyond their process
+// group: a cgroup per instance wherever the machine has them, for limits, a
+// kill that setsid cannot escape, "all gone" from the kernel, and figures
+// that include a plugin's children. Without cgroups it is nil's behaviour:
+// process groups, as before, and said once at start.
+type containment struct {
+	mgr     *cgroup.Manager // nil: process groups only
+	caps    cgroup.Capabilities
+	without string // why mgr is nil
+	seq     atomic.Uint64
+}
+
+// newContainment detects the machine's cgroups and makes the supervisor's
+// parent groups. It must run before the supervisor starts any process: on
+// cgroup2 it may move the supervisor into a leaf of its own.
+func newContainment(log *slog.Logger, off bool) *containment {
+	c := &containment{}
+	if off {
+		c.without = "cgroups turned off for this supervisor"
+		log.Info("plugins contained by process group only", "why", c.without)
+		return c
+	}
+	l, err := cgroup.Detect()
+	if err == nil {
+		c.mgr, err = cgroup.New(l, cgroup.Options{Name: parentName()})
+	}
+	if err != nil {
+		c.without = err.Error()
+		log.Warn("no cgroups: plugins are contained by process group only, without limits; a plugin's child that calls setsid can outlive it", "why", err)
+		return c
+	}
+	c.caps = c.mgr.Capabilities()
+	log.Info("plugins contained by cgroup", "layout", c.mgr.Layout().Describe(), "kill", c.caps.Kill.String())
+	if missing := c.caps.Missing(); len(missing) > 0 {
+		log.Warn("some containment is not available on this machine", "missing", strings.Join(missing, "; "))
+	}
+	return c
+}
+
+// parentName is unique per supervisor, not only per process: tests (and
+// programs embedding plugvisor) may run several.
+func parentName() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("plugvisor-%d-%s", os.Getpid(), hex.EncodeToString(b[:]))
+}
+
+// group makes the cgroup of one run of an instance, with its limits set,
+// before anything is started in it. A limit the machine cannot enforce is
+// returned in notEnforced, not as an error: the plugin still runs, and
+// the operator is told which limits hold.
+func (c *containment) group(instance string, l registry.Limits) (g *cgroup.Group, notEnforced error, err error) {
+	if c.mgr == nil {
+		if !l.IsZero() {
+			notEnforced = fmt.Errorf("%s: no cgroups (%s)", l, c.without)
+		}
+		return nil, notEnforced, nil
+	}
+	g, err = c.mgr.NewGroup(fmt.Sprintf("%s-%d", instance, c.seq.Add(1)))
+	if err != nil {
+		return nil, nil, err
+	}
+	err = g.SetLimits(limitsOf(l))
+	if err != nil && onlyNotEnforced(err) {
+		return g, err, nil
+	}
+	if err != nil {
+		return nil, nil, errors.Join(err, removeGroup(g, time.Second))
+	}
+	return g, nil, nil
+}
+
+func limitsOf(l registry.Limits) cgroup.Limits {
+	return cgroup.Limits{
+		MemoryMax: int64(l.MemoryMax), MemoryHigh: int64(l.MemoryHigh),
+		CPUMax: l.CPUMax, PidsMax: int64(l.PidsMax),
+	}
+}
+
+// onlyNotEnforced says whether every error joined in err is a limit the
+// machine has no controller for.
+func onlyNotEnforced(err error) bool {
+	var joined interface{ Unwrap() []error }
+	if errors.As(err, &joined) {
+		for _, e := range joined.Unwrap() {
+			if e != nil && !onlyNotEnforced(e) {
+				return false
+			}
+		}
+		return true
+	}
+	return errors.Is(err, cgroup.ErrNotEnforced)
+}
+
+func removeGroup(g *cgroup.Group, limit time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	return g.Remove(ctx)
+}
+
+// holds says whether a zombie child of the supervisor was in a plugin's
+// cgroup.
+func (c *containment) holds(pid int) bool { return c.mgr != nil && c.mgr.Holds(pid) }
+
+// threadMove is how the forking thread carries a new process into g's v1
+// groups; nil when there is nothing to carry it into.
+func (c *containment) threadMove(g *cgroup.Group) (*cgroup.ThreadMove, error) {
+	if g == nil || !g.NeedsJoin() {
+		return nil, nil
+	}
+	return c.mgr.ThreadMove(g)
+}
+
+// describe is the containment as `plugvisor check`, the log and the
+// console's Info say it: one line per feature.
+func (c *containment) describe() []string {
+	if c.mgr == nil {
+		return []string{
+			"cgroups: none (" + c.without + ")",
+			"kill: SIGKILL to the process group; a child that called setsid or setpgid is not reached",
+			"limits: not enforced",
+		}
+	}
+	return strings.Split(c.caps.String(), "\n")
+}
+
+func (c *containment) close() error {
+	if c.mgr == nil {
+		return nil
+	}
+	return c.mgr.Close()
+}
+
+// DescribeContainment says, without changing anything, how a supervisor
+// started now would contain the plugins of cfg on this machine: a line per
+// feature, then a line per plugin with a limit, a user or a sandbox. It is
+// what `plugvisor check` prints.
+func DescribeContainment(cfg *registry.Config) []string {
+	var caps *cgroup.Capabilities
+	lines := []string{}
+	if l, err := cgroup.Detect(); err != nil {
+		lines = append(lines, "cgroups: none ("+err.Error()+")")
+	} else {
+		c := l.Capabilities()
+		caps = &c
+		lines = append(lines, strings.Split(c.String(), "\n")...)
+	}
+	lines = append(lines, "sandbox: "+sandbox.Probe().String())
+	for _, p := range cfg.Plugins {
+		if line := describePlugin(p, caps); line != "" {
+			lines = append(lines, line)
+		}
+	}
+	return lines
+}
+
+func describePlugin(p *registry.Plugin, caps *cgroup.Capabilities) string {
+	var parts []string
+	if !p.Limits.IsZero() {
+		parts = append(parts, p.Limits.String()+limitsHeld(p.Limits, caps))
+	}
+	if label := userLabel(p); label != "" {
+		parts = append(parts, "runs as "+label)
+	}
+	if p.Sandbox != nil {
+		parts = append(parts, "sandboxed")
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "plugin " + p.Name + ": " + strings.Join(parts, "; ")
+}
+
+// limitsHeld names the configured limits this machine cannot enforce.
+func limitsHeld(l registry.Limits, caps *cgroup.Capabilities) string {
+	if caps == nil {
+		return " (not enforced: no cgroups)"
+	}
+	var missing []string
+	for _, c := range []struct {
+		set bool
+		s   cgroup.Support
+		key string
+	}{
+		{l.MemoryMax > 0, caps.MemoryMax, "memory_max"}, {l.MemoryHigh > 0, caps.MemoryHigh, "memory_high"},
+		{l.CPUMax > 0, caps.CPUMax, "cpu_max"}, {l.PidsMax > 0, caps.PidsMax, "pids_max"},
+	} {
+		if c.set && !c.s.OK() {
+			missing = append(missing, c.key+": "+c.s.Why)
+		}
+	}
+	if len(missing) == 0 {
+		return " (enforced)"
+	}
+	return " (not enforced: " + strings.Join(missing, "; ") + ")"
+}
