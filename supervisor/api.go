@@ -66,7 +66,7 @@ type Info struct {
 	ShedConns    uint64 `json:"shed_connections"`
 	// Containment says, a line per feature, how plugins are contained on
 	// this machine: cgroup layout, limits, kill, sandbox.
-	Containment      []string `json:"containment"`
+	Containment      []string `json:"containment,omitempty"`
 	WatchdogPID      int      `json:"watchdog_pid,omitempty"`
 	WatchdogRestarts int      `json:"watchdog_restarts,omitempty"` // times the watchdog died and was started again
 }
