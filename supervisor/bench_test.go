@@ -267,3 +267,51 @@ func selfCPU() time.Duration {
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkSpawnContained is BenchmarkSpawnRegistered three ways in one
+// run, interleaved so that the machine's weather falls on all alike: with
+// process groups only (no cgroup), with a cgroup and limits (born in it:
+// cgroup2 by clone-into, v1 by the forking thread), and with the cgroup and
+// a Landlock sandbox on a thread of its own. x_bare is each against the
+// first.
+func BenchmarkSpawnContained(b *testing.B) {
+	echo := supervisortest.Bin("echo")
+	const limits = "memory_max = \"256MiB\"\npids_max = 64\ncpu_max = \"100%\"\nauto_start = false"
+	ways := []struct {
+		name string
+		h    *harness
+	}{
+		{"bare", startHarness(b, plugin(b, "echo", echo, "auto_start = false"), func(o *supervisor.Options) { o.NoCgroups = true })},
+		{"cgroup", startHarness(b, plugin(b, "echo", echo, limits))},
+		{"cgroup+sandbox", startHarness(b, plugin(b, "echo", echo, limits+"\n[plugins.echo.sandbox]\n"))},
+	}
+	settle(b, echo)
+	ds := make([][]time.Duration, len(ways))
+	cycle := func(i int) time.Duration {
+		t0 := time.Now()
+		if err := ways[i].h.Sup.Start(context.Background(), "echo"); err != nil {
+			b.Fatalf("%s: %v", ways[i].name, err)
+		}
+		d := time.Since(t0)
+		if err := ways[i].h.Sup.Stop(context.Background(), "echo"); err != nil {
+			b.Fatalf("%s: %v", ways[i].name, err)
+		}
+		return d
+	}
+	for i := range ways {
+		cycle(i) // the first start after settling hashes once more
+	}
+	for b.Loop() {
+		for i := range ways {
+			ds[i] = append(ds[i], cycle(i))
+		}
+	}
+	bare := percentile.Of(ds[0], 50)
+	for i, w := range ways {
+		p50 := percentile.Of(ds[i], 50)
+		b.ReportMetric(float64(p50.Microseconds()), w.name+"_p50_µs")
+		if i > 0 {
+			b.ReportMetric(float64(p50)/float64(bare), w.name+"_x_bare")
+		}
+	}
+}

@@ -64,29 +64,30 @@ func parentName() string {
 	return fmt.Sprintf("plugvisor-%d-%s", os.Getpid(), hex.EncodeToString(b[:]))
 }
 
-// group makes the cgroup of one run of an instance, with its limits set,
-// before anything is started in it. A limit the machine cannot enforce is
-// returned in notEnforced, not as an error: the plugin still runs, and
-// the operator is told which limits hold.
-func (c *containment) group(instance string, l registry.Limits) (g *cgroup.Group, notEnforced error, err error) {
+// newGroup makes the cgroup of one instance; nil without cgroups.
+func (c *containment) newGroup(instance string) (*cgroup.Group, error) {
 	if c.mgr == nil {
+		return nil, nil
+	}
+	return c.mgr.NewGroup(fmt.Sprintf("%s-%d", instance, c.seq.Add(1)))
+}
+
+// setLimits sets an instance's limits before a process starts in its
+// group. A limit the machine cannot enforce is returned in notEnforced, not
+// as an error: the plugin still runs, and the operator is told which limits
+// hold.
+func (c *containment) setLimits(g *cgroup.Group, l registry.Limits) (notEnforced, err error) {
+	if g == nil {
 		if !l.IsZero() {
 			notEnforced = fmt.Errorf("%s: no cgroups (%s)", l, c.without)
 		}
-		return nil, notEnforced, nil
-	}
-	g, err = c.mgr.NewGroup(fmt.Sprintf("%s-%d", instance, c.seq.Add(1)))
-	if err != nil {
-		return nil, nil, err
+		return notEnforced, nil
 	}
 	err = g.SetLimits(limitsOf(l))
 	if err != nil && onlyNotEnforced(err) {
-		return g, err, nil
+		return err, nil
 	}
-	if err != nil {
-		return nil, nil, errors.Join(err, removeGroup(g, time.Second))
-	}
-	return g, nil, nil
+	return nil, err
 }
 
 func limitsOf(l registry.Limits) cgroup.Limits {
@@ -120,15 +121,6 @@ func removeGroup(g *cgroup.Group, limit time.Duration) error {
 // holds says whether a zombie child of the supervisor was in a plugin's
 // cgroup.
 func (c *containment) holds(pid int) bool { return c.mgr != nil && c.mgr.Holds(pid) }
-
-// threadMove is how the forking thread carries a new process into g's v1
-// groups; nil when there is nothing to carry it into.
-func (c *containment) threadMove(g *cgroup.Group) (*cgroup.ThreadMove, error) {
-	if g == nil || !g.NeedsJoin() {
-		return nil, nil
-	}
-	return c.mgr.ThreadMove(g)
-}
 
 // describe is the containment as `plugvisor check`, the log and the
 // console's Info say it: one line per feature.

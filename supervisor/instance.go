@@ -35,6 +35,7 @@ type instance struct {
 	st     PluginStatus
 	proc   *process
 	sess   *session
+	home   *home    // where its processes are born; owned by run
 	totals Counters // traffic of ended sessions
 
 	// Owned by run.
@@ -122,6 +123,7 @@ func (in *instance) config() *registry.Plugin {
 // run is the instance's lifecycle loop.
 func (in *instance) run(ctx context.Context) {
 	defer close(in.quit)
+	defer in.closeHome()
 	defer in.stdout.Close()
 	defer in.stderr.Close()
 	for {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/plugvisor/plugvisor/internal/cgroup"
+	"github.com/plugvisor/plugvisor/internal/sandbox"
 	"github.com/plugvisor/plugvisor/registry"
 )
 
@@ -80,16 +81,22 @@ func (in *instance) prepare(p *registry.Plugin, exe *registry.Executable) (spawn
 	if err := in.ownDir(p, sp.socket); err != nil {
 		return sp, err
 	}
-	g, notEnforced, err := in.env.launcher.contain.group(in.id, p.Limits)
-	if err != nil {
+	var spec *sandbox.Spec
+	if p.Sandbox != nil {
+		s := sandboxSpec(p, exe, sp.dir)
+		spec = &s
+	}
+	if sp.home, err = in.homeFor(spec); err != nil {
+		return sp, err
+	}
+	if err := sp.home.nextRun(); err != nil {
 		return sp, fmt.Errorf("cgroup: %w", err)
 	}
-	sp.group = g
-	in.noteLimits(p, notEnforced)
-	if p.Sandbox != nil {
-		spec := sandboxSpec(p, exe, sp.dir)
-		sp.sandbox = &spec
+	notEnforced, err := in.env.launcher.contain.setLimits(sp.home.group, p.Limits)
+	if err != nil {
+		return sp, fmt.Errorf("cgroup limits: %w", err)
 	}
+	in.noteLimits(p, notEnforced)
 	in.mu.Lock()
 	in.st.User, in.st.Sandboxed = userLabel(p), p.Sandbox != nil
 	in.mu.Unlock()
@@ -180,11 +187,37 @@ func (in *instance) discard(sp spawnSpec) {
 			f.Close()
 		}
 	}
-	if sp.group != nil {
-		if err := removeGroup(sp.group, in.env.termGrace); err != nil {
-			in.log.Warn("cgroup of a process that did not start not removed", "err", err)
-		}
+}
+
+// homeFor is the instance's home for a process with sandbox spec: the one it
+// has, or, the first time and when the sandbox changed, a new one.
+func (in *instance) homeFor(spec *sandbox.Spec) (*home, error) {
+	if in.home != nil && in.home.fits(spec) {
+		return in.home, nil
 	}
+	in.closeHome()
+	l := in.env.launcher
+	h, skipped, err := newHome(l.contain, l.kids, in.id, spec)
+	if err != nil {
+		return nil, fmt.Errorf("start thread and cgroup: %w", err)
+	}
+	if len(skipped) > 0 {
+		in.log.Warn("sandbox paths that do not exist get no rule and stay out of reach", "paths", skipped)
+	}
+	in.home = h
+	return h, nil
+}
+
+// closeHome ends the instance's forking thread and removes its cgroup; no
+// process of it may be running.
+func (in *instance) closeHome() {
+	if in.home == nil {
+		return
+	}
+	if err := in.home.close(); err != nil {
+		in.log.Warn("instance cgroup not removed", "err", err)
+	}
+	in.home = nil
 }
 
 func (in *instance) capture(p *registry.Plugin, sp spawnSpec) {

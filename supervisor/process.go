@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -9,7 +10,6 @@ import (
 	"time"
 
 	"github.com/plugvisor/plugvisor/internal/cgroup"
-	"github.com/plugvisor/plugvisor/internal/sandbox"
 	"github.com/plugvisor/plugvisor/protocol"
 	"github.com/plugvisor/plugvisor/registry"
 )
@@ -25,9 +25,9 @@ type process struct {
 	exited  chan struct{} // closed once the process has exited (it is not reaped yet)
 	state   *os.ProcessState
 	waitErr error
-	// stats are the group's figures read just before it was removed: an
-	// OOM kill is known from them.
-	stats cgroup.Stats
+	// base and stats are the group's counters when the process started, and
+	// what this run added to them: an OOM kill is known from them.
+	base, stats cgroup.Stats
 }
 
 // inheritedEnv lists the supervisor's variables a plugin sees. Plugins get a
@@ -61,21 +61,19 @@ type spawnSpec struct {
 	exe      *registry.Executable
 	instance string
 	dir      string
-	socket   string        // the plugin socket this plugin's user can reach
-	group    *cgroup.Group // nil: none
-	sandbox  *sandbox.Spec // nil: none
-	stdout   *os.File      // write ends; closed by spawn
+	socket   string   // the plugin socket this plugin's user can reach
+	home     *home    // the thread it is forked from and the cgroup it is born in
+	stdout   *os.File // write ends; closed by spawn
 	stderr   *os.File
 	outR     *os.File // read ends, for capture
 	errR     *os.File
 }
 
-// spawn starts the verified executable and puts its group on the watchdog's
-// list. It runs the sealed copy that was hashed (as /proc/self/fd/3 in the
-// child, directly or as the script its verified interpreter runs), never
-// the path, so a file swapped after verification cannot run. The child is
-// born in its cgroup (cloned into the cgroup2 group, forked by a thread in
-// its v1 groups), under its own user and sandbox if configured.
+// spawn starts the verified executable and puts it on the watchdog's list.
+// It runs the sealed copy that was hashed (as /proc/self/fd/3 in the child,
+// directly or as the script its verified interpreter runs), never the path,
+// so a file swapped after verification cannot run. The child is born in its
+// cgroup, under its own user and sandbox if configured (see home).
 func (l *launcher) spawn(sp spawnSpec) (*process, error) {
 	// The child holds its own copies of these once started.
 	defer sp.exe.File.Close()
@@ -96,25 +94,17 @@ func (l *launcher) spawn(sp spawnSpec) (*process, error) {
 		Stdout:      sp.stdout,
 		Stderr:      sp.stderr,
 		ExtraFiles:  []*os.File{sp.exe.File},
-		SysProcAttr: processAttrs(sp.plugin, sp.group),
+		SysProcAttr: processAttrs(sp.plugin),
 	}
-	move, err := l.contain.threadMove(sp.group)
-	if err != nil {
+	p := &process{cmd: cmd, group: sp.home.group, exited: make(chan struct{})}
+	if p.group != nil {
+		p.base, _ = p.group.Stats()
+	}
+	if err := sp.home.fork(cmd, func() { close(p.exited) }); err != nil {
 		return nil, fmt.Errorf("exec %s: %w", sp.plugin.Exec, err)
-	}
-	if move != nil {
-		defer move.Close()
-	}
-	p := &process{cmd: cmd, group: sp.group, exited: make(chan struct{})}
-	f := &forkSpec{cmd: cmd, move: move, sandbox: sp.sandbox}
-	if err := forkThread(f, l.kids, func() { close(p.exited) }); err != nil {
-		return nil, fmt.Errorf("exec %s: %w", sp.plugin.Exec, err)
-	}
-	if len(f.skipped) > 0 {
-		l.log.Warn("sandbox paths that do not exist get no rule and stay out of reach", "plugin", sp.plugin.Name, "paths", f.skipped)
 	}
 	p.pid, p.pgid, p.started = cmd.Process.Pid, cmd.Process.Pid, time.Now()
-	l.watchdog.add(watchEntry{pgid: p.pgid, cgroups: groupDirs(sp.group)})
+	l.watchdog.add(watchEntry{pgid: p.pgid, cgroups: groupDirs(p.group)})
 	return p, nil
 }
 
@@ -127,21 +117,32 @@ func groupDirs(g *cgroup.Group) []string {
 
 // collect kills and reaps every other process of the plugin, then reaps the
 // first process itself. Call it once, after exited is closed. With a
-// cgroup, "all gone" is the kernel's populated flag, and what was killed
-// there and became the supervisor's zombie is reaped by the sweep.
+// cgroup, "all gone" is the kernel's populated flag; what was killed there
+// and became the supervisor's zombie is reaped by the sweep. The group
+// stays for the instance's next process.
 func (p *process) collect(limit time.Duration, l *launcher) {
 	_ = killGroup(p.pgid, syscall.SIGKILL)
 	if p.group != nil {
-		p.stats, _ = p.group.Stats()
-		if err := removeGroup(p.group, limit); err != nil {
-			l.log.Warn("plugin cgroup not removed", "dirs", p.group.Dirs(), "err", err)
+		if err := p.empty(limit); err != nil {
+			l.log.Warn("plugin cgroup not emptied", "dirs", p.group.Dirs(), "err", err)
 		}
+		end, _ := p.group.Stats()
+		p.stats = cgroup.Stats{OOMKills: end.OOMKills - p.base.OOMKills, PidsMaxHits: end.PidsMaxHits - p.base.PidsMaxHits}
 	}
 	reapMembers(p.pgid, p.pid, limit)
 	p.waitErr = p.cmd.Wait()
 	p.state = p.cmd.ProcessState
 	l.kids.reaped(p.pid)
 	l.sweep()
+}
+
+func (p *process) empty(limit time.Duration) error {
+	if err := p.group.Kill(); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	return p.group.WaitEmpty(ctx)
 }
 
 // kill signals what the plugin started: SIGKILL reaches the whole cgroup,

@@ -106,7 +106,7 @@ func (l *Layout) join() string {
 	if len(ctls) == 0 {
 		return ""
 	}
-	return "v1 " + strings.Join(ctls, ",") + ": the forking thread joins the groups (ThreadMove), so the child is born in them"
+	return "v1 " + strings.Join(ctls, ",") + ": the forking thread joins the groups (JoinThread), so the child is born in them"
 }
 
 func (l *Layout) kill() Support {

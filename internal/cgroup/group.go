@@ -17,6 +17,7 @@ import (
 // closes the clone-into descriptor and must come last.
 type Group struct {
 	name   string
+	runs   int      // NextRun calls, for the name of the next cgroup2 directory
 	v2     string   // "" without cgroup2
 	v2File *os.File // open directory, for clone-into
 	v2Kill bool
@@ -79,8 +80,8 @@ func (g *Group) CgroupFD() (fd int, ok bool) {
 }
 
 // NeedsJoin says the group has v1 directories, which no clone flag
-// reaches: the child must be born there (Manager.ThreadMove) or AddProc
-// itself before it execs the plugin.
+// reaches: the child must be born there (JoinThread) or AddProc itself
+// before it execs the plugin.
 func (g *Group) NeedsJoin() bool { return len(g.v1) > 0 }
 
 // AddProc moves pid (all its threads) into every directory of the group.
@@ -97,15 +98,18 @@ func (g *Group) AddProc(pid int) error {
 }
 
 // Procs lists the processes in the group, from every directory: a pid in
-// a v1 group only is still ours to kill.
+// a v1 group only is still ours to kill. The calling process is left out:
+// the thread that forks the group's processes waits in its v1 groups
+// (JoinThread), and v1 lists a process there by any thread of it.
 func (g *Group) Procs() ([]int, error) {
 	var all []int
+	self := os.Getpid()
 	for _, dir := range g.Dirs() {
 		pids, err := readPids(dir)
 		if err != nil {
 			return nil, err
 		}
-		all = append(all, pids...)
+		all = append(all, slices.DeleteFunc(pids, func(pid int) bool { return pid == self })...)
 	}
 	slices.Sort(all)
 	return slices.Compact(all), nil

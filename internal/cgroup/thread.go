@@ -5,72 +5,62 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+
+	"golang.org/x/sys/unix"
 )
 
-// ThreadMove carries one forking thread into a group's v1 directories and
-// back. v1 has no clone-into flag, but it places threads one by one, and a
-// process forked by a thread is born in that thread's v1 cgroups: so the
-// supervisor's forking thread joins the group, forks, and returns, and the
-// plugin runs no instruction outside its v1 groups either, without a
-// launcher process of its own.
+// JoinThread moves thread tid, alone, into the group's v1 directories. v1
+// has no clone-into flag, but it places threads one by one, and a process
+// forked by a thread is born in that thread's v1 cgroups: so the thread
+// that forks a plugin's processes joins the plugin's group first, and the
+// plugin runs no instruction outside it, without a launcher process of its
+// own. Without v1 directories it does nothing.
 //
-// Both sets of tasks files are opened when the move is made: the thread
-// may have given up its own access to the filesystem (a sandbox) by the
-// time it returns, and an open file is not checked again.
-type ThreadMove struct {
-	join, home []*os.File
-}
-
-// ThreadMove opens the tasks files that carry a thread into g's v1
-// directories and back to plugvisor's own. Without v1 directories there is
-// nothing to move, and Join and Leave do nothing.
-func (m *Manager) ThreadMove(g *Group) (*ThreadMove, error) {
-	mv := &ThreadMove{}
-	for i, dir := range g.v1 {
-		if err := mv.open(&mv.join, dir); err != nil {
-			return nil, errors.Join(err, mv.Close())
-		}
-		if err := mv.open(&mv.home, m.v1Trees[i].Own); err != nil {
-			return nil, errors.Join(err, mv.Close())
+// Every v1 move waits for an RCU grace period (the kernel's
+// cgroup_threadgroup_rwsem; milliseconds, during which forks anywhere on
+// the machine wait too), so the forking thread joins once and stays for
+// the group's life rather than going back and forth at each start. While
+// it is there it counts against pids_max, and Procs leaves the calling
+// process out.
+func (g *Group) JoinThread(tid int) error {
+	for _, dir := range g.v1 {
+		if err := writeFile(dir, "tasks", strconv.Itoa(tid)); err != nil {
+			return err
 		}
 	}
-	return mv, nil
-}
-
-func (mv *ThreadMove) open(dst *[]*os.File, dir string) error {
-	path := filepath.Join(dir, "tasks")
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
-	if err != nil {
-		return fileErr("open", path, err)
-	}
-	*dst = append(*dst, f)
 	return nil
 }
 
-// Join moves thread tid into the group's v1 directories.
-func (mv *ThreadMove) Join(tid int) error { return writeAll(mv.join, tid) }
-
-// Leave moves thread tid back into plugvisor's own v1 cgroups; until it
-// does, the thread counts against the group's pids_max.
-func (mv *ThreadMove) Leave(tid int) error { return writeAll(mv.home, tid) }
-
-// Close releases the files; the thread stays where it is.
-func (mv *ThreadMove) Close() error {
-	var errs []error
-	for _, f := range append(mv.join, mv.home...) {
-		errs = append(errs, f.Close())
+// NextRun is the group for the next process of its instance: the same v1
+// directories (and the thread that joined them), a fresh cgroup2 one. A
+// cgroup2 group that was killed through cgroup.kill kills every process
+// later cloned into it: the kernel compares the group's kill count with
+// the forking parent's (seen on 6.18), so a killed directory is never used
+// again. The old directory must be empty (WaitEmpty); it is removed, and g
+// must not be used afterwards. A new value rather than a changed one: a
+// reader of the last run's figures may still hold g. Set the limits again
+// on the result: on unified cgroup2 they live in its directory. Without
+// cgroup2 it returns g.
+func (g *Group) NextRun() (*Group, error) {
+	if g.v2 == "" {
+		return g, nil
 	}
-	mv.join, mv.home = nil, nil
-	return errors.Join(errs...)
-}
-
-func writeAll(files []*os.File, tid int) error {
-	v := strconv.Itoa(tid)
-	var errs []error
-	for _, f := range files {
-		if _, err := f.WriteString(v); err != nil {
-			errs = append(errs, fileErr("write "+v+" to", f.Name(), err))
+	n := &Group{name: g.name, runs: g.runs + 1, v2Kill: g.v2Kill, v1: g.v1, places: map[string]string{}, noKillFile: g.noKillFile}
+	dir := filepath.Join(filepath.Dir(g.v2), g.name+"-run"+strconv.Itoa(n.runs))
+	if err := mkdir(dir); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(dir, os.O_RDONLY|unix.O_DIRECTORY, 0)
+	if err != nil {
+		return nil, errors.Join(fileErr("open", dir, err), rmdir(dir))
+	}
+	for c, d := range g.places {
+		if d == g.v2 {
+			d = dir
 		}
+		n.places[c] = d
 	}
-	return errors.Join(errs...)
+	n.v2, n.v2File = dir, f
+	g.v2File.Close()
+	return n, rmdir(g.v2)
 }

@@ -1,12 +1,15 @@
 package cgroup_test
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strconv"
 	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -16,27 +19,22 @@ import (
 // TestBornInGroup forks a child from a thread that joined the group's v1
 // directories (and clones it into the cgroup2 one): the child is in every
 // directory of the group from its first instruction, with no go-ahead
-// needed, and the thread is back in the test's own cgroups afterwards.
+// needed. The thread stays; Procs does not list the test process for it,
+// and the group empties when the thread has ended and the child is killed.
 func TestBornInGroup(t *testing.T) {
 	m, l, ok := newManager(t)
 	if !ok {
 		return
 	}
 	g := newGroup(t, m, "born")
-	mv, err := m.ThreadMove(g)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mv.Close()
 	if !g.NeedsJoin() {
-		t.Logf("layout %s has no v1 groups: the move is empty and the child is only cloned into cgroup2", l.Mode)
+		t.Logf("layout %s has no v1 groups: nothing to join, the child is only cloned into cgroup2", l.Mode)
 	}
 	cmd := exec.Command("/bin/sleep", "1000")
 	if fd, ok := g.CgroupFD(); ok {
 		cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: fd}
 	}
-	before, after, err := forkJoined(cmd, mv)
-	if err != nil {
+	if err := forkJoined(cmd, g); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
@@ -49,34 +47,26 @@ func TestBornInGroup(t *testing.T) {
 	if want := wantedPaths(l, g); !hasAll(string(b), want) {
 		t.Fatalf("child's cgroups:\n%s\nwant all of %v", b, want)
 	}
-	if before != after {
-		t.Fatalf("the forking thread did not go home:\nbefore %s\nafter %s", before, after)
+	pids, err := g.Procs()
+	if err != nil || !slices.Equal(pids, []int{cmd.Process.Pid}) {
+		t.Fatalf("Procs = %v, %v; want only the child %d (not the test process, whose thread joined)", pids, err, cmd.Process.Pid)
 	}
 }
 
-// forkJoined starts cmd from a locked thread inside the move, and returns
-// the thread's cgroups before joining and after leaving.
-func forkJoined(cmd *exec.Cmd, mv *cgroup.ThreadMove) (before, after string, err error) {
+// forkJoined starts cmd from a locked thread that joined g, and ends that
+// thread (the goroutine returns locked) once the child has started.
+func forkJoined(cmd *exec.Cmd, g *cgroup.Group) (err error) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
-		tid := unix.Gettid()
-		own := "/proc/self/task/" + strconv.Itoa(tid) + "/cgroup"
-		b, _ := os.ReadFile(own)
-		before = string(b)
-		if err = mv.Join(tid); err != nil {
+		if err = g.JoinThread(unix.Gettid()); err != nil {
 			return
 		}
 		err = cmd.Start()
-		if lerr := mv.Leave(tid); err == nil {
-			err = lerr
-		}
-		b, _ = os.ReadFile(own)
-		after = string(b)
 	}()
 	<-done
-	return before, after, err
+	return err
 }
 
 // TestReopenedKillsAndHolds is the watchdog's view of a group: only its
@@ -114,5 +104,53 @@ func TestReopenedKillsAndHolds(t *testing.T) {
 		if running(pid) {
 			t.Errorf("pid %d survived the kill of the reopened group", pid)
 		}
+	}
+}
+
+// TestNextRunAfterKill: a process cloned into a cgroup2 group that was
+// killed before dies at once on this kernel; the group of the next run
+// has a fresh cgroup2 directory, and its process lives.
+func TestNextRunAfterKill(t *testing.T) {
+	m, l, ok := newManager(t)
+	if !ok {
+		return
+	}
+	g := newGroup(t, m, "runs")
+	first := spawn(t, g, nil, "sh", "-c", "read x; exec sleep 1000")
+	if err := g.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	waitEmpty(t, g)
+	<-first.done
+	next, err := g.NextRun()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.V2 == nil {
+		if next != g {
+			t.Fatal("without cgroup2 NextRun must keep the group")
+		}
+		t.Logf("layout %s has no cgroup2: the group is kept as it is", l.Mode)
+	} else if next.Dirs()[0] == g.Dirs()[0] {
+		t.Fatalf("NextRun kept the killed cgroup2 directory %s", g.Dirs()[0])
+	}
+	t.Cleanup(func() { removeNow(t, next) })
+	second := spawn(t, next, nil, "sh", "-c", "read x; exec sleep 1000")
+	waitFor(t, "the second process in the group", func() (bool, error) {
+		pids, err := next.Procs()
+		return slices.Contains(pids, second.cmd.Process.Pid), err
+	})
+	select {
+	case <-second.done:
+		t.Fatalf("the process of the next run died: %v", second.err)
+	default:
+	}
+}
+
+func removeNow(t *testing.T, g *cgroup.Group) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := g.Remove(ctx); err != nil {
+		t.Errorf("remove group: %v", err)
 	}
 }
