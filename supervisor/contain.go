@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/plugvisor/plugvisor/internal/cgroup"
@@ -48,12 +49,28 @@ func newContainment(log *slog.Logger, off bool) *containment {
 		log.Warn("no cgroups: plugins are contained by process group only, without limits; a plugin's child that calls setsid can outlive it", "why", err)
 		return c
 	}
+	c.sweep(log)
 	c.caps = c.mgr.Capabilities()
 	log.Info("plugins contained by cgroup", "layout", c.mgr.Layout().Describe(), "kill", c.caps.Kill.String())
 	if missing := c.caps.Missing(); len(missing) > 0 {
 		log.Warn("some containment is not available on this machine", "missing", strings.Join(missing, "; "))
 	}
 	return c
+}
+
+// sweep removes the cgroups of supervisors that died with their watchdog,
+// killing what was left in them.
+func (c *containment) sweep(log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	alive := func(pid int) bool { return syscall.Kill(pid, 0) != syscall.ESRCH }
+	removed, err := c.mgr.SweepStale(ctx, "plugvisor-", alive)
+	if len(removed) > 0 {
+		log.Warn("killed and removed the cgroups of a supervisor that died with its watchdog", "dirs", removed)
+	}
+	if err != nil {
+		log.Warn("stale cgroups not all removed", "err", err)
+	}
 }
 
 // parentName is unique per supervisor, not only per process: tests (and

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -152,5 +153,60 @@ func removeNow(t *testing.T, g *cgroup.Group) {
 	defer cancel()
 	if err := g.Remove(ctx); err != nil {
 		t.Errorf("remove group: %v", err)
+	}
+}
+
+// TestSweepStale leaves a parent of a dead "supervisor" with a running
+// process in a group of it, as a supervisor and its watchdog killed at once
+// would: the sweep kills the process and removes the directories, and
+// leaves the parents of live owners alone.
+func TestSweepStale(t *testing.T) {
+	m, _, ok := newManager(t)
+	if !ok {
+		return
+	}
+	g := newGroup(t, m, "stale")
+	p := spawn(t, g, nil, "sh", "-c", "read x; exec sleep 1000")
+	const prefix = "plugvisor-sweeptest-"
+	var parents []string
+	for _, dir := range g.Dirs() {
+		parents = append(parents, filepath.Dir(dir))
+	}
+	dead := func(int) bool { return false }
+	removed, err := m.SweepStale(context.Background(), prefix, dead)
+	if err != nil || len(removed) != 0 {
+		t.Fatalf("sweep with no stale parent: %v, %v", removed, err)
+	}
+	// A stale parent beside ours in every hierarchy, owned by pid 999999999
+	// (above any pid_max), with the running process moved into it.
+	var stale []string
+	for _, parent := range parents {
+		dir := filepath.Join(filepath.Dir(parent), prefix+"999999999-x", "inst")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		stale = append(stale, filepath.Dir(dir))
+		if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(p.cmd.Process.Pid)), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	removed, err = m.SweepStale(context.Background(), prefix, dead)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-p.done
+	slices.Sort(removed)
+	slices.Sort(stale)
+	if !slices.Equal(removed, stale) {
+		t.Fatalf("removed %v, want %v", removed, stale)
+	}
+	for _, dir := range stale {
+		if _, err := os.Stat(dir); err == nil {
+			t.Errorf("%s survived the sweep", dir)
+		}
+	}
+	live := func(int) bool { return true }
+	if removed, _ := m.SweepStale(context.Background(), "plugvisor-", live); len(removed) != 0 {
+		t.Fatalf("swept parents of live owners: %v", removed)
 	}
 }
