@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/user"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -149,6 +151,7 @@ func TestExampleLoadsEveryKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	nobodyUID, nobodyGID := lookupIDs(t, "nobody")
 	wantAgent := Agent{
 		Name: "edge-1", Host: "edge-1", WorkDir: "/var/lib/plugvisor",
 		Socket: "/var/lib/plugvisor/plugvisor.sock", ControlSocket: "/var/lib/plugvisor/plugvisor.ctl.sock",
@@ -157,6 +160,7 @@ func TestExampleLoadsEveryKey(t *testing.T) {
 		LogBackups: 3, SubscriberBuffer: 16 * MiB, OutputBuffer: 16 * MiB, TaskReplyBuffer: 4 * MiB, LogMemory: 256 * KiB,
 		RestartBurst: 5, RestartWindow: time.Minute,
 		ManifestDirs: []string{filepath.Join(dir, "plugins.d")}, Theme: "dark",
+		Limits: Limits{MemoryMax: 512 * MiB, MemoryHigh: 384 * MiB, CPUMax: 1, PidsMax: 256}, User: "nobody",
 	}
 	if fmt.Sprint(cfg.Agent) != fmt.Sprint(wantAgent) {
 		t.Errorf("agent\n got %+v\nwant %+v", cfg.Agent, wantAgent)
@@ -172,7 +176,9 @@ func TestExampleLoadsEveryKey(t *testing.T) {
 		SHA256:    "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae",
 		AutoStart: true, Restart: RestartAlways, StartTimeout: 3 * time.Second, Instances: 3,
 		Author: "Plugvisor Authors", Description: "Replies to each task with its content.",
-		UID: -1, GID: -1, Where: Pos{File: path, Line: lineOf(t, data, "[plugins.echo]")},
+		Limits: Limits{MemoryMax: 64 * MiB, MemoryHigh: 48 * MiB, CPUMax: 0.25, PidsMax: 32},
+		User:   "nobody", UID: nobodyUID, GID: nobodyGID, Where: Pos{File: path, Line: lineOf(t, data, "[plugins.echo]")},
+		own: map[string]bool{"memory_max": true, "memory_high": true, "cpu_max": true, "pids_max": true},
 	}
 	if echo == nil || fmt.Sprint(*echo) != fmt.Sprint(wantEcho) {
 		t.Errorf("echo\n got %+v\nwant %+v", echo, wantEcho)
@@ -180,6 +186,10 @@ func TestExampleLoadsEveryKey(t *testing.T) {
 	rep := cfg.Plugin("reporter")
 	if rep.AutoStart || rep.Restart != RestartNever || rep.StartTimeout != 5*time.Second || rep.Instances != 1 {
 		t.Errorf("reporter = %+v", rep)
+	}
+	if rep.UID != 0 || rep.GID != 0 || rep.Limits != wantAgent.Limits || rep.Sandbox == nil ||
+		!slices.Equal(rep.Sandbox.ReadOnly, []string{"/etc/ssl/certs"}) || !slices.Equal(rep.Sandbox.TCPConnect, []uint16{443}) {
+		t.Errorf("reporter's containment: uid %d gid %d, limits %s, sandbox %+v", rep.UID, rep.GID, rep.Limits, rep.Sandbox)
 	}
 	ticker := cfg.Plugin("ticker")
 	if ticker.Exec != filepath.Join(dir, "plugins.d", "ticker", "bin", "ticker") ||
@@ -383,4 +393,16 @@ func lineOf(t *testing.T, data []byte, prefix string) int {
 	}
 	t.Fatalf("no line starting with %q", prefix)
 	return 0
+}
+
+// lookupIDs is the uid and primary gid of a user of this machine.
+func lookupIDs(t *testing.T, name string) (uid, gid int) {
+	t.Helper()
+	u, err := user.Lookup(name)
+	if err != nil {
+		t.Fatalf("user %s: %v (the example config runs its plugins as nobody)", name, err)
+	}
+	uid, _ = strconv.Atoi(u.Uid)
+	gid, _ = strconv.Atoi(u.Gid)
+	return uid, gid
 }
