@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/plugvisor/plugvisor/internal/cgroup"
@@ -115,7 +116,7 @@ func (in *instance) ownDir(p *registry.Plugin, socket string) error {
 	}
 	uid, gid := credOf(p)
 	work := in.env.settings().WorkDir
-	if err := traversable(work, in.st.WorkDir); err != nil {
+	if err := traversable(work, filepath.Dir(in.st.WorkDir)); err != nil {
 		return err
 	}
 	if err := os.Lchown(in.st.WorkDir, uid, gid); err != nil {
