@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	tea "charm.land/bubbletea/v2"
+
 	"github.com/plugvisor/plugvisor/supervisor"
 	"github.com/plugvisor/plugvisor/supervisor/supervisortest"
 )
@@ -132,6 +134,15 @@ func TestInfoTabContainment(t *testing.T) {
 		}
 	}
 
+	// The wide layout's summary draws the last exit as the history does.
+	c.tm.Send(tea.WindowSizeMsg{Width: 200, Height: 60})
+	c.waitFor("echo at a glance", "restarts  0 · last signal killed: killed: out of memory (memory_max 64MiB)")
+	c.inspect(func(m *Model) {
+		raw, oom = m.View().Content, m.c.Styles.Error.Render("0 · last signal killed: killed: out of memory (memory_max 64MiB)")
+	})
+	if !strings.Contains(raw, oom) {
+		t.Errorf("the summary's last exit is not in the error style (%q)", oom)
+	}
 }
 
 // exitLinesOf are the exit history's lines on a screen, frame cut off.
