@@ -22,14 +22,28 @@ const timeLayout = "2006-01-02 15:04:05.000"
 // statusTable writes one aligned row per instance.
 func statusTable(w io.Writer, snap []supervisor.PluginStatus, now time.Time) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tINSTANCE\tSTATE\tPID\tUPTIME\tRESTARTS\tHEARTBEAT\tRTT\tTASKS\tTASK P50\tRECORDS/S\tCPU\tRSS\tREASON")
+	fmt.Fprintln(tw, "NAME\tINSTANCE\tSTATE\tPID\tUPTIME\tRESTARTS\tHEARTBEAT\tRTT\tTASKS\tTASK P50\tRECORDS/S\tCPU\tRSS\tLAST EXIT\tREASON")
 	for _, p := range snap {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%d\t%s\t%.1f\t%.1f%%\t%s\t%s\n",
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%d\t%s\t%.1f\t%.1f%%\t%s\t%s\t%s\n",
 			p.Name, p.Instance, p.State, pid(p.PID), uptime(p, now),
 			p.Restarts, heartbeatAge(p.LastHeartbeat, now), orDash(script.RoundDuration(p.HeartbeatRTT)),
-			p.TasksSent, orDash(script.RoundDuration(p.RTTp50)), p.RecordsPerSec, p.CPUPercent, bytesIEC(p.RSS), printable(p.Reason))
+			p.TasksSent, orDash(script.RoundDuration(p.RTTp50)), p.RecordsPerSec, p.CPUPercent, bytesIEC(p.RSS),
+			printable(lastExit(p.LastExit)), printable(p.Reason))
 	}
 	return tw.Flush()
+}
+
+// lastExit is how the last run ended. For one the kernel ended at a limit
+// it is the engine's reason, which names the limit: "signal killed" alone
+// would read as any kill, and REASON moves on to the restart.
+func lastExit(e supervisor.Exit) string {
+	switch {
+	case e.Time.IsZero():
+		return "-"
+	case e.Limit != "":
+		return e.Reason
+	}
+	return e.String()
 }
 
 // infoTable writes the supervisor's Info as aligned key-value lines, a

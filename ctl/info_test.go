@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/plugvisor/plugvisor/control"
 	ct "github.com/plugvisor/plugvisor/control/controltest"
@@ -59,8 +60,8 @@ func TestInfo(t *testing.T) {
 }
 
 // dressed is the real supervisor answering as a contained host that had
-// trouble would: a watchdog restarted; one containment line carries an
-// escape sequence.
+// trouble would: a watchdog restarted, a plugin killed at its memory_max;
+// one containment line carries an escape sequence.
 type dressed struct{ supervisor.API }
 
 func (d dressed) Info(ctx context.Context) (supervisor.Info, error) {
@@ -70,6 +71,15 @@ func (d dressed) Info(ctx context.Context) (supervisor.Info, error) {
 	info.WatchdogPID, info.WatchdogRestarts = 4242, 2
 	info.DroppedEvents, info.DroppedEventBytes = 3, 3<<20
 	return info, err
+}
+
+func (d dressed) Snapshot(ctx context.Context) ([]supervisor.PluginStatus, error) {
+	sts, err := d.API.Snapshot(ctx)
+	for i := range sts {
+		sts[i].LastExit = supervisor.Exit{Time: time.Now(), Code: -1, Signal: "killed",
+			Reason: "killed: out of memory (memory_max 64MiB)", Limit: "memory_max"}
+	}
+	return sts, err
 }
 
 // TestInfoOfATroubledHost: ctl info lists every config file and
@@ -91,4 +101,32 @@ func TestInfoOfATroubledHost(t *testing.T) {
 	if strings.Contains(r.stdout, "\x1b") {
 		t.Errorf("ctl info passes an escape through: %q", r.stdout)
 	}
+}
+
+// TestStatusShowsLimitExit: a run the kernel ended at a limit is named in
+// LAST EXIT, which REASON no longer does once the restart is scheduled.
+func TestStatusShowsLimitExit(t *testing.T) {
+	t.Run("reported", func(t *testing.T) {
+		e := ct.Start(t, ct.Plugin(t, "echo", ct.Bin("echo"), ""), ct.Options{Server: func(s *control.Server) { s.API = dressed{s.API} }})
+		ctlRun(t, e, "status").want(t, ctl.ExitOK, "LAST EXIT", "killed: out of memory (memory_max 64MiB)")
+	})
+	t.Run("real", func(t *testing.T) {
+		e := ct.Start(t, ct.Plugin(t, "hog", ct.Bin("chaos"), `memory_max = "64MiB"`), ct.Options{})
+		st := e.WaitState("hog", supervisor.StateRunning)
+		if st.Cgroup == "" || st.LimitsNotEnforced != "" {
+			t.Skipf("memory_max is not enforced on this machine: %q", st.LimitsNotEnforced)
+		}
+		go func() {
+			_, _ = e.Sup.SendTask(context.Background(), supervisor.TaskRequest{Plugin: "hog", ID: 13, Content: "8"})
+		}()
+		ct.WaitUntil(t, "hog killed at memory_max", 30*time.Second, func() bool { return e.Status("hog").LastExit.Limit == "memory_max" })
+		r := ctlRun(t, e, "status")
+		r.want(t, ctl.ExitOK)
+		lines := strings.Split(r.stdout, "\n")
+		header, row := lines[0], lines[1]
+		col := strings.Index(header, "LAST EXIT")
+		if col < 0 || !strings.HasPrefix(row[col:], "killed: out of memory (memory_max 64MiB)") {
+			t.Fatalf("LAST EXIT does not say hog was killed at memory_max:\n%s", r.stdout)
+		}
+	})
 }
