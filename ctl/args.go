@@ -24,7 +24,7 @@ type verbSpec struct {
 
 func spec(verb string) (verbSpec, bool) {
 	switch verb {
-	case "status":
+	case "status", "info":
 		return verbSpec{0, 0, "j"}, true
 	case "start", "stop", "restart":
 		return verbSpec{1, 1, ""}, true

@@ -25,6 +25,8 @@ func (r *run) dispatch(c *control.Client) error {
 	switch r.cmd.verb {
 	case "status":
 		return r.status(c)
+	case "info":
+		return r.info(c)
 	case "start":
 		return r.done(c.Start(ctx, name), "started "+name)
 	case "stop":
@@ -66,6 +68,17 @@ func (r *run) status(c *control.Client) error {
 		return r.writeJSON(snap)
 	}
 	return statusTable(r.out, snap, time.Now())
+}
+
+func (r *run) info(c *control.Client) error {
+	info, err := c.Info(r.ctx)
+	if err != nil {
+		return err
+	}
+	if r.cmd.json {
+		return r.writeJSON(info)
+	}
+	return infoTable(r.out, info, time.Now())
 }
 
 func (r *run) writeJSON(v any) error {

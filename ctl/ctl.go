@@ -27,6 +27,8 @@ const usage = `usage: plugvisor ctl [--socket PATH | --config FILE] COMMAND [ARG
 
 commands:
   status [--json]                    every plugin instance, as a table or a JSON array
+  info [--json]                      the supervisor: who it is, its sockets and config,
+                                     how it contains plugins on this host, its watchdog
   start NAME | stop NAME | restart NAME
                                      act on a plugin (all its instances) or one instance
   reload                             re-read the configuration and apply it

@@ -254,7 +254,7 @@ func writeScript(t *testing.T, text string) string {
 
 func TestUsageAndConnection(t *testing.T) {
 	for _, args := range [][]string{
-		{}, {"launch"}, {"start"}, {"send", "echo", "1"}, {"status", "extra"}, {"logs", "x", "-n", "-1"}, {"status", "--bogus"},
+		{}, {"launch"}, {"start"}, {"send", "echo", "1"}, {"status", "extra"}, {"info", "extra"}, {"info", "-f"}, {"logs", "x", "-n", "-1"}, {"status", "--bogus"},
 	} {
 		r := ctlRunCtx(context.Background(), t, append([]string{"--socket", "/nonexistent/ctl.sock"}, args...)...)
 		if r.code != ctl.ExitUsage || !strings.Contains(r.stdout+r.stderr, "usage: plugvisor ctl") {

@@ -1,8 +1,8 @@
 package ctl
 
 import (
+	"cmp"
 	"fmt"
-	"github.com/plugvisor/plugvisor/script"
 	"io"
 	"maps"
 	"slices"
@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/plugvisor/plugvisor/protocol"
+	"github.com/plugvisor/plugvisor/script"
 	"github.com/plugvisor/plugvisor/supervisor"
 )
 
@@ -21,14 +22,88 @@ const timeLayout = "2006-01-02 15:04:05.000"
 // statusTable writes one aligned row per instance.
 func statusTable(w io.Writer, snap []supervisor.PluginStatus, now time.Time) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tINSTANCE\tSTATE\tPID\tUPTIME\tRESTARTS\tHEARTBEAT\tRTT\tTASKS\tTASK P50\tRECORDS/S\tCPU\tRSS\tREASON")
+	fmt.Fprintln(tw, "NAME\tINSTANCE\tSTATE\tPID\tUPTIME\tRESTARTS\tHEARTBEAT\tRTT\tTASKS\tTASK P50\tRECORDS/S\tCPU\tRSS\tLAST EXIT\tREASON")
 	for _, p := range snap {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%d\t%s\t%.1f\t%.1f%%\t%s\t%s\n",
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%d\t%s\t%.1f\t%.1f%%\t%s\t%s\t%s\n",
 			p.Name, p.Instance, p.State, pid(p.PID), uptime(p, now),
 			p.Restarts, heartbeatAge(p.LastHeartbeat, now), orDash(script.RoundDuration(p.HeartbeatRTT)),
-			p.TasksSent, orDash(script.RoundDuration(p.RTTp50)), p.RecordsPerSec, p.CPUPercent, bytesIEC(p.RSS), printable(p.Reason))
+			p.TasksSent, orDash(script.RoundDuration(p.RTTp50)), p.RecordsPerSec, p.CPUPercent, bytesIEC(p.RSS),
+			printable(lastExit(p.LastExit)), printable(p.Reason))
 	}
 	return tw.Flush()
+}
+
+// lastExit is how the last run ended. For one the kernel ended at a limit
+// it is the engine's reason, which names the limit: "signal killed" alone
+// would read as any kill, and REASON moves on to the restart.
+func lastExit(e supervisor.Exit) string {
+	switch {
+	case e.Time.IsZero():
+		return "-"
+	case e.Limit != "":
+		return e.Reason
+	}
+	return e.String()
+}
+
+// infoTable writes the supervisor's Info as aligned key-value lines, a
+// list's items on lines of their own under its key.
+func infoTable(w io.Writer, info supervisor.Info, now time.Time) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	row := func(k string, vals ...string) {
+		if len(vals) == 0 {
+			vals = []string{""}
+		}
+		for i, v := range vals {
+			if i > 0 {
+				k = ""
+			}
+			fmt.Fprintf(tw, "%s\t%s\n", k, cmp.Or(printable(v), "-"))
+		}
+	}
+	row("name", info.Name)
+	row("host", info.Host)
+	row("pid", pid(info.PID))
+	row("started", since(info.Started, now))
+	row("socket", info.Socket)
+	row("control socket", info.ControlSocket)
+	row("config files", info.ConfigFiles...)
+	row("dropped events", dropped(info))
+	row("refused conns", strconv.FormatUint(info.RefusedConns, 10))
+	row("shed conns", strconv.FormatUint(info.ShedConns, 10))
+	row("containment", info.Containment...)
+	row("watchdog", watchdog(info))
+	return tw.Flush()
+}
+
+func since(t, now time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.Format("2006-01-02 15:04:05") + " (up " + now.Sub(t).Truncate(time.Second).String() + ")"
+}
+
+// dropped counts the events slow subscribers lost, with their estimated
+// size when there were any.
+func dropped(info supervisor.Info) string {
+	n := strconv.FormatUint(info.DroppedEvents, 10)
+	if info.DroppedEventBytes == 0 {
+		return n
+	}
+	return n + " (" + bytesIEC(int64(info.DroppedEventBytes)) + ")"
+}
+
+// watchdog says whether plugins die with the supervisor however it dies; a
+// restart means the watchdog itself died once, which something did to it.
+func watchdog(info supervisor.Info) string {
+	if info.WatchdogPID <= 0 {
+		return "none: plugins may outlive a crash of the supervisor"
+	}
+	s := fmt.Sprintf("pid %d, restarts %d", info.WatchdogPID, info.WatchdogRestarts)
+	if info.WatchdogRestarts > 0 {
+		s += " (it died and was started again)"
+	}
+	return s
 }
 
 func pid(p int) string {

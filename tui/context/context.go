@@ -98,6 +98,19 @@ func (s Styles) State(st supervisor.State) lipgloss.Style {
 	return s.Text
 }
 
+// Exit is the style of a past run: one the kernel ended at a limit stands
+// out, an OOM kill (memory_max) as an error, forks refused (pids_max) as a
+// warning, since the plugin's own code did not choose that end.
+func (s Styles) Exit(e supervisor.Exit) lipgloss.Style {
+	switch e.Limit {
+	case "":
+		return s.Text
+	case "memory_max":
+		return s.Error
+	}
+	return s.Warn
+}
+
 // Symbol pairs each state with a shape, so states read without colour.
 func Symbol(st supervisor.State) string {
 	switch st {

@@ -59,6 +59,19 @@ func TestUnits(t *testing.T) {
 	}
 }
 
+func TestWrapWords(t *testing.T) {
+	got := WrapWords("a child that calls setsid is not reached", 12)
+	want := []string{"a child that", "calls setsid", "is not", "reached"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("WrapWords = %q, want %q", got, want)
+	}
+	for _, l := range WrapWords("cgroup.kill(cgroup2-at-/sys/fs/cgroup/unified)", 10) {
+		if Width(l) > 10 {
+			t.Errorf("line %q is wider than 10 cells", l)
+		}
+	}
+}
+
 func TestHead(t *testing.T) {
 	for _, c := range []struct {
 		s    string

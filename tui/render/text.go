@@ -141,3 +141,16 @@ func Wrap(s string, w int) []string {
 	}
 	return strings.Split(ansi.Hardwrap(s, w, true), "\n")
 }
+
+// WrapWords splits plain text into lines of at most w cells, breaking at
+// spaces where it can: for prose an operator reads, where a word cut in two
+// reads worse than a ragged edge.
+func WrapWords(s string, w int) []string {
+	if w <= 0 {
+		return nil
+	}
+	if Width(s) <= w {
+		return []string{s}
+	}
+	return strings.Split(ansi.Wrap(s, w, ""), "\n")
+}

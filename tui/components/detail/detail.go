@@ -276,7 +276,7 @@ func (m *Model) View(c *pvctx.Context, s *state.Store, w, h int, focused bool) s
 		ts, _ := s.Tasks(p.Status.Name)
 		lines = m.tasks.lines(c, ts, iw, ih)
 	default:
-		lines = m.info.lines(c, p, iw, ih)
+		lines = m.info.lines(c, p, s.Info, iw, ih)
 	}
 	return render.Frame(border, title, lines, w, h)
 }

@@ -1,9 +1,12 @@
 package detail
 
 import (
+	"cmp"
 	"strconv"
 	"strings"
 	"time"
+
+	"charm.land/lipgloss/v2"
 
 	"github.com/plugvisor/plugvisor/supervisor"
 	pvctx "github.com/plugvisor/plugvisor/tui/context"
@@ -11,63 +14,186 @@ import (
 	"github.com/plugvisor/plugvisor/tui/state"
 )
 
-// infoView is what the engine knows of an instance: how it runs and how it
-// ended before.
+// infoView is what the engine knows of an instance: how it runs, how it is
+// contained, how it ended before; and how the host contains plugins at all,
+// which is what an instance's containment lines mean.
 type infoView struct{ scroll int }
 
-func (v *infoView) lines(c *pvctx.Context, p *state.Plugin, w, h int) []string {
+// keyWidth is the label column; values line up after it.
+const keyWidth = 12
+
+// noCgroup says what an instance without a cgroup lacks: its process group
+// is all the supervisor can signal.
+const noCgroup = "none: process group only; a child that calls setsid is not reached"
+
+func (v *infoView) lines(c *pvctx.Context, p *state.Plugin, info supervisor.Info, w, h int) []string {
 	st := c.Styles
+	body := processLines(c, p)
+	body = append(body, containLines(c, p.Status, w)...)
+	body = append(body, "", st.Title.Render("exit history")+st.Faint.Render(" (newest first)"))
+	body = append(body, exitLines(c, p.Status.Exits)...)
+	body = append(body, "", st.Title.Render("containment on this host"))
+	body = append(body, hostLines(c, info, w)...)
+	return v.page(c, body, h)
+}
+
+// page is the window of h lines onto body at the scroll position, the last
+// line saying how much there is.
+func (v *infoView) page(c *pvctx.Context, body []string, h int) []string {
+	rows := h - 1
+	v.scroll = min(max(v.scroll, 0), max(len(body)-rows, 0))
+	out := append([]string(nil), body[v.scroll:min(v.scroll+rows, len(body))]...)
+	for len(out) < rows {
+		out = append(out, "")
+	}
+	return append(out, c.Styles.Faint.Render(strconv.Itoa(len(body))+" lines · j/k: scroll"))
+}
+
+// processLines are the instance's program, process and traffic.
+func processLines(c *pvctx.Context, p *state.Plugin) []string {
 	s := p.Status
-	kv := func(k, val string) string {
-		return st.Faint.Render(render.Fit(k, 12)) + st.Text.Render(render.Sanitize(val))
-	}
-	stamp := func(t time.Time) string {
-		if t.IsZero() {
-			return "-"
-		}
-		return t.Format("2006-01-02 15:04:05")
-	}
 	version := orDash(s.Version)
 	if s.PluginVersion != "" {
 		version += " (plugin says " + s.PluginVersion + ")"
 	}
-	body := []string{
-		kv("state", string(s.State)+" since "+stamp(s.Since)+": "+s.Reason),
-		kv("exec", s.Exec),
-		kv("args", strings.Join(s.Args, " ")),
-		kv("sha256", s.SHA256),
-		kv("version", version),
-		kv("protocol", strconv.Itoa(int(s.Protocol))),
-		kv("pid / pgid", orDash(itoaInt(s.PID))+" / "+orDash(itoaInt(s.PGID))),
-		kv("started", stamp(s.Started)),
-		kv("restarts", strconv.Itoa(s.Restarts)),
-		kv("work dir", s.WorkDir),
-		kv("stdout log", s.StdoutLog),
-		kv("stderr log", s.StderrLog),
-		kv("tasks", "sent "+u(s.TasksSent)+" · answered "+u(s.TasksAnswered)+" · failed "+u(s.TasksFailed)+
+	return []string{
+		kv(c, "state", string(s.State)+" since "+stamp(s.Since)+": "+s.Reason),
+		kv(c, "exec", s.Exec),
+		kv(c, "args", strings.Join(s.Args, " ")),
+		kv(c, "sha256", s.SHA256),
+		kv(c, "version", version),
+		kv(c, "protocol", strconv.Itoa(int(s.Protocol))),
+		kv(c, "pid / pgid", orDash(itoaInt(s.PID))+" / "+orDash(itoaInt(s.PGID))),
+		kv(c, "started", stamp(s.Started)),
+		kv(c, "restarts", strconv.Itoa(s.Restarts)),
+		kv(c, "work dir", s.WorkDir),
+		kv(c, "stdout log", s.StdoutLog),
+		kv(c, "stderr log", s.StderrLog),
+		kv(c, "tasks", "sent "+u(s.TasksSent)+" · answered "+u(s.TasksAnswered)+" · failed "+u(s.TasksFailed)+
 			" · timed out "+u(s.TasksTimedOut)+" · rtt p50 "+render.Duration(s.RTTp50)+" p99 "+render.Duration(s.RTTp99)),
-		kv("traffic", "records in "+u(s.RecordsIn)+" · frames in/out "+u(s.FramesIn)+"/"+u(s.FramesOut)+
+		kv(c, "traffic", "records in "+u(s.RecordsIn)+" · frames in/out "+u(s.FramesIn)+"/"+u(s.FramesOut)+
 			" · bytes in/out "+render.Bytes(int64(s.BytesIn))+"/"+render.Bytes(int64(s.BytesOut))),
-		kv("kept here", kept(p.Records.Len(), p.Records.Bytes(), p.Records.Budget(), p.Records.Evicted(), "records")+
+		kv(c, "kept here", kept(p.Records.Len(), p.Records.Bytes(), p.Records.Budget(), p.Records.Evicted(), "records")+
 			" · "+kept(p.Logs.Len(), p.Logs.Bytes(), p.Logs.Budget(), p.Logs.Evicted(), "lines")),
-		"",
-		st.Title.Render("exit history") + st.Faint.Render(" (newest first)"),
 	}
-	if len(s.Exits) == 0 {
-		body = append(body, st.Faint.Render("no exits"))
+}
+
+// containLines say how the current (or last) run is held: as whom, in
+// which cgroup, under which limits, and what the limits stopped. The
+// engine learns all of it when it starts a process, so before the first
+// it has nothing to say, and "supervisor's own" would be a guess.
+func containLines(c *pvctx.Context, s supervisor.PluginStatus, w int) []string {
+	st := c.Styles
+	if s.Started.IsZero() {
+		return []string{label(c, "containment") + st.Faint.Render("known once it has started")}
 	}
-	for i := len(s.Exits) - 1; i >= 0; i-- {
-		e := s.Exits[i]
-		body = append(body, st.Text.Render(e.Time.Format("2006-01-02 15:04:05")+"  "+render.Fit(e.String(), 12)+" "+render.Sanitize(e.Reason)))
+	out := []string{kv(c, "user", cmp.Or(s.User, "supervisor's own"))}
+	out = append(out, hang(label(c, "cgroup"), cmp.Or(s.Cgroup, noCgroup), st.Text, w)...)
+	out = append(out, hang(label(c, "limits"), cmp.Or(s.Limits, "none"), st.Text, w)...)
+	if s.LimitsNotEnforced != "" {
+		out = append(out, hang(label(c, ""), "not enforced: "+s.LimitsNotEnforced, st.Warn, w)...)
 	}
-	rows := h - 1
-	v.scroll = min(max(v.scroll, 0), max(len(body)-rows, 0))
-	out := body[v.scroll:min(v.scroll+rows, len(body))]
-	out = append([]string(nil), out...)
-	for len(out) < rows {
-		out = append(out, "")
+	return append(out, kv(c, "sandbox", yesNo(s.Sandboxed)), hitsLine(c, s))
+}
+
+// hitsLine counts what the limits stopped over every run; any at all is
+// worth a look, so it is drawn as a warning.
+func hitsLine(c *pvctx.Context, s supervisor.PluginStatus) string {
+	style := c.Styles.Text
+	if s.OOMKills > 0 || s.PidsLimitHits > 0 {
+		style = c.Styles.Warn
 	}
-	return append(out, st.Faint.Render(strconv.Itoa(len(body))+" lines · j/k: scroll"))
+	return label(c, "limit hits") + style.Render("oom kills "+u(s.OOMKills)+" · pids_max hits "+u(s.PidsLimitHits))
+}
+
+// exitWidth holds "signal killed", how an OOM kill ends, and "signal
+// aborted" whole.
+const exitWidth = 14
+
+// exitLines are the past runs, newest first.
+func exitLines(c *pvctx.Context, exits []supervisor.Exit) []string {
+	if len(exits) == 0 {
+		return []string{c.Styles.Faint.Render("no exits")}
+	}
+	out := make([]string, 0, len(exits))
+	for i := len(exits) - 1; i >= 0; i-- {
+		e := exits[i]
+		line := stamp(e.Time) + "  " + render.Fit(render.Sanitize(e.String()), exitWidth) + " " + render.Sanitize(e.Reason)
+		out = append(out, c.Styles.Exit(e).Render(line))
+	}
+	return out
+}
+
+// hostLines are the engine's containment lines, each feature under its
+// name where the line has the "feature: how" shape, then the watchdog.
+func hostLines(c *pvctx.Context, info supervisor.Info, w int) []string {
+	if len(info.Containment) == 0 && info.WatchdogPID == 0 {
+		return []string{c.Styles.Faint.Render("not reported by this supervisor")}
+	}
+	var out []string
+	for _, line := range info.Containment {
+		k, v := feature(render.Sanitize(line))
+		lead := ""
+		if k != "" {
+			lead = label(c, k)
+		}
+		out = append(out, hang(lead, v, c.Styles.Text, w)...)
+	}
+	return append(out, watchdogLines(c, info, w)...)
+}
+
+// feature splits "kill: cgroup.kill (…)" at its first colon when the name
+// fits the label column; another line is kept whole.
+func feature(line string) (name, how string) {
+	name, how, ok := strings.Cut(line, ": ")
+	if !ok || name == "" || render.Width(name) >= keyWidth {
+		return "", line
+	}
+	return name, how
+}
+
+// watchdogLines say whether a watchdog will kill the plugins if the
+// supervisor dies. Any restart means it died while the supervisor ran:
+// plugins were unguarded for a moment, and it is worth finding out why.
+func watchdogLines(c *pvctx.Context, info supervisor.Info, w int) []string {
+	st := c.Styles
+	if info.WatchdogPID <= 0 {
+		return hang(label(c, "watchdog"), "none: plugins may outlive a crash of the supervisor", st.Warn, w)
+	}
+	restarts := st.Text.Render("restarts 0")
+	if info.WatchdogRestarts > 0 {
+		restarts = st.Warn.Render("restarts "+strconv.Itoa(info.WatchdogRestarts)) + st.Faint.Render(" (it died and was started again)")
+	}
+	return []string{label(c, "watchdog") + st.Text.Render("pid "+strconv.Itoa(info.WatchdogPID)+" · ") + restarts}
+}
+
+// kv is a label and an engine's value on one line, cut at the pane's edge.
+func kv(c *pvctx.Context, k, val string) string {
+	return label(c, k) + c.Styles.Text.Render(render.Sanitize(val))
+}
+
+func label(c *pvctx.Context, k string) string { return c.Styles.Faint.Render(render.Fit(k, keyWidth)) }
+
+// hang is text worth reading whole (a reason, a path) wrapped to w cells
+// after lead, the lines after the first indented as far.
+func hang(lead, text string, style lipgloss.Style, w int) []string {
+	lw := render.Width(lead)
+	parts := render.WrapWords(render.Sanitize(text), max(w-lw, 1))
+	out := make([]string, len(parts))
+	for i, part := range parts {
+		if i > 0 {
+			lead = strings.Repeat(" ", lw)
+		}
+		out[i] = lead + style.Render(part)
+	}
+	return out
+}
+
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.Format("2006-01-02 15:04:05")
 }
 
 // kept says how much of a buffer this console holds, against its byte
@@ -84,6 +210,13 @@ func kept(n int, bytes, budget int64, evicted uint64, what string) string {
 // stateLabel is a state as the pane title shows it.
 func stateLabel(s supervisor.PluginStatus) string {
 	return pvctx.Symbol(s.State) + " " + string(s.State)
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
 }
 
 func itoaInt(n int) string {

@@ -32,7 +32,9 @@ func View(c *pvctx.Context, s *state.Store, id string, w, h int) string {
 		stateLine,
 		kv("why", orDash(ps.Reason)),
 		kv("process", "pid "+num(ps.PID)+" · pgid "+num(ps.PGID)+" · up "+uptime(ps, now)),
-		kv("restarts", strconv.Itoa(ps.Restarts)+lastExit(ps)),
+		// A last run the kernel ended at a limit is drawn as the exit
+		// history draws it.
+		st.Faint.Render(render.Fit("restarts", 10)) + st.Exit(ps.LastExit).Render(render.Sanitize(strconv.Itoa(ps.Restarts)+lastExit(ps))),
 		kv("health", heartbeat(ps, now)),
 		kv("tasks", tasks(ps)),
 		kv("load", load(ps)),
