@@ -114,7 +114,12 @@ func TestStatusShowsLimitExit(t *testing.T) {
 		e := ct.Start(t, ct.Plugin(t, "hog", ct.Bin("chaos"), `memory_max = "64MiB"`), ct.Options{})
 		st := e.WaitState("hog", supervisor.StateRunning)
 		if st.Cgroup == "" || st.LimitsNotEnforced != "" {
-			t.Skipf("memory_max is not enforced on this machine: %q", st.LimitsNotEnforced)
+			// The fallback: a limit the machine cannot enforce is said, and
+			// the plugin runs without it.
+			t.Logf("memory_max is not enforced on this machine (%q): tested that status says so", st.LimitsNotEnforced)
+			r := ctlRun(t, e, "status", "--json")
+			r.want(t, ctl.ExitOK, "limits_not_enforced")
+			return
 		}
 		go func() {
 			_, _ = e.Sup.SendTask(context.Background(), supervisor.TaskRequest{Plugin: "hog", ID: 13, Content: "8"})
