@@ -624,3 +624,36 @@ func (c *contained) afterSigkill(caps *cgroup.Capabilities, w proc, escaped []pr
 	}
 	wantNoCgroups(t, c.cmd.Process.Pid, what)
 }
+
+// TestSigkillWithNoPluginRunningLeavesNoCgroup: plugvisor's parent groups
+// (plugvisor-<pid>-* in every hierarchy) must go when plugvisor is killed
+// with SIGKILL even when no plugin runs at that moment, as they do when a
+// plugin runs: the watchdog is the only one left to remove them.
+func TestSigkillWithNoPluginRunningLeavesNoCgroup(t *testing.T) {
+	caps := layout(t)
+	tmp := t.TempDir()
+	c := startContained(t, tmp, chaosPlugin(t, "chaos", ""), "chaos")
+	c.wantCgroupsBefore("chaos", caps)
+	if out, err := c.ctl("stop", "chaos"); err != nil {
+		t.Fatalf("ctl stop chaos: %v\n%s", err, out)
+	}
+	parents := cgroupParents(t, c.cmd.Process.Pid)
+	if caps != nil && len(parents) == 0 {
+		t.Fatal("no parent cgroup directories while plugvisor runs")
+	}
+	w := c.theWatchdog()
+	c.sigkill()
+	waitExited(t, "the watchdog", w)
+	// Whatever is left now stays: the watchdog was the last to remove it.
+	// Remove it (empty directories of this run's plugvisor only) so that a
+	// failure here leaves the machine clean, then fail.
+	left := cgroupParents(t, c.cmd.Process.Pid)
+	for _, d := range left {
+		if err := os.Remove(d); err != nil {
+			t.Errorf("removing the leftover %s: %v", d, err)
+		}
+	}
+	if len(left) > 0 {
+		t.Fatalf("after SIGKILL of plugvisor with no plugin running, its watchdog exited leaving %d cgroup directories: %v", len(left), left)
+	}
+}
