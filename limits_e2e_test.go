@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -116,9 +117,8 @@ func hogHeld(t *testing.T, c *contained, instance string) <-chan int {
 var pidsRefused = regexp.MustCompile(`pids_max 32 reached: ([0-9]+) fork\(s\) refused`)
 
 // forksAttempts bounds the forks tasks TestPidsMaxRefusesForks sends: the
-// chaos plugin dies before it replies in about one run in three (its
-// forks task spends a thread per child, and its Go runtime aborts when it
-// cannot make one), and each death is itself checked.
+// chaos plugin dies before it replies in about one run in three (see
+// TestForksTaskSpendsNoThreadPerChild), and each death is itself checked.
 const forksAttempts = 10
 
 // TestPidsMaxRefusesForks: under pids_max = 32 the forks task cannot start
@@ -232,6 +232,54 @@ func TestPidsMaxRefusesForks(t *testing.T) {
 	}
 	t.Logf("the run that replied %s: exit %q; pids_limit_hits %d over %d run(s) (forks and threads refused, from pids.events)",
 		how, e.Reason, st.PidsLimitHits, len(limited))
+}
+
+// threads is the number of threads of process pid.
+func threads(t *testing.T, pid int) int {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "Threads:"); ok {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+	}
+	t.Fatalf("/proc/%d/status has no Threads", pid)
+	return 0
+}
+
+// TestForksTaskSpendsNoThreadPerChild: pids_max counts threads as well as
+// processes, so a plugin whose forks task spends a thread on each child
+// reaches the limit with half the children, and its Go runtime, unable to
+// make a thread it needs, aborts (runtime/cgo: pthread_create failed:
+// Resource temporarily unavailable; SIGABRT, exit 2), often before the
+// task can reply. Without any limit, 20 children must cost the plugin no
+// more than a couple of threads.
+//
+// This fails today: examples/chaos forksTask starts `go cmd.Wait()` per
+// child, and each of those goroutines holds an OS thread blocked in
+// waitid for as long as the child sleeps.
+func TestForksTaskSpendsNoThreadPerChild(t *testing.T) {
+	tmp := t.TempDir()
+	c := startContained(t, tmp, chaosPlugin(t, "chaos", ""), "chaos")
+	pid := c.status("chaos").PID
+	before := threads(t, pid)
+	fields := c.answer("chaos", 14, "20")
+	if fields["started"] != "20" || fields["error"] != "" {
+		t.Fatalf("forks 20 without a limit: %v", fields)
+	}
+	after := threads(t, pid)
+	t.Logf("chaos (pid %d): %d threads before forks 20, %d after", pid, before, after)
+	if after-before > 2 {
+		t.Fatalf("20 sleeping children cost the plugin %d threads (%d → %d): under pids_max each one is a pid the children cannot have, "+
+			"and the Go runtime aborts when it cannot make a thread", after-before, before, after)
+	}
 }
 
 // cpuGroup is where the instance's cpu controller keeps its figures: the
