@@ -24,7 +24,7 @@ import (
 // hog, forks, spin, read, who. Each asserts on what the kernel says (the
 // process table, the cgroup files) as well as on what plugvisor reports.
 
-// hangBound only turns a hang into a failure; it asserts nothing about
+// containBound only turns a hang into a failure; it asserts nothing about
 // speed.
 const containBound = 30 * time.Second
 
