@@ -116,9 +116,11 @@ func hogHeld(t *testing.T, c *contained, instance string) <-chan int {
 // pidsRefused is limitExit's note on a run whose forks were refused.
 var pidsRefused = regexp.MustCompile(`pids_max 32 reached: ([0-9]+) fork\(s\) refused`)
 
-// forksAttempts bounds the forks tasks TestPidsMaxRefusesForks sends: the
-// chaos plugin dies before it replies in about one run in three (see
-// TestForksTaskSpendsNoThreadPerChild), and each death is itself checked.
+// forksAttempts bounds the forks tasks TestPidsMaxRefusesForks sends. A Go
+// plugin at its pids_max can still die before it replies, when its runtime
+// needs a thread while the children hold every pid; each such death is
+// itself checked (its exit names the limit), and the restarted plugin
+// tries again.
 const forksAttempts = 10
 
 // TestPidsMaxRefusesForks: under pids_max = 32 the forks task cannot start
@@ -255,16 +257,12 @@ func threads(t *testing.T, pid int) int {
 }
 
 // TestForksTaskSpendsNoThreadPerChild: pids_max counts threads as well as
-// processes, so a plugin whose forks task spends a thread on each child
-// reaches the limit with half the children, and its Go runtime, unable to
-// make a thread it needs, aborts (runtime/cgo: pthread_create failed:
-// Resource temporarily unavailable; SIGABRT, exit 2), often before the
-// task can reply. Without any limit, 20 children must cost the plugin no
-// more than a couple of threads.
-//
-// This fails today: examples/chaos forksTask starts `go cmd.Wait()` per
-// child, and each of those goroutines holds an OS thread blocked in
-// waitid for as long as the child sleeps.
+// processes, so a plugin whose forks task spent a thread on each child (a
+// goroutine in cmd.Wait) reached the limit with half the children, and its
+// Go runtime, unable to make a thread it needed, aborted (pthread_create:
+// Resource temporarily unavailable), often before the task could reply.
+// Without any limit, 20 children must cost the plugin no more than a
+// couple of threads.
 func TestForksTaskSpendsNoThreadPerChild(t *testing.T) {
 	tmp := t.TempDir()
 	c := startContained(t, tmp, chaosPlugin(t, "chaos", ""), "chaos")

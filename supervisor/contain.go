@@ -152,6 +152,14 @@ func (c *containment) describe() []string {
 	return strings.Split(c.caps.String(), "\n")
 }
 
+// parents are the directories the instances' cgroups are made in.
+func (c *containment) parents() []string {
+	if c.mgr == nil {
+		return nil
+	}
+	return c.mgr.Parents()
+}
+
 func (c *containment) close() error {
 	if c.mgr == nil {
 		return nil

@@ -51,7 +51,7 @@ func TestCheckPeerWantsThePluginsUID(t *testing.T) {
 // credentials (no Credential at all). Either way it leads a process group
 // of its own and dies with its forking thread.
 func TestProcessAttrsDropGroups(t *testing.T) {
-	a := processAttrs(&registry.Plugin{UID: 65534, GID: 65534}, nil)
+	a := processAttrs(&registry.Plugin{UID: 65534, GID: 65534})
 	cred := a.Credential
 	if cred == nil || cred.Uid != 65534 || cred.Gid != 65534 || len(cred.Groups) != 0 || cred.NoSetGroups {
 		t.Fatalf("credential %+v: want uid and gid 65534, no groups, setgroups called", cred)
@@ -59,7 +59,7 @@ func TestProcessAttrsDropGroups(t *testing.T) {
 	if !a.Setpgid || a.Pdeathsig != syscall.SIGKILL || a.UseCgroupFD {
 		t.Fatalf("attrs %+v: want Setpgid, Pdeathsig SIGKILL, no cgroup fd without a group", a)
 	}
-	if a := processAttrs(&registry.Plugin{UID: -1, GID: -1}, nil); a.Credential != nil {
+	if a := processAttrs(&registry.Plugin{UID: -1, GID: -1}); a.Credential != nil {
 		t.Fatalf("a plugin of the supervisor's user gets credential %+v", a.Credential)
 	}
 }

@@ -129,7 +129,7 @@ func (s *Supervisor) Run(ctx context.Context) error {
 	l.sockets = newUserSockets(agent.Socket, agent.WorkDir, s.accept)
 	defer l.sockets.close()
 	if s.opts.WatchdogExe != "" {
-		if l.watchdog, err = startWatchdog(s.opts.WatchdogExe, s.log, l.kids); err != nil {
+		if l.watchdog, err = startWatchdog(s.opts.WatchdogExe, s.log, l.kids, contain.parents()); err != nil {
 			return err
 		}
 		defer l.watchdog.close()

@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,9 +27,10 @@ import (
 // still holds it.
 //
 // The supervisor writes "+<pgid>[\t<cgroup dir>]..." and "-<pgid>" lines to
-// the watchdog's stdin. End of file — which the kernel delivers when the
-// supervisor dies, however it dies — means: kill every group and cgroup
-// still listed, remove the cgroups, then exit. If the watchdog itself dies
+// the watchdog's stdin, and "p<dir>" for each parent directory its cgroups
+// are made in. End of file — which the kernel delivers when the supervisor
+// dies, however it dies — means: kill every group and cgroup still listed,
+// remove the cgroups and the parents, then exit. If the watchdog itself dies
 // first, the supervisor notices, says so, and starts another with the same
 // list.
 
@@ -72,22 +72,34 @@ func joinTabs(dirs []string) string {
 	return "\t" + strings.Join(dirs, "\t")
 }
 
+// watchList is what the watchdog was told: the plugin processes, and the
+// parent directories of their cgroups.
+type watchList struct {
+	entries map[int]watchEntry
+	parents []string
+}
+
 // watch reads the supervisor's list until end of file.
-func watch(r io.Reader) map[int]watchEntry {
-	entries := map[int]watchEntry{}
+func watch(r io.Reader) watchList {
+	l := watchList{entries: map[int]watchEntry{}}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 4096), 64<<10)
 	for sc.Scan() {
-		e, add, ok := parseWatchLine(sc.Text())
+		line := sc.Text()
+		if dir, ok := strings.CutPrefix(line, "p"); ok && filepath.IsAbs(dir) {
+			l.parents = append(l.parents, filepath.Clean(dir))
+			continue
+		}
+		e, add, ok := parseWatchLine(line)
 		switch {
 		case !ok:
 		case add:
-			entries[e.pgid] = e
+			l.entries[e.pgid] = e
 		default:
-			delete(entries, e.pgid)
+			delete(l.entries, e.pgid)
 		}
 	}
-	return entries
+	return l
 }
 
 func parseWatchLine(line string) (e watchEntry, add, ok bool) {
@@ -109,19 +121,16 @@ func parseWatchLine(line string) (e watchEntry, add, ok bool) {
 }
 
 // killAll kills every listed process group and cgroup, then removes the
-// cgroups and, once they are gone, the parents they were made in.
-func killAll(entries map[int]watchEntry) {
+// cgroups and the parents they were made in. A parent still holding a
+// group of a process that was not listed (none should) stays.
+func killAll(l watchList) {
 	var groups []*cgroup.Group
-	var parents []string
-	for _, e := range entries {
+	for _, e := range l.entries {
 		_ = syscall.Kill(-e.pgid, syscall.SIGKILL)
 		if len(e.cgroups) > 0 {
 			g := cgroup.Reopen(e.cgroups)
 			_ = g.Kill()
 			groups = append(groups, g)
-			for _, dir := range e.cgroups {
-				parents = append(parents, filepath.Dir(dir))
-			}
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), watchdogCleanup)
@@ -129,9 +138,24 @@ func killAll(entries map[int]watchEntry) {
 	for _, g := range groups {
 		_ = g.Remove(ctx)
 	}
-	slices.Sort(parents)
-	for _, dir := range slices.Compact(parents) {
-		_ = os.Remove(dir) // fails while another plugin's group is left: nothing to do then
+	for _, dir := range l.parents {
+		removeLeftGroups(ctx, dir)
+		_ = os.Remove(dir)
+	}
+}
+
+// removeLeftGroups removes the empty groups of instances that had no
+// process when the supervisor died (their homes keep the v1 groups between
+// runs): the supervisor's threads in them died with it.
+func removeLeftGroups(ctx context.Context, parent string) {
+	entries, err := os.ReadDir(parent)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			_ = cgroup.Reopen([]string{filepath.Join(parent, e.Name())}).Remove(ctx)
+		}
 	}
 }
 
@@ -146,6 +170,7 @@ type watchdog struct {
 	w        io.WriteCloser
 	cmd      *exec.Cmd
 	entries  map[int]watchEntry
+	parents  []string // of the cgroups, told to every watchdog first
 	closed   bool
 	restarts int
 	exited   chan struct{} // closed when the current process is reaped
@@ -153,8 +178,8 @@ type watchdog struct {
 
 // startWatchdog re-executes exe as the watchdog, in its own process group so
 // a Ctrl-C for the console does not reach it.
-func startWatchdog(exe string, log *slog.Logger, kids *children) (*watchdog, error) {
-	d := &watchdog{exe: exe, log: log, kids: kids, entries: map[int]watchEntry{}}
+func startWatchdog(exe string, log *slog.Logger, kids *children, parents []string) (*watchdog, error) {
+	d := &watchdog{exe: exe, log: log, kids: kids, entries: map[int]watchEntry{}, parents: parents}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err := d.spawnLocked(); err != nil {
@@ -182,6 +207,11 @@ func (d *watchdog) spawnLocked() error {
 	}
 	d.w, d.cmd, d.exited = w, cmd, make(chan struct{})
 	go d.reap(cmd, d.exited)
+	for _, dir := range d.parents {
+		if _, err := io.WriteString(w, "p"+dir+"\n"); err != nil {
+			return fmt.Errorf("watchdog: tell the new watchdog its list: %w", err)
+		}
+	}
 	for _, e := range d.entries {
 		if _, err := io.WriteString(w, e.line()+"\n"); err != nil {
 			return fmt.Errorf("watchdog: tell the new watchdog its list: %w", err)

@@ -35,7 +35,7 @@
 //	          in a session of their own; reply {pids: "P1,P2"}
 //	13 hog    M: allocate and touch M MiB per step, forever, with a progress
 //	          record {mib} per step: only a memory limit ends it
-//	14 forks  N: start up to N sleeping children; reply {started, error}
+//	14 forks  N: start up to N sleeping children, end them; reply {started, error}
 //	15 spin   N[:D]: keep N goroutines busy for D (default an hour) or until
 //	          the task is cancelled; a progress record {action: spinning} first
 //	16 read   PATH: read the file; reply {bytes} or fail with the error

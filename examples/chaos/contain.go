@@ -74,9 +74,9 @@ func hogTask(ctx context.Context, t sdk.Task, s sdk.Sink) error {
 	return ctx.Err()
 }
 
-// forksTask starts up to N sleeping children (content N) and replies how
-// many started and the error of the first that did not: a pids limit makes
-// fork fail with EAGAIN. The children die with the plugin.
+// forksTask starts up to N sleeping children (content N), ends them, and
+// replies how many started and the error of the first that did not: a pids
+// limit makes fork fail with EAGAIN.
 func forksTask(ctx context.Context, t sdk.Task, s sdk.Sink) error {
 	n, err := strconv.Atoi(t.Content)
 	if err != nil || n <= 0 {
@@ -86,17 +86,24 @@ func forksTask(ctx context.Context, t sdk.Task, s sdk.Sink) error {
 	if err != nil {
 		return fmt.Errorf("forks: %w", err)
 	}
-	started, failure := 0, ""
+	var kids []*exec.Cmd
+	failure := ""
 	for range n {
 		cmd := exec.Command(path, "1000000")
 		if err := cmd.Start(); err != nil {
 			failure = err.Error()
 			break
 		}
-		go func() { _ = cmd.Wait() }()
-		started++
+		kids = append(kids, cmd)
 	}
-	return s.Reply(t, sdk.Fields{"data_type": "chaos", "action": "forks", "started": strconv.Itoa(started), "error": failure})
+	// Ended one by one from here, with no goroutine (and no thread) per
+	// child: pids_max counts threads too, and a runtime that cannot make
+	// one aborts. Ending them gives the pids back before the reply.
+	for _, cmd := range kids {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	}
+	return s.Reply(t, sdk.Fields{"data_type": "chaos", "action": "forks", "started": strconv.Itoa(len(kids)), "error": failure})
 }
 
 // spinTask keeps content goroutines busy (default 2) until the task's

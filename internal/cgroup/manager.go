@@ -149,6 +149,16 @@ func validName(name string) error {
 	return nil
 }
 
+// Parents are the directories m made its groups in, cgroup2 first: what a
+// watchdog removes when the supervisor has died.
+func (m *Manager) Parents() []string {
+	var out []string
+	if m.v2 != "" {
+		out = append(out, m.v2)
+	}
+	return append(out, m.v1...)
+}
+
 // Close removes the parent directories; groups must be removed first.
 // plugvisor stays in its leaf: its old cgroup hands out controllers now
 // and cannot take it back.

@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"syscall"
@@ -15,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/plugvisor/plugvisor/internal/cgroup"
+	"github.com/plugvisor/plugvisor/internal/sandbox"
 )
 
 // TestBornInGroup forks a child from a thread that joined the group's v1
@@ -55,18 +55,15 @@ func TestBornInGroup(t *testing.T) {
 }
 
 // forkJoined starts cmd from a locked thread that joined g, and ends that
-// thread (the goroutine returns locked) once the child has started.
+// thread once the child has started. Never the main thread: Go cannot end
+// that one, and it would stay in g for good.
 func forkJoined(cmd *exec.Cmd, g *cgroup.Group) (err error) {
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
+	sandbox.OnThread(func() {
 		if err = g.JoinThread(unix.Gettid()); err != nil {
 			return
 		}
 		err = cmd.Start()
-	}()
-	<-done
+	})
 	return err
 }
 
