@@ -127,6 +127,28 @@ func TestPluginRunsAsNobody(t *testing.T) {
 		t.Fatalf("refused connections %d, was %d", in.RefusedConns, refusedBefore)
 	}
 
+	// A process of another user (daemon) cannot even connect to nobody's
+	// socket: the echo plugin, started by hand as daemon with nobody's
+	// socket, fails to register with permission denied.
+	otherUID, otherGID := 1, 1
+	if other, err := user.LookupId("1"); err == nil {
+		otherGID, _ = strconv.Atoi(other.Gid)
+	}
+	// The build's own directory is root's alone: a copy daemon may run.
+	bin := filepath.Join(tmp, "bin")
+	if err := os.Mkdir(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	copyExecutable(t, testutil.Bin("plugvisor"), filepath.Join(bin, "plugvisor"))
+	imp := exec.Command(filepath.Join(bin, "plugvisor"), "plugin", "echo")
+	imp.Env = []string{protocol.EnvSocket + "=" + sock, protocol.EnvPlugin + "=chaos", protocol.EnvInstance + "=chaos"}
+	imp.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(otherUID), Gid: uint32(otherGID), Groups: []uint32{}}}
+	out, err := imp.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "permission denied") {
+		t.Fatalf("a plugin process of uid %d on nobody's socket: %v\n%s\nwant it refused with permission denied", otherUID, err, out)
+	}
+	t.Logf("uid %d on %s: %s", otherUID, sock, strings.TrimSpace(string(out)))
+
 	// The plugin itself was not disturbed.
 	if again := c.answer("chaos", 17, ""); again["uid"] != nobody.Uid {
 		t.Fatalf("chaos after the refused hello: %v", again)
@@ -161,4 +183,15 @@ func helloFrom(t *testing.T, sock string, hello *protocol.Hello) *protocol.Rejec
 		t.Fatalf("hello from uid %d was answered %s, not reject", os.Getuid(), m.Kind())
 	}
 	return rej
+}
+
+func copyExecutable(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
 }
