@@ -27,7 +27,17 @@ func TestSandboxReadOnly(t *testing.T) {
 	fileA, fileB := filepath.Join(dirA, "file"), filepath.Join(dirB, "file")
 	writeFile(t, fileA, "readable\n")
 	writeFile(t, fileB, "out of bounds\n")
-	boxed := chaosPlugin(t, "boxed", "[plugins.boxed.sandbox]\nread_only = ["+strconv.Quote(dirA)+"]")
+	for _, f := range []string{fileA, fileB} {
+		// Readable to nobody by the file's mode: a refusal is the sandbox's.
+		if err := os.Chmod(f, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A sandboxed plugin needs a user of its own (it would share its
+	// Landlock domain with the supervisor's forking thread otherwise), and
+	// that user must pass through the test's directories.
+	openPassage(t, tmp)
+	boxed := chaosPlugin(t, "boxed", "user = \"nobody\"\n[plugins.boxed.sandbox]\nread_only = ["+strconv.Quote(dirA)+"]")
 	support := sandbox.Probe()
 	if !support.Filesystem {
 		// No Landlock: a plugin that asked for a sandbox must not run

@@ -50,8 +50,10 @@ func TestContainmentExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data = []byte(strings.NewReplacer(`user = "nobody"`, fmt.Sprintf("user = %q", other.name),
-		`user = "daemon"`, fmt.Sprintf("user = %q", self.name)).Replace(string(data)))
+	// The sandboxed reporter needs a uid other than the test's own; the
+	// agent's default may be the test's.
+	data = []byte(strings.NewReplacer(`user = "nobody"`, fmt.Sprintf("user = %q", self.name),
+		`user = "daemon"`, fmt.Sprintf("user = %q", other.name)).Replace(string(data)))
 	path := filepath.Join(dir, "config.toml")
 	writeFile(t, path, string(data))
 	cfg, err := Load(path)
@@ -59,15 +61,15 @@ func TestContainmentExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	agent := Limits{MemoryMax: 256 * MiB, MemoryHigh: 192 * MiB, CPUMax: 0.5, PidsMax: 64}
-	if cfg.Agent.Limits != agent || cfg.Agent.User != other.name || cfg.Agent.Group != "" {
+	if cfg.Agent.Limits != agent || cfg.Agent.User != self.name || cfg.Agent.Group != "" {
 		t.Errorf("agent limits %v, user %q group %q", cfg.Agent.Limits, cfg.Agent.User, cfg.Agent.Group)
 	}
 	p := cfg.Plugin("reporter")
 	if want := (Limits{MemoryMax: GiB, MemoryHigh: 192 * MiB, PidsMax: 64}); p.Limits != want {
 		t.Errorf("limits %v, want %v", p.Limits, want)
 	}
-	if p.User != self.name || p.Group != "" || p.UID != self.uid || p.GID != self.gid {
-		t.Errorf("user %q group %q uid %d gid %d; want %s's own", p.User, p.Group, p.UID, p.GID, self.name)
+	if p.User != other.name || p.Group != "" || p.UID != other.uid || p.GID != other.gid {
+		t.Errorf("user %q group %q uid %d gid %d; want %s's own", p.User, p.Group, p.UID, p.GID, other.name)
 	}
 	want := &Sandbox{
 		ReadOnly: []string{"/etc/ssl/certs", filepath.Join(dir, "share")}, ReadWrite: []string{"/var/lib/reporter"},

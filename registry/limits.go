@@ -22,7 +22,7 @@ const (
 	// maxCPUPercent is a thousand cores: anything above is a typo.
 	maxCPUPercent = 100000
 	// minPids counts the supervisor's forking thread, which is in the
-	// group for a moment while the plugin is born into it.
+	// group, where it waits while the plugin runs.
 	minPids = 2
 )
 
@@ -149,7 +149,7 @@ func (v *validator) limits(k keyPath, l Limits, own func(key string) bool) {
 		v.fail(k.key("cpu_max"), "%s is out of range (want more than 0%% and at most %d%%, a thousand cores)", percent(l.CPUMax), maxCPUPercent)
 	}
 	if own("pids_max") && (l.PidsMax < 0 || l.PidsMax > 0 && l.PidsMax < minPids) {
-		v.fail(k.key("pids_max"), "must be 0 (no limit) or at least %d, got %d: the supervisor's forking thread is counted in the group for a moment while the plugin is born into it",
+		v.fail(k.key("pids_max"), "must be 0 (no limit) or at least %d, got %d: the supervisor's thread that forks the plugin waits in its group and is counted",
 			minPids, l.PidsMax)
 	}
 	v.memoryOrder(k, l, own)

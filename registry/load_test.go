@@ -187,7 +187,8 @@ func TestExampleLoadsEveryKey(t *testing.T) {
 	if rep.AutoStart || rep.Restart != RestartNever || rep.StartTimeout != 5*time.Second || rep.Instances != 1 {
 		t.Errorf("reporter = %+v", rep)
 	}
-	if rep.UID != 0 || rep.GID != 0 || rep.Limits != wantAgent.Limits || rep.Sandbox == nil ||
+	daemonUID, daemonGID := lookupIDs(t, "daemon")
+	if rep.UID != daemonUID || rep.GID != daemonGID || rep.Limits != wantAgent.Limits || rep.Sandbox == nil ||
 		!slices.Equal(rep.Sandbox.ReadOnly, []string{"/etc/ssl/certs"}) || !slices.Equal(rep.Sandbox.TCPConnect, []uint16{443}) {
 		t.Errorf("reporter's containment: uid %d gid %d, limits %s, sandbox %+v", rep.UID, rep.GID, rep.Limits, rep.Sandbox)
 	}

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"os"
 	"path/filepath"
 	"slices"
 )
@@ -109,5 +110,22 @@ func (v *validator) sandbox(k keyPath, s *Sandbox) {
 				v.fail(k.key(key).index(i), portRange, "integer 0")
 			}
 		}
+	}
+}
+
+// sandboxUser refuses a sandbox for a plugin of plugvisor's own uid. The
+// thread that forks a sandboxed plugin restricts itself, so the plugin
+// shares its Landlock domain; Landlock's scoping lets a process reach its
+// own domain, and for the same uid the kernel's own checks do not stop it:
+// such a plugin could signal, trace or read the supervisor through that
+// thread. Under a uid of its own, the kernel refuses all three.
+func (v *validator) sandboxUser(k keyPath, p *Plugin) {
+	if p.Sandbox == nil {
+		return
+	}
+	self := os.Geteuid()
+	if p.UID < 0 || p.UID == self {
+		v.fail(k.key("sandbox"), "a sandboxed plugin needs a user of its own (user = \"…\"), not plugvisor's uid %d: "+
+			"the thread that starts it shares its sandbox, and a plugin of the same uid could signal or trace the supervisor through it", self)
 	}
 }

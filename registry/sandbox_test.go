@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -24,7 +25,8 @@ sha256 = %q
 read_write = ["state"]
 `, exe, sha256Hex("m")))
 	path := filepath.Join(dir, "c.toml")
-	src := "[agent]\nwork_dir = \"w\"\nmanifest_dirs = [\"m\"]\n" +
+	_, other := accountsForTest(t) // a sandboxed plugin needs a user of its own
+	src := "[agent]\nwork_dir = \"w\"\nmanifest_dirs = [\"m\"]\n" + fmt.Sprintf("user = %q\n", other.name) +
 		plugin("none") +
 		plugin("empty") + "[plugins.empty.sandbox]\n" +
 		plugin("inline") + "sandbox = {}\n" +
@@ -60,5 +62,19 @@ tcp_bind = [8080]
 		if got := cfg.Plugin(name).Sandbox; !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: sandbox %+v, want %+v", name, got, want)
 		}
+	}
+}
+
+// A sandboxed plugin of plugvisor's own uid is refused at its table: it
+// would share its Landlock domain with the supervisor's forking thread.
+func TestSandboxNeedsOwnUser(t *testing.T) {
+	dir := t.TempDir()
+	exe := writeScript(t, dir, "p", "exit 0")
+	path := filepath.Join(dir, "c.toml")
+	src := fmt.Sprintf("[agent]\nwork_dir = \"w\"\n[plugins.boxed]\nexec = %q\nsha256 = %q\n[plugins.boxed.sandbox]\n", exe, sha256Hex("x"))
+	_, err := Parse(path, []byte(src))
+	want := fmt.Sprintf("%s:6: plugins.boxed.sandbox: a sandboxed plugin needs a user of its own", path)
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("err = %v, want %q", err, want)
 	}
 }

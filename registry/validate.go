@@ -156,6 +156,7 @@ func (v *validator) plugin(p *Plugin) {
 	}
 	v.limits(k, p.Limits, p.owns)
 	v.sandbox(k.key("sandbox"), p.Sandbox)
+	v.sandboxUser(k, p)
 }
 
 // exec checks the executable as it is now; Verify checks it again, on the

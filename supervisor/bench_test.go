@@ -283,7 +283,12 @@ func BenchmarkSpawnContained(b *testing.B) {
 	}{
 		{"bare", startHarness(b, plugin(b, "echo", echo, "auto_start = false"), func(o *supervisor.Options) { o.NoCgroups = true })},
 		{"cgroup", startHarness(b, plugin(b, "echo", echo, limits))},
-		{"cgroup+sandbox", startHarness(b, plugin(b, "echo", echo, limits+"\n[plugins.echo.sandbox]\n"))},
+		// A sandboxed plugin needs a user of its own, who must pass
+		// through the harness's directory to its socket.
+		{"cgroup+sandbox", startHarness(b, plugin(b, "echo", echo, limits+"\nuser = \"nobody\"\n[plugins.echo.sandbox]\n"))},
+	}
+	if err := os.Chmod(ways[2].h.Dir, 0o711); err != nil {
+		b.Fatal(err)
 	}
 	settle(b, echo)
 	ds := make([][]time.Duration, len(ways))

@@ -55,6 +55,12 @@ func becomeSubreaper() error {
 	return unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 }
 
+// notDumpable keeps processes of the supervisor's uid (a plugin without a
+// user of its own) from tracing it or reading its memory: the kernel then
+// asks for CAP_SYS_PTRACE. It is the supervisor's own setting: exec resets
+// it, so plugins are not affected.
+func notDumpable() error { return unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0) }
+
 // reapMembers waits, bounded by limit, until the killed group pgid holds
 // nothing but its first process, reaping each member that has become the
 // supervisor's child. Members are reaped by pid, never with wait4(-pgid),

@@ -116,6 +116,9 @@ func (s *Supervisor) Run(ctx context.Context) error {
 	if err := becomeSubreaper(); err != nil {
 		s.log.Warn("cannot become child subreaper; orphans of plugins are left to init", "err", err)
 	}
+	if err := notDumpable(); err != nil {
+		s.log.Warn("cannot make the supervisor non-dumpable; a plugin of its uid could trace it", "err", err)
+	}
 	// Before any process is started: on cgroup2 the supervisor may move
 	// itself into a leaf of its own.
 	contain := newContainment(s.log, s.opts.NoCgroups)
