@@ -3,7 +3,9 @@ package supervisor_test
 import (
 	"context"
 	"testing"
+	"time"
 
+	"github.com/plugvisor/plugvisor/supervisor"
 	"github.com/plugvisor/plugvisor/supervisor/supervisortest"
 )
 
@@ -33,5 +35,38 @@ func TestRestartsLiveInTheirCgroup(t *testing.T) {
 	}
 	if len(seen) == 0 {
 		t.Log("no cgroups on this machine: tested restarts by process group only")
+	}
+}
+
+// TestStartWhileStopping asks for a start while the instance's process is
+// still within its stop grace (it sent a bad frame and does not leave).
+// The start waits for that process to exit and only then launches: two
+// processes of one instance never run at once, and the instance neither
+// wedges (its forking thread waits for one process at a time) nor breaks
+// its cgroup, with cgroups or without.
+func TestStartWhileStopping(t *testing.T) {
+	for _, noCgroups := range []bool{false, true} {
+		t.Run(map[bool]string{false: "cgroup", true: "process-group"}[noCgroups], func(t *testing.T) {
+			h := startHarness(t, plugin(t, "bad", self(), `restart = "never"`+"\nenv = { PV_TEST_ROLE = \"garbage-stubborn\" }"),
+				func(o *supervisor.Options) { o.NoCgroups = noCgroups })
+			first := h.WaitState("bad", supervisor.StateStopping)
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			err := h.Sup.Start(ctx, "bad")
+			if ctx.Err() != nil {
+				t.Fatalf("Start while stopping did not return: %v", err)
+			}
+			st := h.Status("bad")
+			if len(st.Exits) == 0 || st.Exits[0].Signal != "killed" {
+				t.Fatalf("the first process (pid %d) did not end before the next start: exits %+v", first.PID, st.Exits)
+			}
+			if st.PID == first.PID {
+				t.Fatalf("no new process after the start (pid %d)", st.PID)
+			}
+			t.Logf("start while stopping: %v; exits %d, state %s", err, len(st.Exits), st.State)
+			if err := h.Sup.Stop(ctx, "bad"); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }

@@ -46,9 +46,14 @@ type instance struct {
 	exitNote  string        // what the plugin said on leaving (does not)
 	noGoodbye bool          // its connection closed without goodbye: a crash
 	permanent bool          // the current failure must not be retried
-	failures  int           // consecutive failed runs, for backoff
-	restarts  []time.Time
-	waiters   []chan error // Start/Restart callers waiting for the outcome
+	// startAfterExit is an operator's start that came while the process was
+	// still stopping: its reason, launched once the process has exited, and
+	// its callers, who wait for that launch.
+	startAfterExit string
+	deferred       []chan error
+	failures       int // consecutive failed runs, for backoff
+	restarts       []time.Time
+	waiters        []chan error // Start/Restart callers waiting for the outcome
 }
 
 type timerKind int
@@ -129,6 +134,7 @@ func (in *instance) run(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
+			in.undefer()
 			in.stopTimer()
 			in.terminate("supervisor shutting down")
 			in.setState(StateStopped, "supervisor shut down")
@@ -184,6 +190,9 @@ func (in *instance) stopTimer() {
 
 // handle runs one operator command and reports whether the instance is gone.
 func (in *instance) handle(c command) bool {
+	if c.op != opStart {
+		in.undefer()
+	}
 	switch c.op {
 	case opStart:
 		in.failures, in.restarts = 0, nil
@@ -193,6 +202,14 @@ func (in *instance) handle(c command) bool {
 		case StateStarting: // already on its way: answer with its outcome
 			in.waiters = append(in.waiters, c.reply)
 		default:
+			if in.proc != nil {
+				// Still stopping: the new process starts once the old one
+				// has exited, never beside it, and the caller hears how
+				// the new one did.
+				in.startAfterExit = c.reason
+				in.deferred = append(in.deferred, c.reply)
+				break
+			}
 			in.waiters = append(in.waiters, c.reply)
 			in.launch(c.reason)
 		}

@@ -15,6 +15,12 @@ import (
 
 // launch verifies and starts a new process.
 func (in *instance) launch(reason string) {
+	if in.proc != nil {
+		// Two processes of one instance would share its home thread, which
+		// waits for one at a time: never.
+		in.log.Error("launch refused: the instance's process is still running", "pid", in.proc.pid, "reason", reason)
+		return
+	}
 	in.stopTimer()
 	p := in.config()
 	in.setState(StateStarting, reason)

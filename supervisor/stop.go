@@ -85,6 +85,19 @@ func (in *instance) onExit() {
 	in.exitWhy, in.exitNote, in.noGoodbye = "", "", false
 	in.recordExit(exit)
 	in.afterExit(exit.Reason, failed)
+	if why := in.startAfterExit; why != "" {
+		in.startAfterExit = ""
+		in.failures, in.restarts = 0, nil
+		in.waiters, in.deferred = append(in.waiters, in.deferred...), nil
+		in.launch(why)
+	}
+}
+
+// undefer drops a start that waited for the process to stop, when another
+// command comes first: its callers hear the outcome of what that command
+// does instead.
+func (in *instance) undefer() {
+	in.waiters, in.deferred, in.startAfterExit = append(in.waiters, in.deferred...), nil, ""
 }
 
 // reap finishes with the current process: its group is killed (stragglers
