@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -188,5 +189,39 @@ func TestUntrustedInterpreterRefused(t *testing.T) {
 	}
 	if left := alivePlugins(tmp); len(left) > 0 {
 		t.Fatalf("plugin processes left: %v", left)
+	}
+}
+
+// TestNodePluginSandboxed runs the same Node.js plugin as nobody under a
+// Landlock sandbox that lists one file, OpenSSL's configuration, which node
+// reads at start and refuses to run without: the rest it needs (node and
+// its libraries under /usr, the verified copy it opens by its real path,
+// its own directory) plugvisor grants, and it registers and answers.
+func TestNodePluginSandboxed(t *testing.T) {
+	if _, err := os.Stat(nodePath); err != nil {
+		t.Fatalf("%s: %v: install Debian's nodejs (apt-get install -y nodejs)", nodePath, err)
+	}
+	home, tmp := t.TempDir(), t.TempDir()
+	openPassage(t, tmp)
+	script := filepath.Join(tmp, "echo.js")
+	copyExecutable(t, filepath.Join("examples", "node", "echo.js"), script)
+	work, cfg := filepath.Join(tmp, "w"), filepath.Join(tmp, "config.toml")
+	writeFile(t, cfg, fmt.Sprintf("[agent]\nwork_dir = %q\n[plugins.nodeecho]\nexec = %q\nsha256 = %q\nuser = \"nobody\"\n[plugins.nodeecho.sandbox]\nread_only = [\"/etc/ssl/openssl.cnf\"]\n",
+		work, script, sha(t, script)))
+	cmd, _, stderr := startHeadless(t, demoEnv(home, tmp), "--config", cfg)
+	stderr.waitFor(t, "instance=nodeecho from=starting to=running", "control socket listening")
+	out, err := exec.Command(testutil.Bin("plugvisor"), "ctl", "--config", cfg, "send", "nodeecho", "1", "boxed").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "content=boxed") {
+		t.Fatalf("the sandboxed Node.js plugin did not answer: %v\n%s\n%s", err, out, stderr.text())
+	}
+	st := status(t, dial(t, cfg), "nodeecho")
+	if !st.Sandboxed || !strings.HasPrefix(st.User, "nobody") {
+		t.Fatalf("nodeecho: sandboxed %v, user %q", st.Sandboxed, st.User)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v", err)
 	}
 }

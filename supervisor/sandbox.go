@@ -1,6 +1,9 @@
 package supervisor
 
 import (
+	"fmt"
+	"os"
+
 	"github.com/plugvisor/plugvisor/internal/sandbox"
 	"github.com/plugvisor/plugvisor/registry"
 )
@@ -14,7 +17,12 @@ func sandboxSpec(p *registry.Plugin, exe *registry.Executable, dir string) sandb
 	s := sandbox.Base()
 	s.ReadOnly = append(s.ReadOnly, p.Sandbox.ReadOnly...)
 	if exe.Interpreter != "" {
-		s.ReadOnly = append(s.ReadOnly, exe.Interpreter, exe.File.Name())
+		s.ReadOnly = append(s.ReadOnly, exe.Interpreter)
+		// The verified copy by its real path, which interpreters such as
+		// Node.js open again.
+		if copyPath, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", exe.File.Fd())); err == nil {
+			s.ReadOnly = append(s.ReadOnly, copyPath)
+		}
 	}
 	s.ReadWrite = append(append(s.ReadWrite, dir), p.Sandbox.ReadWrite...)
 	s.TCPConnect = append(s.TCPConnect, p.Sandbox.TCPConnect...)
