@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"errors"
 	"fmt"
 	"os/exec"
 	"slices"
@@ -31,6 +32,7 @@ import (
 type home struct {
 	group   *cgroup.Group // the current run's; nil: no cgroups here
 	used    bool          // a process was started in group
+	stale   []string      // cgroup2 directories of earlier runs not removed yet
 	sandbox *sandbox.Spec // nil: none
 	jobs    chan forkJob
 	ended   chan struct{} // the thread is gone
@@ -107,17 +109,24 @@ func (h *home) serve(kids *children) {
 
 // nextRun readies the group for a new process: the same v1 groups, which
 // the thread joined, and a fresh cgroup2 directory in place of one the
-// last process's kill has spoiled (see cgroup.Group.NextRun).
-func (h *home) nextRun() error {
+// last process's kill has spoiled (see cgroup.Group.NextRun). A last run's
+// directory that cannot be removed yet is kept to be removed at close, and
+// said in stale; the new group is good all the same.
+func (h *home) nextRun() (stale, err error) {
 	if h.group == nil || !h.used {
-		return nil
+		return nil, nil
 	}
 	g, err := h.group.NextRun()
+	var sre *cgroup.StaleRunError
+	if errors.As(err, &sre) {
+		h.stale = append(h.stale, sre.Dir)
+		stale, err = err, nil
+	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	h.group, h.used = g, false
-	return nil
+	return stale, nil
 }
 
 // fork starts cmd from the home's thread and returns once it started.
@@ -153,7 +162,11 @@ func (h *home) removeGroup() error {
 	if h.group == nil {
 		return nil
 	}
-	return removeGroup(h.group, 10*time.Second)
+	errs := []error{removeGroup(h.group, 10*time.Second)}
+	for _, dir := range h.stale {
+		errs = append(errs, removeGroup(cgroup.Reopen([]string{dir}), 10*time.Second))
+	}
+	return errors.Join(errs...)
 }
 
 // waitExit returns once pid has exited, leaving it a zombie: while it is

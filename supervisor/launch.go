@@ -96,8 +96,12 @@ func (in *instance) prepare(p *registry.Plugin, exe *registry.Executable) (spawn
 	if sp.home, err = in.homeFor(spec); err != nil {
 		return sp, err
 	}
-	if err := sp.home.nextRun(); err != nil {
-		return sp, fmt.Errorf("cgroup: %w", err)
+	stale, err := sp.home.nextRun()
+	if err != nil {
+		return sp, err
+	}
+	if stale != nil {
+		in.log.Warn("starting in a fresh cgroup; the last run's is left for later", "err", stale)
 	}
 	notEnforced, err := in.env.launcher.contain.setLimits(sp.home.group, p.Limits)
 	if err != nil {

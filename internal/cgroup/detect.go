@@ -41,8 +41,12 @@ func v2Controllers() []string { return []string{"cpu", "memory", "pids"} }
 
 // v1Controllers are the v1 hierarchies plugvisor makes groups in. cpuset
 // is left out: its groups refuse tasks until cpus and mems are copied in,
-// and plugvisor sets no CPU affinity.
-func v1Controllers() []string { return []string{"memory", "pids", "cpu", "cpuacct", "freezer"} }
+// and plugvisor sets no CPU affinity. So is the v1 freezer: a plugin's
+// processes are born in the v1 groups of the supervisor thread that forks
+// them, which stays there, and a frozen supervisor thread can stall the Go
+// runtime (a stop-the-world waits for it, and the thaw with it). Without
+// cgroup.kill, the kill goes in rounds without freezing instead.
+func v1Controllers() []string { return []string{"memory", "pids", "cpu", "cpuacct"} }
 
 // DetectOptions points detection at other files than the process's own,
 // for tests and for inspecting another process; zero values mean self.

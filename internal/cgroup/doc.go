@@ -24,8 +24,10 @@
 //     controllers, beside v1 controllers mounted per hierarchy. The cgroup2
 //     group still gives clone-into-cgroup, cgroup.kill and cgroup.events;
 //     limits and most figures come from the v1 groups.
-//   - legacy: v1 only. No clone-into, no cgroup.kill: kill is freezer +
-//     SIGKILL of every listed pid + thaw, repeated until nothing new shows.
+//   - legacy: v1 only. No clone-into, no cgroup.kill: kill is SIGKILL of
+//     every listed pid, in rounds until nothing new shows (the v1 freezer
+//     is not used: the supervisor's forking thread sits in a plugin's v1
+//     groups, and must never be frozen).
 //   - none: no cgroup filesystem, or none plugvisor may write (read-only
 //     mount in a container, an unprivileged user). [Layout.Capabilities]
 //     says nothing is enforced and why; [New] returns an error wrapping

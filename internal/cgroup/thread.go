@@ -2,6 +2,7 @@ package cgroup
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -62,5 +63,22 @@ func (g *Group) NextRun() (*Group, error) {
 	}
 	n.v2, n.v2File = dir, f
 	g.v2File.Close()
-	return n, rmdir(g.v2)
+	if err := rmdir(g.v2); err != nil {
+		return n, &StaleRunError{Dir: g.v2, Err: err}
+	}
+	return n, nil
 }
+
+// StaleRunError is NextRun's when the last run's cgroup2 directory could
+// not be removed: a process of it outlived the kill (in uninterruptible
+// sleep, say). The new group is good; the old directory is left for later.
+type StaleRunError struct {
+	Dir string
+	Err error
+}
+
+func (e *StaleRunError) Error() string {
+	return fmt.Sprintf("cgroup: the last run's %s is not removed (a process of it still there?): %v", e.Dir, e.Err)
+}
+
+func (e *StaleRunError) Unwrap() error { return e.Err }
