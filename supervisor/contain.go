@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -63,8 +64,7 @@ func newContainment(log *slog.Logger, off bool) *containment {
 func (c *containment) sweep(log *slog.Logger) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	alive := func(pid int) bool { return syscall.Kill(pid, 0) != syscall.ESRCH }
-	removed, err := c.mgr.SweepStale(ctx, "plugvisor-", alive)
+	removed, err := c.mgr.SweepStale(ctx, deadOwner)
 	if len(removed) > 0 {
 		log.Warn("killed and removed the cgroups of a supervisor that died with its watchdog", "dirs", removed)
 	}
@@ -73,12 +73,54 @@ func (c *containment) sweep(log *slog.Logger) {
 	}
 }
 
-// parentName is unique per supervisor, not only per process: tests (and
-// programs embedding plugvisor) may run several.
+// parentName names a supervisor's cgroups by its pid, the pid's start time
+// and its pid namespace, then a random part, which makes it unique per
+// supervisor and not only per process (tests, and programs embedding
+// plugvisor, may run several). The first three let another supervisor tell
+// a dead owner for sure: a pid reused since, or a supervisor in another pid
+// namespace (a container on a shared cgroup mount), is not dead.
 func parentName() string {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
-	return fmt.Sprintf("plugvisor-%d-%s", os.Getpid(), hex.EncodeToString(b[:]))
+	pid := os.Getpid()
+	return fmt.Sprintf("plugvisor-%d-%d-%d-%s", pid, startTime(pid), pidNamespace(), hex.EncodeToString(b[:]))
+}
+
+// deadOwner says whether a parent's name is that of a supervisor of this pid
+// namespace whose process is gone.
+func deadOwner(name string) bool {
+	var pid int
+	var start, ns uint64
+	var rest string
+	if n, _ := fmt.Sscanf(name, "plugvisor-%d-%d-%d-%s", &pid, &start, &ns, &rest); n != 4 || pid <= 0 {
+		return false
+	}
+	return ns == pidNamespace() && startTime(pid) != start
+}
+
+// startTime is field 22 of /proc/<pid>/stat, in clock ticks since boot; 0
+// when there is no such process.
+func startTime(pid int) uint64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(fields) < 20 {
+		return 0
+	}
+	t, _ := strconv.ParseUint(fields[19], 10, 64)
+	return t
+}
+
+// pidNamespace is the inode of this process's pid namespace.
+func pidNamespace() uint64 {
+	var st syscall.Stat_t
+	if syscall.Stat("/proc/self/ns/pid", &st) != nil {
+		return 0
+	}
+	return st.Ino
 }
 
 // newGroup makes the cgroup of one instance; nil without cgroups.

@@ -63,3 +63,24 @@ func TestProcessAttrsDropGroups(t *testing.T) {
 		t.Fatalf("a plugin of the supervisor's user gets credential %+v", a.Credential)
 	}
 }
+
+// TestDeadOwner tells a dead supervisor's cgroups from a live one's by the
+// name alone: pid, start time and pid namespace, so that neither a reused
+// pid nor a supervisor in another pid namespace is taken for dead.
+func TestDeadOwner(t *testing.T) {
+	self := parentName()
+	ns := pidNamespace()
+	start := startTime(os.Getpid())
+	for name, want := range map[string]bool{
+		self: false,
+		fmt.Sprintf("plugvisor-999999999-%d-%d-ab", start, ns):         true,  // no such pid
+		fmt.Sprintf("plugvisor-%d-%d-%d-ab", os.Getpid(), start+1, ns): true,  // the pid, reused
+		fmt.Sprintf("plugvisor-999999999-%d-%d-ab", start, ns+1):       false, // another pid namespace
+		"plugvisor-test-123-TestX":                                     false, // not a supervisor's
+		"plugvisor-123":                                                false,
+	} {
+		if got := deadOwner(name); got != want {
+			t.Errorf("deadOwner(%q) = %v, want %v", name, got, want)
+		}
+	}
+}

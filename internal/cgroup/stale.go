@@ -5,17 +5,18 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
+	"slices"
 )
 
-// SweepStale kills and removes what a dead supervisor left: parents named
-// prefix<pid> or prefix<pid>-… whose pid is not alive, with every group in
-// them. The watchdog removes them when the supervisor dies; this is for the
-// machine where both died at once (the host's OOM killer, a power cut of a
-// container), so that nothing plugvisor started outlives it even then. It
-// returns the parents it removed.
-func (m *Manager) SweepStale(ctx context.Context, prefix string, alive func(pid int) bool) ([]string, error) {
+// SweepStale kills and removes what a dead supervisor left: the parents
+// beside m's own whose name stale says is a dead supervisor's, with every
+// group in them. The watchdog removes them when the supervisor dies; this
+// is for the machine where both died at once (the host's OOM killer, a
+// power cut of a container), so that nothing plugvisor started outlives it
+// even then. Only the caller can tell a dead owner from a live one in
+// another pid namespace or with a reused pid, so the name is all this
+// reads. It returns the parents it removed.
+func (m *Manager) SweepStale(ctx context.Context, stale func(name string) bool) ([]string, error) {
 	var removed []string
 	var errs []error
 	for _, base := range m.bases() {
@@ -25,14 +26,15 @@ func (m *Manager) SweepStale(ctx context.Context, prefix string, alive func(pid 
 			continue
 		}
 		for _, e := range entries {
-			if pid, ok := ownerPid(e.Name(), prefix); ok && e.IsDir() && !alive(pid) {
-				dir := filepath.Join(base, e.Name())
-				if err := removeParent(ctx, dir); err != nil {
-					errs = append(errs, err)
-					continue
-				}
-				removed = append(removed, dir)
+			dir := filepath.Join(base, e.Name())
+			if !e.IsDir() || slices.Contains(m.Parents(), dir) || !stale(e.Name()) {
+				continue
 			}
+			if err := removeParent(ctx, dir); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			removed = append(removed, dir)
 		}
 	}
 	return removed, errors.Join(errs...)
@@ -48,15 +50,6 @@ func (m *Manager) bases() []string {
 		out = append(out, filepath.Dir(dir))
 	}
 	return out
-}
-
-func ownerPid(name, prefix string) (int, bool) {
-	rest, ok := strings.CutPrefix(name, prefix)
-	if !ok {
-		return 0, false
-	}
-	pid, err := strconv.Atoi(strings.SplitN(rest, "-", 2)[0])
-	return pid, err == nil && pid > 0
 }
 
 // removeParent kills and removes every group in dir, then dir.

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -169,8 +170,8 @@ func TestSweepStale(t *testing.T) {
 	for _, dir := range g.Dirs() {
 		parents = append(parents, filepath.Dir(dir))
 	}
-	dead := func(int) bool { return false }
-	removed, err := m.SweepStale(context.Background(), prefix, dead)
+	dead := func(name string) bool { return strings.HasPrefix(name, prefix) }
+	removed, err := m.SweepStale(context.Background(), dead)
 	if err != nil || len(removed) != 0 {
 		t.Fatalf("sweep with no stale parent: %v, %v", removed, err)
 	}
@@ -187,7 +188,7 @@ func TestSweepStale(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	removed, err = m.SweepStale(context.Background(), prefix, dead)
+	removed, err = m.SweepStale(context.Background(), dead)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,8 +203,8 @@ func TestSweepStale(t *testing.T) {
 			t.Errorf("%s survived the sweep", dir)
 		}
 	}
-	live := func(int) bool { return true }
-	if removed, _ := m.SweepStale(context.Background(), "plugvisor-", live); len(removed) != 0 {
-		t.Fatalf("swept parents of live owners: %v", removed)
+	none := func(string) bool { return false }
+	if removed, _ := m.SweepStale(context.Background(), none); len(removed) != 0 {
+		t.Fatalf("swept parents not named stale: %v", removed)
 	}
 }
