@@ -39,8 +39,14 @@ func (c *children) start(fork func() int) {
 	}
 }
 
-// reaped forgets pid once os/exec has reaped it.
-func (c *children) reaped(pid int) {
+// reap runs wait, which reaps pid (os/exec's Wait), and forgets pid, with
+// forks held off: once pid is free a new child may get it, and its mark
+// must not be the one forgotten. Call it once pid has exited: wait must
+// not block.
+func (c *children) reap(pid int, wait func()) {
+	c.starting.Lock()
+	defer c.starting.Unlock()
+	wait()
 	c.mu.Lock()
 	delete(c.started, pid)
 	c.mu.Unlock()

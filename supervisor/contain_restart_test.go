@@ -2,6 +2,7 @@ package supervisor_test
 
 import (
 	"context"
+	"syscall"
 	"testing"
 	"time"
 
@@ -68,5 +69,30 @@ func TestStartWhileStopping(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+	}
+}
+
+// TestWatchdogRestartedThenGivenUp kills the watchdog: the supervisor
+// starts another each time, until it has died more than five times within
+// a minute; then it is not started again, and Info says there is none.
+func TestWatchdogRestartedThenGivenUp(t *testing.T) {
+	h := startHarness(t, plugin(t, "echo", supervisortest.Bin("echo"), ""))
+	ctx := context.Background()
+	for i := range 6 {
+		info, err := h.Sup.Info(ctx)
+		if err != nil || info.WatchdogPID == 0 || info.WatchdogRestarts != i {
+			t.Fatalf("before kill %d: watchdog pid %d, restarts %d, %v", i+1, info.WatchdogPID, info.WatchdogRestarts, err)
+		}
+		if err := syscall.Kill(info.WatchdogPID, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		supervisortest.WaitUntil(t, "the watchdog replaced or given up", 10*time.Second, func() bool {
+			now, _ := h.Sup.Info(ctx)
+			return now.WatchdogPID != info.WatchdogPID
+		})
+	}
+	info, _ := h.Sup.Info(ctx)
+	if info.WatchdogPID != 0 || info.WatchdogRestarts != 5 {
+		t.Fatalf("after six deaths within a minute: watchdog pid %d, restarts %d; want none, 5", info.WatchdogPID, info.WatchdogRestarts)
 	}
 }

@@ -83,7 +83,7 @@ func (h *home) settle() ([]string, error) {
 	}
 	skipped, err := sandbox.RestrictThread(*h.sandbox)
 	if err != nil {
-		return nil, fmt.Errorf("sandbox: %w", err)
+		return nil, err // it says "sandbox: …"
 	}
 	return skipped, nil
 }

@@ -105,7 +105,7 @@ func (in *instance) prepare(p *registry.Plugin, exe *registry.Executable) (spawn
 	}
 	notEnforced, err := in.env.launcher.contain.setLimits(sp.home.group, p.Limits)
 	if err != nil {
-		return sp, fmt.Errorf("cgroup limits: %w", err)
+		return sp, fmt.Errorf("limits: %w", err)
 	}
 	in.noteLimits(p, notEnforced)
 	in.mu.Lock()
@@ -210,7 +210,7 @@ func (in *instance) homeFor(spec *sandbox.Spec) (*home, error) {
 	l := in.env.launcher
 	h, skipped, err := newHome(l.contain, l.kids, in.id, spec)
 	if err != nil {
-		return nil, fmt.Errorf("start thread and cgroup: %w", err)
+		return nil, fmt.Errorf("instance home (its forking thread and cgroup): %w", err)
 	}
 	if len(skipped) > 0 {
 		in.log.Warn("sandbox paths that do not exist get no rule and stay out of reach", "paths", skipped)

@@ -130,9 +130,11 @@ func (p *process) collect(limit time.Duration, l *launcher) {
 		p.stats = cgroup.Stats{OOMKills: end.OOMKills - p.base.OOMKills, PidsMaxHits: end.PidsMaxHits - p.base.PidsMaxHits}
 	}
 	reapMembers(p.pgid, p.pid, limit)
-	p.waitErr = p.cmd.Wait()
+	// Off the watchdog's list while the group's id is still held by the
+	// unreaped first process: once reaped, the id may be someone else's.
+	l.release(p)
+	l.kids.reap(p.pid, func() { p.waitErr = p.cmd.Wait() })
 	p.state = p.cmd.ProcessState
-	l.kids.reaped(p.pid)
 	l.sweep()
 }
 

@@ -105,7 +105,6 @@ func (in *instance) undefer() {
 func (in *instance) reap() *process {
 	p := in.proc
 	p.collect(in.env.termGrace, in.env.launcher)
-	in.env.launcher.release(p)
 	if in.sess != nil {
 		in.sess.conn.Close()
 		<-in.sess.done

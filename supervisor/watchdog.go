@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -173,6 +174,8 @@ type watchdog struct {
 	parents  []string // of the cgroups, told to every watchdog first
 	closed   bool
 	restarts int
+	deaths   []time.Time   // recent, for watchdogBurst
+	gaveUp   bool          // no watchdog any more
 	exited   chan struct{} // closed when the current process is reaped
 }
 
@@ -223,25 +226,45 @@ func (d *watchdog) spawnLocked() error {
 // reap waits for one watchdog process; its death while the supervisor runs
 // is an alarm (a plugin or an operator killed it) and a new one takes over.
 func (d *watchdog) reap(cmd *exec.Cmd, exited chan struct{}) {
-	err := cmd.Wait()
-	d.kids.reaped(cmd.Process.Pid)
+	// Wait for the exit without reaping, then reap with forks held off:
+	// the hold must never last the watchdog's whole life.
+	waitExit(cmd.Process.Pid)
+	var err error
+	d.kids.reap(cmd.Process.Pid, func() { err = cmd.Wait() })
 	close(exited)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed || d.cmd != cmd {
 		return
 	}
-	d.restarts++
-	d.log.Error("watchdog died; starting another: plugins would have outlived a crash of the supervisor meanwhile",
-		"pid", cmd.Process.Pid, "err", err, "restarts", d.restarts)
 	if d.w != nil {
 		d.w.Close()
 		d.w = nil
 	}
+	now := time.Now()
+	d.deaths = append(slices.DeleteFunc(d.deaths, func(t time.Time) bool { return now.Sub(t) > watchdogWindow }), now)
+	if len(d.deaths) > watchdogBurst {
+		d.gaveUp = true
+		d.log.Error("watchdog died too often; not started again: plugins may outlive a crash of the supervisor",
+			"deaths", len(d.deaths), "within", watchdogWindow, "err", err)
+		return
+	}
+	d.restarts++
+	d.log.Error("watchdog died; starting another: plugins would have outlived a crash of the supervisor meanwhile",
+		"pid", cmd.Process.Pid, "err", err, "restarts", d.restarts)
 	if err := d.spawnLocked(); err != nil {
+		d.gaveUp = true
 		d.log.Error("watchdog not restarted; plugins may outlive a crash of the supervisor", "err", err)
 	}
 }
+
+// A watchdog that dies more than watchdogBurst times within
+// watchdogWindow (a binary replaced by one that does not run, say) is not
+// started again: a restart loop would only burn the supervisor's time.
+const (
+	watchdogBurst  = 5
+	watchdogWindow = time.Minute
+)
 
 func (d *watchdog) send(line string) {
 	if d.w == nil {
@@ -280,6 +303,9 @@ func (d *watchdog) pid() (pid, restarts int) {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.gaveUp {
+		return 0, d.restarts
+	}
 	return d.cmd.Process.Pid, d.restarts
 }
 
