@@ -3,6 +3,7 @@ package supervisor
 import (
 	"fmt"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -82,5 +83,28 @@ func TestDeadOwner(t *testing.T) {
 		if got := deadOwner(name); got != want {
 			t.Errorf("deadOwner(%q) = %v, want %v", name, got, want)
 		}
+	}
+}
+
+// TestSandboxPathUnderPluginsDir: a sandbox path whose directory the
+// plugin's user can write is refused, naming both: the plugin could swap
+// the path for a link before its next start. One in a sticky directory,
+// owned by someone else, is not.
+func TestSandboxPathUnderPluginsDir(t *testing.T) {
+	tmp := t.TempDir() // under /tmp: sticky, and the test's own entries in it
+	own := tmp + "/own"
+	if err := os.Mkdir(own, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p := &registry.Plugin{Name: "boxed", UID: 65534, GID: 65534, Sandbox: &registry.Sandbox{ReadOnly: []string{own + "/data", tmp}}}
+	if err := checkSandboxPaths(p); err != nil {
+		t.Fatalf("paths the plugin cannot replace: %v", err)
+	}
+	if err := os.Chown(own, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	err := checkSandboxPaths(p)
+	if want := "sandbox path " + own + "/data: " + own; err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("err = %v, want it to start %q", err, want)
 	}
 }

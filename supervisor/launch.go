@@ -90,6 +90,9 @@ func (in *instance) prepare(p *registry.Plugin, exe *registry.Executable) (spawn
 	}
 	var spec *sandbox.Spec
 	if p.Sandbox != nil {
+		if err := checkSandboxPaths(p); err != nil {
+			return sp, fmt.Errorf("%w: %w", errUnreachable, err)
+		}
 		s := sandboxSpec(p, exe, sp.dir)
 		spec = &s
 	}
@@ -121,10 +124,12 @@ func (in *instance) prepare(p *registry.Plugin, exe *registry.Executable) (spawn
 // ownDir gives a plugin of another user its working directory, and checks
 // that the user can reach it and its socket at all.
 func (in *instance) ownDir(p *registry.Plugin, socket string) error {
-	if p.UID < 0 && p.GID < 0 {
-		return nil
-	}
 	uid, gid := credOf(p)
+	if p.UID < 0 && p.GID < 0 {
+		// Back to the supervisor's own user: a directory an earlier
+		// configuration gave another user is taken back.
+		return os.Lchown(in.st.WorkDir, uid, gid)
+	}
 	work := in.env.settings().WorkDir
 	if err := traversable(work, filepath.Dir(in.st.WorkDir)); err != nil {
 		return err

@@ -3,6 +3,8 @@ package supervisor
 import (
 	"fmt"
 	"os"
+	"path/filepath"
+	"syscall"
 
 	"github.com/plugvisor/plugvisor/internal/sandbox"
 	"github.com/plugvisor/plugvisor/registry"
@@ -34,4 +36,48 @@ func sandboxSpec(p *registry.Plugin, exe *registry.Executable, dir string) sandb
 // Info, `plugvisor check` and the log.
 func (l *launcher) describe() []string {
 	return append(l.contain.describe(), "sandbox: "+sandbox.Probe().String())
+}
+
+// checkSandboxPaths refuses a configured sandbox path with a directory
+// above it that the plugin's user could write: the rules are made anew at
+// each home by opening the paths as the supervisor, following links, so a
+// plugin that could replace a path's parent entry with a link would be
+// granted what the link names (/, say) the next time.
+func checkSandboxPaths(p *registry.Plugin) error {
+	uid, gid := credOf(p)
+	for _, path := range append(append([]string(nil), p.Sandbox.ReadOnly...), p.Sandbox.ReadWrite...) {
+		for entry := filepath.Clean(path); entry != filepath.Dir(entry); entry = filepath.Dir(entry) {
+			d := filepath.Dir(entry)
+			st, err := os.Stat(d)
+			if err != nil || !canReplace(st, entry, uid, gid) {
+				continue
+			}
+			return fmt.Errorf("sandbox path %s: %s (mode %s) lets the plugin's user (uid %d) replace %s: it could put a link there and be granted what the link names",
+				path, d, st.Mode(), uid, filepath.Base(entry))
+		}
+	}
+	return nil
+}
+
+// canReplace says whether uid (with primary group gid) may create or
+// replace entry in its directory, which st describes. In a sticky
+// directory (/tmp) it may replace only its own entries, and create one
+// that does not exist.
+func canReplace(st os.FileInfo, entry string, uid, gid int) bool {
+	sys := st.Sys().(*syscall.Stat_t)
+	perm := st.Mode().Perm()
+	var writable bool
+	switch {
+	case int(sys.Uid) == uid:
+		writable = perm&0o200 != 0
+	case int(sys.Gid) == gid:
+		writable = perm&0o020 != 0
+	default:
+		writable = perm&0o002 != 0
+	}
+	if !writable || st.Mode()&os.ModeSticky == 0 {
+		return writable
+	}
+	est, err := os.Lstat(entry)
+	return err != nil || int(est.Sys().(*syscall.Stat_t).Uid) == uid
 }
