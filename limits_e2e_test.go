@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/plugvisor/plugvisor/internal/cgroup"
 	"github.com/plugvisor/plugvisor/supervisor"
 )
 
@@ -25,21 +26,13 @@ func TestMemoryMaxOOMKill(t *testing.T) {
 	tmp := t.TempDir()
 	c := startContained(t, tmp, chaosPlugin(t, "chaos", `memory_max = "64MiB"`)+echoPlugin(t), "chaos", "echo")
 	st := c.status("chaos")
-	if st.Limits != "memory_max 64MiB" {
-		t.Fatalf("chaos limits %q, want memory_max 64MiB", st.Limits)
-	}
-	if caps == nil || !caps.MemoryMax.OK() {
-		// Not enforced here: say so, and do not hog the host.
-		if !strings.Contains(st.LimitsNotEnforced, "memory_max") {
-			t.Fatalf("memory_max not enforceable here, but limits_not_enforced is %q", st.LimitsNotEnforced)
-		}
-		t.Logf("memory_max not enforced on this machine: %s", st.LimitsNotEnforced)
+	// Not enforced here: said so, and the host is not hogged.
+	if !c.enforced(st, "memory_max 64MiB", "memory_max", caps, func(k *cgroup.Capabilities) cgroup.Support { return k.MemoryMax }) {
 		return
 	}
 	if st.LimitsNotEnforced != "" {
 		t.Fatalf("limits_not_enforced %q on a machine that enforces memory_max", st.LimitsNotEnforced)
 	}
-	t.Logf("memory_max enforced by %s", caps.MemoryMax.How)
 	echoBefore := c.status("echo")
 	held := hogHeld(t, c, "chaos")
 	r := c.send("chaos", 13, "16")
@@ -134,17 +127,9 @@ func TestPidsMaxRefusesForks(t *testing.T) {
 	// of the runs that die of the limit before replying.
 	c := startContained(t, tmp, "restart_burst = 50\n"+chaosPlugin(t, "chaos", "pids_max = 32"), "chaos")
 	st := c.status("chaos")
-	if st.Limits != "pids_max 32" {
-		t.Fatalf("chaos limits %q, want pids_max 32", st.Limits)
-	}
-	if caps == nil || !caps.PidsMax.OK() {
-		if !strings.Contains(st.LimitsNotEnforced, "pids_max") {
-			t.Fatalf("pids_max not enforceable here, but limits_not_enforced is %q", st.LimitsNotEnforced)
-		}
-		t.Logf("pids_max not enforced on this machine: %s", st.LimitsNotEnforced)
+	if !c.enforced(st, "pids_max 32", "pids_max", caps, func(k *cgroup.Capabilities) cgroup.Support { return k.PidsMax }) {
 		return
 	}
-	t.Logf("pids_max enforced by %s", caps.PidsMax.How)
 	var fields map[string]string
 	run, died := st.PID, 0
 	for attempt := 1; fields == nil; attempt++ {
@@ -380,14 +365,7 @@ func TestCPUMaxThrottles(t *testing.T) {
 	tmp := t.TempDir()
 	c := startContained(t, tmp, chaosPlugin(t, "chaos", `cpu_max = "25%"`), "chaos")
 	st := c.status("chaos")
-	if st.Limits != "cpu_max 25%" {
-		t.Fatalf("chaos limits %q, want cpu_max 25%%", st.Limits)
-	}
-	if caps == nil || !caps.CPUMax.OK() {
-		if !strings.Contains(st.LimitsNotEnforced, "cpu_max") {
-			t.Fatalf("cpu_max not enforceable here, but limits_not_enforced is %q", st.LimitsNotEnforced)
-		}
-		t.Logf("cpu_max not enforced on this machine: %s", st.LimitsNotEnforced)
+	if !c.enforced(st, "cpu_max 25%", "cpu_max", caps, func(k *cgroup.Capabilities) cgroup.Support { return k.CPUMax }) {
 		return
 	}
 	g := findCPUGroup(t, c, "chaos")
@@ -421,4 +399,23 @@ func TestCPUMaxThrottles(t *testing.T) {
 	if st := c.status("chaos"); st.State != supervisor.StateRunning || st.PID == 0 {
 		t.Fatalf("chaos after the spin: %s", st.State)
 	}
+}
+
+// enforced checks that the instance's limits read as want and reports
+// whether this machine enforces key. Where it does not, the status must
+// say so, and that fallback is what the test has tested.
+func (c *contained) enforced(st supervisor.PluginStatus, want, key string, caps *cgroup.Capabilities, support func(*cgroup.Capabilities) cgroup.Support) bool {
+	c.t.Helper()
+	if st.Limits != want {
+		c.t.Fatalf("%s limits %q, want %q", st.Instance, st.Limits, want)
+	}
+	if caps != nil && support(caps).OK() {
+		c.t.Logf("%s enforced by %s", key, support(caps).How)
+		return true
+	}
+	if !strings.Contains(st.LimitsNotEnforced, key) {
+		c.t.Fatalf("%s not enforceable here, but limits_not_enforced is %q", key, st.LimitsNotEnforced)
+	}
+	c.t.Logf("%s not enforced on this machine: %s", key, st.LimitsNotEnforced)
+	return false
 }

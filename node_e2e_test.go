@@ -204,7 +204,7 @@ func TestNodePluginSandboxed(t *testing.T) {
 	home, tmp := t.TempDir(), t.TempDir()
 	openPassage(t, tmp)
 	script := filepath.Join(tmp, "echo.js")
-	copyExecutable(t, filepath.Join("examples", "node", "echo.js"), script)
+	testutil.CopyExecutable(t, filepath.Join("examples", "node", "echo.js"), script)
 	work, cfg := filepath.Join(tmp, "w"), filepath.Join(tmp, "config.toml")
 	writeFile(t, cfg, fmt.Sprintf("[agent]\nwork_dir = %q\n[plugins.nodeecho]\nexec = %q\nsha256 = %q\nuser = \"nobody\"\n[plugins.nodeecho.sandbox]\nread_only = [\"/etc/ssl/openssl.cnf\"]\n",
 		work, script, sha(t, script)))

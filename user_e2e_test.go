@@ -139,11 +139,13 @@ func TestPluginRunsAsNobody(t *testing.T) {
 	if err := os.Mkdir(bin, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	copyExecutable(t, testutil.Bin("plugvisor"), filepath.Join(bin, "plugvisor"))
-	imp := exec.Command(filepath.Join(bin, "plugvisor"), "plugin", "echo")
-	imp.Env = []string{protocol.EnvSocket + "=" + sock, protocol.EnvPlugin + "=chaos", protocol.EnvInstance + "=chaos"}
-	imp.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(otherUID), Gid: uint32(otherGID), Groups: []uint32{}}}
-	out, err := imp.CombinedOutput()
+	testutil.CopyExecutable(t, testutil.Bin("plugvisor"), filepath.Join(bin, "plugvisor"))
+	_, out, err := testutil.CombinedOutput(func() *exec.Cmd {
+		imp := exec.Command(filepath.Join(bin, "plugvisor"), "plugin", "echo")
+		imp.Env = []string{protocol.EnvSocket + "=" + sock, protocol.EnvPlugin + "=chaos", protocol.EnvInstance + "=chaos"}
+		imp.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(otherUID), Gid: uint32(otherGID), Groups: []uint32{}}}
+		return imp
+	})
 	if err == nil || !strings.Contains(string(out), "permission denied") {
 		t.Fatalf("a plugin process of uid %d on nobody's socket: %v\n%s\nwant it refused with permission denied", otherUID, err, out)
 	}
@@ -183,15 +185,4 @@ func helloFrom(t *testing.T, sock string, hello *protocol.Hello) *protocol.Rejec
 		t.Fatalf("hello from uid %d was answered %s, not reject", os.Getuid(), m.Kind())
 	}
 	return rej
-}
-
-func copyExecutable(t *testing.T, from, to string) {
-	t.Helper()
-	b, err := os.ReadFile(from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(to, b, 0o755); err != nil {
-		t.Fatal(err)
-	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"github.com/plugvisor/plugvisor/internal/testutil"
 	"io"
 	"log/slog"
 	"net"
@@ -45,17 +46,13 @@ func runAsNobody(t *testing.T, socket string) (int, string) {
 		t.Fatal(err)
 	}
 	exe := filepath.Join(dir, "control.test")
-	data, err := os.ReadFile(self)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(exe, data, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(exe)
-	cmd.Env = append(os.Environ(), roleEnv+"=dial", "PV_SOCKET="+socket)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
-	out, err := cmd.CombinedOutput()
+	testutil.CopyExecutable(t, self, exe)
+	cmd, out, err := testutil.CombinedOutput(func() *exec.Cmd {
+		cmd := exec.Command(exe)
+		cmd.Env = append(os.Environ(), roleEnv+"=dial", "PV_SOCKET="+socket)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
+		return cmd
+	})
 	var exit *exec.ExitError
 	if err != nil && !errors.As(err, &exit) {
 		t.Fatalf("run as nobody: %v\n%s", err, out)

@@ -49,11 +49,7 @@ func newGroup(t *testing.T, m *cgroup.Manager, name string) *cgroup.Group {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		if err := g.Remove(ctx); err != nil {
-			t.Errorf("remove group: %v", err)
-		}
+		removeNow(t, g)
 		for _, dir := range g.Dirs() {
 			if _, err := os.Stat(dir); err == nil {
 				t.Errorf("leftover %s", dir)
