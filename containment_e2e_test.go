@@ -652,6 +652,14 @@ func TestSigkillWithNoPluginRunningLeavesNoCgroup(t *testing.T) {
 	// failure here leaves the machine clean, then fail.
 	left := cgroupParents(t, c.cmd.Process.Pid)
 	for _, d := range left {
+		// Its instances' groups first: cgroupfs removes no directory with
+		// children.
+		kids, _ := filepath.Glob(filepath.Join(d, "*"))
+		for _, k := range kids {
+			if st, err := os.Stat(k); err == nil && st.IsDir() {
+				_ = os.Remove(k)
+			}
+		}
 		if err := os.Remove(d); err != nil {
 			t.Errorf("removing the leftover %s: %v", d, err)
 		}

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/plugvisor/plugvisor/internal/testutil"
 	"github.com/plugvisor/plugvisor/protocol"
@@ -168,7 +169,7 @@ func helloFrom(t *testing.T, sock string, hello *protocol.Hello) *protocol.Rejec
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn := protocol.NewConn(nc, protocol.Options{})
+	conn := protocol.NewConn(nc, protocol.Options{ReadTimeout: 30 * time.Second}) // a hang becomes a failure
 	defer conn.Close()
 	// A stranger is refused unread: the reject may be on its way before
 	// the hello is written, and a write after the close fails (EPIPE).

@@ -3,6 +3,7 @@ package ctl_test
 import (
 	"context"
 	"encoding/json"
+	"github.com/plugvisor/plugvisor/internal/cgroup"
 	"os"
 	"regexp"
 	"strconv"
@@ -113,6 +114,9 @@ func TestStatusShowsLimitExit(t *testing.T) {
 	t.Run("real", func(t *testing.T) {
 		e := ct.Start(t, ct.Plugin(t, "hog", ct.Bin("chaos"), `memory_max = "64MiB"`), ct.Options{})
 		st := e.WaitState("hog", supervisor.StateRunning)
+		if l, err := cgroup.Detect(); err == nil && l.Capabilities().MemoryMax.OK() && (st.Cgroup == "" || st.LimitsNotEnforced != "") {
+			t.Fatalf("this machine enforces memory_max (%s), yet hog has cgroup %q, not enforced %q", l.Describe(), st.Cgroup, st.LimitsNotEnforced)
+		}
 		if st.Cgroup == "" || st.LimitsNotEnforced != "" {
 			// The fallback: a limit the machine cannot enforce is said, and
 			// the plugin runs without it.

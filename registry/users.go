@@ -68,9 +68,14 @@ func (r *accounts) plugin(p *Plugin, agent ids) ids {
 	return id
 }
 
+// noAccount, as a user or group, turns the agent's default off: the plugin
+// runs as plugvisor's own user or group. (A user named "none" is not one
+// a configuration can name.)
+const noAccount = "none"
+
 func (r *accounts) user(k keyPath, name string) ids {
-	if name == "" {
-		return ids{-1, -1} // a key that failed to decode, reported already
+	if name == "" || name == noAccount {
+		return ids{-1, -1} // "" is a key that failed to decode, reported already
 	}
 	var u *user.User
 	var err error
@@ -93,7 +98,7 @@ func (r *accounts) user(k keyPath, name string) ids {
 }
 
 func (r *accounts) group(k keyPath, name string) int {
-	if name == "" {
+	if name == "" || name == noAccount {
 		return -1
 	}
 	var g *user.Group

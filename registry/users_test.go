@@ -143,3 +143,23 @@ group = "no-such-group-plugvisor"
 		t.Errorf("err = %v\nwant %s", err, want)
 	}
 }
+
+// user = "none" turns the agent's default user off for one plugin: it runs
+// as plugvisor's own.
+func TestUserNoneTurnsTheDefaultOff(t *testing.T) {
+	_, other := accountsForTest(t)
+	dir := t.TempDir()
+	exe := writeScript(t, dir, "p", "exit 0")
+	src := fmt.Sprintf("[agent]\nwork_dir = \"w\"\nuser = %q\n[plugins.mine]\nexec = %q\nsha256 = %q\nuser = \"none\"\n[plugins.theirs]\nexec = %q\nsha256 = %q\n",
+		other.name, exe, sha256Hex("a"), exe, sha256Hex("b"))
+	cfg, err := Parse(filepath.Join(dir, "c.toml"), []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := cfg.Plugin("mine"); p.UID != -1 || p.GID != -1 {
+		t.Errorf("mine: uid %d gid %d, want -1 -1 (plugvisor's own)", p.UID, p.GID)
+	}
+	if p := cfg.Plugin("theirs"); p.UID != other.uid {
+		t.Errorf("theirs: uid %d, want the agent's %d", p.UID, other.uid)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plugvisor/plugvisor/internal/cgroup"
 	"github.com/plugvisor/plugvisor/supervisor"
 	"github.com/plugvisor/plugvisor/supervisor/supervisortest"
 )
@@ -35,6 +36,11 @@ func TestRestartsLiveInTheirCgroup(t *testing.T) {
 		}
 	}
 	if len(seen) == 0 {
+		// Only where the machine has none: a machine with cgroups must give
+		// every run one.
+		if l, err := cgroup.Detect(); err == nil && l.Mode != cgroup.ModeNone {
+			t.Fatalf("cgroups here (%s), yet no run had one", l.Describe())
+		}
 		t.Log("no cgroups on this machine: tested restarts by process group only")
 	}
 }

@@ -52,6 +52,8 @@ func RunWatchdogIfRequested() {
 	// Terminal signals aimed at the operator's process group must not kill
 	// the one process whose job is to clean up after the others.
 	signal.Ignore(syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
+	// Like the supervisor: a plugin of the same uid must not trace it.
+	_ = notDumpable()
 	killAll(watch(os.Stdin))
 	os.Exit(0)
 }
