@@ -3,7 +3,6 @@ package ctl_test
 import (
 	"context"
 	"encoding/json"
-	"github.com/plugvisor/plugvisor/internal/cgroup"
 	"os"
 	"regexp"
 	"strconv"
@@ -14,6 +13,7 @@ import (
 	"github.com/plugvisor/plugvisor/control"
 	ct "github.com/plugvisor/plugvisor/control/controltest"
 	"github.com/plugvisor/plugvisor/ctl"
+	"github.com/plugvisor/plugvisor/internal/cgroup"
 	"github.com/plugvisor/plugvisor/supervisor"
 )
 
