@@ -34,7 +34,7 @@ func View(c *pvctx.Context, s *state.Store, id string, w, h int) string {
 		kv("process", "pid "+num(ps.PID)+" · pgid "+num(ps.PGID)+" · up "+uptime(ps, now)),
 		// A last run the kernel ended at a limit is drawn as the exit
 		// history draws it.
-		st.Faint.Render(render.Fit("restarts", 10)) + st.Exit(ps.LastExit).Render(render.Sanitize(strconv.Itoa(ps.Restarts)+lastExit(ps))),
+		kv("restarts", strconv.Itoa(ps.Restarts)) + st.Exit(ps.LastExit).Render(render.Sanitize(lastExit(ps))),
 		kv("health", heartbeat(ps, now)),
 		kv("tasks", tasks(ps)),
 		kv("load", load(ps)),
