@@ -97,11 +97,11 @@ func dropped(info supervisor.Info) string {
 // restart means the watchdog itself died once, which something did to it.
 func watchdog(info supervisor.Info) string {
 	if info.WatchdogPID <= 0 {
-		return "none: plugins may outlive a crash of the supervisor"
+		return supervisor.NoWatchdog
 	}
 	s := fmt.Sprintf("pid %d, restarts %d", info.WatchdogPID, info.WatchdogRestarts)
 	if info.WatchdogRestarts > 0 {
-		s += " (it died and was started again)"
+		s += " (" + supervisor.WatchdogRestarted + ")"
 	}
 	return s
 }

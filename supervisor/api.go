@@ -71,6 +71,12 @@ type Info struct {
 	WatchdogRestarts int      `json:"watchdog_restarts,omitempty"` // times the watchdog died and was started again
 }
 
+// What every face says of the watchdog, in one place.
+const (
+	NoWatchdog        = "none: plugins may outlive a crash of the supervisor"
+	WatchdogRestarted = "it died and was started again"
+)
+
 // State is where an instance is in its lifecycle.
 type State string
 

@@ -158,11 +158,11 @@ func feature(line string) (name, how string) {
 func watchdogLines(c *pvctx.Context, info supervisor.Info, w int) []string {
 	st := c.Styles
 	if info.WatchdogPID <= 0 {
-		return hang(label(c, "watchdog"), "none: plugins may outlive a crash of the supervisor", st.Warn, w)
+		return hang(label(c, "watchdog"), supervisor.NoWatchdog, st.Warn, w)
 	}
 	restarts := st.Text.Render("restarts 0")
 	if info.WatchdogRestarts > 0 {
-		restarts = st.Warn.Render("restarts "+strconv.Itoa(info.WatchdogRestarts)) + st.Faint.Render(" (it died and was started again)")
+		restarts = st.Warn.Render("restarts "+strconv.Itoa(info.WatchdogRestarts)) + st.Faint.Render(" ("+supervisor.WatchdogRestarted+")")
 	}
 	return []string{label(c, "watchdog") + st.Text.Render("pid "+strconv.Itoa(info.WatchdogPID)+" · ") + restarts}
 }
