@@ -102,3 +102,29 @@ func TestWatchdogRestartedThenGivenUp(t *testing.T) {
 		t.Fatalf("after six deaths within a minute: watchdog pid %d, restarts %d; want none, 5", info.WatchdogPID, info.WatchdogRestarts)
 	}
 }
+
+// TestGoneTaskKeepsItsProgress: a task whose plugin ends before the final
+// reply comes back plugin_gone with the progress records it had sent: the
+// Reply holds every record that carried its token, however it ended.
+func TestGoneTaskKeepsItsProgress(t *testing.T) {
+	h := startHarness(t, plugin(t, "chaos", supervisortest.Bin("chaos"), `restart = "never"`))
+	h.WaitState("chaos", supervisor.StateRunning)
+	ctx := context.Background()
+	got := make(chan supervisor.Reply, 1)
+	go func() {
+		r, _ := h.Sup.SendTask(ctx, supervisor.TaskRequest{Plugin: "chaos", ID: 10, Content: "1h", Token: "held"})
+		got <- r
+	}()
+	// The progress record is on the bus once the plugin has the task.
+	supervisortest.WaitUntil(t, "the plugin holding the task", 10*time.Second, func() bool {
+		return h.Status("chaos").RecordsIn > 0
+	})
+	pid := h.Status("chaos").PID
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	r := <-got
+	if r.Outcome != supervisor.OutcomeGone || len(r.Records) != 1 || r.Records[0].Fields["action"] != "holding" {
+		t.Fatalf("reply %s with %d records %+v; want plugin_gone with the holding record", r.Outcome, len(r.Records), r.Records)
+	}
+}

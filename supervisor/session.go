@@ -168,8 +168,8 @@ func (s *session) onReply(rec *protocol.Record, now time.Time) {
 		outcome = OutcomeError
 		s.failed.Add(1)
 	}
-	p.reply = s.reply(p, outcome)
-	p.reply.Records, p.reply.Dropped, p.reply.DroppedBytes, p.reply.Status = p.records, p.dropped, p.dropB, status
+	p.reply = s.ended(p, outcome)
+	p.reply.Status = status
 	p.reply.Error, p.reply.RTT = rec.Fields[protocol.FieldError], now.Sub(p.sent)
 	s.rtts.add(p.reply.RTT)
 	close(p.done)
@@ -179,6 +179,15 @@ func (s *session) onReply(rec *protocol.Record, now time.Time) {
 // reply is p's Reply as far as the engine knows it without the plugin.
 func (s *session) reply(p *pendingTask, o Outcome) Reply {
 	return Reply{Plugin: s.name, Instance: s.instance, ID: p.task.ID, Token: p.task.Token, Outcome: o}
+}
+
+// ended is the reply of a task taken out of pending, however it ended:
+// with every record kept for it, so a task cut off by a timeout or by its
+// plugin's end still shows the progress it made.
+func (s *session) ended(p *pendingTask, o Outcome) Reply {
+	r := s.reply(p, o)
+	r.Records, r.Dropped, r.DroppedBytes = p.records, p.dropped, p.dropB
+	return r
 }
 
 // publishTask announces p with reply r. p's task and sent time never change
@@ -261,7 +270,7 @@ func (s *session) abandon(p *pendingTask, o Outcome, why string) bool {
 	}
 	s.mu.Unlock()
 	if ok {
-		p.reply = s.reply(p, o)
+		p.reply = s.ended(p, o)
 		p.reply.RTT = time.Since(p.sent)
 		s.publishTask(p, p.reply, why)
 	}
@@ -280,7 +289,7 @@ func (s *session) failPending(err error) {
 	s.mu.Unlock()
 	for _, p := range pending {
 		p.err = fmt.Errorf("%w (task %d)", err, p.task.ID)
-		p.reply = s.reply(p, OutcomeGone)
+		p.reply = s.ended(p, OutcomeGone)
 		p.reply.RTT = time.Since(p.sent)
 		s.failed.Add(1)
 		close(p.done)
