@@ -129,7 +129,10 @@ func (p *process) collect(limit time.Duration, l *launcher) {
 		end, _ := p.group.Stats()
 		p.stats = cgroup.Stats{OOMKills: end.OOMKills - p.base.OOMKills, PidsMaxHits: end.PidsMaxHits - p.base.PidsMaxHits}
 	}
-	reapMembers(p.pgid, p.pid, limit)
+	if p.group == nil {
+		// Without a cgroup, "all gone" is the process group found empty.
+		reapMembers(p.pgid, p.pid, limit)
+	}
 	// Off the watchdog's list while the group's id is still held by the
 	// unreaped first process: once reaped, the id may be someone else's.
 	l.release(p)

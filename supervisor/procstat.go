@@ -28,21 +28,17 @@ const clockTicks = 100
 
 // scanGroups reads /proc once and sums usage per process group, for the
 // groups asked about. One pass serves every plugin: a supervisor with 200
-// plugins must not read /proc 200 times a second. While at it, it reaps
-// zombies of those groups that the supervisor adopted (see reapAdopted).
+// plugins must not read /proc 200 times a second. Zombies are left out
+// (the SIGCHLD sweep reaps those the supervisor adopted).
 func scanGroups(want map[int]bool, page int64) map[int]groupUsage {
 	out := make(map[int]groupUsage, len(want))
 	if len(want) == 0 {
 		return out
 	}
 	buf := make([]byte, 0, 1024)
-	self := os.Getpid()
 	eachProcess(func(pid int) {
 		st, ok := readStat(pid, buf)
-		if !ok || !want[st.pgrp] {
-			return
-		}
-		if reapAdopted(st, self) {
+		if !ok || !want[st.pgrp] || st.state == 'Z' {
 			return
 		}
 		g := out[st.pgrp]

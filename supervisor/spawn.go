@@ -48,8 +48,8 @@ func devNull() (*os.File, error) { return os.Open(os.DevNull) }
 
 // becomeSubreaper makes orphaned descendants of plugins re-parent to the
 // supervisor instead of to PID 1, so that the supervisor reaps them itself:
-// reapMembers when a group is killed, scanGroups (through reapAdopted) while
-// the plugin runs. Left to PID 1 they might stay zombies, since not every
+// the SIGCHLD sweep (children.go), and reapMembers when a group is killed
+// without a cgroup. Left to PID 1 they might stay zombies, since not every
 // init reaps what it adopts (container inits often do not).
 func becomeSubreaper() error {
 	return unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)

@@ -110,11 +110,9 @@ func (l *Layout) join() string {
 }
 
 func (l *Layout) kill() Support {
-	switch _, freezer := l.treeOf("freezer"); {
+	switch {
 	case l.V2 != nil && l.V2.Kill:
 		return Support{How: "cgroup.kill (cgroup2 at " + l.V2.Mount + ")"}
-	case freezer:
-		return Support{How: "freeze (v1 freezer), SIGKILL every pid in cgroup.procs, thaw, until none is new"}
 	case l.V2 != nil:
 		return Support{How: "freeze (cgroup.freeze), SIGKILL every pid in cgroup.procs, thaw, until none is new"}
 	case l.Mode != ModeNone:

@@ -22,7 +22,7 @@ type Group struct {
 	v2File *os.File // open directory, for clone-into
 	v2Kill bool
 	v1     []string
-	// places maps a controller (memory, pids, cpu, cpuacct, freezer) to
+	// places maps a controller (memory, pids, cpu, cpuacct) to
 	// the directory holding its files, cgroup2 or v1.
 	places map[string]string
 	// noKillFile makes Kill take the freeze-and-signal path, so tests can

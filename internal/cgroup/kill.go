@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -99,13 +98,11 @@ func killPids(pids []int) error {
 	return errors.Join(errs...)
 }
 
-// freeze stops the group with whichever freezer it has and returns how to
-// thaw it; without one the rounds still converge, only more slowly.
+// freeze stops the group with cgroup2's freezer and returns how to thaw it;
+// without it (v1: see v1Controllers) the rounds still converge, only more
+// slowly.
 func (g *Group) freeze() (thaw func() error, err error) {
 	noop := func() error { return nil }
-	if dir, ok := g.places["freezer"]; ok {
-		return func() error { return writeFile(dir, "freezer.state", "THAWED") }, freezeV1(dir)
-	}
 	if g.v2 != "" && exists(g.v2, "cgroup.freeze") {
 		return func() error { return writeFile(g.v2, "cgroup.freeze", "0") }, freezeV2(g.v2)
 	}
@@ -113,19 +110,9 @@ func (g *Group) freeze() (thaw func() error, err error) {
 }
 
 // freezeWait bounds how long a freeze may take: a task in uninterruptible
-// sleep keeps a v1 group FREEZING, and killing then is still better than
+// sleep keeps a group from freezing, and killing then is still better than
 // not killing.
 const freezeWait = time.Second
-
-func freezeV1(dir string) error {
-	if err := writeFile(dir, "freezer.state", "FROZEN"); err != nil {
-		return err
-	}
-	return pollUntil(freezeWait, func() (bool, error) {
-		s, err := readFile(dir, "freezer.state")
-		return strings.TrimSpace(s) == "FROZEN", err
-	})
-}
 
 func freezeV2(dir string) error {
 	if err := writeFile(dir, "cgroup.freeze", "1"); err != nil {
