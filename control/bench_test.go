@@ -84,3 +84,65 @@ func (p *benchPath) run(n int) error {
 	}
 	return nil
 }
+
+// BenchmarkRoundTrip sends tasks one at a time to the real echo plugin,
+// through the embedded API and through the control socket, and measures
+// a raw Unix-socket echo between two processes as the floor, alternating
+// the three in rounds. It reports each p50 and p99 and the ratios the
+// targets are stated in: embedded to raw, control to embedded.
+//
+//	go test ./control -run '^$' -bench RoundTrip -benchtime 20000x -count 5
+func BenchmarkRoundTrip(b *testing.B) {
+	e := ct.Start(b, ct.Plugin(b, "echo", ct.Bin("echo"), ""), ct.Options{})
+	e.WaitState("echo", supervisor.StateRunning)
+	raw := startRawEcho(b)
+	ctx := context.Background()
+	task := func(api supervisor.API) func() error {
+		return func() error {
+			_, err := api.SendTask(ctx, supervisor.TaskRequest{Plugin: "echo", ID: 1, Content: "ping"})
+			return err
+		}
+	}
+	paths := []*seqPath{
+		{name: "raw", call: raw.roundTrip},
+		{name: "embedded", call: task(e.Sup)},
+		{name: "control", call: task(e.Dial())},
+	}
+	per := max(b.N/benchRounds, 1)
+	b.ResetTimer()
+	for round := range benchRounds {
+		for i := range paths {
+			p := paths[(i+round)%len(paths)]
+			if err := p.run(per); err != nil {
+				b.Fatalf("%s: %v", p.name, err)
+			}
+		}
+	}
+	b.StopTimer()
+	p50 := map[string]time.Duration{}
+	for _, p := range paths {
+		p50[p.name] = percentile.Of(p.rtts, 50)
+		b.ReportMetric(float64(p50[p.name].Nanoseconds())/1e3, p.name+"-p50-µs")
+		b.ReportMetric(float64(percentile.Of(p.rtts, 99).Nanoseconds())/1e3, p.name+"-p99-µs")
+	}
+	b.ReportMetric(float64(p50["embedded"])/float64(p50["raw"]), "embedded/raw")
+	b.ReportMetric(float64(p50["control"])/float64(p50["embedded"]), "control/embedded")
+}
+
+// seqPath is one contender of BenchmarkRoundTrip: call makes one round trip.
+type seqPath struct {
+	name string
+	call func() error
+	rtts []time.Duration
+}
+
+func (p *seqPath) run(n int) error {
+	for range n {
+		t0 := time.Now()
+		if err := p.call(); err != nil {
+			return err
+		}
+		p.rtts = append(p.rtts, time.Since(t0))
+	}
+	return nil
+}

@@ -23,10 +23,17 @@ const (
 )
 
 func runRole(role string) int {
-	if role != "dial" {
-		fmt.Fprintln(os.Stderr, "unknown role", role)
-		return 2
+	switch role {
+	case "dial":
+		return dialRole()
+	case "echo":
+		return echoRole()
 	}
+	fmt.Fprintln(os.Stderr, "unknown role", role)
+	return 2
+}
+
+func dialRole() int {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	c, err := control.Dial(ctx, os.Getenv("PV_SOCKET"))

@@ -2,7 +2,6 @@ package registry
 
 import (
 	"math"
-	"regexp"
 	"strconv"
 	"strings"
 )
@@ -108,7 +107,28 @@ func memoryLimit(dst *Size) setter {
 	}
 }
 
-var percentRE = regexp.MustCompile(`^([0-9]+(?:\.[0-9]+)?)%$`)
+// parsePercent is the number of "N%" or "N.M%", digits only; ok is false for
+// anything else.
+func parsePercent(s string) (digits string, ok bool) {
+	n, found := strings.CutSuffix(s, "%")
+	whole, frac, dot := strings.Cut(n, ".")
+	if !found || !allDigits(whole) || dot && !allDigits(frac) {
+		return "", false
+	}
+	return n, true
+}
+
+func allDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := range len(s) {
+		if !isDigit(s[i]) {
+			return false
+		}
+	}
+	return true
+}
 
 // cpuLimit decodes "N%" of one core, or "none". A bare number is refused
 // because nobody can tell whether 2 means two cores or 2%.
@@ -119,14 +139,14 @@ func cpuLimit(dst *float64) setter {
 			*dst = 0
 			return
 		}
-		m := percentRE.FindStringSubmatch(s)
-		if !ok || m == nil {
+		digits, isPct := parsePercent(s)
+		if !ok || !isPct {
 			d.fail(k, `must be a share of one core such as "25%%" or "150%%", or "none", got %s`, describe(v))
 			return
 		}
 		// Only a range error is possible after the match; its ±Inf is
 		// reported as out of range by the validator.
-		pct, _ := strconv.ParseFloat(m[1], 64)
+		pct, _ := strconv.ParseFloat(digits, 64)
 		if pct == 0 {
 			d.fail(k, `0%% would read as no CPU at all: write "none" for no limit`)
 			return

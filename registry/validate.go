@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -20,10 +19,42 @@ const (
 	maxInstances       = 64
 )
 
-var (
-	nameRE   = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
-	envKeyRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-)
+// Names are checked byte by byte rather than by regular expressions, whose
+// compilation at package init every start of the binary (each ctl call,
+// each demo plugin) would pay.
+
+// validName says whether s is 1 to 64 letters, digits, '_' or '-'.
+func validName(s string) bool {
+	if len(s) < 1 || len(s) > 64 {
+		return false
+	}
+	for i := range len(s) {
+		if !isWordByte(s[i]) && s[i] != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+// validEnvKey says whether s is letters, digits and '_', not starting with
+// a digit.
+func validEnvKey(s string) bool {
+	if s == "" || isDigit(s[0]) {
+		return false
+	}
+	for i := range len(s) {
+		if !isWordByte(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+func isWordByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || isDigit(c) || c == '_'
+}
 
 // validator checks a complete config; it sees only typed values, so a
 // programmatic config (the demo) gets the same checks as a file.
@@ -134,7 +165,7 @@ func (v *validator) socket(k keyPath, path string) {
 
 func (v *validator) plugin(p *Plugin) {
 	k := keyPath{"plugins", p.Name}
-	if !nameRE.MatchString(p.Name) {
+	if !validName(p.Name) {
 		v.fail(k, "invalid plugin name %q: a name becomes part of file and socket paths, so it must be 1 to 64 letters, digits, '_' or '-'", p.Name)
 	}
 	execOK := v.exec(k.key("exec"), p.Exec)
@@ -209,7 +240,7 @@ func (v *validator) env(k keyPath, env map[string]string) {
 		switch {
 		case strings.HasPrefix(name, "PLUGVISOR_"):
 			v.fail(k.key(name), "reserved: plugvisor sets the PLUGVISOR_* variables itself")
-		case !envKeyRE.MatchString(name):
+		case !validEnvKey(name):
 			v.fail(k.key(name), "invalid variable name (want letters, digits and '_', not starting with a digit)")
 		}
 		if strings.ContainsRune(env[name], 0) {

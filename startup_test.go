@@ -1,0 +1,85 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/plugvisor/plugvisor/internal/testutil"
+)
+
+// Budgets for the plugvisor binary's package initialisation, which every
+// start pays: each ctl call, each demo plugin run as `plugvisor plugin
+// NAME`, each watchdog. They are in bytes allocated, which the runtime
+// reports exactly and which no load on the machine can change, rather than
+// in milliseconds: a dependency that builds a table at init (as
+// go-runewidth's did, 50 ms and megabytes) fails here at once.
+const (
+	maxInitBytes      = 256 << 10 // all packages together; about 94 KiB today
+	maxInitBytesOnePk = 64 << 10  // any one package; the largest is about 20 KiB today
+)
+
+// TestPackageInitStaysSmall runs the binary with GODEBUG=inittrace=1 and
+// holds every package's init to the budgets.
+func TestPackageInitStaysSmall(t *testing.T) {
+	cmd := exec.Command(testutil.Bin("plugvisor"), "--help")
+	cmd.Env = append(cmd.Environ(), "GODEBUG=inittrace=1")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	_ = cmd.Run() // --help may exit non-zero; the trace is what counts
+	inits, err := parseInitTrace(stderr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(inits) < 10 {
+		t.Fatalf("only %d init lines in the trace; is inittrace still supported?\n%s", len(inits), stderr.String())
+	}
+	var total int64
+	for _, in := range inits {
+		total += in.bytes
+		if in.bytes > maxInitBytesOnePk {
+			t.Errorf("init of %s allocates %d bytes (%d allocs), over the %d budget: every start of plugvisor pays it; make it lazy", in.pkg, in.bytes, in.allocs, maxInitBytesOnePk)
+		}
+	}
+	t.Logf("%d packages initialised, %d bytes allocated in all", len(inits), total)
+	if total > maxInitBytes {
+		t.Errorf("package init allocates %d bytes in all, over the %d budget", total, maxInitBytes)
+	}
+}
+
+// packageInit is one line of GODEBUG=inittrace=1:
+//
+//	init github.com/x/y @2.6 ms, 0.56 ms clock, 69096 bytes, 978 allocs
+type packageInit struct {
+	pkg           string
+	clock         time.Duration
+	bytes, allocs int64
+}
+
+func parseInitTrace(trace string) ([]packageInit, error) {
+	var out []packageInit
+	sc := bufio.NewScanner(strings.NewReader(trace))
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, "init ") {
+			continue
+		}
+		f := strings.Fields(line)
+		if len(f) != 11 || f[8] != "bytes," || f[10] != "allocs" {
+			return nil, fmt.Errorf("unexpected inittrace line %q", line)
+		}
+		ms, err0 := strconv.ParseFloat(f[4], 64)
+		b, err1 := strconv.ParseInt(f[7], 10, 64)
+		a, err2 := strconv.ParseInt(f[9], 10, 64)
+		if err0 != nil || err1 != nil || err2 != nil || f[6] != "clock," {
+			return nil, fmt.Errorf("unexpected inittrace line %q", line)
+		}
+		out = append(out, packageInit{pkg: f[1], clock: time.Duration(ms * float64(time.Millisecond)), bytes: b, allocs: a})
+	}
+	return out, sc.Err()
+}
