@@ -218,8 +218,10 @@ function onWelcome(m) {
   const every = Number(m.heartbeat_ms);
   if (every === 0) return; // §8: heartbeats are off
   ticker = setInterval(() => {
-    if (performance.now() - lastHeard > 3 * every) return die('no frame from the supervisor for three heartbeats: it is hung');
-    send({ kind: 'ping', seq: ++seq, time: nowNs() });
+    const silent = performance.now() - lastHeard;
+    if (silent > 3 * every) return die('no frame from the supervisor for three heartbeats: it is hung');
+    // §8: the supervisor's pings are the heartbeat; ping only after a silence.
+    if (silent >= every) send({ kind: 'ping', seq: ++seq, time: nowNs() });
   }, every);
 }
 
