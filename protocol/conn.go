@@ -13,8 +13,8 @@ import (
 // Options tune a Conn. The zero value is usable.
 type Options struct {
 	MaxFrame     int           // largest payload accepted and sent; default DefaultMaxFrame
-	ReadTimeout  time.Duration // Recv fails if the next frame has not arrived within it (see Recv); 0 waits forever
-	WriteTimeout time.Duration // a Send that cannot finish within it fails; 0 waits forever
+	ReadTimeout  time.Duration // Recv fails if the next frame has not arrived within it, or at most a sixteenth of it later (see Recv); 0 waits forever
+	WriteTimeout time.Duration // a Send that cannot finish within it (or at most a sixteenth of it later) fails; 0 waits forever
 	BufferSize   int           // read and write buffer size; default 16 KiB
 }
 
@@ -40,6 +40,8 @@ type Conn struct {
 	rbuf []byte
 	dec  decoder
 	rerr error // sticky: once framing is lost no later frame can be trusted
+	// When the read and write deadlines were last set (see renew).
+	readArmed, writeArmed time.Time
 
 	waiting atomic.Int32 // senders queued for wmu; the last one flushes
 	wmu     sync.Mutex
@@ -90,7 +92,23 @@ func (c *Conn) SetMaxFrame(n int) {
 
 // SetReadTimeout changes the idle timeout of later Recv calls. Call it only
 // from the goroutine that calls Recv.
-func (c *Conn) SetReadTimeout(d time.Duration) { c.opts.ReadTimeout = d }
+func (c *Conn) SetReadTimeout(d time.Duration) {
+	c.opts.ReadTimeout, c.readArmed = d, time.Time{}
+}
+
+// renew says when a deadline set at *armed for timeout should now be, or
+// false to leave it: it is moved only once it has drawn a sixteenth of the
+// timeout nearer, so a busy connection resets the poller's timer a few times
+// per timeout instead of once per frame. It is set a sixteenth beyond the
+// timeout, so it never comes sooner than the timeout promised.
+func renew(armed *time.Time, timeout time.Duration, now time.Time) (time.Time, bool) {
+	slack := timeout / 16
+	if !armed.IsZero() && now.Sub(*armed) < slack {
+		return time.Time{}, false
+	}
+	*armed = now
+	return now.Add(timeout + slack), true
+}
 
 // keepBuffer is the largest read or write buffer a Conn keeps between
 // frames: room for a batch of a few hundred records, so a busy stream reuses
@@ -108,7 +126,9 @@ func (c *Conn) Send(m Message) error {
 		return c.werr
 	}
 	if c.opts.WriteTimeout > 0 {
-		_ = c.nc.SetWriteDeadline(time.Now().Add(c.opts.WriteTimeout))
+		if dl, ok := renew(&c.writeArmed, c.opts.WriteTimeout, time.Now()); ok {
+			_ = c.nc.SetWriteDeadline(dl)
+		}
 	}
 	err := c.buffer(m)
 	// The last sender of a burst flushes for all before it, even when its own
@@ -160,7 +180,9 @@ func (c *Conn) Recv() (Message, error) {
 		return nil, c.rerr
 	}
 	if c.opts.ReadTimeout > 0 {
-		_ = c.nc.SetReadDeadline(time.Now().Add(c.opts.ReadTimeout))
+		if dl, ok := renew(&c.readArmed, c.opts.ReadTimeout, time.Now()); ok {
+			_ = c.nc.SetReadDeadline(dl)
+		}
 	}
 	// Peek keeps whatever part of the length prefix has arrived in the
 	// buffer, so a timeout here consumes nothing.
