@@ -31,5 +31,6 @@ func (s *session) keepLocked(p *pendingTask, rec *protocol.Record, final bool) {
 // forgetLocked takes p out of pending, with what its reply holds.
 func (s *session) forgetLocked(p *pendingTask) {
 	delete(s.pending, p.task.Token)
+	s.expiry.remove(p)
 	s.replyHeld -= p.bytes
 }

@@ -48,6 +48,7 @@ type session struct {
 
 	mu      sync.Mutex
 	pending map[string]*pendingTask
+	expiry  expiries // the pending tasks by deadline
 	pings   map[uint64]chan time.Duration
 	closed  bool
 	// Reply bytes: the budget of one task and of all, and what the
@@ -72,15 +73,18 @@ type session struct {
 }
 
 type pendingTask struct {
-	task    protocol.Task
-	sent    time.Time
-	records []protocol.Record
-	bytes   int64 // what records hold, by RecordSize
-	dropped int   // progress records beyond a budget, not kept
-	dropB   int64 // their bytes
-	done    chan struct{}
-	reply   Reply
-	err     error
+	task     protocol.Task
+	sent     time.Time
+	timeout  time.Duration
+	deadline time.Time // sent + timeout
+	slot     int       // in the session's expiries; -1 when out
+	records  []protocol.Record
+	bytes    int64 // what records hold, by RecordSize
+	dropped  int   // progress records beyond a budget, not kept
+	dropB    int64 // their bytes
+	done     chan struct{}
+	reply    Reply
+	err      error
 }
 
 // run serves the session until the connection ends and returns why.
@@ -208,7 +212,7 @@ func (s *session) task(ctx context.Context, req TaskRequest, timeout time.Durati
 	if token == "" {
 		token = s.tokens.Next()
 	}
-	p := &pendingTask{task: protocol.Task{ID: req.ID, Content: req.Content, Token: token}, done: make(chan struct{})}
+	p := &pendingTask{task: protocol.Task{ID: req.ID, Content: req.Content, Token: token}, slot: -1, done: make(chan struct{})}
 	if err := ctx.Err(); err != nil { // the caller gave up already: do not send
 		return s.reply(p, OutcomeNotSent), err
 	}
@@ -225,7 +229,12 @@ func (s *session) task(ctx context.Context, req TaskRequest, timeout time.Durati
 		return s.reply(p, OutcomeNotSent), fmt.Errorf("%s: %w: %q", s.instance, ErrTokenInUse, token)
 	}
 	s.pending[token] = p
-	p.sent = time.Now()
+	p.sent, p.timeout = time.Now(), timeout
+	p.deadline = p.sent.Add(timeout)
+	if s.expiry.fire == nil {
+		s.expiry.fire = s.onExpiry
+	}
+	s.expiry.add(p)
 	s.mu.Unlock()
 	s.sent.Add(1)
 	s.publishTask(p, s.reply(p, OutcomePending), "")
@@ -234,23 +243,15 @@ func (s *session) task(ctx context.Context, req TaskRequest, timeout time.Durati
 		if !errors.As(err, new(*protocol.Error)) { // refused before writing: the Conn is fine
 			s.broken(err)
 		}
-		if !mine { // the session's end took it first, and said so
+		if !mine { // the session's end or the timeout took it first, and said so
 			<-p.done
 			return p.reply, p.err
 		}
 		return p.reply, fmt.Errorf("send task %d to %s: %w", req.ID, s.instance, err)
 	}
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
 	select {
-	case <-p.done:
+	case <-p.done: // answered, timed out (see onExpiry) or the session ended
 		return p.reply, p.err
-	case <-timer.C:
-		err := fmt.Errorf("%s: %w after %s (task %d, token %s)", s.instance, ErrTaskTimeout, timeout, req.ID, token)
-		if s.abandon(p, OutcomeTimedOut, "no final reply within "+timeout.String()) {
-			s.timedOut.Add(1) // only now: a reply that crossed the timer counts as answered
-			return p.reply, err
-		}
 	case <-ctx.Done():
 		if s.abandon(p, GaveUp(ctx.Err()), ctx.Err().Error()) {
 			return p.reply, ctx.Err()
@@ -258,6 +259,26 @@ func (s *session) task(ctx context.Context, req TaskRequest, timeout time.Durati
 	}
 	<-p.done // resolved while we gave up: take the result
 	return p.reply, p.err
+}
+
+// onExpiry runs when the session's timer fires: it times out every task
+// whose deadline has passed. A reply that crossed the timer counts as
+// answered, since both take the task out of pending under mu.
+func (s *session) onExpiry() {
+	s.mu.Lock()
+	due := s.expiry.due(time.Now())
+	for _, p := range due {
+		s.forgetLocked(p)
+	}
+	s.mu.Unlock()
+	for _, p := range due {
+		s.timedOut.Add(1)
+		p.err = fmt.Errorf("%s: %w after %s (task %d, token %s)", s.instance, ErrTaskTimeout, p.timeout, p.task.ID, p.task.Token)
+		p.reply = s.ended(p, OutcomeTimedOut)
+		p.reply.RTT = time.Since(p.sent)
+		close(p.done)
+		s.publishTask(p, p.reply, "no final reply within "+p.timeout.String())
+	}
 }
 
 // abandon removes p if it is still pending, ending it with outcome o, and
@@ -282,6 +303,7 @@ func (s *session) failPending(err error) {
 	s.closed = true
 	pending := s.pending
 	s.pending, s.replyHeld = map[string]*pendingTask{}, 0
+	s.expiry.clear()
 	for _, ch := range s.pings {
 		close(ch)
 	}
