@@ -44,6 +44,7 @@ type frameWriter struct {
 	enc     *msgpack.Encoder
 	err     error
 	closed  bool
+	writing bool // a batch is being written, by the flusher or a sender
 
 	kick    chan struct{} // capacity 1: "there is something to write"
 	quit    chan struct{} // closed by close: write what is left and return
@@ -84,12 +85,31 @@ func (w *frameWriter) send(v any, more bool) error {
 	if err == nil {
 		err = w.append(v)
 	}
+	if err == nil && !more && !w.writing {
+		// Nobody is writing: this sender writes what is pending itself, so
+		// a lone request or response costs no wake-up of the flusher. Under
+		// load a write is usually under way, and frames gather behind it
+		// for the flusher as before.
+		batch := w.take()
+		w.writing = true
+		w.mu.Unlock()
+		if !w.write(batch) {
+			return w.failure()
+		}
+		return nil
+	}
 	big := w.pending.Len() >= wakeAt
 	w.mu.Unlock()
 	if err == nil && (!more || big) {
 		w.wake()
 	}
 	return err
+}
+
+func (w *frameWriter) failure() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
 }
 
 func (w *frameWriter) wake() {
@@ -132,7 +152,11 @@ func (w *frameWriter) flusher() {
 		// nothing.
 		runtime.Gosched()
 		w.mu.Lock()
+		for w.writing && w.err == nil {
+			w.space.Wait() // a sender is writing; what it leaves is ours
+		}
 		batch := w.take()
+		w.writing = len(batch) > 0
 		w.mu.Unlock()
 		if len(batch) > 0 && !w.write(batch) || quit {
 			return
@@ -165,8 +189,13 @@ func (w *frameWriter) write(batch []byte) bool {
 	_, err := w.nc.Write(batch)
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.writing = false
+	w.space.Broadcast()
 	if err == nil {
 		w.spare = batch[:0]
+		if w.pending.Len() > 0 {
+			w.wake() // frames queued behind this write
+		}
 		return true
 	}
 	w.err = fmt.Errorf("write: %w", err)
