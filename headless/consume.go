@@ -79,11 +79,12 @@ func (c *consumer) records(ev supervisor.Event) {
 		c.out.countDropped(len(ev.Records))
 		return
 	}
+	c.enc.event(ev.Time, ev.Plugin, ev.Instance)
 	for i := range ev.Records {
 		if c.buf.b == nil {
 			c.buf.b = c.out.buffer()
 		}
-		c.buf.b = c.enc.append(c.buf.b, ev.Time, ev.Plugin, ev.Instance, &ev.Records[i])
+		c.buf.b = c.enc.append(c.buf.b, &ev.Records[i])
 		c.buf.records++
 		if len(c.buf.b) >= chunkSize {
 			c.handOver()

@@ -3,6 +3,7 @@ package headless
 import (
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -15,18 +16,27 @@ import (
 // goroutine that takes events off the subscription, and every microsecond
 // spent per record there is a record the engine drops.
 type lineEncoder struct {
-	keys []string // reused for sorting each record's field names
+	fields []field // reused for sorting each record's fields by name
+	prefix []byte  // the event's part of every line: time, plugin, instance
 }
 
-// append adds one record line, newline included, to dst.
-func (e *lineEncoder) append(dst []byte, t time.Time, plugin, instance string, r *protocol.Record) []byte {
-	dst = append(dst, `{"time":"`...)
-	dst = t.AppendFormat(dst, time.RFC3339Nano)
-	dst = append(dst, `","plugin":`...)
-	dst = appendJSONString(dst, plugin)
-	dst = append(dst, `,"instance":`...)
-	dst = appendJSONString(dst, instance)
-	dst = append(dst, `,"timestamp":`...)
+// event sets what the lines of the next records share: an event's records
+// have one time, plugin and instance, so those are formatted and escaped
+// once per event, not once per record.
+func (e *lineEncoder) event(t time.Time, plugin, instance string) {
+	p := append(e.prefix[:0], `{"time":"`...)
+	p = t.AppendFormat(p, time.RFC3339Nano)
+	p = append(p, `","plugin":`...)
+	p = appendJSONString(p, plugin)
+	p = append(p, `,"instance":`...)
+	p = appendJSONString(p, instance)
+	e.prefix = append(p, `,"timestamp":`...)
+}
+
+// append adds one record line of the current event, newline included, to
+// dst.
+func (e *lineEncoder) append(dst []byte, r *protocol.Record) []byte {
+	dst = append(dst, e.prefix...)
 	dst = strconv.AppendInt(dst, r.Timestamp, 10)
 	if r.Token != "" {
 		dst = append(dst, `,"token":`...)
@@ -41,22 +51,26 @@ func (e *lineEncoder) appendFields(dst []byte, fields map[string]string) []byte 
 	if fields == nil {
 		return append(dst, "null"...)
 	}
-	e.keys = e.keys[:0]
-	for k := range fields {
-		e.keys = append(e.keys, k)
+	// Pairs, not keys: sorted, they need no second lookup of each value.
+	e.fields = e.fields[:0]
+	for k, v := range fields {
+		e.fields = append(e.fields, field{k, v})
 	}
-	slices.Sort(e.keys)
+	slices.SortFunc(e.fields, func(a, b field) int { return strings.Compare(a.k, b.k) })
 	dst = append(dst, '{')
-	for i, k := range e.keys {
+	for i, f := range e.fields {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendJSONString(dst, k)
+		dst = appendJSONString(dst, f.k)
 		dst = append(dst, ':')
-		dst = appendJSONString(dst, fields[k])
+		dst = appendJSONString(dst, f.v)
 	}
+	clear(e.fields) // the encoder outlives the record: hold none of its strings
 	return append(dst, '}')
 }
+
+type field struct{ k, v string }
 
 const hexDigits = "0123456789abcdef"
 

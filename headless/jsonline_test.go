@@ -3,6 +3,8 @@ package headless
 import (
 	"bytes"
 	"encoding/json"
+	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -32,7 +34,8 @@ func reference(t testing.TB, at time.Time, plugin, instance string, r protocol.R
 func checkLine(t testing.TB, at time.Time, plugin, instance string, r protocol.Record) {
 	t.Helper()
 	var e lineEncoder
-	got := string(e.append(nil, at, plugin, instance, &r))
+	e.event(at, plugin, instance)
+	got := string(e.append(nil, &r))
 	if want := reference(t, at, plugin, instance, r); got != want {
 		t.Fatalf("line differs from encoding/json's\n got %q\nwant %q", got, want)
 	}
@@ -59,4 +62,66 @@ func FuzzLineEncoder(f *testing.F) {
 	f.Fuzz(func(t *testing.T, k, v string, ts int64) {
 		checkLine(t, time.Unix(0, ts).UTC(), v, k, protocol.Record{Timestamp: ts, Token: v, Fields: map[string]string{k: v, v: k, "data_type": "x"}})
 	})
+}
+
+// TestEventLinesMatchEncodingJSON: many generated events, each of several
+// records encoded with the event's shared prefix by one reused encoder into
+// one buffer, are the concatenation of what encoding/json makes of each.
+func TestEventLinesMatchEncodingJSON(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var e lineEncoder
+	var got []byte
+	var want strings.Builder
+	for range 2000 {
+		at := time.Unix(rng.Int64N(4e9), rng.Int64N(1e9)).In(time.FixedZone("z", 60*(rng.IntN(1440)-720)))
+		plugin, instance := genString(rng), genString(rng)
+		e.event(at, plugin, instance)
+		for range rng.IntN(5) {
+			r := genRecord(rng)
+			got = e.append(got, &r)
+			want.WriteString(reference(t, at, plugin, instance, r))
+		}
+	}
+	if string(got) != want.String() {
+		g, w := strings.Split(string(got), "\n"), strings.Split(want.String(), "\n")
+		for i := range min(len(g), len(w)) {
+			if g[i] != w[i] {
+				t.Fatalf("line %d differs from encoding/json's\n got %q\nwant %q", i, g[i], w[i])
+			}
+		}
+		t.Fatalf("%d lines, encoding/json made %d", len(g), len(w))
+	}
+}
+
+func genRecord(rng *rand.Rand) protocol.Record {
+	r := protocol.Record{Timestamp: rng.Int64() - rng.Int64()}
+	if rng.IntN(3) == 0 {
+		r.Token = genString(rng)
+	}
+	switch rng.IntN(10) {
+	case 0: // no map at all: encoding/json writes null
+	case 1:
+		r.Fields = map[string]string{}
+	default:
+		r.Fields = map[string]string{"data_type": genString(rng)}
+		for range rng.IntN(8) {
+			r.Fields[genString(rng)] = genString(rng)
+		}
+	}
+	return r
+}
+
+// genString draws from pieces that exercise every escaping rule: plain
+// text, HTML characters, control bytes, quotes and backslashes, U+2028/9,
+// multi-byte runes, and invalid or cut UTF-8.
+func genString(rng *rand.Rand) string {
+	var b strings.Builder
+	for range rng.IntN(6) {
+		if rng.IntN(4) == 0 {
+			b.WriteByte(byte(rng.IntN(256)))
+			continue
+		}
+		b.WriteString(tricky[rng.IntN(len(tricky))])
+	}
+	return b.String()
 }

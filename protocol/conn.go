@@ -40,6 +40,7 @@ type Conn struct {
 	rbuf []byte
 	dec  decoder
 	rerr error // sticky: once framing is lost no later frame can be trusted
+	last int   // payload bytes of the frame Recv last returned
 	// When the read and write deadlines were last set (see renew).
 	readArmed, writeArmed time.Time
 
@@ -200,6 +201,7 @@ func (c *Conn) Recv() (Message, error) {
 	if cap(payload) <= keepBuffer {
 		c.rbuf = payload[:0]
 	}
+	c.last = len(payload)
 	c.framesIn.Add(1)
 	c.bytesIn.Add(uint64(len(payload) + HeaderSize))
 	m, err := c.dec.decode(payload)
@@ -211,6 +213,12 @@ func (c *Conn) Recv() (Message, error) {
 	}
 	return m, nil
 }
+
+// LastFrameSize is the payload size of the frame behind the message Recv
+// last returned: every string of that message is among those bytes, so it
+// bounds what the strings hold without walking them. Call it from the
+// goroutine that calls Recv.
+func (c *Conn) LastFrameSize() int { return c.last }
 
 // Stats returns the traffic counters.
 func (c *Conn) Stats() Stats {

@@ -20,10 +20,9 @@ func Decode(payload []byte) (Message, error) {
 // decoder keeps scratch space between frames so the record path allocates
 // only what it hands back.
 type decoder struct {
-	spans []span
+	spans   []span
+	pending []pendingRecord
 }
-
-type span struct{ k0, k1, v0, v1 int }
 
 func (d *decoder) decode(payload []byte) (Message, error) {
 	r := &msgpack.Reader{Buf: payload}

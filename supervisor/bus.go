@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,16 +13,23 @@ import (
 // subscriber whose buffer is full, in events or in bytes, loses the event,
 // the loss is counted, and the next event it does receive is preceded by an
 // EventDropped telling it how many it missed.
+//
+// Publishing is the hot path (every record batch of every plugin), and
+// subscribing is rare, so the subscribers are a list replaced whole when
+// one comes or goes: a publisher reads it with one atomic load and takes
+// no lock of the bus, only each subscriber's own.
 type bus struct {
-	mu      sync.RWMutex
-	subs    map[*lossy.Queue[Event]]struct{}
-	budget  func() int64  // bytes one subscriber may have queued (agent.subscriber_buffer)
-	dropped atomic.Uint64 // every event lost by any subscriber, those gone included
-	bytes   atomic.Uint64 // their estimated size, those of subscribers gone included
+	mu      sync.Mutex                            // serialises changes to subs, and droppedTotal with them
+	subs    atomic.Pointer[[]*lossy.Queue[Event]] // never modified in place
+	budget  func() int64                          // bytes one subscriber may have queued (agent.subscriber_buffer)
+	dropped atomic.Uint64                         // every event lost by any subscriber, those gone included
+	bytes   atomic.Uint64                         // their estimated size, those of subscribers gone included
 }
 
 func newBus(budget func() int64) *bus {
-	return &bus{subs: make(map[*lossy.Queue[Event]]struct{}), budget: budget}
+	b := &bus{budget: budget}
+	b.subs.Store(&[]*lossy.Queue[Event]{})
+	return b
 }
 
 func eventSize(e Event) int64 { return e.Size() }
@@ -35,30 +43,49 @@ func droppedNotice(n uint64, next Event) Event {
 func (b *bus) subscribe(buffer int) (<-chan Event, func()) {
 	s := lossy.New(buffer, &b.dropped, droppedNotice).WithBudget(b.budget(), eventSize)
 	b.mu.Lock()
-	b.subs[s] = struct{}{}
+	b.subs.Store(new(append(slices.Clone(*b.subs.Load()), s)))
 	b.mu.Unlock()
 	var once sync.Once
 	cancel := func() {
 		once.Do(func() {
 			b.mu.Lock()
-			b.bytes.Add(s.LostBytes()) // under the lock: droppedTotal must never see the count go down
-			delete(b.subs, s)
-			b.mu.Unlock()
+			defer b.mu.Unlock()
+			b.subs.Store(new(slices.DeleteFunc(slices.Clone(*b.subs.Load()), func(q *lossy.Queue[Event]) bool { return q == s })))
+			// Closed first: a publisher still holding the old list may
+			// yet Send to s, and a closed queue ignores it, so the bytes
+			// s lost are final when they move to the bus's count. Under
+			// mu: droppedTotal must never see the count go down.
 			s.Close()
+			b.bytes.Add(s.LostBytes())
 		})
 	}
 	return s.C(), cancel
 }
 
-// publish delivers e to every subscriber that has room.
+// publish delivers e to every subscriber that has room. With none, e is
+// not even measured: its size is only ever a queue's charge.
 func (b *bus) publish(e Event) {
+	if subs := *b.subs.Load(); len(subs) > 0 {
+		e.size = e.measure()
+		deliver(subs, e)
+	}
+}
+
+// publishRecords publishes a records event whose records were decoded from
+// a frame of payload bytes, sized from the frame (recordsEventSize) rather
+// than by walking every record's fields.
+func (b *bus) publishRecords(e Event, payload int) {
+	if subs := *b.subs.Load(); len(subs) > 0 {
+		e.size = recordsEventSize(&e, payload)
+		deliver(subs, e)
+	}
+}
+
+func deliver(subs []*lossy.Queue[Event], e Event) {
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
-	e.size = e.measure()
-	b.mu.RLock()
-	defer b.mu.RUnlock()
-	for s := range b.subs {
+	for _, s := range subs {
 		s.Send(e)
 	}
 }
@@ -66,10 +93,10 @@ func (b *bus) publish(e Event) {
 // droppedTotal is every event lost by any subscriber, for the header, and
 // their estimated bytes.
 func (b *bus) droppedTotal() (events, bytes uint64) {
-	b.mu.RLock()
-	defer b.mu.RUnlock()
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	bytes = b.bytes.Load()
-	for s := range b.subs {
+	for _, s := range *b.subs.Load() {
 		bytes += s.LostBytes()
 	}
 	return b.dropped.Load(), bytes

@@ -141,7 +141,7 @@ func (s *session) readError(err error) error {
 
 func (s *session) onData(d *protocol.Data) {
 	now := time.Now()
-	s.bus.publish(Event{Type: EventRecords, Time: now, Plugin: s.name, Instance: s.instance, Records: d.Records})
+	s.bus.publishRecords(Event{Type: EventRecords, Time: now, Plugin: s.name, Instance: s.instance, Records: d.Records}, s.conn.LastFrameSize())
 	for i := range d.Records {
 		if d.Records[i].Token != "" {
 			s.onReply(&d.Records[i], now)
