@@ -43,7 +43,7 @@ func build(ctx context.Context) (*bins, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "pvpeers")
+	dir, err := os.MkdirTemp("", "pvpeer-bin")
 	if err != nil {
 		return nil, fmt.Errorf("build dir: %w", err)
 	}

@@ -32,7 +32,7 @@ type daemonHost struct {
 }
 
 func newDaemonHost(ctx context.Context, b *bins) (*host, error) {
-	dir, err := os.MkdirTemp("", "pvd")
+	dir, err := os.MkdirTemp("", "pvpeer-d")
 	if err != nil {
 		return nil, fmt.Errorf("daemon dir: %w", err)
 	}
@@ -46,16 +46,9 @@ func newDaemonHost(ctx context.Context, b *bins) (*host, error) {
 		d.close()
 		return nil, err
 	}
-	echo := taskCall(d.client, "echo")
-	return &host{ops: map[string]op{
-		"rtt":      func(ctx context.Context, c command) (result, error) { return sequential(ctx, c.N, echo) },
-		"inflight": func(ctx context.Context, c command) (result, error) { return concurrent(ctx, c.N, echo) },
-		"spawn": func(ctx context.Context, c command) (result, error) {
-			return spawnCycles(ctx, c.N, spawnTask(d.client, "echospawn"))
-		},
-		"records":      d.recordsAPI,
-		"records-json": d.recordsJSON,
-	}, notes: notes, close: d.close}, nil
+	ops := apiOps(d.client)
+	ops["records"], ops["records-json"] = d.recordsAPI, d.recordsJSON
+	return &host{ops: ops, notes: notes, close: d.close}, nil
 }
 
 func (d *daemonHost) start(ctx context.Context, b *bins) error {

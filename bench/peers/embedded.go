@@ -24,16 +24,10 @@ func newEmbeddedHost(ctx context.Context, b *bins) (*host, error) {
 		return nil, err
 	}
 	var floods atomic.Int64
-	echo := taskCall(e.sup, "echo")
-	return &host{ops: map[string]op{
-		"rtt":      func(ctx context.Context, c command) (result, error) { return sequential(ctx, c.N, echo) },
-		"inflight": func(ctx context.Context, c command) (result, error) { return concurrent(ctx, c.N, echo) },
-		"spawn": func(ctx context.Context, c command) (result, error) {
-			return spawnCycles(ctx, c.N, spawnTask(e.sup, "echospawn"))
-		},
-		"records": func(ctx context.Context, c command) (result, error) {
-			token := fmt.Sprintf("flood-%d", floods.Add(1))
-			return floodToSubscriber(ctx, e.sup, c.N, token, func() (time.Duration, error) { return selfCPU(), nil })
-		},
-	}, notes: notes, close: func() error { _, err := e.stop(); return err }}, nil
+	ops := apiOps(e.sup)
+	ops["records"] = func(ctx context.Context, c command) (result, error) {
+		token := fmt.Sprintf("flood-%d", floods.Add(1))
+		return floodToSubscriber(ctx, e.sup, c.N, token, func() (time.Duration, error) { return selfCPU(), nil })
+	}
+	return &host{ops: ops, notes: notes, close: func() error { _, err := e.stop(); return err }}, nil
 }

@@ -55,21 +55,13 @@ func idleWindow(ctx context.Context, c command, f idleFleet) (result, error) {
 		return result{}, err
 	}
 	self0, t0 := selfCPU(), time.Now()
-	plug0, err := pidsCPU(plugins)
-	if err != nil {
-		return result{}, err
-	}
-	help0, err := pidsCPU(helpers)
+	plug0, help0, err := fleetCPU(plugins, helpers)
 	if err != nil {
 		return result{}, err
 	}
 	time.Sleep(c.Measure) // the window measured: nothing is asked of anyone
 	self1, wall := selfCPU(), time.Since(t0)
-	plug1, err := pidsCPU(plugins)
-	if err != nil {
-		return result{}, err
-	}
-	help1, err := pidsCPU(helpers)
+	plug1, help1, err := fleetCPU(plugins, helpers)
 	if err != nil {
 		return result{}, err
 	}
@@ -78,6 +70,15 @@ func idleWindow(ctx context.Context, c command, f idleFleet) (result, error) {
 		return result{}, err
 	}
 	return result{Count: c.N, Elapsed: wall, CPU: self1 - self0 + help1 - help0, PluginCPU: plug1 - plug0, Threads: th}, nil
+}
+
+func fleetCPU(plugins, helpers []int) (time.Duration, time.Duration, error) {
+	p, err := pidsCPU(plugins)
+	if err != nil {
+		return 0, 0, err
+	}
+	h, err := pidsCPU(helpers)
+	return p, h, err
 }
 
 // newIdlePlugvisorHost runs many echo plugins under an embedded
@@ -105,14 +106,10 @@ func startPlugvisorFleet(ctx context.Context, b *bins, n int) (*plugvisorFleet, 
 	if f.embeddedSup, err = startSupervisor(ctx, cfg.String()); err != nil {
 		return nil, err
 	}
-	errs := make([]error, len(f.names))
-	var wg sync.WaitGroup
-	for i, name := range f.names {
-		wg.Go(func() { errs[i] = f.sup.Start(ctx, name) }) // returns once every instance registered
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
+	// One entry (50 instances) at a time: the supervisor sheds plugin
+	// connections beyond 64 waiting to register, and a shed plugin exits.
+	for _, name := range f.names {
+		if err := f.sup.Start(ctx, name); err != nil { // returns once every instance registered
 			f.stop()
 			return nil, fmt.Errorf("start idle plugins: %w", err)
 		}

@@ -43,7 +43,7 @@ type embeddedSup struct {
 // startSupervisor runs supervisor.New as plugvisor's own main does: with
 // this binary as its watchdog.
 func startSupervisor(ctx context.Context, plugins string) (*embeddedSup, error) {
-	dir, err := os.MkdirTemp("", "pv")
+	dir, err := os.MkdirTemp("", "pvpeer-sup")
 	if err != nil {
 		return nil, fmt.Errorf("work dir: %w", err)
 	}
@@ -99,6 +99,19 @@ func waitRunning(ctx context.Context, api supervisor.API) error {
 		}
 	}
 	return nil
+}
+
+// apiOps are the round-trip measurements of any plugvisor API, in
+// process or through the control socket.
+func apiOps(api supervisor.API) map[string]op {
+	echo := taskCall(api, "echo")
+	return map[string]op{
+		"rtt":      func(ctx context.Context, c command) (result, error) { return sequential(ctx, c.N, echo) },
+		"inflight": func(ctx context.Context, c command) (result, error) { return concurrent(ctx, c.N, echo) },
+		"spawn": func(ctx context.Context, c command) (result, error) {
+			return spawnCycles(ctx, c.N, spawnTask(api, "echospawn"))
+		},
+	}
 }
 
 // taskCall is one echo task through api.

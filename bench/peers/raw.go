@@ -25,7 +25,7 @@ type rawHost struct {
 }
 
 func newRawHost(ctx context.Context, b *bins) (*host, error) {
-	dir, err := os.MkdirTemp("", "pvraw")
+	dir, err := os.MkdirTemp("", "pvpeer-raw")
 	if err != nil {
 		return nil, fmt.Errorf("raw dir: %w", err)
 	}
