@@ -134,7 +134,12 @@ func rssNow() uint64 {
 func TestMillionRecordFrame(t *testing.T) {
 	h := startHarness(t, plugin(t, "echo", supervisortest.Bin("echo"), "")+
 		plugin(t, "bad", self(), `restart = "never"`+"\nenv = { PV_TEST_ROLE = \"millionrecords\" }"),
-		func(o *supervisor.Options) { o.Config.Agent.MaxFrame = 64 << 20 })
+		func(o *supervisor.Options) {
+			o.Config.Agent.MaxFrame = 64 << 20
+			// Reading 32 MB under -race on a loaded machine may take more
+			// than the harness's 1 s: this test is not about hangs.
+			o.Config.Agent.HeartbeatTimeout = 30 * time.Second
+		})
 	h.WaitState("echo", supervisor.StateRunning)
 	// Allocations, not resident memory: reading the 32 MB frame costs its
 	// bytes (as max_frame allows), and -race inflates what they occupy;
