@@ -51,6 +51,12 @@ func runRole(role string) int {
 	if err != nil {
 		return 3
 	}
+	if role == "gated" { // connected, it says so, then waits for the test's gate to open
+		fmt.Println("connected")
+		if gate, err := os.Open(os.Getenv("PV_TEST_GATE")); err == nil {
+			gate.Close()
+		}
+	}
 	conn := protocol.NewConn(c, protocol.Options{})
 	hello := &protocol.Hello{Versions: protocol.Versions(), Name: os.Getenv(protocol.EnvPlugin), Instance: os.Getenv(protocol.EnvInstance), PID: os.Getpid()}
 	if role == "futureversion" {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -31,29 +32,85 @@ const (
 	refusalWrite = time.Second
 )
 
+// maxWaitingPerInstance bounds the connections from one instance's
+// processes waiting to register beyond maxUnregistered: one is the
+// plugin's, a few more cover a restart's overlap, and a plugin forking
+// connections in a loop fills only its own share.
+const maxWaitingPerInstance = 4
+
 // registration counts the plugin socket's connections before they register,
 // and limits how often their refusals are logged.
 type registration struct {
 	pending       atomic.Int64
 	refused, shed atomic.Uint64
 	logged        *ratelimit.Limiter
+
+	mu      sync.Mutex
+	waiting map[*instance]int // connections held beyond maxUnregistered, by owner
 }
 
 // accept serves the plugin socket until it is closed.
 func (s *Supervisor) accept(ln *net.UnixListener) {
 	unixsock.Accept(ln, s.log, "plugin socket", func(c *net.UnixConn) {
-		if s.reg.pending.Add(1) > maxUnregistered {
-			s.reg.pending.Add(-1)
+		release, ok := s.admit(c)
+		if !ok {
 			s.reg.shed.Add(1)
 			s.logRefusal(s.log, "plugin socket connection shed: too many connections waiting to register", "limit", maxUnregistered)
 			c.Close()
 			return
 		}
 		go func() {
-			defer s.reg.pending.Add(-1)
+			defer release()
 			s.register(c)
 		}()
 	})
+}
+
+// admit takes a place for c among the connections waiting to register.
+// The first maxUnregistered take any; beyond them, only a connection from
+// the processes of one instance is admitted, within that instance's share:
+// many plugins starting at once (hundreds on a big host) must all register,
+// while strangers, which nothing waits for, are shed.
+func (s *Supervisor) admit(c *net.UnixConn) (release func(), ok bool) {
+	if s.reg.pending.Add(1) <= maxUnregistered {
+		return func() { s.reg.pending.Add(-1) }, true
+	}
+	s.reg.pending.Add(-1)
+	cred, err := unixsock.PeerCred(c)
+	if err != nil {
+		return nil, false
+	}
+	switch owners := s.owners(int(cred.Pid)); len(owners) {
+	case 0:
+		return nil, false // a stranger
+	case 1:
+		return s.reg.hold(owners[0], maxWaitingPerInstance)
+	default:
+		// Its group is no instance's yet: it may be any of the instances
+		// being started, whose shares it draws on together.
+		return s.reg.hold(nil, maxWaitingPerInstance*len(owners))
+	}
+}
+
+// hold takes one of in's places beyond maxUnregistered, of which it has
+// limit; nil is the pool of processes not yet known to be one instance's.
+func (r *registration) hold(in *instance, limit int) (release func(), ok bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.waiting[in] >= limit {
+		return nil, false
+	}
+	if r.waiting == nil {
+		r.waiting = map[*instance]int{}
+	}
+	r.waiting[in]++
+	return func() {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if r.waiting[in]--; r.waiting[in] == 0 {
+			delete(r.waiting, in)
+		}
+	}, true
 }
 
 // logRefusal logs a refused or shed connection, at most 20 a second with a
