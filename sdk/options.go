@@ -30,7 +30,7 @@ type options struct {
 const (
 	DefaultGrace            = 5 * time.Second  // shutdown grace after a signal, a cancelled context or a lost connection
 	DefaultHandshakeTimeout = 10 * time.Second // how long to wait for the welcome
-	DefaultMaxInFlight      = 256              // task handlers running at once; up to 1024 more wait in order
+	DefaultMaxInFlight      = 256              // task workers, so handlers running at once; up to 1024 more tasks wait in order
 )
 
 func newOptions(opts []Option) options {
@@ -86,7 +86,9 @@ func WithQueueSize(n int) Option { return func(o *options) { o.queueSize = max(n
 // into an empty queue.
 func WithQueueBytes(n int) Option { return func(o *options) { o.queueBytes = max(n, 1) } }
 
-// WithMaxInFlight sets how many task handlers may run at once. Up to 1024
+// WithMaxInFlight sets how many task handlers may run at once: the size of
+// the pool of workers that run them, started as tasks need them and kept
+// for the session, so a handler's grown stack is reused. Up to 1024
 // more tasks (64 MiB of content) wait in arrival order; a task beyond that is
 // answered at once with task_status error and "plugin busy: N tasks in
 // flight".

@@ -104,6 +104,7 @@ type supervised struct {
 	log       *slog.Logger
 	r         *runner
 
+	data     protocol.EncodedData      // the frame being written; one writer at a time
 	closing  atomic.Bool               // we closed the Conn: read and write errors are not losses
 	pongs    latest.Box[protocol.Pong] // the latest ping to answer: it answers the earlier ones too
 	quit     chan struct{}
@@ -221,12 +222,19 @@ func (t *supervised) pingLoop() {
 	}
 }
 
-func (t *supervised) write(batch []protocol.Record) error {
-	if err := t.c.Send(&protocol.Data{Records: batch}); err != nil {
+func (t *supervised) write(batch []protocol.EncodedRecord) error {
+	t.data.Records = batch
+	err := t.c.Send(&t.data)
+	t.data.Records = nil
+	if err != nil {
 		return fmt.Errorf("send records: %w", err)
 	}
 	return nil
 }
+
+// direct is true: a socket write is bounded by the shutdown's deadline and
+// ends when the connection is lost.
+func (t *supervised) direct() bool { return true }
 
 // bound works because the Conn has no WriteTimeout of its own, so it never
 // overrides this deadline.
