@@ -24,6 +24,7 @@ type options struct {
 	queueBytes     int
 	maxInFlight    int
 	signals        []os.Signal
+	clock          clock // the heartbeat's time; tests drive it
 }
 
 // Defaults.
@@ -39,6 +40,7 @@ func newOptions(opts []Option) options {
 		grace: DefaultGrace, handshake: DefaultHandshakeTimeout,
 		queueSize: defaultQueueSize, queueBytes: defaultQueueBytes, maxInFlight: DefaultMaxInFlight,
 		signals: []os.Signal{syscall.SIGINT, syscall.SIGTERM},
+		clock:   realClock{},
 	}
 	for _, opt := range opts {
 		opt(&o)
