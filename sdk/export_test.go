@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"sync"
+	"testing"
 	"time"
 )
 
@@ -52,3 +53,6 @@ func (t fakeTimer) Stop()                 {}
 
 // PingAfter is how long the supervisor may be silent before the SDK pings.
 func PingAfter(heartbeat time.Duration) time.Duration { return pingAfter(heartbeat) }
+
+// EncodeOnce is the emit benchmarks' anchor.
+func EncodeOnce(b *testing.B, fields Fields, n int) time.Duration { return encodeOnce(b, fields, n) }

@@ -64,7 +64,7 @@ type queue struct {
 	out     func([]protocol.EncodedRecord) error // writes one frame; failures are the runner's to report
 	writing bool                                 // a frame is being written, by the writer or directly
 	one     [1]protocol.EncodedRecord            // a direct write's batch; only the one writing touches it
-	scratch sync.Pool                            // *[]byte: room to encode a record in
+	chunks  sync.Pool                            // *[]byte: the chunk records are encoded into
 
 	pushed, sent, batches uint64
 	progress              chan struct{} // closed and replaced whenever sent moves or dead is set
@@ -233,23 +233,30 @@ func (q *queue) wrote(n int) {
 	}
 }
 
-// encode encodes a record into a copy of exactly its size, reading fields
-// once.
+// encode encodes a record, reading fields once, into a chunk shared with
+// the records encoded before it: one allocation serves many records, and a
+// chunk is let go once the records in it are sent. Chunks come from a pool,
+// so goroutines emitting at once rarely share one.
 func (q *queue) encode(timestamp int64, token string, fields map[string]string, status protocol.Status) (protocol.EncodedRecord, error) {
-	buf, _ := q.scratch.Get().(*[]byte)
-	if buf == nil {
-		buf = new([]byte)
+	chunk, _ := q.chunks.Get().(*[]byte)
+	if chunk == nil || cap(*chunk)-len(*chunk) < chunkReserve {
+		chunk = new([]byte)
+		*chunk = make([]byte, 0, chunkSize)
 	}
-	rec, scratch, err := protocol.EncodeRecord(*buf, timestamp, token, fields, status)
-	if cap(scratch) <= keepScratch {
-		*buf = scratch
-		q.scratch.Put(buf)
-	}
+	rec, grown, err := protocol.EncodeRecord(*chunk, timestamp, token, fields, status)
+	if cap(grown) <= chunkSize {
+		*chunk = grown
+		q.chunks.Put(chunk)
+	} // else the record outgrew the chunk and has an array of its own
 	return rec, err
 }
 
-// keepScratch is the largest encoding buffer kept for the next record.
-const keepScratch = 64 << 10
+// A chunk holds chunkSize bytes of encoded records; one with less than
+// chunkReserve left is not used for another.
+const (
+	chunkSize    = 16 << 10
+	chunkReserve = 512
+)
 
 func (q *queue) advanceLocked() {
 	close(q.progress)
