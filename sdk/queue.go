@@ -110,13 +110,12 @@ func (q *queue) send(it item) error {
 	q.pushed++
 	q.mu.Unlock()
 	q.one[0] = it.rec
-	err := q.out(q.one[:])
-	q.one[0] = protocol.EncodedRecord{}
-	if err != nil {
-		q.wrote(0)
-		return nil // accepted, then lost with the connection, like a queued record
+	n := 1
+	if q.out(q.one[:]) != nil {
+		n = 0 // accepted, then lost with the connection, like a queued record
 	}
-	q.wrote(1)
+	q.one[0] = protocol.EncodedRecord{}
+	q.wrote(n)
 	return nil
 }
 
