@@ -73,10 +73,35 @@ func TestTaskRecordsWrittenDirectlyWhenFree(t *testing.T) {
 // reading), a task's records queue behind the records before them and
 // leave coalesced once the supervisor reads again, still in order.
 func TestTaskRecordsQueueBehindABusyWriter(t *testing.T) {
+	stop := make(chan struct{})
+	c, done := stuckWriter(t, "fallback", stepsThenReply, stop)
+	tok := c.Task(1, "")
+	c.Resume()
+	r := c.WaitReply(tok)
+	close(stop) // Run stops flooding
+	checkSteps(t, r)
+	recs, frames := c.Records()
+	if frames >= len(recs) {
+		t.Errorf("%d records in %d frames: the queued ones were not coalesced", len(recs), frames)
+	}
+	c.Shutdown(10*time.Second, "done")
+	c.WaitGoodbye()
+	if err := <-done; err != nil {
+		t.Errorf("Run = %v", err)
+	}
+}
+
+// stuckWriter runs a plugin that floods 60 KiB records from Run until stop
+// closes (a nil stop: until shutdown) and answers task 1 with h, with a
+// queue of 8 records, against a supervisor that stops reading; it returns
+// once the plugin's writer is stuck on the full socket, with the queue full
+// behind it.
+func stuckWriter(t *testing.T, name string, h sdk.HandlerFunc, stop <-chan struct{}) (*sdktest.Conn, <-chan error) {
+	t.Helper()
 	sv := sdktest.New(t)
 	const queue = 8
-	sinks, stop := make(chan sdk.Sink, 1), make(chan struct{})
-	app := sdk.New("fallback").
+	sinks := make(chan sdk.Sink, 1)
+	app := sdk.New(name).
 		OnRun(func(sink sdk.Sink, s *sdk.Session) error {
 			sinks <- sink
 			big := strings.Repeat("b", 60<<10)
@@ -92,7 +117,7 @@ func TestTaskRecordsQueueBehindABusyWriter(t *testing.T) {
 				}
 			}
 		}).
-		Handle(1, stepsThenReply)
+		Handle(1, h)
 	done := sv.Start(app, sdk.WithQueueSize(queue))
 	c := sv.Accept()
 	w := sdktest.DefaultWelcome()
@@ -101,18 +126,5 @@ func TestTaskRecordsQueueBehindABusyWriter(t *testing.T) {
 	sink := <-sinks
 	c.Pause()
 	waitUntil(t, "the writer stuck on a full socket", writerStuck(sink, queue))
-	tok := c.Task(1, "")
-	c.Resume()
-	r := c.WaitReply(tok)
-	close(stop)
-	checkSteps(t, r)
-	recs, frames := c.Records()
-	if frames >= len(recs) {
-		t.Errorf("%d records in %d frames: the queued ones were not coalesced", len(recs), frames)
-	}
-	c.Shutdown(10*time.Second, "done")
-	c.WaitGoodbye()
-	if err := <-done; err != nil {
-		t.Errorf("Run = %v", err)
-	}
+	return c, done
 }

@@ -204,15 +204,24 @@ func (q *queue) takeLocked(dst []protocol.EncodedRecord) []protocol.EncodedRecor
 		*it = item{} // let the fields be collected once sent
 		q.head++
 	}
-	switch {
-	case q.head == len(q.items):
-		q.items, q.head = q.items[:0], 0
-	case q.head > cap(q.items)/2:
-		n := copy(q.items, q.items[q.head:])
-		clear(q.items[n:])
-		q.items, q.head = q.items[:n], 0
-	}
+	q.items, q.head = compact(q.items, q.head)
 	return dst
+}
+
+// compact keeps a FIFO slice, whose live part is s[head:], from creeping
+// forward through ever new arrays: it starts again at the array's start
+// once the slice is empty, or moves the live part there once more than half
+// the array is behind it.
+func compact[T any](s []T, head int) ([]T, int) {
+	switch {
+	case head == len(s):
+		return s[:0], 0
+	case head > cap(s)/2:
+		n := copy(s, s[head:])
+		clear(s[n:])
+		return s[:n], 0
+	}
+	return s, head
 }
 
 // wrote ends a frame's write, which carried n records (0: it failed), and

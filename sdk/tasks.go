@@ -221,14 +221,7 @@ func (d *dispatcher) next() (job, bool) {
 	j := d.backlog[d.head]
 	d.backlog[d.head] = job{}
 	d.head++
-	switch { // reuse the array rather than let it creep forward
-	case d.head == len(d.backlog):
-		d.backlog, d.head = d.backlog[:0], 0
-	case d.head > cap(d.backlog)/2:
-		n := copy(d.backlog, d.backlog[d.head:])
-		clear(d.backlog[n:])
-		d.backlog, d.head = d.backlog[:n], 0
-	}
+	d.backlog, d.head = compact(d.backlog, d.head)
 	d.backlogBytes -= len(j.t.Content)
 	d.busy++
 	return j, true
