@@ -16,17 +16,18 @@ func (r EncodedRecord) Len() int { return len(r.b) }
 // zero value adds nothing.
 type Status string
 
-// EncodeRecord checks a record as the peer's decoder will and encodes it,
-// appending to scratch (which may be nil) and returning the record, whose
-// bytes are a copy of exactly its size, and scratch for reuse. A non-empty
-// status is written as the task_status field, which fields must then not
-// hold.
-func EncodeRecord(scratch []byte, timestamp int64, token string, fields map[string]string, status Status) (EncodedRecord, []byte, error) {
+// EncodeRecord checks a record as the peer's decoder will, appends its wire
+// form to dst and returns it with dst grown. The record shares dst's array,
+// so many records can live in one allocation: append to the returned dst
+// freely, but never write over what it held. A non-empty status is written
+// as the task_status field, which fields must then not hold.
+func EncodeRecord(dst []byte, timestamp int64, token string, fields map[string]string, status Status) (EncodedRecord, []byte, error) {
 	if e := checkFields(fields, status); e != nil {
-		return EncodedRecord{}, scratch, refuse(e)
+		return EncodedRecord{}, dst, refuse(e)
 	}
-	out := appendRecordBody(scratch[:0], timestamp, token, fields, status)
-	return EncodedRecord{b: append([]byte(nil), out...)}, out, nil
+	at := len(dst)
+	dst = appendRecordBody(dst, timestamp, token, fields, status)
+	return EncodedRecord{b: dst[at:len(dst):len(dst)]}, dst, nil
 }
 
 // checkFields is checkRecord for a record whose fields are a map and a

@@ -16,8 +16,9 @@ import (
 //
 // Records are queued and sent by one writer in as few frames as the queue
 // allows; a task's Progress or Reply made while nothing is queued or being
-// written is written at once by the calling goroutine instead, still after
-// every record sent before it. When the queue is full (by record count or by bytes, see
+// written is written at once by the calling goroutine instead (the call
+// returns once it is on the socket), still after every record sent before
+// it. When the queue is full (by record count or by bytes, see
 // WithQueueSize and WithQueueBytes) the methods block until there is room or
 // the queue stops taking them. Once shutdown has begun Emit and EmitAt return
 // ErrShutdown; a task's Progress and Reply are still taken while the task
