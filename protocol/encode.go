@@ -66,6 +66,17 @@ func appendMessage(dst []byte, m Message) ([]byte, error) {
 			}
 		}
 		return dst, nil
+	case *EncodedData:
+		if n := len(m.Records); n > MaxRecordsPerFrame {
+			return dst, refuse(tooMany(KindData, "records", n, MaxRecordsPerFrame, "records"))
+		}
+		dst = msgpack.AppendMapHeader(dst, 2)
+		dst = msgpack.AppendKeyString(dst, "kind", string(KindData))
+		dst = msgpack.AppendArrayHeader(msgpack.AppendString(dst, "records"), len(m.Records))
+		for _, r := range m.Records {
+			dst = append(dst, r.b...)
+		}
+		return dst, nil
 	case *Task:
 		if e := checkTask(m); e != nil {
 			return dst, refuse(e)
@@ -124,18 +135,31 @@ func appendRecord(dst []byte, rec *Record, i int) ([]byte, error) {
 	if e := checkRecord(rec, i); e != nil {
 		return dst, refuse(e)
 	}
+	return appendRecordBody(dst, rec.Timestamp, rec.Token, rec.Fields, ""), nil
+}
+
+// appendRecordBody encodes a checked record; a non-empty status is one more
+// field, task_status.
+func appendRecordBody(dst []byte, timestamp int64, token string, fields map[string]string, status Status) []byte {
 	n := 2
-	if rec.Token != "" {
+	if token != "" {
 		n++
 	}
 	dst = msgpack.AppendMapHeader(dst, n)
-	dst = msgpack.AppendInt(msgpack.AppendString(dst, "timestamp"), rec.Timestamp)
-	if rec.Token != "" {
-		dst = msgpack.AppendKeyString(dst, "token", rec.Token)
+	dst = msgpack.AppendInt(msgpack.AppendString(dst, "timestamp"), timestamp)
+	if token != "" {
+		dst = msgpack.AppendKeyString(dst, "token", token)
 	}
-	dst = msgpack.AppendMapHeader(msgpack.AppendString(dst, "fields"), len(rec.Fields))
-	for k, v := range rec.Fields {
+	nf := len(fields)
+	if status != "" {
+		nf++
+	}
+	dst = msgpack.AppendMapHeader(msgpack.AppendString(dst, "fields"), nf)
+	for k, v := range fields {
 		dst = msgpack.AppendKeyString(dst, k, v)
 	}
-	return dst, nil
+	if status != "" {
+		dst = msgpack.AppendKeyString(dst, FieldTaskStatus, string(status))
+	}
+	return dst
 }

@@ -24,13 +24,14 @@ type options struct {
 	queueBytes     int
 	maxInFlight    int
 	signals        []os.Signal
+	clock          clock // the heartbeat's time; tests drive it
 }
 
 // Defaults.
 const (
 	DefaultGrace            = 5 * time.Second  // shutdown grace after a signal, a cancelled context or a lost connection
 	DefaultHandshakeTimeout = 10 * time.Second // how long to wait for the welcome
-	DefaultMaxInFlight      = 256              // task handlers running at once; up to 1024 more wait in order
+	DefaultMaxInFlight      = 256              // task workers, so handlers running at once; up to 1024 more tasks wait in order
 )
 
 func newOptions(opts []Option) options {
@@ -39,6 +40,7 @@ func newOptions(opts []Option) options {
 		grace: DefaultGrace, handshake: DefaultHandshakeTimeout,
 		queueSize: defaultQueueSize, queueBytes: defaultQueueBytes, maxInFlight: DefaultMaxInFlight,
 		signals: []os.Signal{syscall.SIGINT, syscall.SIGTERM},
+		clock:   realClock{},
 	}
 	for _, opt := range opts {
 		opt(&o)
@@ -86,7 +88,9 @@ func WithQueueSize(n int) Option { return func(o *options) { o.queueSize = max(n
 // into an empty queue.
 func WithQueueBytes(n int) Option { return func(o *options) { o.queueBytes = max(n, 1) } }
 
-// WithMaxInFlight sets how many task handlers may run at once. Up to 1024
+// WithMaxInFlight sets how many task handlers may run at once: the size of
+// the pool of workers that run them, started as tasks need them and kept
+// for the session, so a handler's grown stack is reused. Up to 1024
 // more tasks (64 MiB of content) wait in arrival order; a task beyond that is
 // answered at once with task_status error and "plugin busy: N tasks in
 // flight".

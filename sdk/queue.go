@@ -30,10 +30,14 @@ const (
 // errQueueFull refuses an immediate reply when even the reserve is used up.
 var errQueueFull = errors.New("sdk: record queue full")
 
+// item is one record in its wire form: its size is exact, and the caller's
+// map was read once, when it was encoded.
 type item struct {
-	rec  protocol.Record
-	size int // upper bound of the record's encoded size
+	rec  protocol.EncodedRecord
+	task bool // it carries a task's token
 }
+
+func (it *item) size() int { return it.rec.Len() }
 
 // queue is the bounded buffer between emitters and the one writer. There is
 // no timer: the writer takes whatever is queued when it is free, so a lone
@@ -57,6 +61,11 @@ type queue struct {
 
 	ready chan struct{} // capacity 1: wakes the writer
 
+	out     func([]protocol.EncodedRecord) error // writes one frame; failures are the runner's to report
+	writing bool                                 // a frame is being written, by the writer or directly
+	one     [1]protocol.EncodedRecord            // a direct write's batch; only the one writing touches it
+	chunks  sync.Pool                            // *[]byte: the chunk records are encoded into
+
 	pushed, sent, batches uint64
 	progress              chan struct{} // closed and replaced whenever sent moves or dead is set
 }
@@ -75,13 +84,39 @@ func (q *queue) batchBudget() int { return min(q.maxFrame, maxBatchBytes) - data
 
 // refusedLocked reports whether it may no longer be queued.
 func (q *queue) refusedLocked(it *item) bool {
-	return q.closed || (q.plainOff && it.rec.Token == "")
+	return q.closed || (q.plainOff && !it.task)
 }
 
 // fullLocked reports whether it must wait for room. A record larger than the
 // byte bound still goes into an empty queue.
 func (q *queue) fullLocked(it *item) bool {
-	return len(q.items)-q.head >= q.limit || (q.bytes > 0 && q.bytes+it.size > q.byteLimit)
+	return len(q.items)-q.head >= q.limit || (q.bytes > 0 && q.bytes+it.size() > q.byteLimit)
+}
+
+// send writes a task's record at once on the caller's goroutine when
+// nothing is queued and no frame is being written: a task's reply leaves
+// without waking the writer. Otherwise, and for plain records, whose
+// emitters must block only on a full queue and whose bursts the writer
+// coalesces, it queues it (push) behind whatever was sent before it, so one
+// goroutine's records stay in order and a reply never overtakes its task's
+// progress.
+func (q *queue) send(it item) error {
+	q.mu.Lock()
+	if q.out == nil || !it.task || q.writing || q.head < len(q.items) || q.refusedLocked(&it) {
+		q.mu.Unlock()
+		return q.push(it)
+	}
+	q.writing = true
+	q.pushed++
+	q.mu.Unlock()
+	q.one[0] = it.rec
+	n := 1
+	if q.out(q.one[:]) != nil {
+		n = 0 // accepted, then lost with the connection, like a queued record
+	}
+	q.one[0] = protocol.EncodedRecord{}
+	q.wrote(n)
+	return nil
 }
 
 // push queues it, blocking while the queue is full: backpressure on the
@@ -110,7 +145,7 @@ func (q *queue) pushNow(it item) error {
 	case q.refusedLocked(&it):
 		q.mu.Unlock()
 		return ErrShutdown
-	case len(q.items)-q.head >= q.limit+urgentRecords || (q.bytes > 0 && q.bytes+it.size > q.byteLimit+urgentBytes):
+	case len(q.items)-q.head >= q.limit+urgentRecords || (q.bytes > 0 && q.bytes+it.size() > q.byteLimit+urgentBytes):
 		q.mu.Unlock()
 		return errQueueFull
 	}
@@ -122,7 +157,7 @@ func (q *queue) pushNow(it item) error {
 
 func (q *queue) appendLocked(it item) {
 	q.items = append(q.items, it)
-	q.bytes += it.size
+	q.bytes += it.size()
 	q.pushed++
 }
 
@@ -135,56 +170,101 @@ func (q *queue) wake() {
 
 // next appends the next frame's worth of records to dst, waiting for some. It
 // returns dst unchanged once the queue is closed and drained.
-func (q *queue) next(dst []protocol.Record) []protocol.Record {
+// It waits for a direct write in progress: the frames leave one at a time,
+// in the order their records were accepted.
+func (q *queue) next(dst []protocol.EncodedRecord) []protocol.EncodedRecord {
 	for {
 		q.mu.Lock()
-		if q.head < len(q.items) {
+		if !q.writing && q.head < len(q.items) {
 			dst = q.takeLocked(dst)
+			q.writing = true
 			q.mu.Unlock()
 			q.notFull.Broadcast()
 			return dst
 		}
-		closed := q.closed
+		done := q.closed && !q.writing && q.head == len(q.items)
 		q.mu.Unlock()
-		if closed {
+		if done {
 			return dst
 		}
 		<-q.ready
 	}
 }
 
-func (q *queue) takeLocked(dst []protocol.Record) []protocol.Record {
+func (q *queue) takeLocked(dst []protocol.EncodedRecord) []protocol.EncodedRecord {
 	budget := q.batchBudget()
 	for q.head < len(q.items) && len(dst) < maxBatchRecords {
 		it := &q.items[q.head]
-		if len(dst) > 0 && it.size > budget {
+		if len(dst) > 0 && it.size() > budget {
 			break
 		}
-		budget -= it.size
-		q.bytes -= it.size
+		budget -= it.size()
+		q.bytes -= it.size()
 		dst = append(dst, it.rec)
 		*it = item{} // let the fields be collected once sent
 		q.head++
 	}
-	switch {
-	case q.head == len(q.items):
-		q.items, q.head = q.items[:0], 0
-	case q.head > cap(q.items)/2:
-		n := copy(q.items, q.items[q.head:])
-		clear(q.items[n:])
-		q.items, q.head = q.items[:n], 0
-	}
+	q.items, q.head = compact(q.items, q.head)
 	return dst
 }
 
-// markSent records that n records left in one frame.
-func (q *queue) markSent(n int) {
-	q.mu.Lock()
-	q.sent += uint64(n)
-	q.batches++
-	q.advanceLocked()
-	q.mu.Unlock()
+// compact keeps a FIFO slice, whose live part is s[head:], from creeping
+// forward through ever new arrays: it starts again at the array's start
+// once the slice is empty, or moves the live part there once more than half
+// the array is behind it.
+func compact[T any](s []T, head int) ([]T, int) {
+	switch {
+	case head == len(s):
+		return s[:0], 0
+	case head > cap(s)/2:
+		n := copy(s, s[head:])
+		clear(s[n:])
+		return s[:n], 0
+	}
+	return s, head
 }
+
+// wrote ends a frame's write, which carried n records (0: it failed), and
+// wakes the writer if records queued up meanwhile or it waits to finish.
+func (q *queue) wrote(n int) {
+	q.mu.Lock()
+	q.writing = false
+	if n > 0 {
+		q.sent += uint64(n)
+		q.batches++
+		q.advanceLocked()
+	}
+	pending := q.head < len(q.items) || q.closed
+	q.mu.Unlock()
+	if pending {
+		q.wake()
+	}
+}
+
+// encode encodes a record, reading fields once, into a chunk shared with
+// the records encoded before it: one allocation serves many records, and a
+// chunk is let go once the records in it are sent. Chunks come from a pool,
+// so goroutines emitting at once rarely share one.
+func (q *queue) encode(timestamp int64, token string, fields map[string]string, status protocol.Status) (protocol.EncodedRecord, error) {
+	chunk, _ := q.chunks.Get().(*[]byte)
+	if chunk == nil || cap(*chunk)-len(*chunk) < chunkReserve {
+		chunk = new([]byte)
+		*chunk = make([]byte, 0, chunkSize)
+	}
+	rec, grown, err := protocol.EncodeRecord(*chunk, timestamp, token, fields, status)
+	if cap(grown) <= chunkSize {
+		*chunk = grown
+		q.chunks.Put(chunk)
+	} // else the record outgrew the chunk and has an array of its own
+	return rec, err
+}
+
+// A chunk holds chunkSize bytes of encoded records; one with less than
+// chunkReserve left is not used for another.
+const (
+	chunkSize    = 16 << 10
+	chunkReserve = 512
+)
 
 func (q *queue) advanceLocked() {
 	close(q.progress)
@@ -251,30 +331,4 @@ func (q *queue) stats() (pushed, sent, batches uint64, queued int) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return q.pushed, q.sent, q.batches, len(q.items) - q.head
-}
-
-// recordSize bounds the msgpack size of rec as protocol encodes it inside a
-// Data frame. Integers are counted at their widest.
-func recordSize(rec *protocol.Record) int {
-	n := 1 + strSize("timestamp") + 9 + strSize("fields") + 5
-	if rec.Token != "" {
-		n += strSize("token") + strSize(rec.Token)
-	}
-	for k, v := range rec.Fields {
-		n += strSize(k) + strSize(v)
-	}
-	return n
-}
-
-func strSize(s string) int {
-	switch n := len(s); {
-	case n < 32:
-		return 1 + n
-	case n <= 0xff:
-		return 2 + n
-	case n <= 0xffff:
-		return 3 + n
-	default:
-		return 5 + n
-	}
 }

@@ -9,26 +9,46 @@ import (
 	"github.com/plugvisor/plugvisor/protocol"
 )
 
-// recordSize must never underestimate, or a batch could exceed the frame
-// limit and the supervisor would drop the connection.
-func TestRecordSizeBoundsEncoding(t *testing.T) {
-	for _, n := range []int{0, 1, 31, 32, 255, 256, 65535, 65536} {
-		rec := protocol.Record{
-			Timestamp: -1 << 62,
-			Token:     strings.Repeat("t", n%300),
-			Fields:    map[string]string{"data_type": "x", strings.Repeat("k", n%40): strings.Repeat("v", n)},
+// testItem encodes a record as the sink does.
+func testItem(t testing.TB, ts int64, token string, fields map[string]string) item {
+	t.Helper()
+	rec, _, err := protocol.EncodeRecord(nil, ts, token, fields, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return item{rec: rec, task: token != ""}
+}
+
+// frameOf is batch's frame payload and its records as the supervisor reads them.
+func frameOf(t testing.TB, batch []protocol.EncodedRecord) ([]byte, []protocol.Record) {
+	t.Helper()
+	frame, err := protocol.Append(nil, &protocol.EncodedData{Records: batch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := protocol.Decode(frame)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return frame, m.(*protocol.Data).Records
+}
+
+// takeAll hands out every frame's worth, as the writer does.
+func takeAll(q *queue, each func(batch []protocol.EncodedRecord)) {
+	for {
+		batch := q.next(nil)
+		if len(batch) == 0 {
+			return
 		}
-		one, err := protocol.Append(nil, &protocol.Data{Records: []protocol.Record{rec}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		empty, _ := protocol.Append(nil, &protocol.Data{})
-		if got, actual := recordSize(&rec), len(one)-len(empty); got < actual {
-			t.Errorf("n=%d: recordSize %d < encoded %d", n, got, actual)
-		}
-		if len(empty) > dataOverhead {
-			t.Errorf("frame overhead %d > dataOverhead %d", len(empty), dataOverhead)
-		}
+		each(batch)
+		q.wrote(len(batch))
+	}
+}
+
+func TestDataOverheadBoundsTheFrame(t *testing.T) {
+	empty, _ := protocol.Append(nil, &protocol.EncodedData{})
+	if len(empty) > dataOverhead {
+		t.Errorf("frame overhead %d > dataOverhead %d", len(empty), dataOverhead)
 	}
 }
 
@@ -36,32 +56,24 @@ func TestBatchesFitTheFrame(t *testing.T) {
 	const maxFrame = 2048
 	q := newQueue(1000, defaultQueueBytes, maxFrame)
 	for i := range 300 {
-		rec := protocol.Record{Timestamp: int64(i), Fields: map[string]string{"data_type": "d", "pad": strings.Repeat("p", i%200)}}
-		if err := q.push(item{rec: rec, size: recordSize(&rec)}); err != nil {
+		if err := q.push(testItem(t, int64(i), "", map[string]string{"data_type": "d", "pad": strings.Repeat("p", i%200)})); err != nil {
 			t.Fatal(err)
 		}
 	}
 	q.close()
 	total := 0
-	for {
-		batch := q.next(nil)
-		if len(batch) == 0 {
-			break
-		}
-		frame, err := protocol.Append(nil, &protocol.Data{Records: batch})
-		if err != nil {
-			t.Fatal(err)
-		}
+	takeAll(q, func(batch []protocol.EncodedRecord) {
+		frame, recs := frameOf(t, batch)
 		if len(frame) > maxFrame {
 			t.Fatalf("frame of %d bytes > %d", len(frame), maxFrame)
 		}
-		for i, r := range batch {
+		for i, r := range recs {
 			if r.Timestamp != int64(total+i) {
 				t.Fatalf("record %d out of order", total+i)
 			}
 		}
 		total += len(batch)
-	}
+	})
 	if total != 300 {
 		t.Errorf("%d records out, want 300", total)
 	}
@@ -73,8 +85,7 @@ func TestBatchesCappedBelowFrameLimit(t *testing.T) {
 	q := newQueue(1000, defaultQueueBytes, protocol.DefaultMaxFrame)
 	push := func(i, pad int) {
 		t.Helper()
-		rec := protocol.Record{Timestamp: int64(i), Fields: map[string]string{"data_type": "d", "pad": strings.Repeat("p", pad)}}
-		if err := q.push(item{rec: rec, size: recordSize(&rec)}); err != nil {
+		if err := q.push(testItem(t, int64(i), "", map[string]string{"data_type": "d", "pad": strings.Repeat("p", pad)})); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -85,23 +96,16 @@ func TestBatchesCappedBelowFrameLimit(t *testing.T) {
 	push(101, 10)
 	q.close()
 	var sizes []int
-	for {
-		batch := q.next(nil)
-		if len(batch) == 0 {
-			break
-		}
-		frame, err := protocol.Append(nil, &protocol.Data{Records: batch})
-		if err != nil {
-			t.Fatal(err)
-		}
+	takeAll(q, func(batch []protocol.EncodedRecord) {
+		frame, recs := frameOf(t, batch)
 		if len(batch) > 1 && len(frame) > maxBatchBytes {
 			t.Errorf("frame of %d records is %d bytes, over the %d-byte batch cap", len(batch), len(frame), maxBatchBytes)
 		}
-		if len(batch[0].Fields["pad"]) == 300<<10 && len(batch) != 1 {
+		if len(recs[0].Fields["pad"]) == 300<<10 && len(batch) != 1 {
 			t.Errorf("the large record shares its frame with %d others", len(batch)-1)
 		}
 		sizes = append(sizes, len(batch))
-	}
+	})
 	if len(sizes) < 5 {
 		t.Errorf("batch sizes %v: 1 MiB of records should take several frames", sizes)
 	}
@@ -113,12 +117,11 @@ func TestQueueBoundedByBytes(t *testing.T) {
 	const byteLimit = 10_000
 	q := newQueue(1000, byteLimit, protocol.DefaultMaxFrame)
 	mk := func(pad int) item {
-		rec := protocol.Record{Fields: map[string]string{"data_type": "d", "pad": strings.Repeat("p", pad)}}
-		return item{rec: rec, size: recordSize(&rec)}
+		return testItem(t, 1, "", map[string]string{"data_type": "d", "pad": strings.Repeat("p", pad)})
 	}
 	one := mk(2000)
 	n := 0
-	for ; (n+1)*one.size <= byteLimit; n++ {
+	for ; (n+1)*one.size() <= byteLimit; n++ {
 		if err := q.push(one); err != nil {
 			t.Fatal(err)
 		}
@@ -152,8 +155,8 @@ func TestQueueBoundedByBytes(t *testing.T) {
 // task records until it closes.
 func TestQueueRefusesPlainRecordsFirst(t *testing.T) {
 	q := newQueue(10, defaultQueueBytes, protocol.DefaultMaxFrame)
-	plain := item{rec: protocol.Record{Fields: map[string]string{"data_type": "d"}}}
-	reply := item{rec: protocol.Record{Token: "t", Fields: map[string]string{"data_type": "d"}}}
+	plain := testItem(t, 1, "", map[string]string{"data_type": "d"})
+	reply := testItem(t, 1, "t", map[string]string{"data_type": "d"})
 	q.refusePlain()
 	if err := q.push(plain); err != ErrShutdown {
 		t.Errorf("plain push after refusePlain = %v, want ErrShutdown", err)

@@ -110,12 +110,13 @@ func initError(err error) error {
 // transport is the part of a session that differs between supervised and
 // standalone mode: where batches go and where tasks come from.
 type transport interface {
-	start(r *runner)                     // begin receiving
-	write(batch []protocol.Record) error // one frame's worth of records
-	bound(deadline time.Time)            // writes after deadline fail: the flush must end
-	abort()                              // the connection is gone: unblock everything now
-	finish(goodbye string, sayIt bool)   // after the flush: say goodbye, close, wait
-	lostError(err error) error           // how a failed transport is reported
+	start(r *runner)                            // begin receiving
+	write(batch []protocol.EncodedRecord) error // one frame's worth of records, one writer at a time
+	direct() bool                               // a sender may write its record itself (queue.send)
+	bound(deadline time.Time)                   // writes after deadline fail: the flush must end
+	abort()                                     // the connection is gone: unblock everything now
+	finish(goodbye string, sayIt bool)          // after the flush: say goodbye, close, wait
+	lostError(err error) error                  // how a failed transport is reported
 }
 
 // ending is why a session ends.
@@ -148,12 +149,16 @@ type runner struct {
 func newRunner(p Plugin, o options, sess *Session, router Router, maxFrame int, tr transport) *runner {
 	q := newQueue(o.queueSize, o.queueBytes, maxFrame)
 	sink := Sink{q: q}
-	return &runner{
+	r := &runner{
 		p: p, o: o, log: o.log, sess: sess, q: q, sink: sink, tr: tr,
 		tasks: newDispatcher(sess.ctx, router, sink, o.log, o.maxInFlight),
 		sigs:  make(chan os.Signal, 1),
 		ended: make(chan struct{}),
 	}
+	if tr.direct() {
+		q.out = r.writeBatch
+	}
+	return r
 }
 
 func (r *runner) run(ctx context.Context) error {
@@ -333,20 +338,33 @@ func waitDone(done <-chan struct{}, deadline time.Time) bool {
 	}
 }
 
+// writeLoop sends what is queued; a record sent while the connection is
+// free goes out directly (queue.send) and never reaches it.
 func (r *runner) writeLoop() {
-	var batch []protocol.Record
+	var batch []protocol.EncodedRecord
 	for {
 		batch = r.q.next(batch[:0])
 		if len(batch) == 0 {
 			return
 		}
-		if err := r.tr.write(batch); err != nil {
-			r.lose(err)
+		err := r.writeBatch(batch)
+		clear(batch)
+		if err != nil {
+			r.q.wrote(0)
 			return
 		}
-		r.q.markSent(len(batch))
-		clear(batch)
+		r.q.wrote(len(batch))
 	}
+}
+
+// writeBatch writes one frame, from the writer or directly from a sender;
+// a failure loses the session.
+func (r *runner) writeBatch(batch []protocol.EncodedRecord) error {
+	err := r.tr.write(batch)
+	if err != nil {
+		r.lose(err)
+	}
+	return err
 }
 
 // result is the goodbye reason and Run's return value.

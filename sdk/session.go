@@ -64,7 +64,10 @@ func (s *Session) Supervisor() string { return s.supervisor }
 // when the supervisor disabled heartbeats.
 func (s *Session) Heartbeat() time.Duration { return s.heartbeat }
 
-// RTT is the round trip of the last answered heartbeat ping; 0 before one.
+// RTT is the round trip of the last answered heartbeat ping the SDK sent; 0
+// before one. The SDK pings only when the supervisor has been silent for
+// one and a half heartbeats (it answers the supervisor's pings otherwise),
+// so with a supervisor that pings on time it may stay 0.
 func (s *Session) RTT() time.Duration { return time.Duration(s.rtt.Load()) }
 
 // Standalone reports whether the plugin runs without a supervisor.

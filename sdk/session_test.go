@@ -195,32 +195,11 @@ func TestHeartbeatsDisabled(t *testing.T) {
 // the supervisor, which may itself be blocked sending to the plugin, waits
 // until its write timeout and kills the plugin.
 func TestReadLoopKeepsReadingWhileWriterIsStuck(t *testing.T) {
-	sv := sdktest.New(t)
-	const queue = 8
-	sinks, handled := make(chan sdk.Sink, 1), make(chan struct{})
-	app := sdk.New("crossed").
-		OnRun(func(sink sdk.Sink, s *sdk.Session) error {
-			sinks <- sink
-			big := strings.Repeat("b", 60<<10)
-			for {
-				if err := sink.Emit(sdk.Fields{"data_type": "big", "b": big}); err != nil {
-					return nil // shutdown
-				}
-			}
-		}).
-		Handle(1, func(context.Context, sdk.Task, sdk.Sink) error {
-			close(handled)
-			return nil
-		})
-	done := sv.Start(app, sdk.WithQueueSize(queue))
-	c := sv.Accept()
-	w := sdktest.DefaultWelcome()
-	w.Heartbeat = 0 // no liveness deadline while the supervisor is paused
-	c.Welcome(w)
-	sink := <-sinks
-	c.Pause()
-	waitUntil(t, "the writer stuck on a full socket", writerStuck(sink, queue))
-
+	handled := make(chan struct{})
+	c, done := stuckWriter(t, "crossed", func(context.Context, sdk.Task, sdk.Sink) error {
+		close(handled)
+		return nil
+	}, nil)
 	c.Ping()
 	seq := c.Ping() // a pong still waiting may be replaced by the latest
 	tok := c.Task(1, "")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"time"
 	"unicode/utf8"
 
@@ -16,7 +15,10 @@ import (
 // one queue and every method is safe for concurrent use.
 //
 // Records are queued and sent by one writer in as few frames as the queue
-// allows. When the queue is full (by record count or by bytes, see
+// allows; a task's Progress or Reply made while nothing is queued or being
+// written is written at once by the calling goroutine instead (the call
+// returns once it is on the socket), still after every record sent before
+// it. When the queue is full (by record count or by bytes, see
 // WithQueueSize and WithQueueBytes) the methods block until there is room or
 // the queue stops taking them. Once shutdown has begun Emit and EmitAt return
 // ErrShutdown; a task's Progress and Reply are still taken while the task
@@ -47,7 +49,7 @@ func (s Sink) EmitAt(t time.Time, fields Fields) error {
 	if err != nil {
 		return err
 	}
-	return s.q.push(it)
+	return s.q.send(it)
 }
 
 // Reply sends t's final answer with task_status ok. A task gets one final
@@ -66,7 +68,7 @@ func (s Sink) Reply(t Task, fields Fields) error {
 	if !t.state.answered.CompareAndSwap(false, true) {
 		return fmt.Errorf("sdk: task %d (token %s) already has its final reply", t.ID, t.Token)
 	}
-	return s.q.push(it)
+	return s.q.send(it)
 }
 
 // Progress sends an intermediate record for t; it must come before the
@@ -85,7 +87,7 @@ func (s Sink) Progress(t Task, fields Fields) error {
 	if err != nil {
 		return err
 	}
-	return s.q.push(it)
+	return s.q.send(it)
 }
 
 // Flush waits until every record accepted before the call has been written,
@@ -117,11 +119,12 @@ func (s Sink) errorReply(token, text string) (item, error) {
 		return item{}, errZeroSink
 	}
 	fields := Fields{protocol.FieldDataType: typeTaskError, protocol.FieldError: ""}
-	empty := protocol.Record{Token: token, Fields: Fields{protocol.FieldTaskStatus: protocol.StatusError}}
-	maps.Copy(empty.Fields, fields)
-	// The empty text was counted with a 1-byte string header; a long one
-	// takes up to 5.
-	room := s.q.maxRecord() - recordSize(&empty) - 4
+	empty, err := s.build(token, time.Time{}, fields, protocol.StatusError)
+	if err != nil {
+		return item{}, err
+	}
+	// The empty text has a 1-byte string header; a long one takes up to 5.
+	room := s.q.maxRecord() - empty.size() - 4
 	fields[protocol.FieldError] = fitText(text, room)
 	return s.build(token, time.Time{}, fields, protocol.StatusError)
 }
@@ -143,9 +146,9 @@ func fitText(text string, room int) string {
 	return text[:cut] + mark
 }
 
-// build validates fields and copies them, so the caller may reuse its map as
-// soon as the call returns.
-func (s Sink) build(token string, t time.Time, fields Fields, status string) (item, error) {
+// build validates fields and encodes them, so the caller may reuse its map
+// as soon as the call returns.
+func (s Sink) build(token string, t time.Time, fields Fields, status protocol.Status) (item, error) {
 	if s.q == nil {
 		return item{}, errZeroSink
 	}
@@ -158,15 +161,13 @@ func (s Sink) build(token string, t time.Time, fields Fields, status string) (it
 	if t.IsZero() {
 		t = time.Now()
 	}
-	copied := make(map[string]string, len(fields)+1)
-	maps.Copy(copied, fields)
-	if status != "" {
-		copied[protocol.FieldTaskStatus] = status
+	rec, err := s.q.encode(t.UnixNano(), token, fields, status)
+	if err != nil {
+		return item{}, fmt.Errorf("%w: %w", ErrInvalidRecord, err)
 	}
-	rec := protocol.Record{Timestamp: t.UnixNano(), Token: token, Fields: copied}
-	it := item{rec: rec, size: recordSize(&rec)}
-	if it.size > s.q.maxRecord() {
-		return item{}, fmt.Errorf("%w: %d bytes (data_type %q) exceed the %d bytes a frame can carry", ErrInvalidRecord, it.size, fields[protocol.FieldDataType], s.q.maxRecord())
+	it := item{rec: rec, task: token != ""}
+	if it.size() > s.q.maxRecord() {
+		return item{}, fmt.Errorf("%w: %d bytes (data_type %q) exceed the %d bytes a frame can carry", ErrInvalidRecord, it.size(), fields[protocol.FieldDataType], s.q.maxRecord())
 	}
 	return it, nil
 }

@@ -41,7 +41,7 @@ func TestErrorReplyFitsFrame(t *testing.T) {
 			if err != nil {
 				t.Fatalf("maxFrame %d, text %d: %v", maxFrame, n, err)
 			}
-			frame, err := protocol.Append(nil, &protocol.Data{Records: []protocol.Record{it.rec}})
+			frame, err := protocol.Append(nil, &protocol.EncodedData{Records: []protocol.EncodedRecord{it.rec}})
 			if err != nil {
 				t.Fatal(err)
 			}

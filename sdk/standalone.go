@@ -126,9 +126,20 @@ func parseTask(text []byte, line int) (Task, error) {
 	return newTask(*st.ID, st.Content, cmp.Or(st.Token, fmt.Sprintf("stdin-%d", line))), nil
 }
 
-func (t *standalone) write(batch []protocol.Record) error {
-	for i := range batch {
-		rec := &batch[i]
+// write turns the records back into fields by decoding them as the
+// supervisor would: standalone output is for people, not speed.
+func (t *standalone) write(batch []protocol.EncodedRecord) error {
+	payload, err := protocol.Append(nil, &protocol.EncodedData{Records: batch})
+	if err != nil {
+		return fmt.Errorf("write records to stdout: %w", err)
+	}
+	m, err := protocol.Decode(payload)
+	if err != nil {
+		return fmt.Errorf("write records to stdout: %w", err)
+	}
+	recs := m.(*protocol.Data).Records
+	for i := range recs {
+		rec := &recs[i]
 		if err := t.enc.Encode(stdoutRecord{Timestamp: rec.Timestamp, Token: rec.Token, Fields: rec.Fields}); err != nil {
 			return fmt.Errorf("write records to stdout: %w", err)
 		}
@@ -138,6 +149,10 @@ func (t *standalone) write(batch []protocol.Record) error {
 	}
 	return nil
 }
+
+// direct is false: a stdout that stalls (a paused pager) would hold the
+// sender, where a queued record leaves it free until the queue fills.
+func (t *standalone) direct() bool { return false }
 
 // bound cannot interrupt a write to stdout; the runner stops waiting for
 // the writer at the deadline instead.

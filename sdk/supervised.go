@@ -36,7 +36,8 @@ func runSupervised(ctx context.Context, p Plugin, sess *Session, router Router, 
 	// The supervisor's announced limit (0: the default) is the one in force
 	// both ways: it accepts frames up to it and may send tasks up to it.
 	c.SetMaxFrame(int(min(w.MaxFrame, math.MaxInt32)))
-	tr := &supervised{c: c, heartbeat: w.Heartbeat, log: o.log, quit: make(chan struct{}), pongs: latest.New[protocol.Pong]()}
+	tr := &supervised{c: c, heartbeat: w.Heartbeat, log: o.log, quit: make(chan struct{}), pongs: latest.New[protocol.Pong](), clock: o.clock}
+	tr.epoch = tr.clock.Now() // the welcome was just heard
 	return newRunner(p, o, sess, router, c.MaxFrame(), tr).run(ctx)
 }
 
@@ -88,15 +89,6 @@ func greet(c *protocol.Conn, hello *protocol.Hello) (*protocol.Welcome, error) {
 	return nil, fmt.Errorf("expected welcome or reject, got %s", m.Kind())
 }
 
-// deadAfter is how long silence from the supervisor means it is gone: three
-// missed heartbeats and a margin for a busy machine.
-func deadAfter(heartbeat time.Duration) time.Duration {
-	if heartbeat <= 0 {
-		return 0 // heartbeats disabled: wait forever
-	}
-	return 3*heartbeat + max(heartbeat/2, time.Second)
-}
-
 // supervised is the transport to a real supervisor.
 type supervised struct {
 	c         *protocol.Conn
@@ -104,11 +96,15 @@ type supervised struct {
 	log       *slog.Logger
 	r         *runner
 
-	closing  atomic.Bool               // we closed the Conn: read and write errors are not losses
-	pongs    latest.Box[protocol.Pong] // the latest ping to answer: it answers the earlier ones too
-	quit     chan struct{}
-	quitOnce sync.Once
-	wg       sync.WaitGroup
+	data      protocol.EncodedData // the frame being written; one writer at a time
+	clock     clock
+	epoch     time.Time                 // lastHeard counts from it, on clock's monotonic time
+	lastHeard atomic.Int64              // since epoch, when the last frame arrived
+	closing   atomic.Bool               // we closed the Conn: read and write errors are not losses
+	pongs     latest.Box[protocol.Pong] // the latest ping to answer: it answers the earlier ones too
+	quit      chan struct{}
+	quitOnce  sync.Once
+	wg        sync.WaitGroup
 }
 
 func (t *supervised) start(r *runner) {
@@ -139,6 +135,7 @@ func (t *supervised) readLoop() {
 			t.readFailed(err)
 			return
 		}
+		t.heard()
 		if err := t.receive(m); err != nil {
 			t.r.lose(err)
 			return
@@ -204,29 +201,19 @@ func (t *supervised) sendFailed(what string, err error) {
 	}
 }
 
-func (t *supervised) pingLoop() {
-	defer t.wg.Done()
-	tick := time.NewTicker(t.heartbeat)
-	defer tick.Stop()
-	for seq := uint64(1); ; seq++ {
-		select {
-		case <-tick.C:
-		case <-t.quit:
-			return
-		}
-		if err := t.c.Send(&protocol.Ping{Seq: seq, Time: time.Now().UnixNano()}); err != nil {
-			t.sendFailed("send ping", err)
-			return
-		}
-	}
-}
-
-func (t *supervised) write(batch []protocol.Record) error {
-	if err := t.c.Send(&protocol.Data{Records: batch}); err != nil {
+func (t *supervised) write(batch []protocol.EncodedRecord) error {
+	t.data.Records = batch
+	err := t.c.Send(&t.data)
+	t.data.Records = nil
+	if err != nil {
 		return fmt.Errorf("send records: %w", err)
 	}
 	return nil
 }
+
+// direct is true: a socket write is bounded by the shutdown's deadline and
+// ends when the connection is lost.
+func (t *supervised) direct() bool { return true }
 
 // bound works because the Conn has no WriteTimeout of its own, so it never
 // overrides this deadline.

@@ -97,10 +97,14 @@ const (
 	maxWaitingBytes = 64 << 20 // sum of the waiting tasks' contents
 )
 
-// dispatcher runs each task in its own goroutine, at most max at once; up to
-// maxWaitingTasks more wait in arrival order, and the rest are answered at
-// once with an error. submit never blocks, so the read loop that calls it
-// keeps reading whatever the handlers do.
+// dispatcher runs tasks on a pool of long-lived workers, at most max; a
+// worker is started when a task finds every worker busy, and then stays, so
+// its stack, once grown, serves the next task and handing a task over is a
+// wake-up rather than a new goroutine. Tasks wait for a worker in arrival
+// order, up to maxWaitingTasks (and maxWaitingBytes of content) beyond the
+// free workers; the rest are answered at once with an error. submit never
+// blocks, so the read loop that calls it keeps reading whatever the
+// handlers do.
 type dispatcher struct {
 	router Router
 	sink   Sink
@@ -109,11 +113,14 @@ type dispatcher struct {
 	max    int
 
 	mu           sync.Mutex
-	running      int
-	backlog      []job
+	ready        sync.Cond // a task is waiting, or the dispatcher closed
+	workers      int       // started and not yet gone
+	busy         int       // workers running a handler
+	backlog      []job     // backlog[head:]: tasks not yet taken by a worker
+	head         int
 	backlogBytes int
 	closed       bool
-	idle         chan struct{} // closed once closed and nothing runs
+	idle         chan struct{} // closed once closed and no handler runs
 }
 
 type job struct {
@@ -122,10 +129,12 @@ type job struct {
 }
 
 func newDispatcher(ctx context.Context, router Router, sink Sink, log *slog.Logger, max int) *dispatcher {
-	return &dispatcher{router: router, sink: sink, ctx: ctx, log: log, max: max, idle: make(chan struct{})}
+	d := &dispatcher{router: router, sink: sink, ctx: ctx, log: log, max: max, idle: make(chan struct{})}
+	d.ready.L = &d.mu
+	return d
 }
 
-// submit starts t, queues it, or answers it at once: a task without a
+// submit queues t for a worker or answers it at once: a task without a
 // handler, one that arrives during shutdown and one beyond the waiting
 // bounds get their error reply without waiting behind busy handlers.
 func (d *dispatcher) submit(t Task) {
@@ -135,25 +144,38 @@ func (d *dispatcher) submit(t Task) {
 		return
 	}
 	d.mu.Lock()
-	switch {
-	case d.closed:
+	if d.closed {
 		d.mu.Unlock()
 		d.replyNow(t, "plugin shutting down")
 		return
-	case d.running < d.max:
-		d.running++
-		go d.work(job{t, h})
-	case len(d.backlog) < maxWaitingTasks && d.backlogBytes+len(t.Content) <= maxWaitingBytes:
-		d.backlog = append(d.backlog, job{t, h})
-		d.backlogBytes += len(t.Content)
-	default:
-		n := d.running + len(d.backlog)
+	}
+	if !d.admitLocked(len(t.Content)) {
+		n := d.busy + d.waitingLocked()
 		d.mu.Unlock()
 		d.replyNow(t, fmt.Sprintf("plugin busy: %d tasks in flight", n))
 		return
 	}
+	d.backlog = append(d.backlog, job{t, h})
+	d.backlogBytes += len(t.Content)
+	if d.workers-d.busy < d.waitingLocked() && d.workers < d.max {
+		d.workers++
+		go d.work()
+	}
 	d.mu.Unlock()
+	d.ready.Signal()
 }
+
+// admitLocked reports whether a task of size bytes may wait: at once when a
+// worker is free for it, else within the waiting bounds.
+func (d *dispatcher) admitLocked(size int) bool {
+	beyond := d.busy + d.waitingLocked() - d.max // tasks no worker is free for
+	if beyond < 0 {
+		return true
+	}
+	return beyond < maxWaitingTasks && d.backlogBytes+size <= maxWaitingBytes
+}
+
+func (d *dispatcher) waitingLocked() int { return len(d.backlog) - d.head }
 
 // replyNow answers t with an error without blocking, and logs a failure.
 func (d *dispatcher) replyNow(t Task, text string) {
@@ -173,28 +195,46 @@ func (d *dispatcher) tryReply(t Task, text string) error {
 	return d.sink.q.pushNow(it)
 }
 
-// work runs j, then whatever waits in the backlog, on this goroutine.
-func (d *dispatcher) work(j job) {
-	for ok := true; ok; j, ok = d.next() {
+// work is one worker: it runs tasks until the dispatcher closes.
+func (d *dispatcher) work() {
+	for {
+		j, ok := d.next()
+		if !ok {
+			return
+		}
 		d.finish(j.t, d.call(j.h, j.t))
+		d.done()
 	}
 }
 
+// next waits for a task; false once the dispatcher has closed.
 func (d *dispatcher) next() (job, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if !d.closed && len(d.backlog) > 0 {
-		j := d.backlog[0]
-		d.backlog[0] = job{}
-		d.backlog = d.backlog[1:]
-		d.backlogBytes -= len(j.t.Content)
-		return j, true
+	for !d.closed && d.head == len(d.backlog) {
+		d.ready.Wait()
 	}
-	d.running--
-	if d.closed && d.running == 0 {
+	if d.closed {
+		d.workers--
+		return job{}, false
+	}
+	j := d.backlog[d.head]
+	d.backlog[d.head] = job{}
+	d.head++
+	d.backlog, d.head = compact(d.backlog, d.head)
+	d.backlogBytes -= len(j.t.Content)
+	d.busy++
+	return j, true
+}
+
+// done marks the end of a worker's task.
+func (d *dispatcher) done() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.busy--
+	if d.closed && d.busy == 0 {
 		close(d.idle)
 	}
-	return job{}, false
 }
 
 func (d *dispatcher) call(h HandlerFunc, t Task) (err error) {
@@ -222,7 +262,7 @@ func (d *dispatcher) finish(t Task, err error) {
 		it, berr = d.sink.build(t.Token, time.Time{}, Fields{protocol.FieldDataType: typeTaskDone}, protocol.StatusOK)
 	}
 	if berr == nil {
-		berr = d.sink.q.push(it)
+		berr = d.sink.q.send(it)
 	}
 	if berr != nil {
 		d.log.Warn("task reply not sent", "id", t.ID, "token", t.Token, "err", berr)
@@ -238,12 +278,13 @@ func (d *dispatcher) close() {
 		return
 	}
 	d.closed = true
-	waiting := d.backlog
-	d.backlog, d.backlogBytes = nil, 0
-	if d.running == 0 {
+	waiting := d.backlog[d.head:]
+	d.backlog, d.head, d.backlogBytes = nil, 0, 0
+	if d.busy == 0 {
 		close(d.idle)
 	}
 	d.mu.Unlock()
+	d.ready.Broadcast() // idle workers leave
 	if len(waiting) == 0 {
 		return
 	}

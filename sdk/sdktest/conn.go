@@ -269,6 +269,9 @@ func (c *Conn) WaitPong(seq uint64) protocol.Pong {
 // Pongs is the number of pongs received.
 func (c *Conn) Pongs() int { c.mu.Lock(); defer c.mu.Unlock(); return len(c.pongs) }
 
+// Pings is the number of heartbeat pings the plugin has sent.
+func (c *Conn) Pings() int { c.mu.Lock(); defer c.mu.Unlock(); return c.pings }
+
 // WaitPings waits until the plugin has sent at least n heartbeat pings.
 func (c *Conn) WaitPings(n int) {
 	c.t.Helper()
