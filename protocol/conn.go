@@ -163,7 +163,10 @@ func (c *Conn) buffer(m Message) error {
 	}
 	c.framesOut.Add(1)
 	c.bytesOut.Add(uint64(len(frame)))
-	if d, ok := m.(*Data); ok {
+	switch d := m.(type) {
+	case *Data:
+		c.recordsOut.Add(uint64(len(d.Records)))
+	case *EncodedData:
 		c.recordsOut.Add(uint64(len(d.Records)))
 	}
 	return nil

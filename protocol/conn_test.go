@@ -335,10 +335,20 @@ func TestStats(t *testing.T) {
 		}
 		return rs
 	}
+	// Records encoded ahead of time (the SDK's) count as records too.
+	var encoded []protocol.EncodedRecord
+	var scratch []byte
+	for _, r := range rec(2) {
+		e, s, err := protocol.EncodeRecord(scratch, r.Timestamp, "", r.Fields, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		encoded, scratch = append(encoded, e), s
+	}
 	up := []protocol.Message{
 		&protocol.Hello{Versions: []uint16{1}, Name: "cpu", PID: 1},
 		&protocol.Data{Records: rec(3)},
-		&protocol.Data{Records: rec(2)},
+		&protocol.EncodedData{Records: encoded},
 		&protocol.Ping{Seq: 1},
 		&protocol.Goodbye{},
 	}
