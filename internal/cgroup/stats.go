@@ -2,7 +2,6 @@ package cgroup
 
 import (
 	"errors"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -116,7 +115,7 @@ func (g *Group) membersRSS(page int64) (int64, error) {
 	}
 	var pages int64
 	for _, pid := range pids {
-		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/statm")
+		b, err := readSmall("/proc/" + strconv.Itoa(pid) + "/statm")
 		if err != nil {
 			continue
 		}
@@ -126,4 +125,28 @@ func (g *Group) membersRSS(page int64) (int64, error) {
 		}
 	}
 	return pages * page, nil
+}
+
+// LimitHits are the OOMKills and PidsMaxHits of Stats alone, which a
+// plugin's start and end read to tell a run ended by its limits: a group
+// without memory or pids controller (no limits asked on a hybrid
+// machine) costs no read at all.
+func (g *Group) LimitHits() (Stats, error) {
+	var s Stats
+	var errs []error
+	if dir, ok := g.places["memory"]; ok {
+		name := "memory.oom_control"
+		if g.isV2(dir) {
+			name = "memory.events"
+		}
+		var err error
+		s.OOMKills, err = readKey(dir, name, "oom_kill")
+		errs = append(errs, err)
+	}
+	if dir, ok := g.places["pids"]; ok {
+		var err error
+		s.PidsMaxHits, err = readKey(dir, "pids.events", "max")
+		errs = append(errs, err)
+	}
+	return s, errors.Join(errs...)
 }
