@@ -1,11 +1,14 @@
 package supervisor
 
 import (
+	"errors"
 	"os"
 	"os/signal"
 	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // children knows which of the supervisor's children os/exec started (the
@@ -69,7 +72,25 @@ func (c *children) exclusive(fn func()) {
 // the first zombie. It is the backstop: collect reaps what a stopped
 // plugin leaves without it.
 func (c *children) sweep(adopted func(procStat) bool) {
+	if !anyZombie() {
+		return
+	}
 	c.reapAmong(eachProcess, adopted)
+}
+
+// anyZombie says whether the supervisor has a child to reap. Most SIGCHLDs
+// are of plugins' first processes that collect reaps by itself, so the
+// sweep's pass over /proc is mostly not needed; a zombie that appears just
+// after this look brings a SIGCHLD, and another sweep, of its own.
+func anyZombie() bool {
+	var info unix.Siginfo
+	for {
+		err := unix.Waitid(unix.P_ALL, 0, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		return err == nil && info.Signo != 0
+	}
 }
 
 // reapAmong is the sweep over the pids of each. It returns those that are

@@ -98,7 +98,7 @@ func (l *launcher) spawn(sp spawnSpec) (*process, error) {
 	}
 	p := &process{cmd: cmd, group: sp.home.group}
 	if p.group != nil {
-		p.base, _ = p.group.Stats()
+		p.base, _ = p.group.LimitHits()
 	}
 	if err := sp.home.fork(cmd, l.kids); err != nil {
 		return nil, fmt.Errorf("exec %s: %w", sp.plugin.Exec, err)
@@ -127,15 +127,22 @@ func groupDirs(g *cgroup.Group) []string {
 // the SIGCHLD sweep's. The group stays for the instance's next process.
 func (p *process) collect(limit time.Duration, l *launcher) {
 	var members []int
+	var listed error
 	if p.group != nil {
-		members, _ = p.group.Procs()
+		members, listed = p.group.Procs()
 	}
 	_ = killGroup(p.pgid, syscall.SIGKILL)
 	if p.group != nil {
-		if err := p.empty(limit); err != nil {
-			l.log.Warn("plugin cgroup not emptied", "dirs", p.group.Dirs(), "err", err)
+		// A group that lists no process has none left to kill or wait
+		// for (an exited process leaves cgroup.procs; a zombie is not
+		// listed) and none that could fork: the common end, a plugin that
+		// left alone, costs one read.
+		if len(members) > 0 || listed != nil {
+			if err := p.empty(limit); err != nil {
+				l.log.Warn("plugin cgroup not emptied", "dirs", p.group.Dirs(), "err", err)
+			}
 		}
-		end, _ := p.group.Stats()
+		end, _ := p.group.LimitHits()
 		p.stats = cgroup.Stats{OOMKills: end.OOMKills - p.base.OOMKills, PidsMaxHits: end.PidsMaxHits - p.base.PidsMaxHits}
 	}
 	// Off the watchdog's list while the group's id is still held by the
