@@ -80,13 +80,17 @@ func readInt(dir, name string) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
+	return parseInt(filepath.Join(dir, name), s)
+}
+
+func parseInt(path, s string) (int64, error) {
 	s = strings.TrimSpace(s)
 	if s == "max" {
 		return -1, nil
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("cgroup: %s: %w", filepath.Join(dir, name), err)
+		return 0, fmt.Errorf("cgroup: %s: %w", path, err)
 	}
 	return n, nil
 }
@@ -99,6 +103,10 @@ func readKey(dir, name, key string) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
+	return parseKey(filepath.Join(dir, name), s, key)
+}
+
+func parseKey(path, s, key string) (int64, error) {
 	for line := range strings.Lines(s) {
 		k, v, ok := strings.Cut(strings.TrimSpace(line), " ")
 		if !ok || k != key {
@@ -106,7 +114,7 @@ func readKey(dir, name, key string) (int64, error) {
 		}
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
-			return 0, fmt.Errorf("cgroup: %s: %s: %w", filepath.Join(dir, name), key, err)
+			return 0, fmt.Errorf("cgroup: %s: %s: %w", path, key, err)
 		}
 		return n, nil
 	}
@@ -118,17 +126,20 @@ func readPids(dir string) ([]int, error) {
 	if err != nil {
 		return nil, err
 	}
+	return parsePids(filepath.Join(dir, "cgroup.procs"), s)
+}
+
+func parsePids(path, s string) ([]int, error) {
 	var pids []int
 	for _, f := range strings.Fields(s) {
 		pid, err := strconv.Atoi(f)
 		if err != nil {
-			return nil, fmt.Errorf("cgroup: %s: %w", filepath.Join(dir, "cgroup.procs"), err)
+			return nil, fmt.Errorf("cgroup: %s: %w", path, err)
 		}
 		pids = append(pids, pid)
 	}
 	return pids, nil
 }
-
 func exists(dir, name string) bool {
 	_, err := os.Stat(filepath.Join(dir, name))
 	return err == nil

@@ -2,8 +2,6 @@ package cgroup
 
 import (
 	"errors"
-	"strconv"
-	"strings"
 	"time"
 )
 
@@ -81,50 +79,6 @@ func readIntJoin(prev error, dir, name string) (int64, error) {
 func readKeyJoin(prev error, dir, name, key string) (int64, error) {
 	n, err := readKey(dir, name, key)
 	return n, errors.Join(prev, err)
-}
-
-// Usage is the group's CPU time and memory in bytes, what a periodic
-// sample needs and no more: two or three small reads where Stats makes six.
-// Memory is the memory controller's figure where the group has one, else
-// the resident sets of its members, found through cgroup.procs (a group of
-// NewUnlimitedGroup on a hybrid machine): never a pass over the machine's
-// processes.
-func (g *Group) Usage(page int64) (cpu time.Duration, memory int64, err error) {
-	var s Stats
-	if err := g.cpuStats(&s); err != nil {
-		return 0, 0, err
-	}
-	if dir, ok := g.places["memory"]; ok {
-		name := "memory.usage_in_bytes"
-		if g.isV2(dir) {
-			name = "memory.current"
-		}
-		memory, err = readInt(dir, name)
-		return s.CPU, memory, err
-	}
-	memory, err = g.membersRSS(page)
-	return s.CPU, memory, err
-}
-
-// membersRSS sums the resident pages of the group's processes, from
-// /proc/<pid>/statm; a process gone since the list was read counts nothing.
-func (g *Group) membersRSS(page int64) (int64, error) {
-	pids, err := g.Procs()
-	if err != nil {
-		return 0, err
-	}
-	var pages int64
-	for _, pid := range pids {
-		b, err := readSmall("/proc/" + strconv.Itoa(pid) + "/statm")
-		if err != nil {
-			continue
-		}
-		if f := strings.Fields(string(b)); len(f) > 1 {
-			n, _ := strconv.ParseInt(f[1], 10, 64)
-			pages += n
-		}
-	}
-	return pages * page, nil
 }
 
 // LimitHits are the OOMKills and PidsMaxHits of Stats alone, which a

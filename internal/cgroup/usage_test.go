@@ -34,12 +34,16 @@ func TestUnlimitedGroupUsage(t *testing.T) {
 		return len(pids) == 1 && pids[0] == pid, err
 	})
 	page := int64(os.Getpagesize())
-	_, mem, err := g.Usage(page)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if mem <= 0 {
-		t.Fatalf("Usage memory %d for a group with a running process", mem)
+	var mem int64
+	for i := range 2 { // the second read is through the files the first kept open
+		_, m, err := g.Usage(page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m <= 0 {
+			t.Fatalf("Usage %d: memory %d for a group with a running process", i, m)
+		}
+		mem = m
 	}
 	if _, err := g.LimitHits(); err != nil {
 		t.Fatal(err)
