@@ -28,13 +28,7 @@ func TestSharedForkerPdeathsig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("sleep", "1000")
-	cmd.SysProcAttr = processAttrs(ownUser)
-	if err := f.fork(cmd, newChildren()); err != nil {
-		f.close()
-		t.Fatal(err)
-	}
-	exited, _ := watchExit(cmd.Process.Pid, false)
+	cmd, exited := forkSleeper(t, f.fork, f.close)
 	select {
 	case <-exited:
 		t.Fatal("the child exited while its forking thread lives")
@@ -115,14 +109,8 @@ func startInHome(t *testing.T, c *containment, name string, limited bool) *start
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("sleep", "1000")
-	cmd.SysProcAttr = processAttrs(ownUser)
-	if err := h.fork(cmd, newChildren()); err != nil {
-		h.close()
-		t.Fatal(err)
-	}
-	s := &started{home: h, cmd: cmd, pid: cmd.Process.Pid}
-	s.exited, _ = watchExit(s.pid, false)
+	cmd, exited := forkSleeper(t, h.fork, func() { h.close() })
+	s := &started{home: h, cmd: cmd, pid: cmd.Process.Pid, exited: exited}
 	t.Cleanup(func() {
 		cmd.Process.Kill()
 		<-s.exited
@@ -132,6 +120,20 @@ func startInHome(t *testing.T, c *containment, name string, limited bool) *start
 		}
 	})
 	return s
+}
+
+// forkSleeper forks a long sleep as a plugin of the supervisor's user is
+// forked, through fork; undo runs if that fails.
+func forkSleeper(t *testing.T, fork func(*exec.Cmd, *children) error, undo func()) (*exec.Cmd, <-chan struct{}) {
+	t.Helper()
+	cmd := exec.Command("sleep", "1000")
+	cmd.SysProcAttr = processAttrs(ownUser)
+	if err := fork(cmd, newChildren()); err != nil {
+		undo()
+		t.Fatal(err)
+	}
+	exited, _ := watchExit(cmd.Process.Pid, false)
+	return cmd, exited
 }
 
 func listed(t *testing.T, dir string, pid int) bool {
