@@ -204,62 +204,128 @@ func oneConnRate(b *testing.B, n int) float64 {
 	return float64(n) / time.Since(t0).Seconds()
 }
 
-// BenchmarkIdlePlugins starts 200 echo instances at 1 s heartbeats and
-// reports the supervisor's own memory per plugin and CPU while they idle.
-// Run it once: -bench IdlePlugins -benchtime 1x.
+// BenchmarkIdlePlugins starts n echo instances at 1 s heartbeats, lets them
+// idle, then stops them all at once, and reports the supervisor's cost: CPU
+// (percent of a core, in all and per plugin), OS threads (before the
+// plugins started, and added by them), memory per plugin, and stop-all time
+// per plugin. Each n is measured after an anchor of 10 in the same run, on
+// a supervisor of its own, so stop_x_n10 and cpu_x_n10 (per plugin, n
+// against 10) show how the cost grows: 1 is linear. Run one at a time:
+// -bench 'IdlePlugins/n=500' -benchtime 1x.
 func BenchmarkIdlePlugins(b *testing.B) {
-	const plugins, perPlugin = 4, 50
+	for _, n := range []int{10, 100, 500} {
+		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
+			anchor := idleRun(b, 10)
+			for b.Loop() {
+				r := idleRun(b, n)
+				b.ReportMetric(r.cpu, "cpu_%_of_core")
+				b.ReportMetric(r.cpu/float64(n), "cpu_%/plugin")
+				b.ReportMetric(r.cpu/float64(n)/(anchor.cpu/10), "cpu_x_n10")
+				b.ReportMetric(float64(r.threads0), "threads_before")
+				b.ReportMetric(float64(r.threads1-r.threads0), "threads_added")
+				b.ReportMetric(float64(anchor.threads1-anchor.threads0), "n10_threads_added")
+				b.ReportMetric(r.rssPerPlugin/1024, "KiB_rss/plugin")
+				perPlugin, anchorPer := r.stop.Seconds()*1e3/float64(n), anchor.stop.Seconds()*1e3/10
+				b.ReportMetric(perPlugin, "stop_ms/plugin")
+				b.ReportMetric(anchorPer, "n10_stop_ms/plugin")
+				b.ReportMetric(perPlugin/anchorPer, "stop_x_n10")
+			}
+		})
+	}
+}
+
+// idleCost is what one idleRun measured.
+type idleCost struct {
+	cpu                float64 // percent of a core while idle
+	threads0, threads1 int     // OS threads before the start and while idle
+	rssPerPlugin       float64 // bytes
+	stop               time.Duration
+}
+
+// idleRun starts n echo instances (plugins of up to 50 instances) on a
+// supervisor of their own, one plugin after another, measures it while
+// they idle, stops them all concurrently and then the supervisor.
+func idleRun(b *testing.B, n int) idleCost {
+	const perPlugin = 50
 	var cfg strings.Builder
-	for i := range plugins {
-		cfg.WriteString(plugin(b, fmt.Sprintf("echo%d", i), supervisortest.Bin("echo"), fmt.Sprintf("instances = %d\nauto_start = false", perPlugin)))
+	var names []string
+	for left := n; left > 0; left -= perPlugin {
+		name := fmt.Sprintf("echo%d", len(names))
+		names = append(names, name)
+		cfg.WriteString(plugin(b, name, supervisortest.Bin("echo"), fmt.Sprintf("instances = %d\nauto_start = false\nstart_timeout = \"60s\"", min(left, perPlugin))))
 	}
 	h := startHarness(b, cfg.String(), func(o *supervisor.Options) {
 		o.Config.Agent.HeartbeatInterval = time.Second
 		o.Config.Agent.HeartbeatTimeout = 10 * time.Second
 	})
-	for b.Loop() {
-		runtime.GC()
-		rss0 := selfRSS(b)
-		for i := range plugins {
-			if err := h.Sup.Start(context.Background(), fmt.Sprintf("echo%d", i)); err != nil {
-				b.Fatal(err)
-			}
+	defer h.Stop()
+	var c idleCost
+	runtime.GC()
+	rss0 := selfRSS(b)
+	c.threads0 = selfThreads(b)
+	for _, name := range names { // a plugin's instances start at once
+		if err := h.Sup.Start(context.Background(), name); err != nil {
+			b.Fatal(err)
 		}
-		time.Sleep(2 * time.Second) // let start-up garbage settle
-		runtime.GC()
-		rss1 := selfRSS(b)
-		cpu0, wall0 := selfCPU(), time.Now()
-		time.Sleep(10 * time.Second)
-		cpu := (selfCPU() - cpu0).Seconds() / time.Since(wall0).Seconds() * 100
-		n := plugins * perPlugin
-		running := 0
-		for _, st := range h.Snapshot() {
-			if st.State == supervisor.StateRunning {
-				running++
-			}
+	}
+	time.Sleep(2 * time.Second) // let start-up garbage settle
+	runtime.GC()
+	c.rssPerPlugin = float64(selfRSS(b)-rss0) / float64(n)
+	cpu0, wall0 := selfCPU(), time.Now()
+	time.Sleep(5 * time.Second)
+	c.cpu = (selfCPU() - cpu0).Seconds() / time.Since(wall0).Seconds() * 100
+	c.threads1 = selfThreads(b)
+	running := 0
+	for _, st := range h.Snapshot() {
+		if st.State == supervisor.StateRunning {
+			running++
 		}
-		if running != n {
-			b.Fatalf("%d of %d running", running, n)
+	}
+	if running != n {
+		b.Fatalf("%d of %d running", running, n)
+	}
+	t0 := time.Now()
+	stopAll(b, names, h.Sup.Stop)
+	c.stop = time.Since(t0)
+	return c
+}
+
+// stopAll stops every plugin at once and waits for all.
+func stopAll(b *testing.B, names []string, stop func(context.Context, string) error) {
+	errs := make(chan error, len(names))
+	for _, name := range names {
+		go func() { errs <- stop(context.Background(), name) }()
+	}
+	for range names {
+		if err := <-errs; err != nil {
+			b.Fatal(err)
 		}
-		b.ReportMetric(float64(rss1-rss0)/float64(n)/1024, "KiB_rss/plugin")
-		b.ReportMetric(cpu, "cpu_%_of_core")
-		b.ReportMetric(float64(n), "plugins")
 	}
 }
 
-func selfRSS(b *testing.B) int64 {
+// selfThreads is the process's OS thread count.
+func selfThreads(b testing.TB) int {
+	n, _ := strconv.Atoi(statusField(b, "Threads:"))
+	return n
+}
+
+func statusField(b testing.TB, key string) string {
 	data, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		b.Fatal(err)
 	}
 	for _, line := range strings.Split(string(data), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
-			kb, _ := strconv.ParseInt(f[1], 10, 64)
-			return kb * 1024
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == key {
+			return f[1]
 		}
 	}
-	b.Fatal("no VmRSS")
-	return 0
+	b.Fatalf("no %s in /proc/self/status", key)
+	return ""
+}
+
+func selfRSS(b *testing.B) int64 {
+	kb, _ := strconv.ParseInt(statusField(b, "VmRSS:"), 10, 64)
+	return kb * 1024
 }
 
 func selfCPU() time.Duration {

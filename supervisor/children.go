@@ -1,11 +1,14 @@
 package supervisor
 
 import (
+	"errors"
 	"os"
 	"os/signal"
 	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // children knows which of the supervisor's children os/exec started (the
@@ -44,12 +47,20 @@ func (c *children) start(fork func() int) {
 // must not be the one forgotten. Call it once pid has exited: wait must
 // not block.
 func (c *children) reap(pid int, wait func()) {
+	c.exclusive(func() {
+		wait()
+		c.mu.Lock()
+		delete(c.started, pid)
+		c.mu.Unlock()
+	})
+}
+
+// exclusive runs fn with forks and sweeps held off, so that no child
+// os/exec starts can be reaped by fn before its pid is recorded.
+func (c *children) exclusive(fn func()) {
 	c.starting.Lock()
 	defer c.starting.Unlock()
-	wait()
-	c.mu.Lock()
-	delete(c.started, pid)
-	c.mu.Unlock()
+	fn()
 }
 
 // sweep reaps every zombie child that os/exec did not start and that
@@ -58,20 +69,51 @@ func (c *children) reap(pid int, wait func()) {
 // statuses are not the supervisor's to take. The supervisor's children are
 // found in one pass over /proc: /proc/self/task/*/children is reliable
 // only for stopped children, and waitid(P_ALL, WNOWAIT) cannot see past
-// the first zombie.
+// the first zombie. It is the backstop: collect reaps what a stopped
+// plugin leaves without it.
 func (c *children) sweep(adopted func(procStat) bool) {
+	if !anyZombie() {
+		return
+	}
+	c.reapAmong(eachProcess, adopted)
+}
+
+// anyZombie says whether the supervisor has a child to reap. Most SIGCHLDs
+// are of plugins' first processes that collect reaps by itself, so the
+// sweep's pass over /proc is mostly not needed; a zombie that appears just
+// after this look brings a SIGCHLD, and another sweep, of its own.
+func anyZombie() bool {
+	var info unix.Siginfo
+	for {
+		err := unix.Waitid(unix.P_ALL, 0, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		return err == nil && info.Signo != 0
+	}
+}
+
+// reapAmong is the sweep over the pids of each. It returns those that are
+// a plugin's zombies still held by a parent of their own, a dying one that
+// has yet to pass them to the supervisor.
+func (c *children) reapAmong(each func(func(int) bool), adopted func(procStat) bool) (waiting []int) {
 	c.starting.Lock()
 	defer c.starting.Unlock()
 	self := os.Getpid()
 	buf := make([]byte, 0, 1024)
-	eachProcess(func(pid int) {
+	for pid := range each {
 		st, ok := readStat(pid, buf)
-		if !ok || st.state != 'Z' || st.ppid != self || c.isStarted(pid) || !adopted(st) {
-			return
+		if !ok || st.state != 'Z' || c.isStarted(pid) || !adopted(st) {
+			continue
+		}
+		if st.ppid != self {
+			waiting = append(waiting, pid)
+			continue
 		}
 		var ws syscall.WaitStatus
 		_, _ = syscall.Wait4(pid, &ws, syscall.WNOHANG, nil)
-	})
+	}
+	return waiting
 }
 
 func (c *children) isStarted(pid int) bool {

@@ -29,6 +29,10 @@ type containment struct {
 	caps    cgroup.Capabilities
 	without string // why mgr is nil
 	seq     atomic.Uint64
+	// spawner forks the processes of every instance that needs no thread
+	// of its own (see home). It lives until close, which comes after every
+	// instance has stopped: a child's Pdeathsig fires when it ends.
+	spawner *forker
 }
 
 // newContainment detects the machine's cgroups and makes the supervisor's
@@ -36,6 +40,7 @@ type containment struct {
 // cgroup2 it may move the supervisor into a leaf of its own.
 func newContainment(log *slog.Logger, off bool) *containment {
 	c := &containment{}
+	c.spawner, _ = newForker(func() error { return nil }) // settles nothing: cannot fail
 	if off {
 		c.without = "cgroups turned off for this supervisor"
 		log.Info("plugins contained by process group only", "why", c.without)
@@ -123,12 +128,18 @@ func pidNamespace() uint64 {
 	return st.Ino
 }
 
-// newGroup makes the cgroup of one instance; nil without cgroups.
-func (c *containment) newGroup(instance string) (*cgroup.Group, error) {
+// newGroup makes the cgroup of one instance; nil without cgroups. An
+// instance without limits needs no v1 groups where there is cgroup2: that
+// is what keeps it off a thread of its own on a hybrid machine.
+func (c *containment) newGroup(instance string, limited bool) (*cgroup.Group, error) {
 	if c.mgr == nil {
 		return nil, nil
 	}
-	return c.mgr.NewGroup(fmt.Sprintf("%s-%d", instance, c.seq.Add(1)))
+	name := fmt.Sprintf("%s-%d", instance, c.seq.Add(1))
+	if !limited {
+		return c.mgr.NewUnlimitedGroup(name)
+	}
+	return c.mgr.NewGroup(name)
 }
 
 // setLimits sets an instance's limits before a process starts in its
@@ -203,6 +214,7 @@ func (c *containment) parents() []string {
 }
 
 func (c *containment) close() error {
+	c.spawner.close()
 	if c.mgr == nil {
 		return nil
 	}

@@ -13,65 +13,62 @@ import (
 	"github.com/plugvisor/plugvisor/internal/sandbox"
 )
 
-// home is where an instance's processes are born: its cgroup and an OS
-// thread of its own that forks them. Both last as long as the instance (a
-// new sandbox makes a new home), because the thread carries what the child
-// must have from its first instruction, and Go cannot run code between
+// home is where an instance's processes are born: its cgroup and the OS
+// thread that forks them (see forker). The thread carries what the child
+// must have from its first instruction, because Go cannot run code between
 // fork and exec:
 //   - Pdeathsig fires when the thread that forked a child exits, not the
 //     process, so the thread must outlive every child it forks;
 //   - v1 cgroups are per thread and a child is born in its forking thread's,
-//     so the thread joins the instance's v1 groups once (each v1 move costs
+//     so a thread joins the instance's v1 groups once (each v1 move costs
 //     the machine an RCU grace period) and stays;
 //   - a Landlock domain and no_new_privs are per thread too, so a sandboxed
 //     instance's thread restricts itself and nothing else in the supervisor.
 //
-// The thread is never the main one and is never unlocked: when the home
-// closes, the goroutine returns locked and the runtime destroys the thread
-// with what it took on.
+// Only the last two need a thread per instance. An instance that is not
+// sandboxed and whose group has no v1 directory (cgroup2 clones it in; on a
+// hybrid machine an instance without limits gets a cgroup2 group alone) is
+// forked from the containment's shared forker, which outlives every
+// instance. So the supervisor's forking threads number 1 + the instances
+// that are sandboxed or have v1 limits (on a v1-only machine, every
+// instance: its v1 groups are its only containment), whatever the number
+// of plugins. Both the home and its thread last as long as the instance (a
+// new sandbox, or limits where there were none, make a new home).
 type home struct {
 	group   *cgroup.Group // the current run's; nil: no cgroups here
 	used    bool          // a process was started in group
 	stale   []string      // cgroup2 directories of earlier runs not removed yet
 	sandbox *sandbox.Spec // nil: none
-	jobs    chan forkJob
-	ended   chan struct{} // the thread is gone
+	limited bool          // group was made to take limits (its v1 groups too)
+	own     *forker       // the instance's own thread; nil: shared is used
+	shared  *forker
 }
 
-// forkJob is one process to start from the home's thread.
-type forkJob struct {
-	cmd     *exec.Cmd
-	started chan error
-	exited  func() // called once the process has exited (it is not reaped yet)
-}
-
-// newHome makes the instance's cgroup and its thread, which joins the
-// group and takes on the sandbox before it forks anything.
-func newHome(c *containment, kids *children, instance string, spec *sandbox.Spec) (*home, []string, error) {
-	g, err := c.newGroup(instance)
+// newHome makes the instance's cgroup and, where the instance needs one,
+// its own thread, which joins the group and takes on the sandbox before it
+// forks anything.
+func newHome(c *containment, instance string, spec *sandbox.Spec, limited bool) (*home, []string, error) {
+	g, err := c.newGroup(instance, limited)
 	if err != nil {
 		return nil, nil, err
 	}
-	h := &home{group: g, sandbox: spec, jobs: make(chan forkJob), ended: make(chan struct{})}
-	ready := make(chan error, 1)
+	h := &home{group: g, sandbox: spec, limited: limited, shared: c.spawner}
+	if spec == nil && (g == nil || !g.NeedsJoin()) {
+		return h, nil, nil
+	}
 	var skipped []string
-	go sandbox.OnThread(func() {
-		defer close(h.ended)
+	h.own, err = newForker(func() (err error) {
 		skipped, err = h.settle()
-		ready <- err
-		if err == nil {
-			h.serve(kids)
-		}
+		return err
 	})
-	if err := <-ready; err != nil {
-		<-h.ended
+	if err != nil {
 		h.removeGroup()
 		return nil, nil, err
 	}
 	return h, skipped, nil
 }
 
-// settle runs on the home's thread, before any fork.
+// settle runs on the home's own thread, before any fork.
 func (h *home) settle() ([]string, error) {
 	if h.group != nil {
 		if err := h.group.JoinThread(unix.Gettid()); err != nil {
@@ -86,25 +83,6 @@ func (h *home) settle() ([]string, error) {
 		return nil, err // it says "sandbox: …"
 	}
 	return skipped, nil
-}
-
-// serve forks one process at a time and waits for its exit, until the home
-// closes.
-func (h *home) serve(kids *children) {
-	for j := range h.jobs {
-		var err error
-		kids.start(func() int {
-			if err = j.cmd.Start(); err != nil {
-				return 0
-			}
-			return j.cmd.Process.Pid
-		})
-		j.started <- err
-		if err == nil {
-			waitExit(j.cmd.Process.Pid)
-			j.exited()
-		}
-	}
 }
 
 // nextRun readies the group for a new process: the same v1 groups, which
@@ -130,18 +108,23 @@ func (h *home) nextRun() (stale, err error) {
 }
 
 // fork starts cmd from the home's thread and returns once it started.
-func (h *home) fork(cmd *exec.Cmd, exited func()) error {
+func (h *home) fork(cmd *exec.Cmd, kids *children) error {
 	h.used = true
 	if fd, ok := groupFD(h.group); ok {
 		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, fd
 	}
-	j := forkJob{cmd: cmd, started: make(chan error, 1), exited: exited}
-	h.jobs <- j
-	return <-j.started
+	if h.own != nil {
+		return h.own.fork(cmd, kids)
+	}
+	return h.shared.fork(cmd, kids)
 }
 
-// fits says whether the home can start a process with spec as its sandbox.
-func (h *home) fits(spec *sandbox.Spec) bool {
+// fits says whether the home can start a process with spec as its sandbox
+// and with limits or none.
+func (h *home) fits(spec *sandbox.Spec, limited bool) bool {
+	if limited && !h.limited {
+		return false
+	}
 	if h.sandbox == nil || spec == nil {
 		return h.sandbox == nil && spec == nil
 	}
@@ -150,11 +133,12 @@ func (h *home) fits(spec *sandbox.Spec) bool {
 		slices.Equal(a.TCPConnect, b.TCPConnect) && slices.Equal(a.TCPBind, b.TCPBind)
 }
 
-// close ends the thread and removes the cgroup. Call it with no process
+// close ends its own thread, if any, and removes the cgroup. Call it with no process
 // of the home running.
 func (h *home) close() error {
-	close(h.jobs)
-	<-h.ended
+	if h.own != nil {
+		h.own.close()
+	}
 	return h.removeGroup()
 }
 
@@ -167,20 +151,6 @@ func (h *home) removeGroup() error {
 		errs = append(errs, removeGroup(cgroup.Reopen([]string{dir}), 10*time.Second))
 	}
 	return errors.Join(errs...)
-}
-
-// waitExit returns once pid has exited, leaving it a zombie: while it is
-// unreaped its pid, which is its process group's id, cannot be given to a
-// new process, so killing and reaping what is left of the group can never
-// reach someone else's.
-func waitExit(pid int) {
-	var info unix.Siginfo
-	for {
-		err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
-		if err != unix.EINTR {
-			return
-		}
-	}
 }
 
 func groupFD(g *cgroup.Group) (int, bool) {

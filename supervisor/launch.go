@@ -16,8 +16,8 @@ import (
 // launch verifies and starts a new process.
 func (in *instance) launch(reason string) {
 	if in.proc != nil {
-		// Two processes of one instance would share its home thread, which
-		// waits for one at a time: never.
+		// Two processes of one instance would share its cgroup and its
+		// process-group bookkeeping: never.
 		in.log.Error("launch refused: the instance's process is still running", "pid", in.proc.pid, "reason", reason)
 		return
 	}
@@ -96,7 +96,7 @@ func (in *instance) prepare(p *registry.Plugin, exe *registry.Executable) (spawn
 		s := sandboxSpec(p, exe, sp.dir)
 		spec = &s
 	}
-	if sp.home, err = in.homeFor(spec); err != nil {
+	if sp.home, err = in.homeFor(spec, !p.Limits.IsZero()); err != nil {
 		return sp, err
 	}
 	stale, err := sp.home.nextRun()
@@ -205,15 +205,15 @@ func (in *instance) discard(sp spawnSpec) {
 	}
 }
 
-// homeFor is the instance's home for a process with sandbox spec: the one it
-// has, or, the first time and when the sandbox changed, a new one.
-func (in *instance) homeFor(spec *sandbox.Spec) (*home, error) {
-	if in.home != nil && in.home.fits(spec) {
+// homeFor is the instance's home for a process with sandbox spec, limited
+// or not: the one it has, or, the first time, when the sandbox changed and
+// when limits come to an instance that had none, a new one.
+func (in *instance) homeFor(spec *sandbox.Spec, limited bool) (*home, error) {
+	if in.home != nil && in.home.fits(spec, limited) {
 		return in.home, nil
 	}
 	in.closeHome()
-	l := in.env.launcher
-	h, skipped, err := newHome(l.contain, l.kids, in.id, spec)
+	h, skipped, err := newHome(in.env.launcher.contain, in.id, spec, limited)
 	if err != nil {
 		return nil, fmt.Errorf("instance home (its forking thread and cgroup): %w", err)
 	}

@@ -43,18 +43,19 @@ func (in *instance) limitExit(p *process, e Exit) Exit {
 	return e
 }
 
-// cgroupUsage reads the current process's cgroup figures, which include
-// its children, setsid ones too; ok is false without a cgroup.
-func (in *instance) cgroupUsage() (groupUsage, bool) {
+// cgroupUsage reads the current process's cgroup usage, which includes
+// its children, setsid ones too; ok is false without a cgroup. A group
+// that cannot be read shows zero rather than sending the sample to /proc.
+func (in *instance) cgroupUsage(page int64) (groupUsage, bool) {
 	in.mu.Lock()
 	p := in.proc
 	in.mu.Unlock()
 	if p == nil || p.group == nil {
 		return groupUsage{}, false
 	}
-	st, err := p.group.Stats()
+	cpu, mem, err := p.group.Usage(page)
 	if err != nil {
-		return groupUsage{}, false
+		return groupUsage{}, true
 	}
-	return groupUsage{cpu: st.CPU, rss: st.MemoryCurrent}, true
+	return groupUsage{cpu: cpu, rss: mem}, true
 }

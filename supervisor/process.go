@@ -22,7 +22,7 @@ type process struct {
 	pgid    int
 	group   *cgroup.Group // nil: process group only
 	started time.Time
-	exited  chan struct{} // closed once the process has exited (it is not reaped yet)
+	exited  <-chan struct{} // closed once the process has exited (it is not reaped yet)
 	state   *os.ProcessState
 	waitErr error
 	// base and stats are the group's counters when the process started, and
@@ -96,14 +96,15 @@ func (l *launcher) spawn(sp spawnSpec) (*process, error) {
 		ExtraFiles:  []*os.File{sp.exe.File},
 		SysProcAttr: processAttrs(sp.plugin),
 	}
-	p := &process{cmd: cmd, group: sp.home.group, exited: make(chan struct{})}
+	p := &process{cmd: cmd, group: sp.home.group}
 	if p.group != nil {
-		p.base, _ = p.group.Stats()
+		p.base, _ = p.group.LimitHits()
 	}
-	if err := sp.home.fork(cmd, func() { close(p.exited) }); err != nil {
+	if err := sp.home.fork(cmd, l.kids); err != nil {
 		return nil, fmt.Errorf("exec %s: %w", sp.plugin.Exec, err)
 	}
 	p.pid, p.pgid, p.started = cmd.Process.Pid, cmd.Process.Pid, time.Now()
+	p.exited, _ = watchExit(p.pid, false)
 	l.watchdog.add(watchEntry{pgid: p.pgid, cgroups: groupDirs(p.group)})
 	return p, nil
 }
@@ -116,29 +117,48 @@ func groupDirs(g *cgroup.Group) []string {
 }
 
 // collect kills and reaps every other process of the plugin, then reaps the
-// first process itself. Call it once, after exited is closed. With a
-// cgroup, "all gone" is the kernel's populated flag; what was killed there
-// and became the supervisor's zombie is reaped by the sweep. The group
-// stays for the instance's next process.
+// first process itself. Call it once, after exited is closed. Nothing here
+// reads the machine's process list: with a cgroup, "all gone" is the
+// kernel's populated flag, and the zombies the supervisor adopted are found
+// among the group's members, listed before the kill (setsid escapees
+// included), and in the plugin's process group; without one, the process
+// group is reaped until the kernel says it is empty. What still escapes
+// both (a process forked between the list and the kill, then orphaned) is
+// the SIGCHLD sweep's. The group stays for the instance's next process.
 func (p *process) collect(limit time.Duration, l *launcher) {
+	var members []int
+	var listed error
+	if p.group != nil {
+		members, listed = p.group.Procs()
+	}
 	_ = killGroup(p.pgid, syscall.SIGKILL)
 	if p.group != nil {
-		if err := p.empty(limit); err != nil {
-			l.log.Warn("plugin cgroup not emptied", "dirs", p.group.Dirs(), "err", err)
+		// A group that lists no process has none left to kill or wait
+		// for (an exited process leaves cgroup.procs; a zombie is not
+		// listed) and none that could fork: the common end, a plugin that
+		// left alone, costs one read.
+		if len(members) > 0 || listed != nil {
+			if err := p.empty(limit); err != nil {
+				l.log.Warn("plugin cgroup not emptied", "dirs", p.group.Dirs(), "err", err)
+			}
 		}
-		end, _ := p.group.Stats()
+		end, _ := p.group.LimitHits()
 		p.stats = cgroup.Stats{OOMKills: end.OOMKills - p.base.OOMKills, PidsMaxHits: end.PidsMaxHits - p.base.PidsMaxHits}
-	}
-	if p.group == nil {
-		// Without a cgroup, "all gone" is the process group found empty.
-		reapMembers(p.pgid, p.pid, limit)
 	}
 	// Off the watchdog's list while the group's id is still held by the
 	// unreaped first process: once reaped, the id may be someone else's.
 	l.release(p)
-	l.kids.reap(p.pid, func() { p.waitErr = p.cmd.Wait() })
+	l.kids.reap(p.pid, func() {
+		p.waitErr = p.cmd.Wait()
+		reapGroup(p.pgid, l.kids)
+	})
 	p.state = p.cmd.ProcessState
-	l.sweep()
+	deadline := time.Now().Add(limit)
+	if p.group != nil {
+		l.reapListed(members, deadline)
+	} else {
+		l.reapUntilEmpty(p.pgid, deadline)
+	}
 }
 
 func (p *process) empty(limit time.Duration) error {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"os"
 	"strconv"
-	"syscall"
 	"time"
 )
 
@@ -36,41 +35,28 @@ func scanGroups(want map[int]bool, page int64) map[int]groupUsage {
 		return out
 	}
 	buf := make([]byte, 0, 1024)
-	eachProcess(func(pid int) {
+	for pid := range eachProcess {
 		st, ok := readStat(pid, buf)
 		if !ok || !want[st.pgrp] || st.state == 'Z' {
-			return
+			continue
 		}
 		g := out[st.pgrp]
 		g.cpu += time.Duration(st.ticks) * time.Second / clockTicks
 		g.rss += st.rss * page
 		out[st.pgrp] = g
-	})
+	}
 	return out
 }
 
-// reapAdopted collects st if it is a zombie of a plugin's group that became
-// the supervisor's child when its own parent died (the supervisor is a
-// subreaper). A plugin's first process (pid == pgrp) is never touched: its
-// exit status belongs to os/exec.
-func reapAdopted(st procStat, self int) bool {
-	if st.state != 'Z' || st.ppid != self || st.pid == st.pgrp {
-		return false
-	}
-	var ws syscall.WaitStatus
-	pid, _ := syscall.Wait4(st.pid, &ws, syscall.WNOHANG, nil)
-	return pid == st.pid
-}
-
-// eachProcess calls fn with the pid of every process in /proc.
-func eachProcess(fn func(pid int)) {
+// eachProcess yields the pid of every process in /proc.
+func eachProcess(yield func(pid int) bool) {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		return
 	}
 	for _, e := range entries {
-		if pid, err := strconv.Atoi(e.Name()); err == nil {
-			fn(pid)
+		if pid, err := strconv.Atoi(e.Name()); err == nil && !yield(pid) {
+			return
 		}
 	}
 }

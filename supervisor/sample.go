@@ -85,7 +85,7 @@ func (s *Supervisor) sampleOnce(now time.Time, prev map[*instance]rateSample, pa
 	fromCgroup := make([]groupUsage, len(order))
 	for i, in := range order {
 		views[i] = in.status(now)
-		if u, ok := in.cgroupUsage(); ok {
+		if u, ok := in.cgroupUsage(page); ok {
 			fromCgroup[i] = u
 		} else if views[i].PGID > 0 {
 			groups[views[i].PGID] = true

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"syscall"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -48,8 +47,8 @@ func devNull() (*os.File, error) { return os.Open(os.DevNull) }
 
 // becomeSubreaper makes orphaned descendants of plugins re-parent to the
 // supervisor instead of to PID 1, so that the supervisor reaps them itself:
-// the SIGCHLD sweep (children.go), and reapMembers when a group is killed
-// without a cgroup. Left to PID 1 they might stay zombies, since not every
+// collect (reap.go) when a plugin is stopped, and the SIGCHLD sweep
+// (children.go) for the rest. Left to PID 1 they might stay zombies, since not every
 // init reaps what it adopts (container inits often do not).
 func becomeSubreaper() error {
 	return unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
@@ -60,31 +59,3 @@ func becomeSubreaper() error {
 // asks for CAP_SYS_PTRACE. It is the supervisor's own setting: exec resets
 // it, so plugins are not affected.
 func notDumpable() error { return unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0) }
-
-// reapMembers waits, bounded by limit, until the killed group pgid holds
-// nothing but its first process, reaping each member that has become the
-// supervisor's child. Members are reaped by pid, never with wait4(-pgid),
-// which could take the first process's status from os/exec. A member whose
-// parent is another dying member becomes ours (the supervisor is a subreaper)
-// when that parent dies, so the scan repeats until the group is empty.
-func reapMembers(pgid, leader int, limit time.Duration) {
-	deadline := time.Now().Add(limit)
-	self := os.Getpid()
-	buf := make([]byte, 0, 1024)
-	for {
-		left := false
-		eachProcess(func(pid int) {
-			st, ok := readStat(pid, buf)
-			if !ok || st.pgrp != pgid || pid == leader {
-				return
-			}
-			if !reapAdopted(st, self) {
-				left = true
-			}
-		})
-		if !left || time.Now().After(deadline) {
-			return
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}

@@ -230,7 +230,8 @@ func (d *watchdog) spawnLocked() error {
 func (d *watchdog) reap(cmd *exec.Cmd, exited chan struct{}) {
 	// Wait for the exit without reaping, then reap with forks held off:
 	// the hold must never last the watchdog's whole life.
-	waitExit(cmd.Process.Pid)
+	gone, _ := watchExit(cmd.Process.Pid, false)
+	<-gone
 	var err error
 	d.kids.reap(cmd.Process.Pid, func() { err = cmd.Wait() })
 	close(exited)

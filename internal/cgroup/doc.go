@@ -44,6 +44,13 @@
 // required. AddProc also writes the cgroup2 group, so a process that was not
 // cloned in is still covered by cgroup.kill.
 //
+// v1 groups are made only where something needs them: [Manager.NewGroup]
+// makes a directory in every hierarchy, for an instance with limits;
+// [Manager.NewUnlimitedGroup] makes the cgroup2 one alone where there is
+// cgroup2, which kills, says empty and counts CPU with no controller, so on
+// a hybrid machine an instance without limits needs no thread to join
+// anything.
+//
 // # Why not github.com/containerd/cgroups/v3
 //
 // It was read (v3.1.3) and not used. Its mode detection is a package-level

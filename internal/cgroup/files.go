@@ -39,11 +39,40 @@ func fileErr(op, path string, err error) error {
 
 func readFile(dir, name string) (string, error) {
 	path := filepath.Join(dir, name)
-	b, err := os.ReadFile(path)
+	b, err := readSmall(path)
 	if err != nil {
 		return "", fileErr("read", path, err)
 	}
 	return string(b), nil
+}
+
+// readSmall reads a kernel file with open, read and close alone: the
+// supervisor reads a few of these per plugin every second, and os.ReadFile
+// adds an fstat, an fcntl and an epoll registration attempt to each.
+func readSmall(path string) ([]byte, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
+	}
+	defer unix.Close(fd)
+	var out []byte
+	buf := make([]byte, 4096)
+	for {
+		n, err := unix.Read(fd, buf)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return nil, &fs.PathError{Op: "read", Path: path, Err: err}
+		}
+		if n == 0 {
+			return out, nil
+		}
+		if out == nil && n < len(buf) {
+			return buf[:n], nil // a small file comes whole in one read
+		}
+		out = append(out, buf[:n]...)
+	}
 }
 
 func readInt(dir, name string) (int64, error) {
@@ -51,13 +80,17 @@ func readInt(dir, name string) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
+	return parseInt(filepath.Join(dir, name), s)
+}
+
+func parseInt(path, s string) (int64, error) {
 	s = strings.TrimSpace(s)
 	if s == "max" {
 		return -1, nil
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("cgroup: %s: %w", filepath.Join(dir, name), err)
+		return 0, fmt.Errorf("cgroup: %s: %w", path, err)
 	}
 	return n, nil
 }
@@ -70,6 +103,10 @@ func readKey(dir, name, key string) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
+	return parseKey(filepath.Join(dir, name), s, key)
+}
+
+func parseKey(path, s, key string) (int64, error) {
 	for line := range strings.Lines(s) {
 		k, v, ok := strings.Cut(strings.TrimSpace(line), " ")
 		if !ok || k != key {
@@ -77,7 +114,7 @@ func readKey(dir, name, key string) (int64, error) {
 		}
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
-			return 0, fmt.Errorf("cgroup: %s: %s: %w", filepath.Join(dir, name), key, err)
+			return 0, fmt.Errorf("cgroup: %s: %s: %w", path, key, err)
 		}
 		return n, nil
 	}
@@ -89,17 +126,20 @@ func readPids(dir string) ([]int, error) {
 	if err != nil {
 		return nil, err
 	}
+	return parsePids(filepath.Join(dir, "cgroup.procs"), s)
+}
+
+func parsePids(path, s string) ([]int, error) {
 	var pids []int
 	for _, f := range strings.Fields(s) {
 		pid, err := strconv.Atoi(f)
 		if err != nil {
-			return nil, fmt.Errorf("cgroup: %s: %w", filepath.Join(dir, "cgroup.procs"), err)
+			return nil, fmt.Errorf("cgroup: %s: %w", path, err)
 		}
 		pids = append(pids, pid)
 	}
 	return pids, nil
 }
-
 func exists(dir, name string) bool {
 	_, err := os.Stat(filepath.Join(dir, name))
 	return err == nil

@@ -6,6 +6,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -28,6 +29,9 @@ type Group struct {
 	// noKillFile makes Kill take the freeze-and-signal path, so tests can
 	// run it on a kernel that has cgroup.kill.
 	noKillFile bool
+	// files are what Usage keeps open; closed with the group's directory.
+	filesOnce sync.Once
+	files     *openFiles
 }
 
 func (g *Group) addV2(dir string, t *V2Tree) error {
@@ -173,6 +177,7 @@ func (g *Group) rmdirsUntil(ctx context.Context) error {
 }
 
 func (g *Group) rmdirs() error {
+	g.usageFiles().close()
 	if g.v2File != nil {
 		g.v2File.Close()
 		g.v2File = nil

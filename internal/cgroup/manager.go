@@ -127,6 +127,28 @@ func (m *Manager) NewGroup(name string) (*Group, error) {
 	return g, nil
 }
 
+// NewUnlimitedGroup makes the group of an instance that has no limits:
+// where the layout has cgroup2, its directory alone, which kills (nothing
+// escapes cgroup.kill), says when all are gone and counts CPU (cpu.stat is
+// kept in every cgroup2 group, with or without controllers), and whose
+// memory Usage sums from its members. With no v1 directory no thread has
+// to join it: on a hybrid machine such a plugin is forked from any thread,
+// and costs neither a thread nor a v1 move. Without cgroup2 it is
+// NewGroup: v1 is then all the containment there is.
+func (m *Manager) NewUnlimitedGroup(name string) (*Group, error) {
+	if m.v2 == "" {
+		return m.NewGroup(name)
+	}
+	if err := validName(name); err != nil {
+		return nil, err
+	}
+	g := &Group{name: name, places: map[string]string{}}
+	if err := g.addV2(filepath.Join(m.v2, g.name), m.layout.V2); err != nil {
+		return nil, errors.Join(err, g.rmdirs())
+	}
+	return g, nil
+}
+
 func (m *Manager) makeGroupDirs(g *Group) error {
 	if m.v2 != "" {
 		if err := g.addV2(filepath.Join(m.v2, g.name), m.layout.V2); err != nil {

@@ -80,3 +80,27 @@ func readKeyJoin(prev error, dir, name, key string) (int64, error) {
 	n, err := readKey(dir, name, key)
 	return n, errors.Join(prev, err)
 }
+
+// LimitHits are the OOMKills and PidsMaxHits of Stats alone, which a
+// plugin's start and end read to tell a run ended by its limits: a group
+// without memory or pids controller (no limits asked on a hybrid
+// machine) costs no read at all.
+func (g *Group) LimitHits() (Stats, error) {
+	var s Stats
+	var errs []error
+	if dir, ok := g.places["memory"]; ok {
+		name := "memory.oom_control"
+		if g.isV2(dir) {
+			name = "memory.events"
+		}
+		var err error
+		s.OOMKills, err = readKey(dir, name, "oom_kill")
+		errs = append(errs, err)
+	}
+	if dir, ok := g.places["pids"]; ok {
+		var err error
+		s.PidsMaxHits, err = readKey(dir, "pids.events", "max")
+		errs = append(errs, err)
+	}
+	return s, errors.Join(errs...)
+}

@@ -63,6 +63,7 @@ func (g *Group) NextRun() (*Group, error) {
 	}
 	n.v2, n.v2File = dir, f
 	g.v2File.Close()
+	g.usageFiles().close()
 	if err := rmdir(g.v2); err != nil {
 		return n, &StaleRunError{Dir: g.v2, Err: err}
 	}
