@@ -22,15 +22,17 @@ var ErrFrameTooLarge = errors.New("frame too large")
 
 // frameWriter serialises frames onto one connection from many goroutines.
 //
-// Senders encode their frames onto the pending bytes and wake the flusher,
-// a goroutine of the writer's own that writes everything pending in one
-// syscall. Frames that arrive while a write is under way leave together in
-// the next, so a burst of responses costs few syscalls, and no sender ever
-// waits for a syscall or a timer.
+// A sender that finds no write under way writes its frame itself, so a lone
+// request or response costs no wake-up. Otherwise it encodes its frame onto
+// the pending bytes and wakes the flusher, a goroutine of the writer's own
+// that writes everything pending in one syscall: frames that arrive while a
+// write is under way leave together in the next, so a burst of responses
+// costs few syscalls. One write is under way at a time, in the order the
+// frames were queued.
 //
 // Every write has a deadline: a peer that stops reading fails the writer for
-// good instead of blocking anyone, and senders wait only while the pending
-// bytes exceed maxPending.
+// good, and a sender waits at most that long, for its own direct write or
+// while the pending bytes exceed maxPending.
 type frameWriter struct {
 	nc      net.Conn
 	timeout time.Duration
@@ -45,6 +47,7 @@ type frameWriter struct {
 	err     error
 	closed  bool
 	writing bool // a batch is being written, by the flusher or a sender
+	failed  bool // a write failed: nothing more is written
 
 	kick    chan struct{} // capacity 1: "there is something to write"
 	quit    chan struct{} // closed by close: write what is left and return
@@ -152,8 +155,14 @@ func (w *frameWriter) flusher() {
 		// nothing.
 		runtime.Gosched()
 		w.mu.Lock()
-		for w.writing && w.err == nil {
-			w.space.Wait() // a sender is writing; what it leaves is ours
+		for w.writing {
+			// A sender is writing, within the write timeout; what it
+			// leaves is ours, and close must not return before it is out.
+			w.space.Wait()
+		}
+		if w.failed {
+			w.mu.Unlock()
+			return
 		}
 		batch := w.take()
 		w.writing = len(batch) > 0
@@ -198,8 +207,7 @@ func (w *frameWriter) write(batch []byte) bool {
 		}
 		return true
 	}
-	w.err = fmt.Errorf("write: %w", err)
-	w.space.Broadcast()
+	w.err, w.failed = fmt.Errorf("write: %w", err), true
 	if w.onFail != nil {
 		w.onFail(w.err)
 	}
