@@ -108,7 +108,7 @@ func renew(armed *time.Time, timeout time.Duration, now time.Time) (time.Time, b
 		return time.Time{}, false
 	}
 	*armed = now
-	return now.Add(timeout + slack), true
+	return now.Add(timeout).Add(slack), true // apart: their sum may overflow a Duration
 }
 
 // keepBuffer is the largest read or write buffer a Conn keeps between

@@ -73,7 +73,10 @@ func appendMessage(dst []byte, m Message) ([]byte, error) {
 		dst = msgpack.AppendMapHeader(dst, 2)
 		dst = msgpack.AppendKeyString(dst, "kind", string(KindData))
 		dst = msgpack.AppendArrayHeader(msgpack.AppendString(dst, "records"), len(m.Records))
-		for _, r := range m.Records {
+		for i, r := range m.Records {
+			if len(r.b) == 0 { // the zero EncodedRecord, not one EncodeRecord made
+				return dst, refuse(errorf(ErrMalformed, KindData, recordField(i, ""), "an empty encoded record: records are made by EncodeRecord"))
+			}
 			dst = append(dst, r.b...)
 		}
 		return dst, nil

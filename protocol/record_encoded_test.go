@@ -5,6 +5,7 @@ import (
 	"maps"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/plugvisor/plugvisor/protocol"
@@ -94,4 +95,18 @@ func mustAppend(t *testing.T, m protocol.Message) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// The zero EncodedRecord is refused, not written as a record with nothing
+// in it, which would break the frame for the peer.
+func TestZeroEncodedRecordRefused(t *testing.T) {
+	ok, _, err := protocol.EncodeRecord(nil, 1, "", map[string]string{"data_type": "x"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = protocol.Append(nil, &protocol.EncodedData{Records: []protocol.EncodedRecord{ok, {}}})
+	var perr *protocol.Error
+	if !errors.As(err, &perr) || !strings.Contains(err.Error(), "records[1]") {
+		t.Fatalf("err = %v, want a protocol error naming records[1]", err)
+	}
 }

@@ -49,7 +49,10 @@ func TestTaskRecordsWrittenDirectlyWhenFree(t *testing.T) {
 	app := sdk.New("direct").
 		OnRun(func(sink sdk.Sink, s *sdk.Session) error { sinks <- sink; s.Wait(); return nil }).
 		Handle(1, stepsThenReply)
-	sv.Start(app)
+	// One worker: it marks the connection free before it takes the next
+	// task, where a second worker could start while the first's last write
+	// is still counted as under way, and rightly queue.
+	sv.Start(app, sdk.WithMaxInFlight(1))
 	c := sv.Connect()
 	sink := <-sinks
 	before := sink.Stats()

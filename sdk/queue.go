@@ -64,7 +64,8 @@ type queue struct {
 	out     func([]protocol.EncodedRecord) error // writes one frame; failures are the runner's to report
 	writing bool                                 // a frame is being written, by the writer or directly
 	one     [1]protocol.EncodedRecord            // a direct write's batch; only the one writing touches it
-	chunks  sync.Pool                            // *[]byte: the chunk records are encoded into
+	chunkMu sync.Mutex                           // guards chunk; encoding is not done under mu
+	chunk   []byte                               // where records are encoded, shared by many
 
 	pushed, sent, batches uint64
 	progress              chan struct{} // closed and replaced whenever sent moves or dead is set
@@ -241,20 +242,21 @@ func (q *queue) wrote(n int) {
 	}
 }
 
-// encode encodes a record, reading fields once, into a chunk shared with
+// encode encodes a record, reading fields once, into the chunk shared with
 // the records encoded before it: one allocation serves many records, and a
-// chunk is let go once the records in it are sent. Chunks come from a pool,
-// so goroutines emitting at once rarely share one.
+// chunk is let go once the records in it are sent. There is one chunk at a
+// time, filled in order, so the records waiting in the queue, which are a
+// run of the latest ones, keep alive at most their own bytes and two
+// chunks' slack: the byte limit bounds memory, not only what is counted.
 func (q *queue) encode(timestamp int64, token string, fields map[string]string, status protocol.Status) (protocol.EncodedRecord, error) {
-	chunk, _ := q.chunks.Get().(*[]byte)
-	if chunk == nil || cap(*chunk)-len(*chunk) < chunkReserve {
-		chunk = new([]byte)
-		*chunk = make([]byte, 0, chunkSize)
+	q.chunkMu.Lock()
+	defer q.chunkMu.Unlock()
+	if cap(q.chunk)-len(q.chunk) < chunkReserve {
+		q.chunk = make([]byte, 0, chunkSize)
 	}
-	rec, grown, err := protocol.EncodeRecord(*chunk, timestamp, token, fields, status)
+	rec, grown, err := protocol.EncodeRecord(q.chunk, timestamp, token, fields, status)
 	if cap(grown) <= chunkSize {
-		*chunk = grown
-		q.chunks.Put(chunk)
+		q.chunk = grown
 	} // else the record outgrew the chunk and has an array of its own
 	return rec, err
 }

@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -191,5 +192,34 @@ func TestExitCodes(t *testing.T) {
 		if got := ExitCode(err); got != want {
 			t.Errorf("ExitCode(%v) = %d, want %d", err, got, want)
 		}
+	}
+}
+
+// TestQueuedRecordsShareChunks: records encoded one at a time, with
+// collections between them (a slow emitter, whose chunks a pool would
+// lose), fill one chunk after another, so what waits in the queue keeps
+// alive about its own bytes, as the byte limit promises, and not a 16 KiB
+// chunk per record.
+func TestQueuedRecordsShareChunks(t *testing.T) {
+	const n = 300 // about 40 bytes each: one chunk holds them all
+	q := newQueue(n, 1<<20, protocol.DefaultMaxFrame)
+	fields := map[string]string{"data_type": "slow", "n": "0"}
+	total := 0
+	for i := range n {
+		runtime.GC()
+		rec, err := q.encode(int64(i), "", fields, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		total += rec.Len()
+		if err := q.push(item{rec: rec}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if total > chunkSize-chunkReserve {
+		t.Fatalf("the records take %d bytes, more than one chunk: fix the test", total)
+	}
+	if len(q.chunk) != total {
+		t.Fatalf("the chunk holds %d bytes of the %d the queued records take: they do not share it", len(q.chunk), total)
 	}
 }
