@@ -52,10 +52,20 @@ func (r realTimer) C() <-chan time.Time   { return r.t.C }
 func (r realTimer) Reset(d time.Duration) { r.t.Reset(d) }
 func (r realTimer) Stop()                 { r.t.Stop() }
 
-// heard notes that a frame arrived from the supervisor. It is called for
-// every frame, so it only stores a time; pingLoop reads it when its timer
-// fires, at most once per pingAfter.
-func (t *supervised) heard() { t.lastHeard.Store(int64(t.clock.Now().Sub(t.epoch))) }
+// heard notes that a frame arrived from the supervisor, and pushes the ping
+// timer a full pingAfter away, at most once per quarter of it (a busy
+// stream of tasks resets no timer per frame): while the supervisor's pings
+// arrive the timer never fires, and an idle plugin wakes once per
+// heartbeat, for the ping, not a second time for a timer that finds it was
+// not needed.
+func (t *supervised) heard() {
+	now := int64(t.clock.Now().Sub(t.epoch))
+	t.lastHeard.Store(now)
+	if after := pingAfter(t.heartbeat); t.beat != nil && now-t.armed.Load() >= int64(after/4) {
+		t.armed.Store(now)
+		t.beat.Reset(after)
+	}
+}
 
 // quiet is how long the supervisor has been silent.
 func (t *supervised) quiet() time.Duration {
@@ -67,7 +77,7 @@ func (t *supervised) quiet() time.Duration {
 func (t *supervised) pingLoop() {
 	defer t.wg.Done()
 	after := pingAfter(t.heartbeat)
-	timer := t.clock.NewTimer(after)
+	timer := t.beat
 	defer timer.Stop()
 	for seq := uint64(1); ; {
 		select {

@@ -43,18 +43,25 @@ func TestHeartbeatFollowsTheSupervisor(t *testing.T) {
 		return <-clock.Armed
 	}
 
-	for range 5 { // the supervisor pings every interval
-		clock.Advance(hb)
-		exchange()
-		if d := look(); d != after {
-			t.Errorf("re-armed after %v with the supervisor just heard, want %v", d, after)
+	// pushed is the timer pushed a full PingAfter away by a frame heard.
+	pushed := func(what string) {
+		t.Helper()
+		if d := <-clock.Armed; d != after {
+			t.Errorf("%s: the timer re-armed after %v, want %v", what, d, after)
 		}
 	}
-	clock.Advance(hb / 2) // a timer that fires early looks again when the silence would be long enough
+
+	for range 5 { // the supervisor pings every interval: the timer never fires
+		clock.Advance(hb)
+		exchange()
+		pushed("a ping heard")
+	}
+	clock.Advance(hb / 2) // a timer that fires anyway looks again when the silence would be long enough
 	if d := look(); d != after-hb/2 {
 		t.Errorf("re-armed after %v, %v into the silence; want %v", d, hb/2, after-hb/2)
 	}
 	exchange()
+	pushed("a ping heard half an interval on")
 	if n := c.Pings(); n != 0 {
 		t.Fatalf("the SDK sent %d pings while the supervisor's arrived", n)
 	}
@@ -64,18 +71,21 @@ func TestHeartbeatFollowsTheSupervisor(t *testing.T) {
 		t.Errorf("re-armed after %v once it pinged, want %v", d, after)
 	}
 	c.WaitPings(1)
-	// The supervisor's pong to that ping is heard before the time moves on.
+	// The supervisor's pong to that ping is heard, and pushes the timer,
+	// before the time moves on.
+	pushed("the pong to the SDK's ping")
 	waitUntil(t, "the pong to the SDK's ping", func() bool { return sess.RTT() != 0 })
 	clock.Advance(after)
 	look()
 	c.WaitPings(2)
+	pushed("the pong to the second ping")
 
 	for range 3 { // the supervisor's pings resume: the SDK falls quiet again
 		clock.Advance(hb)
 		exchange()
-		look()
+		pushed("a ping heard")
 	}
-	exchange()
+	exchange() // no time has passed: a frame this soon pushes nothing
 	if n := c.Pings(); n != 2 {
 		t.Errorf("the SDK sent %d pings, want the 2 of the silences", n)
 	}

@@ -100,6 +100,8 @@ type supervised struct {
 	clock     clock
 	epoch     time.Time                 // lastHeard counts from it, on clock's monotonic time
 	lastHeard atomic.Int64              // since epoch, when the last frame arrived
+	beat      clockTimer                // pingLoop's timer; nil with heartbeats off
+	armed     atomic.Int64              // since epoch, when heard last pushed beat away
 	closing   atomic.Bool               // we closed the Conn: read and write errors are not losses
 	pongs     latest.Box[protocol.Pong] // the latest ping to answer: it answers the earlier ones too
 	quit      chan struct{}
@@ -113,10 +115,13 @@ func (t *supervised) start(r *runner) {
 	// none of its own, and the old one would still fire.
 	_ = t.c.NetConn().SetReadDeadline(time.Time{})
 	t.c.SetReadTimeout(deadAfter(t.heartbeat))
+	if t.heartbeat > 0 { // before the read loop, which pushes it away
+		t.beat = t.clock.NewTimer(pingAfter(t.heartbeat))
+	}
 	t.wg.Add(2)
 	go t.readLoop()
 	go t.pongLoop()
-	if t.heartbeat > 0 {
+	if t.beat != nil {
 		t.wg.Add(1)
 		go t.pingLoop()
 	}
