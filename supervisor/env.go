@@ -19,6 +19,7 @@ type instanceEnv struct {
 	verifier *registry.Verifier
 	launcher *launcher
 	tokens   *Tokens
+	beats    *heartbeats
 	restart  restartPolicy
 	// termGrace is SIGTERM → SIGKILL, and the bound on reaping a killed group.
 	termGrace time.Duration

@@ -358,7 +358,7 @@ func (in *instance) accept(j joinReq, version uint16) {
 	s := &session{
 		conn: j.conn, name: in.name, instance: in.id, hello: j.hello, proto: version,
 		heartbeat: agent.HeartbeatInterval, hbTimeout: agent.HeartbeatTimeout,
-		bus: in.env.bus, rtts: in.rtts, tokens: in.env.tokens,
+		bus: in.env.bus, rtts: in.rtts, tokens: in.env.tokens, beats: in.env.beats,
 		pending: map[string]*pendingTask{}, pings: map[uint64]chan time.Duration{},
 		replyTask: int64(agent.TaskReplyBuffer), replyAll: replySessionFactor * int64(agent.TaskReplyBuffer),
 		pongs: latest.New[protocol.Pong](), done: make(chan struct{}),

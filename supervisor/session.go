@@ -45,6 +45,8 @@ type session struct {
 	bus       *bus
 	rtts      *rttRing
 	tokens    *Tokens
+	beats     *heartbeats   // what tells pingLoop, on pingDue, to ping
+	pingDue   chan struct{} // capacity 1
 
 	mu      sync.Mutex
 	pending map[string]*pendingTask
@@ -90,9 +92,12 @@ type pendingTask struct {
 // run serves the session until the connection ends and returns why.
 func (s *session) run() {
 	stop := make(chan struct{})
+	s.pingDue = make(chan struct{}, 1)
+	leave := s.beats.join(s, s.heartbeat)
 	go s.pingLoop(stop)
 	go s.pongLoop(stop)
 	s.err = s.readLoop()
+	leave()
 	close(stop)
 	s.conn.Close()
 	s.failPending(ErrPluginGone)
@@ -320,13 +325,11 @@ func (s *session) failPending(err error) {
 }
 
 func (s *session) pingLoop(stop <-chan struct{}) {
-	t := time.NewTicker(s.heartbeat)
-	defer t.Stop()
 	for {
 		select {
 		case <-stop:
 			return
-		case <-t.C:
+		case <-s.pingDue:
 			if _, err := s.sendPing(); err != nil {
 				s.broken(err)
 				return

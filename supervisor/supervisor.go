@@ -386,7 +386,7 @@ func (s *Supervisor) instanceEnv() *instanceEnv {
 // newEnv is what the instances of this run are given.
 func (s *Supervisor) newEnv(l *launcher) *instanceEnv {
 	e := &instanceEnv{
-		log: s.log, bus: s.bus, verifier: s.verifier, launcher: l, tokens: s.tokens,
+		log: s.log, bus: s.bus, verifier: s.verifier, launcher: l, tokens: s.tokens, beats: newHeartbeats(),
 		restart:   restartPolicy{base: s.opts.BackoffBase, max: s.opts.BackoffMax, healthyAfter: s.opts.HealthyAfter},
 		termGrace: s.opts.TermGrace, closing: &s.closing, refusals: s.reg.logged,
 	}
