@@ -28,17 +28,20 @@ func TestManyPluginsConnectTogether(t *testing.T) {
 	var tables string
 	for i := range plugins {
 		tables += plugin(t, fmt.Sprintf("gated%d", i), self(), fmt.Sprintf(
-			"instances = %d\nauto_start = false\nrestart = \"never\"\nenv = { PV_TEST_ROLE = \"gated\", PV_TEST_GATE = %q }", per, gate))
+			"instances = %d\nauto_start = false\nrestart = \"never\"\nstart_timeout = \"2m\"\nenv = { PV_TEST_ROLE = \"gated\", PV_TEST_GATE = %q }", per, gate))
 	}
+	// 80 Go programs starting at once on a loaded machine, each waiting
+	// for the last to connect: no start or heartbeat timeout is what this
+	// test is about.
 	h := startHarness(t, tables, func(o *supervisor.Options) {
-		o.Config.Agent.RegistrationTimeout = time.Minute
-		o.Config.Agent.HeartbeatTimeout = time.Minute
+		o.Config.Agent.RegistrationTimeout = 2 * time.Minute
+		o.Config.Agent.HeartbeatTimeout = 2 * time.Minute
 	})
 	errs := make(chan error, plugins)
 	for i := range plugins {
 		go func() { errs <- h.Sup.Start(context.Background(), fmt.Sprintf("gated%d", i)) }()
 	}
-	supervisortest.WaitUntil(t, "every instance connected", time.Minute, func() bool {
+	supervisortest.WaitUntil(t, "every instance connected", 2*time.Minute, func() bool {
 		return connected(t, h) == per*plugins
 	})
 	open, err := os.OpenFile(gate, os.O_WRONLY, 0)
