@@ -104,7 +104,7 @@ func (l *launcher) spawn(sp spawnSpec) (*process, error) {
 		return nil, fmt.Errorf("exec %s: %w", sp.plugin.Exec, err)
 	}
 	p.pid, p.pgid, p.started = cmd.Process.Pid, cmd.Process.Pid, time.Now()
-	p.exited, _ = watchExit(p.pid, false)
+	p.exited = l.watchExit(p.pid)
 	l.watchdog.add(watchEntry{pgid: p.pgid, cgroups: groupDirs(p.group)})
 	return p, nil
 }
