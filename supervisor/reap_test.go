@@ -95,3 +95,25 @@ func killAndReap(t *testing.T, l *launcher, sh *exec.Cmd, escapee int) {
 	<-exited
 	l.kids.reap(sh.Process.Pid, func() { sh.Wait() })
 }
+
+// A listed member not yet a zombie (cgroup2 says empty a moment before a
+// killed member finishes its exit) is waited for, not dropped: here it is
+// looked at while still running, then killed, and reaped.
+func TestReapListedWaitsForDyingMember(t *testing.T) {
+	l := &launcher{log: slog.New(slog.DiscardHandler), kids: newChildren(), contain: testContainment(t, true)}
+	cmd := exec.Command("sleep", "1000")
+	if err := cmd.Start(); err != nil { // not os/exec's for the supervisor: not in kids
+		t.Fatal(err)
+	}
+	pid := cmd.Process.Pid
+	t.Cleanup(func() { cmd.Process.Kill() })
+	members := listMembers([]int{pid})
+	if waiting := l.kids.reapMembers(members); len(waiting) != 1 {
+		t.Fatalf("a running listed member: waiting %v, want it kept", waiting)
+	}
+	cmd.Process.Kill()
+	l.reapListed(members, time.Now().Add(20*time.Second))
+	if _, err := os.Stat("/proc/" + strconv.Itoa(pid)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("listed member %d still there (state %s) after reapListed", pid, stateOf(t, pid))
+	}
+}
