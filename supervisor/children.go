@@ -1,9 +1,11 @@
 package supervisor
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"os/signal"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -93,27 +95,102 @@ func anyZombie() bool {
 	}
 }
 
-// reapAmong is the sweep over the pids of each. It returns those that are
-// a plugin's zombies still held by a parent of their own, a dying one that
-// has yet to pass them to the supervisor.
-func (c *children) reapAmong(each func(func(int) bool), adopted func(procStat) bool) (waiting []int) {
+// reapAmong is the sweep over the pids of each. A plugin's zombie still
+// held by a parent of its own, a dying one, is left: it comes to the
+// supervisor with a SIGCHLD of its own.
+func (c *children) reapAmong(each func(func(int) bool), adopted func(procStat) bool) {
 	c.starting.Lock()
 	defer c.starting.Unlock()
 	self := os.Getpid()
 	buf := make([]byte, 0, 1024)
 	for pid := range each {
 		st, ok := readStat(pid, buf)
-		if !ok || st.state != 'Z' || c.isStarted(pid) || !adopted(st) {
-			continue
-		}
-		if st.ppid != self {
-			waiting = append(waiting, pid)
+		if !ok || st.state != 'Z' || st.ppid != self || c.isStarted(pid) || !adopted(st) {
 			continue
 		}
 		var ws syscall.WaitStatus
 		_, _ = syscall.Wait4(pid, &ws, syscall.WNOHANG, nil)
 	}
+}
+
+// member is a process listed in a plugin's cgroup before its kill, with
+// its start time (field 22 of /proc/<pid>/stat), which tells it from a
+// later process given the same pid.
+type member struct {
+	pid   int
+	start uint64
+}
+
+// listMembers are pids, a cgroup's list, with their start times; a pid
+// gone already is left out.
+func listMembers(pids []int) []member {
+	out := make([]member, 0, len(pids))
+	buf := make([]byte, 0, 1024)
+	for _, pid := range pids {
+		if st, ok := readMemberStat(pid, buf); ok {
+			out = append(out, member{pid: pid, start: st.start})
+		}
+	}
+	return out
+}
+
+// reapMembers reaps those of members that are zombies of the supervisor
+// and were not started by os/exec, and returns those still to wait for:
+// alive or dying (the cgroup said empty a moment before they finish
+// exiting), or zombies held by a dying parent of their own. Being listed is
+// what makes them a plugin's: the cgroup a zombie reports cannot say it
+// (on cgroup v1 a zombie reads "/" in every hierarchy). A pid that is gone,
+// or now another process's (another start time), is dropped.
+func (c *children) reapMembers(members []member) (waiting []member) {
+	c.starting.Lock()
+	defer c.starting.Unlock()
+	self := os.Getpid()
+	buf := make([]byte, 0, 1024)
+	for _, m := range members {
+		st, ok := readMemberStat(m.pid, buf)
+		switch {
+		case !ok || st.start != m.start || c.isStarted(m.pid):
+			continue
+		case st.state != 'Z' || st.ppid != self:
+			waiting = append(waiting, m)
+			continue
+		}
+		var ws syscall.WaitStatus
+		_, _ = syscall.Wait4(m.pid, &ws, syscall.WNOHANG, nil)
+	}
 	return waiting
+}
+
+// memberStat is what reapMembers reads of a process.
+type memberStat struct {
+	state byte
+	ppid  int
+	start uint64
+}
+
+// readMemberStat reads state, ppid and start time from /proc/<pid>/stat,
+// counting fields from the last ')' as readStat does.
+func readMemberStat(pid int, buf []byte) (memberStat, bool) {
+	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return memberStat{}, false
+	}
+	n, _ := f.Read(buf[:cap(buf)])
+	f.Close()
+	data := buf[:n]
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 || i+2 > len(data) {
+		return memberStat{}, false
+	}
+	fields := bytes.Fields(data[i+2:])
+	// fields[0] is field 3 (state); field N is fields[N-3].
+	if len(fields) < 22-2 || len(fields[0]) != 1 {
+		return memberStat{}, false
+	}
+	st := memberStat{state: fields[0][0]}
+	st.ppid, _ = strconv.Atoi(string(fields[4-3]))
+	st.start, err = strconv.ParseUint(string(fields[22-3]), 10, 64)
+	return st, err == nil
 }
 
 func (c *children) isStarted(pid int) bool {

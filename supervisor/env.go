@@ -58,6 +58,20 @@ type launcher struct {
 	sockets *userSockets
 	// afterVerify runs between verification and exec (a test hook).
 	afterVerify func(*registry.Plugin)
+	// watchSaid is set once the way exits are watched has been logged:
+	// it is the kernel's, the same for every plugin.
+	watchSaid atomic.Bool
+}
+
+// watchExit is watchExit for a plugin's first process, logging once how
+// exits are watched here: a supervisor whose kernel lacks pidfds holds a
+// thread per plugin, which an operator counting threads needs to know.
+func (l *launcher) watchExit(pid int) <-chan struct{} {
+	exited, how := watchExit(pid, false)
+	if !l.watchSaid.Swap(true) {
+		l.log.Info("plugin exits watched", "by", how.String())
+	}
+	return exited
 }
 
 // release tells the watchdog that p is gone: a later group with the same

@@ -51,47 +51,74 @@ func watchExit(pid int, forceBlocked bool) (<-chan struct{}, exitWatch) {
 	return exited, watchBlocked
 }
 
-// openPidfd opens a non-blocking pidfd as an *os.File, which registers it
-// with the poller: a pidfd reads as ready once its process has exited.
+// openPidfd opens a pidfd and makes it non-blocking, then wraps it as an
+// *os.File, which registers it with the poller: a pidfd reads as ready once
+// its process has exited. PIDFD_NONBLOCK would save the fcntl but needs
+// Linux 5.10, while pidfd_open itself is 5.3: a kernel in between must not
+// be sent to the thread-per-plugin fallback for a flag.
 func openPidfd(pid int) (*os.File, error) {
-	fd, err := unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK)
+	fd, err := unix.PidfdOpen(pid, 0)
 	if err != nil {
 		return nil, err
 	}
 	unix.CloseOnExec(fd)
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
 	return os.NewFile(uintptr(fd), "pidfd"), nil
 }
 
 // waitPidfd parks the goroutine in the poller until the process has
 // exited. The readiness is confirmed with waitid(WNOWAIT), which leaves
 // the zombie, and WNOHANG, which never blocks the thread. Should the poller
-// refuse the descriptor, it falls back to the blocked wait.
+// refuse the descriptor, or waitid not take a pidfd (P_PIDFD is 5.4, one
+// release after pidfd_open), it falls back to the blocked wait.
 func waitPidfd(f *os.File, pid int) {
+	fallback := false
 	rc, err := f.SyscallConn()
 	if err == nil {
-		err = rc.Read(func(fd uintptr) bool { return exitedNow(int(fd)) })
+		err = rc.Read(func(fd uintptr) bool {
+			var exited bool
+			exited, fallback = exitedNow(int(fd))
+			return exited || fallback
+		})
 	}
-	if err != nil {
+	if err != nil || fallback {
 		waitExit(pid)
 	}
 }
 
-// exitedNow says whether the pidfd's process has exited (or can no longer
-// be waited for, which to its watcher is the same).
-func exitedNow(fd int) bool {
+// exitedNow says whether the pidfd's process has exited, or, in fallback,
+// that waitid cannot tell through a pidfd here (see pidfdVerdict).
+func exitedNow(fd int) (exited, fallback bool) {
 	for {
 		var info unix.Siginfo
 		err := unix.Waitid(unix.P_PIDFD, fd, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
-		switch {
-		case errors.Is(err, unix.EINTR):
+		if errors.Is(err, unix.EINTR) {
 			continue
-		case err != nil:
-			return true
+		}
+		if err != nil {
+			return pidfdVerdict(err)
 		}
 		// Linux writes si_signo SIGCHLD when it found the exit, 0 when
 		// WNOHANG found the process running.
-		return info.Signo != 0
+		return info.Signo != 0, false
 	}
+}
+
+// pidfdVerdict is what a failed waitid on a pidfd means. EINVAL (no
+// P_PIDFD: Linux 5.3 has pidfd_open but not that), ENOSYS and EPERM (a
+// seccomp filter) say nothing of the process: the watch must fall back to
+// the blocked wait, never take them for an exit, which would have collect
+// kill a running plugin. Any other error (ECHILD: reaped already) means the
+// process can no longer be waited for, which to its watcher is the same as
+// exited.
+func pidfdVerdict(err error) (exited, fallback bool) {
+	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EPERM) {
+		return false, true
+	}
+	return true, false
 }
 
 // waitExit returns once pid has exited, leaving it a zombie, holding a

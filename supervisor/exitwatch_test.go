@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // An exit is seen through the pidfd on the poller, and through the blocked
@@ -56,4 +58,58 @@ func stateOf(t *testing.T, pid int) string {
 	}
 	s := string(b)
 	return strings.Fields(s[strings.LastIndexByte(s, ')')+1:])[0]
+}
+
+// A waitid that cannot look through a pidfd (an old kernel, a seccomp
+// filter) is no exit: the watch falls back to the blocked wait. Only an
+// error about the process itself counts as its exit.
+func TestPidfdVerdict(t *testing.T) {
+	for _, tc := range []struct {
+		err              error
+		exited, fallback bool
+	}{
+		{unix.EINVAL, false, true},
+		{unix.ENOSYS, false, true},
+		{unix.EPERM, false, true},
+		{unix.ECHILD, true, false},
+		{unix.EBADF, true, false},
+	} {
+		exited, fallback := pidfdVerdict(tc.err)
+		if exited != tc.exited || fallback != tc.fallback {
+			t.Errorf("%v: exited %v, fallback %v; want %v, %v", tc.err, exited, fallback, tc.exited, tc.fallback)
+		}
+	}
+}
+
+// The pidfd is opened without PIDFD_NONBLOCK (Linux 5.10) and made
+// non-blocking after: the poller needs it so.
+func TestPidfdNonblocking(t *testing.T) {
+	cmd := exec.Command("sleep", "1000")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer cmd.Process.Kill()
+	f, err := openPidfd(cmd.Process.Pid)
+	if err != nil {
+		t.Logf("path: no pidfd here (%v); the blocked fallback is what TestWatchExit/blocked covers", err)
+		if _, how := watchExit(cmd.Process.Pid, false); how != watchBlocked {
+			t.Fatalf("pidfd_open failed but the watch is %s", how)
+		}
+		return
+	}
+	defer f.Close()
+	rc, err := f.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var flags int
+	rc.Control(func(fd uintptr) { flags, err = unix.FcntlInt(fd, unix.F_GETFL, 0) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if flags&unix.O_NONBLOCK == 0 {
+		t.Fatalf("pidfd flags %#x: not non-blocking", flags)
+	}
+	t.Log("path: pidfd")
 }

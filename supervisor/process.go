@@ -104,7 +104,7 @@ func (l *launcher) spawn(sp spawnSpec) (*process, error) {
 		return nil, fmt.Errorf("exec %s: %w", sp.plugin.Exec, err)
 	}
 	p.pid, p.pgid, p.started = cmd.Process.Pid, cmd.Process.Pid, time.Now()
-	p.exited, _ = watchExit(p.pid, false)
+	p.exited = l.watchExit(p.pid)
 	l.watchdog.add(watchEntry{pgid: p.pgid, cgroups: groupDirs(p.group)})
 	return p, nil
 }
@@ -126,18 +126,19 @@ func groupDirs(g *cgroup.Group) []string {
 // both (a process forked between the list and the kill, then orphaned) is
 // the SIGCHLD sweep's. The group stays for the instance's next process.
 func (p *process) collect(limit time.Duration, l *launcher) {
-	var members []int
+	var pids []int
 	var listed error
 	if p.group != nil {
-		members, listed = p.group.Procs()
+		pids, listed = p.group.Procs()
 	}
+	members := listMembers(pids)
 	_ = killGroup(p.pgid, syscall.SIGKILL)
 	if p.group != nil {
 		// A group that lists no process has none left to kill or wait
 		// for (an exited process leaves cgroup.procs; a zombie is not
 		// listed) and none that could fork: the common end, a plugin that
 		// left alone, costs one read.
-		if len(members) > 0 || listed != nil {
+		if len(pids) > 0 || listed != nil {
 			if err := p.empty(limit); err != nil {
 				l.log.Warn("plugin cgroup not emptied", "dirs", p.group.Dirs(), "err", err)
 			}

@@ -2,7 +2,6 @@ package supervisor
 
 import (
 	"errors"
-	"slices"
 	"syscall"
 	"time"
 	"unsafe"
@@ -41,16 +40,17 @@ func reapGroup(pgid int, kids *children) {
 	}
 }
 
-// reapListed reaps those of pids, the members of a plugin's cgroup listed
-// before its kill, that became the supervisor's zombies. The group is
-// empty by now, but a zombie whose parent was a member too is passed to
-// the supervisor only once that parent has finished exiting, a moment
-// after the cgroup says empty; so pids still waiting for that are looked
-// at again, until deadline.
-func (l *launcher) reapListed(pids []int, deadline time.Time) {
-	for pause := 100 * time.Microsecond; len(pids) > 0; pause = min(2*pause, 5*time.Millisecond) {
-		pids = l.kids.reapAmong(slices.Values(pids), l.adopted)
-		if len(pids) == 0 || time.Now().After(deadline) {
+// reapListed reaps those of members, the plugin's cgroup as listed before
+// its kill, that became the supervisor's zombies. The group is empty by
+// now, but a member is not yet a zombie the moment cgroup2 says so (it is
+// still finishing its exit, in state R or D), and a zombie whose parent
+// was a member too is passed to the supervisor only once that parent has
+// finished exiting; so members still there are looked at again, until
+// deadline.
+func (l *launcher) reapListed(members []member, deadline time.Time) {
+	for pause := 100 * time.Microsecond; len(members) > 0; pause = min(2*pause, 5*time.Millisecond) {
+		members = l.kids.reapMembers(members)
+		if len(members) == 0 || time.Now().After(deadline) {
 			return
 		}
 		time.Sleep(pause)

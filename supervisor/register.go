@@ -80,16 +80,32 @@ func (s *Supervisor) admit(c *net.UnixConn) (release func(), ok bool) {
 	if err != nil {
 		return nil, false
 	}
-	switch owners := s.owners(int(cred.Pid)); len(owners) {
-	case 0:
-		return nil, false // a stranger
-	case 1:
-		return s.reg.hold(owners[0], maxWaitingPerInstance)
-	default:
-		// Its group is no instance's yet: it may be any of the instances
-		// being started, whose shares it draws on together.
-		return s.reg.hold(nil, maxWaitingPerInstance*len(owners))
+	if cred.Pid <= 0 {
+		return nil, false // in another pid namespace: a stranger
 	}
+	switch owners := s.owners(int(cred.Pid)); {
+	case len(owners) == 0:
+		return nil, false // a stranger
+	case len(owners) == 1:
+		return s.reg.hold(owners[0], maxWaitingPerInstance)
+	case s.startedHere(int(cred.Pid)):
+		// Its group is no instance's yet: it may be any of the instances
+		// being started, whose shares it draws on together. Only a process
+		// the supervisor started itself may: any process of the machine
+		// whose group is no instance's would match too.
+		return s.reg.hold(nil, maxWaitingPerInstance*len(owners))
+	default:
+		return nil, false
+	}
+}
+
+// startedHere says whether pid is a process the supervisor started (a
+// plugin's first process).
+func (s *Supervisor) startedHere(pid int) bool {
+	s.mu.RLock()
+	env := s.env
+	s.mu.RUnlock()
+	return env != nil && env.launcher.kids.isStarted(pid)
 }
 
 // hold takes one of in's places beyond maxUnregistered, of which it has

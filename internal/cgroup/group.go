@@ -149,8 +149,11 @@ func (g *Group) WaitEmpty(ctx context.Context) error {
 }
 
 // Remove kills what is left, waits for it to be gone and removes the
-// group's directories. It may be called again after an error.
+// group's directories. It may be called again after an error. The files
+// Usage keeps open are closed whatever the outcome: a group that cannot be
+// removed yet must not hold them (later reads open their own).
 func (g *Group) Remove(ctx context.Context) error {
+	g.usageFiles().close()
 	if err := g.Kill(); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}

@@ -81,15 +81,21 @@ func (g *Group) membersRSS(f *openFiles, page int64) (int64, error) {
 		pids = append(pids, more...)
 	}
 	var pages int64
-	keep := make(map[string]bool, len(pids))
+	keep := make(map[string]bool, min(len(pids), maxKeptMembers))
+	seen := make(map[int]bool, len(pids))
 	self := os.Getpid() // listed in v1 while a thread of it forks there
 	for _, pid := range pids {
 		path := "/proc/" + strconv.Itoa(pid) + "/statm"
-		if pid == self || keep[path] {
+		if pid == self || seen[pid] {
 			continue
 		}
-		keep[path] = true
-		if s, err := f.read(path); err == nil {
+		seen[pid] = true
+		read := f.readOnce
+		if len(keep) < maxKeptMembers {
+			keep[path] = true
+			read = f.read
+		}
+		if s, err := read(path); err == nil {
 			if fields := strings.Fields(s); len(fields) > 1 {
 				n, _ := strconv.ParseInt(fields[1], 10, 64)
 				pages += n
@@ -99,6 +105,12 @@ func (g *Group) membersRSS(f *openFiles, page int64) (int64, error) {
 	f.prune(func(path string) bool { return !strings.HasPrefix(path, "/proc/") || keep[path] })
 	return pages * page, nil
 }
+
+// maxKeptMembers bounds the statm descriptors kept open per group: a group
+// without a pids controller (no limits) may hold any number of processes,
+// and a plugin forking thousands must not have the supervisor hold as many
+// descriptors. The rest are opened, read and closed at each sample.
+const maxKeptMembers = 32
 
 func (g *Group) usageFiles() *openFiles {
 	g.filesOnce.Do(func() { g.files = &openFiles{fds: map[string]int{}} })
@@ -149,6 +161,19 @@ func (f *openFiles) read(path string) (string, error) {
 	return string(b), nil
 }
 
+// readOnce reads path without keeping it open, closing a descriptor kept
+// for it earlier.
+func (f *openFiles) readOnce(path string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if fd, ok := f.fds[path]; ok {
+		unix.Close(fd)
+		delete(f.fds, path)
+	}
+	b, err := readSmall(path)
+	return string(b), err
+}
+
 // prune closes the descriptors of the paths keep says no.
 func (f *openFiles) prune(keep func(path string) bool) {
 	f.mu.Lock()
@@ -161,14 +186,20 @@ func (f *openFiles) prune(keep func(path string) bool) {
 	}
 }
 
+// close closes every descriptor and makes later reads open their own, in
+// one hold of the lock: a read between the two would open and keep a file
+// that nothing closes.
 func (f *openFiles) close() {
 	if f == nil {
 		return
 	}
-	f.prune(func(string) bool { return false })
 	f.mu.Lock()
+	defer f.mu.Unlock()
+	for path, fd := range f.fds {
+		unix.Close(fd)
+		delete(f.fds, path)
+	}
 	f.closed = true
-	f.mu.Unlock()
 }
 
 // pread reads fd whole from offset 0 into f.buf.

@@ -1,10 +1,15 @@
 package cgroup_test
 
 import (
+	"context"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/plugvisor/plugvisor/internal/cgroup"
 )
 
 // An instance without limits gets a cgroup2 directory alone where the
@@ -64,4 +69,122 @@ func TestUnlimitedGroupUsage(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitEmpty(t, g)
+}
+
+// A group without a pids controller may hold any number of processes; the
+// descriptors Usage keeps open for their statm are capped, the rest read
+// and closed each time. Covers the no-memory-controller path (cgroup2
+// without controllers, as on a hybrid machine); with a memory controller
+// no statm is read and the bound holds trivially, which the log says.
+func TestUsageBoundsKeptMembers(t *testing.T) {
+	m, l, ok := newManager(t)
+	if !ok {
+		return
+	}
+	g, err := m.NewUnlimitedGroup("many")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { removeNow(t, g) })
+	const sleepers = 100
+	spawn(t, g, nil, "sh", "-c", "read x; for i in $(seq 100); do sleep 1000 & done; exec sleep 1000")
+	waitFor(t, "the sleepers in the group", func() (bool, error) {
+		pids, err := g.Procs()
+		return len(pids) == sleepers+1, err
+	})
+	for range 2 {
+		if _, _, err := g.Usage(int64(os.Getpagesize())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := statmFDs(t)
+	t.Logf("layout %s: %d statm descriptors open for %d members", l.Describe(), n, sleepers+1)
+	if n > 32 {
+		t.Fatalf("%d statm descriptors held open for a group of %d processes; want at most 32", n, sleepers+1)
+	}
+	if err := g.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	waitEmpty(t, g)
+}
+
+// Remove closes the files Usage keeps open even when it fails (here its
+// wait for the group to empty is cut short), and a read racing the close
+// keeps none open after it. The group is a directory made to look like a
+// cgroup2 one that stays populated, so the failure is certain.
+func TestRemoveClosesUsageFiles(t *testing.T) {
+	sleeper := exec.Command("sleep", "1000")
+	if err := sleeper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sleeper.Process.Kill(); sleeper.Wait() })
+	for i := range 50 {
+		dir := t.TempDir()
+		for name, value := range map[string]string{
+			"cgroup.events": "populated 1\n",
+			"cgroup.kill":   "",
+			"cpu.stat":      "usage_usec 5\n",
+			"cgroup.procs":  strconv.Itoa(sleeper.Process.Pid) + "\n",
+		} {
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(value), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		g := cgroup.Reopen([]string{dir})
+		if _, _, err := g.Usage(int64(os.Getpagesize())); err != nil {
+			t.Fatal(err)
+		}
+		stop := make(chan struct{})
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+					g.Usage(int64(os.Getpagesize()))
+				}
+			}
+		}()
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if err := g.Remove(ctx); err == nil {
+			t.Fatal("Remove of a group that stays populated succeeded")
+		}
+		close(stop)
+		<-done
+		if n := openUnder(t, dir) + statmFDs(t); n > 0 {
+			t.Fatalf("round %d: %d descriptors of the group left open after a failed Remove", i, n)
+		}
+	}
+}
+
+// statmFDs counts this process's descriptors open on a /proc/<pid>/statm.
+func statmFDs(t *testing.T) int {
+	t.Helper()
+	return countFDs(t, func(target string) bool {
+		return strings.HasPrefix(target, "/proc/") && strings.HasSuffix(target, "/statm")
+	})
+}
+
+// openUnder counts this process's descriptors open on files under dir.
+func openUnder(t *testing.T, dir string) int {
+	t.Helper()
+	return countFDs(t, func(target string) bool { return strings.HasPrefix(target, dir+"/") })
+}
+
+func countFDs(t *testing.T, match func(target string) bool) int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range entries {
+		if target, err := os.Readlink("/proc/self/fd/" + e.Name()); err == nil && match(target) {
+			n++
+		}
+	}
+	return n
 }
