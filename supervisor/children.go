@@ -1,11 +1,9 @@
 package supervisor
 
 import (
-	"bytes"
 	"errors"
 	"os"
 	"os/signal"
-	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -127,7 +125,7 @@ func listMembers(pids []int) []member {
 	out := make([]member, 0, len(pids))
 	buf := make([]byte, 0, 1024)
 	for _, pid := range pids {
-		if st, ok := readMemberStat(pid, buf); ok {
+		if st, ok := readStat(pid, buf); ok {
 			out = append(out, member{pid: pid, start: st.start})
 		}
 	}
@@ -147,7 +145,7 @@ func (c *children) reapMembers(members []member) (waiting []member) {
 	self := os.Getpid()
 	buf := make([]byte, 0, 1024)
 	for _, m := range members {
-		st, ok := readMemberStat(m.pid, buf)
+		st, ok := readStat(m.pid, buf)
 		switch {
 		case !ok || st.start != m.start || c.isStarted(m.pid):
 			continue
@@ -159,38 +157,6 @@ func (c *children) reapMembers(members []member) (waiting []member) {
 		_, _ = syscall.Wait4(m.pid, &ws, syscall.WNOHANG, nil)
 	}
 	return waiting
-}
-
-// memberStat is what reapMembers reads of a process.
-type memberStat struct {
-	state byte
-	ppid  int
-	start uint64
-}
-
-// readMemberStat reads state, ppid and start time from /proc/<pid>/stat,
-// counting fields from the last ')' as readStat does.
-func readMemberStat(pid int, buf []byte) (memberStat, bool) {
-	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return memberStat{}, false
-	}
-	n, _ := f.Read(buf[:cap(buf)])
-	f.Close()
-	data := buf[:n]
-	i := bytes.LastIndexByte(data, ')')
-	if i < 0 || i+2 > len(data) {
-		return memberStat{}, false
-	}
-	fields := bytes.Fields(data[i+2:])
-	// fields[0] is field 3 (state); field N is fields[N-3].
-	if len(fields) < 22-2 || len(fields[0]) != 1 {
-		return memberStat{}, false
-	}
-	st := memberStat{state: fields[0][0]}
-	st.ppid, _ = strconv.Atoi(string(fields[4-3]))
-	st.start, err = strconv.ParseUint(string(fields[22-3]), 10, 64)
-	return st, err == nil
 }
 
 func (c *children) isStarted(pid int) bool {

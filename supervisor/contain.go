@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -106,17 +105,11 @@ func deadOwner(name string) bool {
 // startTime is field 22 of /proc/<pid>/stat, in clock ticks since boot; 0
 // when there is no such process.
 func startTime(pid int) uint64 {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
+	st, ok := readStat(pid, make([]byte, 0, 512))
+	if !ok {
 		return 0
 	}
-	s := string(b)
-	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(fields) < 20 {
-		return 0
-	}
-	t, _ := strconv.ParseUint(fields[19], 10, 64)
-	return t
+	return st.start
 }
 
 // pidNamespace is the inode of this process's pid namespace.

@@ -11,8 +11,9 @@ import (
 type procStat struct {
 	pid, ppid, pgrp int
 	state           byte
-	ticks           int64 // utime + stime, in clock ticks
-	rss             int64 // pages
+	ticks           int64  // utime + stime, in clock ticks
+	rss             int64  // pages
+	start           uint64 // start time, in clock ticks since boot: with pid, names one process for good
 }
 
 // groupUsage is the CPU time and memory of one plugin: its cgroup's, or
@@ -88,5 +89,6 @@ func readStat(pid int, buf []byte) (procStat, bool) {
 	stime, _ := strconv.ParseInt(string(fields[15-3]), 10, 64)
 	st.ticks = ut + stime
 	st.rss, _ = strconv.ParseInt(string(fields[24-3]), 10, 64)
+	st.start, _ = strconv.ParseUint(string(fields[22-3]), 10, 64)
 	return st, true
 }

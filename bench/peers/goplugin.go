@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"syscall"
 
 	hclog "github.com/hashicorp/go-hclog"
 	plugin "github.com/hashicorp/go-plugin"
@@ -22,6 +23,8 @@ type gpPlugin struct {
 // SecureConfig: go-plugin checks no checksum by default) and dispenses it.
 func startGP(b *bins, useGRPC bool) (*gpPlugin, error) {
 	cmd := exec.Command(b.GPEcho)
+	// go-plugin's plugins outlive a host that dies; this one must not.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	proto := plugin.ProtocolNetRPC
 	if useGRPC {
 		cmd.Args = append(cmd.Args, "-grpc")

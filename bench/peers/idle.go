@@ -54,11 +54,13 @@ func idleWindow(ctx context.Context, c command, f idleFleet) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
-	self0, t0 := selfCPU(), time.Now()
+	// The fleet is read before this process's clock starts and after it
+	// stops, so reading it is not counted as the host's idle CPU.
 	plug0, help0, err := fleetCPU(plugins, helpers)
 	if err != nil {
 		return result{}, err
 	}
+	self0, t0 := selfCPU(), time.Now()
 	time.Sleep(c.Measure) // the window measured: nothing is asked of anyone
 	self1, wall := selfCPU(), time.Since(t0)
 	plug1, help1, err := fleetCPU(plugins, helpers)

@@ -169,7 +169,7 @@ func startRaw(b *bins, path string) (*rawServer, error) {
 	cmd := exec.Command(b.RawEcho)
 	cmd.ExtraFiles = []*os.File{f}
 	cmd.Stderr = os.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL} // gone with its worker, however it ends
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start rawecho: %w", err)
 	}

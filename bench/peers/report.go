@@ -64,10 +64,14 @@ func medianOf(rs []result, f func(result) float64) float64 {
 		xs[i] = f(r)
 	}
 	slices.Sort(xs)
-	if len(xs) == 0 {
+	switch n := len(xs); {
+	case n == 0:
 		return math.NaN()
+	case n%2 == 0:
+		return (xs[n/2-1] + xs[n/2]) / 2
+	default:
+		return xs[n/2]
 	}
-	return xs[len(xs)/2]
 }
 
 func tasksPerSec(r result) float64 { return float64(r.Count) / r.Elapsed.Seconds() }

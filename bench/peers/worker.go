@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"sync"
 	"time"
 )
@@ -68,6 +69,9 @@ var hostKinds = map[string]func(ctx context.Context, b *bins) (*host, error){
 // workerMain serves commands from stdin, one JSON line each, answering on
 // fd 3 (stdout belongs to whatever the host runs).
 func workerMain(kind string) int {
+	// Ctrl-C reaches the whole process group: the driver ends its workers
+	// itself (closing their stdin), so each can stop its plugins first.
+	signal.Ignore(os.Interrupt)
 	out := json.NewEncoder(os.NewFile(3, "results"))
 	var b bins
 	if err := json.Unmarshal([]byte(os.Getenv(binsEnv)), &b); err != nil {
