@@ -86,6 +86,11 @@ func TestHeartbeatFollowsTheSupervisor(t *testing.T) {
 		pushed("a ping heard")
 	}
 	exchange() // no time has passed: a frame this soon pushes nothing
+	select {
+	case d := <-clock.Armed:
+		t.Errorf("a frame heard right after another re-armed the timer (%v)", d)
+	default:
+	}
 	if n := c.Pings(); n != 2 {
 		t.Errorf("the SDK sent %d pings, want the 2 of the silences", n)
 	}

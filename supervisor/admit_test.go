@@ -12,9 +12,17 @@ import (
 // process the supervisor started: any other process whose group is no
 // instance's, this test among them, is a stranger and is shed.
 func TestAdmitSharedPoolOnlyStarted(t *testing.T) {
+	for _, starting := range []int{1, 2} { // one starting instance is no exception
+		t.Run(map[int]string{1: "one starting", 2: "two starting"}[starting], func(t *testing.T) {
+			admitOnlyStarted(t, starting)
+		})
+	}
+}
+
+func admitOnlyStarted(t *testing.T, starting int) {
 	kids := newChildren()
 	s := &Supervisor{env: &instanceEnv{launcher: &launcher{kids: kids}}}
-	for range 2 {
+	for range starting {
 		in := &instance{}
 		in.st.State = StateStarting
 		s.order = append(s.order, in)

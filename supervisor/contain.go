@@ -105,7 +105,7 @@ func deadOwner(name string) bool {
 // startTime is field 22 of /proc/<pid>/stat, in clock ticks since boot; 0
 // when there is no such process.
 func startTime(pid int) uint64 {
-	st, ok := readStat(pid, make([]byte, 0, 512))
+	st, ok := readStat(pid, make([]byte, 0, 1024))
 	if !ok {
 		return 0
 	}

@@ -83,16 +83,18 @@ func (s *Supervisor) admit(c *net.UnixConn) (release func(), ok bool) {
 	if cred.Pid <= 0 {
 		return nil, false // in another pid namespace: a stranger
 	}
-	switch owners := s.owners(int(cred.Pid)); {
+	owners := s.owners(int(cred.Pid))
+	switch {
 	case len(owners) == 0:
 		return nil, false // a stranger
-	case len(owners) == 1:
-		return s.reg.hold(owners[0], maxWaitingPerInstance)
+	case len(owners) == 1 && owners[0].group() > 0:
+		return s.reg.hold(owners[0], maxWaitingPerInstance) // in its process group
 	case s.startedHere(int(cred.Pid)):
 		// Its group is no instance's yet: it may be any of the instances
-		// being started, whose shares it draws on together. Only a process
-		// the supervisor started itself may: any process of the machine
-		// whose group is no instance's would match too.
+		// being started (one or several), whose shares it draws on
+		// together. Only a process the supervisor started itself may: any
+		// process of the machine whose group is no instance's would match
+		// too, and take a starting plugin's places.
 		return s.reg.hold(nil, maxWaitingPerInstance*len(owners))
 	default:
 		return nil, false
