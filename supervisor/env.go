@@ -58,6 +58,9 @@ type launcher struct {
 	sockets *userSockets
 	// afterVerify runs between verification and exec (a test hook).
 	afterVerify func(*registry.Plugin)
+	// starting bounds the starts under way at once (see startBounded);
+	// nil: unbounded.
+	starting chan struct{}
 	// watchSaid is set once the way exits are watched has been logged:
 	// it is the kernel's, the same for every plugin.
 	watchSaid atomic.Bool

@@ -24,7 +24,7 @@ func (in *instance) launch(reason string) {
 	in.stopTimer()
 	p := in.config()
 	in.setState(StateStarting, reason)
-	proc, err := in.start(p)
+	proc, err := in.startBounded(p)
 	if err != nil {
 		in.permanent, in.lastRun = registry.IsPermanent(err) || errors.Is(err, errUnreachable), 0
 		in.recordExit(Exit{Time: time.Now(), Code: -1, Reason: err.Error()})
@@ -38,6 +38,24 @@ func (in *instance) launch(reason string) {
 	in.mu.Unlock()
 	in.exitWhy, in.permanent = "", false
 	in.setTimer(timerRegister, p.StartTimeout)
+}
+
+// maxStarting bounds the instances starting at once, verification to
+// fork: a start is mostly blocking system calls (hashing and copying the
+// executable, mkdir, chown, fork), during each of which Go hands the
+// goroutine's processor to another OS thread. Hundreds of plugins started
+// at once would leave the supervisor with a thread for each, which Go never
+// gives back; four at a time keep two cores busy all the same.
+const maxStarting = 4
+
+// startBounded is start, within maxStarting. The wait for registration
+// that follows holds no place.
+func (in *instance) startBounded(p *registry.Plugin) (*process, error) {
+	if sem := in.env.launcher.starting; sem != nil {
+		sem <- struct{}{}
+		defer func() { <-sem }()
+	}
+	return in.start(p)
 }
 
 // errUnreachable marks a plugin whose user cannot reach its socket or

@@ -128,7 +128,8 @@ func (s *Supervisor) Run(ctx context.Context) error {
 		return err
 	}
 	defer ln.Close()
-	l := &launcher{log: s.log, kids: newChildren(), contain: contain, afterVerify: s.opts.afterVerify}
+	l := &launcher{log: s.log, kids: newChildren(), contain: contain, afterVerify: s.opts.afterVerify,
+		starting: make(chan struct{}, maxStarting)}
 	l.sockets = newUserSockets(agent.Socket, agent.WorkDir, s.accept)
 	defer l.sockets.close()
 	if s.opts.WatchdogExe != "" {
