@@ -84,10 +84,11 @@ func fleetCPU(plugins, helpers []int) (time.Duration, time.Duration, error) {
 }
 
 // newIdlePlugvisorHost runs many echo plugins under an embedded
-// supervisor, with plugvisor's default heartbeat (1 s).
-func newIdlePlugvisorHost(_ context.Context, b *bins) (*host, error) {
+// supervisor, with plugvisor's default heartbeat (1 s) unless agent (TOML
+// lines of [agent]) says otherwise.
+func newIdlePlugvisorHost(_ context.Context, b *bins, agent string) (*host, error) {
 	return &host{ops: map[string]op{"idle": func(ctx context.Context, c command) (result, error) {
-		return measureIdle(ctx, c, func(ctx context.Context, n int) (idleFleet, error) { return startPlugvisorFleet(ctx, b, n) })
+		return measureIdle(ctx, c, func(ctx context.Context, n int) (idleFleet, error) { return startPlugvisorFleet(ctx, b, n, agent) })
 	}}, close: func() error { return nil }}, nil
 }
 
@@ -96,7 +97,7 @@ type plugvisorFleet struct {
 	names []string
 }
 
-func startPlugvisorFleet(ctx context.Context, b *bins, n int) (*plugvisorFleet, error) {
+func startPlugvisorFleet(ctx context.Context, b *bins, n int, agent string) (*plugvisorFleet, error) {
 	var cfg strings.Builder
 	f := &plugvisorFleet{}
 	for i := 0; i < n; i += perEntry {
@@ -105,11 +106,11 @@ func startPlugvisorFleet(ctx context.Context, b *bins, n int) (*plugvisorFleet, 
 		fmt.Fprintf(&cfg, "%s", pluginTOML(name, b, b.Echo, fmt.Sprintf("auto_start = false\ninstances = %d", min(perEntry, n-i))))
 	}
 	var err error
-	if f.embeddedSup, err = startSupervisor(ctx, cfg.String()); err != nil {
+	if f.embeddedSup, err = startSupervisorWith(ctx, agent, cfg.String()); err != nil {
 		return nil, err
 	}
-	// One entry (50 instances) at a time: the supervisor sheds plugin
-	// connections beyond 64 waiting to register, and a shed plugin exits.
+	// One entry (50 instances) at a time, as an operator's config is
+	// usually started: the start is not what is measured.
 	for _, name := range f.names {
 		if err := f.sup.Start(ctx, name); err != nil { // returns once every instance registered
 			f.stop()

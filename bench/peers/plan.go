@@ -81,5 +81,8 @@ func metrics() []metric {
 // per measurement.
 var idleKinds = []struct{ Worker, Label string }{
 	{"idle-plugvisor", "plugvisor embedded"},
+	// The same with a heartbeat every 10 s: what the 1 s default costs,
+	// against a peer that has none (go-plugin finds no hang).
+	{"idle-plugvisor-hb10", "plugvisor embedded, heartbeat 10 s"},
 	{"idle-goplugin", "go-plugin net/rpc"},
 }

@@ -43,11 +43,16 @@ type embeddedSup struct {
 // startSupervisor runs supervisor.New as plugvisor's own main does: with
 // this binary as its watchdog.
 func startSupervisor(ctx context.Context, plugins string) (*embeddedSup, error) {
+	return startSupervisorWith(ctx, "", plugins)
+}
+
+// startSupervisorWith is startSupervisor with more [agent] lines.
+func startSupervisorWith(ctx context.Context, agent, plugins string) (*embeddedSup, error) {
 	dir, err := os.MkdirTemp("", "pvpeer-sup")
 	if err != nil {
 		return nil, fmt.Errorf("work dir: %w", err)
 	}
-	cfg, err := registry.Parse(filepath.Join(dir, "config.toml"), []byte(agentTOML(dir)+plugins))
+	cfg, err := registry.Parse(filepath.Join(dir, "config.toml"), []byte(agentTOML(dir)+agent+plugins))
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("config: %w", err)

@@ -62,8 +62,11 @@ var hostKinds = map[string]func(ctx context.Context, b *bins) (*host, error){
 	"daemon":         newDaemonHost,
 	"gp-netrpc":      func(ctx context.Context, b *bins) (*host, error) { return newGPHost(ctx, b, false) },
 	"gp-grpc":        func(ctx context.Context, b *bins) (*host, error) { return newGPHost(ctx, b, true) },
-	"idle-plugvisor": newIdlePlugvisorHost,
-	"idle-goplugin":  newIdleGoPluginHost,
+	"idle-plugvisor": func(ctx context.Context, b *bins) (*host, error) { return newIdlePlugvisorHost(ctx, b, "") },
+	"idle-plugvisor-hb10": func(ctx context.Context, b *bins) (*host, error) {
+		return newIdlePlugvisorHost(ctx, b, "heartbeat_interval = \"10s\"\nheartbeat_timeout = \"30s\"\n")
+	},
+	"idle-goplugin": newIdleGoPluginHost,
 }
 
 // workerMain serves commands from stdin, one JSON line each, answering on
