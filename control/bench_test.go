@@ -29,17 +29,7 @@ func BenchmarkSendTask(b *testing.B) {
 	e := ct.Start(b, ct.Plugin(b, "echo", ct.Bin("echo"), ""), ct.Options{})
 	e.WaitState("echo", supervisor.StateRunning)
 	paths := []*benchPath{{name: "embedded", api: e.Sup}, {name: "control", api: e.Dial()}}
-	per := max(b.N/benchRounds, 1)
-	b.ResetTimer()
-	for round := range benchRounds {
-		for i := range paths {
-			p := paths[(i+round)%len(paths)]
-			if err := p.run(per); err != nil {
-				b.Fatalf("%s: %v", p.name, err)
-			}
-		}
-	}
-	b.StopTimer()
+	inRounds(b, paths)
 	for _, p := range paths {
 		b.ReportMetric(float64(len(p.rtts))/p.elapsed.Seconds(), p.name+"-tasks/s")
 		b.ReportMetric(float64(percentile.Of(p.rtts, 50).Microseconds()), p.name+"-p50-µs")
@@ -47,6 +37,31 @@ func BenchmarkSendTask(b *testing.B) {
 	}
 	b.ReportMetric(float64(percentile.Of(paths[1].rtts, 50))/float64(percentile.Of(paths[0].rtts, 50)), "p50-ratio")
 }
+
+// contender is one path of a benchmark that alternates paths in rounds.
+type contender interface {
+	label() string
+	run(n int) error
+}
+
+// inRounds shares b.N among the paths in benchRounds rounds, each round
+// starting one path further on, and times only that.
+func inRounds[P contender](b *testing.B, paths []P) {
+	per := max(b.N/benchRounds, 1)
+	b.ResetTimer()
+	for round := range benchRounds {
+		for i := range paths {
+			p := paths[(i+round)%len(paths)]
+			if err := p.run(per); err != nil {
+				b.Fatalf("%s: %v", p.label(), err)
+			}
+		}
+	}
+	b.StopTimer()
+}
+
+func (p *benchPath) label() string { return p.name }
+func (p *seqPath) label() string   { return p.name }
 
 // benchPath accumulates one path's figures over the rounds.
 type benchPath struct {
@@ -108,17 +123,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 		{name: "embedded", call: task(e.Sup)},
 		{name: "control", call: task(e.Dial())},
 	}
-	per := max(b.N/benchRounds, 1)
-	b.ResetTimer()
-	for round := range benchRounds {
-		for i := range paths {
-			p := paths[(i+round)%len(paths)]
-			if err := p.run(per); err != nil {
-				b.Fatalf("%s: %v", p.name, err)
-			}
-		}
-	}
-	b.StopTimer()
+	inRounds(b, paths)
 	p50 := map[string]time.Duration{}
 	for _, p := range paths {
 		p50[p.name] = percentile.Of(p.rtts, 50)
