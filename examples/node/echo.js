@@ -220,8 +220,9 @@ function onWelcome(m) {
   ticker = setInterval(() => {
     const silent = performance.now() - lastHeard;
     if (silent > 3 * every) return die('no frame from the supervisor for three heartbeats: it is hung');
-    // §8: the supervisor's pings are the heartbeat; ping only after a silence.
-    if (silent >= every) send({ kind: 'ping', seq: ++seq, time: nowNs() });
+    // §8: the supervisor's pings are the heartbeat; ping only after a silence
+    // of one and a half intervals (this timer looks once an interval).
+    if (silent >= 1.5 * every) send({ kind: 'ping', seq: ++seq, time: nowNs() });
   }, every);
 }
 
