@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -183,18 +182,51 @@ func builtinNames() []string {
 	return out
 }
 
-var keyLine = regexp.MustCompile(`^\s*"?([A-Za-z0-9_-]+)"?\s*=`)
-
 // keyLines maps each top-level key to the line it is written on. Theme files
 // are flat, so a line scan is enough to point at the offending key.
 func keyLines(data []byte) map[string]int {
 	out := map[string]int{}
 	for i, line := range strings.Split(string(data), "\n") {
-		if m := keyLine.FindStringSubmatch(line); m != nil {
-			if _, seen := out[m[1]]; !seen {
-				out[m[1]] = i + 1
+		if key, ok := lineKey(line); ok {
+			if _, seen := out[key]; !seen {
+				out[key] = i + 1
 			}
 		}
 	}
 	return out
+}
+
+// lineKey is the key a line assigns: spaces, the key (letters, digits, '_'
+// or '-'), quoted or not, spaces, '='. It is read byte by byte rather than
+// by a regular expression, whose compilation at package init every start of
+// the plugvisor binary would pay.
+func lineKey(line string) (string, bool) {
+	i := skipSpace(line, 0)
+	if i < len(line) && line[i] == '"' {
+		i++
+	}
+	start := i
+	for i < len(line) && isKeyByte(line[i]) {
+		i++
+	}
+	if i == start {
+		return "", false
+	}
+	key := line[start:i]
+	if i < len(line) && line[i] == '"' {
+		i++
+	}
+	i = skipSpace(line, i)
+	return key, i < len(line) && line[i] == '='
+}
+
+func skipSpace(s string, i int) int {
+	for i < len(s) && strings.IndexByte(" \t\n\f\r", s[i]) >= 0 {
+		i++
+	}
+	return i
+}
+
+func isKeyByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-'
 }

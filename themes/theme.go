@@ -3,7 +3,7 @@ package themes
 
 import (
 	"image/color"
-	"regexp"
+	"strings"
 
 	"charm.land/lipgloss/v2"
 )
@@ -23,11 +23,12 @@ func (c Color) Value() color.Color {
 // IsSet reports whether the slot names a colour at all.
 func (c Color) IsSet() bool { return c != "" }
 
-var colorPattern = regexp.MustCompile(`^(#[0-9a-fA-F]{6}|#[0-9a-fA-F]{3}|[0-9]{1,3})?$`)
-
-// valid reports whether s is a colour a theme may hold.
+// valid reports whether s is a colour a theme may hold: none, "#rrggbb",
+// "#rgb", or an ANSI number below 256. It is checked byte by byte rather
+// than by a regular expression, whose compilation at package init every
+// start of the plugvisor binary would pay.
 func valid(s string) bool {
-	if !colorPattern.MatchString(s) {
+	if !colorShape(s) {
 		return false
 	}
 	if s != "" && s[0] != '#' {
@@ -36,6 +37,31 @@ func valid(s string) bool {
 			n = n*10 + int(r-'0')
 		}
 		return n < 256
+	}
+	return true
+}
+
+// colorShape says whether s is empty, '#' and 6 or 3 hex digits, or 1 to
+// 3 decimal digits.
+func colorShape(s string) bool {
+	if hex, ok := strings.CutPrefix(s, "#"); ok {
+		if len(hex) != 6 && len(hex) != 3 {
+			return false
+		}
+		for i := range len(hex) {
+			if !strings.ContainsRune("0123456789abcdefABCDEF", rune(hex[i])) {
+				return false
+			}
+		}
+		return true
+	}
+	if len(s) > 3 {
+		return false
+	}
+	for i := range len(s) {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
 	}
 	return true
 }
