@@ -50,3 +50,37 @@ func TestHeartbeatsOneTickerForAll(t *testing.T) {
 		t.Fatal("a session joining after the others left is never told to ping")
 	}
 }
+
+// TestHeartbeatsSpread: with many sessions the interval is split into
+// ticks, each pinging its share, and over one interval's ticks every session
+// is pinged exactly once, whatever the count.
+func TestHeartbeatsSpread(t *testing.T) {
+	for _, n := range []int{1, perSpread, perSpread + 1, 500, perSpread*maxSpread + 100} {
+		b := &beat{sessions: map[*session]int{}}
+		for range n {
+			b.sessions[&session{}] = b.next
+			b.next++
+		}
+		_, spread := b.due(0, nil)
+		if want := spreadFor(n); spread != want || spread < 1 || spread > maxSpread {
+			t.Fatalf("%d sessions: spread %d", n, spread)
+		}
+		pinged := map[*session]int{}
+		most := 0
+		for tick := range spread {
+			due, _ := b.due(tick, nil)
+			most = max(most, len(due))
+			for _, s := range due {
+				pinged[s]++
+			}
+		}
+		for s := range b.sessions {
+			if pinged[s] != 1 {
+				t.Fatalf("%d sessions: one pinged %d times in an interval", n, pinged[s])
+			}
+		}
+		if limit := max(perSpread, (n+maxSpread-1)/maxSpread); most > limit {
+			t.Errorf("%d sessions: %d pinged on one tick, want at most %d", n, most, limit)
+		}
+	}
+}
