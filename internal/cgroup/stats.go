@@ -28,34 +28,51 @@ func (g *Group) memoryStats(s *Stats) (err error) {
 	if !ok {
 		return nil
 	}
-	if g.isV2(dir) {
-		s.MemoryCurrent, err = readInt(dir, "memory.current")
-		if exists(dir, "memory.peak") { // 5.19
-			s.MemoryPeak, err = readIntJoin(err, dir, "memory.peak")
-		}
-		s.OOMKills, err = readKeyJoin(err, dir, "memory.events", "oom_kill")
-		return err
+	files := memoryFilesOf(g.isV2(dir))
+	s.MemoryCurrent, err = readInt(dir, files.current)
+	if exists(dir, files.peak) { // cgroup2's since 5.19
+		s.MemoryPeak, err = readIntJoin(err, dir, files.peak)
 	}
-	s.MemoryCurrent, err = readInt(dir, "memory.usage_in_bytes")
-	s.MemoryPeak, err = readIntJoin(err, dir, "memory.max_usage_in_bytes")
-	s.OOMKills, err = readKeyJoin(err, dir, "memory.oom_control", "oom_kill")
+	s.OOMKills, err = readKeyJoin(err, dir, files.events, "oom_kill")
 	return err
 }
 
-// cpuStats prefers cgroup2's cpu.stat, which the kernel keeps for every
-// cgroup2 group with or without the cpu controller, in µs.
-func (g *Group) cpuStats(s *Stats) error {
-	if g.v2 != "" {
-		us, err := readKey(g.v2, "cpu.stat", "usage_usec")
-		s.CPU = time.Duration(us) * time.Microsecond
-		return err
+// memoryFiles name a memory controller's figures, which cgroup2 and v1
+// name apart.
+type memoryFiles struct{ current, peak, events string }
+
+func memoryFilesOf(v2 bool) memoryFiles {
+	if v2 {
+		return memoryFiles{"memory.current", "memory.peak", "memory.events"}
 	}
-	dir, ok := g.places["cpuacct"]
+	return memoryFiles{"memory.usage_in_bytes", "memory.max_usage_in_bytes", "memory.oom_control"}
+}
+
+// cpuSource is where the group's CPU time is read: cgroup2's cpu.stat,
+// which the kernel keeps for every cgroup2 group with or without the cpu
+// controller (key usage_usec, in µs), else v1's cpuacct.usage (the whole
+// file, in ns); ok is false with neither.
+func (g *Group) cpuSource() (dir, name, key string, unit time.Duration, ok bool) {
+	if g.v2 != "" {
+		return g.v2, "cpu.stat", "usage_usec", time.Microsecond, true
+	}
+	dir, ok = g.places["cpuacct"]
+	return dir, "cpuacct.usage", "", time.Nanosecond, ok
+}
+
+func (g *Group) cpuStats(s *Stats) error {
+	dir, name, key, unit, ok := g.cpuSource()
 	if !ok {
 		return nil
 	}
-	ns, err := readInt(dir, "cpuacct.usage")
-	s.CPU = time.Duration(ns)
+	var n int64
+	var err error
+	if key == "" {
+		n, err = readInt(dir, name)
+	} else {
+		n, err = readKey(dir, name, key)
+	}
+	s.CPU = time.Duration(n) * unit
 	return err
 }
 
@@ -89,12 +106,8 @@ func (g *Group) LimitHits() (Stats, error) {
 	var s Stats
 	var errs []error
 	if dir, ok := g.places["memory"]; ok {
-		name := "memory.oom_control"
-		if g.isV2(dir) {
-			name = "memory.events"
-		}
 		var err error
-		s.OOMKills, err = readKey(dir, name, "oom_kill")
+		s.OOMKills, err = readKey(dir, memoryFilesOf(g.isV2(dir)).events, "oom_kill")
 		errs = append(errs, err)
 	}
 	if dir, ok := g.places["pids"]; ok {

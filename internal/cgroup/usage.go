@@ -25,11 +25,7 @@ func (g *Group) Usage(page int64) (cpu time.Duration, memory int64, err error) {
 		return 0, 0, err
 	}
 	if dir, ok := g.places["memory"]; ok {
-		name := "memory.usage_in_bytes"
-		if g.isV2(dir) {
-			name = "memory.current"
-		}
-		path := filepath.Join(dir, name)
+		path := filepath.Join(dir, memoryFilesOf(g.isV2(dir)).current)
 		s, err := f.read(path)
 		if err != nil {
 			return cpu, 0, fileErr("read", path, err)
@@ -49,14 +45,11 @@ func (g *Group) Usage(page int64) (cpu time.Duration, memory int64, err error) {
 
 // usageCPU is cpuStats through f.
 func (g *Group) usageCPU(f *openFiles) (time.Duration, error) {
-	path, key, unit := filepath.Join(g.v2, "cpu.stat"), "usage_usec", time.Microsecond
-	if g.v2 == "" {
-		dir, ok := g.places["cpuacct"]
-		if !ok {
-			return 0, nil
-		}
-		path, key, unit = filepath.Join(dir, "cpuacct.usage"), "", time.Nanosecond
+	dir, name, key, unit, ok := g.cpuSource()
+	if !ok {
+		return 0, nil
 	}
+	path := filepath.Join(dir, name)
 	s, err := f.read(path)
 	if err != nil {
 		return 0, fileErr("read", path, err)
