@@ -7,6 +7,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -126,11 +127,7 @@ func (c *Conn) Send(m Message) error {
 	if c.werr != nil {
 		return c.werr
 	}
-	if c.opts.WriteTimeout > 0 {
-		if dl, ok := renew(&c.writeArmed, c.opts.WriteTimeout, time.Now()); ok {
-			_ = c.nc.SetWriteDeadline(dl)
-		}
-	}
+	c.armWrite()
 	err := c.buffer(m)
 	// The last sender of a burst flushes for all before it, even when its own
 	// message was refused: their frames must not wait for a Send that may
@@ -147,29 +144,127 @@ func (c *Conn) Send(m Message) error {
 // buffer encodes m as a frame into the write buffer, which reaches the socket
 // when it fills or when Send flushes.
 func (c *Conn) buffer(m Message) error {
-	frame, err := AppendFrame(c.wbuf[:0], m)
-	if cap(frame) <= keepBuffer {
-		c.wbuf = frame[:0]
-	}
+	frame, err := c.encode(m)
 	if err != nil {
 		return err
-	}
-	if size, limit := len(frame)-HeaderSize, c.MaxFrame(); size > limit {
-		return errorf(ErrFrameTooLarge, m.Kind(), "", "encoded payload of %d bytes exceeds the limit of %d; send fewer records per frame", size, limit)
 	}
 	if _, err := c.bw.Write(frame); err != nil {
 		c.werr = fmt.Errorf("send %s: %w", m.Kind(), err)
 		return c.werr
 	}
+	c.sent(m, len(frame))
+	return nil
+}
+
+// encode frames m in the Conn's write scratch, refusing a payload over the
+// limit.
+func (c *Conn) encode(m Message) ([]byte, error) {
+	frame, err := AppendFrame(c.wbuf[:0], m)
+	if cap(frame) <= keepBuffer {
+		c.wbuf = frame[:0]
+	}
+	if err != nil {
+		return nil, err
+	}
+	if size, limit := len(frame)-HeaderSize, c.MaxFrame(); size > limit {
+		return nil, errorf(ErrFrameTooLarge, m.Kind(), "", "encoded payload of %d bytes exceeds the limit of %d; send fewer records per frame", size, limit)
+	}
+	return frame, nil
+}
+
+// sent counts a frame of m, of n bytes, as written.
+func (c *Conn) sent(m Message, n int) {
 	c.framesOut.Add(1)
-	c.bytesOut.Add(uint64(len(frame)))
+	c.bytesOut.Add(uint64(n))
 	switch d := m.(type) {
 	case *Data:
 		c.recordsOut.Add(uint64(len(d.Records)))
 	case *EncodedData:
 		c.recordsOut.Add(uint64(len(d.Records)))
 	}
-	return nil
+}
+
+// TrySend sends m only if it can leave at once: no Send holds or waits for
+// the Conn, nothing is buffered, and the socket takes the frame in one
+// write without waiting. It reports whether m was sent; when it was not,
+// nothing of m was written and the caller sends it another way.
+//
+// A reader that answers pings itself uses it: it must never wait on a
+// write (PROTOCOL.md section 8), and handing each answer to a writing
+// goroutine instead wakes a second thread for every ping an idle plugin
+// gets. A socket that takes only part of the frame (a small frame on a
+// Unix socket is taken whole or not at all) gets the rest as Send would.
+func (c *Conn) TrySend(m Message) (bool, error) {
+	sc, ok := c.nc.(syscall.Conn)
+	if !ok || c.waiting.Load() != 0 || !c.wmu.TryLock() {
+		return false, nil
+	}
+	defer c.wmu.Unlock()
+	if c.werr != nil {
+		return false, c.werr
+	}
+	if c.bw.Buffered() > 0 {
+		return false, nil
+	}
+	frame, err := c.encode(m)
+	if err != nil {
+		return false, err
+	}
+	n, err := writeOnce(sc, frame)
+	if err != nil {
+		c.werr = fmt.Errorf("send %s: %w", m.Kind(), err)
+		return false, c.werr
+	}
+	if n == 0 {
+		return false, nil
+	}
+	if n < len(frame) {
+		if err := c.finish(frame[n:]); err != nil {
+			c.werr = fmt.Errorf("send %s: %w", m.Kind(), err)
+			return true, c.werr
+		}
+	}
+	c.sent(m, len(frame))
+	return true, nil
+}
+
+// writeOnce makes one write of b to sc's socket without waiting for room:
+// 0 bytes and no error when the socket is full or the call was interrupted.
+func writeOnce(sc syscall.Conn, b []byte) (int, error) {
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return 0, nil
+	}
+	var n int
+	var werr error
+	if err := raw.Write(func(fd uintptr) bool {
+		n, werr = syscall.Write(int(fd), b)
+		return true
+	}); err != nil {
+		return 0, err
+	}
+	if werr == syscall.EAGAIN || werr == syscall.EINTR {
+		return 0, nil
+	}
+	return max(n, 0), werr
+}
+
+// armWrite moves the write deadline for a write about to wait (see renew).
+func (c *Conn) armWrite() {
+	if c.opts.WriteTimeout > 0 {
+		if dl, ok := renew(&c.writeArmed, c.opts.WriteTimeout, time.Now()); ok {
+			_ = c.nc.SetWriteDeadline(dl)
+		}
+	}
+}
+
+// finish writes the rest of a frame TrySend began, waiting as Send does.
+func (c *Conn) finish(rest []byte) error {
+	c.armWrite()
+	if _, err := c.bw.Write(rest); err != nil {
+		return err
+	}
+	return c.bw.Flush()
 }
 
 // Recv reads and decodes the next frame. A protocol error means the stream

@@ -51,8 +51,12 @@ func (t fakeTimer) C() <-chan time.Time   { return t.f.fire }
 func (t fakeTimer) Reset(d time.Duration) { t.f.Armed <- d }
 func (t fakeTimer) Stop()                 {}
 
-// PingAfter is how long the supervisor may be silent before the SDK pings.
-func PingAfter(heartbeat time.Duration) time.Duration { return pingAfter(heartbeat) }
+// PingAt is how long the supervisor may be silent before the SDK pings.
+func PingAt(heartbeat time.Duration) time.Duration { return pingAt(heartbeat) }
+
+// DeadAfter is how long a silence the SDK waits before giving the
+// supervisor up.
+func DeadAfter(heartbeat time.Duration) time.Duration { return deadAfter(heartbeat) }
 
 // EncodeOnce is the emit benchmarks' anchor.
 func EncodeOnce(b *testing.B, fields Fields, n int) time.Duration { return encodeOnce(b, fields, n) }

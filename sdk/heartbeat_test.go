@@ -1,6 +1,7 @@
 package sdk_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -9,13 +10,14 @@ import (
 )
 
 // The SDK follows the supervisor's heartbeat: while the supervisor's pings
-// arrive it only answers them; after PingAfter of silence it pings, and
-// again after each further PingAfter of silence. Time is the test's: the
-// heartbeat's timer fires only when the test fires it, and each of its
-// re-armings tells the test that it has looked.
+// arrive it only answers them, and no frame it hears moves its timer; the
+// timer, re-armed only when it fires, pings once per silence of PingAt and
+// gives the supervisor up after DeadAfter. Time is the test's: the timer
+// fires only when the test fires it, and each of its re-armings tells the
+// test that it has looked.
 func TestHeartbeatFollowsTheSupervisor(t *testing.T) {
-	const hb = time.Minute // the real read deadline, 3.5 minutes, never fires here
-	after := sdk.PingAfter(hb)
+	const hb = time.Minute
+	pingAt, dead := sdk.PingAt(hb), sdk.DeadAfter(hb)
 	clock := sdk.NewFakeClock()
 	sv := sdktest.New(t)
 	sessions := make(chan *sdk.Session, 1)
@@ -30,73 +32,74 @@ func TestHeartbeatFollowsTheSupervisor(t *testing.T) {
 	w.Heartbeat = hb
 	c.Welcome(w)
 	sess := <-sessions
-	if d := <-clock.Armed; d != after {
-		t.Fatalf("first ping armed after %v, want %v", d, after)
+	if d := <-clock.Armed; d != pingAt {
+		t.Fatalf("first look armed after %v, want %v", d, pingAt)
 	}
 	// exchange is the supervisor's ping and the SDK's pong: once the pong is
 	// here, the SDK has heard the ping, and any ping it sent before it has
 	// arrived too (one stream, in order).
 	exchange := func() { c.WaitPong(c.Ping()) }
-	// look fires the heartbeat's timer and returns the delay it re-arms.
+	// look fires the timer and returns the delay it re-arms.
 	look := func() time.Duration {
 		clock.Fire()
 		return <-clock.Armed
 	}
-
-	// pushed is the timer pushed a full PingAfter away by a frame heard.
-	pushed := func(what string) {
+	unmoved := func(what string) {
 		t.Helper()
-		if d := <-clock.Armed; d != after {
-			t.Errorf("%s: the timer re-armed after %v, want %v", what, d, after)
+		select {
+		case d := <-clock.Armed:
+			t.Errorf("%s re-armed the timer (%v): a frame heard must move none", what, d)
+		default:
 		}
 	}
 
-	for range 5 { // the supervisor pings every interval: the timer never fires
+	for range 5 {
 		clock.Advance(hb)
 		exchange()
-		pushed("a ping heard")
 	}
-	clock.Advance(hb / 2) // a timer that fires anyway looks again when the silence would be long enough
-	if d := look(); d != after-hb/2 {
-		t.Errorf("re-armed after %v, %v into the silence; want %v", d, hb/2, after-hb/2)
+	unmoved("the supervisor's pings")
+	clock.Advance(hb / 2)
+	if d := look(); d != pingAt-hb/2 {
+		t.Errorf("half an interval after a ping, re-armed after %v; want %v, when a ping could first be due", d, pingAt-hb/2)
 	}
 	exchange()
-	pushed("a ping heard half an interval on")
+	unmoved("a ping heard after a look")
 	if n := c.Pings(); n != 0 {
 		t.Fatalf("the SDK sent %d pings while the supervisor's arrived", n)
 	}
 
-	clock.Advance(after) // silence
-	if d := look(); d != after {
-		t.Errorf("re-armed after %v once it pinged, want %v", d, after)
+	clock.Advance(pingAt) // silence
+	if d := look(); d != dead-pingAt {
+		t.Errorf("once it pinged, re-armed after %v; want %v, when it would give up", d, dead-pingAt)
 	}
 	c.WaitPings(1)
-	// The supervisor's pong to that ping is heard, and pushes the timer,
-	// before the time moves on.
-	pushed("the pong to the SDK's ping")
 	waitUntil(t, "the pong to the SDK's ping", func() bool { return sess.RTT() != 0 })
-	clock.Advance(after)
-	look()
-	c.WaitPings(2)
-	pushed("the pong to the second ping")
+	clock.Advance(hb / 2)
+	if d := look(); d != pingAt-hb/2 {
+		t.Errorf("the pong heard, re-armed after %v; want %v", d, pingAt-hb/2)
+	}
 
-	for range 3 { // the supervisor's pings resume: the SDK falls quiet again
-		clock.Advance(hb)
-		exchange()
-		pushed("a ping heard")
+	// A hung supervisor: it reads nothing and answers nothing. The test
+	// conn's reader stops once it has taken this exchange's pong.
+	c.Pause()
+	exchange()
+	clock.Advance(pingAt)
+	if d := look(); d != dead-pingAt {
+		t.Errorf("a second silence pinged, re-armed after %v; want %v", d, dead-pingAt)
 	}
-	exchange() // no time has passed: a frame this soon pushes nothing
-	select {
-	case d := <-clock.Armed:
-		t.Errorf("a frame heard right after another re-armed the timer (%v)", d)
-	default:
+	clock.Advance(hb / 4)
+	if d := look(); d != dead-pingAt-hb/4 {
+		t.Errorf("re-armed after %v later in the same silence; want %v", d, dead-pingAt-hb/4)
 	}
+	clock.Advance(dead)
+	clock.Fire()
+	err := <-done
+	if err == nil || !strings.Contains(err.Error(), "nothing from the supervisor") {
+		t.Errorf("Run = %v, want the supervisor given up for its silence", err)
+	}
+	c.Resume()
+	c.WaitClosed()
 	if n := c.Pings(); n != 2 {
-		t.Errorf("the SDK sent %d pings, want the 2 of the silences", n)
-	}
-	c.Shutdown(time.Minute, "done")
-	c.WaitGoodbye()
-	if err := <-done; err != nil {
-		t.Errorf("Run = %v", err)
+		t.Errorf("the SDK sent %d pings, want one for each of the 2 silences", n)
 	}
 }

@@ -100,8 +100,7 @@ type supervised struct {
 	clock     clock
 	epoch     time.Time                 // lastHeard counts from it, on clock's monotonic time
 	lastHeard atomic.Int64              // since epoch, when the last frame arrived
-	beat      clockTimer                // pingLoop's timer; nil with heartbeats off
-	armed     atomic.Int64              // since epoch, when heard last pushed beat away
+	beat      clockTimer                // watchLoop's timer; nil with heartbeats off
 	closing   atomic.Bool               // we closed the Conn: read and write errors are not losses
 	pongs     latest.Box[protocol.Pong] // the latest ping to answer: it answers the earlier ones too
 	quit      chan struct{}
@@ -111,19 +110,19 @@ type supervised struct {
 
 func (t *supervised) start(r *runner) {
 	t.r = r
-	// Clear the handshake's deadline: with heartbeats disabled the Conn sets
-	// none of its own, and the old one would still fire.
+	// Clear the handshake's deadline, and set none: the heartbeat's timer
+	// watches the silence (see heartbeat.go).
 	_ = t.c.NetConn().SetReadDeadline(time.Time{})
-	t.c.SetReadTimeout(deadAfter(t.heartbeat))
-	if t.heartbeat > 0 { // before the read loop, which pushes it away
-		t.beat = t.clock.NewTimer(pingAfter(t.heartbeat))
+	t.c.SetReadTimeout(0)
+	if t.heartbeat > 0 {
+		t.beat = t.clock.NewTimer(pingAt(t.heartbeat))
 	}
 	t.wg.Add(2)
 	go t.readLoop()
 	go t.pongLoop()
 	if t.beat != nil {
 		t.wg.Add(1)
-		go t.pingLoop()
+		go t.watchLoop()
 	}
 }
 
@@ -163,7 +162,7 @@ func (t *supervised) readFailed(err error) {
 func (t *supervised) receive(m protocol.Message) error {
 	switch m := m.(type) {
 	case *protocol.Ping:
-		t.pongs.Put(protocol.Pong{Seq: m.Seq, Time: m.Time})
+		t.answer(protocol.Pong{Seq: m.Seq, Time: m.Time})
 	case *protocol.Pong:
 		if m.Time > 0 {
 			t.r.sess.setRTT(time.Since(time.Unix(0, m.Time)))
@@ -180,6 +179,23 @@ func (t *supervised) receive(m protocol.Message) error {
 		t.log.Warn("unexpected message from the supervisor; ignored", "kind", m.Kind())
 	}
 	return nil
+}
+
+// answer answers a ping from the read loop itself when the socket takes
+// the pong at once (protocol.Conn.TrySend), so an idle plugin's ping wakes
+// one thread, not two; otherwise, or while an earlier answer waits, the
+// pong goes to pongLoop, which sends the latest.
+func (t *supervised) answer(p protocol.Pong) {
+	if len(t.pongs.C()) == 0 {
+		sent, err := t.c.TrySend(&p)
+		if err != nil {
+			t.sendFailed("answer ping", err)
+		}
+		if sent || err != nil {
+			return
+		}
+	}
+	t.pongs.Put(p)
 }
 
 func (t *supervised) pongLoop() {
