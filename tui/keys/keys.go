@@ -57,9 +57,9 @@ func Default() KeyMap {
 		Help:       b("?", "help", "?"),
 		Quit:       b("q/ctrl+c", "quit", "q", "ctrl+c"),
 
-		Sort:     b("o", "sort by next column", "o"),
-		SortFlip: b("O", "reverse the sort", "O"),
-		Mark:     b("space", "mark plugin", "space"),
+		Sort:     b("o", "sort: next column", "o"),
+		SortFlip: b("O", "sort: reverse", "O"),
+		Mark:     b("space", "mark", "space"),
 		MarkAll:  b("ctrl+a", "mark all shown", "ctrl+a"),
 	}
 }
