@@ -166,13 +166,31 @@ func (m *Model) confirmBulk(op string, marked []string) tea.Cmd {
 		}
 	}
 	verb := strings.ToUpper(op[:1]) + op[1:]
-	msg := fmt.Sprintf("%s %s: %s?", verb, plural(len(names), "plugin", "plugins"), listNames(names))
-	if op == "stop" {
-		msg += " They get SIGTERM, then SIGKILL after the grace period."
+	head := fmt.Sprintf("%s %s: ", verb, plural(len(names), "plugin", "plugins"))
+	// The dialog draws its message on one line: the names listed are those
+	// that fit, and a count of the others.
+	msg := head + namesWithin(names, m.c.Width-10-render.Width(head)) + "?"
+	if tail := " They get SIGTERM, then SIGKILL after the grace period."; op == "stop" && render.Width(msg+tail) <= m.c.Width-8 {
+		msg += tail
 	}
 	m.dialog = &confirm.Model{Title: fmt.Sprintf("%s %s", verb, plural(len(names), "plugin", "plugins")),
 		Message: msg, Action: bulkAction{op: op, names: names}}
 	return nil
+}
+
+// namesWithin lists names in at most w cells, the last of them "and N
+// more" when not all fit.
+func namesWithin(names []string, w int) string {
+	for n := min(len(names), maxListed); n > 0; n-- {
+		s := listNames(names[:n])
+		if n < len(names) {
+			s += fmt.Sprintf(" and %d more", len(names)-n)
+		}
+		if render.Width(s) <= w || n == 1 {
+			return s
+		}
+	}
+	return ""
 }
 
 func listNames(names []string) string {

@@ -391,3 +391,24 @@ func TestQuitDialogTellsBackoffFromRunning(t *testing.T) {
 	c.waitFor("1 plugin is running, 1 in backoff. Stop them and quit?")
 	c.press("n")
 }
+
+// TestNamesWithin: a bulk dialog lists the names that fit on its line and
+// counts the others.
+func TestNamesWithin(t *testing.T) {
+	names := []string{"alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet"}
+	for _, c := range []struct {
+		w    int
+		want string
+	}{
+		{200, "alpha, bravo, charlie, delta, echo, foxtrot, golf, hotel and 2 more"},
+		{40, "alpha, bravo, charlie, delta and 6 more"},
+		{5, "alpha and 9 more"},
+	} {
+		if got := namesWithin(names, c.w); got != c.want {
+			t.Errorf("within %d: %q, want %q", c.w, got, c.want)
+		}
+	}
+	if got := namesWithin(names[:3], 80); got != "alpha, bravo, charlie" {
+		t.Errorf("all fit: %q", got)
+	}
+}
