@@ -33,10 +33,6 @@ type column struct {
 
 const dash = "-"
 
-// stateCol is the index of the STATE column in columns(): it is drawn in its
-// state's style and may spill into the dashes after it.
-const stateCol = 1
-
 func columns(nameWidth int) []column {
 	return []column{
 		{title: "NAME", width: nameWidth, cell: func(p *state.Plugin, _ *env) string { return p.Status.Instance },
