@@ -52,7 +52,8 @@ func specExamples() []example {
 		{"hello", "client → server", &Request{Kind: KindRequest, ID: 1, Op: OpHello, Versions: []uint16{1}, Client: "plugvisor[4242]"}},
 		{"hello: response", "server → client", &Response{Kind: KindResponse, ID: 1, Result: &HelloResult{Version: 1, Info: supervisor.Info{
 			Name: "edge-1", Host: "edge-1", PID: 4100, Started: exampleTime, Socket: "/var/lib/plugvisor/plugvisor.sock",
-			ControlSocket: "/var/lib/plugvisor/plugvisor.ctl.sock", ConfigFiles: []string{"/etc/plugvisor/config.toml"}}}}},
+			ControlSocket: "/var/lib/plugvisor/plugvisor.ctl.sock", ConfigFiles: []string{"/etc/plugvisor/config.toml"},
+			HeartbeatTimeout: 5 * time.Second}}}},
 		{"send_task", "client → server", &Request{Kind: KindRequest, ID: 2, Op: OpSendTask, Name: "echo", TaskID: 7, Content: "uptime", Timeout: 5 * time.Second}},
 		{"send_task: response", "server → client", &Response{Kind: KindResponse, ID: 2, Result: reply}},
 		{"error response", "server → client", &Response{Kind: KindResponse, ID: 3, Error: &Error{Code: CodeUnknownPlugin, Message: `"nosuch": unknown plugin`}}},

@@ -69,6 +69,9 @@ type Info struct {
 	Containment      []string `json:"containment,omitempty"`
 	WatchdogPID      int      `json:"watchdog_pid,omitempty"`
 	WatchdogRestarts int      `json:"watchdog_restarts,omitempty"` // times the watchdog died and was started again
+	// HeartbeatTimeout is how long a session may go without a pong before
+	// its instance is hung: a face warns of a late heartbeat before that.
+	HeartbeatTimeout time.Duration `json:"heartbeat_timeout"`
 }
 
 // What every face says of the watchdog, in one place.

@@ -375,6 +375,7 @@ func (s *Supervisor) Info(ctx context.Context) (Info, error) {
 		Name: cfg.Agent.Name, Host: cfg.Agent.Host, Started: started, PID: os.Getpid(),
 		Socket: cfg.Agent.Socket, ControlSocket: cfg.Agent.ControlSocket, ConfigFiles: cfg.Files,
 		RefusedConns: s.reg.refused.Load(), ShedConns: s.reg.shed.Load(),
+		HeartbeatTimeout: cfg.Agent.HeartbeatTimeout,
 	}, nil
 }
 

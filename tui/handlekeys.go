@@ -1,7 +1,6 @@
 package tui
 
 import (
-	"fmt"
 	"strconv"
 
 	"charm.land/bubbles/v2/key"
@@ -40,6 +39,8 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 		return m.cmdMsg(k)
 	case m.filter != nil:
 		return m.filterMsg(k)
+	case m.table.Filtering():
+		return m.tableFilterMsg(k)
 	case m.showHelp:
 		if s := k.String(); s == "?" || s == "esc" || s == "q" || s == "enter" {
 			m.showHelp = false
@@ -58,6 +59,8 @@ func (m *Model) paste(p tea.PasteMsg) tea.Cmd {
 		return m.cmdMsg(p)
 	case m.filter != nil:
 		return m.filterMsg(p)
+	case m.table.Filtering():
+		return m.tableFilterMsg(p)
 	}
 	return nil
 }
@@ -81,14 +84,11 @@ func (m *Model) global(k tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(k, km.Info):
 		m.detail.SetTab(detail.TabInfo)
 	case key.Matches(k, km.Start):
-		return m.lifecycle("start", sel)
+		return m.lifecycleKey("start", sel)
 	case key.Matches(k, km.Stop):
-		if sel == "" {
-			return m.flash(footer.Warn, "no plugin selected")
-		}
-		m.dialog = &confirm.Model{Title: "Stop " + sel, Message: "Stop " + sel + "? It gets SIGTERM, then SIGKILL after the grace period.", Action: stopAction{sel}}
+		return m.lifecycleKey("stop", sel)
 	case key.Matches(k, km.Restart):
-		return m.lifecycle("restart", sel)
+		return m.lifecycleKey("restart", sel)
 	case key.Matches(k, km.Task):
 		if sel == "" {
 			return m.flash(footer.Warn, "no plugin selected")
@@ -102,6 +102,8 @@ func (m *Model) global(k tea.KeyPressMsg) tea.Cmd {
 		return m.nextTheme()
 	case key.Matches(k, km.Command):
 		m.cmd = cmdline.New()
+	case key.Matches(k, km.Filter) && m.focus == panePlugins:
+		m.table.OpenFilter()
 	case key.Matches(k, km.Filter):
 		m.openFilter()
 	case key.Matches(k, km.Follow):
@@ -115,11 +117,15 @@ func (m *Model) global(k tea.KeyPressMsg) tea.Cmd {
 		if m.detail.Enter() {
 			m.focus = paneDetail
 		}
+	case key.Matches(k, km.Back) && m.focus == panePlugins && m.tableEsc(): // cleared the table's filter or marks
 	case key.Matches(k, km.Back):
 		if !m.detail.Back() {
 			m.detail.SetFilter("")
 		}
 	default:
+		if cmd, ok := m.tableKey(k); ok {
+			return cmd
+		}
 		m.move(k)
 	}
 	return nil
@@ -156,7 +162,7 @@ func (m *Model) move(k tea.KeyPressMsg) {
 
 func (m *Model) scroll(p pane, n int) {
 	if p == panePlugins {
-		m.table.Move(m.store.Order(), n)
+		m.table.Move(n)
 		m.detail.Show(m.table.Selected)
 		return
 	}
@@ -165,7 +171,7 @@ func (m *Model) scroll(p pane, n int) {
 
 func (m *Model) top(page int) {
 	if m.focus == panePlugins {
-		m.table.Select(m.store.Order(), 0)
+		m.table.Top()
 		m.detail.Show(m.table.Selected)
 		return
 	}
@@ -174,7 +180,7 @@ func (m *Model) top(page int) {
 
 func (m *Model) bottom() {
 	if m.focus == panePlugins {
-		m.table.Select(m.store.Order(), m.store.Len()-1)
+		m.table.Bottom()
 		m.detail.Show(m.table.Selected)
 		return
 	}
@@ -198,6 +204,8 @@ func (m *Model) dialogKey(k tea.KeyPressMsg) tea.Cmd {
 			return m.lifecycle("stop", a.name)
 		case quitAction:
 			return m.beginStop()
+		case bulkAction:
+			return m.bulk(a)
 		}
 	case confirm.No:
 		m.dialog = nil
@@ -266,6 +274,8 @@ func (m *Model) run(line string) tea.Cmd {
 		return m.ping(c.Name)
 	case "theme":
 		return m.themeByName(c.Name)
+	case "sort":
+		return m.sortCommand(c)
 	case "reload":
 		return m.reload()
 	case "help":
@@ -318,7 +328,7 @@ func (m *Model) quit() tea.Cmd {
 	if n := m.store.Totals().Running; n > 0 {
 		m.dialog = &confirm.Model{
 			Title:   "Quit",
-			Message: fmt.Sprintf("%s running. Stop %s and quit?", plural(n, "plugin is", "plugins are"), them(n)),
+			Message: quitQuestion(m.store.Totals()),
 			Action:  quitAction{},
 		}
 		return nil

@@ -209,6 +209,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, tea.Quit
 	case actionMsg, pingMsg, taskMsg, reloadMsg:
 		return m, m.actionDone(msg)
+	case bulkMsg:
+		return m, m.bulkDone(msg)
 	case tea.KeyPressMsg:
 		return m, m.key(msg)
 	case tea.PasteMsg:
@@ -327,7 +329,7 @@ func (m *Model) backfill() tea.Cmd {
 // syncSelection keeps the table's cursor on its instance and the detail
 // pane on the selected instance.
 func (m *Model) syncSelection() {
-	m.table.Sync(m.store.Order())
+	m.table.Sync(m.store, m.c.Now())
 	m.detail.Show(m.table.Selected)
 }
 

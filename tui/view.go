@@ -78,15 +78,6 @@ type headerKey struct {
 	link        header.Link
 }
 
-type tableKey struct {
-	w, h, themeRev int
-	rows           uint64
-	sec            int64
-	sel            string
-	cursor, n      int
-	focused        bool
-}
-
 type summaryKey struct {
 	w, h, themeRev int
 	rows           uint64
@@ -101,7 +92,7 @@ type footerKey struct {
 
 type caches struct {
 	header  cached[headerKey]
-	table   cached[tableKey]
+	table   cached[tableCacheKey]
 	summary cached[summaryKey]
 	detail  cached[detail.Key]
 	footer  cached[footerKey]
@@ -163,10 +154,7 @@ func (m *Model) frame() string {
 		return header.View(m.c, m.store, m.opts.Title, link, w)
 	})
 	tableFocused, detailFocused := m.focus == panePlugins, m.focus == paneDetail
-	tbl := m.cache.table.get(tableKey{l.table.w, l.table.h, m.c.ThemeRev, m.store.RowsRev(), sec, m.table.Selected,
-		m.table.Cursor(), m.store.Len(), tableFocused}, func() string {
-		return m.table.View(m.c, m.store, l.table.w, l.table.h, tableFocused)
-	})
+	tbl := m.tableView(l, tableFocused, sec)
 	det := m.cache.detail.get(m.detail.Key(m.c, m.store, l.detail.w, l.detail.h, detailFocused), func() string {
 		return m.detail.View(m.c, m.store, l.detail.w, l.detail.h, detailFocused)
 	})
@@ -264,6 +252,8 @@ func (m *Model) footerView(w int) string {
 		return line + "\n" + render.Fit(hint, w)
 	case m.filter != nil:
 		return m.filter.View(m.c.Styles.InputStyles(true), w) + "\n" + m.footer.FlashLine(m.c, w)
+	case m.table.Filtering():
+		return m.table.FilterView(m.c, w) + "\n" + m.footer.FlashLine(m.c, w)
 	}
 	km, name := m.helpKeys()
 	return m.cache.footer.get(footerKey{w, m.c.ThemeRev, m.footer.Flash.ID, m.footer.Flash.Text, name}, func() string {
@@ -301,8 +291,8 @@ func (m *Model) click(ms bt.Mouse) bt.Cmd {
 	switch {
 	case l.table.contains(ms.X, ms.Y):
 		m.focus = panePlugins
-		if i, ok := m.table.RowAt(ms.Y-l.table.y, m.store.Len()); ok {
-			m.table.Select(m.store.Order(), i)
+		if i, ok := m.table.RowAt(ms.Y - l.table.y); ok {
+			m.table.SelectRow(i)
 			m.detail.Show(m.table.Selected)
 		}
 	case l.detail.contains(ms.X, ms.Y):

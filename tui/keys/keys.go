@@ -15,6 +15,9 @@ type KeyMap struct {
 
 	Filter, Follow, Wrap, Timestamps key.Binding
 	Theme, Command, Help, Quit       key.Binding
+
+	// The plugins table's own: its sort and its marks.
+	Sort, SortFlip, Mark, MarkAll key.Binding
 }
 
 // Default is the key map: k9s and lazydocker conventions.
@@ -53,6 +56,11 @@ func Default() KeyMap {
 		Command:    b(":", "command", ":"),
 		Help:       b("?", "help", "?"),
 		Quit:       b("q/ctrl+c", "quit", "q", "ctrl+c"),
+
+		Sort:     b("o", "sort: next column", "o"),
+		SortFlip: b("O", "sort: reverse", "O"),
+		Mark:     b("space", "mark", "space"),
+		MarkAll:  b("ctrl+a", "mark all shown", "ctrl+a"),
 	}
 }
 
@@ -85,8 +93,8 @@ func (k KeyMap) Short(f Focus) []key.Binding {
 func (k KeyMap) Groups() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.Top, k.Bottom, k.PageUp, k.PageDown, k.NextPane, k.PrevPane},
-		{k.Start, k.Stop, k.Restart, k.Task, k.Ping, k.Reload, k.Command},
-		{k.Logs, k.Data, k.Tasks, k.Info, k.Enter, k.Back, k.Filter},
+		{k.Start, k.Stop, k.Restart, k.Task, k.Ping, k.Reload, k.Command, k.Mark, k.MarkAll},
+		{k.Logs, k.Data, k.Tasks, k.Info, k.Enter, k.Back, k.Filter, k.Sort, k.SortFlip},
 		{k.Follow, k.Wrap, k.Timestamps, k.Theme, k.Help, k.Quit},
 	}
 }

@@ -4,6 +4,7 @@ package state
 import (
 	"cmp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/plugvisor/plugvisor/internal/ring"
@@ -116,8 +117,38 @@ func (s *Store) ensure(name, instance string) *Plugin {
 func (s *Store) sortOrder() {
 	slices.SortStableFunc(s.order, func(a, b string) int {
 		pa, pb := s.plugins[a].Status, s.plugins[b].Status
-		return cmp.Or(cmp.Compare(pa.Name, pb.Name), cmp.Compare(pa.Instance, pb.Instance))
+		return cmp.Or(cmp.Compare(pa.Name, pb.Name), Natural(pa.Instance, pb.Instance))
 	})
+}
+
+// Natural compares instance ids as people count: runs of digits by their
+// value, so echo.2 comes before echo.10.
+func Natural(a, b string) int {
+	for a != "" && b != "" {
+		da, db := digits(a), digits(b)
+		if da == 0 || db == 0 {
+			if c := cmp.Compare(a[0], b[0]); c != 0 {
+				return c
+			}
+			a, b = a[1:], b[1:]
+			continue
+		}
+		na, nb := strings.TrimLeft(a[:da], "0"), strings.TrimLeft(b[:db], "0")
+		if c := cmp.Or(cmp.Compare(len(na), len(nb)), cmp.Compare(na, nb)); c != 0 {
+			return c
+		}
+		a, b = a[da:], b[db:]
+	}
+	return cmp.Compare(len(a), len(b))
+}
+
+// digits is the length of the run of ASCII digits s starts with.
+func digits(s string) int {
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	return i
 }
 
 // Folded says what a batch of events touched that needs a follow-up.

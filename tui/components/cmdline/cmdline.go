@@ -17,10 +17,10 @@ import (
 
 // Command is a parsed command line.
 type Command struct {
-	Verb    string // send, start, stop, restart, ping, theme, reload, quit, help
-	Name    string // plugin name or instance id; the theme for "theme"
+	Verb    string // send, start, stop, restart, ping, theme, sort, reload, quit, help
+	Name    string // plugin name or instance id; the theme for "theme"; the column for "sort"
 	ID      uint32
-	Content string
+	Content string // the task's content; the direction for "sort"
 }
 
 // verbs lists the commands with what their first argument completes to.
@@ -33,6 +33,7 @@ var verbs = []struct {
 	{"restart", "plugin", "restart NAME"},
 	{"ping", "plugin", "ping NAME"},
 	{"theme", "theme", "theme NAME"},
+	{"sort", "column", "sort COLUMN [asc|desc]"},
 	{"reload", "", "reload"},
 	{"help", "", "help"},
 	{"quit", "", "quit"},
@@ -74,6 +75,11 @@ func Parse(line string) (Command, error) {
 		}
 		c.Name, c.ID = fields[1], uint32(id)
 		c.Content = restAfter(line, 3)
+	case verb == "sort": // the direction, if given, in Content
+		if len(fields) < 2 || len(fields) > 3 {
+			return c, fmt.Errorf("usage: :%s", v.usage)
+		}
+		c.Name, c.Content = fields[1], restAfter(line, 2)
 	case v.arg != "":
 		if len(fields) != 2 {
 			return c, fmt.Errorf("usage: :%s", v.usage)

@@ -1,82 +1,123 @@
-// Package plugins is the table of plugin instances: one row each, a cursor, and the columns that fit.
+// Package plugins is the table of plugin instances: one row each, a cursor, marks, a filter, a sort, and the columns that fit.
 package plugins
 
 import (
 	"strings"
 	"time"
 
+	"charm.land/lipgloss/v2"
+
 	pvctx "github.com/plugvisor/plugvisor/tui/context"
 	"github.com/plugvisor/plugvisor/tui/render"
 	"github.com/plugvisor/plugvisor/tui/state"
 )
 
-// Model is the table's cursor. Selection follows the instance id, so rows
-// appearing or disappearing (a reload) do not move it to another plugin.
+// Model is the table: the rows it shows, its cursor among them, its marks.
+// Selection follows the instance id, so rows appearing, disappearing or
+// moving (a reload, the filter, the sort) do not move it to another plugin.
 // Until the operator chooses a row it stays on the first: rows arrive in
 // the order their plugins' events happen to, and the console must open on
 // the same row every time.
 type Model struct {
 	Selected string // instance id
 	chosen   bool   // the operator (or a command) picked Selected
-	cursor   int
-	offset   int // first row shown
+	cursor   int    // index of Selected in rows.ids
+	offset   int    // first row shown
+	shown    int    // rows the pane showed last, for paging and the mouse
+
+	rows   view
+	filter string
+	sort   sortBy
+	marks  map[string]bool
+	input  *filterInput // the filter being typed, if open
+	rev    uint64       // bumped whenever what the pane draws apart from the store changes
 }
 
-// Sync re-finds the selected instance in order after the rows changed.
-func (m *Model) Sync(order []string) {
+// Sync brings the rows up to date with the store, the filter and the sort,
+// and re-finds the selected instance among them.
+func (m *Model) Sync(s *state.Store, now time.Time) {
+	m.refresh(s, now)
+	ids := m.rows.ids
 	if !m.chosen {
 		m.cursor, m.Selected = 0, ""
-		if len(order) > 0 {
-			m.Selected = order[0]
+		if len(ids) > 0 {
+			m.Selected = ids[0]
 		}
 		return
 	}
-	for i, id := range order {
+	for i, id := range ids {
 		if id == m.Selected {
 			m.cursor = i
 			return
 		}
 	}
-	m.cursor = min(m.cursor, max(len(order)-1, 0))
+	m.cursor = min(m.cursor, max(len(ids)-1, 0))
 	m.Selected = ""
-	if len(order) > 0 {
-		m.Selected = order[m.cursor]
+	if len(ids) > 0 {
+		m.Selected = ids[m.cursor]
 	}
 }
+
+// Rows are the instance ids shown, in order, as of the last Sync.
+func (m *Model) Rows() []string { return m.rows.ids }
+
+// Rev changes whenever the pane would draw differently for a reason other
+// than the store: rows, marks, filter or sort.
+func (m *Model) Rev() uint64 { return m.rev }
 
 // Choose keeps the row now selected, as if the operator had picked it: a
 // command that acts on it must not see the cursor move away.
 func (m *Model) Choose() { m.chosen = m.Selected != "" }
 
-// Cursor is the selected row's index.
+// Cursor is the selected row's index among the rows shown.
 func (m *Model) Cursor() int { return m.cursor }
 
-// Select moves the cursor to row i (clamped).
+// Select selects the instance order[i] (clamped), whatever order the caller
+// counts in. An instance the filter hides is shown by clearing the filter:
+// a command aimed at it must show what it acts on.
 func (m *Model) Select(order []string, i int) {
 	if len(order) == 0 {
 		return
 	}
-	m.cursor = min(max(i, 0), len(order)-1)
-	m.Selected, m.chosen = order[m.cursor], true
+	id := order[min(max(i, 0), len(order)-1)]
+	m.Selected, m.chosen = id, true
+	for j, r := range m.rows.ids {
+		if r == id {
+			m.cursor = j
+			return
+		}
+	}
+	m.SetFilter("")
 }
 
+// SelectRow moves the cursor to row i of the rows shown (clamped).
+func (m *Model) SelectRow(i int) { m.Select(m.rows.ids, i) }
+
 // Move moves the cursor by delta rows.
-func (m *Model) Move(order []string, delta int) { m.Select(order, m.cursor+delta) }
+func (m *Model) Move(delta int) { m.SelectRow(m.cursor + delta) }
+
+// Top and Bottom select the first and last rows shown.
+func (m *Model) Top()    { m.SelectRow(0) }
+func (m *Model) Bottom() { m.SelectRow(len(m.rows.ids) - 1) }
 
 // Height is the pane height that shows n rows: border, header and rows.
 func Height(n int) int { return n + 3 }
 
-// RowAt maps a line of the pane (0 is its top border) to a row index.
-func (m *Model) RowAt(y, rows int) (int, bool) {
+// RowAt maps a line of the pane (0 is its top border) to a row index, as
+// the pane was last drawn.
+func (m *Model) RowAt(y int) (int, bool) {
 	i := m.offset + y - 2
-	if y < 2 || i >= rows {
+	if y < 2 || i >= len(m.rows.ids) || y-2 >= m.shown {
 		return 0, false
 	}
 	return i, true
 }
 
-// scroll keeps the cursor among the visible rows.
-func (m *Model) scroll(visible int) {
+// place keeps the cursor among the visible rows and never leaves space
+// below the last row while rows are scrolled out above: the pane may have
+// grown, or the rows shrunk, since the offset was set.
+func (m *Model) place(visible, n int) {
+	m.offset = min(m.offset, max(n-visible, 0))
 	if m.cursor < m.offset {
 		m.offset = m.cursor
 	}
@@ -90,98 +131,196 @@ func (m *Model) scroll(visible int) {
 // plugins cost no more than 20.
 func (m *Model) View(c *pvctx.Context, s *state.Store, w, h int, focused bool) string {
 	st := c.Styles
-	order := s.Order()
+	e := &env{now: c.Now(), hbTimeout: s.Info.HeartbeatTimeout}
+	m.Sync(s, e.now)
+	ids := m.rows.ids
 	visible := max(h-3, 0)
-	m.scroll(visible)
-	cols := fit(columns(nameWidth(order)), render.Inner(w))
-	now := c.Now()
+	m.place(visible, len(ids))
+	m.shown = visible
+	cols := fit(columns(nameWidth(s.Order())), render.Inner(w))
 
 	lines := make([]string, 0, visible+1)
-	lines = append(lines, st.Faint.Bold(true).Render(header(cols)))
-	for i := m.offset; i < len(order) && i < m.offset+visible; i++ {
-		lines = append(lines, m.row(c, s.Plugin(order[i]), cols, now, i == m.cursor, focused, render.Inner(w)))
+	lines = append(lines, st.Faint.Bold(true).Render(m.header(cols)))
+	for i := m.offset; i < len(ids) && i < m.offset+visible; i++ {
+		lines = append(lines, m.row(c, s.Plugin(ids[i]), cols, e, i == m.cursor, focused, render.Inner(w)))
 	}
-	if len(order) == 0 {
+	switch {
+	case s.Len() == 0:
 		lines = append(lines, st.Faint.Render("no plugins configured"))
+	case len(ids) == 0:
+		lines = append(lines, st.Faint.Render("no plugin matches the filter (esc clears it)"))
 	}
 	border := st.Border
 	if focused {
 		border = st.FocusBorder
 	}
-	title := st.Title.Render("Plugins") + st.Faint.Render(" "+itoa(len(order)))
-	return render.Frame(border, title, lines, w, h)
+	return render.Frame(border, m.title(c, s, cols), lines, w, h)
 }
 
-func header(cols []column) string {
+// title names the pane and says how many rows it shows of how many, the
+// filter, the marks, and a sort by a column too narrow to be shown.
+func (m *Model) title(c *pvctx.Context, s *state.Store, cols []column) string {
+	st := c.Styles
+	t := st.Title.Render("Plugins")
+	if m.filter != "" {
+		t += st.Accent.Render(" /"+render.Sanitize(m.filter)) + st.Faint.Render(" "+itoa(len(m.rows.ids))+"/"+itoa(s.Len()))
+	} else {
+		t += st.Faint.Render(" " + itoa(s.Len()))
+	}
+	if n := len(m.marks); n > 0 {
+		t += st.Accent.Render(" · " + itoa(n) + " marked")
+	}
+	name := columns(0)[m.sort.col].title
+	if !hasColumn(cols, name) {
+		t += st.Faint.Render(" · by " + name + m.arrow())
+	}
+	return t
+}
+
+func hasColumn(cols []column, title string) bool {
+	for _, c := range cols {
+		if c.title == title {
+			return true
+		}
+	}
+	return false
+}
+
+func (m *Model) arrow() string {
+	if m.sort.desc {
+		return "▼"
+	}
+	return "▲"
+}
+
+// header is the column titles, the sorted one with its direction.
+func (m *Model) header(cols []column) string {
 	var b strings.Builder
+	b.WriteString(strings.Repeat(" ", markWidth))
+	sorted := columns(0)[m.sort.col].title
 	for i, col := range cols {
 		if i > 0 {
 			b.WriteByte(' ')
 		}
+		title := col.title
+		if title == sorted {
+			title = title[:min(len(title), col.width-1)] + m.arrow()
+		}
 		if col.right {
-			b.WriteString(render.FitRight(col.title, col.width))
+			b.WriteString(render.FitRight(title, col.width))
 		} else {
-			b.WriteString(render.Fit(col.title, col.width))
+			b.WriteString(render.Fit(title, col.width))
 		}
 	}
 	return b.String()
 }
 
+// run is a piece of a row drawn in one style.
+type run struct {
+	text  string
+	style lipgloss.Style
+}
+
 // row draws one instance. Alarming rows (failed, backoff, exited) are drawn
-// whole in their state's style so they stand out in a long table.
-func (m *Model) row(c *pvctx.Context, p *state.Plugin, cols []column, now time.Time, selected, focused bool, w int) string {
+// whole in their state's style so they stand out in a long table; a late
+// heartbeat is drawn in warning colours.
+func (m *Model) row(c *pvctx.Context, p *state.Plugin, cols []column, e *env, selected, focused bool, w int) string {
 	st := c.Styles
-	stateStyle := st.State(p.Status.State)
-	text := st.Text
-	if pvctx.Alarming(p.Status.State) {
-		text = stateStyle
-	}
 	if selected {
 		sel := st.SelectedFaint
 		if focused {
 			sel = st.Selected
 		}
 		// One style for the whole line: a selected row is read as a unit.
-		return sel.Render(render.Fit(plainRow(p, cols, now), w))
+		var b strings.Builder
+		for _, r := range m.cells(c, p, cols, e) {
+			b.WriteString(r.text)
+		}
+		return sel.Render(render.Fit(b.String(), w))
 	}
-	// Three styled runs per row (before the state, the state, after it)
-	// rather than one per cell: Render is the expensive part of a row.
-	before, stateText, after := cells(p, cols, now)
-	return text.Render(before) + stateStyle.Render(stateText) + text.Render(after)
+	// A few styled runs per row rather than one per cell: Render is the
+	// expensive part of a row.
+	var b strings.Builder
+	for _, r := range m.cells(c, p, cols, e) {
+		b.WriteString(r.style.Render(r.text))
+	}
+	return b.String()
 }
 
-// cells draws a row as plain text split around the state column.
-func cells(p *state.Plugin, cols []column, now time.Time) (before, stateText, after string) {
+// cells draws a row as runs of text: the mark, the cells before the state,
+// the state, and the rest, with a late heartbeat apart.
+func (m *Model) cells(c *pvctx.Context, p *state.Plugin, cols []column, e *env) []run {
+	st := c.Styles
+	text := st.Text
+	stateStyle := st.State(p.Status.State)
+	if pvctx.Alarming(p.Status.State) {
+		text = stateStyle
+	}
+	mark := run{"  ", text}
+	if m.marks[p.Status.Instance] {
+		mark = run{"✓ ", st.Accent}
+	}
+	runs := []run{mark}
 	var b strings.Builder
-	for i, col := range cols {
-		if col.cell == nil {
-			before = b.String()
-			if i > 0 {
-				before += " "
-			}
+	flush := func(style lipgloss.Style) {
+		if b.Len() > 0 {
+			runs = append(runs, run{b.String(), style})
 			b.Reset()
-			stateText = render.Fit(stateCell(p.Status.State), col.width)
-			continue
 		}
-		if i > 0 && (b.Len() > 0 || stateText != "") {
+	}
+	for i := 0; i < len(cols); i++ {
+		col := cols[i]
+		if i > 0 {
 			b.WriteByte(' ')
 		}
-		b.WriteString(cellText(col, p, now))
+		switch col.title {
+		case "STATE":
+			flush(text)
+			var cell string
+			cell, i = spill(col, cols, i, p, e)
+			runs = append(runs, run{cell, stateStyle})
+		case "HEARTBEAT":
+			if l := beatLateness(p, e); l != onTime {
+				flush(text)
+				style := st.Warn
+				if l == nearlyHung {
+					style = st.Error
+				}
+				runs = append(runs, run{cellText(col, p, e), style})
+				continue
+			}
+			b.WriteString(cellText(col, p, e))
+		default:
+			b.WriteString(cellText(col, p, e))
+		}
 	}
-	return before, stateText, b.String()
+	flush(text)
+	return runs
 }
 
-func cellText(col column, p *state.Plugin, now time.Time) string {
-	v := render.Sanitize(col.cell(p, now))
+// spill draws the state cell, widened over the columns after it that
+// show only a dash (an instance in backoff has no pid nor uptime) when
+// its text is longer than the column: the restart countdown then shows at
+// every width. It returns the index of the last column it took.
+func spill(col column, cols []column, i int, p *state.Plugin, e *env) (string, int) {
+	v := render.Sanitize(col.cell(p, e))
+	w := col.width
+	for render.Width(v) > w && i+1 < len(cols) && cols[i+1].cell(p, e) == dash {
+		i++
+		w += cols[i].width + 1
+	}
+	if render.Width(v) > w && i == len(cols)-1 {
+		return v, i // the last column: the frame cuts what does not fit
+	}
+	return render.Fit(v, w), i
+}
+
+func cellText(col column, p *state.Plugin, e *env) string {
+	v := render.Sanitize(col.cell(p, e))
 	if col.right {
 		return render.FitRight(v, col.width)
 	}
 	return render.Fit(v, col.width)
-}
-
-func plainRow(p *state.Plugin, cols []column, now time.Time) string {
-	before, stateText, after := cells(p, cols, now)
-	return before + stateText + after
 }
 
 func itoa(n int) string { return render.Count(uint64(n)) }
@@ -189,7 +328,7 @@ func itoa(n int) string { return render.Count(uint64(n)) }
 // WidthWithin is the narrowest pane width showing every column that fits
 // in a pane limit cells wide.
 func WidthWithin(s *state.Store, limit int) int {
-	total := -1
+	total := markWidth - 1
 	for _, c := range fit(columns(nameWidth(s.Order())), render.Inner(limit)) {
 		total += c.width + 1
 	}

@@ -1,0 +1,106 @@
+package plugins
+
+import (
+	"fmt"
+	"strings"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/plugvisor/plugvisor/tui/components/input"
+	pvctx "github.com/plugvisor/plugvisor/tui/context"
+)
+
+// filterInput is the filter being typed; the rows narrow as it changes.
+type filterInput struct{ in input.Model }
+
+// Filter is the filter applied to the rows.
+func (m *Model) Filter() string { return m.filter }
+
+// SetFilter filters the rows: instance ids, states and versions holding
+// the filter's letters in order; a leading '!' keeps the others.
+func (m *Model) SetFilter(f string) {
+	if f == m.filter {
+		return
+	}
+	m.filter, m.rows.stale = f, true
+	m.rev++
+}
+
+// ClearFilter drops the filter and reports whether there was one.
+func (m *Model) ClearFilter() bool {
+	if m.filter == "" {
+		return false
+	}
+	m.SetFilter("")
+	return true
+}
+
+// OpenFilter starts typing the filter, from the one applied.
+func (m *Model) OpenFilter() {
+	in := input.New("plugins /", "name, state or version; !inverts · enter keeps · esc clears")
+	in.Limit = MaxFilter
+	in.SetValue(m.filter)
+	in.Focus()
+	m.input = &filterInput{in}
+}
+
+// Filtering reports whether the filter input has the keyboard.
+func (m *Model) Filtering() bool { return m.input != nil }
+
+// FilterMsg edits the filter: enter keeps it, esc clears it, and either
+// closes the input.
+func (m *Model) FilterMsg(msg tea.Msg) {
+	if k, ok := msg.(tea.KeyPressMsg); ok {
+		switch k.String() {
+		case "enter":
+			m.input = nil
+			return
+		case "esc", "ctrl+c":
+			m.input = nil
+			m.SetFilter("")
+			return
+		}
+	}
+	if m.input.in.Update(msg) {
+		m.SetFilter(m.input.in.Value())
+	}
+}
+
+// FilterView draws the open filter input w cells wide.
+func (m *Model) FilterView(c *pvctx.Context, w int) string {
+	return m.input.in.View(c.Styles.InputStyles(true), w)
+}
+
+// NextSort orders the rows by the next column, ascending.
+func (m *Model) NextSort() {
+	m.setSort(sortBy{col: (m.sort.col + 1) % len(columns(0))})
+}
+
+// FlipSort reverses the order.
+func (m *Model) FlipSort() { m.setSort(sortBy{col: m.sort.col, desc: !m.sort.desc}) }
+
+// SortBy orders the rows by the column titled col (any case); dir is
+// "asc", "desc" or empty (ascending).
+func (m *Model) SortBy(col, dir string) error {
+	i, ok := columnIndex(col)
+	if !ok {
+		return fmt.Errorf("sort: no column %q (columns: %s)", col, strings.Join(ColumnTitles(), ", "))
+	}
+	switch strings.ToLower(dir) {
+	case "", "asc":
+		m.setSort(sortBy{col: i})
+	case "desc":
+		m.setSort(sortBy{col: i, desc: true})
+	default:
+		return fmt.Errorf("sort: direction is asc or desc, not %q", dir)
+	}
+	return nil
+}
+
+// Sort names the column the rows are ordered by, with its direction.
+func (m *Model) Sort() string { return columns(0)[m.sort.col].title + m.arrow() }
+
+func (m *Model) setSort(s sortBy) {
+	m.sort, m.rows.stale = s, true
+	m.rev++
+}

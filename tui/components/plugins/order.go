@@ -1,0 +1,102 @@
+package plugins
+
+import (
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/plugvisor/plugvisor/tui/state"
+)
+
+// MaxFilter bounds the filter typed, in runes.
+const MaxFilter = 128
+
+// sortBy is the column the table is ordered by and its direction.
+type sortBy struct {
+	col  int // index in columns()
+	desc bool
+}
+
+// view is the rows the table shows: the store's instances that pass the
+// filter, in the sort's order. It is worked out again only when the store's
+// rows, the filter or the sort change, never for a frame alone.
+type view struct {
+	ids   []string
+	rev   uint64 // the store's RowsRev ids were computed for
+	stale bool   // the filter or sort changed since
+	valid bool
+}
+
+// refresh recomputes the visible rows if they are out of date and reports
+// whether it did.
+func (m *Model) refresh(s *state.Store, now time.Time) bool {
+	if m.rows.valid && !m.rows.stale && m.rows.rev == s.RowsRev() {
+		return false
+	}
+	m.rows = view{ids: m.order(s, now), rev: s.RowsRev(), valid: true}
+	m.dropGoneMarks(s)
+	m.rev++
+	return true
+}
+
+func (m *Model) order(s *state.Store, now time.Time) []string {
+	q, invert := parseFilter(m.filter)
+	ids := make([]string, 0, s.Len())
+	for _, id := range s.Order() {
+		if q == "" || matches(s.Plugin(id), q) != invert {
+			ids = append(ids, id)
+		}
+	}
+	cmpCol := columns(0)[m.sort.col].compare
+	slices.SortStableFunc(ids, func(a, b string) int {
+		pa, pb := s.Plugin(a), s.Plugin(b)
+		c := cmpCol(pa, pb, now)
+		if m.sort.desc {
+			c = -c
+		}
+		if c != 0 {
+			return c
+		}
+		return state.Natural(a, b)
+	})
+	return ids
+}
+
+// parseFilter splits a leading '!' (show what does not match) from the
+// query.
+func parseFilter(f string) (q string, invert bool) {
+	f = strings.TrimSpace(f)
+	if rest, ok := strings.CutPrefix(f, "!"); ok {
+		return strings.TrimSpace(rest), true
+	}
+	return f, false
+}
+
+// matches: the instance id, state or version holds q's letters in order
+// (k9s's fuzzy filter), ignoring case.
+func matches(p *state.Plugin, q string) bool {
+	st := p.Status
+	return subsequence(st.Instance, q) || subsequence(string(st.State), q) ||
+		subsequence(st.Version, q) || subsequence(st.PluginVersion, q)
+}
+
+func subsequence(s, q string) bool {
+	for _, r := range q {
+		r = unicode.ToLower(r)
+		for {
+			c, n := utf8.DecodeRuneInString(s)
+			if n == 0 {
+				return false
+			}
+			s = s[n:]
+			if unicode.ToLower(c) == r {
+				break
+			}
+		}
+	}
+	return true
+}
+
+func equalFold(a, b string) bool { return strings.EqualFold(a, b) }
