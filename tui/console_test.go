@@ -206,7 +206,7 @@ func TestLogsFilter(t *testing.T) {
 	c := newConsole(t, r.sup, Options{}, 120, 40)
 	c.waitFor("chaos: stderr line 2") // chaos (selected) writes a line every 50 ms
 	c.press("/")
-	c.typeText("LINE 3") // case does not matter
+	c.typeText("=LINE 3") // "=": a filter; case does not matter
 	c.press("enter")
 	s := c.waitFor("filter LINE 3", "chaos: stderr line 3")
 	for _, l := range strings.Split(s, "\n") {
