@@ -15,6 +15,8 @@ type KeyMap struct {
 
 	Filter, Follow, Wrap, Timestamps key.Binding
 	Theme, Command, Help, Quit       key.Binding
+
+	Find, Fullscreen, SaveLogs key.Binding // the Logs tab's search, fullscreen and save
 }
 
 // Default is the key map: k9s and lazydocker conventions.
@@ -53,6 +55,10 @@ func Default() KeyMap {
 		Command:    b(":", "command", ":"),
 		Help:       b("?", "help", "?"),
 		Quit:       b("q/ctrl+c", "quit", "q", "ctrl+c"),
+
+		Find:       b("n/N", "next/previous match", "n", "N"),
+		Fullscreen: b("F", "fullscreen logs", "F"),
+		SaveLogs:   b("ctrl+s", "save logs", "ctrl+s"),
 	}
 }
 
@@ -86,8 +92,8 @@ func (k KeyMap) Groups() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.Top, k.Bottom, k.PageUp, k.PageDown, k.NextPane, k.PrevPane},
 		{k.Start, k.Stop, k.Restart, k.Task, k.Ping, k.Reload, k.Command},
-		{k.Logs, k.Data, k.Tasks, k.Info, k.Enter, k.Back, k.Filter},
-		{k.Follow, k.Wrap, k.Timestamps, k.Theme, k.Help, k.Quit},
+		{k.Logs, k.Data, k.Tasks, k.Info, k.Enter, k.Back, k.Filter, k.Find},
+		{k.Follow, k.Wrap, k.Timestamps, k.Fullscreen, k.SaveLogs, k.Theme, k.Help, k.Quit},
 	}
 }
 
