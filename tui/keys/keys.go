@@ -56,8 +56,8 @@ func Default() KeyMap {
 		Help:       b("?", "help", "?"),
 		Quit:       b("q/ctrl+c", "quit", "q", "ctrl+c"),
 
-		Find:       b("n/N", "next/previous match", "n", "N"),
-		Fullscreen: b("F", "fullscreen logs", "F"),
+		Find:       b("n/N", "next/prev match", "n", "N"),
+		Fullscreen: b("F", "full-screen logs", "F"),
 		SaveLogs:   b("ctrl+s", "save logs", "ctrl+s"),
 	}
 }

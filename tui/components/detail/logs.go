@@ -146,13 +146,14 @@ func (v *logView) top(p *state.Plugin, rows int) {
 	}
 }
 
-// fresh counts the lines shown that arrived since following stopped.
-func (v *logView) fresh(logs *ring.Ring[supervisor.LogLine], match func(int) bool) int {
+// fresh counts the lines that pass the filter, arrived since following
+// stopped and lie past ring index last (the newest on screen).
+func (v *logView) fresh(logs *ring.Ring[supervisor.LogLine], match func(int) bool, last int) int {
 	if v.follow {
 		return 0
 	}
 	n := 0
-	for i := logs.Len() - 1; i >= 0 && seqOf(logs, i) > v.seen; i-- {
+	for i := logs.Len() - 1; i > last && seqOf(logs, i) > v.seen; i-- {
 		if match(i) {
 			n++
 		}
@@ -168,14 +169,14 @@ func (v *logView) lines(c *pvctx.Context, p *state.Plugin, w, h int) []string {
 	logs := p.Logs
 	match := v.match(logs)
 	rows := h - 1
-	fresh := v.fresh(logs, match)
+	end := v.end(logs, match)
+	fresh := v.fresh(logs, match, end)
 	if fresh > 0 {
-		rows--
+		rows-- // room for the marker
 	}
 	v.rows = max(rows, 1)
 	var out [][]string // per log line, its screen rows; newest first
 	used := 0
-	end := v.end(logs, match)
 	for i := end; i >= 0 && used < rows; i-- {
 		if match(i) {
 			r := v.format(c, logs, i, w)
@@ -185,12 +186,17 @@ func (v *logView) lines(c *pvctx.Context, p *state.Plugin, w, h int) []string {
 	}
 	// Pinned near the oldest line: fill the rest of the screen forward.
 	var after [][]string
+	shownLast := end
 	for i := end + 1; i < logs.Len() && used < rows && end >= 0; i++ {
 		if match(i) {
 			r := v.format(c, logs, i, w)
 			after = append(after, r)
 			used += len(r)
+			shownLast = i
 		}
+	}
+	if shownLast > end {
+		fresh = v.fresh(logs, match, shownLast) // the forward fill showed some
 	}
 	var screen []string
 	for i := len(out) - 1; i >= 0; i-- {
@@ -214,9 +220,12 @@ func (v *logView) lines(c *pvctx.Context, p *state.Plugin, w, h int) []string {
 	for len(screen) < rows {
 		screen = append(screen, "")
 	}
-	if fresh > 0 {
+	switch {
+	case fresh > 0:
 		screen = append(screen, render.Cut(st.Accent.Render("+"+plural(fresh, "new line", "new lines"))+
 			st.Faint.Render(" · f or G shows them"), w))
+	case len(screen) == rows && rows < h-1:
+		screen = append(screen, "") // the marker's row, all its lines in view
 	}
 	return append(screen, v.status(c, logs, w))
 }
@@ -225,8 +234,12 @@ func (v *logView) lines(c *pvctx.Context, p *state.Plugin, w, h int) []string {
 func (v *logView) format(c *pvctx.Context, logs *ring.Ring[supervisor.LogLine], i int, w int) []string {
 	st := c.Styles
 	l := logs.At(i)
+	hl := st.Highlight
+	if v.find.cur != 0 && seqOf(logs, i) == v.find.cur {
+		hl = st.Selected // the match n and N are at
+	}
 	if l.Stream == state.Lifecycle {
-		return v.marker(c, l, w)
+		return v.marker(c, l, hl, w)
 	}
 	prefix := st.Stdout.Render("out ")
 	if l.Stream == supervisor.Stderr {
@@ -236,10 +249,6 @@ func (v *logView) format(c *pvctx.Context, logs *ring.Ring[supervisor.LogLine], 
 	if v.times {
 		prefix = st.Faint.Render(l.Time.Format(timeFormat)+" ") + prefix
 		pw += len(timeFormat) + 1
-	}
-	hl := st.Highlight
-	if v.find.cur != 0 && seqOf(logs, i) == v.find.cur {
-		hl = st.Selected // the match n and N are at
 	}
 	text := render.Sanitize(l.Text)
 	tw := max(w-pw, 1)
@@ -262,7 +271,7 @@ func (v *logView) format(c *pvctx.Context, logs *ring.Ring[supervisor.LogLine], 
 
 // marker draws a lifecycle marker (a state change the store put in the
 // stream) in its state's colour, set apart by rules.
-func (v *logView) marker(c *pvctx.Context, l supervisor.LogLine, w int) []string {
+func (v *logView) marker(c *pvctx.Context, l supervisor.LogLine, hl lipgloss.Style, w int) []string {
 	st := c.Styles
 	word, _, _ := strings.Cut(l.Text, ":")
 	style := st.State(supervisor.State(word)).Bold(true)
@@ -270,7 +279,8 @@ func (v *logView) marker(c *pvctx.Context, l supervisor.LogLine, w int) []string
 	if v.times {
 		lead = st.Faint.Render(l.Time.Format(timeFormat) + " ")
 	}
-	return []string{lead + render.Cut(style.Render("── "+render.Sanitize(l.Text)+" ──"), max(w-render.Width(lead), 1))}
+	text := render.Cut(render.Sanitize(l.Text), max(w-render.Width(lead)-6, 1))
+	return []string{lead + style.Render("── ") + highlight(text, v.q.spans(text), style, hl) + style.Render(" ──")}
 }
 
 // stderrStyle is the style of a stderr line's stream marker: an error

@@ -22,7 +22,7 @@ type hitMemo struct {
 // sync matches the lines that arrived since the last call and forgets the
 // ones the ring let go.
 func (h *hitMemo) sync(logs *ring.Ring[supervisor.LogLine], q *search) {
-	b := base(logs) + 1 // seq of ring index 0
+	b := base(logs) + 1     // seq of ring index 0
 	if q.mode == modeNone { // nothing to match: keep nothing
 		*h = hitMemo{}
 		return

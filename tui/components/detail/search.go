@@ -64,7 +64,7 @@ func parseSearch(raw string) search {
 	}
 	re, err := regexp.Compile("(?i)" + s.expr)
 	if err != nil {
-		s.invalid = "not a regular expression, matched literally"
+		s.invalid = "not a regex: literal"
 		re = regexp.MustCompile("(?i)" + regexp.QuoteMeta(s.expr))
 	}
 	s.re = re
@@ -121,7 +121,11 @@ func fuzzyMatch(line string, want []rune) [][]int {
 		if unicode.ToLower(r) != want[k] {
 			continue
 		}
-		out = append(out, []int{i, i + utf8.RuneLen(r)})
+		if n := len(out); n > 0 && out[n-1][1] == i { // one span for a run: fewer styles to draw
+			out[n-1][1] = i + utf8.RuneLen(r)
+		} else {
+			out = append(out, []int{i, i + utf8.RuneLen(r)})
+		}
 		if k++; k == len(want) {
 			return out
 		}
