@@ -114,7 +114,13 @@ func (m *Model) logsSaved(msg logsSavedMsg) tea.Cmd {
 	if msg.err != nil {
 		return m.flash(footer.Error, "logs not saved: "+msg.err.Error())
 	}
-	return m.flash(footer.Info, fmt.Sprintf("saved %s to %s", plural(msg.lines, "log line", "log lines"), msg.path))
+	path := msg.path
+	// ~ for the home directory: the flash line is one line, and the path
+	// is what the operator came for.
+	if home := m.opts.getenv("HOME"); filepath.IsAbs(home) && strings.HasPrefix(path, filepath.Clean(home)+"/") {
+		path = "~" + path[len(filepath.Clean(home)):]
+	}
+	return m.flash(footer.Info, fmt.Sprintf("saved %s to %s", plural(msg.lines, "line", "lines"), path))
 }
 
 // writeLogs writes lines to a new file in dir (made 0700 if missing),
@@ -125,10 +131,10 @@ func writeLogs(dir, id string, at time.Time, lines []supervisor.LogLine) (string
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", fmt.Errorf("make %s: %w", dir, err)
 	}
-	stem := filepath.Join(dir, fileSafe(id)+"-"+at.UTC().Format("20060102T150405.000Z"))
+	stem := filepath.Join(dir, fileSafe(id)+"-"+at.Format("20060102-150405"))
 	var f *os.File
 	var err error
-	for n := 1; n <= 10; n++ { // two saves in one millisecond get a suffix
+	for n := 1; n <= 100; n++ { // two saves in one second get a suffix
 		path := stem + ".log"
 		if n > 1 {
 			path = fmt.Sprintf("%s-%d.log", stem, n)

@@ -234,8 +234,8 @@ func TestLogsFullscreen(t *testing.T) {
 func TestLogsSave(t *testing.T) {
 	r := startRig(t, true)
 	r.waitState("chaos", supervisor.StateRunning)
-	state := t.TempDir()
-	env := func(k string) string { return map[string]string{"XDG_STATE_HOME": state}[k] }
+	home := t.TempDir()
+	env := func(k string) string { return map[string]string{"HOME": home, "XDG_STATE_HOME": home + "/state"}[k] }
 	c := newConsole(t, r.sup, Options{Theme: "dark", getenv: env}, 200, 40)
 	c.waitFor("chaos: stderr line 5")
 	c.press("tab", "/")
@@ -243,10 +243,12 @@ func TestLogsSave(t *testing.T) {
 	c.press("enter")
 	c.waitFor("filter stderr line")
 	c.tm.Send(tea.KeyPressMsg{Code: 's', Mod: tea.ModCtrl})
-	dir := filepath.Join(state, "plugvisor", "logs")
-	flash := regexp.MustCompile(`saved (\d+) log lines to (` + regexp.QuoteMeta(dir) + `/chaos-\S+\.log)`)
+	dir := filepath.Join(home, "state", "plugvisor", "logs")
+	// The flash says the path, the home directory as ~.
+	flash := regexp.MustCompile(`saved (\d+) lines to ~/state/plugvisor/logs/(chaos-\d{8}-\d{6}\.log)`)
 	s := c.waitScreen("saved", func(s string) bool { return flash.MatchString(s) })
 	m := flash.FindStringSubmatch(s)
+	m[2] = filepath.Join(dir, m[2])
 	data, err := os.ReadFile(m[2])
 	if err != nil {
 		t.Fatal(err)
@@ -276,7 +278,7 @@ func TestWriteLogsRefusesLinks(t *testing.T) {
 	if err := os.WriteFile(victim, []byte("keep\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	planted := filepath.Join(dir, "echo.0-20260102T030405.006Z.log")
+	planted := filepath.Join(dir, "echo.0-20260102-030405.log")
 	if err := os.Symlink(victim, planted); err != nil {
 		t.Fatal(err)
 	}
@@ -285,8 +287,8 @@ func TestWriteLogsRefusesLinks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if path == planted {
-		t.Fatal("wrote to the planted link")
+	if want := filepath.Join(dir, "echo.0-20260102-030405-2.log"); path != want {
+		t.Fatalf("wrote %s, want %s beside the planted link", path, want)
 	}
 	if got, _ := os.ReadFile(victim); string(got) != "keep\n" {
 		t.Errorf("the link's target was written: %q", got)
