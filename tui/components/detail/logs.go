@@ -56,14 +56,11 @@ func (v *logView) match(logs *ring.Ring[supervisor.LogLine]) func(int) bool {
 	return func(i int) bool { return v.q.shows(v.hits.at(i)) }
 }
 
-// pause stops following, keeping in view what is shown now; lines that
-// arrive from here on are new.
+// pause stops following (f), keeping in view what is shown now; lines
+// that arrive from here on are new.
 func (v *logView) pause(logs *ring.Ring[supervisor.LogLine]) {
-	if v.follow {
-		v.seen = logs.Total()
-	}
 	v.follow = false
-	v.bottom = logs.Total()
+	v.bottom, v.seen = logs.Total(), logs.Total()
 }
 
 // end is the ring index of the last line to show.
