@@ -205,8 +205,8 @@ func TestLogsFilter(t *testing.T) {
 	r := startRig(t, true)
 	c := newConsole(t, r.sup, Options{}, 120, 40)
 	c.waitFor("chaos: stderr line 2") // chaos (selected) writes a line every 50 ms
-	c.press("tab", "/")               // the detail pane's filter: on the table, / filters plugins
-	c.typeText("LINE 3")              // case does not matter
+	c.press("tab", "/")               // the detail pane: on the table, / filters plugins
+	c.typeText("=LINE 3")             // "=": a filter; case does not matter
 	c.press("enter")
 	s := c.waitFor("filter LINE 3", "chaos: stderr line 3")
 	for _, l := range strings.Split(s, "\n") {

@@ -106,6 +106,8 @@ func (m *Model) global(k tea.KeyPressMsg) tea.Cmd {
 		m.table.OpenFilter()
 	case key.Matches(k, km.Filter):
 		m.openFilter()
+	case key.Matches(k, km.Find), key.Matches(k, km.Fullscreen), key.Matches(k, km.SaveLogs):
+		return m.logsKey(k)
 	case key.Matches(k, km.Follow):
 		m.detail.SetTab(detail.TabLogs)
 		return m.flash(footer.Info, onOff("follow", m.detail.ToggleFollow(m.store)))
@@ -288,6 +290,10 @@ func (m *Model) run(line string) tea.Cmd {
 
 // openFilter opens the filter input for the detail tab shown.
 func (m *Model) openFilter() {
+	if m.focus == paneDetail && m.detail.Tab == detail.TabLogs {
+		m.openSearch() // regex search, n/N, and the filter forms
+		return
+	}
 	if !m.detail.Filterable() {
 		m.detail.SetTab(detail.TabLogs)
 	}
@@ -313,6 +319,7 @@ func (m *Model) filterMsg(msg tea.Msg) tea.Cmd {
 	}
 	if m.filter.Update(msg) {
 		m.detail.SetFilter(m.filter.Value())
+		m.searchTyped()
 	}
 	return nil
 }

@@ -62,6 +62,7 @@ type Model struct {
 	filter   *input.Model
 	dialog   *confirm.Model
 	showHelp bool
+	logsFull bool // F: the Logs tab takes the whole body
 
 	lastID, lastContent string // the task form remembers the last task
 	tokens              *supervisor.Tokens
@@ -207,6 +208,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case engineDoneMsg:
 		m.close()
 		return m, tea.Quit
+	case logsSavedMsg:
+		return m, m.logsSaved(msg)
 	case actionMsg, pingMsg, taskMsg, reloadMsg:
 		return m, m.actionDone(msg)
 	case bulkMsg:

@@ -42,6 +42,9 @@ func (m *Model) layout() layout {
 	w, h := m.c.Width, m.c.Height
 	bodyY, bodyH := header.Height, max(h-header.Height-footer.Height, 0)
 	rows := max(m.store.Len(), 1)
+	if m.fullLogs() {
+		return layout{table: rect{0, bodyY, w, 0}, detail: rect{0, bodyY, w, bodyH}}
+	}
 	if w >= wideWidth && bodyH >= 2*summary.Height {
 		th := min(max(plugins.Height(rows), summary.Height), bodyH/2)
 		tw := plugins.WidthWithin(m.store, w*3/5)
@@ -159,7 +162,9 @@ func (m *Model) frame() string {
 		return m.detail.View(m.c, m.store, l.detail.w, l.detail.h, detailFocused)
 	})
 	var body []string
-	if l.wide {
+	if m.fullLogs() {
+		body = strings.Split(det, "\n")
+	} else if l.wide {
 		sum := m.cache.summary.get(summaryKey{l.summary.w, l.summary.h, m.c.ThemeRev, m.store.RowsRev(), sec, m.table.Selected}, func() string {
 			return summary.View(m.c, m.store, m.table.Selected, l.summary.w, l.summary.h)
 		})

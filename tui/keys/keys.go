@@ -18,6 +18,7 @@ type KeyMap struct {
 
 	// The plugins table's own: its sort and its marks.
 	Sort, SortFlip, Mark, MarkAll key.Binding
+	Find, Fullscreen, SaveLogs    key.Binding // the Logs tab's search, fullscreen and save
 }
 
 // Default is the key map: k9s and lazydocker conventions.
@@ -57,10 +58,13 @@ func Default() KeyMap {
 		Help:       b("?", "help", "?"),
 		Quit:       b("q/ctrl+c", "quit", "q", "ctrl+c"),
 
-		Sort:     b("o", "sort: next column", "o"),
-		SortFlip: b("O", "sort: reverse", "O"),
-		Mark:     b("space", "mark", "space"),
-		MarkAll:  b("ctrl+a", "mark all shown", "ctrl+a"),
+		Sort:       b("o", "sort: next column", "o"),
+		SortFlip:   b("O", "sort: reverse", "O"),
+		Mark:       b("space", "mark", "space"),
+		MarkAll:    b("ctrl+a", "mark all shown", "ctrl+a"),
+		Find:       b("n/N", "next/prev match", "n", "N"),
+		Fullscreen: b("F", "full-screen logs", "F"),
+		SaveLogs:   b("ctrl+s", "save logs", "ctrl+s"),
 	}
 }
 
@@ -94,8 +98,8 @@ func (k KeyMap) Groups() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.Top, k.Bottom, k.PageUp, k.PageDown, k.NextPane, k.PrevPane},
 		{k.Start, k.Stop, k.Restart, k.Task, k.Ping, k.Reload, k.Command, k.Mark, k.MarkAll},
-		{k.Logs, k.Data, k.Tasks, k.Info, k.Enter, k.Back, k.Filter, k.Sort, k.SortFlip},
-		{k.Follow, k.Wrap, k.Timestamps, k.Theme, k.Help, k.Quit},
+		{k.Logs, k.Data, k.Tasks, k.Info, k.Enter, k.Back, k.Filter, k.Find, k.Sort, k.SortFlip},
+		{k.Follow, k.Wrap, k.Timestamps, k.Fullscreen, k.SaveLogs, k.Theme, k.Help, k.Quit},
 	}
 }
 

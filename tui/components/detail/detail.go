@@ -99,7 +99,7 @@ func (m *Model) ToggleFollow(s *state.Store) bool {
 	m.logs.follow = !m.logs.follow
 	if !m.logs.follow {
 		if p := s.Plugin(m.shown); p != nil {
-			m.logs.bottom = p.Logs.Total()
+			m.logs.pause(p.Logs)
 		}
 	}
 	return m.logs.follow
@@ -124,7 +124,7 @@ func (m *Model) Scroll(s *state.Store, n int) {
 	}
 	switch m.Tab {
 	case TabLogs:
-		m.logs.scroll(p.Logs, -n)
+		m.logs.scroll(p, -n)
 	case TabData:
 		if m.data.expanded {
 			m.data.scroll += n
@@ -152,7 +152,7 @@ func (m *Model) Top(s *state.Store, rows int) {
 	}
 	switch m.Tab {
 	case TabLogs:
-		m.logs.top(p.Logs, rows)
+		m.logs.top(p, rows)
 	case TabData:
 		m.data.sel, m.data.scroll = 0, 0
 	case TabTasks:

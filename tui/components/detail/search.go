@@ -1,0 +1,176 @@
+package detail
+
+import (
+	"regexp"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"charm.land/lipgloss/v2"
+
+	"github.com/plugvisor/plugvisor/tui/render"
+)
+
+// searchMode is what a log search does with the lines it matches, chosen
+// by the text's prefix as in k9s.
+type searchMode int
+
+const (
+	modeNone    searchMode = iota
+	modeFind               // TEXT: every line stays, matches are highlighted, n/N go from one to the next
+	modeFilter             // =TEXT: only matching lines are shown
+	modeInverse            // !TEXT: matching lines are hidden
+	modeFuzzy              // -f TEXT: only lines holding TEXT's characters in order are shown
+)
+
+// maxSearch bounds the text compiled: a pasted megabyte is not a search.
+const maxSearch = 512
+
+// search is a parsed log search. The text is a regular expression matched
+// without regard to case; one that does not compile is matched literally,
+// and invalid says why, for the input to show.
+type search struct {
+	raw     string
+	mode    searchMode
+	expr    string // the text after the prefix
+	re      *regexp.Regexp
+	fuzzy   []rune // lower-cased, for modeFuzzy
+	invalid string
+}
+
+// parseSearch reads a search as typed.
+func parseSearch(raw string) search {
+	s := search{raw: raw}
+	text := render.Head(raw, maxSearch)
+	switch {
+	case text == "":
+		return s
+	case strings.HasPrefix(text, "-f "):
+		s.mode, s.expr = modeFuzzy, strings.TrimSpace(text[3:])
+		s.fuzzy = []rune(strings.ToLower(strings.ReplaceAll(s.expr, " ", "")))
+	case text[0] == '!':
+		s.mode, s.expr = modeInverse, text[1:]
+	case text[0] == '=':
+		s.mode, s.expr = modeFilter, text[1:]
+	default:
+		s.mode, s.expr = modeFind, text
+	}
+	if s.expr == "" {
+		s.mode = modeNone
+		return s
+	}
+	if s.mode == modeFuzzy {
+		return s
+	}
+	re, err := regexp.Compile("(?i)" + s.expr)
+	if err != nil {
+		s.invalid = "not a regex: literal"
+		re = regexp.MustCompile("(?i)" + regexp.QuoteMeta(s.expr))
+	}
+	s.re = re
+	return s
+}
+
+// hit reports whether a line matches the search's text.
+func (s *search) hit(line string) bool {
+	switch s.mode {
+	case modeNone:
+		return false
+	case modeFuzzy:
+		return fuzzyHit(line, s.fuzzy)
+	}
+	return s.re.MatchString(line)
+}
+
+// shows reports whether a line that hit (or not) is shown.
+func (s *search) shows(hit bool) bool {
+	switch s.mode {
+	case modeFilter, modeFuzzy:
+		return hit
+	case modeInverse:
+		return !hit
+	}
+	return true
+}
+
+// highlights reports whether matches are marked in the lines shown: an
+// inverse filter shows only lines with none.
+func (s *search) highlights() bool { return s.mode != modeNone && s.mode != modeInverse }
+
+// spans are the byte ranges of line to highlight.
+func (s *search) spans(line string) [][]int {
+	if !s.highlights() {
+		return nil
+	}
+	if s.mode == modeFuzzy {
+		return fuzzyMatch(line, s.fuzzy)
+	}
+	return s.re.FindAllStringIndex(line, -1)
+}
+
+// fuzzyMatch finds the runes of want (lower case) in line in order,
+// ignoring case, and returns where each was found; nil if they are not all
+// there.
+func fuzzyMatch(line string, want []rune) [][]int {
+	if len(want) == 0 {
+		return nil
+	}
+	var out [][]int
+	k := 0
+	for i, r := range line {
+		if unicode.ToLower(r) != want[k] {
+			continue
+		}
+		if n := len(out); n > 0 && out[n-1][1] == i { // one span for a run: fewer styles to draw
+			out[n-1][1] = i + utf8.RuneLen(r)
+		} else {
+			out = append(out, []int{i, i + utf8.RuneLen(r)})
+		}
+		if k++; k == len(want) {
+			return out
+		}
+	}
+	return nil
+}
+
+// fuzzyHit is fuzzyMatch's answer without the positions, for the test of
+// every line, which should not allocate.
+func fuzzyHit(line string, want []rune) bool {
+	if len(want) == 0 {
+		return false
+	}
+	k := 0
+	for _, r := range line {
+		if unicode.ToLower(r) == want[k] {
+			if k++; k == len(want) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// highlight styles text with base and the byte ranges spans (ascending,
+// not overlapping, as regexp and fuzzyMatch give them) with hl.
+func highlight(text string, spans [][]int, base, hl lipgloss.Style) string {
+	if len(spans) == 0 {
+		return base.Render(text)
+	}
+	var b strings.Builder
+	at := 0
+	for _, sp := range spans {
+		lo, hi := max(sp[0], at), min(sp[1], len(text))
+		if lo >= hi {
+			continue
+		}
+		if lo > at {
+			b.WriteString(base.Render(text[at:lo]))
+		}
+		b.WriteString(hl.Render(text[lo:hi]))
+		at = hi
+	}
+	if at < len(text) {
+		b.WriteString(base.Render(text[at:]))
+	}
+	return b.String()
+}
