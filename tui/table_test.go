@@ -160,10 +160,10 @@ func TestTableFilter(t *testing.T) {
 	c.press("esc")
 	c.waitScreen("filter cleared", rowsAre("chaos", "echo", "ticker"))
 
-	// With the detail pane focused, / filters its lines as before.
+	// With the detail pane focused, / is the detail pane's: on Logs, its search.
 	c.press("tab", "/")
-	c.waitScreen("the detail filter", func(s string) bool {
-		return !strings.Contains(s, "plugins /") && strings.Contains(s, "filter (esc clears)")
+	c.waitScreen("the logs search", func(s string) bool {
+		return !strings.Contains(s, "plugins /") && strings.Contains(s, "=filter · !hide")
 	})
 }
 
