@@ -80,6 +80,12 @@ func (m *Model) global(k tea.KeyPressMsg) tea.Cmd {
 		m.detail.SetTab(detail.TabTasks)
 	case key.Matches(k, km.Info):
 		m.detail.SetTab(detail.TabInfo)
+	case key.Matches(k, km.Events):
+		m.detail.SetTab(detail.TabEvents)
+	case key.Matches(k, km.Supervisor):
+		m.detail.SetTab(detail.TabSupervisor)
+	case key.Matches(k, km.AllPlugins) && m.detail.Tab == detail.TabEvents:
+		return m.flash(footer.Info, map[bool]string{true: "events of all plugins", false: "events of the selected plugin"}[m.detail.ToggleAll()])
 	case key.Matches(k, km.Start):
 		return m.lifecycle("start", sel)
 	case key.Matches(k, km.Stop):
