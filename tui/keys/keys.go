@@ -40,8 +40,8 @@ func Default() KeyMap {
 		Events:     b("5", "events", "5"),
 		Supervisor: b("6", "supervisor log", "6"),
 		AllPlugins: b("a", "events: all/one plugin", "a"),
-		Enter:    b("enter", "expand", "enter"),
-		Back:     b("esc", "back", "esc"),
+		Enter:      b("enter", "expand", "enter"),
+		Back:       b("esc", "back", "esc"),
 
 		Start:   b("s", "start", "s"),
 		Stop:    b("x", "stop", "x"),
