@@ -36,12 +36,12 @@ func Default() KeyMap {
 		Data:     b("2", "data", "2"),
 		Tasks:    b("3", "tasks", "3"),
 		Info:     b("4", "info", "4"),
+		Enter:    b("enter", "expand", "enter"),
+		Back:     b("esc", "back", "esc"),
 
 		Events:     b("5", "events", "5"),
 		Supervisor: b("6", "supervisor log", "6"),
 		AllPlugins: b("a", "events: all/one plugin", "a"),
-		Enter:      b("enter", "expand", "enter"),
-		Back:       b("esc", "back", "esc"),
 
 		Start:   b("s", "start", "s"),
 		Stop:    b("x", "stop", "x"),
