@@ -24,10 +24,10 @@ type bus struct {
 	budget  func() int64                          // bytes one subscriber may have queued (agent.subscriber_buffer)
 	dropped atomic.Uint64                         // every event lost by any subscriber, those gone included
 	bytes   atomic.Uint64                         // their estimated size, those of subscribers gone included
-	keep    func(*Event)                          // the history, told of every event before the subscribers; may be nil
+	keep    func(Event)                           // the history, told of every event before the subscribers; may be nil
 }
 
-func newBus(budget func() int64, keep func(*Event)) *bus {
+func newBus(budget func() int64, keep func(Event)) *bus {
 	b := &bus{budget: budget, keep: keep}
 	b.subs.Store(&[]*lossy.Queue[Event]{})
 	return b
@@ -71,10 +71,12 @@ func (b *bus) publish(e Event) {
 	if len(subs) == 0 && b.keep == nil {
 		return
 	}
-	stamp(&e)
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
 	e.size = e.measure()
 	if b.keep != nil {
-		b.keep(&e)
+		b.keep(e) // by value: a pointer would move every event to the heap
 	}
 	deliver(subs, e)
 }
@@ -87,18 +89,14 @@ func (b *bus) publishRecords(e Event, payload int) {
 	if len(subs) == 0 && b.keep == nil {
 		return
 	}
-	stamp(&e)
-	e.size = recordsEventSize(&e, payload)
-	if b.keep != nil {
-		b.keep(&e)
-	}
-	deliver(subs, e)
-}
-
-func stamp(e *Event) {
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
+	e.size = recordsEventSize(&e, payload)
+	if b.keep != nil {
+		b.keep(e)
+	}
+	deliver(subs, e)
 }
 
 func deliver(subs []*lossy.Queue[Event], e Event) {

@@ -89,11 +89,11 @@ func (h *history) instance(plugin, id string) *instHistory {
 }
 
 // keep takes in an event as it is published; e's time and size are set.
-func (h *history) keep(e *Event) {
+func (h *history) keep(e Event) {
 	switch e.Type {
 	case EventSupervisorLog:
 		h.logMu.Lock()
-		h.logs.Push(*e)
+		h.logs.Push(e)
 		h.logMu.Unlock()
 		return
 	case EventState, EventRecords:
@@ -110,33 +110,40 @@ func (h *history) keep(e *Event) {
 	defer ih.mu.Unlock()
 	switch e.Type {
 	case EventState:
-		ih.states.Push(*e)
+		ih.states.Push(e)
 	case EventRecords:
-		if kept := h.fit(*e, third); len(kept.Records) > 0 {
+		if kept := h.fit(e, third); len(kept.Records) > 0 {
 			ih.records.Push(kept)
 		}
 	case EventTask:
-		ih.tasks.Push(h.fitTask(*e, third))
+		ih.tasks.Push(h.fitTask(e, third))
 	}
 }
 
 // fit keeps of a records batch larger than budget its newest records that
 // fit, counting the others dropped: a ring keeps its newest item whatever
 // its size, and one 4 MiB frame must not be what an instance's history is.
+// Only the records kept are measured; the dropped are charged the rest of
+// the frame's estimate, so a flood costs no walk of every record.
 func (h *history) fit(e Event, budget int64) Event {
-	if e.Size() <= budget {
+	total := e.Size()
+	if total <= budget {
 		return e
 	}
 	room := budget - int64(sizeEvent+len(e.Plugin)+len(e.Instance))
 	i := len(e.Records)
-	for ; i > 0 && room >= RecordSize(&e.Records[i-1]); i-- {
-		room -= RecordSize(&e.Records[i-1])
+	for ; i > 0; i-- {
+		n := RecordSize(&e.Records[i-1])
+		if n > room {
+			break
+		}
+		room -= n
 	}
-	h.dropped.Add(uint64(i))
-	h.droppedBytes.Add(uint64(RecordsSize(e.Records[:i])))
 	// A copy: the tail would hold the whole batch's array.
 	e.Records, e.size = slices.Clone(e.Records[i:]), 0
 	e.size = e.measure()
+	h.dropped.Add(uint64(i))
+	h.droppedBytes.Add(uint64(max(total-e.size, 0)))
 	return e
 }
 
