@@ -36,7 +36,7 @@ type Options struct {
 	StatsInterval time.Duration // CPU, RSS and rate sampling; default 1s
 
 	// HistoryMemory bounds what History keeps of each instance, in bytes;
-	// default DefaultHistoryMemory.
+	// default the configuration's agent.history_memory, read at New.
 	HistoryMemory int64
 
 	// NoCgroups contains plugins by process group only, as on a machine
@@ -94,6 +94,9 @@ func New(opts Options) (*Supervisor, error) {
 	def(&opts.StatsInterval, time.Second)
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.HistoryMemory <= 0 {
+		opts.HistoryMemory = int64(opts.Config.Agent.HistoryMemory)
 	}
 	h := newHistory(opts.HistoryMemory)
 	s := &Supervisor{
