@@ -41,7 +41,7 @@ func Default() KeyMap {
 
 		Events:     b("5", "events", "5"),
 		Supervisor: b("6", "supervisor log", "6"),
-		AllPlugins: b("a", "events: all/one plugin", "a"),
+		AllPlugins: b("a", "all plugins", "a"),
 
 		Start:   b("s", "start", "s"),
 		Stop:    b("x", "stop", "x"),
@@ -95,8 +95,8 @@ func (k KeyMap) Groups() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.Top, k.Bottom, k.PageUp, k.PageDown, k.NextPane, k.PrevPane},
 		{k.Start, k.Stop, k.Restart, k.Task, k.Ping, k.Reload, k.Command},
-		{k.Logs, k.Data, k.Tasks, k.Info, k.Events, k.Supervisor, k.AllPlugins, k.Enter, k.Back, k.Filter},
-		{k.Follow, k.Wrap, k.Timestamps, k.Theme, k.Help, k.Quit},
+		{k.Logs, k.Data, k.Tasks, k.Info, k.Events, k.Supervisor, k.Enter, k.Back, k.Filter},
+		{k.AllPlugins, k.Follow, k.Wrap, k.Timestamps, k.Theme, k.Help, k.Quit},
 	}
 }
 
