@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plugvisor/plugvisor/control"
 	ct "github.com/plugvisor/plugvisor/control/controltest"
 	"github.com/plugvisor/plugvisor/examples/chaos"
 	"github.com/plugvisor/plugvisor/supervisor"
@@ -93,4 +94,35 @@ func sameEvent(a, b supervisor.Event) bool {
 		return out
 	}
 	return reflect.DeepEqual(norm(a), norm(b))
+}
+
+// TestHistoryResultFitsAFrame: a history larger than a frame comes back as
+// its newest events that fit, not as an error.
+func TestHistoryResultFitsAFrame(t *testing.T) {
+	const maxFrame = 4096
+	e := ct.Start(t, ct.Plugin(t, "echo", ct.Bin("echo"), ""), ct.Options{Server: func(s *control.Server) { s.MaxFrame = maxFrame }})
+	e.WaitState("echo", supervisor.StateRunning)
+	ctx := context.Background()
+	for range 8 { // 4 state changes each, of about 350 bytes
+		if err := e.Sup.Restart(ctx, "echo"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q := supervisor.HistoryQuery{Plugin: "echo", Types: []supervisor.EventType{supervisor.EventState}}
+	all, err := e.Sup.History(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.Dial().History(ctx, q)
+	if err != nil {
+		t.Fatalf("history beyond a frame: %v", err)
+	}
+	if len(got) == 0 || len(got) >= len(all) {
+		t.Fatalf("got %d of %d events, want the newest that fit in %d bytes", len(got), len(all), maxFrame)
+	}
+	for i := range got {
+		if !sameEvent(got[i], all[len(all)-len(got)+i]) {
+			t.Fatalf("event %d is not the newest events, in order", i)
+		}
+	}
 }
