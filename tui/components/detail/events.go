@@ -131,7 +131,7 @@ func (v *eventsView) lines(c *pvctx.Context, s *state.Store, plugin string, w, h
 		scope = st.Accent.Render("all plugins")
 	}
 	status := []string{scope + st.Faint.Render(" · a: "+map[bool]string{true: "selected plugin", false: "all plugins"}[v.all]),
-		st.Faint.Render(itoa(count(r, func(i int) bool { e := r.At(i); return match(&e) })) + " state changes")}
+		st.Faint.Render(plural(count(r, func(i int) bool { e := r.At(i); return match(&e) }), "state change", "state changes"))}
 	if v.pinned {
 		status = append(status, st.Faint.Render("G: newest"))
 	}
@@ -142,24 +142,37 @@ func (v *eventsView) lines(c *pvctx.Context, s *state.Store, plugin string, w, h
 }
 
 // eventLines draws a state change: time, instance, the transition and the
-// exit, then the whole reason wrapped under it.
+// exit, then the whole reason wrapped under it. An exit that does not fit
+// beside the transition goes under it, before the reason: it is never cut.
 func eventLines(c *pvctx.Context, e *supervisor.Event, w int) []string {
 	st := c.Styles
 	head := st.Faint.Render(e.Time.Format(timeFormat)+" ") + st.Title.Render(render.Sanitize(e.Instance)) + " " +
 		st.State(e.Prev).Render(string(e.Prev)) + st.Faint.Render(" → ") + st.State(e.State).Render(pvctx.Symbol(e.State)+" "+string(e.State))
+	const indent = "    "
+	var under []string
 	if x := e.Exit; x != nil {
 		exit := x.String()
 		if x.Limit != "" {
 			exit += " at " + x.Limit
 		}
-		head += "  " + st.Exit(*x).Render(exit)
+		if render.Width(head)+2+render.Width(exit) <= w {
+			head += "  " + st.Exit(*x).Render(exit)
+		} else {
+			under = append(under, indent+st.Exit(*x).Render(exit))
+		}
 	}
-	out := []string{render.Cut(head, w)}
-	const indent = "    "
+	out := append([]string{render.Cut(head, w)}, under...)
 	for _, l := range render.WrapWords(render.Sanitize(e.Reason), max(w-len(indent), 1)) {
 		out = append(out, indent+st.Text.Render(l))
 	}
 	return out
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return itoa(n) + " " + many
 }
 
 // narrowTitle reports whether the title bar is too narrow for every tab's
