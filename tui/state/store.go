@@ -32,8 +32,9 @@ type Plugin struct {
 	Records *ring.Ring[Record]
 	Rates   *ring.Ring[float64]
 
-	backfilled  bool // its earlier output was fetched with API.Logs
-	stateAt     time.Time
+	backfilled bool // its earlier output was fetched with API.Logs
+	stateAt    time.Time
+
 	recordsUpTo time.Time // the newest records event History brought (history.go)
 }
 
