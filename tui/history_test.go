@@ -2,12 +2,15 @@ package tui
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	ct "github.com/plugvisor/plugvisor/control/controltest"
 	"github.com/plugvisor/plugvisor/examples/chaos"
 	"github.com/plugvisor/plugvisor/supervisor"
+	"github.com/plugvisor/plugvisor/tui/components/detail"
 )
 
 // TestEventsTabShowsTheCrash: the Events tab lists the selected plugin's
@@ -72,4 +75,45 @@ func TestAttachBackfillsRecordsAndTasks(t *testing.T) {
 	c.waitFor("content=sent-before-attach")
 	c.press("5")
 	c.waitFor("echo stopped → ◐ starting", "starting → ● running")
+}
+
+// BenchmarkFrameHistory is BenchmarkFrame for the history tabs: 200
+// plugins, the rings full (2,000 state changes, 2,000 supervisor log lines
+// with long reasons), and each frame one more of each to draw.
+func BenchmarkFrameHistory(b *testing.B) {
+	r := bigRig(b)
+	m := benchModel(b, r.sup, benchW, benchH)
+	sel := m.store.Order()[0]
+	name := m.store.Plugin(sel).Status.Name
+	reason := strings.Repeat("restarted 5 times within 1m0s; start it again when fixed ", 3)
+	ev := func(i int) []supervisor.Event {
+		at := time.Now()
+		return []supervisor.Event{
+			{Type: supervisor.EventState, Plugin: name, Instance: sel, Time: at, Prev: supervisor.StateRunning, State: supervisor.StateExited, Reason: reason,
+				Exit: &supervisor.Exit{Time: at, Code: 1, Reason: reason}},
+			{Type: supervisor.EventSupervisorLog, Plugin: name, Instance: sel, Time: at,
+				SupervisorLog: &supervisor.SupervisorLog{Level: "WARN", Message: "state", Attrs: "plugin=" + name + " reason=" + strconv.Quote(reason) + " n=" + strconv.Itoa(i)}},
+		}
+	}
+	for i := range 2000 {
+		m.store.Apply(ev(i))
+	}
+	for _, tab := range []detail.Tab{detail.TabEvents, detail.TabSupervisor} {
+		for _, all := range []bool{false, true} {
+			if tab == detail.TabSupervisor && all {
+				continue
+			}
+			b.Run("changed-"+strings.ToLower(tab.String())+map[bool]string{true: "-all", false: ""}[all], func(b *testing.B) {
+				m.detail.SetTab(tab)
+				if all {
+					m.detail.ToggleAll()
+					defer m.detail.ToggleAll()
+				}
+				for i := 0; b.Loop(); i++ {
+					m.store.Apply(ev(i))
+					_ = m.View()
+				}
+			})
+		}
+	}
 }

@@ -27,12 +27,12 @@ func (t *tail) end(r *events, match func(*supervisor.Event) bool) int {
 		last = min(int(int64(t.bottom)-int64(base(r))-1), last)
 	}
 	for ; last >= 0; last-- {
-		if e := r.At(last); match(&e) {
+		if match(r.Ptr(last)) {
 			return last
 		}
 	}
 	for i := 0; i < r.Len(); i++ {
-		if e := r.At(i); match(&e) {
+		if match(r.Ptr(i)) {
 			return i
 		}
 	}
@@ -42,7 +42,7 @@ func (t *tail) end(r *events, match func(*supervisor.Event) bool) int {
 // scroll moves n matching events up (n > 0) or down (n < 0); back at the
 // newest, it follows again.
 func (t *tail) scroll(r *events, match func(*supervisor.Event) bool, n int) {
-	at := func(j int) bool { e := r.At(j); return match(&e) }
+	at := func(j int) bool { return match(r.Ptr(j)) }
 	i := t.end(r, match)
 	if i < 0 {
 		return
@@ -69,7 +69,7 @@ func (t *tail) scroll(r *events, match func(*supervisor.Event) bool, n int) {
 func (t *tail) top(r *events, match func(*supervisor.Event) bool, rows int) {
 	n := 0
 	for i := 0; i < r.Len(); i++ {
-		if e := r.At(i); match(&e) {
+		if match(r.Ptr(i)) {
 			t.bottom, t.pinned = seqOf(r, i), true
 			if n++; n >= rows {
 				return
@@ -85,8 +85,8 @@ func (t *tail) screen(r *events, match func(*supervisor.Event) bool, format func
 	var shown [][]string
 	used := 0
 	for i := end; i >= 0 && used < rows; i-- {
-		if e := r.At(i); match(&e) {
-			f := format(&e)
+		if e := r.Ptr(i); match(e) {
+			f := format(e)
 			shown, used = append(shown, f), used+len(f)
 		}
 	}
@@ -131,7 +131,7 @@ func (v *eventsView) lines(c *pvctx.Context, s *state.Store, plugin string, w, h
 		scope = st.Accent.Render("all plugins")
 	}
 	status := []string{scope + st.Faint.Render(" · a: "+map[bool]string{true: "selected plugin", false: "all plugins"}[v.all]),
-		st.Faint.Render(plural(count(r, func(i int) bool { e := r.At(i); return match(&e) }), "state change", "state changes"))}
+		st.Faint.Render(plural(count(r, func(i int) bool { return match(r.Ptr(i)) }), "state change", "state changes"))}
 	if v.pinned {
 		status = append(status, st.Faint.Render("G: newest"))
 	}
