@@ -84,3 +84,18 @@ func TestSupervisorLogScrollsAndFollows(t *testing.T) {
 		t.Fatalf("back at the bottom: %q (pinned %v)", got, v.pinned)
 	}
 }
+
+// TestSupervisorLogWrapsAtSpaces: a long line wraps between its key=value
+// pairs, under its message, not inside a word.
+func TestSupervisorLogWrapsAtSpaces(t *testing.T) {
+	c := pvctx.New(themes.Default(), time.Now)
+	e := supervisor.Event{Type: supervisor.EventSupervisorLog, Time: time.Unix(0, 0).UTC(), SupervisorLog: &supervisor.SupervisorLog{
+		Level: "INFO", Message: "state", Attrs: "plugin=ticker instance=ticker from=stopped to=starting reason=configured"}}
+	got := strings.Join(plain(supLogLines(c, &e, 50)), "\n")
+	want := "00:00:00.000 INFO  state  plugin=ticker\n" +
+		"                   instance=ticker from=stopped\n" +
+		"                   to=starting reason=configured"
+	if got != want {
+		t.Fatalf("got\n%s\nwant\n%s", got, want)
+	}
+}

@@ -56,7 +56,7 @@ func supLogLines(c *pvctx.Context, e *supervisor.Event, w int) []string {
 	if l.Attrs != "" {
 		text += "  " + render.Sanitize(l.Attrs)
 	}
-	parts := render.Wrap(text, max(w-len(lead), 1))
+	parts := render.WrapWords(text, max(w-len(lead), 1))
 	out := make([]string, len(parts))
 	pad := strings.Repeat(" ", len(lead))
 	for i, p := range parts {
