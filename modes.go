@@ -91,7 +91,8 @@ func runSupervisor(args []string) int {
 		fmt.Fprintln(os.Stderr, "plugvisor:", err)
 		return exitUsage
 	}
-	e := engine{sup: sup, cfg: cfg, log: log, script: scr, stderr: os.Stderr}
+	// What runs beside the engine logs through it, so it is in History too.
+	e := engine{sup: sup, cfg: cfg, log: sup.Logger(), script: scr, stderr: os.Stderr}
 	if console {
 		return e.serve(e.console(cmp.Or(f.theme, cfg.Agent.Theme)), logWriter{e.log}, true, false)
 	}

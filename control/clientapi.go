@@ -76,3 +76,15 @@ func (c *Client) Logs(ctx context.Context, name string, n int) ([]supervisor.Log
 	err := c.call(ctx, &Request{Op: OpLogs, Name: name, N: n}, &out)
 	return out, err
 }
+
+// History implements supervisor.API. A result larger than a frame holds
+// the newest events that fit.
+func (c *Client) History(ctx context.Context, q supervisor.HistoryQuery) ([]supervisor.Event, error) {
+	req := &Request{Op: OpHistory, Name: q.Plugin, N: q.N}
+	for _, t := range q.Types {
+		req.Types = append(req.Types, string(t))
+	}
+	var out []supervisor.Event
+	err := c.call(ctx, req, &out)
+	return out, err
+}

@@ -46,7 +46,7 @@ func encodeTo(buf *bytes.Buffer, enc *msgpack.Encoder, v any) error {
 
 func appendRequest(b []byte, r *Request) []byte {
 	b = mp.AppendMapHeader(b, 2+count(r.Op != "", r.Name != "", r.TaskID != 0, r.Content != "", r.Token != "",
-		r.Timeout != 0, r.N != 0, r.Buffer != 0, len(r.Versions) > 0, r.Client != ""))
+		r.Timeout != 0, r.N != 0, r.Buffer != 0, len(r.Versions) > 0, r.Client != "", len(r.Types) > 0))
 	b = mp.AppendKeyString(b, "kind", string(r.Kind))
 	b = mp.AppendKeyUint(b, "id", r.ID)
 	b = optStr(b, "op", string(r.Op))
@@ -60,7 +60,14 @@ func appendRequest(b []byte, r *Request) []byte {
 	if len(r.Versions) > 0 {
 		b = mp.AppendUint16s(mp.AppendString(b, "versions"), r.Versions)
 	}
-	return optStr(b, "client", r.Client)
+	b = optStr(b, "client", r.Client)
+	if len(r.Types) > 0 {
+		b = mp.AppendArrayHeader(mp.AppendString(b, "types"), len(r.Types))
+		for _, t := range r.Types {
+			b = mp.AppendString(b, t)
+		}
+	}
+	return b
 }
 
 // decodeRequest decodes a client's frame. Unknown keys are skipped: a newer
@@ -104,12 +111,29 @@ func decodeRequest(payload []byte, q *Request) error {
 			q.Versions, err = r.Uint16s()
 		case "client":
 			q.Client, err = r.Str()
+		case "types":
+			q.Types, err = r.strings()
 		default:
 			err = r.Skip()
 		}
 		return err
 	})
 	return trailing(r, err)
+}
+
+// strings reads an array of strings.
+func (r *reader) strings() ([]string, error) {
+	n, err := r.ArrayHeader()
+	if err != nil || n == 0 {
+		return nil, err
+	}
+	out := make([]string, n)
+	for i := range out {
+		if out[i], err = r.Str(); err != nil {
+			return nil, fmt.Errorf("[%d]: %w", i, err)
+		}
+	}
+	return out, nil
 }
 
 // trailing refuses bytes after the message: a sender that wrote them meant
@@ -154,8 +178,17 @@ func appendResponse(b []byte, r *Response) ([]byte, any) {
 		return b, nil
 	}
 	b = mp.AppendString(b, "result")
-	if rep, ok := r.Result.(*supervisor.Reply); ok {
-		return appendReply(b, rep), nil
+	switch res := r.Result.(type) {
+	case *supervisor.Reply:
+		return appendReply(b, res), nil
+	case []supervisor.Event:
+		// By hand, as events are streamed: the generic encoder would write
+		// a zero Log into every event that has none.
+		b = mp.AppendArrayHeader(b, len(res))
+		for i := range res {
+			b = appendEvent(b, &res[i])
+		}
+		return b, nil
 	}
 	return b, r.Result
 }
@@ -313,8 +346,8 @@ func appendEventFrame(b []byte, f *EventFrame) []byte {
 
 func appendEvent(b []byte, e *supervisor.Event) []byte {
 	hasLog := e.Log != (supervisor.LogLine{})
-	b = mp.AppendMapHeader(b, 4+count(e.State != "", e.Prev != "", e.Reason != "", hasLog, len(e.Records) > 0,
-		e.Task != nil, e.RTT != 0, e.Dropped != 0))
+	b = mp.AppendMapHeader(b, 4+count(e.State != "", e.Prev != "", e.Reason != "", e.Exit != nil, hasLog, len(e.Records) > 0,
+		e.Task != nil, e.RTT != 0, e.Dropped != 0, e.SupervisorLog != nil))
 	b = mp.AppendKeyString(b, "type", string(e.Type))
 	b = mp.AppendKeyTime(b, "time", e.Time)
 	b = mp.AppendKeyString(b, "plugin", e.Plugin)
@@ -322,6 +355,14 @@ func appendEvent(b []byte, e *supervisor.Event) []byte {
 	b = optStr(b, "state", string(e.State))
 	b = optStr(b, "prev", string(e.Prev))
 	b = optStr(b, "reason", e.Reason)
+	if x := e.Exit; x != nil {
+		b = mp.AppendMapHeader(mp.AppendString(b, "exit"), 3+count(x.Signal != "", x.Limit != ""))
+		b = mp.AppendKeyTime(b, "time", x.Time)
+		b = mp.AppendKeyInt(b, "code", int64(x.Code))
+		b = optStr(b, "signal", x.Signal)
+		b = mp.AppendKeyString(b, "reason", x.Reason)
+		b = optStr(b, "limit", x.Limit)
+	}
 	if hasLog {
 		b = mp.AppendMapHeader(mp.AppendString(b, "log"), 4)
 		b = mp.AppendKeyTime(b, "time", e.Log.Time)
@@ -343,5 +384,12 @@ func appendEvent(b []byte, e *supervisor.Event) []byte {
 		b = optStr(b, "detail", t.Detail)
 	}
 	b = optInt(b, "rtt", int64(e.RTT))
-	return optUint(b, "dropped", e.Dropped)
+	b = optUint(b, "dropped", e.Dropped)
+	if l := e.SupervisorLog; l != nil {
+		b = mp.AppendMapHeader(mp.AppendString(b, "supervisor_log"), 2+count(l.Attrs != ""))
+		b = mp.AppendKeyString(b, "level", l.Level)
+		b = mp.AppendKeyString(b, "message", l.Message)
+		b = optStr(b, "attrs", l.Attrs)
+	}
+	return b
 }

@@ -73,6 +73,7 @@ func TestRequestCodecAgrees(t *testing.T) {
 		{Kind: KindRequest, ID: 1, Op: OpHello, Versions: []uint16{1, 2}, Client: "ctl[1]"},
 		{Kind: KindRequest, ID: 1<<64 - 1, Op: OpSendTask, Name: "echo", TaskID: 1<<32 - 1, Content: "x\x00y", Timeout: -5},
 		{Kind: KindRequest, ID: 300, Op: OpLogs, Name: "n", N: 70000, Buffer: -1},
+		{Kind: KindRequest, ID: 301, Op: OpHistory, Name: "echo", N: 5, Client: "c", Types: []string{"state", "supervisor_log"}},
 		{Kind: KindCancel, ID: 9},
 	} {
 		var viaGeneric plainRequest
@@ -146,6 +147,10 @@ func TestEventCodecAgrees(t *testing.T) {
 			Sent: testTime, ID: 7, Token: "t", Content: "c", Outcome: supervisor.OutcomeTimedOut, Reply: *testReply(), Detail: "late"}},
 		{Type: supervisor.EventHeartbeat, Time: testTime, RTT: time.Millisecond},
 		{Type: supervisor.EventDropped, Time: testTime, Dropped: 1 << 40},
+		{Type: supervisor.EventState, Time: testTime, Plugin: "chaos", Instance: "chaos", State: "exited", Prev: "running", Reason: "exited: signal killed",
+			Exit: &supervisor.Exit{Time: testTime, Code: -1, Signal: "killed", Reason: "exited: signal killed", Limit: "memory_max"}},
+		{Type: supervisor.EventSupervisorLog, Time: testTime, Plugin: "echo", Instance: "echo.0", SupervisorLog: &supervisor.SupervisorLog{
+			Level: "WARN", Message: "state", Attrs: "plugin=echo to=exited"}},
 	} {
 		var got plainEventFrame
 		genericDecode(t, encodeHand(t, &EventFrame{Kind: KindEvent, ID: 3, Event: &ev}), &got)
@@ -160,6 +165,11 @@ func equalEvents(a, b supervisor.Event) bool {
 	norm := func(e supervisor.Event) supervisor.Event {
 		e.Time = e.Time.UTC()
 		e.Log.Time = e.Log.Time.UTC()
+		if e.Exit != nil {
+			x := *e.Exit
+			x.Time = x.Time.UTC()
+			e.Exit = &x
+		}
 		if e.Task != nil {
 			t := *e.Task
 			t.Sent = t.Sent.UTC()

@@ -47,6 +47,16 @@ func (c *conn) call(ctx context.Context, req *Request) (any, error) {
 			return nil, err
 		}
 		return c.fitLogs(req.Name, lines), nil
+	case OpHistory:
+		types := make([]supervisor.EventType, len(req.Types))
+		for i, t := range req.Types {
+			types[i] = supervisor.EventType(t)
+		}
+		events, err := api.History(ctx, supervisor.HistoryQuery{Plugin: req.Name, Types: types, N: req.N})
+		if err != nil {
+			return nil, err
+		}
+		return c.fitEvents(req.Name, events), nil
 	}
 	return nil, &Error{Code: CodeUnknownOp, Message: fmt.Sprintf("unknown op %q", req.Op)}
 }
@@ -76,6 +86,22 @@ func (c *conn) fitLogs(name string, lines []supervisor.LogLine) []supervisor.Log
 		c.log.Debug("control logs result cut to fit a frame", "name", name, "lines", len(lines), "kept", len(lines)-i)
 	}
 	return lines[i:]
+}
+
+// fitEvents keeps the newest of events whose response fits in a frame, by
+// the engine's estimate of their size, which errs high of their encoding.
+func (c *conn) fitEvents(name string, events []supervisor.Event) []supervisor.Event {
+	room := int64(c.srv.MaxFrame - logsEnvelope)
+	i := len(events)
+	for ; i > 0; i-- {
+		if room -= events[i-1].Size(); room < 0 {
+			break
+		}
+	}
+	if i > 0 {
+		c.log.Debug("control history result cut to fit a frame", "name", name, "events", len(events), "kept", len(events)-i)
+	}
+	return events[i:]
 }
 
 func needsName(op Op) bool {

@@ -64,6 +64,10 @@ func specExamples() []example {
 		{"logs", "client → server", &Request{Kind: KindRequest, ID: 6, Op: OpLogs, Name: "echo", N: 1}},
 		{"logs: response", "server → client", &Response{Kind: KindResponse, ID: 6, Result: []supervisor.LogLine{
 			{Time: exampleTime, Instance: "echo.0", Stream: supervisor.Stderr, Text: "warming up"}}}},
+		{"history", "client → server", &Request{Kind: KindRequest, ID: 7, Op: OpHistory, Name: "chaos", Types: []string{"state"}, N: 1}},
+		{"history: response", "server → client", &Response{Kind: KindResponse, ID: 7, Result: []supervisor.Event{{Type: supervisor.EventState, Time: exampleTime,
+			Plugin: "chaos", Instance: "chaos", State: supervisor.StateExited, Prev: supervisor.StateRunning, Reason: "exited: exit 1",
+			Exit: &supervisor.Exit{Time: exampleTime, Code: 1, Reason: "exited: exit 1"}}}}},
 		{"subscribe", "client → server", &Request{Kind: KindRequest, ID: 8, Op: OpSubscribe, Buffer: 1024}},
 		{"subscribe: response", "server → client", &Response{Kind: KindResponse, ID: 8}},
 		{"event", "server → client", &EventFrame{Kind: KindEvent, ID: 8, Event: &supervisor.Event{Type: supervisor.EventState, Time: exampleTime,

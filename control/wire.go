@@ -41,6 +41,7 @@ const (
 	OpSendTask  Op = "send_task" // name, task_id, content, token, timeout → supervisor.Reply
 	OpPing      Op = "ping"      // name, timeout → PingResult
 	OpLogs      Op = "logs"      // name, n → []supervisor.LogLine
+	OpHistory   Op = "history"   // name (optional), types, n → []supervisor.Event
 	OpSubscribe Op = "subscribe" // buffer → nothing, then events carrying this request's id
 )
 
@@ -59,6 +60,7 @@ type Request struct {
 	Buffer   int           `json:"buffer,omitempty"`
 	Versions []uint16      `json:"versions,omitempty"`
 	Client   string        `json:"client,omitempty"`
+	Types    []string      `json:"types,omitempty"` // history: event types
 }
 
 // Response is the server's answer to request ID: Error, or else Result

@@ -38,6 +38,8 @@ func spec(verb string) (verbSpec, bool) {
 		return verbSpec{1, 1, "jfn"}, true
 	case "events":
 		return verbSpec{0, 1, "jfn"}, true
+	case "history":
+		return verbSpec{0, 1, "jn"}, true
 	case "run":
 		return verbSpec{1, 1, ""}, true
 	}
@@ -98,7 +100,7 @@ func (c *command) verbFlags(fs *flag.FlagSet, which string) {
 			fs.BoolVar(&c.follow, "f", false, "follow")
 		case 'n':
 			def := defaultEvents
-			if c.verb == "logs" {
+			if c.verb == "logs" || c.verb == "history" {
 				def = defaultLogLines
 			}
 			fs.IntVar(&c.n, "n", def, "how many")

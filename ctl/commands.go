@@ -43,6 +43,8 @@ func (r *run) dispatch(c *control.Client) error {
 		return r.logs(c, name)
 	case "events":
 		return r.events(c, name)
+	case "history":
+		return r.history(c, name)
 	case "run":
 		return r.script(c)
 	}

@@ -37,6 +37,8 @@ commands:
   ping NAME [--timeout D] [--json]   measure one round trip
   logs NAME [-n N] [-f] [--json]     the last N captured output lines; -f follows
   events [NAME] [-n N] [-f] [--json] the next N events (default 10); -f follows
+  history [NAME] [-n N] [--json]     the last N state changes, task outcomes and
+                                     supervisor log lines the supervisor kept (default 20)
   run FILE                           run a script (see the README) against this instance
 
 Control characters in what plugins wrote are shown as escapes (\x1b);

@@ -178,7 +178,7 @@ func eventLine(ev supervisor.Event) string {
 	head := fmt.Sprintf("%s %-9s %s", ev.Time.Format(timeLayout), printable(string(ev.Type)), printable(ev.Instance))
 	switch ev.Type {
 	case supervisor.EventState:
-		return fmt.Sprintf("%s %s (was %s): %s", head, ev.State, ev.Prev, printable(ev.Reason))
+		return fmt.Sprintf("%s %s (was %s): %s", head, ev.State, ev.Prev, printable(ev.Reason)) + exitText(ev.Exit)
 	case supervisor.EventLog:
 		return fmt.Sprintf("%s %s: %s", head, printable(string(ev.Log.Stream)), printable(ev.Log.Text))
 	case supervisor.EventRecords:
@@ -189,6 +189,8 @@ func eventLine(ev supervisor.Event) string {
 		return fmt.Sprintf("%s rtt %s", head, script.RoundDuration(ev.RTT))
 	case supervisor.EventDropped:
 		return fmt.Sprintf("%s lost %d events (this subscriber fell behind)", head, ev.Dropped)
+	case supervisor.EventSupervisorLog:
+		return supervisorLogLine(head, ev)
 	}
 	return head
 }

@@ -226,6 +226,7 @@ func agentFields(a *Agent) map[string]setter {
 		"output_buffer":        size(&a.OutputBuffer),
 		"task_reply_buffer":    size(&a.TaskReplyBuffer),
 		"log_memory":           size(&a.LogMemory),
+		"history_memory":       size(&a.HistoryMemory),
 		"restart_burst":        integer(&a.RestartBurst),
 		"restart_window":       duration(&a.RestartWindow, false),
 		"manifest_dirs":        stringList(&a.ManifestDirs, pathElem),

@@ -26,6 +26,7 @@ func defaultAgent(getenv func(string) string) Agent {
 		OutputBuffer:        16 * MiB,
 		TaskReplyBuffer:     4 * MiB,
 		LogMemory:           256 * KiB,
+		HistoryMemory:       96 * KiB,
 		RestartBurst:        5,
 		RestartWindow:       60 * time.Second,
 	}

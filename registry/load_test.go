@@ -157,7 +157,7 @@ func TestExampleLoadsEveryKey(t *testing.T) {
 		Socket: "/var/lib/plugvisor/plugvisor.sock", ControlSocket: "/var/lib/plugvisor/plugvisor.ctl.sock",
 		HeartbeatInterval: time.Second, HeartbeatTimeout: 5 * time.Second, RegistrationTimeout: 5 * time.Second,
 		TaskTimeout: 10 * time.Second, StopGrace: 5 * time.Second, MaxFrame: 4 * MiB, LogMaxSize: 10 * MiB,
-		LogBackups: 3, SubscriberBuffer: 16 * MiB, OutputBuffer: 16 * MiB, TaskReplyBuffer: 4 * MiB, LogMemory: 256 * KiB,
+		LogBackups: 3, SubscriberBuffer: 16 * MiB, OutputBuffer: 16 * MiB, TaskReplyBuffer: 4 * MiB, LogMemory: 256 * KiB, HistoryMemory: 96 * KiB,
 		RestartBurst: 5, RestartWindow: time.Minute,
 		ManifestDirs: []string{filepath.Join(dir, "plugins.d")}, Theme: "dark",
 		Limits: Limits{MemoryMax: 512 * MiB, MemoryHigh: 384 * MiB, CPUMax: 1, PidsMax: 256}, User: "nobody",

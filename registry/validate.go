@@ -105,7 +105,7 @@ func (v *validator) agent(a *Agent) {
 	for _, b := range []struct {
 		key string
 		v   Size
-	}{{"subscriber_buffer", a.SubscriberBuffer}, {"output_buffer", a.OutputBuffer}, {"task_reply_buffer", a.TaskReplyBuffer}, {"log_memory", a.LogMemory}} {
+	}{{"subscriber_buffer", a.SubscriberBuffer}, {"output_buffer", a.OutputBuffer}, {"task_reply_buffer", a.TaskReplyBuffer}, {"log_memory", a.LogMemory}, {"history_memory", a.HistoryMemory}} {
 		if b.v < 64*KiB || b.v > 4*GiB {
 			v.fail(k.key(b.key), "%s is out of range (want 64KiB to 4GiB)", b.v)
 		}

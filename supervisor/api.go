@@ -28,9 +28,29 @@ type API interface {
 	SendTask(ctx context.Context, req TaskRequest) (Reply, error)
 	Ping(ctx context.Context, name string) (time.Duration, error)
 	Logs(ctx context.Context, name string, n int) ([]LogLine, error)
+	// History returns what the engine kept of what happened, oldest first:
+	// state changes (with the exit that ended a run), tasks' outcomes,
+	// data records and the supervisor's own log, each kept within a byte
+	// budget that drops the oldest first (Info.HistoryDropped). A face
+	// that subscribes and then asks for History has the past and the
+	// present; events published between the two may be in both.
+	History(ctx context.Context, q HistoryQuery) ([]Event, error)
 	// Subscribe streams events into a channel of buffer events until cancel
 	// is called or ctx ends; the channel is then closed.
 	Subscribe(ctx context.Context, buffer int) (events <-chan Event, cancel func(), err error)
+}
+
+// HistoryQuery selects from what History keeps.
+type HistoryQuery struct {
+	// Plugin is a plugin name or an instance id; empty means every plugin
+	// and the whole supervisor log. With a name, the supervisor log lines
+	// kept are those logged about that plugin.
+	Plugin string `json:"plugin,omitempty"`
+	// Types are which events: EventState, EventTask (final outcomes only),
+	// EventRecords and EventSupervisorLog; empty means all four.
+	Types []EventType `json:"types,omitempty"`
+	// N keeps the newest n events of the result; 0 keeps all.
+	N int `json:"n,omitempty"`
 }
 
 // TaskRequest is a task an operator sends. Token is optional: a caller that
@@ -72,6 +92,10 @@ type Info struct {
 	// HeartbeatTimeout is how long a session may go without a pong before
 	// its instance is hung: a face warns of a late heartbeat before that.
 	HeartbeatTimeout time.Duration `json:"heartbeat_timeout"`
+	// Events History let go of to stay within its budgets, and their
+	// estimated bytes.
+	HistoryDropped      uint64 `json:"history_dropped"`
+	HistoryDroppedBytes uint64 `json:"history_dropped_bytes"`
 }
 
 // What every face says of the watchdog, in one place.
@@ -268,6 +292,9 @@ const (
 	EventTask      EventType = "task"      // Task: sent (pending), then how it ended
 	EventHeartbeat EventType = "heartbeat" // RTT
 	EventDropped   EventType = "dropped"   // Dropped: this subscriber lost events
+	// The supervisor's own log, as it is written: SupervisorLog, and
+	// Plugin and Instance when the line is about one.
+	EventSupervisorLog EventType = "supervisor_log"
 )
 
 // Event is something that happened, delivered to subscribers.
@@ -280,6 +307,7 @@ type Event struct {
 	State  State  `json:"state,omitempty"`
 	Prev   State  `json:"prev,omitempty"`
 	Reason string `json:"reason,omitempty"`
+	Exit   *Exit  `json:"exit,omitempty"` // entering exited: how the run ended
 
 	Log     LogLine           `json:"log,omitzero"`
 	Records []protocol.Record `json:"records,omitempty"`
@@ -287,8 +315,23 @@ type Event struct {
 	RTT     time.Duration     `json:"rtt,omitempty"`
 	Dropped uint64            `json:"dropped,omitempty"`
 
+	SupervisorLog *SupervisorLog `json:"supervisor_log,omitempty"`
+
 	size int64 // Size, measured once by the engine; 0 until then
 }
+
+// SupervisorLog is one record of the supervisor's own log, its attributes
+// flattened to key=value text; message and attributes are bounded
+// (MaxSupervisorLogText each), and a cut one ends in "…".
+type SupervisorLog struct {
+	Level   string `json:"level"` // DEBUG, INFO, WARN or ERROR
+	Message string `json:"message"`
+	Attrs   string `json:"attrs,omitempty"`
+}
+
+// MaxSupervisorLogText bounds a supervisor log record's message and its
+// attributes, each.
+const MaxSupervisorLogText = 2 << 10
 
 // TaskEvent reports a task twice: when it goes on the wire (Outcome
 // pending) and when it ends, keyed by Token either time.

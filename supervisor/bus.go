@@ -24,10 +24,11 @@ type bus struct {
 	budget  func() int64                          // bytes one subscriber may have queued (agent.subscriber_buffer)
 	dropped atomic.Uint64                         // every event lost by any subscriber, those gone included
 	bytes   atomic.Uint64                         // their estimated size, those of subscribers gone included
+	keep    func(Event)                           // the history, told of every event before the subscribers; may be nil
 }
 
-func newBus(budget func() int64) *bus {
-	b := &bus{budget: budget}
+func newBus(budget func() int64, keep func(Event)) *bus {
+	b := &bus{budget: budget, keep: keep}
 	b.subs.Store(&[]*lossy.Queue[Event]{})
 	return b
 }
@@ -62,29 +63,43 @@ func (b *bus) subscribe(buffer int) (<-chan Event, func()) {
 	return s.C(), cancel
 }
 
-// publish delivers e to every subscriber that has room. With none, e is
-// not even measured: its size is only ever a queue's charge.
+// publish delivers e to the history and to every subscriber that has room.
+// The history is told first, so a face that subscribed and then read the
+// history misses nothing between the two.
 func (b *bus) publish(e Event) {
-	if subs := *b.subs.Load(); len(subs) > 0 {
-		e.size = e.measure()
-		deliver(subs, e)
+	subs := *b.subs.Load()
+	if len(subs) == 0 && b.keep == nil {
+		return
 	}
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
+	e.size = e.measure()
+	if b.keep != nil {
+		b.keep(e) // by value: a pointer would move every event to the heap
+	}
+	deliver(subs, e)
 }
 
 // publishRecords publishes a records event whose records were decoded from
 // a frame of payload bytes, sized from the frame (recordsEventSize) rather
 // than by walking every record's fields.
 func (b *bus) publishRecords(e Event, payload int) {
-	if subs := *b.subs.Load(); len(subs) > 0 {
-		e.size = recordsEventSize(&e, payload)
-		deliver(subs, e)
+	subs := *b.subs.Load()
+	if len(subs) == 0 && b.keep == nil {
+		return
 	}
-}
-
-func deliver(subs []*lossy.Queue[Event], e Event) {
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
+	e.size = recordsEventSize(&e, payload)
+	if b.keep != nil {
+		b.keep(e)
+	}
+	deliver(subs, e)
+}
+
+func deliver(subs []*lossy.Queue[Event], e Event) {
 	for _, s := range subs {
 		s.Send(e)
 	}

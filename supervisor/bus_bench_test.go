@@ -9,7 +9,7 @@ import (
 // cost per event bounds the engine's throughput.
 
 func BenchmarkBusPublishDrained(b *testing.B) {
-	bus := newBus(func() int64 { return 16 << 20 })
+	bus := newBus(func() int64 { return 16 << 20 }, nil)
 	for range 4 {
 		ch, cancel := bus.subscribe(4096)
 		defer cancel()
@@ -26,7 +26,7 @@ func BenchmarkBusPublishDrained(b *testing.B) {
 }
 
 func BenchmarkBusPublishFull(b *testing.B) {
-	bus := newBus(func() int64 { return 16 << 20 })
+	bus := newBus(func() int64 { return 16 << 20 }, nil)
 	for range 4 {
 		_, cancel := bus.subscribe(16) // never read: every event is a loss
 		defer cancel()

@@ -8,7 +8,7 @@ import (
 // A subscriber that stops reading loses events, never blocks the publisher,
 // and is told how many it lost before the next event it receives.
 func TestBusSlowSubscriberDropsAndIsTold(t *testing.T) {
-	b := newBus(func() int64 { return 16 << 20 })
+	b := newBus(func() int64 { return 16 << 20 }, nil)
 	slow, cancelSlow := b.subscribe(2)
 	fast, cancelFast := b.subscribe(100)
 	defer cancelFast()
@@ -47,7 +47,7 @@ func TestBusSlowSubscriberDropsAndIsTold(t *testing.T) {
 // counted with their size.
 func TestBusSubscriberBudgetInBytes(t *testing.T) {
 	const budget = 1 << 20
-	b := newBus(func() int64 { return budget })
+	b := newBus(func() int64 { return budget }, nil)
 	ch, cancel := b.subscribe(4096)
 	defer cancel()
 	big := Event{Type: EventLog, Log: LogLine{Text: strings.Repeat("x", 64<<10)}}

@@ -255,13 +255,17 @@ func (in *instance) setState(s State, reason string) {
 	in.mu.Lock()
 	prev := in.st.State
 	in.st.State, in.st.Reason, in.st.Since = s, reason, time.Now()
+	var exit *Exit
+	if s == StateExited && !in.st.LastExit.Time.IsZero() {
+		exit = new(in.st.LastExit)
+	}
 	in.mu.Unlock()
 	lvl := slog.LevelInfo
 	if s == StateFailed || s == StateExited {
 		lvl = slog.LevelWarn
 	}
 	in.log.Log(context.Background(), lvl, "state", "from", string(prev), "to", string(s), "reason", reason)
-	in.env.bus.publish(Event{Type: EventState, Plugin: in.name, Instance: in.id, State: s, Prev: prev, Reason: reason})
+	in.env.bus.publish(Event{Type: EventState, Plugin: in.name, Instance: in.id, State: s, Prev: prev, Reason: reason, Exit: exit})
 	in.resolveWaiters(s, reason)
 }
 

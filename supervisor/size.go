@@ -42,6 +42,12 @@ func (e *Event) Size() int64 {
 func (e *Event) measure() int64 {
 	n := int64(sizeEvent + len(e.Plugin) + len(e.Instance) + len(e.Reason) + len(e.Log.Text) + len(e.Log.Instance))
 	n += RecordsSize(e.Records)
+	if x := e.Exit; x != nil {
+		n += int64(sizeEvent/2 + len(x.Signal) + len(x.Reason) + len(x.Limit))
+	}
+	if l := e.SupervisorLog; l != nil {
+		n += int64(len(l.Level) + len(l.Message) + len(l.Attrs))
+	}
 	if t := e.Task; t != nil {
 		n += int64(len(t.Token) + len(t.Content) + len(t.Detail) + len(t.Reply.Error))
 		n += RecordsSize(t.Reply.Records)

@@ -35,6 +35,10 @@ type Options struct {
 	TermGrace     time.Duration // SIGTERM → SIGKILL; default 2s
 	StatsInterval time.Duration // CPU, RSS and rate sampling; default 1s
 
+	// HistoryMemory bounds what History keeps of each instance, in bytes;
+	// default the configuration's agent.history_memory, read at New.
+	HistoryMemory int64
+
 	// NoCgroups contains plugins by process group only, as on a machine
 	// without cgroups (benchmarks compare the two).
 	NoCgroups bool
@@ -49,6 +53,7 @@ type Supervisor struct {
 	opts     Options
 	log      *slog.Logger
 	bus      *bus
+	history  *history
 	verifier *registry.Verifier
 	tokens   *Tokens
 
@@ -90,13 +95,19 @@ func New(opts Options) (*Supervisor, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.HistoryMemory <= 0 {
+		opts.HistoryMemory = int64(opts.Config.Agent.HistoryMemory)
+	}
+	h := newHistory(opts.HistoryMemory)
 	s := &Supervisor{
-		opts: opts, log: opts.Logger, verifier: registry.NewVerifierIn(filepath.Join(opts.Config.Agent.WorkDir, "verified")),
+		opts: opts, history: h, verifier: registry.NewVerifierIn(filepath.Join(opts.Config.Agent.WorkDir, "verified")),
 		config: opts.Config, instances: map[string]*instance{}, ready: make(chan struct{}),
 		reg:    registration{logged: ratelimit.New(20, time.Second)},
 		tokens: NewTokens(""),
 	}
-	s.bus = newBus(func() int64 { return int64(s.cfg().Agent.SubscriberBuffer) })
+	s.bus = newBus(func() int64 { return int64(s.cfg().Agent.SubscriberBuffer) }, h.keep)
+	// Everything the engine logs is also an event, and kept.
+	s.log = slog.New(newLogTee(opts.Logger.Handler(), s.bus.publish))
 	return s, nil
 }
 
@@ -105,6 +116,11 @@ func (s *Supervisor) cfg() *registry.Config {
 	defer s.mu.RUnlock()
 	return s.config
 }
+
+// Logger is the engine's logger: what is logged through it is written
+// where Options.Logger writes and is also the supervisor's log in History
+// and on the event bus, so the faces beside the engine log through it.
+func (s *Supervisor) Logger() *slog.Logger { return s.log }
 
 // Ready is closed once the socket listens and auto-start plugins were launched.
 func (s *Supervisor) Ready() <-chan struct{} { return s.ready }
@@ -376,6 +392,7 @@ func (s *Supervisor) Info(ctx context.Context) (Info, error) {
 		Socket: cfg.Agent.Socket, ControlSocket: cfg.Agent.ControlSocket, ConfigFiles: cfg.Files,
 		RefusedConns: s.reg.refused.Load(), ShedConns: s.reg.shed.Load(),
 		HeartbeatTimeout: cfg.Agent.HeartbeatTimeout,
+		HistoryDropped:   s.history.dropped.Load(), HistoryDroppedBytes: s.history.droppedBytes.Load(),
 	}, nil
 }
 

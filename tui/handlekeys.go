@@ -1,8 +1,6 @@
 package tui
 
 import (
-	"strconv"
-
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
@@ -12,6 +10,7 @@ import (
 	"github.com/plugvisor/plugvisor/tui/components/footer"
 	"github.com/plugvisor/plugvisor/tui/components/form"
 	"github.com/plugvisor/plugvisor/tui/components/input"
+	"github.com/plugvisor/plugvisor/tui/render"
 )
 
 // Dialog actions: what a confirmed dialog does.
@@ -83,6 +82,12 @@ func (m *Model) global(k tea.KeyPressMsg) tea.Cmd {
 		m.detail.SetTab(detail.TabTasks)
 	case key.Matches(k, km.Info):
 		m.detail.SetTab(detail.TabInfo)
+	case key.Matches(k, km.Events):
+		m.detail.SetTab(detail.TabEvents)
+	case key.Matches(k, km.Supervisor):
+		m.detail.SetTab(detail.TabSupervisor)
+	case key.Matches(k, km.AllPlugins) && m.detail.Tab == detail.TabEvents:
+		return m.flash(footer.Info, map[bool]string{true: "events of all plugins", false: "events of the selected plugin"}[m.detail.ToggleAll()])
 	case key.Matches(k, km.Start):
 		return m.lifecycleKey("start", sel)
 	case key.Matches(k, km.Stop):
@@ -358,12 +363,7 @@ func (m *Model) beginStop() tea.Cmd {
 	}
 }
 
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return strconv.Itoa(n) + " " + many
-}
+func plural(n int, one, many string) string { return render.Plural(n, one, many) }
 
 func them(n int) string {
 	if n == 1 {

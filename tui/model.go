@@ -68,6 +68,7 @@ type Model struct {
 	tokens              *supervisor.Tokens
 
 	ticking       bool // a fold tick is scheduled (events are flowing)
+	feedUp        bool // subscribed (or refused): backfills may start (history.go)
 	snapInFlight  bool
 	statesChanged bool // a fold saw state changes not yet in a snapshot
 	stopping      bool // the operator quit; waiting for the engine to stop
@@ -119,7 +120,7 @@ func (m *Model) Init() tea.Cmd {
 			if err := f.start(api, buf); err != nil {
 				return feedFailedMsg{err}
 			}
-			return f.waitCmd()()
+			return subscribedMsg{}
 		},
 		m.snapshotCmd(false),
 		m.watchEngine(),
@@ -195,6 +196,14 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case backfillMsg:
 		m.store.Backfill(msg.id, msg.lines)
 		return m, nil
+	case subscribedMsg:
+		return m, tea.Batch(m.feed.waitCmd(), m.subscribed())
+	case historyMsg:
+		m.store.BackfillHistory(msg.events)
+		return m, nil
+	case activityMsg:
+		m.store.BackfillActivity(msg.id, msg.events)
+		return m, nil
 	case flashExpiredMsg:
 		if m.footer.Expire(msg.id) && m.lost {
 			m.footer.Set(footer.Error, m.lostText()+" · q quits") // the loss stays said
@@ -204,7 +213,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.linkLost(msg.err)
 		return m, nil
 	case feedFailedMsg:
-		return m, m.flash(footer.Error, "no live events: "+msg.err.Error()+"; the table still refreshes every second")
+		return m, tea.Batch(m.subscribed(), m.flash(footer.Error, "no live events: "+msg.err.Error()+"; the table still refreshes every second"))
 	case engineDoneMsg:
 		m.close()
 		return m, tea.Quit
@@ -311,20 +320,23 @@ func (m *Model) applySnapshot(msg snapshotMsg) tea.Cmd {
 // subscribed (the engine keeps recent lines), so their logs do not start
 // empty.
 func (m *Model) backfill() tea.Cmd {
+	if !m.feedUp {
+		return nil // once subscribed, so that nothing falls between
+	}
 	ids := m.store.NeedBackfill()
 	if len(ids) == 0 {
 		return nil
 	}
 	api := m.api
-	cmds := make([]tea.Cmd, len(ids))
-	for i, id := range ids {
-		cmds[i] = func() tea.Msg {
+	cmds := make([]tea.Cmd, 0, 2*len(ids))
+	for _, id := range ids {
+		cmds = append(cmds, activityCmd(api, id), func() tea.Msg {
 			lines, err := api.Logs(context.Background(), id, backfillLines)
 			if err != nil {
 				return nil // the instance went away; its events still come
 			}
 			return backfillMsg{id: id, lines: lines}
-		}
+		})
 	}
 	return tea.Batch(cmds...)
 }

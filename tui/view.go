@@ -282,7 +282,7 @@ func (m *Model) helpKeys() (help.KeyMap, string) {
 	}
 	f := keys.FocusPlugins
 	if m.focus == paneDetail {
-		f = []keys.Focus{keys.FocusLogs, keys.FocusData, keys.FocusTasks, keys.FocusInfo}[m.detail.Tab]
+		f = []keys.Focus{keys.FocusLogs, keys.FocusData, keys.FocusTasks, keys.FocusInfo, keys.FocusEvents, keys.FocusSupervisor}[m.detail.Tab]
 	}
 	return keys.Help{Map: m.c.Keys, Focus: f}, fmt.Sprint("focus", f)
 }

@@ -9,6 +9,7 @@ type KeyMap struct {
 	Up, Down, Top, Bottom, PageUp, PageDown key.Binding
 	NextPane, PrevPane                      key.Binding
 	Logs, Data, Tasks, Info                 key.Binding
+	Events, Supervisor, AllPlugins          key.Binding
 	Enter, Back                             key.Binding
 
 	Start, Stop, Restart, Task, Ping, Reload key.Binding
@@ -41,6 +42,10 @@ func Default() KeyMap {
 		Info:     b("4", "info", "4"),
 		Enter:    b("enter", "expand", "enter"),
 		Back:     b("esc", "back", "esc"),
+
+		Events:     b("5", "events", "5"),
+		Supervisor: b("6", "supervisor log", "6"),
+		AllPlugins: b("a", "all plugins", "a"),
 
 		Start:   b("s", "start", "s"),
 		Stop:    b("x", "stop", "x"),
@@ -78,6 +83,8 @@ const (
 	FocusData
 	FocusTasks
 	FocusInfo
+	FocusEvents
+	FocusSupervisor
 )
 
 // Short is the one-line help for what has focus.
@@ -87,8 +94,10 @@ func (k KeyMap) Short(f Focus) []key.Binding {
 		return []key.Binding{k.Up, k.Filter, k.Follow, k.Wrap, k.Timestamps, k.NextPane, k.Help, k.Quit}
 	case FocusData, FocusTasks:
 		return []key.Binding{k.Up, k.Enter, k.Filter, k.Task, k.NextPane, k.Help, k.Quit}
-	case FocusInfo:
+	case FocusInfo, FocusSupervisor:
 		return []key.Binding{k.Up, k.NextPane, k.Help, k.Quit}
+	case FocusEvents:
+		return []key.Binding{k.Up, k.AllPlugins, k.NextPane, k.Help, k.Quit}
 	}
 	return []key.Binding{k.Up, k.Start, k.Stop, k.Restart, k.Task, k.Ping, k.Command, k.Help, k.Quit}
 }
@@ -98,8 +107,8 @@ func (k KeyMap) Groups() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.Top, k.Bottom, k.PageUp, k.PageDown, k.NextPane, k.PrevPane},
 		{k.Start, k.Stop, k.Restart, k.Task, k.Ping, k.Reload, k.Command, k.Mark, k.MarkAll},
-		{k.Logs, k.Data, k.Tasks, k.Info, k.Enter, k.Back, k.Filter, k.Find, k.Sort, k.SortFlip},
-		{k.Follow, k.Wrap, k.Timestamps, k.Fullscreen, k.SaveLogs, k.Theme, k.Help, k.Quit},
+		{k.Logs, k.Data, k.Tasks, k.Info, k.Events, k.Supervisor, k.Enter, k.Back, k.Filter, k.Find, k.Sort, k.SortFlip},
+		{k.AllPlugins, k.Follow, k.Wrap, k.Timestamps, k.Fullscreen, k.SaveLogs, k.Theme, k.Help, k.Quit},
 	}
 }
 

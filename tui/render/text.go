@@ -154,3 +154,11 @@ func WrapWords(s string, w int) []string {
 	}
 	return strings.Split(ansi.Wrap(s, w, ""), "\n")
 }
+
+// Plural is n and the word that agrees with it: "1 match", "11 matches".
+func Plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return Count(uint64(max(n, 0))) + " " + many
+}

@@ -35,6 +35,8 @@ type Plugin struct {
 
 	backfilled bool // its earlier output was fetched with API.Logs
 	stateAt    time.Time
+
+	recordsUpTo time.Time // the newest records event History brought (history.go)
 }
 
 func newPlugin(name, instance string, b Budgets) *Plugin {
@@ -74,6 +76,7 @@ type Store struct {
 	order   []string           // instance ids by plugin name, then instance
 	tasks   map[string]*tasks  // by plugin name
 	rows    uint64             // bumped whenever anything a plugin row shows changes
+	hist    history            // state changes and the supervisor's log (history.go)
 }
 
 // New makes an empty store with the default budgets.
@@ -82,7 +85,7 @@ func New() *Store { return NewWith(Budgets{}) }
 // NewWith makes an empty store with budgets b; those left zero are the
 // defaults.
 func NewWith(b Budgets) *Store {
-	return &Store{budgets: b.withDefaults(), plugins: map[string]*Plugin{}, tasks: map[string]*tasks{}}
+	return &Store{budgets: b.withDefaults(), plugins: map[string]*Plugin{}, tasks: map[string]*tasks{}, hist: newHistory()}
 }
 
 // Budgets are the store's byte bounds.
@@ -174,10 +177,17 @@ func (s *Store) ApplySized(events []supervisor.Event, sizes []int64) Folded {
 			p.Logs.Push(lifecycleMarker(e))
 			s.rows++
 			f.States = true
+			s.hist.keep(e)
+		case supervisor.EventSupervisorLog:
+			s.hist.keep(e)
 		case supervisor.EventLog:
 			s.ensure(e.Plugin, e.Instance).Logs.Push(e.Log)
 		case supervisor.EventRecords:
-			sizes = s.ensure(e.Plugin, e.Instance).pushRecords(e, sizes)
+			if p := s.ensure(e.Plugin, e.Instance); !p.skipRecords(e) {
+				sizes = p.pushRecords(e, sizes)
+			} else if sizes != nil {
+				sizes = sizes[len(e.Records):]
+			}
 		case supervisor.EventHeartbeat:
 			p := s.ensure(e.Plugin, e.Instance)
 			p.Status.LastHeartbeat, p.Status.HeartbeatRTT = e.Time, e.RTT

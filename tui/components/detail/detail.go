@@ -13,15 +13,17 @@ import (
 // Tab is one of the detail pane's views.
 type Tab int
 
-// The tabs, in key order 1–4.
+// The tabs, in key order 1–6.
 const (
 	TabLogs Tab = iota
 	TabData
 	TabTasks
 	TabInfo
+	TabEvents     // state changes (events.go)
+	TabSupervisor // the supervisor's own log (suplog.go)
 )
 
-var tabNames = [...]string{"Logs", "Data", "Tasks", "Info"}
+var tabNames = [...]string{"Logs", "Data", "Tasks", "Info", "Events", "Supervisor"}
 
 func (t Tab) String() string { return tabNames[t] }
 
@@ -35,6 +37,9 @@ type Model struct {
 	data  dataView
 	tasks taskView
 	info  infoView
+
+	events eventsView
+	suplog supLogView
 
 	rev  int   // bumped by every change of view state, for render caching
 	tabs []int // x of each tab's start in the title, then the end, for clicks
@@ -53,6 +58,7 @@ func (m *Model) Show(id string) {
 	m.data.list, m.data.expanded = list{}, false
 	m.tasks.list, m.tasks.expanded = list{}, false
 	m.info.scroll = 0
+	m.events.tail = tail{}
 	m.rev++
 }
 
@@ -78,7 +84,7 @@ func (m *Model) Filter() string {
 }
 
 // Filterable reports whether the current tab has a filter.
-func (m *Model) Filterable() bool { return m.Tab != TabInfo }
+func (m *Model) Filterable() bool { return m.Tab < TabInfo }
 
 // SetFilter sets the current tab's filter.
 func (m *Model) SetFilter(f string) {
@@ -140,6 +146,10 @@ func (m *Model) Scroll(s *state.Store, n int) {
 		m.tasks.move(ts, m.tasks.match(ts), n)
 	case TabInfo:
 		m.info.scroll += n
+	case TabEvents:
+		m.events.scroll(s.Events(), m.events.match(p.Status.Name), -n)
+	case TabSupervisor:
+		m.suplog.scroll(s.SupervisorLog(), everything, -n)
 	}
 }
 
@@ -159,6 +169,10 @@ func (m *Model) Top(s *state.Store, rows int) {
 		m.tasks.sel, m.tasks.scroll = 0, 0
 	case TabInfo:
 		m.info.scroll = 0
+	case TabEvents:
+		m.events.top(s.Events(), m.events.match(p.Status.Name), rows)
+	case TabSupervisor:
+		m.suplog.top(s.SupervisorLog(), everything, rows)
 	}
 }
 
@@ -180,6 +194,10 @@ func (m *Model) Bottom(s *state.Store) {
 		m.tasks.oldest(ts, m.tasks.match(ts))
 	case TabInfo:
 		m.info.scroll = 1 << 20
+	case TabEvents:
+		m.events.tail = tail{}
+	case TabSupervisor:
+		m.suplog.tail = tail{}
 	}
 }
 
@@ -250,6 +268,10 @@ func (m *Model) Key(c *pvctx.Context, s *state.Store, w, h int, focused bool) Ke
 		_, k.Data = s.Tasks(p.Status.Name)
 	case TabInfo:
 		k.Data = s.RowsRev()
+	case TabEvents:
+		k.Data = s.Events().Total() + s.Events().Evicted()
+	case TabSupervisor:
+		k.Data = s.SupervisorLog().Total() + s.SupervisorLog().Evicted()
 	}
 	return k
 }
@@ -261,7 +283,7 @@ func (m *Model) View(c *pvctx.Context, s *state.Store, w, h int, focused bool) s
 	if focused {
 		border = st.FocusBorder
 	}
-	title := m.title(c, s)
+	title := m.title(c, s, w)
 	p := s.Plugin(m.shown)
 	iw, ih := render.Inner(w), h-2
 	var lines []string
@@ -275,6 +297,10 @@ func (m *Model) View(c *pvctx.Context, s *state.Store, w, h int, focused bool) s
 	case m.Tab == TabTasks:
 		ts, _ := s.Tasks(p.Status.Name)
 		lines = m.tasks.lines(c, ts, iw, ih)
+	case m.Tab == TabEvents:
+		lines = m.events.lines(c, s, p.Status.Name, iw, ih)
+	case m.Tab == TabSupervisor:
+		lines = m.suplog.lines(c, s, iw, ih)
 	default:
 		lines = m.info.lines(c, p, s.Info, iw, ih)
 	}
@@ -283,13 +309,14 @@ func (m *Model) View(c *pvctx.Context, s *state.Store, w, h int, focused bool) s
 
 // title is the tab bar and the instance's name and state. It records where
 // each tab is drawn so a click can be mapped to it.
-func (m *Model) title(c *pvctx.Context, s *state.Store) string {
+func (m *Model) title(c *pvctx.Context, s *state.Store, w int) string {
 	st := c.Styles
 	var b strings.Builder
 	m.tabs = m.tabs[:0]
 	x := 3 // after "╭─ "
+	compact := narrowTitle(s.Plugin(m.shown), w)
 	for i, name := range tabNames {
-		label := itoa(i+1) + " " + name
+		label := tabLabel(i, name, compact && Tab(i) != m.Tab)
 		m.tabs = append(m.tabs, x)
 		if Tab(i) == m.Tab {
 			b.WriteString(st.TabActive.Render(label))

@@ -337,11 +337,6 @@ func (v *logView) searchStatus(c *pvctx.Context, logs *ring.Ring[supervisor.LogL
 }
 
 // plural is n and the word that agrees with it.
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return itoa(n) + " " + many
-}
+func plural(n int, one, many string) string { return render.Plural(n, one, many) }
 
 func itoa(n int) string { return render.Count(uint64(max(n, 0))) }

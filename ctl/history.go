@@ -1,0 +1,55 @@
+package ctl
+
+import (
+	"fmt"
+
+	"github.com/plugvisor/plugvisor/control"
+	"github.com/plugvisor/plugvisor/supervisor"
+)
+
+// historyTypes are what `ctl history` prints: what happened, not the data
+// (records are what `ctl events` and the console's Data tab are for).
+var historyTypes = []supervisor.EventType{supervisor.EventState, supervisor.EventTask, supervisor.EventSupervisorLog}
+
+// history prints the last n events the supervisor kept, oldest first.
+func (r *run) history(c *control.Client, name string) error {
+	evs, err := c.History(r.ctx, supervisor.HistoryQuery{Plugin: name, Types: historyTypes, N: r.cmd.n})
+	if err != nil {
+		return err
+	}
+	for _, ev := range evs {
+		if r.cmd.json {
+			if err := r.writeJSON(ev); err != nil {
+				return err
+			}
+			continue
+		}
+		fmt.Fprintln(r.out, eventLine(ev))
+	}
+	return nil
+}
+
+// supervisorLogLine renders one line of the supervisor's own log.
+func supervisorLogLine(head string, ev supervisor.Event) string {
+	l := ev.SupervisorLog
+	if l == nil {
+		return head
+	}
+	s := fmt.Sprintf("%s %s %s", head, printable(l.Level), printable(l.Message))
+	if l.Attrs != "" {
+		s += " " + printable(l.Attrs)
+	}
+	return s
+}
+
+// exitText says how a run ended, for a state change into exited.
+func exitText(x *supervisor.Exit) string {
+	if x == nil {
+		return ""
+	}
+	s := " [" + x.String()
+	if x.Limit != "" {
+		s += " at " + printable(x.Limit)
+	}
+	return s + "]"
+}
