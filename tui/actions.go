@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -124,13 +123,12 @@ func (m *Model) ping(name string) tea.Cmd {
 // sendTask shows the round trip as pending at once, in the Tasks tab of
 // its plugin, and fills in the reply when the call returns.
 func (m *Model) sendTask(target string, id uint32, content string) tea.Cmd {
+	m.sent.Remember(m.pluginName(target), id, content)
 	if m.lost {
-		m.lastID, m.lastContent = strconv.FormatUint(uint64(id), 10), content
 		return m.refuseLost(fmt.Sprintf("task %d → %s", id, target))
 	}
 	token := m.tokens.Next()
 	m.store.AddPending(target, token, id, content, m.now())
-	m.lastID, m.lastContent = strconv.FormatUint(uint64(id), 10), content
 	m.selectTarget(target)
 	m.detail.SetTab(detail.TabTasks)
 	m.detail.NewestTask()
@@ -143,6 +141,14 @@ func (m *Model) sendTask(target string, id uint32, content string) tea.Cmd {
 		reply.Token = token
 		return taskMsg{target: target, reply: reply, err: err}
 	}
+}
+
+// pluginName is the plugin a target (a plugin or an instance id) belongs to.
+func (m *Model) pluginName(target string) string {
+	if p := m.store.Plugin(target); p != nil {
+		return p.Status.Name
+	}
+	return target
 }
 
 // selectTarget moves the cursor to the instance a command names, or to the

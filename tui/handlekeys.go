@@ -93,7 +93,7 @@ func (m *Model) global(k tea.KeyPressMsg) tea.Cmd {
 		if sel == "" {
 			return m.flash(footer.Warn, "no plugin selected")
 		}
-		m.form = form.New(m.c, sel, m.lastID, m.lastContent)
+		m.form = form.New(m.c, sel, m.sent.Of(m.pluginName(sel)))
 	case key.Matches(k, km.Ping):
 		return m.ping(sel)
 	case key.Matches(k, km.Reload):

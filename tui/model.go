@@ -63,8 +63,8 @@ type Model struct {
 	dialog   *confirm.Model
 	showHelp bool
 
-	lastID, lastContent string // the task form remembers the last task
-	tokens              *supervisor.Tokens
+	sent   form.Memory // the task form remembers each plugin's last task
+	tokens *supervisor.Tokens
 
 	ticking       bool // a fold tick is scheduled (events are flowing)
 	snapInFlight  bool
@@ -94,7 +94,7 @@ func newModel(api supervisor.API, opts Options) *Model {
 	if opts.foldEvery <= 0 {
 		opts.foldEvery = foldInterval
 	}
-	m := &Model{api: api, opts: opts, store: state.New(), feed: newFeed(), detail: detail.New(), lastID: "1",
+	m := &Model{api: api, opts: opts, store: state.New(), feed: newFeed(), detail: detail.New(), sent: form.Memory{},
 		tokens: supervisor.NewTokens("c")}
 	theme, follow, user, err := pickTheme(opts)
 	m.userThemes, m.followBG = user, follow
