@@ -134,8 +134,9 @@ func (m *Model) sendTask(target string, id uint32, content string) tea.Cmd {
 	m.detail.NewestTask()
 	api := m.api
 	m.flash(footer.Info, fmt.Sprintf("task %d → %s…", id, target))
+	ctx, cancel := context.WithTimeout(context.Background(), taskDeadline)
+	m.inFlight[token] = cancel // c cancels it
 	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), taskDeadline)
 		defer cancel()
 		reply, err := api.SendTask(ctx, supervisor.TaskRequest{Plugin: target, ID: id, Content: content, Token: token})
 		reply.Token = token
@@ -192,6 +193,7 @@ func (m *Model) actionDone(msg tea.Msg) tea.Cmd {
 		}
 		return m.flash(footer.OK, msg.name+": pong in "+render.Duration(msg.rtt))
 	case taskMsg:
+		delete(m.inFlight, msg.reply.Token)
 		m.store.Resolve(msg.target, msg.reply, msg.err)
 		return m.flash(taskOutcome(msg))
 	}

@@ -15,6 +15,8 @@ type KeyMap struct {
 
 	Filter, Follow, Wrap, Timestamps key.Binding
 	Theme, Command, Help, Quit       key.Binding
+
+	Describe, Copy, RecordsTable, CancelTask key.Binding
 }
 
 // Default is the key map: k9s and lazydocker conventions.
@@ -53,6 +55,11 @@ func Default() KeyMap {
 		Command:    b(":", "command", ":"),
 		Help:       b("?", "help", "?"),
 		Quit:       b("q/ctrl+c", "quit", "q", "ctrl+c"),
+
+		Describe:     b("d", "describe", "d"),
+		Copy:         b("y", "copy (OSC 52)", "y"),
+		RecordsTable: b("v", "records table", "v"),
+		CancelTask:   b("c", "cancel task", "c"),
 	}
 }
 
@@ -73,8 +80,10 @@ func (k KeyMap) Short(f Focus) []key.Binding {
 	switch f {
 	case FocusLogs:
 		return []key.Binding{k.Up, k.Filter, k.Follow, k.Wrap, k.Timestamps, k.NextPane, k.Help, k.Quit}
-	case FocusData, FocusTasks:
-		return []key.Binding{k.Up, k.Enter, k.Filter, k.Task, k.NextPane, k.Help, k.Quit}
+	case FocusData:
+		return []key.Binding{k.Up, k.Enter, k.Filter, k.RecordsTable, k.Copy, k.NextPane, k.Help, k.Quit}
+	case FocusTasks:
+		return []key.Binding{k.Up, k.Enter, k.Filter, k.Task, k.CancelTask, k.Copy, k.NextPane, k.Help, k.Quit}
 	case FocusInfo:
 		return []key.Binding{k.Up, k.NextPane, k.Help, k.Quit}
 	}
@@ -85,9 +94,9 @@ func (k KeyMap) Short(f Focus) []key.Binding {
 func (k KeyMap) Groups() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.Top, k.Bottom, k.PageUp, k.PageDown, k.NextPane, k.PrevPane},
-		{k.Start, k.Stop, k.Restart, k.Task, k.Ping, k.Reload, k.Command},
-		{k.Logs, k.Data, k.Tasks, k.Info, k.Enter, k.Back, k.Filter},
-		{k.Follow, k.Wrap, k.Timestamps, k.Theme, k.Help, k.Quit},
+		{k.Start, k.Stop, k.Restart, k.Task, k.Ping, k.Reload, k.Command, k.Describe},
+		{k.Logs, k.Data, k.Tasks, k.Info, k.Enter, k.Back, k.Filter, k.RecordsTable, k.CancelTask},
+		{k.Follow, k.Wrap, k.Timestamps, k.Theme, k.Copy, k.Help, k.Quit},
 	}
 }
 

@@ -18,7 +18,7 @@ import (
 // Command is a parsed command line.
 type Command struct {
 	Verb    string // send, start, stop, restart, ping, theme, reload, quit, help
-	Name    string // plugin name or instance id; the theme for "theme"
+	Name    string // plugin name or instance id; the theme for "theme"; json or csv for "export"
 	ID      uint32
 	Content string
 }
@@ -33,6 +33,7 @@ var verbs = []struct {
 	{"restart", "plugin", "restart NAME"},
 	{"ping", "plugin", "ping NAME"},
 	{"theme", "theme", "theme NAME"},
+	{"export", "format", "export json|csv PATH"},
 	{"reload", "", "reload"},
 	{"help", "", "help"},
 	{"quit", "", "quit"},
@@ -74,6 +75,11 @@ func Parse(line string) (Command, error) {
 		}
 		c.Name, c.ID = fields[1], uint32(id)
 		c.Content = restAfter(line, 3)
+	case verb == "export":
+		if len(fields) < 3 || (fields[1] != "json" && fields[1] != "csv") {
+			return c, fmt.Errorf("usage: :%s", v.usage)
+		}
+		c.Name, c.Content = fields[1], restAfter(line, 2)
 	case v.arg != "":
 		if len(fields) != 2 {
 			return c, fmt.Errorf("usage: :%s", v.usage)
@@ -129,6 +135,8 @@ func Complete(line string, plugins, themes []string) (string, []string) {
 			pool = plugins
 		case "theme":
 			pool = themes
+		case "format":
+			pool = []string{"csv", "json"}
 		}
 	}
 	var matches []string
@@ -170,11 +178,14 @@ func commonPrefix(ss []string) string {
 type Model struct {
 	in         input.Model
 	candidates []string
+	hist       *History // nil: none
+	walk       walk
 }
 
-// New opens an empty command line.
-func New() *Model {
-	m := &Model{in: input.New(":", "send echo 1 hello · stop NAME · theme light · tab completes")}
+// New opens an empty command line that keeps what it runs in hist (which
+// may be nil).
+func New(hist *History) *Model {
+	m := &Model{in: input.New(":", "send echo 1 hello · stop NAME · theme light · tab completes · ↑ history"), hist: hist}
 	m.in.Focus()
 	return m
 }
@@ -196,7 +207,20 @@ func (m *Model) Update(msg tea.Msg, plugins, themes []string) Result {
 		case "esc", "ctrl+c":
 			return Cancel
 		case "enter":
+			if m.hist != nil {
+				m.hist.Add(strings.TrimSpace(m.in.Value()))
+			}
 			return Run
+		case "up", "down":
+			d := 1
+			if k.String() == "down" {
+				d = -1
+			}
+			if line, ok := m.walk.step(m.hist, m.in.Value(), d); ok {
+				m.in.SetValue(line)
+				m.candidates = nil
+			}
+			return Editing
 		case "tab":
 			line, cands := Complete(m.in.Value(), plugins, themes)
 			m.in.SetValue(line)
@@ -219,7 +243,7 @@ func (m *Model) Value() string { return m.in.Value() }
 
 // Help lists the command line's keys.
 func (m *Model) Help() keys.Input {
-	return keys.Input{keys.Hint("tab", "complete"), keys.Hint("enter", "run"), keys.Hint("esc", "cancel")}
+	return keys.Input{keys.Hint("tab", "complete"), keys.Hint("↑/↓", "history"), keys.Hint("enter", "run"), keys.Hint("esc", "cancel")}
 }
 
 // View draws the command line and, under it, the completion candidates.

@@ -18,10 +18,14 @@ type dataView struct {
 	list
 	filter   string
 	expanded bool
-	scroll   int // first line of the expanded record shown
+	scroll   int    // first line of the expanded record shown
+	table    string // "": the list; else the data_type shown as a table (v)
 }
 
 func (v *dataView) match(recs *ring.Ring[state.Record]) func(int) bool {
+	if v.table != "" {
+		return v.tableMatch(recs)
+	}
 	if v.filter == "" {
 		return func(int) bool { return true }
 	}
@@ -38,6 +42,9 @@ func (v *dataView) lines(c *pvctx.Context, p *state.Plugin, w, h int) []string {
 			return expand(c, recordLines(r), "record "+itoa(int(seqOf(recs, i))), &v.scroll, w, h)
 		}
 		v.expanded = false
+	}
+	if v.table != "" {
+		return v.tableLines(c, recs, match, w, h)
 	}
 	rows := h - 2
 	idx, sel := v.window(recs, match, rows)

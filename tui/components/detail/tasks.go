@@ -80,10 +80,7 @@ func (v *taskView) lines(c *pvctx.Context, ts *ring.Ring[*state.Task], w, h int)
 	for _, i := range idx {
 		t := ts.At(i)
 		stStyle := st.State(taskState(t.Outcome))
-		rtt := "-"
-		if t.Outcome == supervisor.OutcomeAnswered || (t.Outcome == supervisor.OutcomeError && t.RTT > 0) {
-			rtt = render.Duration(t.RTT)
-		}
+		rtt := rttCell(t, c.Now())
 		cw, rw := cols.content, cols.reply
 		left := render.Fit(t.Sent.Format(cols.format), cols.when) + " " + render.Fit(orDash(t.Instance), instanceW) + " " +
 			render.FitRight(strconv.FormatUint(uint64(t.ID), 10), idW) + " " + render.Fit(tokenTail(t.Token, tokenW), tokenW) + " " +
