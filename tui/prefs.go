@@ -58,18 +58,18 @@ func readPrefs(dir string) (prefs, error) {
 		return p, nil
 	}
 	if err != nil {
-		return p, fmt.Errorf("preferences: %w", err)
+		return p, fmt.Errorf("preferences ignored: %w", err)
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, maxPrefsBytes+1))
 	switch {
 	case err != nil:
-		return p, fmt.Errorf("preferences: %s: %w", path, err)
+		return p, fmt.Errorf("preferences ignored: %s: %w", path, err)
 	case len(data) > maxPrefsBytes:
-		return p, fmt.Errorf("preferences: %s: larger than %d bytes; ignored", path, maxPrefsBytes)
+		return p, fmt.Errorf("preferences ignored: %s: larger than %d bytes", path, maxPrefsBytes)
 	}
 	if err := json.Unmarshal(data, &p); err != nil {
-		return prefs{}, fmt.Errorf("preferences: %s: %w; ignored", path, err)
+		return prefs{}, fmt.Errorf("preferences ignored: %s: %w", path, err)
 	}
 	return p, nil
 }

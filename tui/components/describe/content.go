@@ -73,7 +73,7 @@ func Entries(s *state.Store, id string, now time.Time) []Entry {
 	}
 	for i := len(ps.Exits) - 1; i >= 0; i-- {
 		e := ps.Exits[i]
-		add(e.String(), stamp(e.Time)+": "+orDash(e.Reason))
+		add("exit", e.String()+" at "+stamp(e.Time)+": "+orDash(e.Reason))
 	}
 
 	section("counters")
@@ -104,7 +104,7 @@ func contain(ps supervisor.PluginStatus) []Entry {
 		{Label: "limits", Value: cmp.Or(ps.Limits, "none")},
 	}
 	if ps.LimitsNotEnforced != "" {
-		out = append(out, Entry{Label: "not enforced", Value: ps.LimitsNotEnforced, Warn: true})
+		out = append(out, Entry{Label: "unenforced", Value: ps.LimitsNotEnforced, Warn: true})
 	}
 	hits := ps.OOMKills > 0 || ps.PidsLimitHits > 0
 	return append(out,

@@ -14,8 +14,14 @@ import (
 	"github.com/plugvisor/plugvisor/tui/state"
 )
 
-// labelWidth is the label column; values wrap after it.
-const labelWidth = 14
+// labelWidth is the label column; values wrap after it. At 80 columns
+// that leaves 64 cells: a sha256 fits on one line.
+const labelWidth = 12
+
+// narrowIndent starts the lines of a value with a word too long for the
+// value column (a digest, a path on a narrow terminal): it goes under its
+// label, so the word stays on one line where it can.
+const narrowIndent = 2
 
 // Model is an open describe view of one instance.
 type Model struct {
@@ -126,9 +132,16 @@ func (m *Model) layout(c *pvctx.Context, w int) []string {
 			style = st.Warn
 		}
 		lead := render.Fit(e.Label, labelWidth-1) + " "
-		for j, part := range render.WrapWords(e.Value, max(w-labelWidth, 1)) {
+		indent, vw := labelWidth, w-labelWidth
+		if longestWord(e.Value) > vw {
+			lines = append(lines, st.Faint.Render(e.Label))
+			m.owner = append(m.owner, i)
+			indent, vw = narrowIndent, w-narrowIndent
+			lead = strings.Repeat(" ", indent)
+		}
+		for j, part := range render.WrapWords(e.Value, max(vw, 1)) {
 			if j > 0 {
-				lead = strings.Repeat(" ", labelWidth)
+				lead = strings.Repeat(" ", indent)
 			}
 			lines = append(lines, st.Faint.Render(lead)+style.Render(part))
 			m.owner = append(m.owner, i)
@@ -149,4 +162,13 @@ type Key struct {
 // Key computes the cache key for a picture w×h.
 func (m *Model) Key(c *pvctx.Context, s *state.Store, w, h int) Key {
 	return Key{W: w, H: h, ThemeRev: c.ThemeRev, Cursor: m.cursor, ID: m.ID, Rows: s.RowsRev(), Sec: c.Now().Unix()}
+}
+
+// longestWord is the width of the widest space-separated word of s.
+func longestWord(s string) int {
+	n := 0
+	for _, f := range strings.Fields(s) {
+		n = max(n, render.Width(f))
+	}
+	return n
 }
