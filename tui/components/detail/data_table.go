@@ -15,7 +15,7 @@ import (
 // The records table (v in the Data tab) shows the records of one data_type
 // with a column per field. Its filter applies to any field: "field=value"
 // matches records whose field holds value, plain text any field holding it
-// (both ignoring ASCII case).
+// (names and values ignoring ASCII case).
 
 // Column widths of the records table.
 const (
@@ -66,7 +66,7 @@ func (v *dataView) tableMatch(recs *ring.Ring[state.Record]) func(int) bool {
 		case v.filter == "":
 			return true
 		case byField:
-			val, ok := r.Fields[field]
+			val, ok := fieldFold(r.Fields, field)
 			return ok && render.IndexFold(val, want) >= 0
 		}
 		for _, val := range r.Fields {
@@ -76,6 +76,20 @@ func (v *dataView) tableMatch(recs *ring.Ring[state.Record]) func(int) bool {
 		}
 		return false
 	}
+}
+
+// fieldFold is the value of field, its name matched ignoring case as the
+// table's headers show it (SEQ for seq).
+func fieldFold(fields map[string]string, field string) (string, bool) {
+	if v, ok := fields[field]; ok {
+		return v, true
+	}
+	for k, v := range fields {
+		if strings.EqualFold(k, field) {
+			return v, true
+		}
+	}
+	return "", false
 }
 
 // tableColumns are the field names of the rows shown (data_type is the
