@@ -213,7 +213,7 @@ func taskOutcome(msg taskMsg) (footer.Level, string) {
 		return footer.Error, fmt.Sprintf("%s failed task %d in %s: %s", who, r.ID, render.Duration(r.RTT), r.Error)
 	}
 	why := string(r.Outcome)
-	if msg.err != nil {
+	if msg.err != nil && r.Outcome != supervisor.OutcomeCancelled { // cancelled by c: "context canceled" says less
 		why = msg.err.Error()
 	}
 	return footer.Error, "task to " + msg.target + ": " + why

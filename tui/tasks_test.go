@@ -97,3 +97,37 @@ func TestTaskFormRemembersPerPlugin(t *testing.T) {
 		t.Errorf("echo's form forgot its id: %q", l)
 	}
 }
+
+// TestPendingTaskElapsedAndCancel: a pending task's row shows the time it
+// has waited, counting up, and c cancels it: the console stops waiting
+// (its SendTask's context ends) and the row says cancelled.
+func TestPendingTaskElapsedAndCancel(t *testing.T) {
+	r := startRig(t, true)
+	r.waitState("chaos", supervisor.StateRunning)
+	c := newConsole(t, r.sup, Options{}, 120, 40)
+	c.waitFor("ticker")
+	c.press(":")
+	c.typeText("send chaos 8 10m") // sleeps ten minutes before replying
+	c.press("enter")
+	pending := regexp.MustCompile(`◐ pending\s+(\d+)s │`)
+	var first string
+	c.waitScreen("a pending row with its elapsed time", func(s string) bool {
+		m := pending.FindStringSubmatch(s)
+		if m != nil && first == "" {
+			first = m[1]
+		}
+		return m != nil && first != "" && m[1] != first // it ticks
+	})
+	c.press("c")
+	c.waitFor("task to chaos: cancelled")
+	c.waitScreen("the row cancelled", func(s string) bool {
+		return regexp.MustCompile(`10m\s+.*■ cancelled\s+- │`).MatchString(s)
+	})
+	var left int
+	c.inspect(func(m *Model) { left = len(m.inFlight) })
+	if left != 0 {
+		t.Fatalf("%d calls still waited for", left)
+	}
+	c.press("c") // over: nothing to cancel
+	c.waitFor("is over: cancelled")
+}
