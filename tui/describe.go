@@ -81,11 +81,7 @@ func (m *Model) describeBody(body []string, w int) []string {
 	if m.describe == nil {
 		return body
 	}
-	h := len(body)
-	out := m.cache.describe.get(m.describe.Key(m.c, m.store, w, h), func() string {
-		return m.describe.View(m.c, m.store, w, h)
-	})
-	return strings.Split(out, "\n")
+	return strings.Split(m.describe.Render(m.c, m.store, w, len(body)), "\n")
 }
 
 // copySelected copies what y names outside the describe view: the detail

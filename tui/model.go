@@ -66,11 +66,12 @@ type Model struct {
 	showHelp bool
 	describe *describe.Model // d: the full view of one plugin, in place of the body
 
-	sent     form.Memory      // the task form remembers each plugin's last task
-	history  *cmdline.History // the command line's, kept with the preferences
-	kept     kept             // where the preferences are kept, as last saved
-	tokens   *supervisor.Tokens
+	tokens *supervisor.Tokens
+
+	sent     form.Memory                   // the task form remembers each plugin's last task
 	inFlight map[string]context.CancelFunc // by token: this console's tasks awaiting their reply, for c
+	history  *cmdline.History              // the command line's, kept with the preferences
+	kept     kept                          // where the preferences are kept, as last saved
 
 	ticking       bool // a fold tick is scheduled (events are flowing)
 	snapInFlight  bool

@@ -9,7 +9,6 @@ import (
 
 	"github.com/plugvisor/plugvisor/tui/components/cmdline"
 	"github.com/plugvisor/plugvisor/tui/components/confirm"
-	"github.com/plugvisor/plugvisor/tui/components/describe"
 	"github.com/plugvisor/plugvisor/tui/components/detail"
 	"github.com/plugvisor/plugvisor/tui/components/footer"
 	"github.com/plugvisor/plugvisor/tui/components/header"
@@ -101,12 +100,11 @@ type footerKey struct {
 }
 
 type caches struct {
-	header   cached[headerKey]
-	table    cached[tableKey]
-	summary  cached[summaryKey]
-	detail   cached[detail.Key]
-	footer   cached[footerKey]
-	describe cached[describe.Key]
+	header  cached[headerKey]
+	table   cached[tableKey]
+	summary cached[summaryKey]
+	detail  cached[detail.Key]
+	footer  cached[footerKey]
 }
 
 // View composes the panes' cached pictures and whatever overlay is open.

@@ -34,6 +34,9 @@ type Model struct {
 	entries []Entry
 	owner   []int
 	rows    int
+
+	key   Key // of the picture kept, drawn again only when it changes
+	drawn string
 }
 
 // New opens the view on instance id.
@@ -157,6 +160,15 @@ type Key struct {
 	ID                     string
 	Rows                   uint64
 	Sec                    int64
+}
+
+// Render is View drawn only when its key changed since the last call.
+func (m *Model) Render(c *pvctx.Context, s *state.Store, w, h int) string {
+	if k := m.Key(c, s, w, h); k != m.key || m.drawn == "" {
+		m.drawn = m.View(c, s, w, h)
+		m.key = m.Key(c, s, w, h) // View clamps the cursor
+	}
+	return m.drawn
 }
 
 // Key computes the cache key for a picture w×h.
