@@ -59,7 +59,11 @@ func (c *console) cursorTo(label string) {
 // to the counters, y copies the value under the cursor with OSC 52, and
 // esc, d and q each close it.
 func TestDescribe(t *testing.T) {
-	r := startRig(t, true)
+	r := startRigWith(t, func(tb testing.TB) string {
+		return pluginTOML(tb, "chaos", false, "") +
+			pluginTOML(tb, "echo", true, "restart = \"on-failure\"\nenv = { GREETING = \"s3cret-value\", A_FLAG = \"1\" }") +
+			pluginTOML(tb, "ticker", false, "")
+	})
 	r.waitState("echo", supervisor.StateRunning)
 	ctx := t.Context()
 	if err := r.sup.Restart(ctx, "echo"); err != nil { // an exit in the history
@@ -73,7 +77,10 @@ func TestDescribe(t *testing.T) {
 	c := newConsole(t, r.sup, Options{}, 80, 24)
 	c.waitFor("ticker")
 	c.press("j", "d")
-	s := c.waitFor("Describe echo", "configuration", "sha256", st.SHA256)
+	s := c.waitFor("Describe echo", "configuration", "sha256", st.SHA256, "restart     on-failure", "env keys    A_FLAG GREETING")
+	if strings.Contains(s, "s3cret-value") {
+		t.Error("an environment value is shown")
+	}
 	for i, l := range strings.Split(s, "\n") {
 		if w := ansi.StringWidth(l); w != 80 {
 			t.Errorf("line %d is %d cells wide: %q", i+1, w, l)

@@ -40,10 +40,12 @@ func Entries(s *state.Store, id string, now time.Time) []Entry {
 	section("configuration")
 	add("plugin", ps.Name)
 	add("instance", ps.Instance)
-	add("instances", instances(s, ps.Name))
+	add("instances", instances(s, ps))
+	add("restart", orDash(ps.Restart))
 	add("exec", orDash(ps.Exec))
 	add("sha256", orDash(ps.SHA256))
 	add("args", args(ps.Args))
+	add("env keys", envKeys(ps.EnvKeys))
 	add("version", version(ps))
 	add("limits", cmp.Or(ps.Limits, "none"))
 	add("work dir", orDash(ps.WorkDir))
@@ -112,15 +114,29 @@ func contain(ps supervisor.PluginStatus) []Entry {
 		Entry{Label: "limit hits", Value: "oom kills " + u(ps.OOMKills) + " · pids_max hits " + u(ps.PidsLimitHits), Warn: hits})
 }
 
-// instances counts the plugin's instances and names them.
-func instances(s *state.Store, name string) string {
+// instances counts the plugin's instances, as configured when the engine
+// says, and names those the console knows.
+func instances(s *state.Store, ps supervisor.PluginStatus) string {
 	var ids []string
 	for _, id := range s.Order() {
-		if s.Plugin(id).Status.Name == name {
+		if s.Plugin(id).Status.Name == ps.Name {
 			ids = append(ids, id)
 		}
 	}
-	return strconv.Itoa(len(ids)) + ": " + strings.Join(ids, ", ")
+	n := ps.Instances
+	if n <= 0 {
+		n = len(ids)
+	}
+	return strconv.Itoa(n) + ": " + strings.Join(ids, ", ")
+}
+
+// envKeys names the variables the configuration sets; their values may
+// be secrets, and the engine does not send them.
+func envKeys(keys []string) string {
+	if len(keys) == 0 {
+		return "none set by the configuration"
+	}
+	return strings.Join(keys, " ")
 }
 
 // args quotes the arguments that would not read back as one word.
