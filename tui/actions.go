@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -140,6 +141,9 @@ func (m *Model) sendTask(target string, id uint32, content string) tea.Cmd {
 		defer cancel()
 		reply, err := api.SendTask(ctx, supervisor.TaskRequest{Plugin: target, ID: id, Content: content, Token: token})
 		reply.Token = token
+		if err != nil && errors.Is(ctx.Err(), context.Canceled) { // only c cancels it
+			err = errCancelledHere
+		}
 		return taskMsg{target: target, reply: reply, err: err}
 	}
 }

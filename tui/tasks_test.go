@@ -121,7 +121,7 @@ func TestPendingTaskElapsedAndCancel(t *testing.T) {
 	c.press("c")
 	c.waitFor("task to chaos: cancelled")
 	c.waitScreen("the row cancelled", func(s string) bool {
-		return regexp.MustCompile(`10m\s+.*■ cancelled\s+- │`).MatchString(s)
+		return regexp.MustCompile(`10m\s+cancelled from this console\s+■ cancelled\s+- │`).MatchString(s)
 	})
 	var left int
 	c.inspect(func(m *Model) { left = len(m.inFlight) })
