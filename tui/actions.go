@@ -2,7 +2,6 @@ package tui
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -141,9 +140,6 @@ func (m *Model) sendTask(target string, id uint32, content string) tea.Cmd {
 		defer cancel()
 		reply, err := api.SendTask(ctx, supervisor.TaskRequest{Plugin: target, ID: id, Content: content, Token: token})
 		reply.Token = token
-		if err != nil && errors.Is(ctx.Err(), context.Canceled) { // only c cancels it
-			err = errCancelledHere
-		}
 		return taskMsg{target: target, reply: reply, err: err}
 	}
 }

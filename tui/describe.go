@@ -2,7 +2,6 @@ package tui
 
 import (
 	"context"
-	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -152,9 +151,6 @@ func (m *Model) toggleRecordsTable() tea.Cmd {
 	}
 	return m.flash(footer.Warn, "no record selected: the table shows the selected record's data_type")
 }
-
-// errCancelledHere is why a task cancelled with c has no reply.
-var errCancelledHere = errors.New("cancelled from this console")
 
 // cancelTask cancels the selected pending round trip this console sent:
 // the call's context ends, and the row says cancelled.
