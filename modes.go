@@ -194,7 +194,7 @@ func (e engine) console(theme string) face {
 			}
 			hangup, stopHangup := signal.NotifyContext(context.Background(), syscall.SIGHUP)
 			defer stopHangup()
-			return tui.Run(hangup, api, tui.Options{Theme: theme, ThemeDir: themeDir(), StopEngine: stop, EngineDone: done})
+			return tui.Run(hangup, api, tui.Options{Theme: theme, ThemeDir: themeDir(), KeepState: true, StopEngine: stop, EngineDone: done})
 		}, nil
 	}
 }
@@ -313,7 +313,7 @@ func runAttach(args []string) int {
 	}
 	defer client.Close()
 	err = tui.Run(ctx, client, tui.Options{
-		Theme: *theme, ThemeDir: themeDir(), Title: "plugvisor — attached to " + path,
+		Theme: *theme, ThemeDir: themeDir(), KeepState: true, Title: "plugvisor — attached to " + path,
 		Lost: client.Done(), LostErr: client.Err,
 	})
 	switch {

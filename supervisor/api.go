@@ -185,6 +185,12 @@ type PluginStatus struct {
 	StdoutLog     string    `json:"stdout_log"`
 	StderrLog     string    `json:"stderr_log"`
 	Protocol      uint16    `json:"protocol"`
+	// From the configuration: the restart policy, how many instances the
+	// plugin runs, and the names (never the values) of the variables it
+	// sets in the plugin's environment.
+	Restart   string   `json:"restart,omitempty"`
+	Instances int      `json:"instances,omitempty"`
+	EnvKeys   []string `json:"env_keys,omitempty"`
 
 	LastHeartbeat time.Time     `json:"last_heartbeat"`
 	HeartbeatRTT  time.Duration `json:"heartbeat_rtt"`

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -116,6 +118,8 @@ func (in *instance) describe(p *registry.Plugin) {
 	in.mu.Lock()
 	in.plugin = p
 	in.st.Version, in.st.Exec, in.st.Args, in.st.SHA256 = p.Version, p.Exec, p.Args, p.SHA256
+	in.st.Restart, in.st.Instances = string(p.Restart), max(p.Instances, 1)
+	in.st.EnvKeys = slices.Sorted(maps.Keys(p.Env))
 	in.mu.Unlock()
 }
 

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -124,25 +123,33 @@ func (m *Model) ping(name string) tea.Cmd {
 // sendTask shows the round trip as pending at once, in the Tasks tab of
 // its plugin, and fills in the reply when the call returns.
 func (m *Model) sendTask(target string, id uint32, content string) tea.Cmd {
+	m.sent.Remember(m.pluginName(target), id, content)
 	if m.lost {
-		m.lastID, m.lastContent = strconv.FormatUint(uint64(id), 10), content
 		return m.refuseLost(fmt.Sprintf("task %d → %s", id, target))
 	}
 	token := m.tokens.Next()
 	m.store.AddPending(target, token, id, content, m.now())
-	m.lastID, m.lastContent = strconv.FormatUint(uint64(id), 10), content
 	m.selectTarget(target)
 	m.detail.SetTab(detail.TabTasks)
 	m.detail.NewestTask()
 	api := m.api
 	m.flash(footer.Info, fmt.Sprintf("task %d → %s…", id, target))
+	ctx, cancel := context.WithTimeout(context.Background(), taskDeadline)
+	m.inFlight[token] = cancel // c cancels it
 	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), taskDeadline)
 		defer cancel()
 		reply, err := api.SendTask(ctx, supervisor.TaskRequest{Plugin: target, ID: id, Content: content, Token: token})
 		reply.Token = token
 		return taskMsg{target: target, reply: reply, err: err}
 	}
+}
+
+// pluginName is the plugin a target (a plugin or an instance id) belongs to.
+func (m *Model) pluginName(target string) string {
+	if p := m.store.Plugin(target); p != nil {
+		return p.Status.Name
+	}
+	return target
 }
 
 // selectTarget moves the cursor to the instance a command names, or to the
@@ -186,6 +193,7 @@ func (m *Model) actionDone(msg tea.Msg) tea.Cmd {
 		}
 		return m.flash(footer.OK, msg.name+": pong in "+render.Duration(msg.rtt))
 	case taskMsg:
+		delete(m.inFlight, msg.reply.Token)
 		m.store.Resolve(msg.target, msg.reply, msg.err)
 		return m.flash(taskOutcome(msg))
 	}
@@ -205,7 +213,7 @@ func taskOutcome(msg taskMsg) (footer.Level, string) {
 		return footer.Error, fmt.Sprintf("%s failed task %d in %s: %s", who, r.ID, render.Duration(r.RTT), r.Error)
 	}
 	why := string(r.Outcome)
-	if msg.err != nil {
+	if msg.err != nil && r.Outcome != supervisor.OutcomeCancelled { // cancelled by c: "context canceled" says less
 		why = msg.err.Error()
 	}
 	return footer.Error, "task to " + msg.target + ": " + why

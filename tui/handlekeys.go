@@ -40,6 +40,8 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 		return m.filterMsg(k)
 	case m.table.Filtering():
 		return m.tableFilterMsg(k)
+	case m.describe != nil:
+		return m.describeKey(k)
 	case m.showHelp:
 		if s := k.String(); s == "?" || s == "esc" || s == "q" || s == "enter" {
 			m.showHelp = false
@@ -98,7 +100,7 @@ func (m *Model) global(k tea.KeyPressMsg) tea.Cmd {
 		if sel == "" {
 			return m.flash(footer.Warn, "no plugin selected")
 		}
-		m.form = form.New(m.c, sel, m.lastID, m.lastContent)
+		m.form = form.New(m.c, sel, m.sent.Of(m.pluginName(sel)))
 	case key.Matches(k, km.Ping):
 		return m.ping(sel)
 	case key.Matches(k, km.Reload):
@@ -106,13 +108,21 @@ func (m *Model) global(k tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(k, km.Theme):
 		return m.nextTheme()
 	case key.Matches(k, km.Command):
-		m.cmd = cmdline.New()
+		m.cmd = cmdline.New(m.history)
 	case key.Matches(k, km.Filter) && m.focus == panePlugins:
 		m.table.OpenFilter()
 	case key.Matches(k, km.Filter):
 		m.openFilter()
 	case key.Matches(k, km.Find), key.Matches(k, km.Fullscreen), key.Matches(k, km.SaveLogs):
 		return m.logsKey(k)
+	case key.Matches(k, km.Describe):
+		return m.openDescribe()
+	case key.Matches(k, km.Copy):
+		return m.copySelected()
+	case key.Matches(k, km.RecordsTable):
+		return m.toggleRecordsTable()
+	case key.Matches(k, km.CancelTask) && m.detail.Tab == detail.TabTasks:
+		return m.cancelTask()
 	case key.Matches(k, km.Follow):
 		m.detail.SetTab(detail.TabLogs)
 		return m.flash(footer.Info, onOff("follow", m.detail.ToggleFollow(m.store)))
@@ -285,6 +295,8 @@ func (m *Model) run(line string) tea.Cmd {
 		return m.sortCommand(c)
 	case "reload":
 		return m.reload()
+	case "export":
+		return m.export(c.Name, c.Content)
 	case "help":
 		m.showHelp = true
 	case "quit":
@@ -303,6 +315,9 @@ func (m *Model) openFilter() {
 		m.detail.SetTab(detail.TabLogs)
 	}
 	prompt := map[detail.Tab]string{detail.TabLogs: "/", detail.TabData: "data_type /", detail.TabTasks: "tasks /"}[m.detail.Tab]
+	if m.detail.Tab == detail.TabData && m.detail.Table() != "" {
+		prompt = "field=value or text /"
+	}
 	in := input.New(prompt, "filter (esc clears)")
 	in.SetValue(m.detail.Filter())
 	in.Focus()

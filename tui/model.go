@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -12,6 +13,7 @@ import (
 	"github.com/plugvisor/plugvisor/themes"
 	"github.com/plugvisor/plugvisor/tui/components/cmdline"
 	"github.com/plugvisor/plugvisor/tui/components/confirm"
+	"github.com/plugvisor/plugvisor/tui/components/describe"
 	"github.com/plugvisor/plugvisor/tui/components/detail"
 	"github.com/plugvisor/plugvisor/tui/components/footer"
 	"github.com/plugvisor/plugvisor/tui/components/form"
@@ -62,10 +64,15 @@ type Model struct {
 	filter   *input.Model
 	dialog   *confirm.Model
 	showHelp bool
-	logsFull bool // F: the Logs tab takes the whole body
+	logsFull bool            // F: the Logs tab takes the whole body
+	describe *describe.Model // d: the full view of one plugin, in place of the body
 
-	lastID, lastContent string // the task form remembers the last task
-	tokens              *supervisor.Tokens
+	tokens *supervisor.Tokens
+
+	sent     form.Memory                   // the task form remembers each plugin's last task
+	inFlight map[string]context.CancelFunc // by token: this console's tasks awaiting their reply, for c
+	history  *cmdline.History              // the command line's, kept with the preferences
+	kept     kept                          // where the preferences are kept, as last saved
 
 	ticking       bool // a fold tick is scheduled (events are flowing)
 	feedUp        bool // subscribed (or refused): backfills may start (history.go)
@@ -96,14 +103,18 @@ func newModel(api supervisor.API, opts Options) *Model {
 	if opts.foldEvery <= 0 {
 		opts.foldEvery = foldInterval
 	}
-	m := &Model{api: api, opts: opts, store: state.New(), feed: newFeed(), detail: detail.New(), lastID: "1",
-		tokens: supervisor.NewTokens("c")}
+	m := &Model{api: api, opts: opts, store: state.New(), feed: newFeed(), detail: detail.New(), sent: form.Memory{},
+		tokens: supervisor.NewTokens("c"), inFlight: map[string]context.CancelFunc{}}
 	theme, follow, user, err := pickTheme(opts)
 	m.userThemes, m.followBG = user, follow
 	m.c = pvctx.New(theme, m.shownTime)
 	m.footer = footer.New(m.c)
 	if err != nil {
 		m.startFlash = err.Error()
+	}
+	m.loadPrefs()
+	if m.kept.err != nil {
+		m.startFlash = strings.TrimPrefix(m.startFlash+"; "+m.kept.err.Error(), "; ")
 	}
 	return m
 }
@@ -219,12 +230,14 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, tea.Quit
 	case logsSavedMsg:
 		return m, m.logsSaved(msg)
+	case exportMsg:
+		return m, m.exportDone(msg)
 	case actionMsg, pingMsg, taskMsg, reloadMsg:
 		return m, m.actionDone(msg)
 	case bulkMsg:
 		return m, m.bulkDone(msg)
 	case tea.KeyPressMsg:
-		return m, m.key(msg)
+		return m, m.keyKeepingPrefs(msg)
 	case tea.PasteMsg:
 		return m, m.paste(msg)
 	case tea.MouseClickMsg:

@@ -22,6 +22,9 @@ type Options struct {
 	StopEngine func()
 	EngineDone <-chan struct{}
 	Title      string // e.g. "plugvisor (attached to /run/x.ctl.sock)"; "" = default
+	// KeepState keeps the command history and the theme, wrap and
+	// timestamp preferences across runs in $XDG_STATE_HOME/plugvisor/.
+	KeepState bool
 
 	// Lost, when non-nil, is closed when the connection to a remote
 	// supervisor is lost ((*control.Client).Done()); LostErr, when non-nil,

@@ -172,6 +172,7 @@ func (m *Model) frame() string {
 	} else {
 		body = append(strings.Split(tbl, "\n"), strings.Split(det, "\n")...)
 	}
+	body = m.describeBody(body, w)
 	body = m.overlay(body, w)
 	return hdr + "\n" + strings.Join(body, "\n") + "\n" + m.footerView(w)
 }
@@ -236,6 +237,7 @@ func (m *Model) helpBox(w int) []string {
 		lines = append(lines, st.KeyHint.Render(u))
 	}
 	lines = append(lines, "", st.Faint.Render("mouse: click selects a row or a tab; the wheel scrolls · ? or esc closes"))
+	lines = append(lines, st.Faint.Render("select text: hold shift while dragging (the console reports the mouse) · y copies"))
 	bw := 0
 	for _, l := range lines {
 		bw = max(bw, render.Width(l))
@@ -277,6 +279,8 @@ func (m *Model) helpKeys() (help.KeyMap, string) {
 		return m.form.Help(), "form"
 	case m.showHelp:
 		return keys.Input{keys.Hint("?/esc", "close help")}, "help"
+	case m.describe != nil:
+		return keys.Input{m.c.Keys.Up, m.c.Keys.PageDown, m.c.Keys.Copy, keys.Hint("esc/d/q", "close")}, "describe"
 	case m.detail.Expanded():
 		return keys.Input{m.c.Keys.Up, keys.Hint("enter/esc", "back"), m.c.Keys.Quit}, "expanded"
 	}
@@ -289,7 +293,7 @@ func (m *Model) helpKeys() (help.KeyMap, string) {
 
 // click selects the row or tab under the pointer and focuses its pane.
 func (m *Model) click(ms bt.Mouse) bt.Cmd {
-	if ms.Button != bt.MouseLeft || m.dialog != nil || m.form != nil || m.stopping {
+	if ms.Button != bt.MouseLeft || m.dialog != nil || m.form != nil || m.stopping || m.describe != nil {
 		return nil
 	}
 	l := m.layout()
@@ -314,6 +318,10 @@ func (m *Model) click(ms bt.Mouse) bt.Cmd {
 // wheel scrolls the pane under the pointer.
 func (m *Model) wheel(ms bt.Mouse) bt.Cmd {
 	if m.dialog != nil || m.form != nil || m.stopping {
+		return nil
+	}
+	if m.describe != nil {
+		m.describe.Move(map[bt.MouseButton]int{bt.MouseWheelUp: -3, bt.MouseWheelDown: 3}[ms.Button])
 		return nil
 	}
 	n := 0

@@ -18,8 +18,9 @@ type KeyMap struct {
 	Theme, Command, Help, Quit       key.Binding
 
 	// The plugins table's own: its sort and its marks.
-	Sort, SortFlip, Mark, MarkAll key.Binding
-	Find, Fullscreen, SaveLogs    key.Binding // the Logs tab's search, fullscreen and save
+	Sort, SortFlip, Mark, MarkAll            key.Binding
+	Find, Fullscreen, SaveLogs               key.Binding // the Logs tab's search, fullscreen and save
+	Describe, Copy, RecordsTable, CancelTask key.Binding
 }
 
 // Default is the key map: k9s and lazydocker conventions.
@@ -63,13 +64,17 @@ func Default() KeyMap {
 		Help:       b("?", "help", "?"),
 		Quit:       b("q/ctrl+c", "quit", "q", "ctrl+c"),
 
-		Sort:       b("o", "sort: next column", "o"),
-		SortFlip:   b("O", "sort: reverse", "O"),
-		Mark:       b("space", "mark", "space"),
-		MarkAll:    b("ctrl+a", "mark all shown", "ctrl+a"),
-		Find:       b("n/N", "next/prev match", "n", "N"),
-		Fullscreen: b("F", "full-screen logs", "F"),
-		SaveLogs:   b("ctrl+s", "save logs", "ctrl+s"),
+		Sort:         b("o", "sort: next column", "o"),
+		SortFlip:     b("O", "sort: reverse", "O"),
+		Mark:         b("space", "mark", "space"),
+		MarkAll:      b("ctrl+a", "mark all shown", "ctrl+a"),
+		Find:         b("n/N", "next/prev match", "n", "N"),
+		Fullscreen:   b("F", "full-screen logs", "F"),
+		SaveLogs:     b("ctrl+s", "save logs", "ctrl+s"),
+		Describe:     b("d", "describe", "d"),
+		Copy:         b("y", "copy (OSC 52)", "y"),
+		RecordsTable: b("v", "records table", "v"),
+		CancelTask:   b("c", "cancel task", "c"),
 	}
 }
 
@@ -92,8 +97,10 @@ func (k KeyMap) Short(f Focus) []key.Binding {
 	switch f {
 	case FocusLogs:
 		return []key.Binding{k.Up, k.Filter, k.Follow, k.Wrap, k.Timestamps, k.NextPane, k.Help, k.Quit}
-	case FocusData, FocusTasks:
-		return []key.Binding{k.Up, k.Enter, k.Filter, k.Task, k.NextPane, k.Help, k.Quit}
+	case FocusData:
+		return []key.Binding{k.Up, k.Enter, k.Filter, k.RecordsTable, k.Copy, k.NextPane, k.Help, k.Quit}
+	case FocusTasks:
+		return []key.Binding{k.Up, k.Enter, k.Filter, k.Task, k.CancelTask, k.Copy, k.NextPane, k.Help, k.Quit}
 	case FocusInfo, FocusSupervisor:
 		return []key.Binding{k.Up, k.NextPane, k.Help, k.Quit}
 	case FocusEvents:
@@ -106,9 +113,9 @@ func (k KeyMap) Short(f Focus) []key.Binding {
 func (k KeyMap) Groups() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.Top, k.Bottom, k.PageUp, k.PageDown, k.NextPane, k.PrevPane},
-		{k.Start, k.Stop, k.Restart, k.Task, k.Ping, k.Reload, k.Command, k.Mark, k.MarkAll},
-		{k.Logs, k.Data, k.Tasks, k.Info, k.Events, k.Supervisor, k.Enter, k.Back, k.Filter, k.Find, k.Sort, k.SortFlip},
-		{k.AllPlugins, k.Follow, k.Wrap, k.Timestamps, k.Fullscreen, k.SaveLogs, k.Theme, k.Help, k.Quit},
+		{k.Start, k.Stop, k.Restart, k.Task, k.Ping, k.Reload, k.Command, k.Describe, k.Mark, k.MarkAll},
+		{k.Logs, k.Data, k.Tasks, k.Info, k.Events, k.Supervisor, k.Enter, k.Back, k.Filter, k.Find, k.Sort, k.SortFlip, k.RecordsTable, k.CancelTask},
+		{k.AllPlugins, k.Follow, k.Wrap, k.Timestamps, k.Fullscreen, k.SaveLogs, k.Theme, k.Copy, k.Help, k.Quit},
 	}
 }
 

@@ -17,8 +17,8 @@ import (
 
 // Command is a parsed command line.
 type Command struct {
-	Verb    string // send, start, stop, restart, ping, theme, sort, reload, quit, help
-	Name    string // plugin name or instance id; the theme for "theme"; the column for "sort"
+	Verb    string // send, start, stop, restart, ping, theme, sort, export, reload, quit, help
+	Name    string // plugin name or instance id; the theme for "theme"; the column for "sort"; json or csv for "export"
 	ID      uint32
 	Content string // the task's content; the direction for "sort"
 }
@@ -34,6 +34,7 @@ var verbs = []struct {
 	{"ping", "plugin", "ping NAME"},
 	{"theme", "theme", "theme NAME"},
 	{"sort", "column", "sort COLUMN [asc|desc]"},
+	{"export", "format", "export json|csv PATH"},
 	{"reload", "", "reload"},
 	{"help", "", "help"},
 	{"quit", "", "quit"},
@@ -77,6 +78,11 @@ func Parse(line string) (Command, error) {
 		c.Content = restAfter(line, 3)
 	case verb == "sort": // the direction, if given, in Content
 		if len(fields) < 2 || len(fields) > 3 {
+			return c, fmt.Errorf("usage: :%s", v.usage)
+		}
+		c.Name, c.Content = fields[1], restAfter(line, 2)
+	case verb == "export":
+		if len(fields) < 3 || (fields[1] != "json" && fields[1] != "csv") {
 			return c, fmt.Errorf("usage: :%s", v.usage)
 		}
 		c.Name, c.Content = fields[1], restAfter(line, 2)
@@ -135,6 +141,8 @@ func Complete(line string, plugins, themes []string) (string, []string) {
 			pool = plugins
 		case "theme":
 			pool = themes
+		case "format":
+			pool = []string{"csv", "json"}
 		}
 	}
 	var matches []string
@@ -176,11 +184,14 @@ func commonPrefix(ss []string) string {
 type Model struct {
 	in         input.Model
 	candidates []string
+	hist       *History // nil: none
+	walk       walk
 }
 
-// New opens an empty command line.
-func New() *Model {
-	m := &Model{in: input.New(":", "send echo 1 hello · stop NAME · theme light · tab completes")}
+// New opens an empty command line that keeps what it runs in hist (which
+// may be nil).
+func New(hist *History) *Model {
+	m := &Model{in: input.New(":", "send echo 1 hello · stop NAME · theme light · tab completes · ↑ history"), hist: hist}
 	m.in.Focus()
 	return m
 }
@@ -202,7 +213,20 @@ func (m *Model) Update(msg tea.Msg, plugins, themes []string) Result {
 		case "esc", "ctrl+c":
 			return Cancel
 		case "enter":
+			if m.hist != nil {
+				m.hist.Add(strings.TrimSpace(m.in.Value()))
+			}
 			return Run
+		case "up", "down":
+			d := 1
+			if k.String() == "down" {
+				d = -1
+			}
+			if line, ok := m.walk.step(m.hist, m.in.Value(), d); ok {
+				m.in.SetValue(line)
+				m.candidates = nil
+			}
+			return Editing
 		case "tab":
 			line, cands := Complete(m.in.Value(), plugins, themes)
 			m.in.SetValue(line)
@@ -225,7 +249,7 @@ func (m *Model) Value() string { return m.in.Value() }
 
 // Help lists the command line's keys.
 func (m *Model) Help() keys.Input {
-	return keys.Input{keys.Hint("tab", "complete"), keys.Hint("enter", "run"), keys.Hint("esc", "cancel")}
+	return keys.Input{keys.Hint("tab", "complete"), keys.Hint("↑/↓", "history"), keys.Hint("enter", "run"), keys.Hint("esc", "cancel")}
 }
 
 // View draws the command line and, under it, the completion candidates.

@@ -18,10 +18,14 @@ type dataView struct {
 	list
 	filter   string
 	expanded bool
-	scroll   int // first line of the expanded record shown
+	scroll   int    // first line of the expanded record shown
+	table    string // "": the list; else the data_type shown as a table (v)
 }
 
 func (v *dataView) match(recs *ring.Ring[state.Record]) func(int) bool {
+	if v.table != "" {
+		return v.tableMatch(recs)
+	}
 	if v.filter == "" {
 		return func(int) bool { return true }
 	}
@@ -38,6 +42,9 @@ func (v *dataView) lines(c *pvctx.Context, p *state.Plugin, w, h int) []string {
 			return expand(c, recordLines(r), "record "+itoa(int(seqOf(recs, i))), &v.scroll, w, h)
 		}
 		v.expanded = false
+	}
+	if v.table != "" {
+		return v.tableLines(c, recs, match, w, h)
 	}
 	rows := h - 2
 	idx, sel := v.window(recs, match, rows)
@@ -65,12 +72,20 @@ func (v *dataView) lines(c *pvctx.Context, p *state.Plugin, w, h int) []string {
 			st.Faint.Render(", "+render.Bytes(recs.Bytes())+" kept of "+render.Bytes(recs.Budget())))
 	}
 	if v.filter != "" {
-		status = append(status, st.Accent.Render("data_type ")+st.Highlight.Render(v.filter)+st.Faint.Render(" "+itoa(count(recs, match))+" match"))
+		status = append(status, st.Accent.Render("data_type ")+st.Highlight.Render(v.filter)+st.Faint.Render(" "+matches(count(recs, match))))
 	}
 	if v.sel == 0 {
 		status = append(status, st.Accent.Render("newest"))
 	}
 	return append(out, render.Cut(strings.Join(status, st.Faint.Render(" · ")), w))
+}
+
+// matches is a count of filter matches in words that agree with it.
+func matches(n int) string {
+	if n == 1 {
+		return "1 match"
+	}
+	return itoa(n) + " matches"
 }
 
 func recordTime(r state.Record) time.Time {

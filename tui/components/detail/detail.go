@@ -4,6 +4,7 @@ package detail
 import (
 	"strings"
 
+	"github.com/plugvisor/plugvisor/internal/ring"
 	"github.com/plugvisor/plugvisor/supervisor"
 	pvctx "github.com/plugvisor/plugvisor/tui/context"
 	"github.com/plugvisor/plugvisor/tui/render"
@@ -55,7 +56,7 @@ func (m *Model) Show(id string) {
 	}
 	m.shown = id
 	m.logs.follow, m.logs.bottom = true, 0
-	m.data.list, m.data.expanded = list{}, false
+	m.data.list, m.data.expanded, m.data.table = list{}, false, ""
 	m.tasks.list, m.tasks.expanded = list{}, false
 	m.info.scroll = 0
 	m.events.tail = tail{}
@@ -116,6 +117,12 @@ func (m *Model) ToggleWrap() bool { m.rev++; m.logs.wrap = !m.logs.wrap; return 
 
 // ToggleTimes switches log timestamps.
 func (m *Model) ToggleTimes() bool { m.rev++; m.logs.times = !m.logs.times; return m.logs.times }
+
+// Wrapping and Timing report the wrap and timestamp toggles.
+func (m *Model) Wrapping() bool { return m.logs.wrap }
+
+// Timing reports whether log lines show their time.
+func (m *Model) Timing() bool { return m.logs.times }
 
 // Following reports whether the logs follow new lines.
 func (m *Model) Following() bool { return m.logs.follow }
@@ -265,7 +272,10 @@ func (m *Model) Key(c *pvctx.Context, s *state.Store, w, h int, focused bool) Ke
 	case TabData:
 		k.Data = p.Records.Total() + p.Records.Evicted()
 	case TabTasks:
-		_, k.Data = s.Tasks(p.Status.Name)
+		var ts *ring.Ring[*state.Task]
+		if ts, k.Data = s.Tasks(p.Status.Name); anyPending(ts) {
+			k.Clock = c.Now().Unix() // a pending row's elapsed time ticks
+		}
 	case TabInfo:
 		k.Data = s.RowsRev()
 	case TabEvents:

@@ -28,10 +28,10 @@ const noCgroup = "none: process group only; a child that calls setsid is not rea
 
 func (v *infoView) lines(c *pvctx.Context, p *state.Plugin, info supervisor.Info, w, h int) []string {
 	st := c.Styles
-	body := processLines(c, p)
+	body := processLines(c, p, w)
 	body = append(body, containLines(c, p.Status, w)...)
 	body = append(body, "", st.Title.Render("exit history")+st.Faint.Render(" (newest first)"))
-	body = append(body, exitLines(c, p.Status.Exits)...)
+	body = append(body, exitLines(c, p.Status.Exits, w)...)
 	body = append(body, "", st.Title.Render("containment on this host"))
 	body = append(body, hostLines(c, info, w)...)
 	return v.page(c, body, h)
@@ -49,33 +49,49 @@ func (v *infoView) page(c *pvctx.Context, body []string, h int) []string {
 	return append(out, c.Styles.Faint.Render(strconv.Itoa(len(body))+" lines · j/k: scroll"))
 }
 
-// processLines are the instance's program, process and traffic.
-func processLines(c *pvctx.Context, p *state.Plugin) []string {
+// processLines are the instance's program, process and traffic, each
+// value wrapped under its label: a reason or a digest is read whole.
+func processLines(c *pvctx.Context, p *state.Plugin, w int) []string {
 	s := p.Status
 	version := orDash(s.Version)
 	if s.PluginVersion != "" {
 		version += " (plugin says " + s.PluginVersion + ")"
 	}
-	return []string{
-		kv(c, "state", string(s.State)+" since "+stamp(s.Since)+": "+s.Reason),
-		kv(c, "exec", s.Exec),
-		kv(c, "args", strings.Join(s.Args, " ")),
-		kv(c, "sha256", s.SHA256),
-		kv(c, "version", version),
-		kv(c, "protocol", strconv.Itoa(int(s.Protocol))),
-		kv(c, "pid / pgid", orDash(itoaInt(s.PID))+" / "+orDash(itoaInt(s.PGID))),
-		kv(c, "started", stamp(s.Started)),
-		kv(c, "restarts", strconv.Itoa(s.Restarts)),
-		kv(c, "work dir", s.WorkDir),
-		kv(c, "stdout log", s.StdoutLog),
-		kv(c, "stderr log", s.StderrLog),
-		kv(c, "tasks", "sent "+u(s.TasksSent)+" · answered "+u(s.TasksAnswered)+" · failed "+u(s.TasksFailed)+
-			" · timed out "+u(s.TasksTimedOut)+" · rtt p50 "+render.Duration(s.RTTp50)+" p99 "+render.Duration(s.RTTp99)),
-		kv(c, "traffic", "records in "+u(s.RecordsIn)+" · frames in/out "+u(s.FramesIn)+"/"+u(s.FramesOut)+
-			" · bytes in/out "+render.Bytes(int64(s.BytesIn))+"/"+render.Bytes(int64(s.BytesOut))),
-		kv(c, "kept here", kept(p.Records.Len(), p.Records.Bytes(), p.Records.Budget(), p.Records.Evicted(), "records")+
-			" · "+kept(p.Logs.Len(), p.Logs.Bytes(), p.Logs.Budget(), p.Logs.Evicted(), "lines")),
+	var out []string
+	add := func(k, val string) { out = append(out, hang(label(c, k), val, c.Styles.Text, w)...) }
+	add("state", string(s.State)+" since "+stamp(s.Since)+": "+s.Reason)
+	add("exec", s.Exec)
+	add("args", strings.Join(s.Args, " "))
+	add("sha256", s.SHA256)
+	add("version", version)
+	add("protocol", strconv.Itoa(int(s.Protocol)))
+	add("pid / pgid", orDash(itoaInt(s.PID))+" / "+orDash(itoaInt(s.PGID)))
+	add("started", stamp(s.Started))
+	add("restarts", strconv.Itoa(s.Restarts))
+	add("work dir", s.WorkDir)
+	add("stdout log", s.StdoutLog)
+	add("stderr log", s.StderrLog)
+	add("tasks", TasksLine(s))
+	add("traffic", "records in "+u(s.RecordsIn)+" · frames in/out "+u(s.FramesIn)+"/"+u(s.FramesOut)+
+		" · bytes in/out "+render.Bytes(int64(s.BytesIn))+"/"+render.Bytes(int64(s.BytesOut)))
+	add("kept here", kept(p.Records.Len(), p.Records.Bytes(), p.Records.Budget(), p.Records.Evicted(), "records")+
+		" · "+kept(p.Logs.Len(), p.Logs.Bytes(), p.Logs.Budget(), p.Logs.Evicted(), "lines"))
+	return out
+}
+
+// TasksLine counts an instance's round trips and their RTT percentiles.
+func TasksLine(s supervisor.PluginStatus) string {
+	return "sent " + u(s.TasksSent) + " · answered " + u(s.TasksAnswered) + " · failed " + u(s.TasksFailed) +
+		" · timed out " + u(s.TasksTimedOut) + " · rtt p50 " + RTT(s.RTTp50) + " p99 " + RTT(s.RTTp99)
+}
+
+// RTT is a round-trip percentile, or "-" when there is none: with no task
+// answered, 0s would read as a measurement.
+func RTT(d time.Duration) string {
+	if d <= 0 {
+		return "-"
 	}
+	return render.Duration(d)
 }
 
 // containLines say how the current (or last) run is held: as whom, in
@@ -110,16 +126,29 @@ func hitsLine(c *pvctx.Context, s supervisor.PluginStatus) string {
 // aborted" whole.
 const exitWidth = 14
 
-// exitLines are the past runs, newest first.
-func exitLines(c *pvctx.Context, exits []supervisor.Exit) []string {
+// exitIndent starts the lines of a reason drawn under its exit.
+const exitIndent = "    "
+
+// exitLines are the past runs, newest first, each reason wrapped whole
+// under its own column.
+func exitLines(c *pvctx.Context, exits []supervisor.Exit, w int) []string {
 	if len(exits) == 0 {
 		return []string{c.Styles.Faint.Render("no exits")}
 	}
 	out := make([]string, 0, len(exits))
 	for i := len(exits) - 1; i >= 0; i-- {
 		e := exits[i]
-		line := stamp(e.Time) + "  " + render.Fit(render.Sanitize(e.String()), exitWidth) + " " + render.Sanitize(e.Reason)
-		out = append(out, c.Styles.Exit(e).Render(line))
+		style := c.Styles.Exit(e)
+		head := stamp(e.Time) + "  " + render.Fit(render.Sanitize(e.String()), exitWidth) + " "
+		reason := render.Sanitize(e.Reason)
+		if render.Width(head)+render.Width(reason) <= w {
+			out = append(out, style.Render(head+reason))
+			continue
+		}
+		// Too long for the reason column: it goes under the line, wrapped
+		// at a small indent, so a digest or a path stays on one line.
+		out = append(out, style.Render(strings.TrimRight(head, " ")))
+		out = append(out, hang(exitIndent, reason, style, w)...)
 	}
 	return out
 }

@@ -48,3 +48,47 @@ func TestInfoWrapsContainment(t *testing.T) {
 		}
 	}
 }
+
+// longReason is a reason as the engine words a refused start: the digest
+// it gives is meant to be pasted into the configuration.
+const longReason = "config.toml:3: plugins.echo.sha256: missing; /opt/plugins/echo/bin/echo currently has sha256 " +
+	digest + " (check it is the build you trust before pasting it)"
+
+const digest = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+
+// TestInfoWrapsReasonsAndSaysNoRTT: the state reason and every exit's
+// reason are drawn whole, wrapped to the pane; with no task answered the
+// RTT percentiles are "-", not 0s.
+func TestInfoWrapsReasonsAndSaysNoRTT(t *testing.T) {
+	s := state.New()
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	s.SetSnapshot([]supervisor.PluginStatus{{
+		Name: "echo", Instance: "echo", State: supervisor.StateFailed, Since: at, Reason: longReason,
+		Exits: []supervisor.Exit{{Time: at, Code: 1, Reason: "exited 1: " + longReason}},
+	}}, supervisor.Info{})
+	c := pvctx.New(themes.Default(), time.Now)
+	const w = 76 // an 80-column pane
+	var v infoView
+	lines := v.lines(c, s.Plugin("echo"), s.Info, w, 200)
+	var joined strings.Builder
+	for _, l := range lines {
+		plain := strings.TrimRight(ansi.Strip(l), " ")
+		if render.Width(plain) > w {
+			t.Errorf("line wider than %d: %q", w, plain)
+		}
+		joined.WriteString(strings.TrimSpace(plain) + "\n")
+	}
+	text := strings.ReplaceAll(joined.String(), "\n", " ")
+	// The digest is whole on one line, so it can be selected and pasted.
+	if n := strings.Count(joined.String(), digest); n != 2 {
+		t.Errorf("the digest is whole on %d lines, want 2 (state, exit):\n%s", n, plainLines(lines))
+	}
+	for _, want := range []string{"before pasting it)"} {
+		if n := strings.Count(text, want); n != 2 {
+			t.Errorf("%q shown %d times (want in the state and the exit):\n%s", want, n, plainLines(lines))
+		}
+	}
+	if !strings.Contains(text, "rtt p50 - p99 -") || strings.Contains(text, "p50 0s") {
+		t.Errorf("no task answered, but the RTT is not '-':\n%s", plainLines(lines))
+	}
+}

@@ -71,27 +71,22 @@ func (v *taskView) lines(c *pvctx.Context, ts *ring.Ring[*state.Task], w, h int)
 		}
 		v.expanded = false
 	}
-	const statusW = 11
-	free := max(w-12-1-10-1-6-1-9-1-statusW-1-8-1, 16)
-	cw := free * 2 / 5
-	rw := free - cw - 1
-	head := render.Fit("WHEN", 12) + " " + render.Fit("INSTANCE", 10) + " " + render.FitRight("ID", 6) + " " +
-		render.Fit("TOKEN", 9) + " " + render.Fit("CONTENT", cw) + " " + render.Fit("REPLY", rw) + " " +
-		render.Fit("STATUS", statusW) + " " + render.FitRight("RTT", 8)
+	cols := taskColumns(w)
+	head := render.Fit("WHEN", cols.when) + " " + render.Fit("INSTANCE", instanceW) + " " + render.FitRight("ID", idW) + " " +
+		render.Fit("TOKEN", tokenW) + " " + render.Fit("CONTENT", cols.content) + " " + render.Fit("REPLY", cols.reply) + " " +
+		render.Fit("STATUS", statusW) + " " + render.FitRight("RTT", rttW)
 	out := []string{st.Faint.Bold(true).Render(render.Cut(head, w))}
 	idx, sel := v.window(ts, match, h-2)
 	for _, i := range idx {
 		t := ts.At(i)
 		stStyle := st.State(taskState(t.Outcome))
-		rtt := "-"
-		if t.Outcome == supervisor.OutcomeAnswered || (t.Outcome == supervisor.OutcomeError && t.RTT > 0) {
-			rtt = render.Duration(t.RTT)
-		}
-		left := render.Fit(t.Sent.Format(timeFormat), 12) + " " + render.Fit(orDash(t.Instance), 10) + " " +
-			render.FitRight(strconv.FormatUint(uint64(t.ID), 10), 6) + " " + render.Fit(orDash(t.Token), 9) + " " +
+		rtt := rttCell(t, c.Now())
+		cw, rw := cols.content, cols.reply
+		left := render.Fit(t.Sent.Format(cols.format), cols.when) + " " + render.Fit(orDash(t.Instance), instanceW) + " " +
+			render.FitRight(strconv.FormatUint(uint64(t.ID), 10), idW) + " " + render.Fit(tokenTail(t.Token, tokenW), tokenW) + " " +
 			render.Fit(render.Sanitize(render.Head(t.Content, cw*4)), cw) + " " + render.Fit(replyPreview(t, rw), rw) + " "
 		status := render.Fit(pvctx.Symbol(taskState(t.Outcome))+" "+outcomeText(t.Outcome), statusW)
-		right := " " + render.FitRight(rtt, 8)
+		right := " " + render.FitRight(rtt, rttW)
 		if i == sel {
 			out = append(out, st.Selected.Render(render.Fit(left+status+right, w)))
 			continue
@@ -113,6 +108,49 @@ func (v *taskView) lines(c *pvctx.Context, ts *ring.Ring[*state.Task], w, h int)
 	}
 	status = append(status, st.Faint.Render("enter: full reply"))
 	return append(out, render.Cut(strings.Join(status, st.Faint.Render(" · ")), w))
+}
+
+// Widths of the Tasks table's fixed columns.
+const (
+	instanceW = 10
+	idW       = 6
+	tokenW    = 9
+	statusW   = 11
+	rttW      = 8
+	// wideWhen is the width from which the WHEN column has milliseconds.
+	wideWhen = 96
+)
+
+// taskCols are the widths that depend on the pane's: the fixed columns
+// always fit whole (RTT included) and the content and reply share the rest.
+type taskCols struct {
+	when, content, reply int
+	format               string
+}
+
+func taskColumns(w int) taskCols {
+	c := taskCols{when: 12, format: timeFormat}
+	if w < wideWhen {
+		c.when, c.format = 8, "15:04:05"
+	}
+	fixed := c.when + instanceW + idW + tokenW + statusW + rttW + 7 // the spaces between the eight columns
+	free := max(w-fixed, 3)
+	c.content = max(free*2/5, 1)
+	c.reply = max(free-c.content, 1)
+	return c
+}
+
+// tokenTail is the end of a token: this console's tokens share a prefix
+// (label, random part) and differ in the counter at their end, and an
+// engine's random tokens differ anywhere, so the tail tells rows apart.
+func tokenTail(tok string, w int) string {
+	if tok == "" {
+		return "-"
+	}
+	if len(tok) <= w {
+		return tok
+	}
+	return "…" + tok[len(tok)-(w-1):]
 }
 
 // replyPreview is the final reply's fields on one line, or the error, of

@@ -35,14 +35,36 @@ const (
 	Cancel
 )
 
-// New opens a form for target with the id and content of the last task.
-func New(c *pvctx.Context, target, lastID, lastContent string) *Model {
+// Last is the task last sent to a plugin, which its form opens with.
+type Last struct{ ID, Content string }
+
+// Memory is the last task sent to each plugin: opening the form for one
+// plugin does not bring another's id and content along.
+type Memory map[string]Last
+
+// Of is what the form for plugin opens with: its last task, or id 1.
+func (m Memory) Of(plugin string) Last {
+	if l, ok := m[plugin]; ok {
+		return l
+	}
+	return Last{ID: "1"}
+}
+
+// Remember keeps the task just sent to plugin.
+func (m Memory) Remember(plugin string, id uint32, content string) {
+	m[plugin] = Last{ID: strconv.FormatUint(uint64(id), 10), Content: content}
+}
+
+// New opens a form for target with last's id and content.
+func New(c *pvctx.Context, target string, last Last) *Model {
 	m := &Model{Target: target}
-	m.id = input.New("id      ", "1")
+	// The placeholder is words, not a number: a faint "1" in an empty field
+	// reads as the id it would send, and enter then refuses it.
+	m.id = input.New("id      ", "a number")
 	m.id.Limit = 10
-	m.id.SetValue(lastID)
+	m.id.SetValue(last.ID)
 	m.content = input.New("content ", "what to send")
-	m.content.SetValue(lastContent)
+	m.content.SetValue(last.Content)
 	m.field = 1
 	m.focus()
 	return m

@@ -22,7 +22,7 @@ func press(m *Model, text string) Result {
 // why a letter is refused, and enter with a bad id stays open on the id.
 func TestFormIDTakesDigitsOnly(t *testing.T) {
 	c := pvctx.New(themes.Default(), time.Now)
-	m := New(c, "echo", "1", "")
+	m := New(c, "echo", Last{ID: "1"})
 	press(m, "hi q")
 	if m.Content() != "hi q" {
 		t.Fatalf("content %q: typing q or space must type, not act", m.Content())

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/plugvisor/plugvisor/supervisor"
+	"github.com/plugvisor/plugvisor/tui/components/detail"
 	pvctx "github.com/plugvisor/plugvisor/tui/context"
 	"github.com/plugvisor/plugvisor/tui/render"
 	"github.com/plugvisor/plugvisor/tui/state"
@@ -46,11 +47,8 @@ func View(c *pvctx.Context, s *state.Store, id string, w, h int) string {
 }
 
 func tasks(ps supervisor.PluginStatus) string {
-	out := strconv.Itoa(ps.InFlight) + " in flight · " + strconv.FormatUint(ps.TasksSent, 10) + " sent"
-	if ps.RTTp50 > 0 {
-		out += " · rtt p50 " + render.Duration(ps.RTTp50) + " p99 " + render.Duration(ps.RTTp99)
-	}
-	return out
+	return strconv.Itoa(ps.InFlight) + " in flight · " + strconv.FormatUint(ps.TasksSent, 10) + " sent" +
+		" · rtt p50 " + detail.RTT(ps.RTTp50) + " p99 " + detail.RTT(ps.RTTp99)
 }
 
 func load(ps supervisor.PluginStatus) string {

@@ -1,0 +1,175 @@
+package tui
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/plugvisor/plugvisor/themes"
+	"github.com/plugvisor/plugvisor/tui/components/cmdline"
+	"github.com/plugvisor/plugvisor/tui/components/footer"
+)
+
+// The console keeps the operator's command history and preferences (theme,
+// wrap, timestamps) across runs in one small file in
+// $XDG_STATE_HOME/plugvisor/ (default ~/.local/state/plugvisor/), when
+// Options.KeepState is set. Losing it loses nothing that matters: a bad or
+// unreadable file is said in the flash line and ignored, and a failed write
+// is said and the console goes on.
+
+const (
+	prefsFile = "console.json"
+	// maxPrefsBytes bounds the file read: a history of MaxHistory lines of
+	// MaxHistoryLine bytes, escaped, and the rest.
+	maxPrefsBytes = 1 << 20
+)
+
+// prefs is the file's content.
+type prefs struct {
+	Theme      string   `json:"theme,omitempty"` // "" follows the terminal's background
+	Wrap       bool     `json:"wrap"`
+	Timestamps bool     `json:"timestamps"`
+	History    []string `json:"history"`
+}
+
+// stateDir is where the file lives, from the environment: "" when neither
+// XDG_STATE_HOME nor HOME is set (nothing is kept then).
+func stateDir(getenv func(string) string) string {
+	if d := getenv("XDG_STATE_HOME"); filepath.IsAbs(d) {
+		return filepath.Join(d, "plugvisor")
+	}
+	if h := getenv("HOME"); filepath.IsAbs(h) {
+		return filepath.Join(h, ".local", "state", "plugvisor")
+	}
+	return ""
+}
+
+// readPrefs reads the file in dir; a missing one is no preferences.
+func readPrefs(dir string) (prefs, error) {
+	var p prefs
+	path := filepath.Join(dir, prefsFile)
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return p, nil
+	}
+	if err != nil {
+		return p, fmt.Errorf("preferences ignored: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxPrefsBytes+1))
+	switch {
+	case err != nil:
+		return p, fmt.Errorf("preferences ignored: %s: %w", path, err)
+	case len(data) > maxPrefsBytes:
+		return p, fmt.Errorf("preferences ignored: %s: larger than %d bytes", path, maxPrefsBytes)
+	}
+	if err := json.Unmarshal(data, &p); err != nil {
+		return prefs{}, fmt.Errorf("preferences ignored: %s: %w", path, err)
+	}
+	return p, nil
+}
+
+// writePrefs replaces the file in dir atomically: a temporary file (0600)
+// in the same directory (0700), renamed over it, so a crash leaves the old
+// file or the new one, never half of one.
+func writePrefs(dir string, p prefs) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("preferences: %w", err)
+	}
+	data, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		return fmt.Errorf("preferences: %w", err)
+	}
+	tmp, err := os.CreateTemp(dir, prefsFile+".*")
+	if err != nil {
+		return fmt.Errorf("preferences: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // after the rename, there is nothing to remove
+	if _, err := tmp.Write(append(data, '\n')); err != nil {
+		tmp.Close()
+		return fmt.Errorf("preferences: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("preferences: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), filepath.Join(dir, prefsFile)); err != nil {
+		return fmt.Errorf("preferences: %w", err)
+	}
+	return nil
+}
+
+// kept is the state the file holds and the directory it goes to.
+type kept struct {
+	dir   string // "": nothing is kept
+	saved prefs  // as last read or written
+	err   error  // reading it failed, said at start
+}
+
+// loadPrefs reads the preferences and applies them: the theme only when
+// none was chosen (--theme, the configuration, NO_COLOR), wrap and
+// timestamps as saved, and the history into the command line.
+func (m *Model) loadPrefs() {
+	m.history = cmdline.NewHistory(nil)
+	if !m.opts.KeepState {
+		return
+	}
+	m.kept.dir = stateDir(m.opts.getenv)
+	if m.kept.dir == "" {
+		return
+	}
+	p, err := readPrefs(m.kept.dir)
+	if err != nil {
+		m.kept.err = err
+		return
+	}
+	m.kept.saved = p
+	m.history = cmdline.NewHistory(p.History)
+	if t, ok := themes.Find(p.Theme, m.userThemes); ok && m.followBG {
+		m.setTheme(t)
+		m.followBG = false
+	}
+	if p.Wrap {
+		m.detail.ToggleWrap()
+	}
+	if p.Timestamps {
+		m.detail.ToggleTimes()
+	}
+}
+
+// current is the preferences as they are now; the theme is the one saved
+// unless the operator just chose one.
+func (m *Model) current(themeChosen bool) prefs {
+	p := prefs{Theme: m.kept.saved.Theme, Wrap: m.detail.Wrapping(), Timestamps: m.detail.Timing(),
+		History: m.history.Lines()}
+	if themeChosen {
+		p.Theme = m.c.Theme.Name
+	}
+	return p
+}
+
+// keyKeepingPrefs handles a key and saves the preferences when it changed
+// them. Only a key can: the theme followed from the terminal's background
+// is not a choice to remember.
+func (m *Model) keyKeepingPrefs(k tea.KeyPressMsg) tea.Cmd {
+	themeRev, histRev := m.c.ThemeRev, m.history.Rev()
+	cmd := m.key(k)
+	if m.kept.dir == "" {
+		return cmd
+	}
+	p := m.current(m.c.ThemeRev != themeRev)
+	s := m.kept.saved
+	if p.Theme == s.Theme && p.Wrap == s.Wrap && p.Timestamps == s.Timestamps && m.history.Rev() == histRev {
+		return cmd
+	}
+	p.History = append([]string(nil), p.History...)
+	if err := writePrefs(m.kept.dir, p); err != nil {
+		return tea.Batch(cmd, m.flash(footer.Error, err.Error()))
+	}
+	m.kept.saved = p
+	return cmd
+}
