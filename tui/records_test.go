@@ -30,7 +30,7 @@ func TestRecordsTableAndExport(t *testing.T) {
 	if !regexp.MustCompile(`\d\d:\d\d:\d\d\.\d{3} 50ms\s+\d+`).MatchString(s) {
 		t.Fatalf("no table row:\n%s", s)
 	}
-	c.press("/")
+	c.press("tab", "/") // the detail pane's filter: on the table, / filters plugins
 	c.waitFor("field=value or text /")
 	c.typeText("seq=1")
 	c.press("enter")
