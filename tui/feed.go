@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"sync"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -43,8 +44,16 @@ type feed struct {
 	spareSz []int64
 	dropped uint64 // dropped by this queue since the last take
 	states  bool   // a dropped event was a state change
-	cancel  func()
-	closed  bool
+	// beats holds the latest heartbeat of each instance, until the next
+	// snapshot: one instance's older heartbeats say nothing more, so this
+	// is bounded by the instances. A heartbeat does not wake the console:
+	// it changes an age shown at one-second resolution and a round trip,
+	// and the once-a-second snapshot folds it in (it carries the same
+	// figures). Waking, folding and painting for each one, one a second per
+	// plugin, was most of what an idle console did.
+	beats  map[string]supervisor.Event
+	cancel func()
+	closed bool
 
 	wake chan struct{} // a batch became non-empty
 	stop chan struct{} // closed by close
@@ -85,7 +94,12 @@ func (f *feed) push(e supervisor.Event) { f.pushWith(e, nil) }
 func (f *feed) pushWith(e supervisor.Event, scratch []int64) []int64 {
 	scratch, size := measure(&e, scratch) // outside the lock: it walks every record's fields
 	f.mu.Lock()
-	wasEmpty := len(f.pending) == 0
+	if e.Type == supervisor.EventHeartbeat {
+		f.beat(e)
+		f.mu.Unlock()
+		return scratch
+	}
+	wake := len(f.pending) == 0
 	if f.full(e.Type, size) {
 		f.dropped++
 		f.states = f.states || e.Type == supervisor.EventState
@@ -95,7 +109,7 @@ func (f *feed) pushWith(e supervisor.Event, scratch []int64) []int64 {
 		f.bytes += size
 	}
 	f.mu.Unlock()
-	if wasEmpty {
+	if wake {
 		select {
 		case f.wake <- struct{}{}:
 		default: // a wake-up is already pending
@@ -164,16 +178,61 @@ func (f *feed) takeSized() (batch []supervisor.Event, sizes []int64, dropped uin
 	return batch, sizes, dropped, states
 }
 
-// waitCmd waits for the next wake-up; nil once the feed is closed.
-func (f *feed) waitCmd() tea.Cmd {
+// beat keeps e as its instance's latest heartbeat; f.mu is held.
+func (f *feed) beat(e supervisor.Event) {
+	if f.beats == nil {
+		f.beats = map[string]supervisor.Event{}
+	}
+	if old, ok := f.beats[e.Instance]; !ok || !old.Time.After(e.Time) {
+		f.beats[e.Instance] = e
+	}
+}
+
+// takeBeats hands over the latest heartbeat of each instance since the
+// last call, for the snapshot to fold in.
+func (f *feed) takeBeats() []supervisor.Event {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]supervisor.Event, 0, len(f.beats))
+	for _, e := range f.beats {
+		out = append(out, e)
+	}
+	clear(f.beats)
+	return out
+}
+
+// waitCmd waits for the next wake-up, but not before notBefore: under a
+// flood the batch fills while it sleeps and is folded in one go, at most
+// once a fold interval; idle, a wake-up costs one message. Once the feed is
+// closed it hands over what is still pending, then nil.
+func (f *feed) waitCmd(notBefore time.Time) tea.Cmd {
 	return func() tea.Msg {
+		if d := time.Until(notBefore); d > 0 {
+			t := time.NewTimer(d)
+			select {
+			case <-t.C:
+			case <-f.stop:
+				t.Stop()
+				return f.leftover()
+			}
+		}
 		select {
 		case <-f.wake:
 			return wakeMsg{}
 		case <-f.stop:
-			return nil
+			return f.leftover()
 		}
 	}
+}
+
+// leftover is a last wake-up for events that arrived before close.
+func (f *feed) leftover() tea.Msg {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.pending) == 0 && f.dropped == 0 {
+		return nil
+	}
+	return wakeMsg{}
 }
 
 // close unsubscribes; the drain goroutine ends when the channel closes.

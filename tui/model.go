@@ -66,7 +66,6 @@ type Model struct {
 	lastID, lastContent string // the task form remembers the last task
 	tokens              *supervisor.Tokens
 
-	ticking       bool // a fold tick is scheduled (events are flowing)
 	snapInFlight  bool
 	statesChanged bool // a fold saw state changes not yet in a snapshot
 	stopping      bool // the operator quit; waiting for the engine to stop
@@ -77,6 +76,10 @@ type Model struct {
 	lostErr     error // why, when known
 	lostAt      time.Time
 	snapshotErr error // the last snapshot failed, while connected
+	// clock is when the last snapshot came: ages and uptimes are drawn as
+	// of then, so the per-second changes of the clock are painted with the
+	// snapshot's, not in frames of their own.
+	clock time.Time
 
 	cache caches
 }
@@ -118,7 +121,7 @@ func (m *Model) Init() tea.Cmd {
 			if err := f.start(api, buf); err != nil {
 				return feedFailedMsg{err}
 			}
-			return f.waitCmd()()
+			return f.waitCmd(time.Time{})()
 		},
 		m.snapshotCmd(false),
 		m.watchEngine(),
@@ -137,7 +140,6 @@ func (m *Model) Init() tea.Cmd {
 
 // Messages the model sends itself.
 type (
-	foldMsg     struct{}
 	snapTickMsg struct{}
 	snapshotMsg struct {
 		statuses []supervisor.PluginStatus
@@ -168,18 +170,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return m, nil
 	case wakeMsg:
-		if m.ticking {
-			return m, nil // one fold loop at a time
-		}
 		m.fold()
-		m.ticking = true
-		return m, tea.Batch(m.foldTick(), m.maybeSnapshot())
-	case foldMsg:
-		if m.fold() == 0 {
-			m.ticking = false
-			return m, m.feed.waitCmd()
-		}
-		return m, tea.Batch(m.foldTick(), m.maybeSnapshot())
+		return m, tea.Batch(m.feed.waitCmd(m.now().Add(m.opts.foldEvery)), m.maybeSnapshot())
 	case snapTickMsg:
 		if m.lost {
 			return m, nil // nothing more to learn: the cycle ends
@@ -239,10 +231,6 @@ func (m *Model) fold() int {
 	return len(batch)
 }
 
-func (m *Model) foldTick() tea.Cmd {
-	return tea.Tick(m.opts.foldEvery, func(time.Time) tea.Msg { return foldMsg{} })
-}
-
 // maybeSnapshot takes an extra snapshot after state changes, so pids and
 // uptimes appear without waiting for the next second.
 func (m *Model) maybeSnapshot() tea.Cmd {
@@ -274,6 +262,8 @@ func (m *Model) snapshotCmd(extra bool) tea.Cmd {
 // console goes on showing the last known state, marked as such.
 func (m *Model) applySnapshot(msg snapshotMsg) tea.Cmd {
 	m.snapInFlight = false
+	m.clock = m.opts.now()
+	m.store.Apply(m.feed.takeBeats()) // heartbeats wait for the snapshot
 	var cmds []tea.Cmd
 	if !msg.extra && !m.lost {
 		cmds = append(cmds, tea.Tick(snapshotInterval, func(time.Time) tea.Msg { return snapTickMsg{} }))
@@ -396,11 +386,15 @@ func (m *Model) refuseLost(what string) tea.Cmd {
 
 func (m *Model) now() time.Time { return m.opts.now() }
 
-// shownTime is the clock the panes draw with: it stops when the connection
-// is lost, so uptimes and ages stay those of the last known state.
+// shownTime is the clock the panes draw with: that of the last snapshot,
+// and it stops when the connection is lost, so uptimes and ages stay those
+// of the last known state.
 func (m *Model) shownTime() time.Time {
-	if m.lost {
+	switch {
+	case m.lost:
 		return m.lostAt
+	case !m.clock.IsZero():
+		return m.clock
 	}
 	return m.opts.now()
 }
