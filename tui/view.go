@@ -154,7 +154,7 @@ func (m *Model) frame() string {
 		return ""
 	}
 	if w < minWidth || h < minHeight {
-		return fmt.Sprintf("plugvisor needs at least %dx%d cells (this terminal is %dx%d)", minWidth, minHeight, w, h)
+		return tooSmall(w, h)
 	}
 	sec := m.c.Now().Unix()
 	l := m.layout()
