@@ -70,8 +70,7 @@ func (m *Model) Expire(id int) bool {
 
 // View draws the help line (for keys) and the flash line, w cells wide.
 func (m *Model) View(c *pvctx.Context, keys help.KeyMap, w int) string {
-	m.Help.SetWidth(w)
-	return render.Fit(m.Help.ShortHelpView(keys.ShortHelp()), w) + "\n" + m.FlashLine(c, w)
+	return render.Fit(m.hints(keys.ShortHelp(), w), w) + "\n" + m.FlashLine(c, w)
 }
 
 // FlashLine draws only the flash line, for when an input takes the help line.
