@@ -41,10 +41,7 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 	case m.filter != nil:
 		return m.filterMsg(k)
 	case m.showHelp:
-		if s := k.String(); s == "?" || s == "esc" || s == "q" || s == "enter" {
-			m.showHelp = false
-		}
-		return nil
+		return m.helpKey(k)
 	}
 	return m.global(k)
 }
@@ -69,7 +66,7 @@ func (m *Model) global(k tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(k, km.Quit):
 		return m.quit()
 	case key.Matches(k, km.Help):
-		m.showHelp = true
+		m.openHelp()
 	case key.Matches(k, km.NextPane), key.Matches(k, km.PrevPane):
 		m.focus = 1 - m.focus
 	case key.Matches(k, km.Logs):
@@ -269,7 +266,7 @@ func (m *Model) run(line string) tea.Cmd {
 	case "reload":
 		return m.reload()
 	case "help":
-		m.showHelp = true
+		m.openHelp()
 	case "quit":
 		return m.quit()
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/plugvisor/plugvisor/tui/components/footer"
 	"github.com/plugvisor/plugvisor/tui/components/form"
 	"github.com/plugvisor/plugvisor/tui/components/input"
+	"github.com/plugvisor/plugvisor/tui/components/pager"
 	"github.com/plugvisor/plugvisor/tui/components/plugins"
 	pvctx "github.com/plugvisor/plugvisor/tui/context"
 	"github.com/plugvisor/plugvisor/tui/state"
@@ -62,6 +63,7 @@ type Model struct {
 	filter   *input.Model
 	dialog   *confirm.Model
 	showHelp bool
+	helpPage pager.Model // the help's scroll position
 
 	lastID, lastContent string // the task form remembers the last task
 	tokens              *supervisor.Tokens

@@ -7,7 +7,6 @@ import (
 	"charm.land/bubbles/v2/help"
 	bt "charm.land/bubbletea/v2"
 
-	"github.com/plugvisor/plugvisor/tui/components/cmdline"
 	"github.com/plugvisor/plugvisor/tui/components/confirm"
 	"github.com/plugvisor/plugvisor/tui/components/detail"
 	"github.com/plugvisor/plugvisor/tui/components/footer"
@@ -231,25 +230,6 @@ func (m *Model) stopBox(w int) []string {
 	return confirm.Box(m.c, title, lines, min(60, w-4))
 }
 
-// helpBox is the full key map and the commands.
-func (m *Model) helpBox(w int) []string {
-	st := m.c.Styles
-	hm := m.footer.Help
-	hm.ShowAll = true
-	hm.SetWidth(w - 8)
-	lines := strings.Split(hm.FullHelpView(m.c.Keys.Groups()), "\n")
-	lines = append(lines, "", st.Title.Render("Commands"))
-	for _, u := range cmdline.Usage() {
-		lines = append(lines, st.KeyHint.Render(u))
-	}
-	lines = append(lines, "", st.Faint.Render("mouse: click selects a row or a tab; the wheel scrolls · ? or esc closes"))
-	bw := 0
-	for _, l := range lines {
-		bw = max(bw, render.Width(l))
-	}
-	return confirm.Box(m.c, st.Title.Render("Keys"), lines, min(bw+4, w-2))
-}
-
 // footerView is the help line (or the open input) and the flash line.
 func (m *Model) footerView(w int) string {
 	switch {
@@ -281,7 +261,7 @@ func (m *Model) helpKeys() (help.KeyMap, string) {
 	case m.form != nil:
 		return m.form.Help(), "form"
 	case m.showHelp:
-		return keys.Input{keys.Hint("?/esc", "close help")}, "help"
+		return keys.Input{keys.Hint("j/k", "scroll"), keys.Hint("?/esc", "close help")}, "help"
 	case m.detail.Expanded():
 		return keys.Input{m.c.Keys.Up, keys.Hint("enter/esc", "back"), m.c.Keys.Quit}, "expanded"
 	}
