@@ -42,6 +42,8 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 		return m.filterMsg(k)
 	case m.showHelp:
 		return m.helpKey(k)
+	case m.showMessages:
+		return m.messagesKey(k)
 	}
 	return m.global(k)
 }
@@ -67,6 +69,8 @@ func (m *Model) global(k tea.KeyPressMsg) tea.Cmd {
 		return m.quit()
 	case key.Matches(k, km.Help):
 		m.openHelp()
+	case key.Matches(k, km.Messages):
+		m.openMessages()
 	case key.Matches(k, km.NextPane), key.Matches(k, km.PrevPane):
 		m.focus = 1 - m.focus
 	case key.Matches(k, km.Logs):
@@ -267,6 +271,8 @@ func (m *Model) run(line string) tea.Cmd {
 		return m.reload()
 	case "help":
 		m.openHelp()
+	case "messages":
+		m.openMessages()
 	case "quit":
 		return m.quit()
 	}

@@ -58,12 +58,14 @@ type Model struct {
 	focus  pane
 
 	// At most one of these overlays holds the keyboard.
-	form     *form.Model
-	cmd      *cmdline.Model
-	filter   *input.Model
-	dialog   *confirm.Model
-	showHelp bool
-	helpPage pager.Model // the help's scroll position
+	form         *form.Model
+	cmd          *cmdline.Model
+	filter       *input.Model
+	dialog       *confirm.Model
+	showHelp     bool
+	helpPage     pager.Model // the help's scroll position
+	showMessages bool        // the message history (messages.go)
+	msgPage      pager.Model // its scroll position
 
 	lastID, lastContent string // the task form remembers the last task
 	tokens              *supervisor.Tokens

@@ -210,6 +210,8 @@ func (m *Model) overlay(body []string, w int) []string {
 		box = m.form.View(m.c, w-4)
 	case m.showHelp:
 		box = m.helpBox(w)
+	case m.showMessages:
+		box = m.messagesBox(w)
 	default:
 		return body
 	}
@@ -262,6 +264,8 @@ func (m *Model) helpKeys() (help.KeyMap, string) {
 		return m.form.Help(), "form"
 	case m.showHelp:
 		return keys.Input{keys.Hint("j/k", "scroll"), keys.Hint("?/esc", "close help")}, "help"
+	case m.showMessages:
+		return keys.Input{keys.Hint("j/k", "scroll"), keys.Hint("m/esc", "close messages")}, "messages"
 	case m.detail.Expanded():
 		return keys.Input{m.c.Keys.Up, keys.Hint("enter/esc", "back"), m.c.Keys.Quit}, "expanded"
 	}

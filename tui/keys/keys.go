@@ -15,6 +15,7 @@ type KeyMap struct {
 
 	Filter, Follow, Wrap, Timestamps key.Binding
 	Theme, Command, Help, Quit       key.Binding
+	Messages                         key.Binding
 }
 
 // Default is the key map: k9s and lazydocker conventions.
@@ -52,6 +53,7 @@ func Default() KeyMap {
 		Theme:      b("T", "next theme", "T"),
 		Command:    b(":", "command", ":"),
 		Help:       b("?", "help", "?"),
+		Messages:   b("m", "messages", "m"),
 		Quit:       b("q/ctrl+c", "quit", "q", "ctrl+c"),
 	}
 }
@@ -87,7 +89,7 @@ func (k KeyMap) Groups() [][]key.Binding {
 		{k.Up, k.Down, k.Top, k.Bottom, k.PageUp, k.PageDown, k.NextPane, k.PrevPane},
 		{k.Start, k.Stop, k.Restart, k.Task, k.Ping, k.Reload, k.Command},
 		{k.Logs, k.Data, k.Tasks, k.Info, k.Enter, k.Back, k.Filter},
-		{k.Follow, k.Wrap, k.Timestamps, k.Theme, k.Help, k.Quit},
+		{k.Follow, k.Wrap, k.Timestamps, k.Theme, k.Messages, k.Help, k.Quit},
 	}
 }
 

@@ -35,6 +35,7 @@ var verbs = []struct {
 	{"theme", "theme", "theme NAME"},
 	{"reload", "", "reload"},
 	{"help", "", "help"},
+	{"messages", "", "messages"},
 	{"quit", "", "quit"},
 }
 
