@@ -154,6 +154,9 @@ func (e engine) serve(f face, scriptOut io.Writer, echo, scriptStops bool) int {
 	scripted := e.runScript(ctx, stopWithScript, scriptOut, echo)
 	faceErr := run(cancel, done)
 	cancel() // the face may end first (a console killed by SIGTERM): stop the plugins anyway
+	if errors.Is(faceErr, tui.ErrLeftEarly) {
+		return e.leaveEarly()
+	}
 	<-done
 	<-served
 	if err := cmp.Or(runErr, faceErr); err != nil {
@@ -386,4 +389,16 @@ func (w logWriter) Write(p []byte) (int, error) {
 func isTerminal(f *os.File) bool {
 	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
 	return err == nil
+}
+
+// leaveEarly is the end when the operator would not wait for the plugins
+// to stop (a second ctrl+c in the console's stop progress): plugvisor exits
+// now, mid-stop. Its watchdog sees it go and kills every plugin process
+// group (and cgroup) it was told about, so nothing is left running; without
+// a watchdog, the plugins' first processes still get their parent-death
+// signal.
+func (e engine) leaveEarly() int {
+	e.log.Warn("left without waiting for the plugins to stop; the watchdog kills them")
+	fmt.Fprintln(e.stderr, "plugvisor: left without waiting for the plugins to stop; they are killed as plugvisor exits")
+	return exitFailure
 }

@@ -28,6 +28,7 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 	switch {
 	case m.stopping:
 		if k.String() == "ctrl+c" { // a second ctrl+c leaves without waiting
+			m.leftEarly = true
 			m.close()
 			return tea.Quit
 		}

@@ -47,6 +47,12 @@ type Options struct {
 // within 33 ms.
 const FPS = 30
 
+// ErrLeftEarly is what Run returns when the operator, while the plugins
+// were stopping, chose to leave without waiting (a second ctrl+c): the
+// caller should not wait for the engine either, and say what becomes of the
+// plugins.
+var ErrLeftEarly = errors.New("left without waiting for the plugins to stop")
+
 // ErrConnectionLost is wrapped by the error Run returns when the connection
 // to the supervisor (Options.Lost) was lost while the console ran.
 var ErrConnectionLost = errors.New("connection to the supervisor lost")
@@ -79,6 +85,8 @@ func Run(ctx context.Context, api supervisor.API, opts Options) (err error) {
 			m.linkLost(lostCause(opts.LostErr))
 		}
 		return m.lostError()
+	case err == nil && m.leftEarly:
+		return ErrLeftEarly
 	case err == nil:
 		return nil
 	case errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil:
