@@ -59,4 +59,3 @@ func rowHas(screen, name, want string) bool {
 	l := lineWith(screen, name+" ")
 	return l != "" && strings.Contains(l, want)
 }
-
