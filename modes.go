@@ -91,7 +91,7 @@ func runSupervisor(args []string) int {
 		fmt.Fprintln(os.Stderr, "plugvisor:", err)
 		return exitUsage
 	}
-	e := engine{sup: sup, cfg: cfg, log: log, script: scr, stderr: os.Stderr}
+	e := engine{sup: sup, cfg: cfg, log: log, script: scr, stderr: os.Stderr, notice: make(chan tui.Notice, 1)}
 	if console {
 		return e.serve(e.console(cmp.Or(f.theme, cfg.Agent.Theme)), logWriter{e.log}, true, false)
 	}
@@ -116,6 +116,9 @@ type engine struct {
 	log    *slog.Logger
 	script *script.Script
 	stderr io.Writer // for what is said at the end: the terminal, or headless the log's queue
+	// notice carries what the console must say about the control socket
+	// (none, another demo holds it…), then is closed.
+	notice chan tui.Notice
 }
 
 // A face is what the operator sees of the engine: the console or the
@@ -196,14 +199,15 @@ func (e engine) console(theme string) face {
 			}
 			hangup, stopHangup := signal.NotifyContext(context.Background(), syscall.SIGHUP)
 			defer stopHangup()
-			return tui.Run(hangup, api, tui.Options{Theme: theme, ThemeDir: themeDir(), StopEngine: stop, EngineDone: done})
+			return tui.Run(hangup, api, tui.Options{Theme: theme, ThemeDir: themeDir(), StopEngine: stop, EngineDone: done, Notice: e.notice})
 		}, nil
 	}
 }
 
 // serveControl serves the operator API on the control socket until ctx
-// ends. A control socket that cannot be opened (another demo holds the fixed
-// demo socket, say) costs only remote access, so it is logged, not fatal.
+// ends. A control socket that cannot be opened costs only remote access, so
+// it is logged and said on the console (e.notice), not fatal; a demo whose
+// fixed socket another demo holds serves beside it instead (socket.go).
 func (e engine) serveControl(ctx context.Context) <-chan struct{} {
 	done := make(chan struct{})
 	go func() {
@@ -213,10 +217,19 @@ func (e engine) serveControl(ctx context.Context) <-chan struct{} {
 		select {
 		case <-e.sup.Ready():
 		case <-ctx.Done():
+			close(e.notice)
 			return
 		}
-		if err := control.Serve(ctx, e.sup, e.cfg.Agent.ControlSocket, e.log); err != nil {
-			e.log.Warn("control socket unavailable; ctl and attach cannot reach this instance", "err", err)
+		ln, note := e.listenControl()
+		if note != nil {
+			e.notice <- *note
+		}
+		close(e.notice)
+		if ln == nil {
+			return
+		}
+		if err := (&control.Server{API: e.sup, Log: e.log}).ServeListener(ctx, ln); err != nil {
+			e.log.Warn("control socket failed; ctl and attach cannot reach this instance", "err", err)
 		}
 	}()
 	return done

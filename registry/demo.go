@@ -71,3 +71,18 @@ func DemoControlSocket(getenv func(string) string) string {
 	}
 	return filepath.Join(os.TempDir(), fmt.Sprintf("plugvisor-%d", os.Getuid()), "demo.ctl.sock")
 }
+
+// DemoInstanceSocket is where a demo serves its control socket when
+// another one holds DemoControlSocket: beside it, named for the demo's pid,
+// so a second demo console can still be reached (and ctl finds it).
+func DemoInstanceSocket(getenv func(string) string, pid int) string {
+	return filepath.Join(filepath.Dir(DemoControlSocket(getenv)), fmt.Sprintf("demo-%d.ctl.sock", pid))
+}
+
+// DemoControlSockets lists where running demos may be reached: the fixed
+// socket first, then every per-process one present, in name order.
+func DemoControlSockets(getenv func(string) string) []string {
+	fixed := DemoControlSocket(getenv)
+	more, _ := filepath.Glob(filepath.Join(filepath.Dir(fixed), "demo-*.ctl.sock")) // only ErrBadPattern, and the pattern is fixed
+	return append([]string{fixed}, more...)
+}

@@ -84,7 +84,8 @@ type Model struct {
 	// clock is when the last snapshot came: ages and uptimes are drawn as
 	// of then, so the per-second changes of the clock are painted with the
 	// snapshot's, not in frames of their own.
-	clock time.Time
+	clock  time.Time
+	notice string // a standing warning for the header (notice.go)
 
 	cache caches
 }
@@ -131,6 +132,7 @@ func (m *Model) Init() tea.Cmd {
 		m.snapshotCmd(false),
 		m.watchEngine(),
 		m.watchLink(),
+		m.watchNotice(),
 	}
 	m.snapInFlight = true
 	if m.followBG {
@@ -195,6 +197,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if m.footer.Expire(msg.id) && m.lost {
 			m.footer.Set(footer.Error, m.lostText()+" · q quits") // the loss stays said
 		}
+		return m, nil
+	case noticeMsg:
+		m.showNotice(msg.n)
 		return m, nil
 	case linkLostMsg:
 		m.linkLost(msg.err)

@@ -31,6 +31,10 @@ type Options struct {
 	Lost    <-chan struct{}
 	LostErr func() error
 
+	// Notice, when non-nil, may carry one standing warning (the control
+	// socket could not be had...), shown for the rest of the run.
+	Notice <-chan Notice
+
 	// For tests and benchmarks.
 	now       func() time.Time     // the clock; nil is time.Now
 	getenv    func(string) string  // nil is os.Getenv

@@ -134,7 +134,7 @@ func (m *Model) windowTitle() string {
 
 // link is the header's view of the connection.
 func (m *Model) link() header.Link {
-	var l header.Link
+	l := header.Link{Notice: m.notice}
 	switch {
 	case m.lost:
 		l.Lost = true
