@@ -86,7 +86,7 @@ func runSupervisor(args []string) int {
 		return exitUsage
 	}
 	self, _ := os.Executable()
-	sup, err := supervisor.New(supervisor.Options{Config: cfg, Reload: reload, Logger: log, WatchdogExe: self})
+	sup, err := supervisor.New(supervisorOptions(cfg, reload, log, self))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "plugvisor:", err)
 		return exitUsage
@@ -106,6 +106,16 @@ func runSupervisor(args []string) int {
 	// reads.
 	e.stderr = logOut
 	return e.serve(e.headless(data), logOut, false, true)
+}
+
+// supervisorOptions are the engine's options for cfg; the demo's restart
+// pacing keeps its crashing plugin cycling visibly.
+func supervisorOptions(cfg *registry.Config, reload func() (*registry.Config, error), log *slog.Logger, self string) supervisor.Options {
+	so := supervisor.Options{Config: cfg, Reload: reload, Logger: log, WatchdogExe: self}
+	if registry.IsDemo(cfg) {
+		so.BackoffMax, so.HealthyAfter = registry.DemoBackoffMax, registry.DemoHealthyAfter
+	}
+	return so
 }
 
 // engine is the embedded supervisor with what runs beside it: the control
@@ -199,7 +209,11 @@ func (e engine) console(theme string) face {
 			}
 			hangup, stopHangup := signal.NotifyContext(context.Background(), syscall.SIGHUP)
 			defer stopHangup()
-			return tui.Run(hangup, api, tui.Options{Theme: theme, ThemeDir: themeDir(), StopEngine: stop, EngineDone: done, Notice: e.notice})
+			opts := tui.Options{Theme: theme, ThemeDir: themeDir(), StopEngine: stop, EngineDone: done, Notice: e.notice}
+			if registry.IsDemo(e.cfg) {
+				opts.Select = registry.DemoFirst
+			}
+			return tui.Run(hangup, api, opts)
 		}, nil
 	}
 }

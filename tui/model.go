@@ -86,6 +86,8 @@ type Model struct {
 	// snapshot's, not in frames of their own.
 	clock  time.Time
 	notice string // a standing warning for the header (notice.go)
+	// firstDone: Options.Select was applied, or the operator chose first.
+	firstDone bool
 
 	cache caches
 }
@@ -328,6 +330,7 @@ func (m *Model) backfill() tea.Cmd {
 // pane on the selected instance.
 func (m *Model) syncSelection() {
 	m.table.Sync(m.store.Order())
+	m.selectFirst()
 	m.detail.Show(m.table.Selected)
 }
 

@@ -31,6 +31,10 @@ type Options struct {
 	Lost    <-chan struct{}
 	LostErr func() error
 
+	// Select is the instance selected first, once it appears, unless the
+	// operator has chosen one by then; "" is the first row.
+	Select string
+
 	// Notice, when non-nil, may carry one standing warning (the control
 	// socket could not be had...), shown for the rest of the run.
 	Notice <-chan Notice
