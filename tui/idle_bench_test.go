@@ -9,6 +9,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/plugvisor/plugvisor/supervisor"
+	"github.com/plugvisor/plugvisor/supervisor/supervisortest"
 )
 
 // Idle cost. BenchmarkIdle measures, in one run and over the same window
@@ -25,17 +26,20 @@ import (
 //
 //	go test -run '^$' -bench Idle -benchtime 1x ./tui/
 //
-// The demo's plugins are those of the embedded demo: ticker (a record a
-// second), two echo instances, chaos crashing every 5 s, a heartbeat every
-// second for each.
+// The demo's plugins are those of the embedded demo: ticker (a record and
+// a log line a second), two echo instances, chaos crashing every 5 s (and
+// saying so), a heartbeat every second for each.
 
-// demoRig runs the demo's plugins on a heartbeat a second.
+// demoRig runs the demo's plugins at the demo's pace: a heartbeat a
+// second, chaos crashing every 5 s.
 func demoRig(b *testing.B) *rig {
-	return startRigWith(b, func(tb testing.TB) string {
-		return pluginTOML(tb, "chaos", true, `args = ["--crash-after", "5s"]`+"\nrestart = \"on-failure\"") +
-			pluginTOML(tb, "echo", true, "instances = 2") +
-			pluginTOML(tb, "ticker", true, `restart = "always"`)
-	})
+	plugins := pluginTOML(b, "chaos", true, `args = ["--crash-after", "5s", "--log"]`+"\nrestart = \"on-failure\"") +
+		pluginTOML(b, "echo", true, "instances = 2") +
+		pluginTOML(b, "ticker", true, `args = ["--log"]`+"\nrestart = \"always\"")
+	e := supervisortest.Start(b, plugins, supervisortest.Options{Agent: map[string]string{
+		"host": `"testhost"`, "heartbeat_interval": `"1s"`, "heartbeat_timeout": `"3s"`, "restart_burst": "10",
+	}})
+	return &rig{t: b, sup: e.Sup, dir: e.Dir, cancel: e.Cancel, done: e.Done(), stop: e.Stop}
 }
 
 // bare is the smallest Bubble Tea model: one line, no commands.

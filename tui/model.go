@@ -58,14 +58,11 @@ type Model struct {
 	focus  pane
 
 	// At most one of these overlays holds the keyboard.
-	form         *form.Model
-	cmd          *cmdline.Model
-	filter       *input.Model
-	dialog       *confirm.Model
-	showHelp     bool
-	helpPage     pager.Model // the help's scroll position
-	showMessages bool        // the message history (messages.go)
-	msgPage      pager.Model // its scroll position
+	form     *form.Model
+	cmd      *cmdline.Model
+	filter   *input.Model
+	dialog   *confirm.Model
+	showHelp bool
 
 	lastID, lastContent string // the task form remembers the last task
 	tokens              *supervisor.Tokens
@@ -84,12 +81,16 @@ type Model struct {
 	// clock is when the last snapshot came: ages and uptimes are drawn as
 	// of then, so the per-second changes of the clock are painted with the
 	// snapshot's, not in frames of their own.
-	clock  time.Time
-	notice string // a standing warning for the header (notice.go)
-	// firstDone: Options.Select was applied, or the operator chose first.
-	firstDone bool
+	clock time.Time
 
 	cache caches
+
+	// Of their own files: help.go, messages.go, notice.go, firstselect.go.
+	helpPage     pager.Model // the help's scroll position
+	showMessages bool        // the message history holds the keyboard
+	msgPage      pager.Model // its scroll position
+	notice       string      // a standing warning for the header
+	firstDone    bool        // Options.Select was applied, or the operator chose first
 }
 
 func newModel(api supervisor.API, opts Options) *Model {
@@ -180,7 +181,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case wakeMsg:
 		m.fold()
-		return m, tea.Batch(m.feed.waitCmd(m.now().Add(m.opts.foldEvery)), m.maybeSnapshot())
+		// The interval is wall time, whatever clock the panes are drawn with.
+		return m, tea.Batch(m.feed.waitCmd(time.Now().Add(m.opts.foldEvery)), m.maybeSnapshot())
 	case snapTickMsg:
 		if m.lost {
 			return m, nil // nothing more to learn: the cycle ends
