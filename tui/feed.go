@@ -12,9 +12,11 @@ import (
 
 // Event flow: the engine's bounded Subscribe channel → feed.drain (its own
 // goroutine, never blocked by rendering) → a pending batch → folded into the
-// store by Update on a ~50 ms tick. The tick runs only while events flow:
-// when a fold finds nothing, the model waits on wake instead, so an idle
-// console wakes only for its once-a-second snapshot.
+// store by Update: woken by the first event of a batch, the model lets it
+// gather for a fold interval (~50 ms) and folds it, so a flood is folded in
+// 50 ms batches and an idle console wakes once per burst of events.
+// Heartbeats do not wake it: they wait for the once-a-second snapshot
+// (feed.beats).
 
 const (
 	defaultEventBuffer = 16384
@@ -201,23 +203,23 @@ func (f *feed) takeBeats() []supervisor.Event {
 	return out
 }
 
-// waitCmd waits for the next wake-up, but not before notBefore: under a
-// flood the batch fills while it sleeps and is folded in one go, at most
-// once a fold interval; idle, a wake-up costs one message. Once the feed is
-// closed it hands over what is still pending, then nil.
-func (f *feed) waitCmd(notBefore time.Time) tea.Cmd {
+// waitCmd waits for the next wake-up, then lets the batch gather for
+// gather before handing it over: under a flood the batch fills meanwhile and
+// is folded in one go, at most once per gather; idle, the events that come
+// together (a record and the log line beside it) cost one fold and one
+// frame, not one each. Once the feed is closed it hands over what is still
+// pending, then nil.
+func (f *feed) waitCmd(gather time.Duration) tea.Cmd {
 	return func() tea.Msg {
-		if d := time.Until(notBefore); d > 0 {
-			t := time.NewTimer(d)
-			select {
-			case <-t.C:
-			case <-f.stop:
-				t.Stop()
-				return f.leftover()
-			}
-		}
 		select {
 		case <-f.wake:
+		case <-f.stop:
+			return f.leftover()
+		}
+		t := time.NewTimer(gather)
+		defer t.Stop()
+		select {
+		case <-t.C:
 			return wakeMsg{}
 		case <-f.stop:
 			return f.leftover()

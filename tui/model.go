@@ -124,13 +124,13 @@ func (m *Model) close() { m.feed.close() }
 // Init starts the event feed, the first snapshot, and (with no theme chosen)
 // asks the terminal for its background colour.
 func (m *Model) Init() tea.Cmd {
-	api, f, buf := m.api, m.feed, m.opts.eventBuf
+	api, f, buf, gather := m.api, m.feed, m.opts.eventBuf, m.opts.foldEvery
 	cmds := []tea.Cmd{
 		func() tea.Msg {
 			if err := f.start(api, buf); err != nil {
 				return feedFailedMsg{err}
 			}
-			return f.waitCmd(time.Time{})()
+			return f.waitCmd(gather)()
 		},
 		m.snapshotCmd(false),
 		m.watchEngine(),
@@ -181,8 +181,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case wakeMsg:
 		m.fold()
-		// The interval is wall time, whatever clock the panes are drawn with.
-		return m, tea.Batch(m.feed.waitCmd(time.Now().Add(m.opts.foldEvery)), m.maybeSnapshot())
+		return m, tea.Batch(m.feed.waitCmd(m.opts.foldEvery), m.maybeSnapshot())
 	case snapTickMsg:
 		if m.lost {
 			return m, nil // nothing more to learn: the cycle ends
