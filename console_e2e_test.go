@@ -43,6 +43,15 @@ func TestConsoleEndToEnd(t *testing.T) {
 	term.waitFor(t, "ticker", "echo.0", "echo.1", "chaos")
 	term.waitScreen(t, "the demo's plugins running", func(s string) bool { return strings.Contains(s, "● running") })
 
+	// The first screen shows a plugin with output: ticker, saying its ticks.
+	term.waitScreen(t, "ticker selected first, its log pane saying its ticks", func(s string) bool {
+		return strings.Contains(lineWith(s, "1 Logs"), "ticker") && strings.Contains(s, `msg="tick sent"`)
+	})
+	// chaos says what it is about to do.
+	term.send(t, "g")
+	term.waitScreen(t, "chaos saying it will crash", func(s string) bool {
+		return strings.Contains(lineWith(s, "1 Logs"), "chaos") && strings.Contains(s, "crashing on purpose")
+	})
 	// Select echo.0 (rows are sorted: chaos, echo.0, echo.1, ticker).
 	term.send(t, "j")
 	term.waitScreen(t, "echo.0 selected", func(s string) bool {

@@ -86,13 +86,13 @@ func runSupervisor(args []string) int {
 		return exitUsage
 	}
 	self, _ := os.Executable()
-	sup, err := supervisor.New(supervisor.Options{Config: cfg, Reload: reload, Logger: log, WatchdogExe: self})
+	sup, err := supervisor.New(supervisorOptions(cfg, reload, log, self))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "plugvisor:", err)
 		return exitUsage
 	}
 	// What runs beside the engine logs through it, so it is in History too.
-	e := engine{sup: sup, cfg: cfg, log: sup.Logger(), script: scr, stderr: os.Stderr}
+	e := engine{sup: sup, cfg: cfg, log: sup.Logger(), script: scr, stderr: os.Stderr, notice: make(chan tui.Notice, 1)}
 	if console {
 		return e.serve(e.console(cmp.Or(f.theme, cfg.Agent.Theme)), logWriter{e.log}, true, false)
 	}
@@ -109,6 +109,16 @@ func runSupervisor(args []string) int {
 	return e.serve(e.headless(data), logOut, false, true)
 }
 
+// supervisorOptions are the engine's options for cfg; the demo's restart
+// pacing keeps its crashing plugin cycling visibly.
+func supervisorOptions(cfg *registry.Config, reload func() (*registry.Config, error), log *slog.Logger, self string) supervisor.Options {
+	so := supervisor.Options{Config: cfg, Reload: reload, Logger: log, WatchdogExe: self}
+	if registry.IsDemo(cfg) {
+		so.BackoffMax, so.HealthyAfter = registry.DemoBackoffMax, registry.DemoHealthyAfter
+	}
+	return so
+}
+
 // engine is the embedded supervisor with what runs beside it: the control
 // socket and an optional script.
 type engine struct {
@@ -117,6 +127,9 @@ type engine struct {
 	log    *slog.Logger
 	script *script.Script
 	stderr io.Writer // for what is said at the end: the terminal, or headless the log's queue
+	// notice carries what the console must say about the control socket
+	// (none, another demo holds it…), then is closed.
+	notice chan tui.Notice
 }
 
 // A face is what the operator sees of the engine: the console or the
@@ -155,6 +168,9 @@ func (e engine) serve(f face, scriptOut io.Writer, echo, scriptStops bool) int {
 	scripted := e.runScript(ctx, stopWithScript, scriptOut, echo)
 	faceErr := run(cancel, done)
 	cancel() // the face may end first (a console killed by SIGTERM): stop the plugins anyway
+	if errors.Is(faceErr, tui.ErrLeftEarly) {
+		return e.leaveEarly()
+	}
 	<-done
 	<-served
 	if err := cmp.Or(runErr, faceErr); err != nil {
@@ -194,14 +210,19 @@ func (e engine) console(theme string) face {
 			}
 			hangup, stopHangup := signal.NotifyContext(context.Background(), syscall.SIGHUP)
 			defer stopHangup()
-			return tui.Run(hangup, api, tui.Options{Theme: theme, ThemeDir: themeDir(), KeepState: true, StopEngine: stop, EngineDone: done})
+			opts := tui.Options{Theme: theme, ThemeDir: themeDir(), KeepState: true, StopEngine: stop, EngineDone: done, Notice: e.notice}
+			if registry.IsDemo(e.cfg) {
+				opts.Select = registry.DemoFirst
+			}
+			return tui.Run(hangup, api, opts)
 		}, nil
 	}
 }
 
 // serveControl serves the operator API on the control socket until ctx
-// ends. A control socket that cannot be opened (another demo holds the fixed
-// demo socket, say) costs only remote access, so it is logged, not fatal.
+// ends. A control socket that cannot be opened costs only remote access, so
+// it is logged and said on the console (e.notice), not fatal; a demo whose
+// fixed socket another demo holds serves beside it instead (socket.go).
 func (e engine) serveControl(ctx context.Context) <-chan struct{} {
 	done := make(chan struct{})
 	go func() {
@@ -211,10 +232,19 @@ func (e engine) serveControl(ctx context.Context) <-chan struct{} {
 		select {
 		case <-e.sup.Ready():
 		case <-ctx.Done():
+			close(e.notice)
 			return
 		}
-		if err := control.Serve(ctx, e.sup, e.cfg.Agent.ControlSocket, e.log); err != nil {
-			e.log.Warn("control socket unavailable; ctl and attach cannot reach this instance", "err", err)
+		ln, note := e.listenControl()
+		if note != nil {
+			e.notice <- *note
+		}
+		close(e.notice)
+		if ln == nil {
+			return
+		}
+		if err := (&control.Server{API: e.sup, Log: e.log}).ServeListener(ctx, ln); err != nil {
+			e.log.Warn("control socket failed; ctl and attach cannot reach this instance", "err", err)
 		}
 	}()
 	return done
@@ -387,4 +417,16 @@ func (w logWriter) Write(p []byte) (int, error) {
 func isTerminal(f *os.File) bool {
 	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
 	return err == nil
+}
+
+// leaveEarly is the end when the operator would not wait for the plugins
+// to stop (a second ctrl+c in the console's stop progress): plugvisor exits
+// now, mid-stop. Its watchdog sees it go and kills every plugin process
+// group (and cgroup) it was told about, so nothing is left running; without
+// a watchdog, the plugins' first processes still get their parent-death
+// signal.
+func (e engine) leaveEarly() int {
+	e.log.Warn("left without waiting for the plugins to stop; the watchdog kills them")
+	fmt.Fprintln(e.stderr, "plugvisor: left without waiting for the plugins to stop; they are killed as plugvisor exits")
+	return exitFailure
 }

@@ -139,8 +139,8 @@ func SocketPath(socket, config string) (string, error) {
 	path, err := registry.Resolve(config, os.Getenv)
 	if errors.Is(err, registry.ErrNoConfig) {
 		// Without a config plugvisor runs the demo, whose socket is at a
-		// fixed place.
-		return registry.DemoControlSocket(os.Getenv), nil
+		// fixed place, or beside it for a second demo running at once.
+		return demoSocket(), nil
 	}
 	if err != nil {
 		return "", err

@@ -41,7 +41,7 @@ func TestDemo(t *testing.T) {
 		t.Errorf("echo ids = %q", p.InstanceIDs())
 	}
 	if p := cfg.Plugin("chaos"); p.Restart != RestartOnFailure ||
-		!slices.Equal(p.Args, []string{"plugin", "chaos", "--crash-after", "5s"}) {
+		!slices.Equal(p.Args, []string{"plugin", "chaos", "--crash-after", "5s", "--log"}) {
 		t.Errorf("chaos = %+v", p)
 	}
 

@@ -401,20 +401,3 @@ loop:
 	l.dropped, l.latencies = m.store.Dropped, pr.lat
 	report(b, l, base)
 }
-
-// BenchmarkIdle is the console's CPU with 200 plugins and nothing
-// happening: the once-a-second snapshot and nothing else.
-func BenchmarkIdle(b *testing.B) {
-	r := bigRig(b)
-	c0 := cpu()
-	time.Sleep(3 * time.Second)
-	base := cpu() - c0
-	pr := startProgram(newModel(r.sup, Options{Theme: "dark"}))
-	time.Sleep(500 * time.Millisecond)
-	c0 = cpu()
-	time.Sleep(3 * time.Second)
-	used := cpu() - c0
-	pr.stop()
-	b.ReportMetric(100*(used-base).Seconds()/3, "console-cpu-%")
-	b.ReportMetric(100*base.Seconds()/3, "engine-idle-cpu-%")
-}

@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"sync"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -11,9 +12,11 @@ import (
 
 // Event flow: the engine's bounded Subscribe channel → feed.drain (its own
 // goroutine, never blocked by rendering) → a pending batch → folded into the
-// store by Update on a ~50 ms tick. The tick runs only while events flow:
-// when a fold finds nothing, the model waits on wake instead, so an idle
-// console wakes only for its once-a-second snapshot.
+// store by Update: woken by the first event of a batch, the model lets it
+// gather for a fold interval (~50 ms) and folds it, so a flood is folded in
+// 50 ms batches and an idle console wakes once per burst of events.
+// Heartbeats do not wake it: they wait for the once-a-second snapshot
+// (feed.beats).
 
 const (
 	defaultEventBuffer = 16384
@@ -43,8 +46,16 @@ type feed struct {
 	spareSz []int64
 	dropped uint64 // dropped by this queue since the last take
 	states  bool   // a dropped event was a state change
-	cancel  func()
-	closed  bool
+	// beats holds the latest heartbeat of each instance, until the next
+	// snapshot: one instance's older heartbeats say nothing more, so this
+	// is bounded by the instances. A heartbeat does not wake the console:
+	// it changes an age shown at one-second resolution and a round trip,
+	// and the once-a-second snapshot folds it in (it carries the same
+	// figures). Waking, folding and painting for each one, one a second per
+	// plugin, was most of what an idle console did.
+	beats  map[string]supervisor.Event
+	cancel func()
+	closed bool
 
 	wake chan struct{} // a batch became non-empty
 	stop chan struct{} // closed by close
@@ -85,7 +96,12 @@ func (f *feed) push(e supervisor.Event) { f.pushWith(e, nil) }
 func (f *feed) pushWith(e supervisor.Event, scratch []int64) []int64 {
 	scratch, size := measure(&e, scratch) // outside the lock: it walks every record's fields
 	f.mu.Lock()
-	wasEmpty := len(f.pending) == 0
+	if e.Type == supervisor.EventHeartbeat {
+		f.beat(e)
+		f.mu.Unlock()
+		return scratch
+	}
+	wake := len(f.pending) == 0
 	if f.full(e.Type, size) {
 		f.dropped++
 		f.states = f.states || e.Type == supervisor.EventState
@@ -95,7 +111,7 @@ func (f *feed) pushWith(e supervisor.Event, scratch []int64) []int64 {
 		f.bytes += size
 	}
 	f.mu.Unlock()
-	if wasEmpty {
+	if wake {
 		select {
 		case f.wake <- struct{}{}:
 		default: // a wake-up is already pending
@@ -164,16 +180,61 @@ func (f *feed) takeSized() (batch []supervisor.Event, sizes []int64, dropped uin
 	return batch, sizes, dropped, states
 }
 
-// waitCmd waits for the next wake-up; nil once the feed is closed.
-func (f *feed) waitCmd() tea.Cmd {
+// beat keeps e as its instance's latest heartbeat; f.mu is held.
+func (f *feed) beat(e supervisor.Event) {
+	if f.beats == nil {
+		f.beats = map[string]supervisor.Event{}
+	}
+	if old, ok := f.beats[e.Instance]; !ok || !old.Time.After(e.Time) {
+		f.beats[e.Instance] = e
+	}
+}
+
+// takeBeats hands over the latest heartbeat of each instance since the
+// last call, for the snapshot to fold in.
+func (f *feed) takeBeats() []supervisor.Event {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]supervisor.Event, 0, len(f.beats))
+	for _, e := range f.beats {
+		out = append(out, e)
+	}
+	clear(f.beats)
+	return out
+}
+
+// waitCmd waits for the next wake-up, then lets the batch gather for
+// gather before handing it over: under a flood the batch fills meanwhile and
+// is folded in one go, at most once per gather; idle, the events that come
+// together (a record and the log line beside it) cost one fold and one
+// frame, not one each. Once the feed is closed it hands over what is still
+// pending, then nil.
+func (f *feed) waitCmd(gather time.Duration) tea.Cmd {
 	return func() tea.Msg {
 		select {
 		case <-f.wake:
+		case <-f.stop:
+			return f.leftover()
+		}
+		t := time.NewTimer(gather)
+		defer t.Stop()
+		select {
+		case <-t.C:
 			return wakeMsg{}
 		case <-f.stop:
-			return nil
+			return f.leftover()
 		}
 	}
+}
+
+// leftover is a last wake-up for events that arrived before close.
+func (f *feed) leftover() tea.Msg {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.pending) == 0 && f.dropped == 0 {
+		return nil
+	}
+	return wakeMsg{}
 }
 
 // close unsubscribes; the drain goroutine ends when the channel closes.

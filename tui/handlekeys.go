@@ -26,6 +26,7 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 	switch {
 	case m.stopping:
 		if k.String() == "ctrl+c" { // a second ctrl+c leaves without waiting
+			m.leftEarly = true
 			m.close()
 			return tea.Quit
 		}
@@ -43,10 +44,9 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 	case m.describe != nil:
 		return m.describeKey(k)
 	case m.showHelp:
-		if s := k.String(); s == "?" || s == "esc" || s == "q" || s == "enter" {
-			m.showHelp = false
-		}
-		return nil
+		return m.helpKey(k)
+	case m.showMessages:
+		return m.messagesKey(k)
 	}
 	return m.global(k)
 }
@@ -73,7 +73,9 @@ func (m *Model) global(k tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(k, km.Quit):
 		return m.quit()
 	case key.Matches(k, km.Help):
-		m.showHelp = true
+		m.openHelp()
+	case key.Matches(k, km.Messages):
+		m.openMessages()
 	case key.Matches(k, km.NextPane), key.Matches(k, km.PrevPane):
 		m.focus = 1 - m.focus
 	case key.Matches(k, km.Logs):
@@ -298,7 +300,9 @@ func (m *Model) run(line string) tea.Cmd {
 	case "export":
 		return m.export(c.Name, c.Content)
 	case "help":
-		m.showHelp = true
+		m.openHelp()
+	case "messages":
+		m.openMessages()
 	case "quit":
 		return m.quit()
 	}

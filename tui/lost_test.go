@@ -41,12 +41,12 @@ func TestAttachedConsoleConnectionLost(t *testing.T) {
 	stopServer()
 	c.waitFor("connection to the supervisor lost", "q quits")
 	// Events received before the loss are still folded in: wait until none
-	// is pending and no fold is scheduled.
+	// is pending.
 	waitUntil(t, "the last events folded", func() bool {
 		settled := false
 		c.inspect(func(m *Model) {
 			m.feed.mu.Lock()
-			settled = m.lost && len(m.feed.pending) == 0 && !m.ticking
+			settled = m.lost && len(m.feed.pending) == 0
 			m.feed.mu.Unlock()
 		})
 		return settled

@@ -18,6 +18,7 @@ import (
 	"github.com/plugvisor/plugvisor/tui/components/footer"
 	"github.com/plugvisor/plugvisor/tui/components/form"
 	"github.com/plugvisor/plugvisor/tui/components/input"
+	"github.com/plugvisor/plugvisor/tui/components/pager"
 	"github.com/plugvisor/plugvisor/tui/components/plugins"
 	pvctx "github.com/plugvisor/plugvisor/tui/context"
 	"github.com/plugvisor/plugvisor/tui/state"
@@ -74,11 +75,11 @@ type Model struct {
 	history  *cmdline.History              // the command line's, kept with the preferences
 	kept     kept                          // where the preferences are kept, as last saved
 
-	ticking       bool // a fold tick is scheduled (events are flowing)
 	feedUp        bool // subscribed (or refused): backfills may start (history.go)
 	snapInFlight  bool
 	statesChanged bool // a fold saw state changes not yet in a snapshot
 	stopping      bool // the operator quit; waiting for the engine to stop
+	leftEarly     bool // then left without waiting: Run returns ErrLeftEarly
 
 	// The line to a remote supervisor: once lost (Options.Lost), the store
 	// keeps the last known state and the clock shown stops at lostAt.
@@ -86,8 +87,19 @@ type Model struct {
 	lostErr     error // why, when known
 	lostAt      time.Time
 	snapshotErr error // the last snapshot failed, while connected
+	// clock is when the last snapshot came: ages and uptimes are drawn as
+	// of then, so the per-second changes of the clock are painted with the
+	// snapshot's, not in frames of their own.
+	clock time.Time
 
 	cache caches
+
+	// Of their own files: help.go, messages.go, notice.go, firstselect.go.
+	helpPage     pager.Model // the help's scroll position
+	showMessages bool        // the message history holds the keyboard
+	msgPage      pager.Model // its scroll position
+	notice       string      // a standing warning for the header
+	firstDone    bool        // Options.Select was applied, or the operator chose first
 }
 
 func newModel(api supervisor.API, opts Options) *Model {
@@ -136,6 +148,7 @@ func (m *Model) Init() tea.Cmd {
 		m.snapshotCmd(false),
 		m.watchEngine(),
 		m.watchLink(),
+		m.watchNotice(),
 	}
 	m.snapInFlight = true
 	if m.followBG {
@@ -150,7 +163,6 @@ func (m *Model) Init() tea.Cmd {
 
 // Messages the model sends itself.
 type (
-	foldMsg     struct{}
 	snapTickMsg struct{}
 	snapshotMsg struct {
 		statuses []supervisor.PluginStatus
@@ -181,18 +193,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return m, nil
 	case wakeMsg:
-		if m.ticking {
-			return m, nil // one fold loop at a time
-		}
 		m.fold()
-		m.ticking = true
-		return m, tea.Batch(m.foldTick(), m.maybeSnapshot())
-	case foldMsg:
-		if m.fold() == 0 {
-			m.ticking = false
-			return m, m.feed.waitCmd()
-		}
-		return m, tea.Batch(m.foldTick(), m.maybeSnapshot())
+		return m, tea.Batch(m.feed.waitCmd(m.opts.foldEvery), m.maybeSnapshot())
 	case snapTickMsg:
 		if m.lost {
 			return m, nil // nothing more to learn: the cycle ends
@@ -208,7 +210,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.store.Backfill(msg.id, msg.lines)
 		return m, nil
 	case subscribedMsg:
-		return m, tea.Batch(m.feed.waitCmd(), m.subscribed())
+		return m, tea.Batch(m.feed.waitCmd(m.opts.foldEvery), m.subscribed())
 	case historyMsg:
 		m.store.BackfillHistory(msg.events)
 		return m, nil
@@ -219,6 +221,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if m.footer.Expire(msg.id) && m.lost {
 			m.footer.Set(footer.Error, m.lostText()+" · q quits") // the loss stays said
 		}
+		return m, nil
+	case noticeMsg:
+		m.showNotice(msg.n)
 		return m, nil
 	case linkLostMsg:
 		m.linkLost(msg.err)
@@ -266,10 +271,6 @@ func (m *Model) fold() int {
 	return len(batch)
 }
 
-func (m *Model) foldTick() tea.Cmd {
-	return tea.Tick(m.opts.foldEvery, func(time.Time) tea.Msg { return foldMsg{} })
-}
-
 // maybeSnapshot takes an extra snapshot after state changes, so pids and
 // uptimes appear without waiting for the next second.
 func (m *Model) maybeSnapshot() tea.Cmd {
@@ -301,6 +302,8 @@ func (m *Model) snapshotCmd(extra bool) tea.Cmd {
 // console goes on showing the last known state, marked as such.
 func (m *Model) applySnapshot(msg snapshotMsg) tea.Cmd {
 	m.snapInFlight = false
+	m.clock = m.opts.now()
+	m.store.Apply(m.feed.takeBeats()) // heartbeats wait for the snapshot
 	var cmds []tea.Cmd
 	if !msg.extra && !m.lost {
 		cmds = append(cmds, tea.Tick(snapshotInterval, func(time.Time) tea.Msg { return snapTickMsg{} }))
@@ -358,6 +361,7 @@ func (m *Model) backfill() tea.Cmd {
 // pane on the selected instance.
 func (m *Model) syncSelection() {
 	m.table.Sync(m.store, m.c.Now())
+	m.selectFirst()
 	m.detail.Show(m.table.Selected)
 }
 
@@ -426,11 +430,15 @@ func (m *Model) refuseLost(what string) tea.Cmd {
 
 func (m *Model) now() time.Time { return m.opts.now() }
 
-// shownTime is the clock the panes draw with: it stops when the connection
-// is lost, so uptimes and ages stay those of the last known state.
+// shownTime is the clock the panes draw with: that of the last snapshot,
+// and it stops when the connection is lost, so uptimes and ages stay those
+// of the last known state.
 func (m *Model) shownTime() time.Time {
-	if m.lost {
+	switch {
+	case m.lost:
 		return m.lostAt
+	case !m.clock.IsZero():
+		return m.clock
 	}
 	return m.opts.now()
 }

@@ -7,7 +7,6 @@ import (
 	"charm.land/bubbles/v2/help"
 	bt "charm.land/bubbletea/v2"
 
-	"github.com/plugvisor/plugvisor/tui/components/cmdline"
 	"github.com/plugvisor/plugvisor/tui/components/confirm"
 	"github.com/plugvisor/plugvisor/tui/components/detail"
 	"github.com/plugvisor/plugvisor/tui/components/footer"
@@ -129,7 +128,7 @@ func (m *Model) windowTitle() string {
 
 // link is the header's view of the connection.
 func (m *Model) link() header.Link {
-	var l header.Link
+	l := header.Link{Notice: m.notice}
 	switch {
 	case m.lost:
 		l.Lost = true
@@ -148,7 +147,7 @@ func (m *Model) frame() string {
 		return ""
 	}
 	if w < minWidth || h < minHeight {
-		return fmt.Sprintf("plugvisor needs at least %dx%d cells (this terminal is %dx%d)", minWidth, minHeight, w, h)
+		return tooSmall(w, h)
 	}
 	sec := m.c.Now().Unix()
 	l := m.layout()
@@ -205,6 +204,8 @@ func (m *Model) overlay(body []string, w int) []string {
 		box = m.form.View(m.c, w-4)
 	case m.showHelp:
 		box = m.helpBox(w)
+	case m.showMessages:
+		box = m.messagesBox(w)
 	default:
 		return body
 	}
@@ -223,26 +224,6 @@ func (m *Model) stopBox(w int) []string {
 	}
 	lines = append(lines, "", st.Faint.Render("ctrl+c leaves without waiting"))
 	return confirm.Box(m.c, title, lines, min(60, w-4))
-}
-
-// helpBox is the full key map and the commands.
-func (m *Model) helpBox(w int) []string {
-	st := m.c.Styles
-	hm := m.footer.Help
-	hm.ShowAll = true
-	hm.SetWidth(w - 8)
-	lines := strings.Split(hm.FullHelpView(m.c.Keys.Groups()), "\n")
-	lines = append(lines, "", st.Title.Render("Commands"))
-	for _, u := range cmdline.Usage() {
-		lines = append(lines, st.KeyHint.Render(u))
-	}
-	lines = append(lines, "", st.Faint.Render("mouse: click selects a row or a tab; the wheel scrolls · ? or esc closes"))
-	lines = append(lines, st.Faint.Render("select text: hold shift while dragging (the console reports the mouse) · y copies"))
-	bw := 0
-	for _, l := range lines {
-		bw = max(bw, render.Width(l))
-	}
-	return confirm.Box(m.c, st.Title.Render("Keys"), lines, min(bw+4, w-2))
 }
 
 // footerView is the help line (or the open input) and the flash line.
@@ -278,7 +259,9 @@ func (m *Model) helpKeys() (help.KeyMap, string) {
 	case m.form != nil:
 		return m.form.Help(), "form"
 	case m.showHelp:
-		return keys.Input{keys.Hint("?/esc", "close help")}, "help"
+		return keys.Input{keys.Hint("j/k", "scroll"), keys.Hint("?/esc", "close help")}, "help"
+	case m.showMessages:
+		return keys.Input{keys.Hint("j/k", "scroll"), keys.Hint("m/esc", "close messages")}, "messages"
 	case m.describe != nil:
 		return keys.Input{m.c.Keys.Up, m.c.Keys.PageDown, m.c.Keys.Copy, keys.Hint("esc/d/q", "close")}, "describe"
 	case m.detail.Expanded():

@@ -11,6 +11,7 @@
 //	                   only SIGCONT or SIGKILL ends
 //	--flood-rate N     emit N {data_type: flood, seq} records per second
 //	--stderr-every D   write a line to stderr every D
+//	--log              say on stderr when it will crash, and when it does
 //	--ignore-term      ignore SIGTERM; after a Shutdown message say goodbye,
 //	                   then linger until SIGKILL (tests kill escalation)
 //	--spawn-child      start a grandchild "sleep" in the plugin's process
@@ -49,6 +50,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -92,6 +94,7 @@ type Chaos struct {
 	StderrEvery time.Duration
 	IgnoreTerm  bool
 	SpawnChild  bool
+	Log         bool
 
 	stderr io.Writer
 }
@@ -128,6 +131,7 @@ func parse(args []string) (*Chaos, error) {
 	fs.DurationVar(&c.StderrEvery, "stderr-every", 0, "write a line to stderr this often")
 	fs.BoolVar(&c.IgnoreTerm, "ignore-term", false, "ignore SIGTERM and linger after shutdown")
 	fs.BoolVar(&c.SpawnChild, "spawn-child", false, "start a sleeping grandchild")
+	fs.BoolVar(&c.Log, "log", false, "say when it will crash, and when it does")
 	if err := sdk.ParseArgs(fs, args); err != nil {
 		return nil, err
 	}
@@ -155,7 +159,9 @@ func (c *Chaos) Run(sink sdk.Sink, s *sdk.Session) error {
 		}
 	}
 	loop(c.CrashAfter > 0, func() {
+		c.say("up; crashing on purpose to show restarts and backoff", "in", c.CrashAfter.String(), "how", c.Crash, "exit_code", c.ExitCode)
 		if s.Sleep(c.CrashAfter) {
+			c.say("crashing now; the supervisor restarts it after a backoff", "how", c.Crash, "exit_code", c.ExitCode)
 			c.crash(sink, c.Crash, c.ExitCode)
 		}
 	})
@@ -169,6 +175,21 @@ func (c *Chaos) Run(sink sdk.Sink, s *sdk.Session) error {
 	s.Wait()
 	wg.Wait()
 	return nil
+}
+
+// say logs msg on stderr with --log, without a time (the supervisor
+// stamps each line).
+func (c *Chaos) say(msg string, args ...any) {
+	if !c.Log {
+		return
+	}
+	h := slog.NewTextHandler(c.stderr, &slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+		if a.Key == slog.TimeKey {
+			return slog.Attr{}
+		}
+		return a
+	}})
+	slog.New(h).Info(msg, args...)
 }
 
 // flood emits FloodRate records a second in 10 ms steps, carrying fractions.

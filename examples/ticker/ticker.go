@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"log/slog"
+	"os"
 	"strconv"
 	"time"
 
@@ -12,17 +14,23 @@ import (
 )
 
 // Main runs the plugin. Flags: --interval (default 1s), --count (stop after
-// that many ticks; 0 runs until shutdown).
+// that many ticks; 0 runs until shutdown), --log (say each tick on stderr,
+// as the demo does, so its log pane shows what it does).
 func Main(args []string) error {
 	t := &Ticker{}
+	var say bool
 	fs := flag.NewFlagSet("ticker", flag.ContinueOnError)
 	fs.DurationVar(&t.Interval, "interval", time.Second, "time between ticks")
 	fs.IntVar(&t.Count, "count", 0, "stop after this many ticks (0: run until shut down)")
+	fs.BoolVar(&say, "log", false, "log each tick on stderr")
 	if err := sdk.ParseArgs(fs, args); err != nil {
 		return err
 	}
 	if t.Interval <= 0 {
 		return &sdk.UsageError{Err: errors.New("--interval must be positive")}
+	}
+	if say {
+		t.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{ReplaceAttr: dropTime}))
 	}
 	return sdk.Run(context.Background(), t)
 }
@@ -30,7 +38,16 @@ func Main(args []string) error {
 // Ticker emits {data_type: tick, seq, interval} every Interval.
 type Ticker struct {
 	Interval time.Duration
-	Count    int // ticks before Run returns; 0 means until shutdown
+	Count    int          // ticks before Run returns; 0 means until shutdown
+	Log      *slog.Logger // nil: quiet
+}
+
+// dropTime leaves the time out of log lines: the supervisor stamps each.
+func dropTime(_ []string, a slog.Attr) slog.Attr {
+	if a.Key == slog.TimeKey {
+		return slog.Attr{}
+	}
+	return a
 }
 
 // Info implements sdk.Plugin.
@@ -42,6 +59,9 @@ func (t *Ticker) Run(sink sdk.Sink, s *sdk.Session) error {
 	tick := time.NewTicker(t.Interval)
 	defer tick.Stop()
 	interval := t.Interval.String()
+	if t.Log != nil {
+		t.Log.Info("ticking: a tick record every interval, in the Data tab", "interval", interval)
+	}
 	for seq := 1; t.Count == 0 || seq <= t.Count; seq++ {
 		select {
 		case <-tick.C:
@@ -51,6 +71,9 @@ func (t *Ticker) Run(sink sdk.Sink, s *sdk.Session) error {
 		err := sink.Emit(sdk.Fields{"data_type": "tick", "seq": strconv.Itoa(seq), "interval": interval})
 		if err != nil {
 			return err
+		}
+		if t.Log != nil {
+			t.Log.Info("tick sent", "seq", seq, "next_in", interval)
 		}
 	}
 	return nil // the runner sends what is queued before its goodbye

@@ -16,6 +16,7 @@ type KeyMap struct {
 
 	Filter, Follow, Wrap, Timestamps key.Binding
 	Theme, Command, Help, Quit       key.Binding
+	Messages                         key.Binding
 
 	// The plugins table's own: its sort and its marks.
 	Sort, SortFlip, Mark, MarkAll            key.Binding
@@ -62,6 +63,7 @@ func Default() KeyMap {
 		Theme:      b("T", "next theme", "T"),
 		Command:    b(":", "command", ":"),
 		Help:       b("?", "help", "?"),
+		Messages:   b("m", "messages", "m"),
 		Quit:       b("q/ctrl+c", "quit", "q", "ctrl+c"),
 
 		Sort:         b("o", "sort: next column", "o"),
@@ -115,7 +117,7 @@ func (k KeyMap) Groups() [][]key.Binding {
 		{k.Up, k.Down, k.Top, k.Bottom, k.PageUp, k.PageDown, k.NextPane, k.PrevPane},
 		{k.Start, k.Stop, k.Restart, k.Task, k.Ping, k.Reload, k.Command, k.Describe, k.Mark, k.MarkAll},
 		{k.Logs, k.Data, k.Tasks, k.Info, k.Events, k.Supervisor, k.Enter, k.Back, k.Filter, k.Find, k.Sort, k.SortFlip, k.RecordsTable, k.CancelTask},
-		{k.AllPlugins, k.Follow, k.Wrap, k.Timestamps, k.Fullscreen, k.SaveLogs, k.Theme, k.Copy, k.Help, k.Quit},
+		{k.AllPlugins, k.Follow, k.Wrap, k.Timestamps, k.Fullscreen, k.SaveLogs, k.Theme, k.Copy, k.Messages, k.Help, k.Quit},
 	}
 }
 

@@ -47,7 +47,7 @@ func TestUnits(t *testing.T) {
 	cases := map[string]string{
 		Duration(850 * time.Microsecond): "850µs", Duration(3400 * time.Millisecond): "3.4s",
 		Duration(302 * time.Second): "5m02s", Age(400 * time.Millisecond): "<1s", Age(42900 * time.Millisecond): "42s",
-		Bytes(512): "512B", Bytes(12 << 20): "12.0M", Rate(3456): "3.5k", Rate(0): "0", Count(123456): "123k",
+		Bytes(512): "512B", Bytes(12 << 20): "12MiB", Rate(3456): "3.5k", Rate(0): "0", Count(123456): "123k",
 	}
 	for got, want := range cases {
 		if got != want {
@@ -82,6 +82,23 @@ func TestHead(t *testing.T) {
 	} {
 		if got := Head(c.s, c.n); got != c.want {
 			t.Errorf("Head(%q, %d) = %q, want %q", c.s, c.n, got, c.want)
+		}
+	}
+}
+
+// TestBytesIEC: one formatter, IEC units, never wider than the RSS column.
+func TestBytesIEC(t *testing.T) {
+	cases := map[int64]string{
+		0: "0B", 1023: "1023B", 1024: "1.0KiB", 10 << 10: "10KiB", 1023 << 10: "1023KiB",
+		9_800_000: "9.3MiB", 1 << 30: "1.0GiB", 3 << 40: "3.0TiB", -5: "0B",
+	}
+	for n, want := range cases {
+		got := Bytes(n)
+		if got != want {
+			t.Errorf("Bytes(%d) = %q, want %q", n, got, want)
+		}
+		if Width(got) > 7 {
+			t.Errorf("Bytes(%d) = %q: wider than 7 cells", n, got)
 		}
 	}
 }

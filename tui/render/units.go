@@ -38,19 +38,27 @@ func Age(d time.Duration) string {
 	return Duration(d.Truncate(time.Second))
 }
 
-// Bytes is a size in IEC units: 512B, 12.3K, 45.6M, 1.2G.
+// Bytes is a size in IEC units, the console's one byte formatter: 512B,
+// 9.8KiB, 45MiB, 1.2GiB. At most 7 cells (one decimal below 10, none
+// above), so it fits the RSS column whatever the size.
 func Bytes(n int64) string {
 	const unit = 1024
 	if n < unit {
-		return strconv.FormatInt(n, 10) + "B"
+		return strconv.FormatInt(max(n, 0), 10) + "B"
 	}
 	v, i := float64(n), -1
-	for v >= unit && i < 3 {
+	for v >= unit && i < len(iecUnits)-1 {
 		v /= unit
 		i++
 	}
-	return strconv.FormatFloat(v, 'f', 1, 64) + string("KMGT"[i])
+	prec := 1
+	if v >= 10 {
+		prec = 0
+	}
+	return strconv.FormatFloat(v, 'f', prec, 64) + iecUnits[i]
 }
+
+var iecUnits = []string{"KiB", "MiB", "GiB", "TiB", "PiB"}
 
 // Rate is a per-second count: 0, 12, 3.4k, 1.2M.
 func Rate(r float64) string {

@@ -37,6 +37,7 @@ var verbs = []struct {
 	{"export", "format", "export json|csv PATH"},
 	{"reload", "", "reload"},
 	{"help", "", "help"},
+	{"messages", "", "messages"},
 	{"quit", "", "quit"},
 }
 

@@ -2,7 +2,12 @@
 package footer
 
 import (
+	"time"
+
 	"charm.land/bubbles/v2/help"
+	"charm.land/lipgloss/v2"
+
+	"github.com/plugvisor/plugvisor/internal/ring"
 
 	pvctx "github.com/plugvisor/plugvisor/tui/context"
 	"github.com/plugvisor/plugvisor/tui/render"
@@ -33,7 +38,10 @@ type Flash struct {
 type Model struct {
 	Help  help.Model
 	Flash Flash
+	Clock func() time.Time // stamps the history; nil is time.Now
 	next  int
+
+	history *ring.Ring[Message] // every flash, in full, bounded (history.go)
 }
 
 // New makes a footer styled by c.
@@ -56,6 +64,7 @@ func (m *Model) Restyle(c *pvctx.Context) {
 func (m *Model) Set(level Level, text string) int {
 	m.next++
 	m.Flash = Flash{ID: m.next, Level: level, Text: text}
+	m.remember(level, text)
 	return m.next
 }
 
@@ -70,27 +79,48 @@ func (m *Model) Expire(id int) bool {
 
 // View draws the help line (for keys) and the flash line, w cells wide.
 func (m *Model) View(c *pvctx.Context, keys help.KeyMap, w int) string {
-	m.Help.SetWidth(w)
-	return render.Fit(m.Help.ShortHelpView(keys.ShortHelp()), w) + "\n" + m.FlashLine(c, w)
+	return render.Fit(m.hints(keys.ShortHelp(), w), w) + "\n" + m.FlashLine(c, w)
 }
 
-// FlashLine draws only the flash line, for when an input takes the help line.
-func (m *Model) FlashLine(c *pvctx.Context, w int) string { return render.Fit(m.flashText(c), w) }
-
-func (m *Model) flashText(c *pvctx.Context) string {
-	st := c.Styles
+// FlashLine draws only the flash line, for when an input takes the help
+// line. A message too long for it is cut with a pointer to the history,
+// which holds it whole.
+func (m *Model) FlashLine(c *pvctx.Context, w int) string {
 	f := m.Flash
 	if f.Text == "" {
-		return ""
+		return render.Fit("", w)
 	}
-	text := render.Sanitize(f.Text)
-	switch f.Level {
+	text := symbol(f.Level) + " " + render.Sanitize(f.Text)
+	if render.Width(text) > w && w > len(cutHint)+8 {
+		text = render.Cut(text, w-len(cutHint)) + cutHint
+	}
+	return render.Fit(levelStyle(c, f.Level).Render(text), w)
+}
+
+// cutHint ends a flash line cut short.
+const cutHint = " (m: full message)"
+
+func symbol(l Level) string {
+	switch l {
 	case OK:
-		return st.OK.Render("✔ " + text)
+		return "✔"
 	case Warn:
-		return st.Warn.Render("⚠ " + text)
+		return "⚠"
 	case Error:
-		return st.Error.Render("✖ " + text)
+		return "✖"
 	}
-	return st.Accent.Render("› " + text)
+	return "›"
+}
+
+func levelStyle(c *pvctx.Context, l Level) lipgloss.Style {
+	st := c.Styles
+	switch l {
+	case OK:
+		return st.OK
+	case Warn:
+		return st.Warn
+	case Error:
+		return st.Error
+	}
+	return st.Accent
 }

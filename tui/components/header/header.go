@@ -25,6 +25,7 @@ type Link struct {
 	Lost        bool   // the connection is gone: what is shown is the last known state
 	LostErr     string // why it was lost
 	SnapshotErr string // why the last snapshot failed, while connected
+	Notice      string // a standing warning, such as where the control socket is
 }
 
 // View renders the header for a terminal w cells wide.
@@ -78,6 +79,9 @@ func View(c *pvctx.Context, s *state.Store, title string, link Link, w int) stri
 			dropped += " (" + render.Count(s.DroppedHere) + " by this console)"
 		}
 		parts = append(parts, st.Warn.Render(dropped))
+	}
+	if link.Notice != "" {
+		parts = append(parts, st.Warn.Render("⚠ "+render.Sanitize(link.Notice)))
 	}
 	line2 := strings.Join(parts, "  ")
 	return render.Fit(line1, w) + "\n" + render.Fit(line2, w)
