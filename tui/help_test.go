@@ -15,7 +15,7 @@ func helpText(t *testing.T, c *console) string {
 	s := c.waitFor("Keys", "? or esc closes")
 	var seen strings.Builder
 	seen.WriteString(s)
-	for i := 0; i < 200 && !strings.Contains(s, "all shown") && !endShown(s); i++ {
+	for i := 0; i < 200 && !strings.Contains(s, "all shown · "+helpCloseHint) && !endShown(s); i++ {
 		prev := s
 		c.press("j")
 		s = c.waitScreen("help scrolled", func(s string) bool { return s != prev })
