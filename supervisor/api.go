@@ -323,7 +323,8 @@ type Event struct {
 
 	SupervisorLog *SupervisorLog `json:"supervisor_log,omitempty"`
 
-	size int64 // Size, measured once by the engine; 0 until then
+	size int64  // Size, measured once by the engine; 0 until then
+	seq  uint64 // the bus's order of publishing, for History's sort
 }
 
 // SupervisorLog is one record of the supervisor's own log, its attributes
