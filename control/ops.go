@@ -52,7 +52,11 @@ func (c *conn) call(ctx context.Context, req *Request) (any, error) {
 		for i, t := range req.Types {
 			types[i] = supervisor.EventType(t)
 		}
-		events, err := api.History(ctx, supervisor.HistoryQuery{Plugin: req.Name, Types: types, N: req.N})
+		q := supervisor.HistoryQuery{Plugin: req.Name, Types: types, N: req.N}
+		if err := q.Check(); err != nil {
+			return nil, &Error{Code: CodeBadRequest, Message: err.Error()}
+		}
+		events, err := api.History(ctx, q)
 		if err != nil {
 			return nil, err
 		}

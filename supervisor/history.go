@@ -210,9 +210,39 @@ func (h *history) query(q HistoryQuery, known func(string) bool) ([]Event, error
 	return out, nil
 }
 
+// HistoryTypes are the event types History keeps, which a query may name.
+func HistoryTypes() []EventType {
+	return []EventType{EventState, EventTask, EventRecords, EventSupervisorLog}
+}
+
+// Check refuses a query History cannot answer as asked, naming the entry
+// at fault: every face (in process or through the control socket) gets
+// the same error for the same query.
+func (q HistoryQuery) Check() error {
+	if q.N < 0 {
+		return fmt.Errorf("history: n %d is negative", q.N)
+	}
+	kinds := HistoryTypes()
+	if len(q.Types) > len(kinds) {
+		return fmt.Errorf("history: more than %d types", len(kinds))
+	}
+	for i, t := range q.Types {
+		if !slices.Contains(kinds, t) {
+			return fmt.Errorf("history: types[%d]: unknown event type %q", i, t)
+		}
+		if slices.Contains(q.Types[:i], t) {
+			return fmt.Errorf("history: types[%d]: duplicate event type %q", i, t)
+		}
+	}
+	return nil
+}
+
 // History returns the kept events q selects, oldest first.
 func (s *Supervisor) History(ctx context.Context, q HistoryQuery) ([]Event, error) {
 	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := q.Check(); err != nil {
 		return nil, err
 	}
 	return s.history.query(q, func(name string) bool {
