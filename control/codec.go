@@ -176,9 +176,12 @@ func opOf(b []byte) Op {
 // for the generic encoder: the map's last key, "result", is written and the
 // value returned.
 func appendResponse(b []byte, r *Response) ([]byte, any) {
-	b = mp.AppendMapHeader(b, 2+count(r.Error != nil, r.Result != nil))
+	b = mp.AppendMapHeader(b, 2+count(r.Error != nil, r.Result != nil, r.Omitted > 0))
 	b = mp.AppendKeyString(b, "kind", string(r.Kind))
 	b = mp.AppendKeyUint(b, "id", r.ID)
+	if r.Omitted > 0 {
+		b = mp.AppendKeyUint(b, "omitted", uint64(r.Omitted))
+	}
 	if r.Error != nil {
 		b = mp.AppendMapHeader(mp.AppendString(b, "error"), 2)
 		b = mp.AppendKeyString(b, "code", string(r.Error.Code))
