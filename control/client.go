@@ -166,11 +166,11 @@ func (c *Client) read() {
 
 // inbound is a server frame as the reader sees it.
 type inbound struct {
-	kind  Kind
-	id    uint64
-	call  *pending // taken from the waiters when the result arrived
-	taken bool
-	err   *Error
+	kind    Kind
+	id      uint64
+	call    *pending // taken from the waiters when the result arrived
+	taken   bool
+	err     *Error
 	raw     []byte // a result that came before kind and id
 	event   *supervisor.Event
 	omitted int
