@@ -38,7 +38,7 @@ func (t *logTee) Handle(ctx context.Context, r slog.Record) error {
 	if t.inner.Enabled(ctx, r.Level) {
 		err = t.inner.Handle(ctx, r)
 	}
-	if r.Level < teeLevel {
+	if r.Level < teeLevel || !keptInHistory(ctx) {
 		return err
 	}
 	e := Event{Type: EventSupervisorLog, Time: r.Time, Plugin: t.plugin, Instance: t.inst}
