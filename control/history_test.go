@@ -11,6 +11,7 @@ import (
 	ct "github.com/plugvisor/plugvisor/control/controltest"
 	"github.com/plugvisor/plugvisor/examples/chaos"
 	"github.com/plugvisor/plugvisor/supervisor"
+	"github.com/plugvisor/plugvisor/supervisor/supervisortest"
 )
 
 // TestHistoryRemoteEqualsLocal: History through the control socket returns
@@ -31,6 +32,10 @@ func TestHistoryRemoteEqualsLocal(t *testing.T) {
 	if err := e.Sup.Stop(ctx, "echo"); err != nil {
 		t.Fatal(err)
 	}
+	// The events themselves: a Snapshot's state is set before its change
+	// is published, and the two Historys below must see the same past.
+	supervisortest.WaitStateEvent(t, e.Sup, "crash", supervisor.StateExited)
+	supervisortest.WaitStateEvent(t, e.Sup, "echo", supervisor.StateStopped)
 	plugins := []supervisor.EventType{supervisor.EventState, supervisor.EventTask, supervisor.EventRecords}
 	ct.WaitUntil(t, "3 echo task outcomes", 10*time.Second, func() bool {
 		evs, _ := e.Sup.History(ctx, supervisor.HistoryQuery{Plugin: "echo", Types: []supervisor.EventType{supervisor.EventTask}})

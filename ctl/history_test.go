@@ -10,6 +10,7 @@ import (
 	"github.com/plugvisor/plugvisor/ctl"
 	"github.com/plugvisor/plugvisor/examples/chaos"
 	"github.com/plugvisor/plugvisor/supervisor"
+	"github.com/plugvisor/plugvisor/supervisor/supervisortest"
 )
 
 // TestHistoryVerb: `ctl history NAME` prints what the supervisor kept of a
@@ -19,6 +20,7 @@ func TestHistoryVerb(t *testing.T) {
 	e.WaitState("crash", supervisor.StateRunning)
 	_, _ = e.Sup.SendTask(context.Background(), supervisor.TaskRequest{Plugin: "crash", ID: chaos.TaskCrash})
 	e.WaitState("crash", supervisor.StateExited)
+	supervisortest.WaitStateEvent(t, e.Sup, "crash", supervisor.StateExited)
 	r := ctlRun(t, e, "history", "crash", "-n", "50")
 	r.want(t, ctl.ExitOK, "state     crash running (was starting): registered", "state     crash exited (was ", ": exited: exit 5", " [exit 5]\n",
 		"supervisor_log crash WARN state plugin=crash instance=crash from=", " to=exited")

@@ -94,6 +94,7 @@ func TestHistoryKeepsTheExit(t *testing.T) {
 	h.WaitState("echo", supervisor.StateRunning)
 	_, _ = h.Sup.SendTask(context.Background(), supervisor.TaskRequest{Plugin: "crash", ID: chaos.TaskCrash})
 	h.WaitState("crash", supervisor.StateExited)
+	supervisortest.WaitStateEvent(t, h.Sup, "crash", supervisor.StateExited)
 	states := historyOf(t, h.Sup, supervisor.HistoryQuery{Plugin: "crash", Types: []supervisor.EventType{supervisor.EventState}})
 	last := states[len(states)-1]
 	if last.State != supervisor.StateExited || last.Exit == nil ||
