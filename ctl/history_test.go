@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/plugvisor/plugvisor/control"
 	ct "github.com/plugvisor/plugvisor/control/controltest"
 	"github.com/plugvisor/plugvisor/ctl"
 	"github.com/plugvisor/plugvisor/examples/chaos"
@@ -30,4 +31,21 @@ func TestHistoryVerb(t *testing.T) {
 		t.Fatalf("history --json: %v\n%s", err, r.stdout)
 	}
 	ctlRun(t, e, "history", "nosuch").wantErr(t, ctl.ExitFailed, "unknown plugin")
+}
+
+// TestHistoryVerbSaysWhatWasLeftOut: a history beyond a frame prints the
+// newest events that fit and says on stderr how many older ones it left out.
+func TestHistoryVerbSaysWhatWasLeftOut(t *testing.T) {
+	e := ct.Start(t, ct.Plugin(t, "echo", ct.Bin("echo"), ""), ct.Options{Server: func(s *control.Server) { s.MaxFrame = 2048 }})
+	e.WaitState("echo", supervisor.StateRunning)
+	for range 8 {
+		if err := e.Sup.Restart(context.Background(), "echo"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := ctlRun(t, e, "history", "echo")
+	r.want(t, ctl.ExitOK, "state     echo running")
+	if !strings.Contains(r.stderr, "older events left out to fit a frame") {
+		t.Fatalf("stderr %q, want the count of events left out", r.stderr)
+	}
 }
