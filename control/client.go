@@ -133,8 +133,9 @@ func (c *Client) Err() error {
 // pending out of the map first, so the waiter and the reader never touch out
 // at the same time.
 type pending struct {
-	out  any
-	done chan error
+	out     any
+	omitted *int // the response's omitted, for the calls that have one
+	done    chan error
 }
 
 // read dispatches the server's frames until the connection ends.
@@ -165,13 +166,14 @@ func (c *Client) read() {
 
 // inbound is a server frame as the reader sees it.
 type inbound struct {
-	kind  Kind
-	id    uint64
-	call  *pending // taken from the waiters when the result arrived
-	taken bool
-	err   *Error
-	raw   []byte // a result that came before kind and id
-	event *supervisor.Event
+	kind    Kind
+	id      uint64
+	call    *pending // taken from the waiters when the result arrived
+	taken   bool
+	err     *Error
+	raw     []byte // a result that came before kind and id
+	event   *supervisor.Event
+	omitted int
 }
 
 // frame decodes and dispatches one frame. It returns the error of a
@@ -188,6 +190,9 @@ func (c *Client) frame(payload []byte) (*Error, error) {
 	}
 	switch {
 	case in.call != nil:
+		if in.call.omitted != nil {
+			*in.call.omitted = in.omitted
+		}
 		in.call.done <- outcome(in.err, err)
 	case err != nil:
 	case in.kind == KindResponse && in.id == 0:
@@ -226,6 +231,10 @@ func (c *Client) field(r *reader, key []byte, in *inbound) error {
 			return r.Skip()
 		}
 		err = r.result(in.call.out)
+	case "omitted":
+		var n uint64
+		n, err = r.Uint(math.MaxInt32)
+		in.omitted = int(n)
 	case "event":
 		in.event = new(supervisor.Event)
 		err = r.result(in.event)
@@ -288,12 +297,18 @@ func (c *Client) event(id uint64, ev *supervisor.Event) {
 // call sends req and waits for its response, decoding the result into out
 // (nil: none expected). When ctx ends first the server is told to cancel.
 func (c *Client) call(ctx context.Context, req *Request, out any) error {
+	return c.callOmitted(ctx, req, out, nil)
+}
+
+// callOmitted is call for a result that may come with a count of what the
+// server left out of it, written to omitted.
+func (c *Client) callOmitted(ctx context.Context, req *Request, out any, omitted *int) error {
 	req.Kind = KindRequest
 	req.ID = c.nextID.Add(1)
 	if dl, ok := ctx.Deadline(); ok && req.Timeout == 0 && (req.Op == OpSendTask || req.Op == OpPing) {
 		req.Timeout = max(time.Until(dl), time.Millisecond)
 	}
-	p := &pending{out: out, done: make(chan error, 1)}
+	p := &pending{out: out, omitted: omitted, done: make(chan error, 1)}
 	c.mu.Lock()
 	if c.err != nil {
 		c.mu.Unlock()

@@ -78,13 +78,26 @@ func (c *Client) Logs(ctx context.Context, name string, n int) ([]supervisor.Log
 }
 
 // History implements supervisor.API. A result larger than a frame holds
-// the newest events that fit.
+// the newest events that fit; HistoryPage says how many were left out.
 func (c *Client) History(ctx context.Context, q supervisor.HistoryQuery) ([]supervisor.Event, error) {
+	p, err := c.HistoryPage(ctx, q)
+	return p.Events, err
+}
+
+// HistoryPage is a history result and how many of the events selected the
+// server left out, the oldest, to fit the response in a frame.
+type HistoryPage struct {
+	Events  []supervisor.Event
+	Omitted int
+}
+
+// HistoryPage asks for history as History does, and says what was left out.
+func (c *Client) HistoryPage(ctx context.Context, q supervisor.HistoryQuery) (HistoryPage, error) {
 	req := &Request{Op: OpHistory, Name: q.Plugin, N: q.N}
 	for _, t := range q.Types {
 		req.Types = append(req.Types, string(t))
 	}
-	var out []supervisor.Event
-	err := c.call(ctx, req, &out)
-	return out, err
+	var p HistoryPage
+	err := c.callOmitted(ctx, req, &p.Events, &p.Omitted)
+	return p, err
 }

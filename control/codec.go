@@ -112,7 +112,7 @@ func decodeRequest(payload []byte, q *Request) error {
 		case "client":
 			q.Client, err = r.Str()
 		case "types":
-			q.Types, err = r.strings()
+			q.Types, err = r.strings(len(supervisor.HistoryTypes()))
 		default:
 			err = r.Skip()
 		}
@@ -121,15 +121,25 @@ func decodeRequest(payload []byte, q *Request) error {
 	return trailing(r, err)
 }
 
-// strings reads an array of strings.
-func (r *reader) strings() ([]string, error) {
+// strings reads an array of strings, keeping at most limit+1 of them: the
+// count is the sender's word (a frame of one-byte strings claims millions),
+// and one past the limit is enough for the request's check to refuse it.
+// The rest are read and let go, so the frame still decodes whole.
+func (r *reader) strings(limit int) ([]string, error) {
 	n, err := r.ArrayHeader()
 	if err != nil || n == 0 {
 		return nil, err
 	}
-	out := make([]string, n)
-	for i := range out {
-		if out[i], err = r.Str(); err != nil {
+	out := make([]string, 0, min(n, limit+1))
+	for i := range n {
+		if i > limit {
+			err = r.Skip()
+		} else {
+			var s string
+			s, err = r.Str()
+			out = append(out, s)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("[%d]: %w", i, err)
 		}
 	}
@@ -166,9 +176,12 @@ func opOf(b []byte) Op {
 // for the generic encoder: the map's last key, "result", is written and the
 // value returned.
 func appendResponse(b []byte, r *Response) ([]byte, any) {
-	b = mp.AppendMapHeader(b, 2+count(r.Error != nil, r.Result != nil))
+	b = mp.AppendMapHeader(b, 2+count(r.Error != nil, r.Result != nil, r.Omitted > 0))
 	b = mp.AppendKeyString(b, "kind", string(r.Kind))
 	b = mp.AppendKeyUint(b, "id", r.ID)
+	if r.Omitted > 0 {
+		b = mp.AppendKeyUint(b, "omitted", uint64(r.Omitted))
+	}
 	if r.Error != nil {
 		b = mp.AppendMapHeader(mp.AppendString(b, "error"), 2)
 		b = mp.AppendKeyString(b, "code", string(r.Error.Code))

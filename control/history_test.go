@@ -11,6 +11,7 @@ import (
 	ct "github.com/plugvisor/plugvisor/control/controltest"
 	"github.com/plugvisor/plugvisor/examples/chaos"
 	"github.com/plugvisor/plugvisor/supervisor"
+	"github.com/plugvisor/plugvisor/supervisor/supervisortest"
 )
 
 // TestHistoryRemoteEqualsLocal: History through the control socket returns
@@ -31,6 +32,10 @@ func TestHistoryRemoteEqualsLocal(t *testing.T) {
 	if err := e.Sup.Stop(ctx, "echo"); err != nil {
 		t.Fatal(err)
 	}
+	// The events themselves: a Snapshot's state is set before its change
+	// is published, and the two Historys below must see the same past.
+	supervisortest.WaitStateEvent(t, e.Sup, "crash", supervisor.StateExited)
+	supervisortest.WaitStateEvent(t, e.Sup, "echo", supervisor.StateStopped)
 	plugins := []supervisor.EventType{supervisor.EventState, supervisor.EventTask, supervisor.EventRecords}
 	ct.WaitUntil(t, "3 echo task outcomes", 10*time.Second, func() bool {
 		evs, _ := e.Sup.History(ctx, supervisor.HistoryQuery{Plugin: "echo", Types: []supervisor.EventType{supervisor.EventTask}})
@@ -99,11 +104,11 @@ func sameEvent(a, b supervisor.Event) bool {
 // TestHistoryResultFitsAFrame: a history larger than a frame comes back as
 // its newest events that fit, not as an error.
 func TestHistoryResultFitsAFrame(t *testing.T) {
-	const maxFrame = 4096
+	const maxFrame = 2048
 	e := ct.Start(t, ct.Plugin(t, "echo", ct.Bin("echo"), ""), ct.Options{Server: func(s *control.Server) { s.MaxFrame = maxFrame }})
 	e.WaitState("echo", supervisor.StateRunning)
 	ctx := context.Background()
-	for range 8 { // 4 state changes each, of about 350 bytes
+	for range 8 { // 4 state changes each, of about 150 bytes encoded
 		if err := e.Sup.Restart(ctx, "echo"); err != nil {
 			t.Fatal(err)
 		}
@@ -113,12 +118,13 @@ func TestHistoryResultFitsAFrame(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := e.Dial().History(ctx, q)
+	page, err := e.Dial().HistoryPage(ctx, q)
 	if err != nil {
 		t.Fatalf("history beyond a frame: %v", err)
 	}
-	if len(got) == 0 || len(got) >= len(all) {
-		t.Fatalf("got %d of %d events, want the newest that fit in %d bytes", len(got), len(all), maxFrame)
+	got := page.Events
+	if len(got) == 0 || len(got) >= len(all) || page.Omitted != len(all)-len(got) {
+		t.Fatalf("got %d of %d events, %d omitted, want the newest that fit in %d bytes and the rest counted", len(got), len(all), page.Omitted, maxFrame)
 	}
 	for i := range got {
 		if !sameEvent(got[i], all[len(all)-len(got)+i]) {

@@ -52,7 +52,11 @@ func (c *conn) call(ctx context.Context, req *Request) (any, error) {
 		for i, t := range req.Types {
 			types[i] = supervisor.EventType(t)
 		}
-		events, err := api.History(ctx, supervisor.HistoryQuery{Plugin: req.Name, Types: types, N: req.N})
+		q := supervisor.HistoryQuery{Plugin: req.Name, Types: types, N: req.N}
+		if err := q.Check(); err != nil {
+			return nil, &Error{Code: CodeBadRequest, Message: err.Error()}
+		}
+		events, err := api.History(ctx, q)
 		if err != nil {
 			return nil, err
 		}
@@ -88,20 +92,36 @@ func (c *conn) fitLogs(name string, lines []supervisor.LogLine) []supervisor.Log
 	return lines[i:]
 }
 
+// historyPage is a history result and how many of the events selected it
+// left out, the oldest, to fit a frame: respond sends it as the result and
+// the response's omitted.
+type historyPage struct {
+	events  []supervisor.Event
+	omitted int
+}
+
+// historyEnvelope bounds what a history response holds around its events:
+// kind, id, omitted and the result's key and array header at their largest.
+const historyEnvelope = 64
+
 // fitEvents keeps the newest of events whose response fits in a frame, by
-// the engine's estimate of their size, which errs high of their encoding.
-func (c *conn) fitEvents(name string, events []supervisor.Event) []supervisor.Event {
-	room := int64(c.srv.MaxFrame - logsEnvelope)
+// the length of their encoding (an estimate of their size can err low),
+// and counts the rest. It stops at the first that does not fit, however
+// small the older ones: a history with a hole in it would mislead.
+func (c *conn) fitEvents(name string, events []supervisor.Event) *historyPage {
+	room := c.srv.MaxFrame - historyEnvelope
+	var scratch []byte
 	i := len(events)
 	for ; i > 0; i-- {
-		if room -= events[i-1].Size(); room < 0 {
+		scratch = appendEvent(scratch[:0], &events[i-1])
+		if room -= len(scratch); room < 0 {
 			break
 		}
 	}
 	if i > 0 {
 		c.log.Debug("control history result cut to fit a frame", "name", name, "events", len(events), "kept", len(events)-i)
 	}
-	return events[i:]
+	return &historyPage{events: events[i:], omitted: i}
 }
 
 func needsName(op Op) bool {

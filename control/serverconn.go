@@ -314,6 +314,9 @@ func (c *conn) cancel(id uint64) {
 
 func (c *conn) respond(id uint64, result any, err error) {
 	resp := &Response{Kind: KindResponse, ID: id, Result: result}
+	if p, ok := result.(*historyPage); ok {
+		resp.Result, resp.Omitted = p.events, p.omitted
+	}
 	if err != nil {
 		// A task's Reply goes with its error: the token and the outcome
 		// are what the caller acts on.

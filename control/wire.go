@@ -70,6 +70,9 @@ type Response struct {
 	ID     uint64 `json:"id"`
 	Error  *Error `json:"error,omitempty"`
 	Result any    `json:"result,omitempty"`
+	// Omitted is how many of the events a history request selected were
+	// left out, the oldest, for the result to fit in a frame.
+	Omitted int `json:"omitted,omitempty"`
 }
 
 // EventFrame carries one event of the subscription opened by request ID.

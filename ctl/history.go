@@ -13,11 +13,15 @@ var historyTypes = []supervisor.EventType{supervisor.EventState, supervisor.Even
 
 // history prints the last n events the supervisor kept, oldest first.
 func (r *run) history(c *control.Client, name string) error {
-	evs, err := c.History(r.ctx, supervisor.HistoryQuery{Plugin: name, Types: historyTypes, N: r.cmd.n})
+	page, err := c.HistoryPage(r.ctx, supervisor.HistoryQuery{Plugin: name, Types: historyTypes, N: r.cmd.n})
 	if err != nil {
 		return err
 	}
-	for _, ev := range evs {
+	if page.Omitted > 0 {
+		// On stderr: the output stays one event a line, --json included.
+		fmt.Fprintf(r.errOut, "plugvisor ctl history: %d older events left out to fit a frame\n", page.Omitted)
+	}
+	for _, ev := range page.Events {
 		if r.cmd.json {
 			if err := r.writeJSON(ev); err != nil {
 				return err

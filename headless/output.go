@@ -50,7 +50,8 @@ func (f *forwarder) line(l supervisor.LogLine, instance string, now time.Time) {
 		return
 	}
 	f.report(instance, st)
-	f.log.Info("plugin output", "instance", instance, "stream", string(l.Stream), "line", clip.Text(l.Text, OutputLineMax))
+	// Not in History: the line is there already, as the plugin's EventLog.
+	f.log.InfoContext(supervisor.NotInHistory(context.Background()), "plugin output", "instance", instance, "stream", string(l.Stream), "line", clip.Text(l.Text, OutputLineMax))
 }
 
 // report says how many lines of each stream were held back since the last

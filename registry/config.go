@@ -64,7 +64,7 @@ type Agent struct {
 	OutputBuffer     Size          // default 16MiB: headless records waiting for their output
 	TaskReplyBuffer  Size          // default 4MiB: progress records kept for one task's reply (the final one always is)
 	LogMemory        Size          // default 256KiB: recent output lines kept in memory per instance
-	HistoryMemory    Size          // default 96KiB: per instance, what History keeps of state changes, task outcomes and records, a third each
+	HistoryMemory    Size          // default 96KiB: per instance, what History keeps of state changes, task outcomes, records and log lines about it, a quarter each
 	RestartBurst     int           // default 5 restarts ...
 	RestartWindow    time.Duration // ... within this window (default 60s) make a plugin failed
 	ManifestDirs     []string      // absolute dirs scanned for <dir>/<name>/plugin.toml

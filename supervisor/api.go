@@ -92,8 +92,10 @@ type Info struct {
 	// HeartbeatTimeout is how long a session may go without a pong before
 	// its instance is hung: a face warns of a late heartbeat before that.
 	HeartbeatTimeout time.Duration `json:"heartbeat_timeout"`
-	// Events History let go of to stay within its budgets, and their
-	// estimated bytes.
+	// What History let go of to stay within its budgets, and its
+	// estimated bytes: one a record for data records, one an event for
+	// state changes, tasks and log lines. A kept task's reply records cut
+	// to fit are counted in its Reply.Dropped, not here.
 	HistoryDropped      uint64 `json:"history_dropped"`
 	HistoryDroppedBytes uint64 `json:"history_dropped_bytes"`
 }
@@ -323,7 +325,8 @@ type Event struct {
 
 	SupervisorLog *SupervisorLog `json:"supervisor_log,omitempty"`
 
-	size int64 // Size, measured once by the engine; 0 until then
+	size int64  // Size, measured once by the engine; 0 until then
+	seq  uint64 // the bus's order of publishing, for History's sort
 }
 
 // SupervisorLog is one record of the supervisor's own log, its attributes

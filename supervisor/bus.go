@@ -25,6 +25,7 @@ type bus struct {
 	dropped atomic.Uint64                         // every event lost by any subscriber, those gone included
 	bytes   atomic.Uint64                         // their estimated size, those of subscribers gone included
 	keep    func(Event)                           // the history, told of every event before the subscribers; may be nil
+	seq     atomic.Uint64                         // the last sequence number stamped
 }
 
 func newBus(budget func() int64, keep func(Event)) *bus {
@@ -66,38 +67,45 @@ func (b *bus) subscribe(buffer int) (<-chan Event, func()) {
 // publish delivers e to the history and to every subscriber that has room.
 // The history is told first, so a face that subscribed and then read the
 // history misses nothing between the two.
+//
+// The subscribers are read after keep: one that came between the two
+// finds the event in the history it reads next, or on its channel.
 func (b *bus) publish(e Event) {
-	subs := *b.subs.Load()
-	if len(subs) == 0 && b.keep == nil {
+	if b.keep == nil && len(*b.subs.Load()) == 0 {
 		return
 	}
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
 	e.size = e.measure()
+	b.stamp(&e)
 	if b.keep != nil {
 		b.keep(e) // by value: a pointer would move every event to the heap
 	}
-	deliver(subs, e)
+	deliver(*b.subs.Load(), e)
 }
 
 // publishRecords publishes a records event whose records were decoded from
 // a frame of payload bytes, sized from the frame (recordsEventSize) rather
 // than by walking every record's fields.
 func (b *bus) publishRecords(e Event, payload int) {
-	subs := *b.subs.Load()
-	if len(subs) == 0 && b.keep == nil {
+	if b.keep == nil && len(*b.subs.Load()) == 0 {
 		return
 	}
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
 	e.size = recordsEventSize(&e, payload)
+	b.stamp(&e)
 	if b.keep != nil {
 		b.keep(e)
 	}
-	deliver(subs, e)
+	deliver(*b.subs.Load(), e)
 }
+
+// stamp gives e the bus's next sequence number: History orders by it, as
+// times of events published at once may tie.
+func (b *bus) stamp(e *Event) { e.seq = b.seq.Add(1) }
 
 func deliver(subs []*lossy.Queue[Event], e Event) {
 	for _, s := range subs {

@@ -5,3 +5,6 @@ import "github.com/plugvisor/plugvisor/registry"
 // SetAfterVerify lets the external tests swap an executable on disk in the
 // window between its verification and its exec.
 func SetAfterVerify(o *Options, f func(*registry.Plugin)) { o.afterVerify = f }
+
+// HistoryInstances is how many instances s's History holds.
+func HistoryInstances(s *Supervisor) int { return int(s.history.count.Load()) }

@@ -7,26 +7,48 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
+	"github.com/plugvisor/plugvisor/internal/clip"
+	"github.com/plugvisor/plugvisor/internal/ratelimit"
 	"github.com/plugvisor/plugvisor/internal/ring"
-	"github.com/plugvisor/plugvisor/protocol"
 )
 
 // Bounds of what History keeps. Every ring is bounded in bytes (by the
 // estimates of size.go) and in count; what passes a bound is dropped oldest
-// first and counted in Info.HistoryDropped.
+// first and counted in Info.HistoryDropped: one a record for records (of a
+// records event), one an event for the other kinds.
 const (
 	// DefaultHistoryMemory is what one instance's history may hold: a
-	// third each for its state changes, its tasks and its records.
+	// quarter each for its state changes, its tasks, its records and the
+	// supervisor's log lines about it.
 	DefaultHistoryMemory = 96 << 10
-	// supervisorLogMemory is what the supervisor's own log may hold.
+	// supervisorLogMemory is what the supervisor's engine-wide log (lines
+	// about no instance) may hold.
 	supervisorLogMemory = 256 << 10
+	// supervisorLogRate bounds the engine-wide lines kept a second: a
+	// flood of them (refusals of a hostile peer) keeps the lines before it.
+	supervisorLogRate = 100
+	// maxHistoryInstances bounds how many instances History holds at once,
+	// whatever ids events name.
+	maxHistoryInstances = 4096
 
 	historyStates  = 1000
 	historyTasks   = 500
 	historyBatches = 1000
 	historyLogs    = 2000
 )
+
+type notInHistory struct{}
+
+// NotInHistory marks a context whose log records History does not keep:
+// those that repeat what is in it already, such as a plugin's output
+// forwarded to the log, which History has as EventLog.
+func NotInHistory(ctx context.Context) context.Context {
+	return context.WithValue(ctx, notInHistory{}, true)
+}
+
+func keptInHistory(ctx context.Context) bool { return ctx == nil || ctx.Value(notInHistory{}) == nil }
 
 // history is the engine's memory of what happened, for faces that were not
 // watching (a console attached later, a restarted console). It is a
@@ -37,9 +59,11 @@ const (
 type history struct {
 	perInstance int64 // bytes of one instance's history, all kinds together
 
-	instances sync.Map // instance id → *instHistory
+	instances sync.Map     // instance id → *instHistory
+	count     atomic.Int64 // entries of instances
 	logMu     sync.Mutex
-	logs      *ring.Ring[Event]
+	logs      *ring.Ring[Event] // lines about no instance the history holds
+	logRate   *ratelimit.Limiter
 
 	dropped, droppedBytes atomic.Uint64
 }
@@ -49,52 +73,75 @@ type history struct {
 type instHistory struct {
 	plugin string
 
-	mu                     sync.Mutex
-	states, tasks, records *ring.Ring[Event]
+	mu                           sync.Mutex
+	states, tasks, records, logs *ring.Ring[Event]
 }
 
 func newHistory(perInstance int64) *history {
 	if perInstance <= 0 {
 		perInstance = DefaultHistoryMemory
 	}
-	h := &history{perInstance: perInstance}
+	h := &history{perInstance: perInstance, logRate: ratelimit.New(supervisorLogRate, time.Second)}
 	h.logs = h.newRing(historyLogs, supervisorLogMemory)
 	return h
 }
 
 // newRing makes a ring whose evictions are counted as History's drops.
 func (h *history) newRing(n int, budget int64) *ring.Ring[Event] {
-	return ring.New(n, ring.WithBudget(budget, historySize), ring.WithEvict(func(e Event) {
-		h.dropped.Add(1)
-		h.droppedBytes.Add(uint64(historySize(e)))
-	}))
+	return ring.New(n, ring.WithBudget(budget, historySize), ring.WithEvict(h.drop))
+}
+
+// drop counts e let go of: its records one each, another event as one.
+func (h *history) drop(e Event) {
+	h.dropped.Add(uint64(max(len(e.Records), 1)))
+	h.droppedBytes.Add(uint64(historySize(e)))
 }
 
 // historySize charges an event what the engine measured it at when it was
 // published (the frame's bytes, for records) or measures it.
 func historySize(e Event) int64 { return e.Size() }
 
-func (h *history) instance(plugin, id string) *instHistory {
+// share is the bytes of one kind of an instance's history.
+func (h *history) share() int64 { return h.perInstance / 4 }
+
+// instance is id's history, made for it when create is set and the bound
+// on instances allows; nil otherwise.
+func (h *history) instance(plugin, id string, create bool) *instHistory {
 	if v, ok := h.instances.Load(id); ok {
 		return v.(*instHistory)
 	}
-	third := h.perInstance / 3
+	if !create || h.count.Add(1) > maxHistoryInstances {
+		if create {
+			h.count.Add(-1)
+		}
+		return nil
+	}
+	b := h.share()
 	ih := &instHistory{
 		plugin: plugin,
-		states: h.newRing(historyStates, third), tasks: h.newRing(historyTasks, third),
-		records: h.newRing(historyBatches, third),
+		states: h.newRing(historyStates, b), tasks: h.newRing(historyTasks, b),
+		records: h.newRing(historyBatches, b), logs: h.newRing(historyLogs, b),
 	}
-	v, _ := h.instances.LoadOrStore(id, ih)
+	v, loaded := h.instances.LoadOrStore(id, ih)
+	if loaded {
+		h.count.Add(-1)
+	}
 	return v.(*instHistory)
+}
+
+// forget lets go of id's history: a reload removed the instance, and its
+// id may never come back.
+func (h *history) forget(id string) {
+	if _, ok := h.instances.LoadAndDelete(id); ok {
+		h.count.Add(-1)
+	}
 }
 
 // keep takes in an event as it is published; e's time and size are set.
 func (h *history) keep(e Event) {
 	switch e.Type {
 	case EventSupervisorLog:
-		h.logMu.Lock()
-		h.logs.Push(e)
-		h.logMu.Unlock()
+		h.keepLog(e)
 		return
 	case EventState, EventRecords:
 	case EventTask:
@@ -104,20 +151,45 @@ func (h *history) keep(e Event) {
 	default:
 		return
 	}
-	ih := h.instance(e.Plugin, e.Instance)
-	third := h.perInstance / 3
+	ih := h.instance(e.Plugin, e.Instance, true)
+	if ih == nil {
+		h.drop(e)
+		return
+	}
+	budget := h.share()
 	ih.mu.Lock()
 	defer ih.mu.Unlock()
 	switch e.Type {
 	case EventState:
 		ih.states.Push(e)
 	case EventRecords:
-		if kept := h.fit(e, third); len(kept.Records) > 0 {
+		if kept := h.fit(e, budget); len(kept.Records) > 0 {
 			ih.records.Push(kept)
 		}
 	case EventTask:
-		ih.tasks.Push(h.fitTask(e, third))
+		ih.tasks.Push(h.fitTask(e, budget))
 	}
+}
+
+// keepLog keeps a line about an instance History holds in that instance's
+// share, where only lines about it can flush it; other lines go to the
+// engine-wide ring at a bounded rate.
+func (h *history) keepLog(e Event) {
+	if e.Instance != "" {
+		if ih := h.instance(e.Plugin, e.Instance, false); ih != nil {
+			ih.mu.Lock()
+			ih.logs.Push(e)
+			ih.mu.Unlock()
+			return
+		}
+	}
+	if ok, _ := h.logRate.Allow(e.Time); !ok {
+		h.drop(e)
+		return
+	}
+	h.logMu.Lock()
+	h.logs.Push(e)
+	h.logMu.Unlock()
 }
 
 // fit keeps of a records batch larger than budget its newest records that
@@ -147,30 +219,51 @@ func (h *history) fit(e Event, budget int64) Event {
 	return e
 }
 
-// fitTask keeps of a task's reply only its final record when the whole
-// would pass budget, and says so in the reply's own drop counts.
+// fitTask keeps a task event that would pass budget with only its reply's
+// final record; when that is still too much, without it, and then with
+// only what of its content fits, clipped with a mark. What the reply loses
+// is in its own drop counts, not History's: its progress records were
+// records events too, counted there if History let them go.
 func (h *history) fitTask(e Event, budget int64) Event {
-	t := e.Task
-	if e.Size() <= budget || len(t.Reply.Records) <= 1 {
+	if e.Size() <= budget {
 		return e
 	}
-	cp := *t
-	n := len(cp.Reply.Records) - 1
-	cut := RecordsSize(cp.Reply.Records[:n])
-	cp.Reply.Records = []protocol.Record{cp.Reply.Records[n]}
-	cp.Reply.Dropped += n
-	cp.Reply.DroppedBytes += cut
-	h.dropped.Add(uint64(n))
-	h.droppedBytes.Add(uint64(cut))
-	e.Task, e.size = &cp, 0
+	cp := *e.Task
+	e.Task = &cp
+	recs := cp.Reply.Records
+	for _, keep := range []int{1, 0} {
+		if n := len(cp.Reply.Records) - keep; n > 0 {
+			cp.Reply.Dropped += n
+			cp.Reply.DroppedBytes += RecordsSize(cp.Reply.Records[:n])
+			cp.Reply.Records = recs[len(recs)-keep:]
+		}
+		if e.measure() <= budget {
+			break
+		}
+	}
+	if over := e.measure() - budget; over > 0 {
+		const mark = 32 // clip.Text's "…(+N bytes)"
+		cp.Content = clip.Text(cp.Content, max(len(cp.Content)-int(over)-mark, 0))
+	}
+	cp.Reply.Records = slices.Clone(cp.Reply.Records) // not the whole reply's array
+	e.size = 0
 	e.size = e.measure()
 	return e
 }
 
-// query returns the kept events q selects, oldest first. known says whether
-// a name is a configured plugin or instance, for one with no history yet.
+// query returns the kept events q selects, oldest first, in the order they
+// were published. known says whether a name is a configured plugin or
+// instance, for one with no history yet. Of each ring it copies only the
+// newest q.N, so a small query of a large history holds no instance's lock
+// for long.
 func (h *history) query(q HistoryQuery, known func(string) bool) ([]Event, error) {
 	want := func(t EventType) bool { return len(q.Types) == 0 || slices.Contains(q.Types, t) }
+	take := func(r *ring.Ring[Event]) []Event {
+		if q.N > 0 {
+			return r.Last(q.N)
+		}
+		return r.Last(r.Len())
+	}
 	var out []Event
 	found := q.Plugin == ""
 	h.instances.Range(func(k, v any) bool {
@@ -184,9 +277,9 @@ func (h *history) query(q HistoryQuery, known func(string) bool) ([]Event, error
 		for _, r := range []struct {
 			t EventType
 			r *ring.Ring[Event]
-		}{{EventState, ih.states}, {EventTask, ih.tasks}, {EventRecords, ih.records}} {
+		}{{EventState, ih.states}, {EventTask, ih.tasks}, {EventRecords, ih.records}, {EventSupervisorLog, ih.logs}} {
 			if want(r.t) {
-				out = append(out, r.r.Last(r.r.Len())...)
+				out = append(out, take(r.r)...)
 			}
 		}
 		return true
@@ -195,24 +288,62 @@ func (h *history) query(q HistoryQuery, known func(string) bool) ([]Event, error
 		return nil, fmt.Errorf("%q: %w", q.Plugin, ErrUnknownPlugin)
 	}
 	if want(EventSupervisorLog) {
-		h.logMu.Lock()
-		for i := range h.logs.Len() {
-			if e := h.logs.At(i); q.Plugin == "" || e.Plugin == q.Plugin || e.Instance == q.Plugin {
-				out = append(out, e)
-			}
-		}
-		h.logMu.Unlock()
+		out = append(out, h.engineLogs(q)...)
 	}
-	slices.SortStableFunc(out, func(a, b Event) int { return cmp.Compare(a.Time.UnixNano(), b.Time.UnixNano()) })
+	slices.SortFunc(out, func(a, b Event) int { return cmp.Compare(a.seq, b.seq) })
 	if q.N > 0 && len(out) > q.N {
 		out = out[len(out)-q.N:]
 	}
 	return out, nil
 }
 
+// engineLogs is the newest q.N (all, for 0) engine-wide lines q selects.
+func (h *history) engineLogs(q HistoryQuery) []Event {
+	h.logMu.Lock()
+	defer h.logMu.Unlock()
+	var out []Event
+	for i := h.logs.Len() - 1; i >= 0 && (q.N == 0 || len(out) < q.N); i-- {
+		if e := h.logs.Ptr(i); q.Plugin == "" || e.Plugin == q.Plugin || e.Instance == q.Plugin {
+			out = append(out, *e)
+		}
+	}
+	slices.Reverse(out)
+	return out
+}
+
+// HistoryTypes are the event types History keeps, which a query may name.
+func HistoryTypes() []EventType {
+	return []EventType{EventState, EventTask, EventRecords, EventSupervisorLog}
+}
+
+// Check refuses a query History cannot answer as asked, naming the entry
+// at fault: every face (in process or through the control socket) gets
+// the same error for the same query.
+func (q HistoryQuery) Check() error {
+	if q.N < 0 {
+		return fmt.Errorf("history: n %d is negative", q.N)
+	}
+	kinds := HistoryTypes()
+	if len(q.Types) > len(kinds) {
+		return fmt.Errorf("history: more than %d types", len(kinds))
+	}
+	for i, t := range q.Types {
+		if !slices.Contains(kinds, t) {
+			return fmt.Errorf("history: types[%d]: unknown event type %q", i, t)
+		}
+		if slices.Contains(q.Types[:i], t) {
+			return fmt.Errorf("history: types[%d]: duplicate event type %q", i, t)
+		}
+	}
+	return nil
+}
+
 // History returns the kept events q selects, oldest first.
 func (s *Supervisor) History(ctx context.Context, q HistoryQuery) ([]Event, error) {
 	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := q.Check(); err != nil {
 		return nil, err
 	}
 	return s.history.query(q, func(name string) bool {

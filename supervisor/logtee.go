@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/plugvisor/plugvisor/internal/clip"
 )
 
 // logTee is a slog.Handler that passes every record on to the handler it
@@ -29,8 +31,17 @@ func newLogTee(inner slog.Handler, publish func(Event)) *logTee {
 // teeLevel is the least level published.
 const teeLevel = slog.LevelInfo
 
+// maxTeeName bounds the plugin and instance a line names, as kept.
+const maxTeeName = 128
+
+// Enabled is true for what the tee keeps; for the rest (levels below
+// teeLevel, records marked NotInHistory) it is the wrapped handler's word,
+// so a record nobody writes costs its caller nothing.
 func (t *logTee) Enabled(ctx context.Context, l slog.Level) bool {
-	return l >= teeLevel || t.inner.Enabled(ctx, l)
+	if l >= teeLevel && keptInHistory(ctx) {
+		return true
+	}
+	return t.inner.Enabled(ctx, l)
 }
 
 func (t *logTee) Handle(ctx context.Context, r slog.Record) error {
@@ -38,7 +49,7 @@ func (t *logTee) Handle(ctx context.Context, r slog.Record) error {
 	if t.inner.Enabled(ctx, r.Level) {
 		err = t.inner.Handle(ctx, r)
 	}
-	if r.Level < teeLevel {
+	if r.Level < teeLevel || !keptInHistory(ctx) {
 		return err
 	}
 	e := Event{Type: EventSupervisorLog, Time: r.Time, Plugin: t.plugin, Instance: t.inst}
@@ -46,7 +57,7 @@ func (t *logTee) Handle(ctx context.Context, r slog.Record) error {
 	b.WriteString(t.attrs)
 	r.Attrs(func(a slog.Attr) bool {
 		t.flatten(&b, t.group, a, &e)
-		return b.Len() < MaxSupervisorLogText
+		return b.Len() <= MaxSupervisorLogText
 	})
 	e.SupervisorLog = &SupervisorLog{Level: r.Level.String(), Message: bound(r.Message), Attrs: bound(b.String())}
 	t.publish(e)
@@ -76,8 +87,11 @@ func (t *logTee) WithGroup(name string) slog.Handler {
 }
 
 // flatten writes a as key=value (groups as prefix.key=value), and notes the
-// plugin and instance it names.
+// plugin and instance it names, bounded. Past MaxSupervisorLogText it
+// writes nothing, and a value is cut to the room left before it is quoted:
+// bound keeps no more, so neither is more copied.
 func (t *logTee) flatten(b *strings.Builder, prefix string, a slog.Attr, e *Event) {
+	room := MaxSupervisorLogText + 1 - b.Len()
 	v := a.Value.Resolve()
 	if v.Kind() == slog.KindGroup {
 		if a.Key != "" {
@@ -91,19 +105,30 @@ func (t *logTee) flatten(b *strings.Builder, prefix string, a slog.Attr, e *Even
 	if a.Key == "" {
 		return
 	}
-	s := v.String()
+	var s string
+	if v.Kind() == slog.KindString {
+		s = v.String() // no copy, so the names below are whole before their bound
+	} else if room > 0 {
+		s = v.String()
+	}
 	if prefix == "" {
 		switch a.Key {
 		case "plugin":
-			e.Plugin = s
+			e.Plugin = clip.Text(s, maxTeeName)
 		case "instance":
-			e.Instance = s
+			e.Instance = clip.Text(s, maxTeeName)
 		}
+	}
+	if room <= 0 {
+		return
 	}
 	if b.Len() > 0 {
 		b.WriteByte(' ')
 	}
-	b.WriteString(prefix + a.Key + "=")
+	b.WriteString(prefix)
+	b.WriteString(a.Key)
+	b.WriteByte('=')
+	s = clip.Head(s, room)
 	if s == "" || strings.ContainsAny(s, " \t\n\"=") {
 		s = quote(s)
 	}

@@ -1,7 +1,9 @@
 package supervisor
 
 import (
+	"context"
 	"log/slog"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -28,5 +30,31 @@ func TestLogTeeFlattensAndBounds(t *testing.T) {
 	big := got[1].SupervisorLog
 	if len(big.Message) > MaxSupervisorLogText || len(big.Attrs) > MaxSupervisorLogText || !strings.HasSuffix(big.Message, "…") {
 		t.Fatalf("message %d bytes, attrs %d: want at most %d each, marked cut", len(big.Message), len(big.Attrs), MaxSupervisorLogText)
+	}
+}
+
+// TestLogTeeBoundsItsWork: a huge attribute costs the tee only its bound,
+// plugin and instance names are bounded, and a record the tee does not
+// keep is enabled only as far as the wrapped handler wants it.
+func TestLogTeeBoundsItsWork(t *testing.T) {
+	var got []Event
+	warnOnly := slog.NewTextHandler(&strings.Builder{}, &slog.HandlerOptions{Level: slog.LevelWarn})
+	tee := newLogTee(warnOnly, func(e Event) { got = append(got, e) })
+	log := slog.New(tee)
+	huge := strings.Repeat("x y", 4<<20) // quoted, were it copied whole
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	log.Info("big", "a", huge, "b", huge)
+	runtime.ReadMemStats(&after)
+	if n := after.TotalAlloc - before.TotalAlloc; n > 256<<10 {
+		t.Fatalf("teeing %d bytes of attributes allocated %d bytes", 2*len(huge), n)
+	}
+	log.With("plugin", huge).Info("named", "instance", huge)
+	if e := got[len(got)-1]; len(e.Plugin) > maxTeeName+32 || len(e.Instance) > maxTeeName+32 {
+		t.Fatalf("plugin %d bytes, instance %d", len(e.Plugin), len(e.Instance))
+	}
+	ctx := NotInHistory(context.Background())
+	if tee.Enabled(ctx, slog.LevelInfo) || !tee.Enabled(ctx, slog.LevelWarn) || tee.Enabled(context.Background(), slog.LevelDebug) {
+		t.Fatal("Enabled does not follow the wrapped handler for what the tee does not keep")
 	}
 }

@@ -36,6 +36,7 @@ func (s *Supervisor) apply(cfg *registry.Config, reason string) error {
 		if want[id] == nil {
 			_ = in.do(context.Background(), opRemove, reason+": no longer configured for this host", nil)
 			delete(current, id)
+			s.history.forget(id)
 		}
 	}
 	var errs []error

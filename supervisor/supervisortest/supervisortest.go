@@ -242,3 +242,23 @@ func InfoOf(t testing.TB, api supervisor.API) supervisor.Info {
 	}
 	return info
 }
+
+// WaitStateEvent waits until api's History holds the change of instance
+// into state, and returns it. A state in a Snapshot is set before the
+// change is published, so a test that reads History after WaitState may
+// find it not there yet; this waits for the event itself.
+func WaitStateEvent(t testing.TB, api supervisor.API, instance string, state supervisor.State) supervisor.Event {
+	t.Helper()
+	var found supervisor.Event
+	WaitUntil(t, fmt.Sprintf("%s's change to %s in History", instance, state), 30*time.Second, func() bool {
+		evs, err := api.History(context.Background(), supervisor.HistoryQuery{Plugin: instance, Types: []supervisor.EventType{supervisor.EventState}})
+		for i := len(evs) - 1; err == nil && i >= 0; i-- {
+			if evs[i].Instance == instance && evs[i].State == state {
+				found = evs[i]
+				return true
+			}
+		}
+		return false
+	})
+	return found
+}
