@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/signal"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -24,6 +25,7 @@ import (
 // os/exec's Wait is owed.
 type children struct {
 	starting sync.RWMutex
+	forking  atomic.Int32 // forks whose child's pid is not recorded yet
 	mu       sync.Mutex
 	started  map[int]bool
 }
@@ -35,6 +37,8 @@ func newChildren() *children { return &children{started: map[int]bool{}} }
 func (c *children) start(fork func() int) {
 	c.starting.RLock()
 	defer c.starting.RUnlock()
+	c.forking.Add(1)
+	defer c.forking.Add(-1) // after the pid is recorded
 	if pid := fork(); pid > 0 {
 		c.mu.Lock()
 		c.started[pid] = true
@@ -157,6 +161,21 @@ func (c *children) reapMembers(members []member) (waiting []member) {
 		_, _ = syscall.Wait4(m.pid, &ws, syscall.WNOHANG, nil)
 	}
 	return waiting
+}
+
+// justForked says whether pid may be a child os/exec has started but not
+// yet handed back: a fork is in flight, and pid is this process's child
+// and leads a process group of its own, as every plugin's first process
+// does. On a loaded machine a plugin can connect before its fork returns
+// here and its pid is recorded. An orphan a plugin left behind is a child
+// too (the subreaper adopts it), but leads a group only if it left its
+// plugin's, and passes for a new child only while a fork is in flight.
+func (c *children) justForked(pid int) bool {
+	if c.forking.Load() == 0 {
+		return false
+	}
+	st, ok := readStat(pid, make([]byte, 0, 512))
+	return ok && st.ppid == os.Getpid() && st.pgrp == st.pid
 }
 
 func (c *children) isStarted(pid int) bool {

@@ -102,12 +102,18 @@ func (s *Supervisor) admit(c *net.UnixConn) (release func(), ok bool) {
 }
 
 // startedHere says whether pid is a process the supervisor started (a
-// plugin's first process).
+// plugin's first process), counting one whose fork has not returned yet:
+// the record is looked at again after, since it may have been made while
+// the fork was being looked at.
 func (s *Supervisor) startedHere(pid int) bool {
 	s.mu.RLock()
 	env := s.env
 	s.mu.RUnlock()
-	return env != nil && env.launcher.kids.isStarted(pid)
+	if env == nil {
+		return false
+	}
+	kids := env.launcher.kids
+	return kids.isStarted(pid) || kids.justForked(pid) || kids.isStarted(pid)
 }
 
 // hold takes one of in's places beyond maxUnregistered, of which it has
