@@ -1,26 +1,18 @@
 package tui
 
 import (
-	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/plugvisor/plugvisor/internal/testutil"
 	"github.com/plugvisor/plugvisor/supervisor/supervisortest"
 )
 
-// The -update flag is teatest's (its golden package defines it); defining
-// our own would clash, so the golden screens here honour the same flag.
-func updating() bool {
-	f := flag.Lookup("update")
-	return f != nil && f.Value.String() == "true"
-}
-
+// The golden screens honour teatest's -update flag (testutil.Golden).
 const goldenDir = "../testdata/golden"
 
 // TestGoldenScreens compares whole screens with testdata/golden. The setup
@@ -48,47 +40,7 @@ func TestGoldenScreens(t *testing.T) {
 					t.Errorf("line %d is %d cells wide, want %d", i+1, w, size[0])
 				}
 			}
-			compareGolden(t, name, got)
+			testutil.Golden(t, goldenDir, name, got)
 		})
 	}
-}
-
-func compareGolden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join(goldenDir, name+".golden")
-	if updating() {
-		if err := os.MkdirAll(goldenDir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if string(want) != got {
-		t.Errorf("screen differs from %s (run with -update to accept):\n%s", path, lineDiff(string(want), got))
-	}
-}
-
-// lineDiff lists the lines that differ, numbered.
-func lineDiff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	var b strings.Builder
-	for i := range max(len(w), len(g)) {
-		var wl, gl string
-		if i < len(w) {
-			wl = w[i]
-		}
-		if i < len(g) {
-			gl = g[i]
-		}
-		if wl != gl {
-			fmt.Fprintf(&b, "line %d\n  want: %q\n  got:  %q\n", i+1, wl, gl)
-		}
-	}
-	return b.String()
 }

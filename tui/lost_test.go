@@ -14,6 +14,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	ct "github.com/plugvisor/plugvisor/control/controltest"
+	"github.com/plugvisor/plugvisor/internal/testutil"
 	"github.com/plugvisor/plugvisor/supervisor"
 )
 
@@ -70,7 +71,7 @@ func TestAttachedConsoleConnectionLost(t *testing.T) {
 	// stays exactly as it was.
 	time.Sleep(snapshotInterval + 200*time.Millisecond)
 	if again := c.screen(); again != s {
-		t.Errorf("screen changed after the loss:\n%s", lineDiff(s, again))
+		t.Errorf("screen changed after the loss:\n%s", testutil.LineDiff(s, again))
 	}
 	c.press("j", "r")
 	c.waitFor("restart echo: not sent, connection to the supervisor lost")

@@ -3,8 +3,6 @@ package plugins
 import (
 	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -12,6 +10,7 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/plugvisor/plugvisor/internal/testutil"
 	"github.com/plugvisor/plugvisor/supervisor"
 	"github.com/plugvisor/plugvisor/themes"
 	pvctx "github.com/plugvisor/plugvisor/tui/context"
@@ -72,27 +71,6 @@ func draw(t *testing.T, m *Model, s *state.Store, w, h int) string {
 	return out
 }
 
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test -update writes it)", err)
-	}
-	if string(want) != got {
-		t.Errorf("pane differs from %s (go test -update accepts it):\nwant:\n%s\ngot:\n%s", path, want, got)
-	}
-}
-
 // TestGoldenPane draws the pane alone at two sizes: every column at 160,
 // the columns that fit at 80, marks, a filter-free title.
 func TestGoldenPane(t *testing.T) {
@@ -105,7 +83,7 @@ func TestGoldenPane(t *testing.T) {
 			m.ToggleMark()
 			m.Move(1)
 			m.ToggleMark()
-			golden(t, fmt.Sprintf("plugins-%dx%d", size[0], size[1]), draw(t, &m, s, size[0], size[1]))
+			testutil.Golden(t, "testdata", fmt.Sprintf("plugins-%dx%d", size[0], size[1]), draw(t, &m, s, size[0], size[1]))
 		})
 	}
 }
