@@ -35,6 +35,7 @@ type search struct {
 	expr    string // the text after the prefix
 	re      *regexp.Regexp
 	fuzzy   []rune // lower-cased, for modeFuzzy
+	literal bool   // expr has no metacharacters: hit is a case-folded substring test
 	invalid string
 }
 
@@ -62,12 +63,19 @@ func parseSearch(raw string) search {
 	if s.mode == modeFuzzy {
 		return s
 	}
-	re, err := regexp.Compile("(?i)" + s.expr)
-	if err != nil {
-		s.invalid = "not a regex: literal"
+	s.invalid = tooComplex(s.expr)
+	var re *regexp.Regexp
+	if s.invalid == "" {
+		var err error
+		if re, err = regexp.Compile("(?i)" + s.expr); err != nil {
+			s.invalid = "not a regex: literal"
+		}
+	}
+	if re == nil {
 		re = regexp.MustCompile("(?i)" + regexp.QuoteMeta(s.expr))
 	}
 	s.re = re
+	s.literal = plainASCII(s.expr)
 	return s
 }
 
@@ -78,6 +86,9 @@ func (s *search) hit(line string) bool {
 		return false
 	case modeFuzzy:
 		return fuzzyHit(line, s.fuzzy)
+	}
+	if s.literal {
+		return render.IndexFold(line, s.expr) >= 0
 	}
 	return s.re.MatchString(line)
 }
