@@ -76,6 +76,7 @@ func (m *Model) global(k tea.KeyPressMsg) tea.Cmd {
 		m.openHelp()
 	case key.Matches(k, km.Messages):
 		m.openMessages()
+	case (key.Matches(k, km.NextPane) || key.Matches(k, km.PrevPane)) && m.fullLogs(): // the table is hidden
 	case key.Matches(k, km.NextPane), key.Matches(k, km.PrevPane):
 		m.focus = 1 - m.focus
 	case key.Matches(k, km.Logs):

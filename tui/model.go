@@ -185,7 +185,7 @@ type (
 // Update handles one message.
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	mm, cmd := m.update(msg)
-	return mm, tea.Batch(cmd, m.searchCmd())
+	return mm, tea.Batch(cmd, m.settle())
 }
 
 func (m *Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
