@@ -10,6 +10,7 @@ import (
 	"github.com/plugvisor/plugvisor/tui/components/footer"
 	"github.com/plugvisor/plugvisor/tui/components/form"
 	"github.com/plugvisor/plugvisor/tui/components/input"
+	"github.com/plugvisor/plugvisor/tui/components/plugins"
 	"github.com/plugvisor/plugvisor/tui/render"
 )
 
@@ -324,6 +325,7 @@ func (m *Model) openFilter() {
 		prompt = "field=value or text /"
 	}
 	in := input.New(prompt, "filter (esc clears)")
+	in.Limit = plugins.MaxFilter
 	in.SetValue(m.detail.Filter())
 	in.Focus()
 	m.filter = &in

@@ -19,6 +19,7 @@ import (
 	"github.com/plugvisor/plugvisor/tui/components/detail"
 	"github.com/plugvisor/plugvisor/tui/components/footer"
 	"github.com/plugvisor/plugvisor/tui/components/input"
+	"github.com/plugvisor/plugvisor/tui/components/plugins"
 )
 
 // The Logs tab's keys beyond scrolling: search (/ with n and N), fullscreen
@@ -32,6 +33,7 @@ const (
 // openSearch opens the logs search input on the current search.
 func (m *Model) openSearch() {
 	in := input.New(searchPrompt, searchPlaceholder)
+	in.Limit = plugins.MaxFilter // as the table's filter: a paste is not a search
 	in.SetValue(m.detail.Filter())
 	in.Focus()
 	m.filter = &in
