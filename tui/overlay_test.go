@@ -1,0 +1,41 @@
+package tui
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/exp/teatest/v2"
+)
+
+// TestCtrlCQuitsFromOverlays: ctrl+c quits from the help and the messages
+// overlays as it does from describe (nothing runs, so without asking).
+func TestCtrlCQuitsFromOverlays(t *testing.T) {
+	r := startRig(t, false)
+	for _, open := range []string{"?", "m"} {
+		c := newConsole(t, r.sup, Options{}, 120, 40)
+		c.waitScreen("three rows", rowsAre("chaos", "echo", "ticker"))
+		c.press(open)
+		c.waitFor("closes")
+		c.press("ctrl+c")
+		c.tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
+	}
+}
+
+// TestWheelScrollsOverlay: the wheel over the open help scrolls the help,
+// not the panes underneath.
+func TestWheelScrollsOverlay(t *testing.T) {
+	r := startRig(t, false)
+	c := newConsole(t, r.sup, Options{}, 120, 24)
+	c.waitScreen("three rows", rowsAre("chaos", "echo", "ticker"))
+	c.press("?")
+	c.waitFor("1–")
+	c.tm.Send(tea.MouseWheelMsg{X: 10, Y: 10, Button: tea.MouseWheelDown})
+	c.waitScreen("the help scrolled", func(s string) bool { return strings.Contains(s, "4–") })
+	var sel string
+	c.inspect(func(m *Model) { sel = m.table.Selected })
+	if sel != "chaos" {
+		t.Errorf("the wheel moved the table underneath to %s", sel)
+	}
+}
