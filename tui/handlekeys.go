@@ -313,12 +313,12 @@ func (m *Model) run(line string) tea.Cmd {
 
 // openFilter opens the filter input for the detail tab shown.
 func (m *Model) openFilter() {
+	if !m.detail.Filterable() { // Info, Events, Supervisor: the Logs tab's search
+		m.detail.SetTab(detail.TabLogs)
+	}
 	if m.focus == paneDetail && m.detail.Tab == detail.TabLogs {
 		m.openSearch() // regex search, n/N, and the filter forms
 		return
-	}
-	if !m.detail.Filterable() {
-		m.detail.SetTab(detail.TabLogs)
 	}
 	prompt := map[detail.Tab]string{detail.TabLogs: "/", detail.TabData: "data_type /", detail.TabTasks: "tasks /"}[m.detail.Tab]
 	if m.detail.Tab == detail.TabData && m.detail.Table() != "" {

@@ -39,3 +39,19 @@ func TestWheelScrollsOverlay(t *testing.T) {
 		t.Errorf("the wheel moved the table underneath to %s", sel)
 	}
 }
+
+// TestSlashFromUnfilterableTabSearches: / on the Info, Events or
+// Supervisor tab goes to the Logs tab and opens its search, not the plain
+// filter.
+func TestSlashFromUnfilterableTabSearches(t *testing.T) {
+	r := startRig(t, false)
+	c := newConsole(t, r.sup, Options{}, 120, 40)
+	c.waitScreen("three rows", rowsAre("chaos", "echo", "ticker"))
+	c.press("tab")
+	for _, tab := range []string{"4", "5", "6"} {
+		c.press(tab, "/")
+		c.waitFor(searchPlaceholder)
+		c.press("esc")
+		c.waitScreen("search closed", func(s string) bool { return !strings.Contains(s, searchPlaceholder) })
+	}
+}
