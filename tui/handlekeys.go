@@ -138,7 +138,8 @@ func (m *Model) global(k tea.KeyPressMsg) tea.Cmd {
 		if m.detail.Enter() {
 			m.focus = paneDetail
 		}
-	case key.Matches(k, km.Back) && m.focus == panePlugins && m.tableEsc(): // cleared the table's filter or marks
+	case key.Matches(k, km.Back) && m.focus == panePlugins:
+		m.tableEsc() // the table's filter, then its marks; never the hidden pane's search
 	case key.Matches(k, km.Back):
 		if !m.detail.Back() {
 			m.detail.SetFilter("")

@@ -55,3 +55,19 @@ func TestSlashFromUnfilterableTabSearches(t *testing.T) {
 		c.waitScreen("search closed", func(s string) bool { return !strings.Contains(s, searchPlaceholder) })
 	}
 }
+
+// TestEscOnTableKeepsLogsSearch: esc on the table with nothing of its own
+// to clear leaves the Logs search of the pane without focus alone.
+func TestEscOnTableKeepsLogsSearch(t *testing.T) {
+	r := startRig(t, false)
+	c := newConsole(t, r.sup, Options{}, 120, 40)
+	c.waitScreen("three rows", rowsAre("chaos", "echo", "ticker"))
+	c.press("tab", "/")
+	c.typeText("started")
+	c.press("enter", "tab", "esc")
+	var f string
+	c.inspect(func(m *Model) { f = m.detail.Filter() })
+	if f != "started" {
+		t.Fatalf("esc on the table left the logs search %q", f)
+	}
+}
