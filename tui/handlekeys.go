@@ -10,6 +10,7 @@ import (
 	"github.com/plugvisor/plugvisor/tui/components/footer"
 	"github.com/plugvisor/plugvisor/tui/components/form"
 	"github.com/plugvisor/plugvisor/tui/components/input"
+	"github.com/plugvisor/plugvisor/tui/components/plugins"
 	"github.com/plugvisor/plugvisor/tui/render"
 )
 
@@ -76,6 +77,7 @@ func (m *Model) global(k tea.KeyPressMsg) tea.Cmd {
 		m.openHelp()
 	case key.Matches(k, km.Messages):
 		m.openMessages()
+	case (key.Matches(k, km.NextPane) || key.Matches(k, km.PrevPane)) && m.fullLogs(): // the table is hidden
 	case key.Matches(k, km.NextPane), key.Matches(k, km.PrevPane):
 		m.focus = 1 - m.focus
 	case key.Matches(k, km.Logs):
@@ -136,7 +138,8 @@ func (m *Model) global(k tea.KeyPressMsg) tea.Cmd {
 		if m.detail.Enter() {
 			m.focus = paneDetail
 		}
-	case key.Matches(k, km.Back) && m.focus == panePlugins && m.tableEsc(): // cleared the table's filter or marks
+	case key.Matches(k, km.Back) && m.focus == panePlugins:
+		m.tableEsc() // the table's filter, then its marks; never the hidden pane's search
 	case key.Matches(k, km.Back):
 		if !m.detail.Back() {
 			m.detail.SetFilter("")
@@ -311,18 +314,19 @@ func (m *Model) run(line string) tea.Cmd {
 
 // openFilter opens the filter input for the detail tab shown.
 func (m *Model) openFilter() {
+	if !m.detail.Filterable() { // Info, Events, Supervisor: the Logs tab's search
+		m.detail.SetTab(detail.TabLogs)
+	}
 	if m.focus == paneDetail && m.detail.Tab == detail.TabLogs {
 		m.openSearch() // regex search, n/N, and the filter forms
 		return
-	}
-	if !m.detail.Filterable() {
-		m.detail.SetTab(detail.TabLogs)
 	}
 	prompt := map[detail.Tab]string{detail.TabLogs: "/", detail.TabData: "data_type /", detail.TabTasks: "tasks /"}[m.detail.Tab]
 	if m.detail.Tab == detail.TabData && m.detail.Table() != "" {
 		prompt = "field=value or text /"
 	}
 	in := input.New(prompt, "filter (esc clears)")
+	in.Limit = plugins.MaxFilter
 	in.SetValue(m.detail.Filter())
 	in.Focus()
 	m.filter = &in

@@ -57,6 +57,9 @@ func (m *Model) helpKey(k tea.KeyPressMsg) tea.Cmd {
 	case "?", "esc", "q", "enter":
 		m.showHelp = false
 		return nil
+	case "ctrl+c": // quits from every overlay
+		m.showHelp = false
+		return m.quit()
 	}
 	bw := max(min(m.c.Width-2, 100), 10)
 	m.helpPage.Scroll(k, m.c.Keys, len(m.helpLines(render.Inner(bw))), pager.Page(m.overlayHeight()))

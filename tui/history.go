@@ -6,6 +6,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/plugvisor/plugvisor/supervisor"
+	"github.com/plugvisor/plugvisor/tui/state"
 )
 
 // The console learns the past from History once it is subscribed, so that
@@ -37,7 +38,8 @@ func (m *Model) historyCmd() tea.Cmd {
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), historyTimeout)
 		defer cancel()
-		evs, err := api.History(ctx, supervisor.HistoryQuery{Types: []supervisor.EventType{supervisor.EventState, supervisor.EventSupervisorLog}})
+		evs, err := api.History(ctx, supervisor.HistoryQuery{Types: []supervisor.EventType{supervisor.EventState, supervisor.EventSupervisorLog},
+			N: state.MaxEvents + state.MaxSupervisorLog}) // no more than the rings keep
 		if err != nil {
 			return nil // an older supervisor, or gone: the live events still come
 		}

@@ -49,8 +49,12 @@ func TestSupervisorTabBackfilledAndLive(t *testing.T) {
 	c := newConsole(t, r.sup, Options{}, 140, 40)
 	c.press("6")
 	c.waitFor("6 Supervisor", "INFO  supervisor ready", "of the supervisor's log")
-	go r.sup.Restart(context.Background(), "echo")
+	restarted := make(chan error, 1)
+	go func() { restarted <- r.sup.Restart(context.Background(), "echo") }()
 	c.waitFor("INFO  state  plugin=echo instance=echo from=running to=stopping")
+	if err := <-restarted; err != nil {
+		t.Fatalf("restart: %v", err)
+	}
 }
 
 // TestAttachBackfillsRecordsAndTasks: a console attached through the

@@ -7,18 +7,19 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/plugvisor/plugvisor/internal/private"
 	"github.com/plugvisor/plugvisor/internal/termtext"
 	"github.com/plugvisor/plugvisor/registry"
 	"github.com/plugvisor/plugvisor/supervisor"
 	"github.com/plugvisor/plugvisor/tui/components/detail"
 	"github.com/plugvisor/plugvisor/tui/components/footer"
 	"github.com/plugvisor/plugvisor/tui/components/input"
+	"github.com/plugvisor/plugvisor/tui/components/plugins"
 )
 
 // The Logs tab's keys beyond scrolling: search (/ with n and N), fullscreen
@@ -32,6 +33,7 @@ const (
 // openSearch opens the logs search input on the current search.
 func (m *Model) openSearch() {
 	in := input.New(searchPrompt, searchPlaceholder)
+	in.Limit = plugins.MaxFilter // as the table's filter: a paste is not a search
 	in.SetValue(m.detail.Filter())
 	in.Focus()
 	m.filter = &in
@@ -102,7 +104,6 @@ func (m *Model) saveLogs() tea.Cmd {
 	if dir == "" {
 		return m.flash(footer.Error, "logs not saved: there is no $XDG_STATE_HOME or $HOME to save them under")
 	}
-	dir = filepath.Join(dir, "logs")
 	at := m.now()
 	return func() tea.Msg {
 		path, err := writeLogs(dir, id, at, lines)
@@ -123,13 +124,17 @@ func (m *Model) logsSaved(msg logsSavedMsg) tea.Cmd {
 	return m.flash(footer.Info, fmt.Sprintf("saved %s to %s", plural(msg.lines, "line", "lines"), path))
 }
 
-// writeLogs writes lines to a new file in dir (made 0700 if missing),
-// named for the instance and the time. The file is created 0600 with
-// O_EXCL|O_NOFOLLOW: it never replaces a file, nor writes through a
-// symbolic link planted where it is to go.
-func writeLogs(dir, id string, at time.Time, lines []supervisor.LogLine) (string, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", fmt.Errorf("make %s: %w", dir, err)
+// writeLogs writes lines to a new file in the logs directory under the
+// state directory, named for the instance and the time. Both directories
+// are made 0700 if missing and must be this user's, closed to others and
+// not symlinks: plugin output can hold secrets. The file is new and 0600
+// (private.Create).
+func writeLogs(stateDir, id string, at time.Time, lines []supervisor.LogLine) (string, error) {
+	dir := filepath.Join(stateDir, "logs")
+	for _, d := range []string{stateDir, dir} {
+		if err := private.Dir(d, "logs dir", private.Closed); err != nil {
+			return "", err
+		}
 	}
 	stem := filepath.Join(dir, fileSafe(id)+"-"+at.Format("20060102-150405"))
 	var f *os.File
@@ -139,7 +144,7 @@ func writeLogs(dir, id string, at time.Time, lines []supervisor.LogLine) (string
 		if n > 1 {
 			path = fmt.Sprintf("%s-%d.log", stem, n)
 		}
-		f, err = os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
+		f, err = private.Create(path)
 		if !errors.Is(err, fs.ErrExist) {
 			break
 		}

@@ -272,13 +272,16 @@ func TestLogsSave(t *testing.T) {
 // TestWriteLogsRefusesLinks: a file or link already where the logs are to
 // go is neither replaced nor written through.
 func TestWriteLogsRefusesLinks(t *testing.T) {
-	dir := t.TempDir()
+	dir := mkdir(filepath.Join(t.TempDir(), "plugvisor"))
 	at := time.Date(2026, 1, 2, 3, 4, 5, 6e6, time.UTC)
 	victim := filepath.Join(t.TempDir(), "victim")
 	if err := os.WriteFile(victim, []byte("keep\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	planted := filepath.Join(dir, "echo.0-20260102-030405.log")
+	if err := os.Mkdir(filepath.Join(dir, "logs"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	planted := filepath.Join(dir, "logs", "echo.0-20260102-030405.log")
 	if err := os.Symlink(victim, planted); err != nil {
 		t.Fatal(err)
 	}
@@ -287,7 +290,7 @@ func TestWriteLogsRefusesLinks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := filepath.Join(dir, "echo.0-20260102-030405-2.log"); path != want {
+	if want := filepath.Join(dir, "logs", "echo.0-20260102-030405-2.log"); path != want {
 		t.Fatalf("wrote %s, want %s beside the planted link", path, want)
 	}
 	if got, _ := os.ReadFile(victim); string(got) != "keep\n" {
@@ -297,6 +300,51 @@ func TestWriteLogsRefusesLinks(t *testing.T) {
 	if want := "2026-01-02T03:04:05.006Z stdout hi \\x1b[31mred\n"; string(got) != want {
 		t.Errorf("file holds %q, want %q", got, want)
 	}
+}
+
+// TestWriteLogsRefusesLooseDirs: saved logs go only into directories of
+// this user's that are closed to others and are not symlinks.
+func TestWriteLogsRefusesLooseDirs(t *testing.T) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	lines := []supervisor.LogLine{{Time: at, Stream: supervisor.Stdout, Text: "secret"}}
+	for name, setup := range map[string]func(state string) error{
+		"logs dir a symlink": func(state string) error {
+			elsewhere := filepath.Join(filepath.Dir(state), "elsewhere")
+			if err := os.Mkdir(elsewhere, 0o700); err != nil {
+				return err
+			}
+			if err := os.Mkdir(state, 0o700); err != nil {
+				return err
+			}
+			return os.Symlink(elsewhere, filepath.Join(state, "logs"))
+		},
+		"logs dir 0755": func(state string) error {
+			if err := os.Mkdir(state, 0o700); err != nil {
+				return err
+			}
+			return os.Chmod(mkdir(filepath.Join(state, "logs")), 0o755)
+		},
+		"state dir 0755": func(state string) error { return os.Chmod(mkdir(state), 0o755) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			state := filepath.Join(t.TempDir(), "plugvisor")
+			if err := setup(state); err != nil {
+				t.Fatal(err)
+			}
+			if path, err := writeLogs(state, "echo", at, lines); err == nil {
+				t.Fatalf("wrote %s", path)
+			}
+		})
+	}
+	state := filepath.Join(t.TempDir(), "plugvisor")
+	if _, err := writeLogs(state, "echo", at, lines); err != nil {
+		t.Fatalf("a fresh state dir: %v", err)
+	}
+}
+
+func mkdir(dir string) string {
+	_ = os.Mkdir(dir, 0o700)
+	return dir
 }
 
 // TestLogsLifecycleMarkers: each state change shows in the log stream as a

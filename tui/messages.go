@@ -38,8 +38,23 @@ func (m *Model) messagesKey(k tea.KeyPressMsg) tea.Cmd {
 	case "m", "esc", "q", "enter":
 		m.showMessages = false
 		return nil
+	case "ctrl+c": // quits from every overlay
+		m.showMessages = false
+		return m.quit()
 	}
 	lines := m.footer.HistoryLines(m.c, render.Inner(m.messagesWidth()))
 	m.msgPage.Scroll(k, m.c.Keys, len(lines), pager.Page(m.overlayHeight()))
 	return nil
+}
+
+// overlayWheel scrolls the open help or messages overlay n lines: the
+// wheel over an overlay moves it, not the panes underneath.
+func (m *Model) overlayWheel(n int) {
+	page := pager.Page(m.overlayHeight())
+	if m.showHelp {
+		bw := max(min(m.c.Width-2, 100), 10)
+		m.helpPage.Move(n, len(m.helpLines(render.Inner(bw))), page)
+		return
+	}
+	m.msgPage.Move(n, len(m.footer.HistoryLines(m.c, render.Inner(m.messagesWidth()))), page)
 }

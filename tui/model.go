@@ -50,6 +50,8 @@ type Model struct {
 	store *state.Store
 	feed  *feed
 
+	searchQueued bool // a searchStepMsg is on its way (logs_search.go)
+
 	userThemes []themes.Theme
 	followBG   bool // no theme chosen: switch to the terminal's background once it is known
 	startFlash string
@@ -182,7 +184,15 @@ type (
 
 // Update handles one message.
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	mm, cmd := m.update(msg)
+	return mm, tea.Batch(cmd, m.settle())
+}
+
+func (m *Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
+	case searchStepMsg:
+		m.searchStep()
+		return m, nil
 	case tea.WindowSizeMsg:
 		m.c.Width, m.c.Height = msg.Width, msg.Height
 		return m, nil

@@ -10,6 +10,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/plugvisor/plugvisor/registry"
 	"github.com/plugvisor/plugvisor/themes"
 	"github.com/plugvisor/plugvisor/tui/components/cmdline"
 	"github.com/plugvisor/plugvisor/tui/components/footer"
@@ -35,18 +36,6 @@ type prefs struct {
 	Wrap       bool     `json:"wrap"`
 	Timestamps bool     `json:"timestamps"`
 	History    []string `json:"history"`
-}
-
-// stateDir is where the file lives, from the environment: "" when neither
-// XDG_STATE_HOME nor HOME is set (nothing is kept then).
-func stateDir(getenv func(string) string) string {
-	if d := getenv("XDG_STATE_HOME"); filepath.IsAbs(d) {
-		return filepath.Join(d, "plugvisor")
-	}
-	if h := getenv("HOME"); filepath.IsAbs(h) {
-		return filepath.Join(h, ".local", "state", "plugvisor")
-	}
-	return ""
 }
 
 // readPrefs reads the file in dir; a missing one is no preferences.
@@ -118,7 +107,7 @@ func (m *Model) loadPrefs() {
 	if !m.opts.KeepState {
 		return
 	}
-	m.kept.dir = stateDir(m.opts.getenv)
+	m.kept.dir = registry.StateDir(m.opts.getenv) // where the engine's state is too
 	if m.kept.dir == "" {
 		return
 	}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/charmbracelet/x/exp/teatest/v2"
+
+	"github.com/plugvisor/plugvisor/registry"
 )
 
 // stateEnv is an environment whose XDG_STATE_HOME is dir.
@@ -116,7 +118,7 @@ func TestStateDir(t *testing.T) {
 		{env("HOME", "/h"), "/h/.local/state/plugvisor"},
 		{env(), ""},
 	} {
-		if got := stateDir(tc.env); got != tc.want {
+		if got := registry.StateDir(tc.env); got != tc.want {
 			t.Errorf("stateDir = %q, want %q", got, tc.want)
 		}
 	}

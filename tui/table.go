@@ -139,16 +139,16 @@ func needless(op string, states []supervisor.State) string {
 	return ""
 }
 
-// bulkAction is a confirmed action on the marked rows' plugins.
+// bulkAction is a confirmed action on the marked instances.
 type bulkAction struct {
-	op    string
-	names []string
+	op  string
+	ids []string
 }
 
-// bulkMsg is how a bulk action ended: each plugin's error (nil: done).
+// bulkMsg is how a bulk action ended: each instance's error (nil: done).
 type bulkMsg struct {
 	op      string
-	names   []string
+	ids     []string
 	errs    []error
 	skipped []string // nothing to do (already running, not running)
 	took    time.Duration
@@ -157,24 +157,34 @@ type bulkMsg struct {
 // maxListed bounds the plugin names a dialog or flash lists.
 const maxListed = 8
 
-// confirmBulk asks once before acting on the plugins of marked instances.
+// confirmBulk asks once before acting on the marked instances: a mark is
+// on one instance, so only that instance is started or stopped, not every
+// instance of its plugin.
 func (m *Model) confirmBulk(op string, marked []string) tea.Cmd {
-	var names []string
+	var ids []string
 	for _, id := range marked {
-		if n := m.store.Plugin(id).Status.Name; !slices.Contains(names, n) {
-			names = append(names, n)
+		if m.store.Plugin(id) != nil && !slices.Contains(ids, id) {
+			ids = append(ids, id)
 		}
 	}
 	verb := strings.ToUpper(op[:1]) + op[1:]
-	head := fmt.Sprintf("%s %s: ", verb, plural(len(names), "plugin", "plugins"))
-	// The dialog draws its message on one line: the names listed are those
+	head := fmt.Sprintf("%s %s: ", verb, plural(len(ids), "instance", "instances"))
+	// The dialog draws its message on one line: the ids listed are those
 	// that fit, and a count of the others.
-	msg := head + namesWithin(names, m.c.Width-10-render.Width(head)) + "?"
+	msg := head + namesWithin(ids, m.c.Width-10-render.Width(head)) + "?"
 	if tail := " They get SIGTERM, then SIGKILL after the grace period."; op == "stop" && render.Width(msg+tail) <= m.c.Width-8 {
 		msg += tail
 	}
-	m.dialog = &confirm.Model{Title: fmt.Sprintf("%s %s", verb, plural(len(names), "plugin", "plugins")),
-		Message: msg, Action: bulkAction{op: op, names: names}}
+	m.dialog = &confirm.Model{Title: fmt.Sprintf("%s %s", verb, plural(len(ids), "instance", "instances")),
+		Message: msg, Action: bulkAction{op: op, ids: ids}}
+	return nil
+}
+
+// stateOf is the instance's state alone, for needless.
+func (m *Model) stateOf(id string) []supervisor.State {
+	if p := m.store.Plugin(id); p != nil {
+		return []supervisor.State{p.Status.State}
+	}
 	return nil
 }
 
@@ -200,15 +210,16 @@ func listNames(names []string) string {
 	return strings.Join(names[:maxListed], ", ") + fmt.Sprintf(" and %d more", len(names)-maxListed)
 }
 
-// bulk runs a confirmed bulk action, every plugin at once, and reports the
-// whole as one message.
+// bulk runs a confirmed bulk action, every instance at once (the API's
+// Start, Stop and Restart take an instance id), and reports the whole as
+// one message.
 func (m *Model) bulk(a bulkAction) tea.Cmd {
 	if m.lost {
-		return m.refuseLost(a.op + " " + listNames(a.names))
+		return m.refuseLost(a.op + " " + listNames(a.ids))
 	}
 	var todo, skipped []string
-	for _, n := range a.names {
-		if needless(a.op, m.statesOf(n)) != "" {
+	for _, n := range a.ids {
+		if needless(a.op, m.stateOf(n)) != "" {
 			skipped = append(skipped, n)
 		} else {
 			todo = append(todo, n)
@@ -220,7 +231,7 @@ func (m *Model) bulk(a bulkAction) tea.Cmd {
 	api := m.api
 	call := map[string]func(context.Context, string) error{"start": api.Start, "stop": api.Stop, "restart": api.Restart}[a.op]
 	doing, _ := forms(a.op)
-	m.flash(footer.Info, doing+" "+plural(len(todo), "plugin", "plugins")+"…")
+	m.flash(footer.Info, doing+" "+plural(len(todo), "instance", "instances")+"…")
 	return func() tea.Msg {
 		t0 := time.Now()
 		ctx, cancel := context.WithTimeout(context.Background(), lifecycleDeadline)
@@ -231,7 +242,7 @@ func (m *Model) bulk(a bulkAction) tea.Cmd {
 			wg.Go(func() { errs[i] = call(ctx, n) })
 		}
 		wg.Wait()
-		return bulkMsg{op: a.op, names: todo, errs: errs, skipped: skipped, took: time.Since(t0)}
+		return bulkMsg{op: a.op, ids: todo, errs: errs, skipped: skipped, took: time.Since(t0)}
 	}
 }
 
@@ -243,18 +254,18 @@ func (m *Model) bulkDone(msg bulkMsg) tea.Cmd {
 	var failed []string
 	for i, err := range msg.errs {
 		if err != nil {
-			failed = append(failed, msg.names[i]+": "+err.Error())
+			failed = append(failed, msg.ids[i]+": "+err.Error())
 		}
 	}
-	ok := len(msg.names) - len(failed)
-	text := fmt.Sprintf("%s %s in %s", done, plural(ok, "plugin", "plugins"), render.Duration(msg.took))
+	ok := len(msg.ids) - len(failed)
+	text := fmt.Sprintf("%s %s in %s", done, plural(ok, "instance", "instances"), render.Duration(msg.took))
 	if len(msg.skipped) > 0 {
 		text += fmt.Sprintf("; %s: %s", listNames(msg.skipped), needlessText(msg.op))
 	}
 	level := footer.OK
 	if len(failed) > 0 {
 		level = footer.Error
-		text = fmt.Sprintf("%s: %d of %d failed (%s); %s", msg.op, len(failed), len(msg.names), strings.Join(failed, "; "), text)
+		text = fmt.Sprintf("%s: %d of %d failed (%s); %s", msg.op, len(failed), len(msg.ids), strings.Join(failed, "; "), text)
 	}
 	return tea.Batch(m.flash(level, text), m.maybeSnapshot())
 }

@@ -245,11 +245,16 @@ func TestMarksAndBulkActions(t *testing.T) {
 		}
 	}
 	c.press("s")
-	c.waitFor("Start 2 plugins: chaos, ticker?")
+	c.waitFor("Start 2 instances: chaos, ticker?")
 	c.press("y")
-	c.waitFor("started 2 plugins in")
+	c.waitFor("started 2 instances in")
 	r.waitState("chaos", supervisor.StateRunning)
 	r.waitState("ticker", supervisor.StateRunning)
+	// x below decides what is needless from the console's own state: wait
+	// for the screen, not only the engine, to show both running.
+	c.waitScreen("both running", func(s string) bool {
+		return regexp.MustCompile(`✓ chaos +● running`).MatchString(s) && regexp.MustCompile(`✓ ticker +● running`).MatchString(s)
+	})
 	for _, st := range supervisortest.SnapshotOf(t, r.sup) {
 		if st.Name == "echo" && st.State != supervisor.StateStopped {
 			t.Fatalf("echo, not marked, was started: %s", st.State)
@@ -268,13 +273,43 @@ func TestMarksAndBulkActions(t *testing.T) {
 		return strings.Join(tableRows(s), " ") == "chaos echo ticker" && strings.Contains(tableTitle(s), "3 marked")
 	})
 	c.press("x")
-	c.waitFor("Stop 3 plugins: chaos, echo, ticker?")
+	c.waitFor("Stop 3 instances: chaos, echo, ticker?")
 	c.press("y")
-	c.waitFor("stopped 2 plugins in", "echo: not running")
+	c.waitFor("stopped 2 instances in", "echo: not running")
 	r.waitState("chaos", supervisor.StateStopped)
 	r.waitState("ticker", supervisor.StateStopped)
 	c.press("esc") // then the marks
 	c.waitScreen("marks cleared", func(s string) bool { return !strings.Contains(tableTitle(s), "marked") })
+}
+
+// TestMarkActsOnTheInstance: marking echo.2 alone and stopping stops that
+// instance, not every instance of echo.
+func TestMarkActsOnTheInstance(t *testing.T) {
+	r := startRigWith(t, func(tb testing.TB) string { return pluginTOML(tb, "echo", true, "instances = 3") })
+	r.waitState("echo", supervisor.StateRunning) // every instance
+	c := newConsole(t, r.sup, Options{}, 120, 40)
+	c.waitScreen("three running", func(s string) bool {
+		return strings.Contains(rowOf(s, "echo.0"), "● running") && strings.Contains(rowOf(s, "echo.2"), "● running")
+	})
+	c.press("G", "space")
+	c.waitScreen("one marked", func(s string) bool { return strings.Contains(tableTitle(s), "1 marked") })
+	c.press("x")
+	c.waitFor("Stop 1 instance: echo.2?")
+	c.press("y")
+	c.waitFor("stopped 1 instance in")
+	waitUntil(t, "echo.2 stopped", func() bool {
+		for _, st := range supervisortest.SnapshotOf(t, r.sup) {
+			if st.Instance == "echo.2" {
+				return st.State == supervisor.StateStopped
+			}
+		}
+		return false
+	})
+	for _, st := range supervisortest.SnapshotOf(t, r.sup) {
+		if st.Instance != "echo.2" && st.State != supervisor.StateRunning {
+			t.Fatalf("%s, not marked, is %s", st.Instance, st.State)
+		}
+	}
 }
 
 // TestLateHeartbeatColoured: the HEARTBEAT cell turns to a warning past

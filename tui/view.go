@@ -316,6 +316,10 @@ func (m *Model) wheel(ms bt.Mouse) bt.Cmd {
 	default:
 		return nil
 	}
+	if m.showHelp || m.showMessages {
+		m.overlayWheel(n)
+		return nil
+	}
 	l := m.layout()
 	switch {
 	case l.table.contains(ms.X, ms.Y):

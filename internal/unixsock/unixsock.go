@@ -7,10 +7,11 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/plugvisor/plugvisor/internal/private"
 )
 
 // MaxPath is sun_path's size on Linux less the terminating NUL.
@@ -24,7 +25,9 @@ func Listen(path string) (*net.UnixListener, error) {
 	if len(path) > MaxPath {
 		return nil, fmt.Errorf("socket path %s is %d bytes; Linux allows at most %d", path, len(path), MaxPath)
 	}
-	if err := privateDir(filepath.Dir(path)); err != nil {
+	// The socket's mode alone must not be all that stands between other
+	// users and the supervisor: its directory is this user's and closed.
+	if err := private.Dir(filepath.Dir(path), "socket dir", private.Passage); err != nil {
 		return nil, err
 	}
 	if err := removeStale(path); err != nil {
@@ -79,34 +82,4 @@ func PeerCred(c *net.UnixConn) (*unix.Ucred, error) {
 		return nil, err
 	}
 	return cred, credErr
-}
-
-// privateDir makes dir (0700) if it does not exist. An existing directory is
-// never changed — chmod on a shared one such as /tmp or /run would break the
-// machine for everyone — but it must be this user's, not a symlink, and
-// closed to group and others, or the socket's own mode would be all that
-// stands between other users and the supervisor. Passage alone (0711) is
-// allowed: plugins run as other users reach their own sockets that way, and
-// it lets no one list, create or remove.
-func privateDir(dir string) error {
-	st, err := os.Lstat(dir)
-	if errors.Is(err, os.ErrNotExist) {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return fmt.Errorf("socket dir: %w", err)
-		}
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("socket dir: %w", err)
-	}
-	sys, ok := st.Sys().(*syscall.Stat_t)
-	switch {
-	case !st.IsDir():
-		return fmt.Errorf("socket dir %s is not a directory (a symlink is refused too)", dir)
-	case !ok || int(sys.Uid) != os.Getuid():
-		return fmt.Errorf("socket dir %s belongs to uid %d, not to this user (uid %d)", dir, sys.Uid, os.Getuid())
-	case st.Mode().Perm()&0o066 != 0:
-		return fmt.Errorf("socket dir %s has mode %04o; it must be closed to group and others (chmod 700 %s; 711 lets them pass, not look), or put the socket in a directory of its own", dir, st.Mode().Perm(), dir)
-	}
-	return nil
 }

@@ -22,11 +22,15 @@ const (
 // every instance and the supervisor's own log, each newest last. An event
 // can reach the console twice, from History and live, when it happened
 // between the subscription and the History call: backfilled remembers the
-// events History brought, so the live copy is skipped.
+// events History brought that can still come live (none older than the
+// first live event), so the live copy is skipped. Once a live event newer
+// than every past one arrives, no copy can follow and the set goes.
 type history struct {
 	Events     *ring.Ring[supervisor.Event]
 	Supervisor *ring.Ring[supervisor.Event]
 	backfilled map[eventKey]struct{}
+	firstLive  time.Time // time of the first live event; zero before it
+	newestPast time.Time // time of the newest event History brought
 }
 
 // eventKey tells one state change or log line from another.
@@ -51,17 +55,22 @@ func newHistory() history {
 	return history{
 		Events:     ring.New(MaxEvents, ring.WithBudget(eventsBudget, eventSize)),
 		Supervisor: ring.New(MaxSupervisorLog, ring.WithBudget(supervisorBudget, eventSize)),
-		backfilled: map[eventKey]struct{}{},
 	}
 }
 
 // keep folds a live state change or supervisor log line.
 func (h *history) keep(e *supervisor.Event) {
+	if h.firstLive.IsZero() {
+		h.firstLive = e.Time
+	}
 	if len(h.backfilled) > 0 {
 		k := keyOf(e)
 		if _, dup := h.backfilled[k]; dup {
 			delete(h.backfilled, k)
 			return
+		}
+		if e.Time.After(h.newestPast) {
+			h.backfilled = nil // live is past all History brought: no copy can follow
 		}
 	}
 	switch e.Type {
@@ -89,7 +98,15 @@ func (h *history) merge(r *ring.Ring[supervisor.Event], past []supervisor.Event)
 		if _, ok := held[k]; ok {
 			continue
 		}
-		h.backfilled[k] = struct{}{}
+		if h.firstLive.IsZero() || !past[i].Time.Before(h.firstLive) {
+			if h.backfilled == nil {
+				h.backfilled = map[eventKey]struct{}{}
+			}
+			h.backfilled[k] = struct{}{} // may still come live
+		}
+		if past[i].Time.After(h.newestPast) {
+			h.newestPast = past[i].Time
+		}
 		all = append(all, past[i])
 	}
 	slices.SortStableFunc(all, func(a, b supervisor.Event) int { return a.Time.Compare(b.Time) })

@@ -24,11 +24,11 @@ func TestBackfillSkipsWhatCameLiveToo(t *testing.T) {
 	t0 := time.Unix(1000, 0)
 	past := []supervisor.Event{stateEvent(t0, "a", "starting"), stateEvent(t0.Add(time.Second), "a", "running"), stateEvent(t0.Add(2*time.Second), "a", "stopping")}
 	s := New()
-	// The live copy of the newest arrives first, then History, then the
-	// live copy of another one History had too.
-	s.Apply(past[2:])
-	s.BackfillHistory(past)
+	// The live copy of one arrives first, then History, then the live copy
+	// of the next, which History had too (live events come in order).
 	s.Apply(past[1:2])
+	s.BackfillHistory(past)
+	s.Apply(past[2:])
 	s.Apply([]supervisor.Event{stateEvent(t0.Add(3*time.Second), "a", "stopped")})
 	ev := s.Events()
 	var got []supervisor.State
@@ -58,6 +58,27 @@ func TestBackfillSkipsWhatCameLiveToo(t *testing.T) {
 	ts, _ := s.Tasks("a")
 	if ts.Len() != 2 || ts.At(0).Token != "old" || ts.At(1).Token != "new" || !ts.At(0).Outcome.OK() {
 		t.Fatalf("%d round trips, want old then new", ts.Len())
+	}
+}
+
+// TestBackfilledKeysPruned: only past events at or after the first live
+// one can come live again, so only their keys are kept; a live event newer
+// than all of History's ends the window and the set with it.
+func TestBackfilledKeysPruned(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	var past []supervisor.Event
+	for i := range 1000 {
+		past = append(past, stateEvent(t0.Add(time.Duration(i)*time.Millisecond), "a", "running"))
+	}
+	s := New()
+	s.Apply([]supervisor.Event{stateEvent(t0.Add(995*time.Millisecond), "a", "stopping")})
+	s.BackfillHistory(past)
+	if n := len(s.hist.backfilled); n > 5 {
+		t.Fatalf("%d keys kept for 1,000 past events of which 4 can come live", n)
+	}
+	s.Apply([]supervisor.Event{stateEvent(t0.Add(2*time.Second), "a", "stopped")})
+	if s.hist.backfilled != nil {
+		t.Errorf("%d keys kept after a live event newer than all past ones", len(s.hist.backfilled))
 	}
 }
 

@@ -8,9 +8,10 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"syscall"
+
 	"time"
 
+	"github.com/plugvisor/plugvisor/internal/private"
 	"github.com/plugvisor/plugvisor/protocol"
 	"github.com/plugvisor/plugvisor/tui/state"
 )
@@ -44,7 +45,7 @@ func (m *Model) Shown(s *state.Store) ([]state.Record, Source) {
 // planted link; it is 0600, records being whatever plugins sent. A failed
 // export removes what it wrote. It returns how many records it wrote.
 func Export(ctx context.Context, path, format string, src Source, recs []state.Record) (int, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
+	f, err := private.Create(path)
 	if err != nil {
 		return 0, err
 	}

@@ -24,28 +24,59 @@ type logView struct {
 	bottom uint64 // seq of the last line shown when not following
 
 	q     search
-	hits  hitMemo
+	hits  *hitMemo            // memos[shown]
+	memos map[string]*hitMemo // per instance, for q: moving between rows does not rescan
 	find  finder
 	seen  uint64 // Total when following stopped: lines after it are new
 	rows  int    // log rows last drawn, for placing a match found
 	shown string // instance hits, find and seen are for
+	jump  bool   // a search typed before its scan ended: go to the nearest match when it ends
 }
 
 const timeFormat = "15:04:05.000"
 
 // prepare brings the parsed search and the per-line match results up to
 // date with the filter text and the buffer, for the instance drawn.
-func (v *logView) prepare(p *state.Plugin) {
-	if v.q.raw != v.filter {
-		v.q = parseSearch(v.filter)
-		v.hits = hitMemo{}
-		v.find.cur = 0
-	}
-	if v.shown != p.Status.Instance {
+// At most scanSlice bytes are matched per call: see SearchStep.
+func (v *logView) prepare(p *state.Plugin) { v.prepareBudget(p, scanSlice) }
+
+func (v *logView) prepareBudget(p *state.Plugin, budget int) {
+	v.parse()
+	if v.shown != p.Status.Instance || v.hits == nil {
+		if v.shown != p.Status.Instance {
+			v.find, v.seen = finder{}, 0
+		}
 		v.shown = p.Status.Instance
-		v.hits, v.find, v.seen = hitMemo{}, finder{}, 0
+		v.hits = v.memo(p.Status.Instance)
 	}
-	v.hits.sync(p.Logs, &v.q)
+	v.hits.sync(p.Logs, &v.q, budget)
+}
+
+// parse brings the parsed search up to date with the text typed; the
+// memos were for the old search.
+func (v *logView) parse() {
+	if v.q.raw == v.filter {
+		return
+	}
+	v.q = parseSearch(v.filter)
+	v.memos, v.hits = nil, nil
+	v.find.cur = 0
+}
+
+// maxMemos bounds the instances whose matches are kept.
+const maxMemos = 64
+
+// memo is the instance's hit memo for the current search.
+func (v *logView) memo(id string) *hitMemo {
+	if h, ok := v.memos[id]; ok {
+		return h
+	}
+	if v.memos == nil || len(v.memos) >= maxMemos {
+		v.memos = map[string]*hitMemo{}
+	}
+	h := &hitMemo{}
+	v.memos[id] = h
+	return h
 }
 
 // match is whether ring index i is shown; prepare first.
@@ -312,13 +343,17 @@ func (v *logView) status(c *pvctx.Context, logs *ring.Ring[supervisor.LogLine], 
 func (v *logView) searchStatus(c *pvctx.Context, logs *ring.Ring[supervisor.LogLine]) string {
 	st := c.Styles
 	q := &v.q
+	if q.mode != modeNone && v.hits != nil && v.hits.pending(logs) > 0 {
+		return st.Accent.Render("searching ") + st.Highlight.Render(q.expr) +
+			st.Faint.Render(" "+itoa(logs.Len()-v.hits.pending(logs))+"/"+itoa(logs.Len())+" lines")
+	}
 	switch q.mode {
 	case modeNone:
 		return ""
 	case modeFind:
 		n := v.hits.count()
 		found := st.Faint.Render("no match")
-		switch pos := v.find.position(logs, &v.hits); {
+		switch pos := v.find.position(logs, v.hits); {
 		case n > 0 && pos > 0:
 			found = st.Accent.Render("match " + itoa(pos) + "/" + itoa(n))
 		case n > 0:

@@ -30,7 +30,32 @@ func (m *Model) FindStep(s *state.Store, dir int) bool {
 
 // SearchProblem is what is wrong with the logs search typed ("" when
 // nothing is), for the search input to say.
-func (m *Model) SearchProblem() string { return parseSearch(m.logs.filter).invalid }
+func (m *Model) SearchProblem() string { m.logs.parse(); return m.logs.q.invalid }
+
+// Searching reports whether the logs search still has lines of the shown
+// instance to match; SearchStep matches the next slice of them.
+func (m *Model) Searching(s *state.Store) bool {
+	p := s.Plugin(m.shown)
+	if p == nil || m.Tab != TabLogs || m.logs.q.mode == modeNone || m.logs.hits == nil || m.logs.shown != p.Status.Instance {
+		return false
+	}
+	return m.logs.hits.pending(p.Logs) > 0
+}
+
+// SearchStep matches the next slice of the logs search and redraws. When
+// the scan ends with no current match, the view goes to the nearest one,
+// as the search typed would have had the buffer been matched at once.
+func (m *Model) SearchStep(s *state.Store) {
+	p := s.Plugin(m.shown)
+	if p == nil || m.Tab != TabLogs {
+		return
+	}
+	m.rev++
+	m.logs.prepare(p)
+	if m.logs.jump && m.logs.hits.pending(p.Logs) == 0 {
+		m.logs.findNearest(p)
+	}
+}
 
 // ShownLogs is the instance the pane shows and its log lines that the logs
 // filter lets through, oldest first: what saving the logs writes. A search
@@ -40,7 +65,7 @@ func (m *Model) ShownLogs(s *state.Store) (string, []supervisor.LogLine) {
 	if p == nil {
 		return m.shown, nil
 	}
-	m.logs.prepare(p)
+	m.logs.prepareBudget(p, 0) // saving writes every line that passes
 	match := m.logs.match(p.Logs)
 	var out []supervisor.LogLine
 	for i := 0; i < p.Logs.Len(); i++ {

@@ -19,9 +19,15 @@ type hitMemo struct {
 	n     int // how many of hits are true
 }
 
-// sync matches the lines that arrived since the last call and forgets the
-// ones the ring let go.
-func (h *hitMemo) sync(logs *ring.Ring[supervisor.LogLine], q *search) {
+// scanSlice bounds the text one sync matches: a new search over a full
+// 4 MiB buffer is matched a slice per message, so a key is drawn at once
+// and the count fills in over the next few messages.
+const scanSlice = 256 << 10
+
+// sync matches the lines that arrived since the last call, at most about
+// budget bytes of them (all when budget <= 0), and forgets the ones the
+// ring let go.
+func (h *hitMemo) sync(logs *ring.Ring[supervisor.LogLine], q *search, budget int) {
 	b := base(logs) + 1     // seq of ring index 0
 	if q.mode == modeNone { // nothing to match: keep nothing
 		*h = hitMemo{}
@@ -39,8 +45,11 @@ func (h *hitMemo) sync(logs *ring.Ring[supervisor.LogLine], q *search) {
 		h.hits = h.hits[drop:]
 		h.first = b
 	}
-	for i := len(h.hits); i < logs.Len(); i++ {
-		hit := q.hit(render.Sanitize(logs.At(i).Text))
+	done := 0
+	for i := len(h.hits); i < logs.Len() && (budget <= 0 || done < budget); i++ {
+		text := logs.At(i).Text
+		done += len(text)
+		hit := q.hit(render.Sanitize(text))
 		h.hits = append(h.hits, hit)
 		if hit {
 			h.n++
@@ -48,8 +57,13 @@ func (h *hitMemo) sync(logs *ring.Ring[supervisor.LogLine], q *search) {
 	}
 }
 
-// at is whether ring index i matches; sync first.
-func (h *hitMemo) at(i int) bool { return h.hits[i] }
+// at is whether ring index i matches; false for a line not matched yet.
+func (h *hitMemo) at(i int) bool { return i < len(h.hits) && h.hits[i] }
+
+// pending is how many lines of logs are still to match.
+func (h *hitMemo) pending(logs *ring.Ring[supervisor.LogLine]) int {
+	return max(logs.Len()-len(h.hits), 0)
+}
 
 // count is the number of lines that match.
 func (h *hitMemo) count() int { return h.n }
@@ -123,11 +137,12 @@ func (v *logView) findNearest(p *state.Plugin) {
 		return
 	}
 	logs := p.Logs
-	from := v.find.index(logs, &v.hits)
+	v.jump = v.hits.pending(logs) > 0
+	from := v.find.index(logs, v.hits)
 	if from < 0 {
 		from = v.end(logs, v.match(logs))
 	}
-	v.reveal(logs, nearest(&v.hits, from))
+	v.reveal(logs, nearest(v.hits, from))
 }
 
 // findStep goes to the next (dir 1, newer) or previous (dir -1) match. It
@@ -138,12 +153,12 @@ func (v *logView) findStep(p *state.Plugin, dir int) bool {
 		return false
 	}
 	logs := p.Logs
-	i := v.find.index(logs, &v.hits)
+	i := v.find.index(logs, v.hits)
 	if i < 0 {
-		v.reveal(logs, nearest(&v.hits, v.end(logs, v.match(logs))))
+		v.reveal(logs, nearest(v.hits, v.end(logs, v.match(logs))))
 		return true
 	}
-	v.reveal(logs, step(&v.hits, i, dir))
+	v.reveal(logs, step(v.hits, i, dir))
 	return true
 }
 

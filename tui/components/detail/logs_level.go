@@ -1,6 +1,10 @@
 package detail
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/plugvisor/plugvisor/tui/render"
+)
 
 // level is the severity a log line says it has, for choosing how to draw a
 // stderr line: programs log everything to stderr (slog's default handler
@@ -82,7 +86,7 @@ func keyedLevel(s string) level {
 // indexFoldWord finds key in s, ignoring ASCII case, where it starts a word.
 func indexFoldWord(s, key string) int {
 	for off := 0; off < len(s); {
-		i := strings.Index(strings.ToLower(s[off:]), key)
+		i := render.IndexFold(s[off:], key)
 		if i < 0 {
 			return -1
 		}

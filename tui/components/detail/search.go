@@ -3,8 +3,6 @@ package detail
 import (
 	"regexp"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"charm.land/lipgloss/v2"
 
@@ -35,6 +33,7 @@ type search struct {
 	expr    string // the text after the prefix
 	re      *regexp.Regexp
 	fuzzy   []rune // lower-cased, for modeFuzzy
+	literal bool   // expr has no metacharacters: hit is a case-folded substring test
 	invalid string
 }
 
@@ -47,7 +46,7 @@ func parseSearch(raw string) search {
 		return s
 	case strings.HasPrefix(text, "-f "):
 		s.mode, s.expr = modeFuzzy, strings.TrimSpace(text[3:])
-		s.fuzzy = []rune(strings.ToLower(strings.ReplaceAll(s.expr, " ", "")))
+		s.fuzzy = render.FuzzyQuery(s.expr)
 	case text[0] == '!':
 		s.mode, s.expr = modeInverse, text[1:]
 	case text[0] == '=':
@@ -62,12 +61,19 @@ func parseSearch(raw string) search {
 	if s.mode == modeFuzzy {
 		return s
 	}
-	re, err := regexp.Compile("(?i)" + s.expr)
-	if err != nil {
-		s.invalid = "not a regex: literal"
+	s.invalid = tooComplex(s.expr)
+	var re *regexp.Regexp
+	if s.invalid == "" {
+		var err error
+		if re, err = regexp.Compile("(?i)" + s.expr); err != nil {
+			s.invalid = "not a regex: literal"
+		}
+	}
+	if re == nil {
 		re = regexp.MustCompile("(?i)" + regexp.QuoteMeta(s.expr))
 	}
 	s.re = re
+	s.literal = plainASCII(s.expr)
 	return s
 }
 
@@ -77,7 +83,10 @@ func (s *search) hit(line string) bool {
 	case modeNone:
 		return false
 	case modeFuzzy:
-		return fuzzyHit(line, s.fuzzy)
+		return render.FuzzyHit(line, s.fuzzy)
+	}
+	if s.literal {
+		return render.IndexFold(line, s.expr) >= 0
 	}
 	return s.re.MatchString(line)
 }
@@ -103,55 +112,13 @@ func (s *search) spans(line string) [][]int {
 		return nil
 	}
 	if s.mode == modeFuzzy {
-		return fuzzyMatch(line, s.fuzzy)
+		return render.FuzzySpans(line, s.fuzzy)
 	}
 	return s.re.FindAllStringIndex(line, -1)
 }
 
-// fuzzyMatch finds the runes of want (lower case) in line in order,
-// ignoring case, and returns where each was found; nil if they are not all
-// there.
-func fuzzyMatch(line string, want []rune) [][]int {
-	if len(want) == 0 {
-		return nil
-	}
-	var out [][]int
-	k := 0
-	for i, r := range line {
-		if unicode.ToLower(r) != want[k] {
-			continue
-		}
-		if n := len(out); n > 0 && out[n-1][1] == i { // one span for a run: fewer styles to draw
-			out[n-1][1] = i + utf8.RuneLen(r)
-		} else {
-			out = append(out, []int{i, i + utf8.RuneLen(r)})
-		}
-		if k++; k == len(want) {
-			return out
-		}
-	}
-	return nil
-}
-
-// fuzzyHit is fuzzyMatch's answer without the positions, for the test of
-// every line, which should not allocate.
-func fuzzyHit(line string, want []rune) bool {
-	if len(want) == 0 {
-		return false
-	}
-	k := 0
-	for _, r := range line {
-		if unicode.ToLower(r) == want[k] {
-			if k++; k == len(want) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // highlight styles text with base and the byte ranges spans (ascending,
-// not overlapping, as regexp and fuzzyMatch give them) with hl.
+// not overlapping, as regexp and render.FuzzySpans give them) with hl.
 func highlight(text string, spans [][]int, base, hl lipgloss.Style) string {
 	if len(spans) == 0 {
 		return base.Render(text)

@@ -42,6 +42,7 @@ type Model struct {
 	next  int
 
 	history *ring.Ring[Message] // every flash, in full, bounded (history.go)
+	wrapped historyCache        // history drawn for the m overlay (history.go)
 }
 
 // New makes a footer styled by c.

@@ -71,7 +71,31 @@ func (m *Model) HistoryLen() (kept int, total uint64) {
 // HistoryLines draws the kept messages for a w-cell box, each whole: its
 // time, symbol and text, wrapped under it with a small indent, so that a
 // long word such as a sha256 stays on one line wherever it can.
+// The lines are kept until a message is said, the width or the theme
+// changes: the overlay asks on every frame and key, and wrapping 200
+// messages of up to 32 KiB costs tens of milliseconds. Callers must not
+// change the slice.
 func (m *Model) HistoryLines(c *pvctx.Context, w int) []string {
+	_, total := m.HistoryLen()
+	key := historyKey{total: total, w: w, themeRev: c.ThemeRev}
+	if m.wrapped.lines == nil || m.wrapped.key != key {
+		m.wrapped = historyCache{key: key, lines: m.historyLines(c, w)}
+	}
+	return m.wrapped.lines
+}
+
+// historyCache is HistoryLines' last answer and what it was for.
+type historyCache struct {
+	key   historyKey
+	lines []string
+}
+
+type historyKey struct {
+	total       uint64
+	w, themeRev int
+}
+
+func (m *Model) historyLines(c *pvctx.Context, w int) []string {
 	st := c.Styles
 	const indent = "  "
 	var out []string

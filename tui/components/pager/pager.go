@@ -44,6 +44,15 @@ func (m *Model) Scroll(k tea.KeyPressMsg, km keys.KeyMap, total, page int) bool 
 	return true
 }
 
+// Move scrolls n lines (the mouse wheel) within total lines shown a page
+// at a time.
+func (m *Model) Move(n, total, page int) {
+	page = max(page, 1)
+	m.clamp(total, page) // Off may be past the end, meaning the last page
+	m.Off += n
+	m.clamp(total, page)
+}
+
 func (m *Model) clamp(total, page int) { m.Off = max(min(m.Off, total-page), 0) }
 
 // Page is how many lines a box h rows high shows: the borders and the

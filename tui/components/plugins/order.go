@@ -4,9 +4,8 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
+	"github.com/plugvisor/plugvisor/tui/render"
 	"github.com/plugvisor/plugvisor/tui/state"
 )
 
@@ -43,9 +42,10 @@ func (m *Model) refresh(s *state.Store, now time.Time) bool {
 
 func (m *Model) order(s *state.Store, now time.Time) []string {
 	q, invert := parseFilter(m.filter)
+	want := render.FuzzyQuery(q)
 	ids := make([]string, 0, s.Len())
 	for _, id := range s.Order() {
-		if q == "" || matches(s.Plugin(id), q) != invert {
+		if len(want) == 0 || matches(s.Plugin(id), want) != invert {
 			ids = append(ids, id)
 		}
 	}
@@ -75,28 +75,11 @@ func parseFilter(f string) (q string, invert bool) {
 }
 
 // matches: the instance id, state or version holds q's letters in order
-// (k9s's fuzzy filter), ignoring case.
-func matches(p *state.Plugin, q string) bool {
+// (render's fuzzy match, k9s's filter), ignoring case.
+func matches(p *state.Plugin, q []rune) bool {
 	st := p.Status
-	return subsequence(st.Instance, q) || subsequence(string(st.State), q) ||
-		subsequence(st.Version, q) || subsequence(st.PluginVersion, q)
-}
-
-func subsequence(s, q string) bool {
-	for _, r := range q {
-		r = unicode.ToLower(r)
-		for {
-			c, n := utf8.DecodeRuneInString(s)
-			if n == 0 {
-				return false
-			}
-			s = s[n:]
-			if unicode.ToLower(c) == r {
-				break
-			}
-		}
-	}
-	return true
+	return render.FuzzyHit(st.Instance, q) || render.FuzzyHit(string(st.State), q) ||
+		render.FuzzyHit(st.Version, q) || render.FuzzyHit(st.PluginVersion, q)
 }
 
 func equalFold(a, b string) bool { return strings.EqualFold(a, b) }
