@@ -108,7 +108,7 @@ func recordRow(r state.Record, w int) string {
 		if b.Len() > w*4 { // far past the edge: the rest is cut anyway
 			break
 		}
-		b.WriteString(" " + k + "=" + render.Sanitize(render.Head(r.Fields[k], w*4)))
+		b.WriteString(" " + fieldName(k) + "=" + render.Sanitize(render.Head(r.Fields[k], w*4)))
 	}
 	return render.Cut(b.String(), w)
 }
@@ -120,16 +120,18 @@ func recordLines(r state.Record) []string {
 		"received  " + r.Received.Format("2006-01-02 15:04:05.000000"),
 	}
 	if r.Token != "" {
-		out = append(out, "token     "+r.Token)
+		out = append(out, "token     "+render.Sanitize(render.Head(r.Token, maxFieldName*4)))
 	}
 	out = append(out, "")
 	keys := sortedKeys(r.Fields)
+	names := make([]string, len(keys))
 	wk := 0
-	for _, k := range keys {
-		wk = max(wk, len(k))
+	for i, k := range keys {
+		names[i] = fieldName(k)
+		wk = max(wk, render.Width(names[i]))
 	}
-	for _, k := range keys {
-		out = append(out, render.Fit(k, wk)+"  "+expandedValue(r.Fields[k]))
+	for i, k := range keys {
+		out = append(out, render.Fit(names[i], wk)+"  "+expandedValue(r.Fields[k]))
 	}
 	return out
 }

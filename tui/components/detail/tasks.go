@@ -169,7 +169,7 @@ func replyPreview(t *state.Task, w int) string {
 		if k == protocol.FieldDataType || k == protocol.FieldTaskStatus {
 			continue
 		}
-		parts = append(parts, k+"="+render.Sanitize(render.Head(r.Fields[k], w*4)))
+		parts = append(parts, fieldName(k)+"="+render.Sanitize(render.Head(r.Fields[k], w*4)))
 	}
 	return strings.Join(parts, " ")
 }
