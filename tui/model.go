@@ -77,6 +77,7 @@ type Model struct {
 
 	feedUp        bool // subscribed (or refused): backfills may start (history.go)
 	snapInFlight  bool
+	snapGen       uint64 // bumped with each snapshot taken (clock.go)
 	statesChanged bool // a fold saw state changes not yet in a snapshot
 	stopping      bool // the operator quit; waiting for the engine to stop
 	leftEarly     bool // then left without waiting: Run returns ErrLeftEarly
@@ -206,6 +207,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.snapshotCmd(false)
 	case snapshotMsg:
 		return m, m.applySnapshot(msg)
+	case staleTickMsg:
+		return m, m.staleTicked(msg)
 	case backfillMsg:
 		m.store.Backfill(msg.id, msg.lines)
 		return m, nil
@@ -286,7 +289,7 @@ type feedFailedMsg struct{ err error }
 
 func (m *Model) snapshotCmd(extra bool) tea.Cmd {
 	api := m.api
-	return func() tea.Msg {
+	return tea.Batch(m.snapshotIssued(), func() tea.Msg {
 		msg := snapshotMsg{extra: extra}
 		ctx, cancel := context.WithTimeout(context.Background(), snapshotTimeout)
 		defer cancel()
@@ -295,7 +298,7 @@ func (m *Model) snapshotCmd(extra bool) tea.Cmd {
 		}
 		msg.info, msg.infoErr = api.Info(ctx)
 		return msg
-	}
+	})
 }
 
 // applySnapshot takes in a snapshot. A failed one changes nothing: the
