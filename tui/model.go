@@ -78,9 +78,9 @@ type Model struct {
 	feedUp        bool // subscribed (or refused): backfills may start (history.go)
 	snapInFlight  bool
 	snapGen       uint64 // bumped with each snapshot taken (clock.go)
-	statesChanged bool // a fold saw state changes not yet in a snapshot
-	stopping      bool // the operator quit; waiting for the engine to stop
-	leftEarly     bool // then left without waiting: Run returns ErrLeftEarly
+	statesChanged bool   // a fold saw state changes not yet in a snapshot
+	stopping      bool   // the operator quit; waiting for the engine to stop
+	leftEarly     bool   // then left without waiting: Run returns ErrLeftEarly
 
 	// The line to a remote supervisor: once lost (Options.Lost), the store
 	// keeps the last known state and the clock shown stops at lostAt.
