@@ -75,12 +75,13 @@ type Model struct {
 	history  *cmdline.History              // the command line's, kept with the preferences
 	kept     kept                          // where the preferences are kept, as last saved
 
+	snapGen uint64 // bumped with each snapshot taken (clock.go)
+
 	feedUp        bool // subscribed (or refused): backfills may start (history.go)
 	snapInFlight  bool
-	snapGen       uint64 // bumped with each snapshot taken (clock.go)
-	statesChanged bool   // a fold saw state changes not yet in a snapshot
-	stopping      bool   // the operator quit; waiting for the engine to stop
-	leftEarly     bool   // then left without waiting: Run returns ErrLeftEarly
+	statesChanged bool // a fold saw state changes not yet in a snapshot
+	stopping      bool // the operator quit; waiting for the engine to stop
+	leftEarly     bool // then left without waiting: Run returns ErrLeftEarly
 
 	// The line to a remote supervisor: once lost (Options.Lost), the store
 	// keeps the last known state and the clock shown stops at lostAt.
