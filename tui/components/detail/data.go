@@ -72,20 +72,12 @@ func (v *dataView) lines(c *pvctx.Context, p *state.Plugin, w, h int) []string {
 			st.Faint.Render(", "+render.Bytes(recs.Bytes())+" kept of "+render.Bytes(recs.Budget())))
 	}
 	if v.filter != "" {
-		status = append(status, st.Accent.Render("data_type ")+st.Highlight.Render(v.filter)+st.Faint.Render(" "+matches(count(recs, match))))
+		status = append(status, st.Accent.Render("data_type ")+st.Highlight.Render(v.filter)+st.Faint.Render(" "+render.Plural(count(recs, match), "match", "matches")))
 	}
 	if v.sel == 0 {
 		status = append(status, st.Accent.Render("newest"))
 	}
 	return append(out, render.Cut(strings.Join(status, st.Faint.Render(" · ")), w))
-}
-
-// matches is a count of filter matches in words that agree with it.
-func matches(n int) string {
-	if n == 1 {
-		return "1 match"
-	}
-	return itoa(n) + " matches"
 }
 
 func recordTime(r state.Record) time.Time {

@@ -189,7 +189,7 @@ func (v *dataView) tableLines(c *pvctx.Context, recs *ring.Ring[state.Record], m
 		out = append(out, "")
 	}
 	status := []string{st.Accent.Render("table ") + st.Highlight.Render(render.Sanitize(v.table)) +
-		st.Faint.Render(" · "+matches(count(recs, match))+" of "+itoa(recs.Len())+" records")}
+		st.Faint.Render(" · "+render.Plural(count(recs, match), "match", "matches")+" of "+itoa(recs.Len())+" records")}
 	if v.filter != "" {
 		status = append(status, st.Accent.Render("filter ")+st.Highlight.Render(v.filter))
 	}
