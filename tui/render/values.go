@@ -38,3 +38,12 @@ func YesNo(b bool) string {
 
 // Uint is n in decimal.
 func Uint(n uint64) string { return strconv.FormatUint(n, 10) }
+
+// RTT is a round-trip percentile, or "-" when there is none: with no task
+// answered, 0s would read as a measurement.
+func RTT(d time.Duration) string {
+	if d <= 0 {
+		return "-"
+	}
+	return Duration(d)
+}

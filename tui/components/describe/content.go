@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/plugvisor/plugvisor/supervisor"
-	"github.com/plugvisor/plugvisor/tui/components/detail"
 	"github.com/plugvisor/plugvisor/tui/render"
 	"github.com/plugvisor/plugvisor/tui/state"
 )
@@ -79,7 +78,7 @@ func Entries(s *state.Store, id string, now time.Time) []Entry {
 	add("records", "in "+render.Uint(ps.RecordsIn)+" · out "+render.Uint(ps.RecordsOut)+" · "+render.Rate(ps.RecordsPerSec)+"/s")
 	add("tasks", "sent "+render.Uint(ps.TasksSent)+" · answered "+render.Uint(ps.TasksAnswered)+" · failed "+render.Uint(ps.TasksFailed)+" · in flight "+strconv.Itoa(ps.InFlight))
 	add("timeouts", render.Uint(ps.TasksTimedOut))
-	add("rtt", "p50 "+detail.RTT(ps.RTTp50)+" · p99 "+detail.RTT(ps.RTTp99))
+	add("rtt", "p50 "+render.RTT(ps.RTTp50)+" · p99 "+render.RTT(ps.RTTp99))
 	add("frames", "in "+render.Uint(ps.FramesIn)+" · out "+render.Uint(ps.FramesOut))
 	add("bytes", "in "+render.Bytes(int64(ps.BytesIn))+" · out "+render.Bytes(int64(ps.BytesOut)))
 	add("reply cut", render.Uint(ps.ReplyRecordsDropped)+" progress records ("+render.Bytes(int64(ps.ReplyBytesDropped))+")")

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"strconv"
 	"strings"
-	"time"
 
 	"charm.land/lipgloss/v2"
 
@@ -78,16 +77,7 @@ func processLines(c *pvctx.Context, p *state.Plugin, w int) []string {
 // TasksLine counts an instance's round trips and their RTT percentiles.
 func TasksLine(s supervisor.PluginStatus) string {
 	return "sent " + render.Uint(s.TasksSent) + " · answered " + render.Uint(s.TasksAnswered) + " · failed " + render.Uint(s.TasksFailed) +
-		" · timed out " + render.Uint(s.TasksTimedOut) + " · rtt p50 " + RTT(s.RTTp50) + " p99 " + RTT(s.RTTp99)
-}
-
-// RTT is a round-trip percentile, or "-" when there is none: with no task
-// answered, 0s would read as a measurement.
-func RTT(d time.Duration) string {
-	if d <= 0 {
-		return "-"
-	}
-	return render.Duration(d)
+		" · timed out " + render.Uint(s.TasksTimedOut) + " · rtt p50 " + render.RTT(s.RTTp50) + " p99 " + render.RTT(s.RTTp99)
 }
 
 // containLines say how the current (or last) run is held: as whom, in
