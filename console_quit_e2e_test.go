@@ -51,8 +51,20 @@ func TestConsoleSecondCtrlCLeavesNow(t *testing.T) {
 	if err := term.wait(60 * time.Second); err == nil || err.Error() == "timed out" {
 		t.Fatalf("plugvisor did not leave at once (%v); last screen:\n%s", err, term.screen())
 	}
-	term.waitFor(t, "left without waiting for the plugins to stop")
+	// Said as it will happen: the watchdog runs here, so it kills them.
+	term.waitFor(t, "left without waiting for the plugins to stop", "the watchdog kills them")
 	waitNoLeftovers(t, cmd.Process.Pid, tmp)
+}
+
+// TestLeftEarlyWords: without a watchdog, leaving early does not promise
+// that the plugins are killed.
+func TestLeftEarlyWords(t *testing.T) {
+	if w := leftEarlyWords(false); strings.Contains(w, "kill") || !strings.Contains(w, "no watchdog") {
+		t.Errorf("without a watchdog: %q", w)
+	}
+	if w := leftEarlyWords(true); !strings.Contains(w, "watchdog kills them") {
+		t.Errorf("with a watchdog: %q", w)
+	}
 }
 
 func rowHas(screen, name, want string) bool {

@@ -73,7 +73,14 @@ func runSupervisor(args []string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return exitUsage
 	}
-	defer cleanup()
+	// Left early (a second ctrl+c mid-stop), the plugins still run in the
+	// demo's work dir until the watchdog kills them: it is not removed then.
+	var leftEarly bool
+	defer func() {
+		if !leftEarly {
+			cleanup()
+		}
+	}()
 	logOut, closeLog, err := logTarget(console, cfg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "plugvisor:", err)
@@ -92,7 +99,8 @@ func runSupervisor(args []string) int {
 		return exitUsage
 	}
 	// What runs beside the engine logs through it, so it is in History too.
-	e := engine{sup: sup, cfg: cfg, log: sup.Logger(), script: scr, stderr: os.Stderr, notice: make(chan tui.Notice, 1)}
+	e := engine{sup: sup, cfg: cfg, log: sup.Logger(), script: scr, stderr: os.Stderr, notice: make(chan tui.Notice, 1),
+		leftEarly: &leftEarly}
 	if console {
 		return e.serve(e.console(cmp.Or(f.theme, cfg.Agent.Theme)), logWriter{e.log}, true, false)
 	}
@@ -130,6 +138,9 @@ type engine struct {
 	// notice carries what the console must say about the control socket
 	// (none, another demo holds it…), then is closed.
 	notice chan tui.Notice
+	// leftEarly is set when plugvisor exits mid-stop: what the plugins use
+	// must outlive it.
+	leftEarly *bool
 }
 
 // A face is what the operator sees of the engine: the console or the
@@ -426,7 +437,22 @@ func isTerminal(f *os.File) bool {
 // a watchdog, the plugins' first processes still get their parent-death
 // signal.
 func (e engine) leaveEarly() int {
-	e.log.Warn("left without waiting for the plugins to stop; the watchdog kills them")
-	fmt.Fprintln(e.stderr, "plugvisor: left without waiting for the plugins to stop; they are killed as plugvisor exits")
+	if e.leftEarly != nil {
+		*e.leftEarly = true
+	}
+	info, err := e.sup.Info(context.Background())
+	what := leftEarlyWords(err == nil && info.WatchdogPID != 0)
+	e.log.Warn("left without waiting for the plugins to stop", "then", what)
+	fmt.Fprintln(e.stderr, "plugvisor: left without waiting for the plugins to stop; "+what)
 	return exitFailure
+}
+
+// leftEarlyWords is what happens to the plugins once plugvisor has left
+// mid-stop: the watchdog kills them, or, when it has given up, only the
+// first process of each gets its parent-death signal.
+func leftEarlyWords(watchdog bool) string {
+	if watchdog {
+		return "the watchdog kills them as plugvisor exits"
+	}
+	return "no watchdog is running: only each plugin's first process gets its parent-death signal, and what it started may go on"
 }

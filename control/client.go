@@ -60,6 +60,10 @@ func Dial(ctx context.Context, path string) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect to control socket: %w", err)
 	}
+	if err := checkServer(nc); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("control socket %s: %w", path, err)
+	}
 	c := &Client{nc: nc, max: protocol.DefaultMaxFrame, calls: map[uint64]*pending{},
 		subs: map[uint64]*subscription{}, done: make(chan struct{})}
 	c.w = newFrameWriter(nc, DefaultWriteTimeout, c.max, func(err error) { writeFailed(nc, err) })

@@ -140,7 +140,7 @@ func SocketPath(socket, config string) (string, error) {
 	if errors.Is(err, registry.ErrNoConfig) {
 		// Without a config plugvisor runs the demo, whose socket is at a
 		// fixed place, or beside it for a second demo running at once.
-		return demoSocket(), nil
+		return demoSocket(os.Getenv)
 	}
 	if err != nil {
 		return "", err

@@ -10,6 +10,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/plugvisor/plugvisor/internal/clip"
+	"github.com/plugvisor/plugvisor/internal/termtext"
 	"github.com/plugvisor/plugvisor/tui/components/describe"
 	"github.com/plugvisor/plugvisor/tui/components/detail"
 	"github.com/plugvisor/plugvisor/tui/components/footer"
@@ -96,8 +97,11 @@ func (m *Model) copySelected() tea.Cmd {
 
 // copyText sets the terminal's clipboard with OSC 52, which reaches the
 // local clipboard over ssh and through tmux (set-clipboard on), and says
-// what was copied.
+// what was copied. Everything y copies comes from here, and plugin text
+// is escaped (termtext.Escape) first: a pasted ESC [201~ would end the
+// shell's bracketed paste and a CR would run what follows.
 func (m *Model) copyText(what, text string) tea.Cmd {
+	text = termtext.Escape(text, true)
 	cut := clip.Head(text, maxCopy)
 	msg := "copied " + what + " (" + render.Bytes(int64(len(cut))) + "): " + render.Cut(render.Sanitize(clip.Head(cut, copyPreview*4)), copyPreview)
 	if len(cut) < len(text) {

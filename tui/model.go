@@ -77,6 +77,8 @@ type Model struct {
 	history  *cmdline.History              // the command line's, kept with the preferences
 	kept     kept                          // where the preferences are kept, as last saved
 
+	snapGen uint64 // bumped with each snapshot taken (clock.go)
+
 	feedUp        bool // subscribed (or refused): backfills may start (history.go)
 	snapInFlight  bool
 	statesChanged bool // a fold saw state changes not yet in a snapshot
@@ -216,6 +218,8 @@ func (m *Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.snapshotCmd(false)
 	case snapshotMsg:
 		return m, m.applySnapshot(msg)
+	case staleTickMsg:
+		return m, m.staleTicked(msg)
 	case backfillMsg:
 		m.store.Backfill(msg.id, msg.lines)
 		return m, nil
@@ -296,7 +300,7 @@ type feedFailedMsg struct{ err error }
 
 func (m *Model) snapshotCmd(extra bool) tea.Cmd {
 	api := m.api
-	return func() tea.Msg {
+	return tea.Batch(m.snapshotIssued(), func() tea.Msg {
 		msg := snapshotMsg{extra: extra}
 		ctx, cancel := context.WithTimeout(context.Background(), snapshotTimeout)
 		defer cancel()
@@ -305,7 +309,7 @@ func (m *Model) snapshotCmd(extra bool) tea.Cmd {
 		}
 		msg.info, msg.infoErr = api.Info(ctx)
 		return msg
-	}
+	})
 }
 
 // applySnapshot takes in a snapshot. A failed one changes nothing: the

@@ -1,12 +1,14 @@
 package tui
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -20,13 +22,15 @@ import (
 // wrap, timestamps) across runs in one small file in
 // $XDG_STATE_HOME/plugvisor/ (default ~/.local/state/plugvisor/), when
 // Options.KeepState is set. Losing it loses nothing that matters: a bad or
-// unreadable file is said in the flash line and ignored, and a failed write
+// unreadable file is said in the flash line, moved aside to
+// console.json.bad-<time> (or, when it cannot be, nothing is saved that
+// run, so it is never overwritten) and ignored, and a failed write
 // is said and the console goes on.
 
 const (
 	prefsFile = "console.json"
-	// maxPrefsBytes bounds the file read: a history of MaxHistory lines of
-	// MaxHistoryLine bytes, escaped, and the rest.
+	// maxPrefsBytes bounds the file read, and so the file written
+	// (encodePrefs drops old history to fit).
 	maxPrefsBytes = 1 << 20
 )
 
@@ -47,18 +51,18 @@ func readPrefs(dir string) (prefs, error) {
 		return p, nil
 	}
 	if err != nil {
-		return p, fmt.Errorf("preferences ignored: %w", err)
+		return p, err
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, maxPrefsBytes+1))
 	switch {
 	case err != nil:
-		return p, fmt.Errorf("preferences ignored: %s: %w", path, err)
+		return p, fmt.Errorf("%s: %w", path, err)
 	case len(data) > maxPrefsBytes:
-		return p, fmt.Errorf("preferences ignored: %s: larger than %d bytes", path, maxPrefsBytes)
+		return p, fmt.Errorf("%s: larger than %d bytes", path, maxPrefsBytes)
 	}
 	if err := json.Unmarshal(data, &p); err != nil {
-		return prefs{}, fmt.Errorf("preferences ignored: %s: %w", path, err)
+		return prefs{}, fmt.Errorf("%s: %w", path, err)
 	}
 	return p, nil
 }
@@ -70,7 +74,7 @@ func writePrefs(dir string, p prefs) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("preferences: %w", err)
 	}
-	data, err := json.MarshalIndent(p, "", "  ")
+	data, err := encodePrefs(p)
 	if err != nil {
 		return fmt.Errorf("preferences: %w", err)
 	}
@@ -90,6 +94,56 @@ func writePrefs(dir string, p prefs) error {
 		return fmt.Errorf("preferences: %w", err)
 	}
 	return nil
+}
+
+// encodePrefs is the file's bytes, never more than maxPrefsBytes, so that
+// what is written reads back: HTML characters are not escaped (< would take
+// six bytes), and when the history, escaped, does not fit, its oldest lines
+// are dropped.
+func encodePrefs(p prefs) ([]byte, error) {
+	for {
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(p); err != nil {
+			return nil, err
+		}
+		excess := b.Len() - maxPrefsBytes
+		if excess <= 0 {
+			return b.Bytes(), nil
+		}
+		if len(p.History) == 0 {
+			return nil, fmt.Errorf("%d bytes without history, more than %d", b.Len(), maxPrefsBytes)
+		}
+		p.History = p.History[dropFor(p.History, excess):]
+	}
+}
+
+// dropFor is how many of the oldest lines to drop to save excess bytes of
+// their encoding (at least one, so encodePrefs always gets closer).
+func dropFor(lines []string, excess int) int {
+	for i, l := range lines {
+		q, _ := json.Marshal(l) // escapes more than the encoder: errs on the side of dropping
+		if excess -= len(q) + 6; excess <= 0 {
+			return i + 1
+		}
+	}
+	return len(lines)
+}
+
+// setAside moves a file that could not be read to name.bad-<time> in the
+// same directory, so that the next write does not overwrite what it held:
+// linked first, which fails rather than replace a file of that name.
+func setAside(path string, now time.Time) (string, error) {
+	bad := path + ".bad-" + now.UTC().Format("20060102T150405Z")
+	if err := os.Link(path, bad); err != nil {
+		return "", err
+	}
+	if err := os.Remove(path); err != nil {
+		return "", err
+	}
+	return bad, nil
 }
 
 // kept is the state the file holds and the directory it goes to.
@@ -113,7 +167,7 @@ func (m *Model) loadPrefs() {
 	}
 	p, err := readPrefs(m.kept.dir)
 	if err != nil {
-		m.kept.err = err
+		m.kept.err = m.badPrefs(err)
 		return
 	}
 	m.kept.saved = p
@@ -128,6 +182,22 @@ func (m *Model) loadPrefs() {
 	if p.Timestamps {
 		m.detail.ToggleTimes()
 	}
+}
+
+// badPrefs keeps a file that could not be read from being overwritten: it
+// is moved aside, or, when it cannot be, nothing is saved this run. It
+// returns what to say.
+func (m *Model) badPrefs(err error) error {
+	path := filepath.Join(m.kept.dir, prefsFile)
+	if _, serr := os.Lstat(path); serr != nil {
+		return fmt.Errorf("preferences ignored: %w", err) // nothing there to lose
+	}
+	bad, aerr := setAside(path, time.Now())
+	if aerr != nil {
+		m.kept.dir = ""
+		return fmt.Errorf("preferences ignored, not saved this run (moving the file aside: %v): %w", aerr, err)
+	}
+	return fmt.Errorf("preferences ignored (moved to %s): %w", filepath.Base(bad), err)
 }
 
 // current is the preferences as they are now; the theme is the one saved

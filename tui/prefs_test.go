@@ -73,7 +73,8 @@ func TestPrefsKeptAcrossRuns(t *testing.T) {
 }
 
 // TestPrefsBadFileIgnored: a file that is not JSON, or too large, is said
-// in the flash line and ignored; the console starts with the defaults and
+// in the flash line, moved aside (console.json.bad-<time>) and ignored;
+// the console starts with the defaults and
 // runs.
 func TestPrefsBadFileIgnored(t *testing.T) {
 	r := startRig(t, false)
@@ -91,9 +92,17 @@ func TestPrefsBadFileIgnored(t *testing.T) {
 				t.Fatal(err)
 			}
 			c := newConsole(t, r.sup, Options{KeepState: true, getenv: stateEnv(dir)}, 160, 40)
-			c.waitFor("ticker", "preferences ignored: "+path, "wrap off")
+			c.waitFor("ticker", "preferences ignored (moved to console.json.bad-", "wrap off")
 			c.press("w")
 			c.waitFor("wrap on")
+			// The bad file's bytes are kept aside, not overwritten.
+			bad, _ := filepath.Glob(path + ".bad-*")
+			if len(bad) != 1 {
+				t.Fatalf("files kept aside: %v", bad)
+			}
+			if data, err := os.ReadFile(bad[0]); err != nil || string(data) != content {
+				t.Fatalf("%s holds %d bytes (%v), want the bad file's %d", bad[0], len(data), err, len(content))
+			}
 		})
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/plugvisor/plugvisor/supervisor"
-	"github.com/plugvisor/plugvisor/tui/components/detail"
 	"github.com/plugvisor/plugvisor/tui/render"
 	"github.com/plugvisor/plugvisor/tui/state"
 )
@@ -22,9 +21,6 @@ type Entry struct {
 	Section      bool
 	Warn         bool // worth a look: limit hits, an unenforced limit
 }
-
-// noCgroup says what an instance without a cgroup lacks.
-const noCgroup = "none: process group only; a child that calls setsid is not reached"
 
 // Entries is everything the console knows of instance id, in sections.
 func Entries(s *state.Store, id string, now time.Time) []Entry {
@@ -41,26 +37,26 @@ func Entries(s *state.Store, id string, now time.Time) []Entry {
 	add("plugin", ps.Name)
 	add("instance", ps.Instance)
 	add("instances", instances(s, ps))
-	add("restart", orDash(ps.Restart))
-	add("exec", orDash(ps.Exec))
-	add("sha256", orDash(ps.SHA256))
+	add("restart", render.OrDash(ps.Restart))
+	add("exec", render.OrDash(ps.Exec))
+	add("sha256", render.OrDash(ps.SHA256))
 	add("args", args(ps.Args))
 	add("env keys", envKeys(ps.EnvKeys))
 	add("version", version(ps))
 	add("limits", cmp.Or(ps.Limits, "none"))
-	add("work dir", orDash(ps.WorkDir))
-	add("stdout log", orDash(ps.StdoutLog))
-	add("stderr log", orDash(ps.StderrLog))
+	add("work dir", render.OrDash(ps.WorkDir))
+	add("stdout log", render.OrDash(ps.StdoutLog))
+	add("stderr log", render.OrDash(ps.StderrLog))
 
 	section("process")
-	add("state", string(ps.State)+" for "+render.Age(now.Sub(ps.Since))+" (since "+stamp(ps.Since)+")")
-	add("reason", orDash(ps.Reason))
+	add("state", string(ps.State)+" for "+render.Age(now.Sub(ps.Since))+" (since "+render.Stamp(ps.Since)+")")
+	add("reason", render.OrDash(ps.Reason))
 	add("pid / pgid", num(ps.PID)+" / "+num(ps.PGID))
-	add("started", stamp(ps.Started))
+	add("started", render.Stamp(ps.Started))
 	add("uptime", uptime(ps, now))
 	add("restarts", strconv.Itoa(ps.Restarts))
 	if ps.State == supervisor.StateBackoff && !ps.NextStart.IsZero() {
-		add("next start", "in "+render.Age(ps.NextStart.Sub(now))+" ("+stamp(ps.NextStart)+")")
+		add("next start", "in "+render.Age(ps.NextStart.Sub(now))+" ("+render.Stamp(ps.NextStart)+")")
 	}
 	add("heartbeat", heartbeat(ps, now))
 	add("load", load(ps))
@@ -75,18 +71,18 @@ func Entries(s *state.Store, id string, now time.Time) []Entry {
 	}
 	for i := len(ps.Exits) - 1; i >= 0; i-- {
 		e := ps.Exits[i]
-		add("exit", e.String()+" at "+stamp(e.Time)+": "+orDash(e.Reason))
+		add("exit", e.String()+" at "+render.Stamp(e.Time)+": "+render.OrDash(e.Reason))
 	}
 
 	section("counters")
-	add("records", "in "+u(ps.RecordsIn)+" · out "+u(ps.RecordsOut)+" · "+render.Rate(ps.RecordsPerSec)+"/s")
-	add("tasks", "sent "+u(ps.TasksSent)+" · answered "+u(ps.TasksAnswered)+" · failed "+u(ps.TasksFailed)+" · in flight "+strconv.Itoa(ps.InFlight))
-	add("timeouts", u(ps.TasksTimedOut))
-	add("rtt", "p50 "+detail.RTT(ps.RTTp50)+" · p99 "+detail.RTT(ps.RTTp99))
-	add("frames", "in "+u(ps.FramesIn)+" · out "+u(ps.FramesOut))
+	add("records", "in "+render.Uint(ps.RecordsIn)+" · out "+render.Uint(ps.RecordsOut)+" · "+render.Rate(ps.RecordsPerSec)+"/s")
+	add("tasks", "sent "+render.Uint(ps.TasksSent)+" · answered "+render.Uint(ps.TasksAnswered)+" · failed "+render.Uint(ps.TasksFailed)+" · in flight "+strconv.Itoa(ps.InFlight))
+	add("timeouts", render.Uint(ps.TasksTimedOut))
+	add("rtt", "p50 "+render.RTT(ps.RTTp50)+" · p99 "+render.RTT(ps.RTTp99))
+	add("frames", "in "+render.Uint(ps.FramesIn)+" · out "+render.Uint(ps.FramesOut))
 	add("bytes", "in "+render.Bytes(int64(ps.BytesIn))+" · out "+render.Bytes(int64(ps.BytesOut)))
-	add("reply cut", u(ps.ReplyRecordsDropped)+" progress records ("+render.Bytes(int64(ps.ReplyBytesDropped))+")")
-	add("log writes", u(ps.LogWritesDropped)+" dropped")
+	add("reply cut", render.Uint(ps.ReplyRecordsDropped)+" progress records ("+render.Bytes(int64(ps.ReplyBytesDropped))+")")
+	add("log writes", render.Uint(ps.LogWritesDropped)+" dropped")
 	add("kept here", strconv.Itoa(p.Records.Len())+" records · "+strconv.Itoa(p.Logs.Len())+" log lines")
 	for i := range out {
 		out[i].Value = render.Sanitize(render.Head(out[i].Value, maxValue))
@@ -102,7 +98,7 @@ func contain(ps supervisor.PluginStatus) []Entry {
 	}
 	out := []Entry{
 		{Label: "user", Value: cmp.Or(ps.User, "supervisor's own")},
-		{Label: "cgroup", Value: cmp.Or(ps.Cgroup, noCgroup)},
+		{Label: "cgroup", Value: cmp.Or(ps.Cgroup, render.NoCgroup)},
 		{Label: "limits", Value: cmp.Or(ps.Limits, "none")},
 	}
 	if ps.LimitsNotEnforced != "" {
@@ -110,8 +106,8 @@ func contain(ps supervisor.PluginStatus) []Entry {
 	}
 	hits := ps.OOMKills > 0 || ps.PidsLimitHits > 0
 	return append(out,
-		Entry{Label: "sandbox", Value: yesNo(ps.Sandboxed)},
-		Entry{Label: "limit hits", Value: "oom kills " + u(ps.OOMKills) + " · pids_max hits " + u(ps.PidsLimitHits), Warn: hits})
+		Entry{Label: "sandbox", Value: render.YesNo(ps.Sandboxed)},
+		Entry{Label: "limit hits", Value: "oom kills " + render.Uint(ps.OOMKills) + " · pids_max hits " + render.Uint(ps.PidsLimitHits), Warn: hits})
 }
 
 // instances counts the plugin's instances, as configured when the engine
@@ -155,7 +151,7 @@ func args(a []string) string {
 }
 
 func version(ps supervisor.PluginStatus) string {
-	v := orDash(ps.Version)
+	v := render.OrDash(ps.Version)
 	if ps.PluginVersion != "" {
 		v += " (plugin says " + ps.PluginVersion + ")"
 	}
@@ -184,32 +180,9 @@ func uptime(ps supervisor.PluginStatus, now time.Time) string {
 	return "-"
 }
 
-func stamp(t time.Time) string {
-	if t.IsZero() {
-		return "-"
-	}
-	return t.Format("2006-01-02 15:04:05")
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
 func num(n int) string {
 	if n <= 0 {
 		return "-"
 	}
 	return strconv.Itoa(n)
 }
-
-func yesNo(b bool) string {
-	if b {
-		return "yes"
-	}
-	return "no"
-}
-
-func u(n uint64) string { return strconv.FormatUint(n, 10) }

@@ -72,20 +72,12 @@ func (v *dataView) lines(c *pvctx.Context, p *state.Plugin, w, h int) []string {
 			st.Faint.Render(", "+render.Bytes(recs.Bytes())+" kept of "+render.Bytes(recs.Budget())))
 	}
 	if v.filter != "" {
-		status = append(status, st.Accent.Render("data_type ")+st.Highlight.Render(v.filter)+st.Faint.Render(" "+matches(count(recs, match))))
+		status = append(status, st.Accent.Render("data_type ")+st.Highlight.Render(v.filter)+st.Faint.Render(" "+render.Plural(count(recs, match), "match", "matches")))
 	}
 	if v.sel == 0 {
 		status = append(status, st.Accent.Render("newest"))
 	}
 	return append(out, render.Cut(strings.Join(status, st.Faint.Render(" · ")), w))
-}
-
-// matches is a count of filter matches in words that agree with it.
-func matches(n int) string {
-	if n == 1 {
-		return "1 match"
-	}
-	return itoa(n) + " matches"
 }
 
 func recordTime(r state.Record) time.Time {
@@ -108,7 +100,7 @@ func recordRow(r state.Record, w int) string {
 		if b.Len() > w*4 { // far past the edge: the rest is cut anyway
 			break
 		}
-		b.WriteString(" " + k + "=" + render.Sanitize(render.Head(r.Fields[k], w*4)))
+		b.WriteString(" " + fieldName(k) + "=" + render.Sanitize(render.Head(r.Fields[k], w*4)))
 	}
 	return render.Cut(b.String(), w)
 }
@@ -120,16 +112,18 @@ func recordLines(r state.Record) []string {
 		"received  " + r.Received.Format("2006-01-02 15:04:05.000000"),
 	}
 	if r.Token != "" {
-		out = append(out, "token     "+r.Token)
+		out = append(out, "token     "+render.Sanitize(render.Head(r.Token, maxFieldName*4)))
 	}
 	out = append(out, "")
 	keys := sortedKeys(r.Fields)
+	names := make([]string, len(keys))
 	wk := 0
-	for _, k := range keys {
-		wk = max(wk, len(k))
+	for i, k := range keys {
+		names[i] = fieldName(k)
+		wk = max(wk, render.Width(names[i]))
 	}
-	for _, k := range keys {
-		out = append(out, render.Fit(k, wk)+"  "+expandedValue(r.Fields[k]))
+	for i, k := range keys {
+		out = append(out, render.Fit(names[i], wk)+"  "+expandedValue(r.Fields[k]))
 	}
 	return out
 }

@@ -115,7 +115,7 @@ func csvColumns(recs []state.Record) []string {
 func writeCSV(ctx context.Context, w *bufio.Writer, recs []state.Record) (int, error) {
 	cw := csv.NewWriter(w)
 	cols := csvColumns(recs)
-	if err := cw.Write(cols); err != nil {
+	if err := cw.Write(csvHeader(cols)); err != nil {
 		return 0, err
 	}
 	row := make([]string, len(cols))
@@ -125,7 +125,7 @@ func writeCSV(ctx context.Context, w *bufio.Writer, recs []state.Record) (int, e
 		}
 		row[0] = recordTime(r).Format(time.RFC3339Nano)
 		for j, k := range cols[1:] {
-			row[j+1] = r.Fields[k]
+			row[j+1] = csvCell(r.Fields[k])
 		}
 		if err := cw.Write(row); err != nil {
 			return i, err

@@ -93,43 +93,68 @@ func fieldFold(fields map[string]string, field string) (string, bool) {
 }
 
 // tableColumns are the field names of the rows shown (data_type is the
-// table's, so not a column), each sized to its widest value, shrunk when
-// they do not all fit in w.
+// table's, so not a column), each sized to its widest value and name, both
+// capped, shrunk when they do not all fit in w. A plugin chooses how many
+// names there are (up to MaxFieldsPerRecord per record, different in every
+// row), so only the first columns that fit at minColumn are kept, and they
+// are shrunk in one pass: the cost of a frame follows w, not the names.
 func tableColumns(recs *ring.Ring[state.Record], idx []int, w int) (names []string, widths []int) {
-	width := map[string]int{}
+	seen := map[string]struct{}{}
 	for _, i := range idx {
-		for k, val := range recs.At(i).Fields {
-			if k == protocol.FieldDataType {
-				continue
+		for k := range recs.At(i).Fields {
+			if k != protocol.FieldDataType {
+				seen[k] = struct{}{}
 			}
-			if _, ok := width[k]; !ok {
-				width[k] = render.Width(k)
-			}
-			width[k] = min(max(width[k], render.Width(render.Sanitize(render.Head(val, colScan)))), maxColumn)
 		}
 	}
-	names = slices.Sorted(maps.Keys(width))
+	names = slices.Sorted(maps.Keys(seen))
+	if keep := max(w/(minColumn+1), 1); len(names) > keep {
+		names = names[:keep]
+	}
+	// Measured only for the columns kept: a value costs a Sanitize.
 	widths = make([]int, len(names))
-	total := 0
-	for i, k := range names {
-		widths[i] = width[k]
-		total += widths[i] + 1
-	}
-	// Too wide: take a cell at a time from the widest column.
-	for total > w {
-		wi := 0
-		for i := range widths {
-			if widths[i] > widths[wi] {
-				wi = i
+	for j, k := range names {
+		widths[j] = min(render.Width(render.Sanitize(render.Head(k, colScan))), maxColumn)
+		for _, i := range idx {
+			if val, ok := recs.At(i).Fields[k]; ok {
+				widths[j] = min(max(widths[j], render.Width(render.Sanitize(render.Head(val, colScan)))), maxColumn)
 			}
 		}
-		if widths[wi] <= minColumn {
-			break // the frame cuts the rest
-		}
-		widths[wi]--
-		total--
 	}
+	shrink(widths, w-len(widths))
 	return names, widths
+}
+
+// shrink narrows widths, widest first, until they add up to at most
+// budget, none below minColumn: it finds the highest cap that fits and
+// gives the cells left over, one each, to the first columns above it.
+func shrink(widths []int, budget int) {
+	capped := func(c int) int {
+		n := 0
+		for _, wd := range widths {
+			n += min(wd, c)
+		}
+		return n
+	}
+	if capped(maxColumn) <= budget {
+		return
+	}
+	lo, hi := minColumn, maxColumn // capped(lo) may not fit either: the frame cuts the rest
+	for lo < hi {
+		if c := (lo + hi + 1) / 2; capped(c) <= budget {
+			lo = c
+		} else {
+			hi = c - 1
+		}
+	}
+	spare := budget - capped(lo)
+	for i, wd := range widths {
+		widths[i] = min(wd, lo)
+		if wd > lo && spare > 0 {
+			widths[i]++
+			spare--
+		}
+	}
 }
 
 func (v *dataView) tableLines(c *pvctx.Context, recs *ring.Ring[state.Record], match func(int) bool, w, h int) []string {
@@ -140,7 +165,7 @@ func (v *dataView) tableLines(c *pvctx.Context, recs *ring.Ring[state.Record], m
 	var head strings.Builder
 	head.WriteString(render.Fit("TIME", timeW))
 	for i, k := range names {
-		head.WriteString(" " + render.Fit(strings.ToUpper(render.Sanitize(k)), widths[i]))
+		head.WriteString(" " + render.Fit(strings.ToUpper(render.Sanitize(render.Head(k, widths[i]*4))), widths[i]))
 	}
 	out := []string{st.Faint.Bold(true).Render(render.Cut(head.String(), w))}
 	for _, i := range idx {
@@ -164,7 +189,7 @@ func (v *dataView) tableLines(c *pvctx.Context, recs *ring.Ring[state.Record], m
 		out = append(out, "")
 	}
 	status := []string{st.Accent.Render("table ") + st.Highlight.Render(render.Sanitize(v.table)) +
-		st.Faint.Render(" · "+matches(count(recs, match))+" of "+itoa(recs.Len())+" records")}
+		st.Faint.Render(" · "+render.Plural(count(recs, match), "match", "matches")+" of "+itoa(recs.Len())+" records")}
 	if v.filter != "" {
 		status = append(status, st.Accent.Render("filter ")+st.Highlight.Render(v.filter))
 	}

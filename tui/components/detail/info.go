@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"strconv"
 	"strings"
-	"time"
 
 	"charm.land/lipgloss/v2"
 
@@ -21,10 +20,6 @@ type infoView struct{ scroll int }
 
 // keyWidth is the label column; values line up after it.
 const keyWidth = 12
-
-// noCgroup says what an instance without a cgroup lacks: its process group
-// is all the supervisor can signal.
-const noCgroup = "none: process group only; a child that calls setsid is not reached"
 
 func (v *infoView) lines(c *pvctx.Context, p *state.Plugin, info supervisor.Info, w, h int) []string {
 	st := c.Styles
@@ -53,26 +48,26 @@ func (v *infoView) page(c *pvctx.Context, body []string, h int) []string {
 // value wrapped under its label: a reason or a digest is read whole.
 func processLines(c *pvctx.Context, p *state.Plugin, w int) []string {
 	s := p.Status
-	version := orDash(s.Version)
+	version := render.OrDash(s.Version)
 	if s.PluginVersion != "" {
 		version += " (plugin says " + s.PluginVersion + ")"
 	}
 	var out []string
 	add := func(k, val string) { out = append(out, hang(label(c, k), val, c.Styles.Text, w)...) }
-	add("state", string(s.State)+" since "+stamp(s.Since)+": "+s.Reason)
+	add("state", string(s.State)+" since "+render.Stamp(s.Since)+": "+s.Reason)
 	add("exec", s.Exec)
 	add("args", strings.Join(s.Args, " "))
 	add("sha256", s.SHA256)
 	add("version", version)
 	add("protocol", strconv.Itoa(int(s.Protocol)))
-	add("pid / pgid", orDash(itoaInt(s.PID))+" / "+orDash(itoaInt(s.PGID)))
-	add("started", stamp(s.Started))
+	add("pid / pgid", render.OrDash(itoaInt(s.PID))+" / "+render.OrDash(itoaInt(s.PGID)))
+	add("started", render.Stamp(s.Started))
 	add("restarts", strconv.Itoa(s.Restarts))
 	add("work dir", s.WorkDir)
 	add("stdout log", s.StdoutLog)
 	add("stderr log", s.StderrLog)
 	add("tasks", TasksLine(s))
-	add("traffic", "records in "+u(s.RecordsIn)+" · frames in/out "+u(s.FramesIn)+"/"+u(s.FramesOut)+
+	add("traffic", "records in "+render.Uint(s.RecordsIn)+" · frames in/out "+render.Uint(s.FramesIn)+"/"+render.Uint(s.FramesOut)+
 		" · bytes in/out "+render.Bytes(int64(s.BytesIn))+"/"+render.Bytes(int64(s.BytesOut)))
 	add("kept here", kept(p.Records.Len(), p.Records.Bytes(), p.Records.Budget(), p.Records.Evicted(), "records")+
 		" · "+kept(p.Logs.Len(), p.Logs.Bytes(), p.Logs.Budget(), p.Logs.Evicted(), "lines"))
@@ -81,17 +76,8 @@ func processLines(c *pvctx.Context, p *state.Plugin, w int) []string {
 
 // TasksLine counts an instance's round trips and their RTT percentiles.
 func TasksLine(s supervisor.PluginStatus) string {
-	return "sent " + u(s.TasksSent) + " · answered " + u(s.TasksAnswered) + " · failed " + u(s.TasksFailed) +
-		" · timed out " + u(s.TasksTimedOut) + " · rtt p50 " + RTT(s.RTTp50) + " p99 " + RTT(s.RTTp99)
-}
-
-// RTT is a round-trip percentile, or "-" when there is none: with no task
-// answered, 0s would read as a measurement.
-func RTT(d time.Duration) string {
-	if d <= 0 {
-		return "-"
-	}
-	return render.Duration(d)
+	return "sent " + render.Uint(s.TasksSent) + " · answered " + render.Uint(s.TasksAnswered) + " · failed " + render.Uint(s.TasksFailed) +
+		" · timed out " + render.Uint(s.TasksTimedOut) + " · rtt p50 " + render.RTT(s.RTTp50) + " p99 " + render.RTT(s.RTTp99)
 }
 
 // containLines say how the current (or last) run is held: as whom, in
@@ -104,12 +90,12 @@ func containLines(c *pvctx.Context, s supervisor.PluginStatus, w int) []string {
 		return []string{label(c, "containment") + st.Faint.Render("known once it has started")}
 	}
 	out := []string{kv(c, "user", cmp.Or(s.User, "supervisor's own"))}
-	out = append(out, hang(label(c, "cgroup"), cmp.Or(s.Cgroup, noCgroup), st.Text, w)...)
+	out = append(out, hang(label(c, "cgroup"), cmp.Or(s.Cgroup, render.NoCgroup), st.Text, w)...)
 	out = append(out, hang(label(c, "limits"), cmp.Or(s.Limits, "none"), st.Text, w)...)
 	if s.LimitsNotEnforced != "" {
 		out = append(out, hang(label(c, ""), "not enforced: "+s.LimitsNotEnforced, st.Warn, w)...)
 	}
-	return append(out, kv(c, "sandbox", yesNo(s.Sandboxed)), hitsLine(c, s))
+	return append(out, kv(c, "sandbox", render.YesNo(s.Sandboxed)), hitsLine(c, s))
 }
 
 // hitsLine counts what the limits stopped over every run; any at all is
@@ -119,7 +105,7 @@ func hitsLine(c *pvctx.Context, s supervisor.PluginStatus) string {
 	if s.OOMKills > 0 || s.PidsLimitHits > 0 {
 		style = c.Styles.Warn
 	}
-	return label(c, "limit hits") + style.Render("oom kills "+u(s.OOMKills)+" · pids_max hits "+u(s.PidsLimitHits))
+	return label(c, "limit hits") + style.Render("oom kills "+render.Uint(s.OOMKills)+" · pids_max hits "+render.Uint(s.PidsLimitHits))
 }
 
 // exitWidth holds "signal killed", how an OOM kill ends, and "signal
@@ -139,7 +125,7 @@ func exitLines(c *pvctx.Context, exits []supervisor.Exit, w int) []string {
 	for i := len(exits) - 1; i >= 0; i-- {
 		e := exits[i]
 		style := c.Styles.Exit(e)
-		head := stamp(e.Time) + "  " + render.Fit(render.Sanitize(e.String()), exitWidth) + " "
+		head := render.Stamp(e.Time) + "  " + render.Fit(render.Sanitize(e.String()), exitWidth) + " "
 		reason := render.Sanitize(e.Reason)
 		if render.Width(head)+render.Width(reason) <= w {
 			out = append(out, style.Render(head+reason))
@@ -218,20 +204,13 @@ func hang(lead, text string, style lipgloss.Style, w int) []string {
 	return out
 }
 
-func stamp(t time.Time) string {
-	if t.IsZero() {
-		return "-"
-	}
-	return t.Format("2006-01-02 15:04:05")
-}
-
 // kept says how much of a buffer this console holds, against its byte
 // budget, and how many older items it let go: the engine and the plugin's
 // log files may have more.
 func kept(n int, bytes, budget int64, evicted uint64, what string) string {
 	s := strconv.Itoa(n) + " " + what + " (" + render.Bytes(bytes) + " of " + render.Bytes(budget) + ")"
 	if evicted > 0 {
-		s += ", " + u(evicted) + " older evicted"
+		s += ", " + render.Uint(evicted) + " older evicted"
 	}
 	return s
 }
@@ -241,18 +220,9 @@ func stateLabel(s supervisor.PluginStatus) string {
 	return pvctx.Symbol(s.State) + " " + string(s.State)
 }
 
-func yesNo(b bool) string {
-	if b {
-		return "yes"
-	}
-	return "no"
-}
-
 func itoaInt(n int) string {
 	if n <= 0 {
 		return ""
 	}
 	return strconv.Itoa(n)
 }
-
-func u(n uint64) string { return strconv.FormatUint(n, 10) }

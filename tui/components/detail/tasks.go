@@ -82,7 +82,7 @@ func (v *taskView) lines(c *pvctx.Context, ts *ring.Ring[*state.Task], w, h int)
 		stStyle := st.State(taskState(t.Outcome))
 		rtt := rttCell(t, c.Now())
 		cw, rw := cols.content, cols.reply
-		left := render.Fit(t.Sent.Format(cols.format), cols.when) + " " + render.Fit(orDash(t.Instance), instanceW) + " " +
+		left := render.Fit(t.Sent.Format(cols.format), cols.when) + " " + render.Fit(render.OrDash(t.Instance), instanceW) + " " +
 			render.FitRight(strconv.FormatUint(uint64(t.ID), 10), idW) + " " + render.Fit(tokenTail(t.Token, tokenW), tokenW) + " " +
 			render.Fit(render.Sanitize(render.Head(t.Content, cw*4)), cw) + " " + render.Fit(replyPreview(t, rw), rw) + " "
 		status := render.Fit(pvctx.Symbol(taskState(t.Outcome))+" "+outcomeText(t.Outcome), statusW)
@@ -169,16 +169,9 @@ func replyPreview(t *state.Task, w int) string {
 		if k == protocol.FieldDataType || k == protocol.FieldTaskStatus {
 			continue
 		}
-		parts = append(parts, k+"="+render.Sanitize(render.Head(r.Fields[k], w*4)))
+		parts = append(parts, fieldName(k)+"="+render.Sanitize(render.Head(r.Fields[k], w*4)))
 	}
 	return strings.Join(parts, " ")
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }
 
 // taskLines is a round trip in full: what was sent and every reply record.
@@ -186,9 +179,9 @@ func taskLines(t *state.Task) []string {
 	out := []string{
 		"status    " + outcomeText(t.Outcome),
 		"sent      " + t.Sent.Format("2006-01-02 15:04:05.000000"),
-		"instance  " + orDash(t.Instance),
+		"instance  " + render.OrDash(t.Instance),
 		"id        " + strconv.FormatUint(uint64(t.ID), 10),
-		"token     " + orDash(t.Token),
+		"token     " + render.OrDash(t.Token),
 		"content   " + render.Sanitize(t.Content),
 	}
 	if t.RTT > 0 {

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/plugvisor/plugvisor/supervisor"
-	"github.com/plugvisor/plugvisor/tui/components/detail"
 	pvctx "github.com/plugvisor/plugvisor/tui/context"
 	"github.com/plugvisor/plugvisor/tui/render"
 	"github.com/plugvisor/plugvisor/tui/state"
@@ -48,7 +47,7 @@ func View(c *pvctx.Context, s *state.Store, id string, w, h int) string {
 
 func tasks(ps supervisor.PluginStatus) string {
 	return strconv.Itoa(ps.InFlight) + " in flight · " + strconv.FormatUint(ps.TasksSent, 10) + " sent" +
-		" · rtt p50 " + detail.RTT(ps.RTTp50) + " p99 " + detail.RTT(ps.RTTp99)
+		" · rtt p50 " + render.RTT(ps.RTTp50) + " p99 " + render.RTT(ps.RTTp99)
 }
 
 func load(ps supervisor.PluginStatus) string {

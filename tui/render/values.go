@@ -1,0 +1,49 @@
+package render
+
+import (
+	"strconv"
+	"time"
+)
+
+// Small values the detail pane and the describe view both show, written
+// the same way in both.
+
+// NoCgroup says what an instance without a cgroup lacks: its process group
+// is all that is signalled, and a child that calls setsid escapes it.
+const NoCgroup = "none: process group only; a child that calls setsid is not reached"
+
+// Stamp is a time to the second, or - for none.
+func Stamp(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.Format("2006-01-02 15:04:05")
+}
+
+// OrDash is s, or - when it is empty.
+func OrDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// YesNo is b as yes or no.
+func YesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+// Uint is n in decimal.
+func Uint(n uint64) string { return strconv.FormatUint(n, 10) }
+
+// RTT is a round-trip percentile, or "-" when there is none: with no task
+// answered, 0s would read as a measurement.
+func RTT(d time.Duration) string {
+	if d <= 0 {
+		return "-"
+	}
+	return Duration(d)
+}
