@@ -17,10 +17,11 @@ import (
 func TestHistoryOfTheDemo(t *testing.T) {
 	home, tmp := t.TempDir(), t.TempDir()
 	env := demoEnv(home, tmp)
-	cmd, _, stderr := startHeadless(t, env)
-	stderr.waitFor(t, "instance=chaos from=running to=exited")
+	cmd, _, _ := startHeadless(t, env)
+	// chaos's crash may reach exited through stopping (its connection seen
+	// to end first): wait for the history's record of it, whichever way.
 	var out string
-	if !testutil.Until(45*time.Second, func() bool {
+	if !testutil.Until(2*time.Minute, func() bool {
 		ctl := exec.Command(testutil.Bin("plugvisor"), "ctl", "history", "-n", "500")
 		ctl.Env = env
 		b, _ := ctl.Output()
