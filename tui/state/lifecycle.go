@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/plugvisor/plugvisor/internal/clip"
+	"github.com/plugvisor/plugvisor/internal/ring"
 	"github.com/plugvisor/plugvisor/internal/termtext"
 	"github.com/plugvisor/plugvisor/supervisor"
 )
@@ -31,4 +32,23 @@ func lifecycleMarker(e *supervisor.Event) supervisor.LogLine {
 		text += ": " + termtext.Blank(reason)
 	}
 	return supervisor.LogLine{Time: e.Time, Instance: e.Instance, Stream: Lifecycle, Text: text}
+}
+
+// pushMarker puts the marker of e in logs. A backoff right after an exit
+// is the same story in two events, so it is told in one line
+// (`── exited: exit 1 · restart 2 in 1.7s ──`): merged into the exit's
+// marker while that is still the newest line, recharged to the ring's
+// budget, pushed alone otherwise.
+func pushMarker(logs *ring.Ring[supervisor.LogLine], e *supervisor.Event) {
+	m := lifecycleMarker(e)
+	if e.State == supervisor.StateBackoff && e.Reason != "" && logs.Len() > 0 {
+		i := logs.Len() - 1
+		if last := logs.Ptr(i); last.Stream == Lifecycle && last.Instance == e.Instance &&
+			strings.HasPrefix(last.Text, string(supervisor.StateExited)) {
+			last.Text += " · " + strings.TrimPrefix(m.Text, string(e.State)+": ")
+			logs.Recharge(i)
+			return
+		}
+	}
+	logs.Push(m)
 }

@@ -31,7 +31,7 @@ func TestLifecycleMarkers(t *testing.T) {
 		}
 		got = append(got, l.Text)
 	}
-	want := []string{"running: registered (pid 7, protocol v1)", "exited: exit 1", "backoff: restart 1 in 1.7s"}
+	want := []string{"running: registered (pid 7, protocol v1)", "exited: exit 1 · restart 1 in 1.7s"}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("markers %q, want %q", got, want)
 	}

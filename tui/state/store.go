@@ -174,7 +174,7 @@ func (s *Store) ApplySized(events []supervisor.Event, sizes []int64) Folded {
 			p := s.ensure(e.Plugin, e.Instance)
 			p.Status.State, p.Status.Reason, p.Status.Since = e.State, e.Reason, e.Time
 			p.stateAt = e.Time
-			p.Logs.Push(lifecycleMarker(e))
+			pushMarker(p.Logs, e)
 			s.rows++
 			f.States = true
 			s.hist.keep(e)
