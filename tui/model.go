@@ -247,6 +247,8 @@ func (m *Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case engineDoneMsg:
 		m.close()
 		return m, tea.Quit
+	case prefsWrittenMsg:
+		return m, m.prefsWritten(msg)
 	case logsSavedMsg:
 		return m, m.logsSaved(msg)
 	case exportMsg:

@@ -15,7 +15,6 @@ import (
 	"github.com/plugvisor/plugvisor/registry"
 	"github.com/plugvisor/plugvisor/themes"
 	"github.com/plugvisor/plugvisor/tui/components/cmdline"
-	"github.com/plugvisor/plugvisor/tui/components/footer"
 )
 
 // The console keeps the operator's command history and preferences (theme,
@@ -149,8 +148,9 @@ func setAside(path string, now time.Time) (string, error) {
 // kept is the state the file holds and the directory it goes to.
 type kept struct {
 	dir   string // "": nothing is kept
-	saved prefs  // as last read or written
+	saved prefs  // as last read, or asked to be written
 	err   error  // reading it failed, said at start
+	queue prefsQueue
 }
 
 // loadPrefs reads the preferences and applies them: the theme only when
@@ -211,8 +211,8 @@ func (m *Model) current(themeChosen bool) prefs {
 	return p
 }
 
-// keyKeepingPrefs handles a key and saves the preferences when it changed
-// them. Only a key can: the theme followed from the terminal's background
+// keyKeepingPrefs handles a key and saves the preferences, in a command,
+// when it changed them. Only a key can: the theme followed from the terminal's background
 // is not a choice to remember.
 func (m *Model) keyKeepingPrefs(k tea.KeyPressMsg) tea.Cmd {
 	themeRev, histRev := m.c.ThemeRev, m.history.Rev()
@@ -226,9 +226,5 @@ func (m *Model) keyKeepingPrefs(k tea.KeyPressMsg) tea.Cmd {
 		return cmd
 	}
 	p.History = append([]string(nil), p.History...)
-	if err := writePrefs(m.kept.dir, p); err != nil {
-		return tea.Batch(cmd, m.flash(footer.Error, err.Error()))
-	}
-	m.kept.saved = p
-	return cmd
+	return tea.Batch(cmd, m.savePrefs(p))
 }

@@ -36,6 +36,12 @@ func TestPrefsKeptAcrossRuns(t *testing.T) {
 	c.typeText("ping nosuch")
 	c.press("enter")
 	c.waitFor("ping nosuch:")
+	path := filepath.Join(dir, "plugvisor", "console.json")
+	// The file is written in a command: wait for the last change to land.
+	waitUntil(t, "the command in the file", func() bool {
+		data, _ := os.ReadFile(path)
+		return strings.Contains(string(data), `"ping nosuch"`)
+	})
 	_ = c.tm.Quit()
 	c.tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
 
@@ -43,7 +49,6 @@ func TestPrefsKeptAcrossRuns(t *testing.T) {
 	if err != nil || fi.Mode().Perm() != 0o700 {
 		t.Fatalf("state directory: %v %v", fi.Mode(), err)
 	}
-	path := filepath.Join(dir, "plugvisor", "console.json")
 	fi, err = os.Stat(path)
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("preferences file: %v %v", fi.Mode(), err)

@@ -43,12 +43,13 @@ type Options struct {
 	Notice <-chan Notice
 
 	// For tests and benchmarks.
-	now       func() time.Time     // the clock; nil is time.Now
-	getenv    func(string) string  // nil is os.Getenv
-	eventBuf  int                  // Subscribe buffer; 0 is defaultEventBuffer
-	foldEvery time.Duration        // 0 is foldInterval
-	onFrame   func(content string) // called with every frame View returns
-	program   []tea.ProgramOption  // extra program options (a pty as the terminal)
+	now       func() time.Time                // the clock; nil is time.Now
+	getenv    func(string) string             // nil is os.Getenv
+	eventBuf  int                             // Subscribe buffer; 0 is defaultEventBuffer
+	foldEvery time.Duration                   // 0 is foldInterval
+	onFrame   func(content string)            // called with every frame View returns
+	program   []tea.ProgramOption             // extra program options (a pty as the terminal)
+	savePrefs func(dir string, p prefs) error // nil is writePrefs
 }
 
 // FPS is the most frames a second the renderer paints. Bubble Tea's
@@ -88,6 +89,7 @@ func Run(ctx context.Context, api supervisor.API, opts Options) (err error) {
 	}()
 	_, err = p.Run()
 	// The event loop has ended: the model is no longer touched elsewhere.
+	m.flushPrefs()
 	switch {
 	case errors.Is(err, tea.ErrProgramPanic):
 		return fmt.Errorf("console: panicked (terminal restored): %w", err)
