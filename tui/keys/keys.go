@@ -98,7 +98,11 @@ const (
 func (k KeyMap) Short(f Focus) []key.Binding {
 	switch f {
 	case FocusLogs:
-		return []key.Binding{k.Up, k.Filter, k.Follow, k.Wrap, k.Timestamps, k.NextPane, k.Help, k.Quit}
+		// The tab's own keys first, in words short enough that they fit
+		// at 80 columns with help and quit: the line is where they are
+		// learnt, and what does not fit is dropped from the end.
+		return []key.Binding{k.Filter, brief(k.Find, "match"), brief(k.Fullscreen, "fullscreen"), brief(k.SaveLogs, "save"),
+			k.Follow, k.Wrap, k.Timestamps, k.Up, k.NextPane, k.Help, k.Quit}
 	case FocusData:
 		return []key.Binding{k.Up, k.Enter, k.Filter, k.RecordsTable, k.Copy, k.NextPane, k.Help, k.Quit}
 	case FocusTasks:
@@ -109,6 +113,12 @@ func (k KeyMap) Short(f Focus) []key.Binding {
 		return []key.Binding{k.Up, k.AllPlugins, k.NextPane, k.Help, k.Quit}
 	}
 	return []key.Binding{k.Up, k.Start, k.Stop, k.Restart, k.Task, k.Ping, k.Command, k.Help, k.Quit}
+}
+
+// brief is b with a shorter description, for the one-line help.
+func brief(b key.Binding, desc string) key.Binding {
+	b.SetHelp(b.Help().Key, desc)
+	return b
 }
 
 // Groups is every binding, in columns, for the full help and the README.
