@@ -26,15 +26,7 @@ import (
 // run is left behind.
 func TestConsoleEndToEnd(t *testing.T) {
 	bin := testutil.Bin("plugvisor")
-	tmp, err := os.MkdirTemp("", "pve") // short: the demo's socket lives under it
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(tmp) })
-	home := filepath.Join(tmp, "home")
-	if err := os.MkdirAll(home, 0o700); err != nil {
-		t.Fatal(err)
-	}
+	tmp, home := shortTemp(t, "pve")
 
 	cmd := exec.Command(bin)
 	cmd.Env = demoEnv(home, tmp)
@@ -77,6 +69,23 @@ func TestConsoleEndToEnd(t *testing.T) {
 // demoEnv is the environment of a fresh machine: an empty home and config
 // dir and no PLUGVISOR_CONFIG, so plugvisor runs its embedded demo, with
 // temporary files (the demo's work dir) under tmp.
+// shortTemp is a temporary directory with a private home in it, removed
+// after the test: short (under /tmp, not t.TempDir's long path), since the
+// demo's sockets live under it and a socket path is limited to 107 bytes.
+func shortTemp(t *testing.T, prefix string) (tmp, home string) {
+	t.Helper()
+	tmp, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(tmp) })
+	home = filepath.Join(tmp, "home")
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return tmp, home
+}
+
 func demoEnv(home, tmp string) []string {
 	var env []string
 	for _, kv := range os.Environ() {

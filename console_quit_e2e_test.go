@@ -20,15 +20,7 @@ import (
 // (by the watchdog, as plugvisor exits).
 func TestConsoleSecondCtrlCLeavesNow(t *testing.T) {
 	bin := testutil.Bin("plugvisor")
-	tmp, err := os.MkdirTemp("", "pvq")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(tmp) })
-	home := filepath.Join(tmp, "home")
-	if err := os.MkdirAll(home, 0o700); err != nil {
-		t.Fatal(err)
-	}
+	tmp, home := shortTemp(t, "pvq")
 	config := filepath.Join(tmp, "config.toml")
 	toml := supervisortest.AgentTOML(filepath.Join(tmp, "work"), map[string]string{
 		"stop_grace": `"1h"`, "control_socket": fmt.Sprintf("%q", filepath.Join(tmp, "ctl.sock")),

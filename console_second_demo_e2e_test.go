@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -20,15 +19,7 @@ import (
 // gone.
 func TestSecondDemoConsole(t *testing.T) {
 	bin := testutil.Bin("plugvisor")
-	tmp, err := os.MkdirTemp("", "pv2")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(tmp) })
-	home := filepath.Join(tmp, "home")
-	if err := os.MkdirAll(home, 0o700); err != nil {
-		t.Fatal(err)
-	}
+	tmp, home := shortTemp(t, "pv2")
 	env := append(demoEnv(home, tmp), "XDG_RUNTIME_DIR="+filepath.Join(tmp, "run"))
 
 	first := exec.Command(bin)
