@@ -50,7 +50,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -60,6 +59,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/plugvisor/plugvisor/examples/internal/plainlog"
 	"github.com/plugvisor/plugvisor/sdk"
 )
 
@@ -183,13 +183,7 @@ func (c *Chaos) say(msg string, args ...any) {
 	if !c.Log {
 		return
 	}
-	h := slog.NewTextHandler(c.stderr, &slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
-		if a.Key == slog.TimeKey {
-			return slog.Attr{}
-		}
-		return a
-	}})
-	slog.New(h).Info(msg, args...)
+	plainlog.New(c.stderr).Info(msg, args...)
 }
 
 // flood emits FloodRate records a second in 10 ms steps, carrying fractions.

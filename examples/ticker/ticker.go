@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/plugvisor/plugvisor/examples/internal/plainlog"
 	"github.com/plugvisor/plugvisor/sdk"
 )
 
@@ -30,7 +31,7 @@ func Main(args []string) error {
 		return &sdk.UsageError{Err: errors.New("--interval must be positive")}
 	}
 	if say {
-		t.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{ReplaceAttr: dropTime}))
+		t.Log = plainlog.New(os.Stderr)
 	}
 	return sdk.Run(context.Background(), t)
 }
@@ -40,14 +41,6 @@ type Ticker struct {
 	Interval time.Duration
 	Count    int          // ticks before Run returns; 0 means until shutdown
 	Log      *slog.Logger // nil: quiet
-}
-
-// dropTime leaves the time out of log lines: the supervisor stamps each.
-func dropTime(_ []string, a slog.Attr) slog.Attr {
-	if a.Key == slog.TimeKey {
-		return slog.Attr{}
-	}
-	return a
 }
 
 // Info implements sdk.Plugin.
