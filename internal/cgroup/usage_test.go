@@ -38,8 +38,16 @@ func TestUnlimitedGroupUsage(t *testing.T) {
 		pids, err := g.Procs()
 		return len(pids) == 1 && pids[0] == pid, err
 	})
+	// The child is still reading its go line or loading sleep when it
+	// first shows in the group, and its RSS moves while it does. Usage
+	// reuses a reading while the group uses almost no CPU, so its first
+	// reading must come once the child sleeps for good: sleep, asleep.
+	waitFor(t, "the child asleep in sleep", func() (bool, error) {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+		s := string(b)
+		return strings.HasPrefix(s[strings.IndexByte(s, ' ')+1:], "(sleep) S "), err
+	})
 	page := int64(os.Getpagesize())
-	var mem int64
 	for i := range 2 { // the second read is through the files the first kept open
 		_, m, err := g.Usage(page)
 		if err != nil {
@@ -48,22 +56,24 @@ func TestUnlimitedGroupUsage(t *testing.T) {
 		if m <= 0 {
 			t.Fatalf("Usage %d: memory %d for a group with a running process", i, m)
 		}
-		mem = m
 	}
 	if _, err := g.LimitHits(); err != nil {
 		t.Fatal(err)
 	}
 	if l.V2 != nil && len(l.V2.Use) == 0 {
 		// No memory controller in cgroup2: the figure is the member's RSS.
-		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/statm")
-		if err != nil {
-			t.Fatal(err)
-		}
-		f := strings.Fields(string(b))
-		rss, _ := strconv.ParseInt(f[1], 10, 64)
-		if lo, hi := (rss-64)*page, (rss+64)*page; mem < lo || mem > hi {
-			t.Fatalf("Usage memory %d, the member's statm says %d pages", mem, rss)
-		}
+		waitFor(t, "a Usage between two equal statm reads", func() (bool, error) {
+			before := statmRSS(t, pid)
+			_, mem, err := g.Usage(page)
+			after := statmRSS(t, pid)
+			if err != nil || before != after {
+				return false, err
+			}
+			if lo, hi := (before-64)*page, (before+64)*page; mem < lo || mem > hi {
+				t.Fatalf("Usage memory %d, the member's statm says %d pages", mem, before)
+			}
+			return true, nil
+		})
 	}
 	if err := g.Kill(); err != nil {
 		t.Fatal(err)
@@ -158,6 +168,24 @@ func TestRemoveClosesUsageFiles(t *testing.T) {
 			t.Fatalf("round %d: %d descriptors of the group left open after a failed Remove", i, n)
 		}
 	}
+}
+
+// statmRSS is the resident pages /proc/<pid>/statm reports.
+func statmRSS(t *testing.T, pid int) int64 {
+	t.Helper()
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/statm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 2 {
+		t.Fatalf("statm of %d: %q", pid, b)
+	}
+	rss, err := strconv.ParseInt(f[1], 10, 64)
+	if err != nil {
+		t.Fatalf("statm of %d: %v", pid, err)
+	}
+	return rss
 }
 
 // statmFDs counts this process's descriptors open on a /proc/<pid>/statm.
