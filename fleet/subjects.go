@@ -1,0 +1,97 @@
+package fleet
+
+import "strings"
+
+// Subjects names what one host publishes and serves under a prefix:
+//
+//	<prefix>.rec.<host>.<plugin>.<data_type>   records (into JetStream)
+//	<prefix>.evt.<host>.<plugin>               events (core NATS)
+//	<prefix>.evt.<host>.$supervisor            the supervisor's own events
+//	<prefix>.api.<host>.<op>                   the operator API (micro)
+//	_INBOX_<prefix>_<host>.>                   the host's reply inboxes
+//
+// The host token comes first after the kind so one permission,
+// `<prefix>.rec.<host>.>`, covers all a host may publish of a kind.
+type Subjects struct {
+	Prefix string
+	Host   string
+}
+
+// SupervisorToken stands for the plugin in the subject of an event about
+// no plugin (the supervisor's own log). A plugin name is [A-Za-z0-9_-], so
+// no plugin can be called this.
+const SupervisorToken = "$supervisor"
+
+// Records is the subject of one plugin's records of one data type.
+func (s Subjects) Records(plugin, dataType string) string {
+	return s.Prefix + ".rec." + s.Host + "." + Token(plugin) + "." + Token(dataType)
+}
+
+// AllRecords matches every record of this host.
+func (s Subjects) AllRecords() string { return s.Prefix + ".rec." + s.Host + ".>" }
+
+// Event is the subject of events about plugin ("" for the supervisor's).
+func (s Subjects) Event(plugin string) string {
+	if plugin == "" {
+		plugin = SupervisorToken
+	}
+	return s.Prefix + ".evt." + s.Host + "." + Token(plugin)
+}
+
+// AllEvents matches every event of this host.
+func (s Subjects) AllEvents() string { return s.Prefix + ".evt." + s.Host + ".>" }
+
+// APIGroup is the micro group this host's operator API lives in.
+func (s Subjects) APIGroup() string { return s.Prefix + ".api." + s.Host }
+
+// API is the subject of one operation of this host's API.
+func (s Subjects) API(op string) string { return s.APIGroup() + "." + op }
+
+// Inbox is the prefix of this host's reply subjects: a host's permissions
+// let it subscribe only there, so it cannot read replies meant for others.
+func (s Subjects) Inbox() string {
+	return "_INBOX_" + strings.ReplaceAll(s.Prefix, ".", "_") + "_" + s.Host
+}
+
+// StreamSubjects is what the records stream captures for every host.
+func StreamSubjects(prefix string) string { return prefix + ".rec.>" }
+
+// maxToken bounds a subject token made from a plugin's text.
+const maxToken = 64
+
+// Token makes s one subject token: bytes outside [A-Za-z0-9_-] (the dot
+// that separates tokens, the wildcards, spaces, anything a plugin may put
+// in a data_type) become '_', it is cut to 64 bytes, and an empty one is
+// "_". Plugin names are tokens already; data types need not be, and the
+// record's body still carries the data_type as the plugin wrote it.
+func Token(s string) string {
+	if s == "" {
+		return "_"
+	}
+	if len(s) > maxToken {
+		s = s[:maxToken]
+	}
+	if isToken(s) {
+		return s
+	}
+	b := []byte(s)
+	for i, c := range b {
+		if !tokenByte(c) {
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}
+
+func isToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !tokenByte(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func tokenByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-'
+}
