@@ -1,0 +1,93 @@
+// Package natstest runs a real nats-server inside a test process: JetStream
+// in a temporary directory, loopback on a random port, an optional
+// configuration file (for the fleet's generated permissions), and a stop
+// and a restart on the same port and store, as an outage does.
+package natstest
+
+import (
+	"net"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// Options say what server to run.
+type Options struct {
+	JetStream  bool
+	ConfigFile string // a nats-server config; its listen and store_dir are replaced
+}
+
+// Server is one running nats-server; Stop and Restart keep its port and
+// store, so clients reconnect to it and JetStream finds its streams again.
+type Server struct {
+	t    testing.TB
+	opts *server.Options
+	srv  *server.Server
+}
+
+// Start runs a server until the test ends.
+func Start(t testing.TB, o Options) *Server {
+	t.Helper()
+	opts := &server.Options{}
+	if o.ConfigFile != "" {
+		var err error
+		if opts, err = server.ProcessConfigFile(o.ConfigFile); err != nil {
+			t.Fatalf("nats-server config %s: %v", o.ConfigFile, err)
+		}
+	}
+	opts.Host = "127.0.0.1"
+	opts.Port = server.RANDOM_PORT
+	opts.NoLog, opts.NoSigs = true, true
+	opts.HTTPPort = 0
+	if o.JetStream {
+		opts.JetStream = true
+		opts.StoreDir = t.TempDir()
+	}
+	s := &Server{t: t, opts: opts}
+	s.start()
+	t.Cleanup(s.Stop)
+	return s
+}
+
+func (s *Server) start() {
+	s.t.Helper()
+	srv, err := server.NewServer(s.opts.Clone())
+	if err != nil {
+		s.t.Fatalf("nats-server: %v", err)
+	}
+	go srv.Start()
+	if !srv.ReadyForConnections(20 * time.Second) {
+		srv.Shutdown()
+		s.t.Fatal("nats-server not ready for connections in 20 s")
+	}
+	s.srv = srv
+	// The first start picks a port; a restart keeps it, so clients find
+	// the server where it was.
+	s.opts.Port = srv.Addr().(*net.TCPAddr).Port
+}
+
+// URL is where clients connect.
+func (s *Server) URL() string { return "nats://127.0.0.1:" + strconv.Itoa(s.opts.Port) }
+
+// Server is the running server, for its accounts and JetStream state.
+func (s *Server) Server() *server.Server { return s.srv }
+
+// Stop shuts the server down and waits until it is gone; a stopped server
+// stays stopped.
+func (s *Server) Stop() {
+	if s.srv == nil {
+		return
+	}
+	s.srv.Shutdown()
+	s.srv.WaitForShutdown()
+	s.srv = nil
+}
+
+// Restart starts a stopped server again on its port and store.
+func (s *Server) Restart() {
+	s.t.Helper()
+	s.Stop()
+	s.start()
+}
