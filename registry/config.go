@@ -14,6 +14,7 @@ type Config struct {
 	Agent   Agent
 	Plugins []*Plugin       // sorted by Name
 	Hosts   map[string]Host // nil when the config has no [hosts] table
+	Fleet   *Fleet          // nil when the config has no [fleet] table: the fleet link is off
 }
 
 // Plugin returns the plugin called name, or nil.
@@ -69,6 +70,10 @@ type Agent struct {
 	RestartWindow    time.Duration // ... within this window (default 60s) make a plugin failed
 	ManifestDirs     []string      // absolute dirs scanned for <dir>/<name>/plugin.toml
 	Theme            string        // console theme name; checked by the console, not here
+	// MetricsListen (metrics_listen) is the host:port serving metrics, ""
+	// for none; stored normalised, a bare ":port" or "port" meaning
+	// 127.0.0.1:port.
+	MetricsListen string
 	// Limits are every plugin's default cgroup limits (memory_max,
 	// memory_high, cpu_max, pids_max); a plugin overrides them key by key.
 	Limits Limits

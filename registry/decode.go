@@ -231,6 +231,7 @@ func agentFields(a *Agent) map[string]setter {
 		"restart_window":       duration(&a.RestartWindow, false),
 		"manifest_dirs":        stringList(&a.ManifestDirs, pathElem),
 		"theme":                str(&a.Theme),
+		"metrics_listen":       listen(&a.MetricsListen),
 	}
 	maps.Copy(fields, limitFields(&a.Limits))
 	fields["user"] = account(&a.User)

@@ -43,8 +43,10 @@ func Parse(name string, data []byte) (*Config, error) {
 		"agent":   tableOf(agentFields(&l.cfg.Agent)),
 		"plugins": l.plugins,
 		"hosts":   l.hosts,
+		"fleet":   fleetTable(&l.cfg.Fleet),
 	})
 	finishAgent(&l.cfg.Agent)
+	finishFleet(l.cfg.Fleet, &l.cfg.Agent)
 	for i, dir := range l.cfg.Agent.ManifestDirs {
 		k := keyPath{"agent", "manifest_dirs"}.index(i)
 		if slices.Index(l.cfg.Agent.ManifestDirs, dir) < i {

@@ -74,6 +74,7 @@ func validate(cfg *Config, src sourceMap, errs *Errors) {
 		v.plugin(p)
 	}
 	v.hosts(cfg)
+	v.fleet(cfg.Fleet)
 }
 
 func (v *validator) agent(a *Agent) {
@@ -122,6 +123,7 @@ func (v *validator) agent(a *Agent) {
 		}
 	}
 	v.limits(k, a.Limits, allOwn)
+	v.metricsListen(k.key("metrics_listen"), a.MetricsListen)
 }
 
 func (v *validator) durations(k keyPath, a *Agent) {
