@@ -88,8 +88,9 @@ var sentinels = []struct {
 	{CodeCanceled, context.Canceled},
 }
 
-// wireError turns an API error into an error response.
-func wireError(err error) *Error {
+// WireError turns an API error into an error response: the one mapping
+// of errors to codes every transport of the API shares.
+func WireError(err error) *Error {
 	if e, ok := errors.AsType[*Error](err); ok {
 		return e
 	}

@@ -167,7 +167,7 @@ func (c *conn) hello(req *Request) error {
 	}
 	info, err := c.srv.API.Info(c.ctx)
 	if err != nil {
-		e := wireError(err)
+		e := WireError(err)
 		_ = c.w.send(&Response{Kind: KindResponse, ID: req.ID, Error: e}, false)
 		return answered{err}
 	}
@@ -323,7 +323,7 @@ func (c *conn) respond(id uint64, result any, err error) {
 		if _, ok := result.(*supervisor.Reply); !ok {
 			resp.Result = nil
 		}
-		resp.Error = wireError(err)
+		resp.Error = WireError(err)
 	}
 	err = c.w.send(resp, false)
 	if r, ok := result.(*supervisor.Reply); ok && errors.Is(err, ErrFrameTooLarge) {

@@ -1,0 +1,165 @@
+package fleet
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/plugvisor/plugvisor/control"
+	"github.com/plugvisor/plugvisor/internal/lossy"
+	"github.com/plugvisor/plugvisor/protocol"
+	"github.com/plugvisor/plugvisor/supervisor"
+)
+
+// Bounds of a subscription's queue inside the NATS client, in front of its
+// own: what arrives faster than it is decoded waits there, and what does
+// not fit is dropped by the NATS client and counted here.
+const (
+	SubscriptionPendingBytes = 8 << 20
+	minPendingMsgs           = 1024
+)
+
+// Subscribe implements supervisor.API: the host's events, as its fleet
+// link publishes them on Subjects.AllEvents, and its records, from
+// Subjects.AllRecords, each record one EventRecords event. Nothing is
+// replayed: what was published before the subscription is in History (and,
+// for records, in the stream). It returns once the server has the
+// subscriptions, so anything published after is delivered.
+//
+// No subscriber slows the connection: one that falls behind loses events,
+// counted (Dropped), and the next event it receives is an EventDropped
+// saying how many; the host's own drops arrive the same way. The queue is
+// bounded by buffer events and control.ClientEventBytes bytes, and the NATS
+// client's queue in front of it by SubscriptionPendingBytes; a message that
+// does not decode counts as lost. A loss in the NATS client's queue is seen,
+// and told, when the next message arrives. The channel closes on cancel,
+// when ctx ends, or when the connection closes.
+func (c *Client) Subscribe(ctx context.Context, buffer int) (<-chan supervisor.Event, func(), error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	s := &eventSub{q: lossy.New(buffer, &c.dropped, droppedNotice).WithBudget(control.ClientEventBytes, eventSize), total: &c.dropped}
+	for _, f := range []struct {
+		subject string
+		decode  func(*nats.Msg) (supervisor.Event, error)
+	}{{c.subj.AllEvents(), eventOf}, {c.subj.AllRecords(), recordEventOf}} {
+		if err := s.add(c.nc, f.subject, buffer, f.decode); err != nil {
+			s.close()
+			return nil, nil, fmt.Errorf("host %s: subscribe: %w", c.subj.Host, err)
+		}
+	}
+	fctx, cancel := c.bound(ctx)
+	defer cancel()
+	if err := c.nc.FlushWithContext(fctx); err != nil {
+		s.close()
+		return nil, nil, fmt.Errorf("host %s: subscribe: %w", c.subj.Host, err)
+	}
+	stop := context.AfterFunc(ctx, s.close)
+	return s.q.C(), func() { stop(); s.close() }, nil
+}
+
+// eventSub is one Subscribe: its NATS subscriptions feeding one queue.
+type eventSub struct {
+	q     *lossy.Queue[supervisor.Event]
+	total *atomic.Uint64
+
+	mu     sync.Mutex
+	subs   []*nats.Subscription
+	closed bool
+}
+
+func (s *eventSub) add(nc *nats.Conn, subject string, buffer int, decode func(*nats.Msg) (supervisor.Event, error)) error {
+	f := &feed{q: s.q, total: s.total, decode: decode}
+	sub, err := nc.Subscribe(subject, f.handle)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.subs = append(s.subs, sub)
+	s.mu.Unlock()
+	if err := sub.SetPendingLimits(max(buffer, minPendingMsgs), SubscriptionPendingBytes); err != nil {
+		return err
+	}
+	// A subscription ends with its connection too: the channel must close
+	// then, as after cancel.
+	sub.SetClosedHandler(func(string) { s.close() })
+	if !sub.IsValid() {
+		s.close()
+	}
+	return nil
+}
+
+// close ends every subscription and closes the channel; it may be called
+// any number of times, from any goroutine, the subscriptions' own included.
+func (s *eventSub) close() {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.closed = true
+	subs := s.subs
+	s.mu.Unlock()
+	for _, sub := range subs {
+		_ = sub.Unsubscribe()
+	}
+	s.q.Close()
+}
+
+// feed turns one subscription's messages into events. handle runs on the
+// subscription's one goroutine, so seen needs no lock.
+type feed struct {
+	q      *lossy.Queue[supervisor.Event]
+	total  *atomic.Uint64
+	decode func(*nats.Msg) (supervisor.Event, error)
+	seen   int // messages the NATS client dropped, as last read
+}
+
+func (f *feed) handle(m *nats.Msg) {
+	ev, err := f.decode(m)
+	if err != nil {
+		ev = supervisor.Event{Time: time.Now()}
+	}
+	if d, derr := m.Sub.Dropped(); derr == nil && d > f.seen {
+		f.lose(uint64(d-f.seen), ev)
+		f.seen = d
+	}
+	switch {
+	case err != nil:
+		f.lose(1, ev)
+	case ev.Type == supervisor.EventDropped:
+		// The host's own drops join ours in one notice rather than being
+		// passed on as an event that could itself be lost.
+		f.q.Lost(ev.Dropped, ev)
+	default:
+		f.q.Send(ev)
+	}
+}
+
+// lose counts n events lost here, before the queue, and tells of them.
+func (f *feed) lose(n uint64, next supervisor.Event) {
+	f.total.Add(n)
+	f.q.Lost(n, next)
+}
+
+func eventOf(m *nats.Msg) (supervisor.Event, error) { return DecodeEvent(m.Data) }
+
+// recordEventOf is a record message as the event the engine's bus carries
+// for it: a batch of one.
+func recordEventOf(m *nats.Msg) (supervisor.Event, error) {
+	plugin, instance, rec, err := DecodeRecord(m)
+	if err != nil {
+		return supervisor.Event{}, err
+	}
+	return supervisor.Event{Type: supervisor.EventRecords, Time: time.Unix(0, rec.Timestamp), Plugin: plugin,
+		Instance: instance, Records: []protocol.Record{rec}}, nil
+}
+
+func eventSize(e supervisor.Event) int64 { return e.Size() }
+
+func droppedNotice(n uint64, next supervisor.Event) supervisor.Event {
+	return supervisor.Event{Type: supervisor.EventDropped, Time: next.Time, Dropped: n}
+}
