@@ -261,8 +261,13 @@ func (f *file) read(dst []Item, after uint64, maxItems, maxBytes int) ([]Item, i
 	if err != nil {
 		return dst, 0, false, err
 	}
-	// One read for the batch; the data handed out are slices of it.
-	want := min(f.tailOff-p.off, int64(max(maxBytes, 0))+recHeader*int64(min(maxItems, 1024)))
+	// One read for the batch; the data handed out are slices of it. Its
+	// size is the caller's bound or what the file holds, whichever is less
+	// (compared so that a bound of MaxInt does not overflow).
+	want := f.tailOff - p.off
+	if extra := recHeader * int64(min(maxItems, 1024)); int64(max(maxBytes, 0)) < want-extra {
+		want = int64(maxBytes) + extra
+	}
 	var buf []byte
 	taken, bytes, last := 0, 0, after
 	for p.ord < f.tailOrd && taken < maxItems {

@@ -120,6 +120,8 @@ func charge(b []byte) int64 { return int64(cap(b)) + itemCost }
 // Push appends data, which the spool keeps (the caller must not change it
 // afterwards), and returns its sequence number. When neither tier has room
 // it drops data, counts it, and returns false; it never waits for a reader.
+// A push that finds memory full writes its oldest items to the file, an
+// eighth of memory's budget at once, so most pushes write nothing.
 func (s *Spool) Push(data []byte) (uint64, bool) {
 	c := charge(data)
 	s.mu.Lock()

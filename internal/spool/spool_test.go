@@ -1,6 +1,7 @@
 package spool
 
 import (
+	"math"
 	"strings"
 	"testing"
 )
@@ -189,6 +190,9 @@ func TestNextWindowAndReconnect(t *testing.T) {
 				t.Fatalf("after reconnect %d items, want 7", len(again))
 			}
 			checkConsecutive(t, again, 4, 3)
+			if got := s.Next(nil, 3, math.MaxInt, math.MaxInt); len(got) != 7 {
+				t.Fatalf("without bounds %d items, want 7", len(got))
+			}
 			// A cursor before the head reads from the head.
 			if got := s.Next(nil, 0, 1, 1<<20); len(got) != 1 || got[0].Seq != 4 {
 				t.Fatalf("from 0 after ack 3: %v", got)
