@@ -5,10 +5,11 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+
+	"github.com/plugvisor/plugvisor/internal/natstest"
 )
 
 // serverConfig is what startServer's options set.
@@ -58,34 +59,8 @@ func startServer(t testing.TB, opts ...serverOption) *testServer {
 	for _, o := range opts {
 		o(&c)
 	}
-	so := &server.Options{}
-	if c.configFile != "" {
-		var err error
-		if so, err = server.ProcessConfigFile(c.configFile); err != nil {
-			t.Fatalf("nats-server config %s: %v", c.configFile, err)
-		}
-	}
-	so.Host, so.Port = "127.0.0.1", -1
-	so.NoLog, so.NoSigs = true, true
-	if c.jetStream || so.JetStream {
-		so.JetStream, so.StoreDir = true, t.TempDir()
-	}
-	if c.adjust != nil {
-		c.adjust(so)
-	}
-	s, err := server.NewServer(so)
-	if err != nil {
-		t.Fatalf("nats-server: %v", err)
-	}
-	s.Start()
-	t.Cleanup(func() {
-		s.Shutdown()
-		s.WaitForShutdown()
-	})
-	if !s.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready for connections after 10s")
-	}
-	return &testServer{Server: s, URL: s.ClientURL()}
+	s := natstest.Start(t, natstest.Options{JetStream: c.jetStream, ConfigFile: c.configFile, Configure: c.adjust})
+	return &testServer{Server: s.Server(), URL: s.URL()}
 }
 
 // connect is a connection to the server; cleanup closes it.

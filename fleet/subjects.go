@@ -33,10 +33,14 @@ func (s Subjects) AllRecords() string { return s.Prefix + ".rec." + s.Host + ".>
 // Event is the subject of events about plugin ("" for the supervisor's).
 func (s Subjects) Event(plugin string) string {
 	if plugin == "" {
-		plugin = SupervisorToken
+		return s.Prefix + ".evt." + s.Host + "." + SupervisorToken
 	}
 	return s.Prefix + ".evt." + s.Host + "." + Token(plugin)
 }
+
+// probe is where `plugvisor check` publishes an empty message to learn
+// whether the host may publish events; subscribers ignore it.
+func (s Subjects) probe() string { return s.Prefix + ".evt." + s.Host + ".$probe" }
 
 // AllEvents matches every event of this host.
 func (s Subjects) AllEvents() string { return s.Prefix + ".evt." + s.Host + ".>" }

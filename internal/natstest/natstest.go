@@ -16,7 +16,9 @@ import (
 // Options say what server to run.
 type Options struct {
 	JetStream  bool
-	ConfigFile string // a nats-server config; its listen and store_dir are replaced
+	ConfigFile string // a nats-server config; its listen address is replaced
+	// Configure adjusts the options last, before the first start.
+	Configure func(*server.Options)
 }
 
 // Server is one running nats-server; Stop and Restart keep its port and
@@ -41,9 +43,12 @@ func Start(t testing.TB, o Options) *Server {
 	opts.Port = server.RANDOM_PORT
 	opts.NoLog, opts.NoSigs = true, true
 	opts.HTTPPort = 0
-	if o.JetStream {
+	if o.JetStream || (opts.JetStream && opts.StoreDir == "") {
 		opts.JetStream = true
 		opts.StoreDir = t.TempDir()
+	}
+	if o.Configure != nil {
+		o.Configure(opts)
 	}
 	s := &Server{t: t, opts: opts}
 	s.start()

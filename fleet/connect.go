@@ -1,0 +1,89 @@
+package fleet
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/plugvisor/plugvisor/registry"
+)
+
+// SubjectsOf is this host's subjects under the configured prefix.
+func SubjectsOf(f *registry.Fleet) Subjects { return Subjects{Prefix: f.Prefix, Host: f.Host} }
+
+// StreamOf is the records stream the configuration describes.
+func StreamOf(f *registry.Fleet) StreamConfig {
+	return StreamConfig{
+		Name: f.Stream, Subjects: StreamSubjects(f.Prefix), Create: f.CreateStream,
+		MaxAge: f.StreamMaxAge, MaxBytes: int64(f.StreamMaxBytes), Replicas: f.StreamReplicas,
+		Duplicates: f.DuplicateWindow,
+	}
+}
+
+// Connect opens the host's connection. It returns at once even when no
+// server answers (records spool until one does) unless retry is false, as
+// for `plugvisor check`, which wants to know. The connection buffers
+// nothing while disconnected (the spool does, in bytes it counts), keeps
+// reconnecting forever, and takes its replies on the host's own inbox
+// prefix, the one its permissions allow.
+func Connect(f *registry.Fleet, name string, retry bool, log *slog.Logger) (*nats.Conn, error) {
+	opts, err := options(f, name, log)
+	if err != nil {
+		return nil, err
+	}
+	if retry {
+		opts = append(opts, nats.RetryOnFailedConnect(true))
+	}
+	nc, err := nats.Connect(strings.Join(f.Servers, ","), opts...)
+	if err != nil {
+		return nil, fmt.Errorf("fleet: connect to %s: %w", strings.Join(f.Servers, ", "), err)
+	}
+	return nc, nil
+}
+
+func options(f *registry.Fleet, name string, log *slog.Logger) ([]nats.Option, error) {
+	opts := []nats.Option{
+		nats.Name(name),
+		nats.Timeout(f.ConnectTimeout),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(time.Second),
+		nats.ReconnectJitter(250*time.Millisecond, time.Second),
+		nats.ReconnectBufSize(-1),
+		nats.CustomInboxPrefix(SubjectsOf(f).Inbox()),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			log.Warn("fleet: disconnected; records wait in the spool", "err", err)
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			log.Info("fleet: reconnected", "server", nc.ConnectedUrlRedacted())
+		}),
+		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+			subject := ""
+			if sub != nil {
+				subject = sub.Subject
+			}
+			log.Warn("fleet: server error", "subject", subject, "err", err)
+		}),
+	}
+	switch {
+	case f.Creds != "":
+		opts = append(opts, nats.UserCredentials(f.Creds))
+	case f.NKeySeed != "":
+		o, err := nats.NkeyOptionFromSeed(f.NKeySeed)
+		if err != nil {
+			return nil, fmt.Errorf("fleet: nkey_seed %s: %w", f.NKeySeed, err)
+		}
+		opts = append(opts, o)
+	case f.User != "":
+		opts = append(opts, nats.UserInfo(f.User, f.Password))
+	}
+	if f.TLSCA != "" {
+		opts = append(opts, nats.RootCAs(f.TLSCA))
+	}
+	if f.TLSCert != "" {
+		opts = append(opts, nats.ClientCert(f.TLSCert, f.TLSKey))
+	}
+	return opts, nil
+}

@@ -1,0 +1,253 @@
+package fleet
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/plugvisor/plugvisor/internal/spool"
+)
+
+// publisher sends the spool's records to JetStream in order, at most
+// window bytes unacknowledged. An error on any record in flight (the
+// connection lost, an ack that did not come, the stream missing) rewinds
+// to the oldest unacknowledged record and sends everything from there
+// again: the message ids make the stream drop what it already has, so the
+// stream holds each record once and in push order. The spool is emptied
+// only by acknowledgements, so what was in flight when plugvisor stops is
+// still in a spool file for the next run.
+type publisher struct {
+	js     jetstream.JetStream
+	nc     *nats.Conn
+	spool  *spool.Spool
+	window int
+	log    *slog.Logger
+	stats  *stats
+
+	results chan ackResult // from the ack and error callbacks
+	batch   []spool.Item
+
+	mu       sync.Mutex
+	inflight map[*nats.Msg]uint64 // the current pass's messages, to their seq
+	gen      uint64
+
+	queue []pending // the current pass's records in flight, in seq order
+	bytes int       // their blob bytes
+	sent  uint64    // the last seq sent in this pass
+	// maxSent is the last seq ever sent: a seq at or below it is a resend.
+	maxSent uint64
+	acked   uint64 // every seq up to here is stored
+}
+
+type pending struct {
+	seq   uint64
+	bytes int
+	done  bool
+}
+
+type ackResult struct {
+	seq uint64
+	gen uint64
+	err error
+}
+
+// ackTimeout is how long a record may wait for its ack before the pass is
+// rewound: long enough for a loaded server, short enough that a lost ack
+// costs seconds of delay, never records.
+const ackTimeout = 5 * time.Second
+
+// retryPause is how long a pass waits after an error that was not a lost
+// connection (no stream, permission refused) before sending again.
+const retryPause = time.Second
+
+// maxBatch bounds how many records one read of the spool takes.
+const maxBatch = 256
+
+func newPublisher(nc *nats.Conn, sp *spool.Spool, window int, log *slog.Logger, st *stats) (*publisher, error) {
+	p := &publisher{nc: nc, spool: sp, window: window, log: log, stats: st,
+		results: make(chan ackResult, 1024), inflight: map[*nats.Msg]uint64{}}
+	js, err := jetstream.New(nc,
+		jetstream.WithPublishAsyncTimeout(ackTimeout),
+		jetstream.WithPublishAsyncMaxPending(1<<20), // the window in bytes is the bound
+		jetstream.WithPublishAsyncAckHandler(func(_ jetstream.JetStream, m *nats.Msg, _ *jetstream.PubAck) { p.done(m, nil) }),
+		jetstream.WithPublishAsyncErrHandler(func(_ jetstream.JetStream, m *nats.Msg, err error) { p.done(m, err) }),
+	)
+	if err != nil {
+		return nil, err
+	}
+	p.js = js
+	return p, nil
+}
+
+// done is called on nats.go's goroutines: it only hands the outcome over.
+// A message of an earlier pass is not in inflight any more and is ignored.
+func (p *publisher) done(m *nats.Msg, err error) {
+	p.mu.Lock()
+	seq, ok := p.inflight[m]
+	delete(p.inflight, m)
+	gen := p.gen
+	p.mu.Unlock()
+	if ok {
+		p.results <- ackResult{seq: seq, gen: gen, err: err}
+	}
+}
+
+// run publishes until ctx ends, once the stream has been looked for
+// (looked is closed then): records sent while the stream is being created
+// would only be sent again.
+func (p *publisher) run(ctx context.Context, looked <-chan struct{}) {
+	select {
+	case <-looked:
+	case <-ctx.Done():
+		return
+	}
+	connected := p.nc.StatusChanged(nats.CONNECTED)
+	defer p.nc.RemoveStatusListener(connected)
+	var pause <-chan time.Time
+	for {
+		if pause == nil && p.nc.IsConnected() {
+			if err := p.fill(); err != nil {
+				p.rewind(err)
+				pause = p.pauseFor(err)
+			}
+		}
+		// The spool's signal matters only when a record could go now.
+		ready := p.spool.Ready()
+		if pause != nil || p.bytes >= p.window || !p.nc.IsConnected() {
+			ready = nil
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-ready:
+		case r := <-p.results:
+			p.settle(r)
+			if r.err != nil && r.gen == p.genNow() {
+				p.rewind(r.err)
+				pause = p.pauseFor(r.err)
+			}
+		case <-connected:
+			pause = nil
+		case <-pause:
+			pause = nil
+		}
+	}
+}
+
+// fill sends spooled records after the last one sent while the window has
+// room.
+func (p *publisher) fill() error {
+	for p.bytes < p.window {
+		p.batch = p.spool.Next(p.batch[:0], p.sent, maxBatch, p.window-p.bytes)
+		if len(p.batch) == 0 {
+			return nil
+		}
+		for _, it := range p.batch {
+			if err := p.send(it); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (p *publisher) send(it spool.Item) error {
+	m, err := message(it.Data)
+	if err != nil {
+		// A blob the spool kept intact cannot be corrupt; if one is, it is
+		// dropped and counted rather than stopping every record after it.
+		p.log.Error("fleet: spooled record unreadable; dropped", "seq", it.Seq, "err", err)
+		p.stats.dropped.Add(1)
+		p.stats.droppedBytes.Add(uint64(len(it.Data)))
+		p.queue = append(p.queue, pending{seq: it.Seq, bytes: 0, done: true})
+		p.sent = it.Seq
+		p.advance()
+		return nil
+	}
+	p.mu.Lock()
+	p.inflight[m] = it.Seq
+	p.mu.Unlock()
+	// nats.go would resend a record that found no stream on its own,
+	// after those sent since: out of order. The pass is rewound instead.
+	if _, err := p.js.PublishMsgAsync(m, jetstream.WithRetryAttempts(0)); err != nil {
+		p.mu.Lock()
+		delete(p.inflight, m)
+		p.mu.Unlock()
+		return err
+	}
+	if it.Seq <= p.maxSent {
+		p.stats.retried.Add(1)
+	} else {
+		p.stats.published.Add(1)
+		p.maxSent = it.Seq
+	}
+	p.queue = append(p.queue, pending{seq: it.Seq, bytes: len(it.Data)})
+	p.bytes += len(it.Data)
+	p.sent = it.Seq
+	return nil
+}
+
+// settle marks one record stored and lets the spool go of the stored
+// prefix.
+func (p *publisher) settle(r ackResult) {
+	if r.err != nil || r.gen != p.genNow() {
+		return
+	}
+	p.stats.acked.Add(1)
+	for i := range p.queue {
+		if p.queue[i].seq == r.seq {
+			p.queue[i].done = true
+			break
+		}
+	}
+	p.advance()
+}
+
+func (p *publisher) advance() {
+	n := 0
+	for n < len(p.queue) && p.queue[n].done {
+		p.bytes -= p.queue[n].bytes
+		p.acked = p.queue[n].seq
+		n++
+	}
+	if n > 0 {
+		p.queue = append(p.queue[:0], p.queue[n:]...)
+		p.spool.Ack(p.acked)
+	}
+}
+
+// rewind forgets the pass in flight: the next fill sends again from the
+// oldest record not acknowledged.
+func (p *publisher) rewind(err error) {
+	p.mu.Lock()
+	p.gen++
+	clear(p.inflight)
+	p.mu.Unlock()
+	if len(p.queue) > 0 {
+		p.log.Debug("fleet: resending records not acknowledged", "from", p.acked+1, "records", len(p.queue), "err", err)
+	}
+	p.queue = p.queue[:0]
+	p.bytes = 0
+	p.sent = p.acked
+}
+
+func (p *publisher) genNow() uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.gen
+}
+
+// pauseFor is the wait before the next pass: none for a lost connection
+// (the next one starts once it is back), retryPause otherwise.
+func (p *publisher) pauseFor(err error) <-chan time.Time {
+	if errors.Is(err, nats.ErrDisconnected) || !p.nc.IsConnected() {
+		return nil
+	}
+	p.stats.noteError(err)
+	return time.After(retryPause)
+}
