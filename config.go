@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 
+	"github.com/plugvisor/plugvisor/fleet"
 	"github.com/plugvisor/plugvisor/registry"
 	"github.com/plugvisor/plugvisor/supervisor"
 )
@@ -68,6 +70,13 @@ func runCheck(args []string) int {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return exitUsage
+	}
+	if cfg.Fleet != nil {
+		fmt.Println()
+		if err := fleet.Probe(context.Background(), cfg.Fleet, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return exitFailure
+		}
 	}
 	return exitOK
 }

@@ -165,6 +165,11 @@ func (e engine) serve(f face, scriptOut io.Writer, echo, scriptStops bool) int {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	side, err := e.startBeside(ctx)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "plugvisor:", err)
+		return exitFailure
+	}
 	done := make(chan struct{})
 	var runErr error
 	go func() {
@@ -172,6 +177,7 @@ func (e engine) serve(f face, scriptOut io.Writer, echo, scriptStops bool) int {
 		close(done)
 	}()
 	served := e.serveControl(ctx)
+	sided := side.serve(ctx, e)
 	var stopWithScript context.CancelFunc
 	if scriptStops {
 		stopWithScript = cancel
@@ -184,6 +190,8 @@ func (e engine) serve(f face, scriptOut io.Writer, echo, scriptStops bool) int {
 	}
 	<-done
 	<-served
+	<-sided
+	side.close()
 	if err := cmp.Or(runErr, faceErr); err != nil {
 		e.log.Error("supervisor failed", "err", err)
 		if echo {

@@ -19,9 +19,14 @@ import (
 // reports exactly and which no load on the machine can change, rather than
 // in milliseconds: a dependency that builds a table at init (as
 // go-runewidth's did, 50 ms and megabytes) fails here at once.
+//
+// The fleet link's dependencies set today's figures: the Prometheus client
+// registers its default Go and process collectors in init (its procfs
+// compiles two dozen regexps there, 94 KiB), and nats.go's micro and
+// encoders packages build theirs; none of that can be made lazy from here.
 const (
-	maxInitBytes      = 256 << 10 // all packages together; about 94 KiB today
-	maxInitBytesOnePk = 64 << 10  // any one package; the largest is about 20 KiB today
+	maxInitBytes      = 512 << 10 // all packages together; about 464 KiB today
+	maxInitBytesOnePk = 128 << 10 // any one package; the largest (procfs) is about 94 KiB today
 )
 
 // TestPackageInitStaysSmall runs the binary with GODEBUG=inittrace=1 and

@@ -9,6 +9,7 @@ import (
 	"io"
 	"regexp"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -74,7 +75,7 @@ const (
 )
 
 // confBcryptHash is how nats-server tells a bcrypt hash from a plain password.
-var confBcryptHash = regexp.MustCompile(`^\$2[abxy]\$\d{2}\$`)
+var confBcryptHash = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\$2[abxy]\$\d{2}\$`) })
 
 // NATSConfig writes a nats-server (2.9 and later) config fragment: an
 // authorization block with one user per host and operator, each allowed
@@ -604,7 +605,7 @@ func randomConfPassword() string {
 // the server's config does not hold them.
 func hashConfPasswords(o *PermissionsOptions, cost int) error {
 	hash := func(what string, p *string) error {
-		if *p == "" || confBcryptHash.MatchString(*p) {
+		if *p == "" || confBcryptHash().MatchString(*p) {
 			return nil
 		}
 		h, err := bcrypt.GenerateFromPassword([]byte(*p), cost)

@@ -152,12 +152,14 @@ func metadata(host string, labels map[string]string) map[string]string {
 }
 
 // semVer is the SemVer 2.0 grammar micro requires of a version.
-var semVer = regexp.MustCompile(`^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$`)
+var semVer = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$`)
+})
 
 // microVersion is v as micro takes it: a Go module version loses its "v";
 // a development build ("(devel)", "") is 0.0.0.
 func microVersion(v string) string {
-	if v = strings.TrimPrefix(v, "v"); semVer.MatchString(v) {
+	if v = strings.TrimPrefix(v, "v"); semVer().MatchString(v) {
 		return v
 	}
 	return "0.0.0"

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"sync"
 )
 
 const (
@@ -15,7 +16,9 @@ const (
 	recHeader  = 16 // length, checksum and sequence before each record's data
 )
 
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+// castagnoli is made at first use: every start of plugvisor would pay for
+// a table at init that only a fleet with a spool file needs.
+var castagnoli = sync.OnceValue(func() *crc32.Table { return crc32.MakeTable(crc32.Castagnoli) })
 
 // errUnreadable marks a file that no longer reads back as what was written
 // (a damaged disk, another writer): what it still holds cannot be trusted.
@@ -39,7 +42,7 @@ func checkHeader(path string, b []byte) (uint64, error) {
 		return 0, fmt.Errorf("spool file %s has format version %d; this plugvisor reads version %d", path, v, version)
 	}
 	a := b[ackAt:]
-	if crc32.Checksum(a[:8], castagnoli) != binary.LittleEndian.Uint32(a[8:]) {
+	if crc32.Checksum(a[:8], castagnoli()) != binary.LittleEndian.Uint32(a[8:]) {
 		return 0, nil
 	}
 	return binary.LittleEndian.Uint64(a), nil
@@ -48,7 +51,7 @@ func checkHeader(path string, b []byte) (uint64, error) {
 // putAck encodes the acked sequence seq in 12 bytes of b.
 func putAck(b []byte, seq uint64) {
 	binary.LittleEndian.PutUint64(b, seq)
-	binary.LittleEndian.PutUint32(b[8:], crc32.Checksum(b[:8], castagnoli))
+	binary.LittleEndian.PutUint32(b[8:], crc32.Checksum(b[:8], castagnoli()))
 }
 
 // putRecordHeader encodes the header of the record of data with seq in h.
@@ -60,12 +63,12 @@ func putRecordHeader(h *[recHeader]byte, seq uint64, data []byte) {
 
 // headerCRC starts a record's checksum: the length and the sequence.
 func headerCRC(h []byte) uint32 {
-	return crc32.Update(crc32.Checksum(h[0:4], castagnoli), castagnoli, h[8:16])
+	return crc32.Update(crc32.Checksum(h[0:4], castagnoli()), castagnoli(), h[8:16])
 }
 
 // recordCRC is the checksum of the record with header h and data.
 func recordCRC(h, data []byte) uint32 {
-	return crc32.Update(headerCRC(h), castagnoli, data)
+	return crc32.Update(headerCRC(h), castagnoli(), data)
 }
 
 // recordHead is what a record's header says.
@@ -86,4 +89,4 @@ func parseHead(h []byte, avail int64) (recordHead, bool) {
 	return r, r.seq != 0 && r.length <= avail-recHeader
 }
 
-func crc32Update(c uint32, b []byte) uint32 { return crc32.Update(c, castagnoli, b) }
+func crc32Update(c uint32, b []byte) uint32 { return crc32.Update(c, castagnoli(), b) }
