@@ -135,7 +135,8 @@ type streamRecord struct {
 	seq                      int
 }
 
-// readStream reads every record of host from the stream, in stream order.
+// readStream reads every record of host from the stream, in stream order;
+// url may carry a login.
 func readStream(t *testing.T, url, host string) []streamRecord {
 	t.Helper()
 	nc, err := nats.Connect(url)
@@ -304,4 +305,71 @@ func TestFleetTaskToOneHost(t *testing.T) {
 	}
 	a.stop(t)
 	b.stop(t)
+}
+
+// natsConfig writes a server config: JetStream, and the users
+// `plugvisor fleet nats-config` prints for args.
+func natsConfig(t *testing.T, args ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	users, err := exec.Command(testutil.Bin("plugvisor"), append([]string{"fleet", "nats-config", "--bcrypt=false"}, args...)...).Output()
+	if err != nil {
+		t.Fatalf("fleet nats-config: %v", err)
+	}
+	writeFile(t, filepath.Join(dir, "users.conf"), string(users))
+	main := filepath.Join(dir, "nats.conf")
+	writeFile(t, main, fmt.Sprintf("jetstream { store_dir: %q }\ninclude \"users.conf\"\n", filepath.Join(dir, "js")))
+	return main
+}
+
+// ctlOver runs `plugvisor ctl` against a fleet host over NATS.
+func ctlOver(t *testing.T, url, host string, args ...string) (string, int) {
+	t.Helper()
+	all := append([]string{"ctl", "--nats", url, "--host", host}, args...)
+	out, err := exec.Command(testutil.Bin("plugvisor"), all...).CombinedOutput()
+	return string(out), exitCode(err)
+}
+
+// With the generated permissions, a host publishes and answers only as
+// itself: one that claims another's name with its own credentials stores
+// nothing as that host and answers nothing for it, while the honest host
+// and an operator go on as usual.
+func TestFleetPermissionsHoldForRealHosts(t *testing.T) {
+	conf := natsConfig(t, "--host", "edge-a:pass-a", "--host", "edge-b:pass-b", "--operator", "ops:pass-ops", "--hosts-may-create-stream")
+	srv := natstest.Start(t, natstest.Options{ConfigFile: conf})
+	login := func(user, pass string) string {
+		return fmt.Sprintf("user = %q\npassword = %q\n", user, pass)
+	}
+	honest := startFleetHost(t, srv.URL(), "edge-a", login("edge-a", "pass-a"), tickerPlugin(t, "5ms")+echoPlugin(t))
+	impostor := startFleetHost(t, srv.URL(), "edge-b", login("edge-a", "pass-a"), tickerPlugin(t, "5ms")+echoPlugin(t))
+	for _, h := range []*fleetHost{honest, impostor} {
+		h.stderr.waitFor(t, "instance=ticker from=starting to=running", "instance=echo from=starting to=running")
+	}
+	operator := strings.Replace(srv.URL(), "nats://", "nats://ops:pass-ops@", 1)
+	testutil.WaitUntil(t, "edge-a's records stored", 30*time.Second, func() bool {
+		return value(honest.scrape(t), "plugvisor_fleet_records_acked_total") >= 100
+	})
+	testutil.WaitUntil(t, "the impostor's records refused", 30*time.Second, func() bool {
+		return value(impostor.scrape(t), "plugvisor_fleet_records_published_total") >= 100
+	})
+	if n := value(impostor.scrape(t), "plugvisor_fleet_records_acked_total"); n != 0 {
+		t.Fatalf("the impostor had %v records acknowledged as edge-b", n)
+	}
+	out, code := ctlOver(t, operator, "edge-a", "send", "echo", "1", "hello")
+	if code != 0 || !strings.Contains(out, "hello") {
+		t.Fatalf("ctl send over NATS to edge-a: exit %d\n%s", code, out)
+	}
+	out, code = ctlOver(t, operator, "edge-b", "status")
+	if code != 3 || !strings.Contains(out, "no responders") {
+		t.Fatalf("ctl status of edge-b, served only by an impostor: exit %d, want 3 (no responders)\n%s", code, out)
+	}
+	honest.stop(t)
+	impostor.stop(t)
+	recs := readStream(t, operator, "edge-b")
+	if len(recs) != 0 {
+		t.Fatalf("%d records stored as edge-b by a host logged in as edge-a", len(recs))
+	}
+	if recs := readStream(t, operator, "edge-a"); len(recs) < 100 {
+		t.Fatalf("edge-a: %d records stored", len(recs))
+	}
 }

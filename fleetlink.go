@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"runtime/debug"
 	"time"
@@ -162,4 +163,26 @@ func version() string {
 		return bi.Main.Version
 	}
 	return "0.0.0-dev"
+}
+
+const fleetUsage = `usage: plugvisor fleet nats-config [flags]   (plugvisor fleet nats-config -h)
+  nats-config  print the nats-server users of a fleet: each host may publish
+               and answer only under its own name, operators call hosts' APIs
+`
+
+// runFleet is `plugvisor fleet VERB`.
+func runFleet(args []string) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprint(os.Stderr, fleetUsage)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	switch args[0] {
+	case "nats-config":
+		return fleet.NATSConfigCommand(args[1:], os.Stdout, os.Stderr)
+	}
+	fmt.Fprintf(os.Stderr, "plugvisor fleet: unknown command %q\n%s", args[0], fleetUsage)
+	return exitUsage
 }

@@ -25,8 +25,9 @@ const (
 
 const usage = `usage:
   plugvisor [--config FILE] [--no-tui] [--theme NAME] [--script FILE] [--log-format text|json] [--log-level L] [--data-out FILE]
-  plugvisor attach [--socket PATH | --config FILE] [--theme NAME]
-  plugvisor ctl [--socket PATH | --config FILE] VERB ...   (plugvisor ctl help)
+  plugvisor attach [--socket PATH | --config FILE | --nats URL --host NAME] [--theme NAME]
+  plugvisor ctl [--socket PATH | --config FILE | --nats URL --host NAME] VERB ...   (plugvisor ctl help)
+  plugvisor fleet nats-config --host NAME[:PASSWORD] ... --operator USER[:PASSWORD][@HOSTS] ...
   plugvisor check [--config FILE]
   plugvisor plugin NAME [ARGS]
 `
@@ -55,6 +56,8 @@ func run(args []string) int {
 			return ctl.Main(ctx, args[1:], os.Stdout, os.Stderr)
 		case "attach":
 			return runAttach(args[1:])
+		case "fleet":
+			return runFleet(args[1:])
 		case "help", "-h", "--help":
 			fmt.Print(usage)
 			return exitOK

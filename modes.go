@@ -345,25 +345,21 @@ func runAttach(args []string) int {
 	socket := fs.String("socket", "", "control socket (default: from the config, else the demo's)")
 	config := fs.String("config", "", "config file whose control socket to use")
 	theme := fs.String("theme", "", "console theme")
+	var remote ctl.FleetFlags
+	remote.Register(fs)
 	if err := fs.Parse(args); err != nil {
-		return exitUsage
-	}
-	path, err := ctl.SocketPath(*socket, *config)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "plugvisor attach:", err)
 		return exitUsage
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
-	client, err := control.Dial(ctx, path)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "plugvisor attach: %v\n", err)
-		return exitConnect
+	api, title, closeAPI, code := attachTo(ctx, *socket, *config, remote)
+	if code != exitOK {
+		return code
 	}
-	defer client.Close()
-	err = tui.Run(ctx, client, tui.Options{
-		Theme: *theme, ThemeDir: themeDir(), KeepState: true, Title: "plugvisor — attached to " + path,
-		Lost: client.Done(), LostErr: client.Err,
+	defer closeAPI()
+	err := tui.Run(ctx, api, tui.Options{
+		Theme: *theme, ThemeDir: themeDir(), KeepState: true, Title: "plugvisor — attached to " + title,
+		Lost: api.Done(), LostErr: api.Err,
 	})
 	switch {
 	case errors.Is(err, tui.ErrConnectionLost):
@@ -374,6 +370,38 @@ func runAttach(args []string) int {
 		return exitFailure
 	}
 	return exitOK
+}
+
+// attached is an engine attach reaches remotely: on its control socket or
+// over NATS.
+type attached interface {
+	supervisor.API
+	Done() <-chan struct{}
+	Err() error
+}
+
+// attachTo connects to the engine the flags name: a fleet host over NATS
+// with --nats, else the control socket.
+func attachTo(ctx context.Context, socket, config string, remote ctl.FleetFlags) (attached, string, func(), int) {
+	if remote.URL != "" {
+		c, op, err := remote.Dial("plugvisor attach")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "plugvisor attach:", err)
+			return nil, "", nil, exitConnect
+		}
+		return c, remote.Host + " over NATS", op.Close, exitOK
+	}
+	path, err := ctl.SocketPath(socket, config)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "plugvisor attach:", err)
+		return nil, "", nil, exitUsage
+	}
+	client, err := control.Dial(ctx, path)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "plugvisor attach: %v\n", err)
+		return nil, "", nil, exitConnect
+	}
+	return client, path, func() { client.Close() }, exitOK
 }
 
 // logTarget is stderr headless, through a queue that never makes the

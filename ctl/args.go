@@ -11,6 +11,7 @@ type command struct {
 	verb           string
 	args           []string
 	socket, config string
+	fleet          FleetFlags
 	json, follow   bool
 	n              int
 	timeout        time.Duration
@@ -89,6 +90,7 @@ func parse(args []string) (*command, error) {
 func (c *command) globalFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.socket, "socket", c.socket, "control socket")
 	fs.StringVar(&c.config, "config", c.config, "config file")
+	c.fleet.Register(fs)
 }
 
 func (c *command) verbFlags(fs *flag.FlagSet, which string) {

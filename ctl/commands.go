@@ -17,7 +17,7 @@ import (
 )
 
 // dispatch runs the verb against a connected client.
-func (r *run) dispatch(c *control.Client) error {
+func (r *run) dispatch(c remote) error {
 	ctx, name := r.ctx, ""
 	if len(r.cmd.args) > 0 {
 		name = r.cmd.args[0]
@@ -58,7 +58,7 @@ func (r *run) done(err error, what string) error {
 	return err
 }
 
-func (r *run) status(c *control.Client) error {
+func (r *run) status(c remote) error {
 	snap, err := c.Snapshot(r.ctx)
 	if err != nil {
 		return err
@@ -72,7 +72,7 @@ func (r *run) status(c *control.Client) error {
 	return statusTable(r.out, snap, time.Now())
 }
 
-func (r *run) info(c *control.Client) error {
+func (r *run) info(c remote) error {
 	info, err := c.Info(r.ctx)
 	if err != nil {
 		return err
@@ -100,7 +100,7 @@ func (r *run) withTimeout() (context.Context, context.CancelFunc) {
 	return context.WithCancel(r.ctx)
 }
 
-func (r *run) send(c *control.Client) error {
+func (r *run) send(c remote) error {
 	name, content := r.cmd.args[0], r.cmd.args[2]
 	id, err := strconv.ParseUint(r.cmd.args[1], 10, 32)
 	if err != nil {
@@ -142,7 +142,7 @@ func (r *run) explainTimeout(err error, what string) error {
 	return err
 }
 
-func (r *run) ping(c *control.Client, name string) error {
+func (r *run) ping(c remote, name string) error {
 	ctx, cancel := r.withTimeout()
 	defer cancel()
 	rtt, err := c.Ping(ctx, name)
@@ -162,7 +162,7 @@ func (r *run) ping(c *control.Client, name string) error {
 // logs prints the last lines, then with -f follows new ones. It subscribes
 // before asking for the history so that no line falls between the two; a
 // line in both is printed once.
-func (r *run) logs(c *control.Client, name string) error {
+func (r *run) logs(c remote, name string) error {
 	var events <-chan supervisor.Event
 	if r.cmd.follow {
 		var cancel func()
@@ -203,7 +203,7 @@ func (r *run) logLine(l supervisor.LogLine) {
 
 // events prints events about name (all when empty): the next -n, or with -f
 // every one until interrupted.
-func (r *run) events(c *control.Client, name string) error {
+func (r *run) events(c remote, name string) error {
 	events, cancel, err := c.Subscribe(r.ctx, control.DefaultEventBuffer)
 	if err != nil {
 		return err
@@ -226,7 +226,7 @@ func (r *run) events(c *control.Client, name string) error {
 
 // follow feeds events to fn until fn returns false, ctx ends (a normal end)
 // or the connection is lost.
-func (r *run) follow(c *control.Client, events <-chan supervisor.Event, fn func(supervisor.Event) bool) error {
+func (r *run) follow(c remote, events <-chan supervisor.Event, fn func(supervisor.Event) bool) error {
 	for {
 		select {
 		case <-r.ctx.Done():
@@ -266,7 +266,7 @@ func (r *run) parseScript() (*script.Script, error) {
 	return script.Parse(r.cmd.args[0], f)
 }
 
-func (r *run) script(c *control.Client) error {
+func (r *run) script(c remote) error {
 	s, err := r.parseScript()
 	if err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)

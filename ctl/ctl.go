@@ -10,6 +10,7 @@ import (
 	"os"
 
 	"github.com/plugvisor/plugvisor/control"
+	"github.com/plugvisor/plugvisor/fleet"
 	"github.com/plugvisor/plugvisor/registry"
 	"github.com/plugvisor/plugvisor/supervisor"
 )
@@ -23,7 +24,7 @@ const (
 	ExitTimeout     = 4 // a task or ping timed out
 )
 
-const usage = `usage: plugvisor ctl [--socket PATH | --config FILE] COMMAND [ARGS]
+const usage = `usage: plugvisor ctl [--socket PATH | --config FILE | --nats URL --host NAME] COMMAND [ARGS]
 
 commands:
   status [--json]                    every plugin instance, as a table or a JSON array
@@ -46,7 +47,9 @@ Control characters in what plugins wrote are shown as escapes (\x1b);
 
 The socket is --socket, else the control_socket of the config that
 plugvisor would load (--config, $PLUGVISOR_CONFIG, the default path), else
-the running demo's.
+the running demo's. With --nats, ctl calls host NAME's API over NATS
+instead (--creds FILE or --nkey FILE to log in, --tls-ca FILE, --prefix P
+when the fleet's subjects are not under "plugvisor").
 
 exit codes: 0 ok, 1 operation failed, 2 usage, 3 cannot connect, 4 timeout
 `
@@ -89,13 +92,9 @@ func (r *run) exec() int {
 			return code
 		}
 	}
-	path, err := SocketPath(r.cmd.socket, r.cmd.config)
+	c, code, err := r.dial()
 	if err != nil {
-		return r.fail(ExitUsage, err)
-	}
-	c, err := control.Dial(r.ctx, path)
-	if err != nil {
-		return r.fail(ExitUnreachable, err)
+		return r.fail(code, err)
 	}
 	defer c.Close()
 	if err := r.dispatch(c); err != nil {
@@ -114,7 +113,8 @@ func exitCode(err error) int {
 	switch {
 	case errors.Is(err, errScriptFailed):
 		return ExitFailed
-	case errors.Is(err, control.ErrConnClosed), errors.Is(err, control.ErrPermission):
+	case errors.Is(err, control.ErrConnClosed), errors.Is(err, control.ErrPermission),
+		errors.Is(err, fleet.ErrConnClosed), errors.Is(err, fleet.ErrNoResponders):
 		return ExitUnreachable
 	case errors.Is(err, supervisor.ErrTaskTimeout), errors.Is(err, context.DeadlineExceeded):
 		return ExitTimeout

@@ -3,7 +3,6 @@ package ctl
 import (
 	"fmt"
 
-	"github.com/plugvisor/plugvisor/control"
 	"github.com/plugvisor/plugvisor/supervisor"
 )
 
@@ -12,7 +11,7 @@ import (
 var historyTypes = []supervisor.EventType{supervisor.EventState, supervisor.EventTask, supervisor.EventSupervisorLog}
 
 // history prints the last n events the supervisor kept, oldest first.
-func (r *run) history(c *control.Client, name string) error {
+func (r *run) history(c remote, name string) error {
 	page, err := c.HistoryPage(r.ctx, supervisor.HistoryQuery{Plugin: name, Types: historyTypes, N: r.cmd.n})
 	if err != nil {
 		return err

@@ -37,6 +37,7 @@ type Client struct {
 	subj    Subjects
 	timeout time.Duration
 	dropped atomic.Uint64 // events this client's subscribers lost, all told
+	closed  chan struct{} // an Operator's: closed with its connection
 }
 
 var _ supervisor.API = (*Client)(nil)
@@ -142,10 +143,10 @@ func (c *Client) History(ctx context.Context, q supervisor.HistoryQuery) ([]supe
 
 // HistoryPage asks for history as History does, and says what was left
 // out.
-func (c *Client) HistoryPage(ctx context.Context, q supervisor.HistoryQuery) (HistoryResult, error) {
+func (c *Client) HistoryPage(ctx context.Context, q supervisor.HistoryQuery) (control.HistoryPage, error) {
 	var out HistoryResult
 	err := c.call(ctx, OpHistory, &q, &out)
-	return out, err
+	return control.HistoryPage{Events: out.Events, Omitted: out.Omitted}, err
 }
 
 // bound gives ctx the client's timeout when it has no deadline.
