@@ -169,7 +169,8 @@ func readStream(t *testing.T, url, host string) []streamRecord {
 	}
 	var out []streamRecord
 	for uint64(len(out)) < total {
-		batch, err := c.Fetch(1000, jetstream.FetchMaxWait(5*time.Second))
+		// As many as are left: a fetch of more would wait out its MaxWait.
+		batch, err := c.Fetch(int(min(1000, total-uint64(len(out)))), jetstream.FetchMaxWait(10*time.Second))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -372,4 +373,22 @@ func TestFleetPermissionsHoldForRealHosts(t *testing.T) {
 	if recs := readStream(t, operator, "edge-a"); len(recs) < 100 {
 		t.Fatalf("edge-a: %d records stored", len(recs))
 	}
+}
+
+// A host that starts while its server is down serves its API and sends
+// its records once the server is up.
+func TestFleetHostStartsBeforeItsServer(t *testing.T) {
+	srv := natstest.Start(t, natstest.Options{JetStream: true})
+	srv.Stop()
+	h := startFleetHost(t, srv.URL(), "early", "", tickerPlugin(t, "5ms")+echoPlugin(t))
+	h.stderr.waitFor(t, "no NATS server answers yet", "instance=echo from=starting to=running")
+	srv.Restart()
+	testutil.WaitUntil(t, "records sent once the server is up", 30*time.Second, func() bool {
+		return value(h.scrape(t), "plugvisor_fleet_records_acked_total") >= 50
+	})
+	testutil.WaitUntil(t, "the API served once the server is up", 30*time.Second, func() bool {
+		_, code := ctlOver(t, srv.URL(), "early", "ping", "echo")
+		return code == 0
+	})
+	h.stop(t)
 }

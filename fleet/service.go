@@ -107,7 +107,9 @@ func Serve(o ServiceOptions) (stop func() error, err error) {
 		}
 	}
 	// Once the server has the subscriptions, every caller finds the host.
-	if err := o.Conn.FlushTimeout(10 * time.Second); err != nil {
+	// A host that has no server yet serves from its first connection: the
+	// client library sends them then.
+	if err := flushIfConnected(o.Conn, 10*time.Second); err != nil {
 		_ = svc.Stop()
 		s.refuse()
 		return nil, fmt.Errorf("fleet service for host %s: %w", o.Subjects.Host, err)
@@ -117,13 +119,20 @@ func Serve(o ServiceOptions) (stop func() error, err error) {
 		err := svc.Stop()
 		// Once the server has the unsubscriptions, a request finds no
 		// responders rather than a service on its way out.
-		_ = o.Conn.FlushTimeout(5 * time.Second)
+		_ = flushIfConnected(o.Conn, 5*time.Second)
 		s.running.Wait()
 		if err != nil {
 			return fmt.Errorf("stop fleet service for host %s: %w", o.Subjects.Host, err)
 		}
 		return nil
 	}), nil
+}
+
+func flushIfConnected(nc *nats.Conn, d time.Duration) error {
+	if !nc.IsConnected() {
+		return nil
+	}
+	return nc.FlushTimeout(d)
 }
 
 func (o *ServiceOptions) check() error {
