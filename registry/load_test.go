@@ -161,9 +161,22 @@ func TestExampleLoadsEveryKey(t *testing.T) {
 		RestartBurst: 5, RestartWindow: time.Minute,
 		ManifestDirs: []string{filepath.Join(dir, "plugins.d")}, Theme: "dark",
 		Limits: Limits{MemoryMax: 512 * MiB, MemoryHigh: 384 * MiB, CPUMax: 1, PidsMax: 256}, User: "nobody",
+		MetricsListen: "127.0.0.1:9464",
 	}
 	if fmt.Sprint(cfg.Agent) != fmt.Sprint(wantAgent) {
 		t.Errorf("agent\n got %+v\nwant %+v", cfg.Agent, wantAgent)
+	}
+	wantFleet := Fleet{
+		Servers: []string{"tls://nats-1.example.net:4222", "tls://nats-2.example.net:4222"},
+		Creds:   "/etc/plugvisor/edge-1.creds", TLSCA: "/etc/plugvisor/nats-ca.pem",
+		Host: "edge-1", Labels: map[string]string{"env": "prod", "role": "edge"},
+		Prefix: "plugvisor", Stream: "PLUGVISOR_RECORDS", CreateStream: true,
+		StreamMaxAge: 24 * time.Hour, StreamMaxBytes: GiB, StreamReplicas: 1, DuplicateWindow: 2 * time.Minute,
+		PublishWindow: MiB, SpoolMemory: 16 * MiB, SpoolFile: 256 * MiB, ConnectTimeout: 5 * time.Second,
+		Where: Pos{File: path, Line: lineOf(t, data, "[fleet]")},
+	}
+	if cfg.Fleet == nil || fmt.Sprint(*cfg.Fleet) != fmt.Sprint(wantFleet) {
+		t.Errorf("fleet\n got %+v\nwant %+v", cfg.Fleet, wantFleet)
 	}
 	manifest := filepath.Join(dir, "plugins.d", "ticker", "plugin.toml")
 	if !slices.Equal(cfg.Files, []string{path, manifest}) {
