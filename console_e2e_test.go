@@ -72,7 +72,7 @@ func TestConsoleEndToEnd(t *testing.T) {
 // shortTemp is a temporary directory with a private home in it, removed
 // after the test: short (under /tmp, not t.TempDir's long path), since the
 // demo's sockets live under it and a socket path is limited to 107 bytes.
-func shortTemp(t *testing.T, prefix string) (tmp, home string) {
+func shortTemp(t testing.TB, prefix string) (tmp, home string) {
 	t.Helper()
 	tmp, err := os.MkdirTemp("", prefix)
 	if err != nil {

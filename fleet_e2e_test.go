@@ -37,7 +37,7 @@ type fleetHost struct {
 
 // startFleetHost runs plugvisor as host name against the server at url,
 // with fleetTOML added to its [fleet] table and plugins as its plugins.
-func startFleetHost(t *testing.T, url, name, fleetTOML, plugins string) *fleetHost {
+func startFleetHost(t testing.TB, url, name, fleetTOML, plugins string) *fleetHost {
 	t.Helper()
 	dir, home := shortTemp(t, "pv-fleet-")
 	work := filepath.Join(dir, "w")
@@ -63,7 +63,7 @@ host = %q
 
 // tickerPlugin is a ticker emitting every interval, run from the plugvisor
 // binary itself.
-func tickerPlugin(t *testing.T, interval string) string {
+func tickerPlugin(t testing.TB, interval string) string {
 	self := testutil.Bin("plugvisor")
 	return fmt.Sprintf(`[plugins.ticker]
 exec = %q
@@ -85,7 +85,7 @@ func (h *fleetHost) stop(t *testing.T) {
 }
 
 // scrape reads the host's /metrics with the Prometheus text parser.
-func (h *fleetHost) scrape(t *testing.T) map[string]*dto.MetricFamily {
+func (h *fleetHost) scrape(t testing.TB) map[string]*dto.MetricFamily {
 	t.Helper()
 	resp, err := http.Get(h.metrics)
 	if err != nil {

@@ -45,7 +45,7 @@ func (l *lines) Write(p []byte) (int, error) {
 
 // waitFor waits until every want appears in some line (the deadline only
 // bounds a broken run).
-func (l *lines) waitFor(t *testing.T, want ...string) {
+func (l *lines) waitFor(t testing.TB, want ...string) {
 	t.Helper()
 	var text, missing string
 	if !testutil.Until(45*time.Second, func() bool {
@@ -78,7 +78,7 @@ func (l *lines) text() string {
 	return strings.Join(l.all, "\n")
 }
 
-func startHeadless(t *testing.T, env []string, args ...string) (*exec.Cmd, *lines, *lines) {
+func startHeadless(t testing.TB, env []string, args ...string) (*exec.Cmd, *lines, *lines) {
 	t.Helper()
 	cmd := exec.Command(testutil.Bin("plugvisor"), append([]string{"--no-tui"}, args...)...)
 	cmd.Env = env
@@ -217,14 +217,14 @@ func exitCode(err error) int {
 	return 0
 }
 
-func writeFile(t *testing.T, path, data string) {
+func writeFile(t testing.TB, path, data string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func sha(t *testing.T, path string) string {
+func sha(t testing.TB, path string) string {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
