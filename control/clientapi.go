@@ -54,12 +54,7 @@ func (c *Client) Reload(ctx context.Context) error {
 func (c *Client) SendTask(ctx context.Context, req supervisor.TaskRequest) (supervisor.Reply, error) {
 	out := supervisor.Reply{Plugin: req.Plugin, ID: req.ID, Token: req.Token, Outcome: supervisor.OutcomeNotSent}
 	err := c.call(ctx, &Request{Op: OpSendTask, Name: req.Plugin, TaskID: req.ID, Content: req.Content, Token: req.Token}, &out)
-	if err != nil && !out.Outcome.Final() {
-		out.Outcome = supervisor.OutcomeNotSent
-	}
-	if err != nil && ctx.Err() != nil && out.Outcome == supervisor.OutcomeNotSent {
-		out.Outcome = supervisor.GaveUp(ctx.Err()) // we stopped waiting; the server may still have sent it
-	}
+	out.Settle(ctx, err)
 	return out, err
 }
 

@@ -330,7 +330,7 @@ func (c *conn) respond(id uint64, result any, err error) {
 		// A task's outcome and token must reach the caller whatever its
 		// records weigh: keep the final record, then none, counting the rest.
 		for _, keep := range []int{1, 0} {
-			shrunk := shrink(*r, keep)
+			shrunk := r.KeepLast(keep)
 			resp.Result = &shrunk
 			if err = c.w.send(resp, false); !errors.Is(err, ErrFrameTooLarge) {
 				break
@@ -343,16 +343,4 @@ func (c *conn) respond(id uint64, result any, err error) {
 	if err != nil && !errors.Is(err, net.ErrClosed) {
 		c.log.Debug("control response not sent", "id", id, "err", err)
 	}
-}
-
-// shrink keeps only the last keep records of r, counting the others as
-// dropped.
-func shrink(r supervisor.Reply, keep int) supervisor.Reply {
-	if n := len(r.Records) - keep; n > 0 {
-		cut := r.Records[:n]
-		r.Dropped += n
-		r.DroppedBytes += supervisor.RecordsSize(cut)
-		r.Records = r.Records[n:]
-	}
-	return r
 }

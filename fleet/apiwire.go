@@ -292,7 +292,7 @@ func fitReply(r supervisor.Reply, room int) ([]byte, error) {
 	var b []byte
 	for _, keep := range []int{len(r.Records), 1, 0} {
 		var err error
-		if b, err = json.Marshal(shrink(r, keep)); err != nil {
+		if b, err = json.Marshal(r.KeepLast(keep)); err != nil {
 			return nil, fmt.Errorf("encode reply: %w", err)
 		}
 		if len(b) <= room {
@@ -300,16 +300,4 @@ func fitReply(r supervisor.Reply, room int) ([]byte, error) {
 		}
 	}
 	return b, nil
-}
-
-// shrink keeps only the last keep records of r, counting the others as
-// dropped.
-func shrink(r supervisor.Reply, keep int) supervisor.Reply {
-	if n := len(r.Records) - keep; n > 0 {
-		cut := r.Records[:n]
-		r.Dropped += n
-		r.DroppedBytes += supervisor.RecordsSize(cut)
-		r.Records = r.Records[n:]
-	}
-	return r
 }

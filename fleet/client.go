@@ -107,12 +107,7 @@ func (c *Client) SendTask(ctx context.Context, req supervisor.TaskRequest) (supe
 	out := supervisor.Reply{Plugin: req.Plugin, ID: req.ID, Token: req.Token, Outcome: supervisor.OutcomeNotSent}
 	wire := &SendRequest{Plugin: req.Plugin, ID: req.ID, Content: req.Content, Token: req.Token, Timeout: wireTimeout(left(ctx))}
 	err := c.call(ctx, OpSend, wire, &out)
-	if err != nil && !out.Outcome.Final() {
-		out.Outcome = supervisor.OutcomeNotSent
-	}
-	if err != nil && ctx.Err() != nil && out.Outcome == supervisor.OutcomeNotSent {
-		out.Outcome = supervisor.GaveUp(ctx.Err()) // we stopped waiting; the host may still have sent it
-	}
+	out.Settle(ctx, err)
 	return out, err
 }
 

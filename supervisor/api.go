@@ -250,6 +250,30 @@ func GaveUp(ctxErr error) Outcome {
 	return OutcomeCancelled
 }
 
+// Settle fixes the outcome of a Reply that came back from a remote engine
+// with err: an outcome the far side did not make final becomes not sent,
+// or, when ctx ended first, what giving up makes it (the far side may
+// still have sent the task).
+func (r *Reply) Settle(ctx context.Context, err error) {
+	if err != nil && !r.Outcome.Final() {
+		r.Outcome = OutcomeNotSent
+	}
+	if err != nil && ctx.Err() != nil && r.Outcome == OutcomeNotSent {
+		r.Outcome = GaveUp(ctx.Err())
+	}
+}
+
+// KeepLast keeps only the last n records of r, the final one among them,
+// counting the others as dropped: a reply cut to fit a response.
+func (r Reply) KeepLast(n int) Reply {
+	if cut := len(r.Records) - n; cut > 0 {
+		r.Dropped += cut
+		r.DroppedBytes += RecordsSize(r.Records[:cut])
+		r.Records = r.Records[cut:]
+	}
+	return r
+}
+
 // OK reports whether the plugin answered without error.
 func (o Outcome) OK() bool { return o == OutcomeAnswered }
 
