@@ -311,3 +311,43 @@ func TestFileIsPrivate(t *testing.T) {
 		t.Errorf("a directory open to others: %v", err)
 	}
 }
+
+// A file emptied by acks keeps the last acked sequence in its header: the
+// next run numbers past it, or the run after would take its records for
+// acked and lose them.
+func TestNumberingGoesPastAnEmptiedFile(t *testing.T) {
+	path := filePath(t)
+	opts := Options{MemoryBytes: 4 << 10, FileBytes: 64 << 10, Path: path}
+	first, err := Open(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last uint64
+	for i := range uint64(200) { // far past memory: most go to the file
+		last, _ = first.Push(payload(i, 64))
+	}
+	if first.Stats().FileItems == 0 {
+		t.Fatal("no item reached the file")
+	}
+	first.Ack(100) // into the file: its header keeps 100
+	first.Ack(last)
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	second, err := Open(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range uint64(2) {
+		if seq, ok := second.Push(payload(10+i, 64)); !ok || seq <= 100 {
+			t.Fatalf("after a run that acked up to %d in its file, a new item got seq %d (kept %v)", 100, seq, ok)
+		}
+	}
+	if err := second.Close(); err != nil { // memory's items go to the file
+		t.Fatal(err)
+	}
+	third := open(t, opts)
+	if got := readAll(third, 16, 1<<20); len(got) != 2 || third.Stats().Recovered != 2 {
+		t.Fatalf("the third run recovered %d items (stats %+v), want the second run's 2", len(got), third.Stats())
+	}
+}

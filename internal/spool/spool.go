@@ -106,7 +106,9 @@ func Open(opts Options) (*Spool, error) {
 		}
 		s.file = f
 		s.stats.Recovered, s.stats.CutBytes = rec.items, rec.cut
-		s.next = max(s.next, rec.last+1)
+		// Past the acked sequence too: a file emptied by acks keeps it, and
+		// a record numbered at or below it would be taken for acked.
+		s.next = max(s.next, rec.last+1, rec.acked+1)
 		if rec.items > 0 {
 			s.ready <- struct{}{}
 		}
