@@ -11,6 +11,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/plugvisor/plugvisor/internal/ratelimit"
 	"github.com/plugvisor/plugvisor/internal/spool"
 	"github.com/plugvisor/plugvisor/supervisor"
 )
@@ -46,6 +47,7 @@ type Link struct {
 	consumed chan struct{} // closed once the engine's events have all been taken
 	// unsubscribe closes the subscription; what it holds is still taken.
 	unsubscribe func()
+	tooLargeLog *ratelimit.Limiter
 }
 
 // StartLink subscribes to the engine and starts publishing. Call it before
@@ -61,7 +63,7 @@ func StartLink(ctx context.Context, o LinkOptions) (*Link, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &Link{o: o, consumed: make(chan struct{})}
+	l := &Link{o: o, consumed: make(chan struct{}), tooLargeLog: ratelimit.New(1, time.Minute)}
 	l.enc = recordEncoder{subjects: o.Subjects, idPrefix: []byte(o.Subjects.Host + "." + run + ".")}
 	l.pub, err = newPublisher(o.Conn, o.Spool, o.PublishWindow, o.Log, &l.stats)
 	if err != nil {
@@ -161,7 +163,12 @@ func (l *Link) take(ev *supervisor.Event) {
 	switch ev.Type {
 	case supervisor.EventRecords:
 		for i := range ev.Records {
-			l.o.Spool.Push(l.enc.blob(ev.Plugin, ev.Instance, &ev.Records[i]))
+			b := l.enc.blob(ev.Plugin, ev.Instance, &ev.Records[i])
+			if len(b) > l.maxRecord() {
+				l.tooLarge(ev, len(b))
+				continue
+			}
+			l.o.Spool.Push(b)
 		}
 		return
 	case supervisor.EventDropped:
@@ -170,6 +177,35 @@ func (l *Link) take(ev *supervisor.Event) {
 		l.stats.dropped.Add(ev.Dropped)
 	}
 	l.publishEvent(ev)
+}
+
+// headerRoom is what a record message's subject and headers may take
+// beside its body within the server's payload limit.
+const headerRoom = 1 << 10
+
+// maxRecord is the largest record blob the server can take: one the
+// server refuses would be refused at every attempt, and everything
+// behind it would wait for ever.
+func (l *Link) maxRecord() int {
+	if mp := l.o.Conn.MaxPayload(); mp > headerRoom {
+		return int(mp) - headerRoom
+	}
+	return defaultMaxRecord
+}
+
+// defaultMaxRecord is the limit before the server has said its own: NATS's
+// default max_payload, less the headers.
+const defaultMaxRecord = 1<<20 - headerRoom
+
+// tooLarge drops and counts a record the server could never take; the log
+// says so at most once a minute.
+func (l *Link) tooLarge(ev *supervisor.Event, size int) {
+	l.stats.dropped.Add(1)
+	l.stats.droppedBytes.Add(uint64(size))
+	if ok, held := l.tooLargeLog.Allow(time.Now()); ok {
+		l.o.Log.Warn("fleet: record larger than the server takes; dropped", "plugin", ev.Plugin, "instance", ev.Instance,
+			"bytes", size, "max", l.maxRecord(), "also_dropped_before", held)
+	}
 }
 
 func (l *Link) publishEvent(ev *supervisor.Event) {

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -25,9 +27,13 @@ type linkRig struct {
 	seq  int
 }
 
-func startLinkRig(t *testing.T, spoolBytes int64) *linkRig {
+func startLinkRig(t *testing.T, spoolBytes int64, configure ...func(*server.Options)) *linkRig {
 	t.Helper()
-	srv := natstest.Start(t, natstest.Options{JetStream: true})
+	o := natstest.Options{JetStream: true}
+	if len(configure) > 0 {
+		o.Configure = configure[0]
+	}
+	srv := natstest.Start(t, o)
 	subjects := Subjects{Prefix: "plugvisor", Host: "h1"}
 	nc, err := nats.Connect(srv.URL(), nats.MaxReconnects(-1), nats.ReconnectWait(20*time.Millisecond),
 		nats.ReconnectBufSize(-1), nats.CustomInboxPrefix(subjects.Inbox()))
@@ -167,4 +173,21 @@ func TestLinkOutageSpoolsInOrderAndCountsTheRest(t *testing.T) {
 		t.Fatalf("stored %d records emitted during the outage, the last stored %d of %d", spooled, got[len(got)-1], r.seq)
 	}
 	t.Logf("emitted %d, stored %d, dropped %d, resent %d", r.seq, len(got), s.Dropped, s.Retried)
+}
+
+// A record larger than the server takes is dropped and counted at once:
+// sent, it would be refused at every attempt and hold back every record
+// behind it.
+func TestLinkDropsARecordTheServerCannotTake(t *testing.T) {
+	r := startLinkRig(t, 8<<20, func(o *server.Options) { o.MaxPayload = 8 << 10 })
+	r.emit(10)
+	r.seq++
+	big := protocol.Record{Fields: map[string]string{"data_type": "tick", "seq": strconv.Itoa(r.seq), "blob": strings.Repeat("x", 16<<10)}}
+	r.feed.events <- supervisor.Event{Type: supervisor.EventRecords, Plugin: "ticker", Instance: "ticker", Records: []protocol.Record{big}}
+	r.emit(10)
+	s := r.settled(t)
+	got := r.stored(t)
+	if len(got) != 20 || s.Dropped != 1 || got[10] != 12 {
+		t.Fatalf("stored %d (%v), dropped %d; want the 20 small ones and the big one dropped", len(got), got, s.Dropped)
+	}
 }

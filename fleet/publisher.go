@@ -29,12 +29,16 @@ type publisher struct {
 	log    *slog.Logger
 	stats  *stats
 
-	results chan ackResult // from the ack and error callbacks
-	batch   []spool.Item
+	batch []spool.Item
+
+	// signal wakes the run loop when outcomes wait in outcomes (under mu).
+	signal chan struct{}
+	spare  []ackResult
 
 	mu       sync.Mutex
 	inflight map[*nats.Msg]uint64 // the current pass's messages, to their seq
 	gen      uint64
+	outcomes []ackResult // acks and errors not yet taken by the run loop
 
 	queue []pending // the current pass's records in flight, in seq order
 	bytes int       // their blob bytes
@@ -48,6 +52,7 @@ type pending struct {
 	seq   uint64
 	bytes int
 	done  bool
+	lost  bool // dropped unsent: done, but not acknowledged
 }
 
 type ackResult struct {
@@ -70,7 +75,7 @@ const maxBatch = 256
 
 func newPublisher(nc *nats.Conn, sp *spool.Spool, window int, log *slog.Logger, st *stats) (*publisher, error) {
 	p := &publisher{nc: nc, spool: sp, window: window, log: log, stats: st,
-		results: make(chan ackResult, 1024), inflight: map[*nats.Msg]uint64{}}
+		signal: make(chan struct{}, 1), inflight: map[*nats.Msg]uint64{}}
 	js, err := jetstream.New(nc,
 		jetstream.WithPublishAsyncTimeout(ackTimeout),
 		jetstream.WithPublishAsyncMaxPending(1<<20), // the window in bytes is the bound
@@ -84,16 +89,23 @@ func newPublisher(nc *nats.Conn, sp *spool.Spool, window int, log *slog.Logger, 
 	return p, nil
 }
 
-// done is called on nats.go's goroutines: it only hands the outcome over.
-// A message of an earlier pass is not in inflight any more and is ignored.
+// done is called on nats.go's goroutines, some holding its publisher's
+// lock: it must never wait, so the outcome is queued (at most one a
+// message in flight) and the run loop signalled. A message of an earlier
+// pass is not in inflight any more and is ignored.
 func (p *publisher) done(m *nats.Msg, err error) {
 	p.mu.Lock()
 	seq, ok := p.inflight[m]
-	delete(p.inflight, m)
-	gen := p.gen
+	if ok {
+		delete(p.inflight, m)
+		p.outcomes = append(p.outcomes, ackResult{seq: seq, gen: p.gen, err: err})
+	}
 	p.mu.Unlock()
 	if ok {
-		p.results <- ackResult{seq: seq, gen: gen, err: err}
+		select {
+		case p.signal <- struct{}{}:
+		default:
+		}
 	}
 }
 
@@ -110,11 +122,23 @@ func (p *publisher) run(ctx context.Context, looked <-chan struct{}) {
 	defer p.nc.RemoveStatusListener(connected)
 	var pause <-chan time.Time
 	for {
-		if pause == nil && p.nc.IsConnected() {
-			if err := p.fill(); err != nil {
+		more := false
+		if pause == nil && p.nc.IsConnected() && p.bytes < p.window {
+			var err error
+			if more, err = p.fillBatch(); err != nil {
 				p.rewind(err)
-				pause = p.pauseFor(err)
+				pause, more = p.pauseFor(err), false
 			}
+		}
+		if more { // acks are taken between batches, never after a window's worth
+			select {
+			case <-ctx.Done():
+				return
+			case <-p.signal:
+				pause = p.settleAll(pause)
+			default:
+			}
+			continue
 		}
 		// The spool's signal matters only when a record could go now.
 		ready := p.spool.Ready()
@@ -125,13 +149,13 @@ func (p *publisher) run(ctx context.Context, looked <-chan struct{}) {
 		case <-ctx.Done():
 			return
 		case <-ready:
-		case r := <-p.results:
-			p.settle(r)
-			if r.err != nil && r.gen == p.genNow() {
-				p.rewind(r.err)
-				pause = p.pauseFor(r.err)
-			}
+		case <-p.signal:
+			pause = p.settleAll(pause)
 		case <-connected:
+			// Whatever the old connection had in flight may be lost: send
+			// it again before anything newer, whether or not its errors
+			// have come.
+			p.rewind(nats.ErrDisconnected)
 			pause = nil
 		case <-pause:
 			pause = nil
@@ -139,21 +163,40 @@ func (p *publisher) run(ctx context.Context, looked <-chan struct{}) {
 	}
 }
 
-// fill sends spooled records after the last one sent while the window has
-// room.
-func (p *publisher) fill() error {
-	for p.bytes < p.window {
-		p.batch = p.spool.Next(p.batch[:0], p.sent, maxBatch, p.window-p.bytes)
-		if len(p.batch) == 0 {
-			return nil
+// settleAll takes the outcomes queued so far; an error of the current pass
+// rewinds it, and the pause before the next says how long to wait.
+func (p *publisher) settleAll(pause <-chan time.Time) <-chan time.Time {
+	p.mu.Lock()
+	outcomes := p.outcomes
+	p.outcomes = p.spare[:0]
+	gen := p.gen
+	p.mu.Unlock()
+	for _, r := range outcomes {
+		if r.gen != gen {
+			continue
 		}
-		for _, it := range p.batch {
-			if err := p.send(it); err != nil {
-				return err
-			}
+		if r.err != nil {
+			p.rewind(r.err)
+			gen = p.genNow()
+			pause = p.pauseFor(r.err)
+			continue
+		}
+		p.settle(r)
+	}
+	p.spare = outcomes[:0]
+	return pause
+}
+
+// fillBatch sends one batch of spooled records after the last one sent, as
+// far as the window has room; more says another batch may be waiting.
+func (p *publisher) fillBatch() (more bool, err error) {
+	p.batch = p.spool.Next(p.batch[:0], p.sent, maxBatch, p.window-p.bytes)
+	for _, it := range p.batch {
+		if err := p.send(it); err != nil {
+			return false, err
 		}
 	}
-	return nil
+	return len(p.batch) == maxBatch && p.bytes < p.window, nil
 }
 
 func (p *publisher) send(it spool.Item) error {
@@ -161,10 +204,13 @@ func (p *publisher) send(it spool.Item) error {
 	if err != nil {
 		// A blob the spool kept intact cannot be corrupt; if one is, it is
 		// dropped and counted rather than stopping every record after it.
-		p.log.Error("fleet: spooled record unreadable; dropped", "seq", it.Seq, "err", err)
-		p.stats.dropped.Add(1)
-		p.stats.droppedBytes.Add(uint64(len(it.Data)))
-		p.queue = append(p.queue, pending{seq: it.Seq, bytes: 0, done: true})
+		if it.Seq > p.maxSent { // once, not at every rewind
+			p.log.Error("fleet: spooled record unreadable; dropped", "seq", it.Seq, "err", err)
+			p.stats.dropped.Add(1)
+			p.stats.droppedBytes.Add(uint64(len(it.Data)))
+			p.maxSent = it.Seq
+		}
+		p.queue = append(p.queue, pending{seq: it.Seq, done: true, lost: true})
 		p.sent = it.Seq
 		p.advance()
 		return nil
@@ -195,10 +241,6 @@ func (p *publisher) send(it spool.Item) error {
 // settle marks one record stored and lets the spool go of the stored
 // prefix.
 func (p *publisher) settle(r ackResult) {
-	if r.err != nil || r.gen != p.genNow() {
-		return
-	}
-	p.stats.acked.Add(1)
 	for i := range p.queue {
 		if p.queue[i].seq == r.seq {
 			p.queue[i].done = true
@@ -208,14 +250,20 @@ func (p *publisher) settle(r ackResult) {
 	p.advance()
 }
 
+// advance lets the spool go of the prefix of the pass that is stored, and
+// counts those records acknowledged, each once.
 func (p *publisher) advance() {
-	n := 0
+	n, stored := 0, 0
 	for n < len(p.queue) && p.queue[n].done {
 		p.bytes -= p.queue[n].bytes
 		p.acked = p.queue[n].seq
+		if !p.queue[n].lost {
+			stored++
+		}
 		n++
 	}
 	if n > 0 {
+		p.stats.acked.Add(uint64(stored))
 		p.queue = append(p.queue[:0], p.queue[n:]...)
 		p.spool.Ack(p.acked)
 	}
