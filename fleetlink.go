@@ -51,7 +51,7 @@ func (e engine) startBeside(ctx context.Context) (*beside, error) {
 		return nil, err
 	}
 	if !nc.IsConnected() {
-		e.log.Warn("fleet: no NATS server answers yet; records wait in the spool, the API is served once one does", "servers", f.Servers)
+		e.log.Warn("fleet: no NATS server answers yet; records wait in the spool, the API is served once one does", "servers", fleet.Redacted(f.Servers))
 	}
 	link, err := fleet.StartLink(ctx, fleet.LinkOptions{
 		Conn: nc, API: e.sup, Subjects: fleet.SubjectsOf(f), Stream: fleet.StreamOf(f),

@@ -256,3 +256,30 @@ func TestClientTimeoutWithoutDeadline(t *testing.T) {
 		t.Fatalf("a cancelled task: %+v %v", res.r, res.err)
 	}
 }
+
+// A request whose reply names anything but an inbox is not served: the
+// host would publish its answer there (into its own records, say), and
+// the operation is not done either.
+func TestRequestWithAForgedReplyIsNotServed(t *testing.T) {
+	h := startHost(t, nil)
+	nc := h.srv.connect(t)
+	forged := h.subj.Records("echo", "forged")
+	sub, err := nc.SubscribeSync(forged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.PublishRequest(h.subj.API(fleet.OpStop), forged, []byte(`{"name":"echo"}`)); err != nil {
+		t.Fatal(err)
+	}
+	// A request after it on the same connection is served after it: once
+	// its answer is in, the forged one was dealt with.
+	if _, err := h.client.Snapshot(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := sub.NextMsg(100 * time.Millisecond); err == nil {
+		t.Fatalf("the host answered on %s: %s", forged, m.Data)
+	}
+	if s := h.eng.Status("echo"); s.State != supervisor.StateRunning {
+		t.Fatalf("echo after a stop with a forged reply: %s", s.State)
+	}
+}

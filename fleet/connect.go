@@ -39,7 +39,7 @@ func Connect(f *registry.Fleet, name string, retry bool, log *slog.Logger) (*nat
 	}
 	nc, err := nats.Connect(strings.Join(f.Servers, ","), opts...)
 	if err != nil {
-		return nil, fmt.Errorf("fleet: connect to %s: %w", strings.Join(f.Servers, ", "), err)
+		return nil, fmt.Errorf("fleet: connect to %s: %w", Redacted(f.Servers), err)
 	}
 	return nc, nil
 }
@@ -86,4 +86,10 @@ func options(f *registry.Fleet, name string, log *slog.Logger) ([]nats.Option, e
 		opts = append(opts, nats.ClientCert(f.TLSCert, f.TLSKey))
 	}
 	return opts, nil
+}
+
+// Redacted is the server URLs for messages and logs, a password in any of
+// them hidden: logs reach History, which operators read over the network.
+func Redacted(servers []string) string {
+	return redact(strings.Join(servers, ", "))
 }

@@ -3,6 +3,7 @@ package fleet
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -119,6 +120,9 @@ type feed struct {
 }
 
 func (f *feed) handle(m *nats.Msg) {
+	if strings.HasSuffix(m.Subject, "."+probeToken) {
+		return // `plugvisor check` learning whether it may publish: no event
+	}
 	ev, err := f.decode(m)
 	if err != nil {
 		ev = supervisor.Event{Time: time.Now()}

@@ -62,7 +62,8 @@ func ConnectOperator(o OperatorOptions) (*Operator, error) {
 	return op, nil
 }
 
-// redact hides a password in URLs for messages.
+// redact hides the user information of every URL in a comma-separated
+// list.
 func redact(urls string) string {
 	parts := strings.Split(urls, ",")
 	for i, u := range parts {

@@ -63,8 +63,6 @@ const (
 	natsConfigStream = "PLUGVISOR_RECORDS"
 	// natsServiceName is the micro service every host serves its API as.
 	natsServiceName = "plugvisor"
-	// natsResponseWindow is how long after a request a host may answer it.
-	natsResponseWindow = "2m"
 )
 
 // Bounds on what a config takes from outside.
@@ -260,12 +258,14 @@ type confUser struct {
 	comment              string
 	user, password, nkey string
 	publish, subscribe   []string
-	responses            bool
 }
 
 func hostConfUser(o PermissionsOptions, h HostUser) confUser {
 	s := Subjects{Prefix: o.Prefix, Host: h.Name}
-	pub := []string{s.AllRecords(), s.AllEvents(), "$JS.API.STREAM.INFO." + o.Stream}
+	// Replies go to requesters' inboxes only: allow_responses would let a
+	// requester name any subject as its reply, past every deny, and have
+	// the host publish there (another host's records, say).
+	pub := []string{s.AllRecords(), s.AllEvents(), "$JS.API.STREAM.INFO." + o.Stream, "_INBOX.>"}
 	if o.HostsMayCreateStream {
 		pub = append(pub, "$JS.API.STREAM.CREATE."+o.Stream)
 	}
@@ -279,7 +279,7 @@ func hostConfUser(o PermissionsOptions, h HostUser) confUser {
 	sub = append(sub, s.Inbox()+".>")
 	u := confUser{
 		comment: "host " + confQuote(h.Name), user: hostConfLogin(h), password: h.Password, nkey: h.NKey,
-		publish: pub, subscribe: sub, responses: true,
+		publish: pub, subscribe: sub,
 	}
 	return u
 }
@@ -347,16 +347,16 @@ func writeConfHeader(b *strings.Builder, o PermissionsOptions) {
 # A host publishes its records and events, looks up the stream%s,
 # serves its API and the micro discovery subjects, and receives replies
 # only on its own inbox prefix, so it connects with that custom inbox
-# prefix. allow_responses: a host may answer each request it gets once
-# (micro does), within %s; the bound keeps the server from remembering
-# unanswered requests for ever.
+# prefix. It answers requests on the requesters' _INBOX subjects only:
+# never allow_responses, which would let a requester name any subject as
+# its reply and have the host publish there.
 # An operator calls the hosts' API and discovery, follows their events and
 # records, and reads the stream through consumers. An operator scoped to
 # some hosts reaches only those, and creates only consumers filtered on
 # one of their records (the filter is in the create subject).
 # A password that starts with $2a$ (or $2b$, $2x$, $2y$) is a bcrypt hash.
 
-`, confQuote(o.Prefix), confQuote(o.Stream), create, natsResponseWindow)
+`, confQuote(o.Prefix), confQuote(o.Stream), create)
 }
 
 func writeConfUser(b *strings.Builder, u confUser) {
@@ -369,9 +369,6 @@ func writeConfUser(b *strings.Builder, u confUser) {
 	b.WriteString("      permissions: {\n")
 	writeConfAllow(b, "publish", u.publish)
 	writeConfAllow(b, "subscribe", u.subscribe)
-	if u.responses {
-		fmt.Fprintf(b, "        allow_responses: {max: 1, expires: %s}\n", confQuote(natsResponseWindow))
-	}
 	b.WriteString("      }\n    }\n")
 }
 

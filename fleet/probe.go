@@ -33,7 +33,7 @@ func Probe(ctx context.Context, f *registry.Fleet, w io.Writer) error {
 	}))
 	nc, err := nats.Connect(strings.Join(f.Servers, ","), opts...)
 	if err != nil {
-		fmt.Fprintf(w, "fleet: cannot connect to %s: %v\n", strings.Join(f.Servers, ", "), err)
+		fmt.Fprintf(w, "fleet: cannot connect to %s: %v\n", Redacted(f.Servers), err)
 		return fmt.Errorf("fleet: connect: %w", err)
 	}
 	defer nc.Close()
@@ -91,16 +91,24 @@ func probePermissions(nc *nats.Conn, s Subjects, refused <-chan error, w io.Writ
 	if err != nil {
 		return fmt.Errorf("fleet: permissions probe: %w", err)
 	}
+	// The flush's round trip comes after the server's refusals, but the
+	// error handler runs on another goroutine: the connection's last error
+	// is set already, the handler's queue may be behind.
 	var problems []error
 	for {
 		select {
 		case err := <-refused:
-			fmt.Fprintf(w, "  permissions: refused: %v\n", err)
 			problems = append(problems, err)
 			continue
 		default:
 		}
 		break
+	}
+	if last := nc.LastError(); last != nil && len(problems) == 0 {
+		problems = append(problems, last)
+	}
+	for _, err := range problems {
+		fmt.Fprintf(w, "  permissions: refused: %v\n", err)
 	}
 	if len(problems) == 0 {
 		fmt.Fprintf(w, "  permissions: may serve %s.> and publish events under %s\n", s.APIGroup(), s.Event(""))

@@ -221,6 +221,13 @@ func newService(o ServiceOptions) *service {
 func (s *service) handler(op string) micro.Handler {
 	return micro.HandlerFunc(func(req micro.Request) {
 		reply, body := req.Reply(), req.Data()
+		if !strings.HasPrefix(reply, "_INBOX") {
+			// A reply aimed anywhere but an inbox (a host's record subject,
+			// another service) would have this host publish there: the
+			// request is not served at all.
+			s.log.Debug("fleet request refused: its reply is not an inbox", "op", op, "reply", clip.Text(reply, 128))
+			return
+		}
 		if n := len(body); n > s.maxRequest {
 			s.fail(reply, op, badRequest("%s: request of %d bytes, at most %d", op, n, s.maxRequest), nil)
 			return
@@ -268,8 +275,13 @@ func (s *service) within(d time.Duration) (context.Context, context.CancelFunc) 
 	if d <= 0 {
 		d = s.timeout
 	}
-	return context.WithTimeout(s.ctx, d)
+	// A caller's timeout holds one of the bounded slots as long as it
+	// asks: a year's would hold it until the host restarts.
+	return context.WithTimeout(s.ctx, min(d, MaxRequestTimeout))
 }
+
+// MaxRequestTimeout bounds the timeout a request may bring.
+const MaxRequestTimeout = 10 * time.Minute
 
 // serve answers one request.
 func (s *service) serve(op, reply string, body []byte) {

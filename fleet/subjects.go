@@ -40,7 +40,11 @@ func (s Subjects) Event(plugin string) string {
 
 // probe is where `plugvisor check` publishes an empty message to learn
 // whether the host may publish events; subscribers ignore it.
-func (s Subjects) probe() string { return s.Prefix + ".evt." + s.Host + ".$probe" }
+func (s Subjects) probe() string { return s.Prefix + ".evt." + s.Host + "." + probeToken }
+
+// probeToken is the probe's last token; like SupervisorToken, no plugin
+// can be called this.
+const probeToken = "$probe"
 
 // AllEvents matches every event of this host.
 func (s Subjects) AllEvents() string { return s.Prefix + ".evt." + s.Host + ".>" }

@@ -37,3 +37,10 @@ func TestTokenIsOneBoundedToken(t *testing.T) {
 		t.Error("a token is changed")
 	}
 }
+
+func TestRedactedHidesPasswords(t *testing.T) {
+	got := Redacted([]string{"nats://ops:s3cret@a:4222", "tls://b:4222", "nats://u:p@ss@c:4222"})
+	if strings.Contains(got, "s3cret") || strings.Contains(got, "p@ss") || !strings.Contains(got, "tls://b:4222") {
+		t.Fatalf("Redacted = %q", got)
+	}
+}

@@ -212,6 +212,12 @@ func (v *validator) metricsListen(k keyPath, addr string) {
 	}
 }
 
+// The spool's bounds.
+const (
+	minSpool       = 64 * KiB
+	maxSpoolMemory = 4 * GiB
+)
+
 func (v *validator) fleet(f *Fleet) {
 	if f == nil {
 		return
@@ -347,13 +353,18 @@ func (v *validator) fleetLimits(k keyPath, f *Fleet) {
 	for _, s := range []struct {
 		key string
 		v   Size
-	}{{"stream_max_bytes", f.StreamMaxBytes}, {"spool_memory", f.SpoolMemory}} {
+	}{{"stream_max_bytes", f.StreamMaxBytes}} {
 		if s.v <= 0 {
 			v.fail(k.key(s.key), "must be positive, got %s", s.v)
 		}
 	}
-	if f.SpoolFile < 0 {
-		v.fail(k.key("spool_file"), "must not be negative, got %s", f.SpoolFile)
+	// The spool takes at most 4GiB in memory, and holds a record's blob
+	// whole: what cannot hold one is refused here rather than at start.
+	if f.SpoolMemory < minSpool || f.SpoolMemory > maxSpoolMemory {
+		v.fail(k.key("spool_memory"), "%s is out of range (want %s to %s)", f.SpoolMemory, minSpool, maxSpoolMemory)
+	}
+	if f.SpoolFile != 0 && f.SpoolFile < minSpool {
+		v.fail(k.key("spool_file"), "%s is out of range (want 0, none, or at least %s)", f.SpoolFile, minSpool)
 	}
 	if f.PublishWindow < minPublishWindow || f.PublishWindow > maxPublishWindow {
 		v.fail(k.key("publish_window"), "%s is out of range (want %s to %s)", f.PublishWindow, minPublishWindow, maxPublishWindow)

@@ -153,6 +153,8 @@ func TestFleetMessages(t *testing.T) {
 		{"duplicate window beyond max age only matters when creating", servers + "create_stream = false\nstream_max_age = \"1m\"\nduplicate_window = \"2m\"", nil},
 		{"zero stream_max_bytes", servers + "stream_max_bytes = 0", []string{`6: fleet.stream_max_bytes: must be positive, got 0`}},
 		{"negative spool_file", servers + "spool_file = -1", []string{`6: fleet.spool_file: must not be negative, got -1`}},
+		{"tiny spool_file", servers + `spool_file = "16"`, []string{`6: fleet.spool_file: 16 is out of range (want 0, none, or at least 64KiB)`}},
+		{"tiny spool_memory", servers + `spool_memory = "16"`, []string{`6: fleet.spool_memory: 16 is out of range (want 64KiB to 4GiB)`}},
 		{"spool_file off", servers + "spool_file = 0", nil},
 		{"publish_window bounds", servers + "publish_window = \"4KiB\"", nil},
 		{"publish_window upper bound", servers + "publish_window = \"64MiB\"", nil},
