@@ -84,7 +84,10 @@ func StartLink(ctx context.Context, o LinkOptions) (*Link, error) {
 	}()
 	looked := make(chan struct{})
 	go func() { defer l.wg.Done(); l.pub.run(ctx, looked) }()
-	go func() { defer l.wg.Done(); ensureStream(ctx, o.Conn, l.pub.js, o.Stream, o.Log, &l.stats, looked) }()
+	go func() {
+		defer l.wg.Done()
+		ensureStream(ctx, o.Conn, l.pub.js, o.Stream, o.Log, &l.stats, looked, l.pub.noStream)
+	}()
 	return l, nil
 }
 

@@ -191,3 +191,26 @@ func TestLinkDropsARecordTheServerCannotTake(t *testing.T) {
 		t.Fatalf("stored %d (%v), dropped %d; want the 20 small ones and the big one dropped", len(got), got, s.Dropped)
 	}
 }
+
+// A stream deleted under a running link is made again (create_stream),
+// and the records go on into it.
+func TestLinkMakesALostStreamAgain(t *testing.T) {
+	r := startLinkRig(t, 8<<20)
+	r.emit(100)
+	r.settled(t)
+	nc, err := nats.Connect(r.srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	if err := js.DeleteStream(context.Background(), "PLUGVISOR_RECORDS"); err != nil {
+		t.Fatal(err)
+	}
+	r.emit(100)
+	s := r.settled(t)
+	got := r.stored(t)
+	if len(got) != 100 || got[0] != 101 || s.Dropped != 0 {
+		t.Fatalf("after the stream was lost: stored %d from %v, dropped %d", len(got), got[:min(len(got), 3)], s.Dropped)
+	}
+}

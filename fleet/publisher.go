@@ -33,7 +33,10 @@ type publisher struct {
 
 	// signal wakes the run loop when outcomes wait in outcomes (under mu).
 	signal chan struct{}
-	spare  []ackResult
+	// noStream asks for the stream to be looked for again: a record found
+	// none.
+	noStream chan struct{}
+	spare    []ackResult
 
 	mu       sync.Mutex
 	inflight map[*nats.Msg]uint64 // the current pass's messages, to their seq
@@ -75,7 +78,7 @@ const maxBatch = 256
 
 func newPublisher(nc *nats.Conn, sp *spool.Spool, window int, log *slog.Logger, st *stats) (*publisher, error) {
 	p := &publisher{nc: nc, spool: sp, window: window, log: log, stats: st,
-		signal: make(chan struct{}, 1), inflight: map[*nats.Msg]uint64{}}
+		signal: make(chan struct{}, 1), noStream: make(chan struct{}, 1), inflight: map[*nats.Msg]uint64{}}
 	js, err := jetstream.New(nc,
 		jetstream.WithPublishAsyncTimeout(ackTimeout),
 		jetstream.WithPublishAsyncMaxPending(1<<20), // the window in bytes is the bound
@@ -297,5 +300,11 @@ func (p *publisher) pauseFor(err error) <-chan time.Time {
 		return nil
 	}
 	p.stats.noteError(err)
+	if errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders) {
+		select {
+		case p.noStream <- struct{}{}:
+		default:
+		}
+	}
 	return time.After(retryPause)
 }

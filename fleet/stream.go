@@ -40,35 +40,40 @@ func (c StreamConfig) jsConfig() jetstream.StreamConfig {
 }
 
 // ensureStream finds the stream, or makes it when allowed, once connected,
-// and again after each reconnect until it is found (a server that lost its
-// JetStream state, a stream an administrator provisions later). It never
-// stops publishing: the publisher's own errors say when records cannot be
+// and again after each reconnect and whenever again signals (the
+// publisher found no stream: a server that lost its JetStream state, a
+// stream deleted, one an administrator provisions later). It never stops
+// publishing: the publisher's own errors say when records cannot be
 // stored.
 //
 // looked is closed after the first attempt, whatever its outcome.
-func ensureStream(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, c StreamConfig, log *slog.Logger, st *stats, looked chan<- struct{}) {
+func ensureStream(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, c StreamConfig, log *slog.Logger, st *stats,
+	looked chan<- struct{}, again <-chan struct{}) {
 	connected := nc.StatusChanged(nats.CONNECTED)
 	defer nc.RemoveStatusListener(connected)
 	var once sync.Once
 	defer once.Do(func() { close(looked) })
+	var retry <-chan time.Time
 	for {
 		if nc.IsConnected() {
 			err := findOrCreate(ctx, js, c)
 			once.Do(func() { close(looked) })
-			if err == nil {
-				return
-			}
 			if ctx.Err() != nil {
 				return
 			}
-			st.noteError(err)
-			log.Warn("fleet: records stream not ready; records wait in the spool", "stream", c.Name, "err", err)
+			retry = nil
+			if err != nil {
+				st.noteError(err)
+				log.Warn("fleet: records stream not ready; records wait in the spool", "stream", c.Name, "err", err)
+				retry = time.After(30 * time.Second)
+			}
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-connected:
-		case <-time.After(30 * time.Second):
+		case <-again:
+		case <-retry:
 		}
 	}
 }
