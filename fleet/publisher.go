@@ -1,9 +1,11 @@
 package fleet
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -244,11 +246,10 @@ func (p *publisher) send(it spool.Item) error {
 // settle marks one record stored and lets the spool go of the stored
 // prefix.
 func (p *publisher) settle(r ackResult) {
-	for i := range p.queue {
-		if p.queue[i].seq == r.seq {
-			p.queue[i].done = true
-			break
-		}
+	// The queue is in seq order: a window of thousands is searched, not
+	// walked, for each ack.
+	if i, ok := slices.BinarySearchFunc(p.queue, r.seq, func(q pending, seq uint64) int { return cmp.Compare(q.seq, seq) }); ok {
+		p.queue[i].done = true
 	}
 	p.advance()
 }
@@ -267,7 +268,9 @@ func (p *publisher) advance() {
 	}
 	if n > 0 {
 		p.stats.acked.Add(uint64(stored))
-		p.queue = append(p.queue[:0], p.queue[n:]...)
+		// Resliced, not copied: append moves what is left when it grows,
+		// so each entry is copied a bounded number of times.
+		p.queue = p.queue[n:]
 		p.spool.Ack(p.acked)
 	}
 }
