@@ -5,6 +5,7 @@
 package natstest
 
 import (
+	"math/rand/v2"
 	"net"
 	"strconv"
 	"testing"
@@ -40,7 +41,7 @@ func Start(t testing.TB, o Options) *Server {
 		}
 	}
 	opts.Host = "127.0.0.1"
-	opts.Port = server.RANDOM_PORT
+	opts.Port = quietPort(t)
 	opts.NoLog, opts.NoSigs = true, true
 	opts.HTTPPort = 0
 	if o.JetStream || (opts.JetStream && opts.StoreDir == "") {
@@ -56,6 +57,25 @@ func Start(t testing.TB, o Options) *Server {
 	return s
 }
 
+// quietPort picks a free loopback port below Linux's ephemeral range
+// (32768 and up): the kernel never hands one of those to an outgoing
+// connection, so while the server is stopped no client of this or any
+// other process takes its port, and the restart finds it free. A port
+// another test chose in the meantime is the one way a restart can fail.
+func quietPort(t testing.TB) int {
+	t.Helper()
+	for range 100 {
+		port := 20000 + rand.IntN(12000)
+		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err == nil {
+			ln.Close()
+			return port
+		}
+	}
+	t.Fatal("no free loopback port between 20000 and 32000")
+	return 0
+}
+
 func (s *Server) start() {
 	s.t.Helper()
 	srv, err := server.NewServer(s.opts.Clone())
@@ -68,9 +88,6 @@ func (s *Server) start() {
 		s.t.Fatal("nats-server not ready for connections in 20 s")
 	}
 	s.srv = srv
-	// The first start picks a port; a restart keeps it, so clients find
-	// the server where it was.
-	s.opts.Port = srv.Addr().(*net.TCPAddr).Port
 }
 
 // URL is where clients connect.
