@@ -3,6 +3,7 @@ package fleet
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -46,8 +47,9 @@ func (c *Client) Subscribe(ctx context.Context, buffer int) (<-chan supervisor.E
 	for _, f := range []struct {
 		subject string
 		decode  func(*nats.Msg) (supervisor.Event, error)
-	}{{c.subj.AllEvents(), eventOf}, {c.subj.AllRecords(), recordEventOf}} {
-		if err := s.add(c.nc, f.subject, buffer, f.decode); err != nil {
+		records bool
+	}{{c.subj.AllEvents(), eventOf, false}, {c.subj.AllRecords(), recordEventOf, true}} {
+		if err := s.add(c.nc, f.subject, buffer, f.decode, f.records); err != nil {
 			s.close()
 			return nil, nil, fmt.Errorf("host %s: subscribe: %w", c.subj.Host, err)
 		}
@@ -72,8 +74,11 @@ type eventSub struct {
 	closed bool
 }
 
-func (s *eventSub) add(nc *nats.Conn, subject string, buffer int, decode func(*nats.Msg) (supervisor.Event, error)) error {
+func (s *eventSub) add(nc *nats.Conn, subject string, buffer int, decode func(*nats.Msg) (supervisor.Event, error), records bool) error {
 	f := &feed{q: s.q, total: s.total, decode: decode}
+	if records {
+		f.sent = map[string]uint64{}
+	}
 	sub, err := nc.Subscribe(subject, f.handle)
 	if err != nil {
 		return err
@@ -117,11 +122,47 @@ type feed struct {
 	total  *atomic.Uint64
 	decode func(*nats.Msg) (supervisor.Event, error)
 	seen   int // messages the NATS client dropped, as last read
+	// sent is, for records, the last message id counter seen of each of a
+	// host's runs: the link sends again what was not acknowledged, and
+	// the core subject, unlike the stream, does not drop the copies.
+	sent map[string]uint64
+}
+
+// maxRuns bounds the runs whose last record a subscription remembers.
+const maxRuns = 16
+
+// resent reports whether m is a record this subscription has passed on
+// already: its id is <host>.<run>.<n>, n growing within a run.
+func (f *feed) resent(m *nats.Msg) bool {
+	if f.sent == nil || m.Header == nil {
+		return false
+	}
+	id := m.Header.Get(nats.MsgIdHdr)
+	i := strings.LastIndexByte(id, '.')
+	if i < 0 {
+		return false
+	}
+	n, err := strconv.ParseUint(id[i+1:], 10, 64)
+	if err != nil {
+		return false
+	}
+	run := id[:i]
+	if last, ok := f.sent[run]; ok && n <= last {
+		return true
+	}
+	if _, ok := f.sent[run]; !ok && len(f.sent) >= maxRuns {
+		clear(f.sent) // old runs: forgetting them costs at most a repeat
+	}
+	f.sent[run] = n
+	return false
 }
 
 func (f *feed) handle(m *nats.Msg) {
 	if strings.HasSuffix(m.Subject, "."+probeToken) {
 		return // `plugvisor check` learning whether it may publish: no event
+	}
+	if f.resent(m) {
+		return
 	}
 	ev, err := f.decode(m)
 	if err != nil {

@@ -3,6 +3,7 @@ package fleet_test
 import (
 	"context"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -187,5 +188,34 @@ func TestSubscribeEnds(t *testing.T) {
 	}
 	if _, _, err := c.Subscribe(ctx, 8); err == nil {
 		t.Fatal("subscribed with a context that ended")
+	}
+}
+
+// A record the link sends again after a rewind reaches a live subscriber
+// once: the stream drops the copy by its id, and so does Subscribe.
+func TestSubscribePassesAResentRecordOnce(t *testing.T) {
+	pub, _, events, _ := subscribeEnv(t, 64)
+	send := func(id, seq string) {
+		m := nats.NewMsg(pub.subj.Records("ticker", "tick"))
+		m.Header.Set(fleet.HeaderInstance, "ticker")
+		m.Header.Set(fleet.HeaderTimestamp, "1")
+		m.Header.Set(nats.MsgIdHdr, id)
+		m.Data = []byte(`{"data_type":"tick","seq":"` + seq + `"}`)
+		if err := pub.nc.PublishMsg(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send("h1.runA.1", "1")
+	send("h1.runA.2", "2")
+	send("h1.runA.1", "1") // the rewind: both again, then on
+	send("h1.runA.2", "2")
+	send("h1.runA.3", "3")
+	send("h1.runB.1", "4") // the next run numbers from 1 again
+	var got []string
+	for len(got) < 4 {
+		got = append(got, next(t, events).Records[0].Fields["seq"])
+	}
+	if strings.Join(got, ",") != "1,2,3,4" {
+		t.Fatalf("records passed on: %v", got)
 	}
 }
