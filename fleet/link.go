@@ -175,9 +175,10 @@ func (l *Link) take(ev *supervisor.Event) {
 		}
 		return
 	case supervisor.EventDropped:
-		// The engine counts events, not records: a lost records event is
-		// at least one record lost.
-		l.stats.dropped.Add(ev.Dropped)
+		// Events the engine could not queue for the link, of any type
+		// (records among them): counted as events, since how many
+		// records they held is not known.
+		l.stats.eventsDropped.Add(ev.Dropped)
 	}
 	l.publishEvent(ev)
 }

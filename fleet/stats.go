@@ -9,12 +9,12 @@ import (
 type Stats struct {
 	Connected bool
 	// Records: sent the first time, sent again after a rewind, stored (acks),
-	// and lost: beyond the spool, or never handed to the link because the
-	// engine's subscriber budget was exceeded (counted in events there).
+	// and lost: beyond the spool, or larger than the server takes.
 	Published, Retried, Acked, Dropped, DroppedBytes uint64
 	SpoolRecords, SpoolBytes                         int64
 	// Events on the core subjects: published, and lost (no connection, or
-	// the engine dropped them before the link saw them).
+	// the engine dropped them before the link saw them: those may have
+	// been records, how many is not known).
 	EventsPublished, EventsDropped uint64
 	// LastError is the last error that stopped publishing, for people.
 	LastError string
