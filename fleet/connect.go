@@ -67,23 +67,40 @@ func options(f *registry.Fleet, name string, log *slog.Logger) ([]nats.Option, e
 			log.Warn("fleet: server error", "subject", subject, "err", err)
 		}),
 	}
+	auth, err := login{creds: f.Creds, seed: f.NKeySeed, user: f.User, password: f.Password,
+		ca: f.TLSCA, cert: f.TLSCert, key: f.TLSKey}.options()
+	if err != nil {
+		return nil, fmt.Errorf("fleet: %w", err)
+	}
+	return append(opts, auth...), nil
+}
+
+// login is how a connection proves who it is and checks the server: the
+// one place hosts and operators alike turn it into options.
+type login struct {
+	creds, seed, user, password string
+	ca, cert, key               string
+}
+
+func (l login) options() ([]nats.Option, error) {
+	var opts []nats.Option
 	switch {
-	case f.Creds != "":
-		opts = append(opts, nats.UserCredentials(f.Creds))
-	case f.NKeySeed != "":
-		o, err := nats.NkeyOptionFromSeed(f.NKeySeed)
+	case l.creds != "":
+		opts = append(opts, nats.UserCredentials(l.creds))
+	case l.seed != "":
+		o, err := nats.NkeyOptionFromSeed(l.seed)
 		if err != nil {
-			return nil, fmt.Errorf("fleet: nkey_seed %s: %w", f.NKeySeed, err)
+			return nil, fmt.Errorf("nkey seed %s: %w", l.seed, err)
 		}
 		opts = append(opts, o)
-	case f.User != "":
-		opts = append(opts, nats.UserInfo(f.User, f.Password))
+	case l.user != "":
+		opts = append(opts, nats.UserInfo(l.user, l.password))
 	}
-	if f.TLSCA != "" {
-		opts = append(opts, nats.RootCAs(f.TLSCA))
+	if l.ca != "" {
+		opts = append(opts, nats.RootCAs(l.ca))
 	}
-	if f.TLSCert != "" {
-		opts = append(opts, nats.ClientCert(f.TLSCert, f.TLSKey))
+	if l.cert != "" {
+		opts = append(opts, nats.ClientCert(l.cert, l.key))
 	}
 	return opts, nil
 }

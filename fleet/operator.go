@@ -41,19 +41,11 @@ func ConnectOperator(o OperatorOptions) (*Operator, error) {
 	if o.Timeout > 0 {
 		opts = append(opts, nats.Timeout(o.Timeout))
 	}
-	switch {
-	case o.Creds != "":
-		opts = append(opts, nats.UserCredentials(o.Creds))
-	case o.NKeySeed != "":
-		nk, err := nats.NkeyOptionFromSeed(o.NKeySeed)
-		if err != nil {
-			return nil, fmt.Errorf("nkey seed %s: %w", o.NKeySeed, err)
-		}
-		opts = append(opts, nk)
+	auth, err := login{creds: o.Creds, seed: o.NKeySeed, ca: o.TLSCA}.options()
+	if err != nil {
+		return nil, err
 	}
-	if o.TLSCA != "" {
-		opts = append(opts, nats.RootCAs(o.TLSCA))
-	}
+	opts = append(opts, auth...)
 	nc, err := nats.Connect(o.URL, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", redact(o.URL), err)
