@@ -310,7 +310,7 @@ func operatorConfUser(o PermissionsOptions, op OperatorUser) confUser {
 	}
 	u.publish = append(api, "$SRV.>", "$JS.API.INFO", "$JS.API.STREAM.INFO."+o.Stream)
 	u.publish = append(u.publish, create...)
-	u.publish = append(u.publish, operatorConsumerUse(o.Stream)...)
+	u.publish = append(u.publish, operatorConsumerUse(o.Stream, len(op.Hosts) > 0)...)
 	u.subscribe = append([]string{"_INBOX.>"}, follow...)
 	return u
 }
@@ -319,16 +319,23 @@ func operatorConfUser(o PermissionsOptions, op OperatorUser) confUser {
 // takes: look it up, list, delete, fetch, acknowledge (the acks in the
 // first form and in the one a server has with the js_ack_fc_v2 feature,
 // $JS.ACK.<domain>.<account hash>.<stream>.…).
-func operatorConsumerUse(stream string) []string {
-	return []string{
+func operatorConsumerUse(stream string, scoped bool) []string {
+	use := []string{
 		"$JS.API.CONSUMER.INFO." + stream + ".*",
-		"$JS.API.CONSUMER.DELETE." + stream + ".*",
-		"$JS.API.CONSUMER.NAMES." + stream,
-		"$JS.API.CONSUMER.LIST." + stream,
 		"$JS.API.CONSUMER.MSG.NEXT." + stream + ".*",
 		"$JS.ACK." + stream + ".>",
 		"$JS.ACK.*.*." + stream + ".>",
 	}
+	if scoped {
+		// Listing would show the consumers of other hosts' readers (a
+		// bridge's durable, say) and deleting would stop them: a scoped
+		// operator's own consumers end by their inactivity.
+		return use
+	}
+	return append(use,
+		"$JS.API.CONSUMER.DELETE."+stream+".*",
+		"$JS.API.CONSUMER.NAMES."+stream,
+		"$JS.API.CONSUMER.LIST."+stream)
 }
 
 func writeConfHeader(b *strings.Builder, o PermissionsOptions) {

@@ -520,7 +520,7 @@ func TestNATSConfigOperatorsReadTheStream(t *testing.T) {
 	}
 
 	ops := permDial(t, s, permPassword("ops", "po"))
-	permRead(t, ops, jetstream.ConsumerConfig{}, 3, "")
+	permRead(t, ops, jetstream.ConsumerConfig{}, 3, "", false)
 	durable := fmt.Sprintf(`{"stream_name":%q,"config":{"durable_name":"d1","ack_policy":"explicit"}}`, natsConfigStream)
 	m, err := ops.Request("$JS.API.CONSUMER.DURABLE.CREATE."+natsConfigStream+".d1", []byte(durable), permWait)
 	if err != nil || strings.Contains(string(m.Data), `"error"`) {
@@ -528,7 +528,13 @@ func TestNATSConfigOperatorsReadTheStream(t *testing.T) {
 	}
 
 	alice := permDial(t, s, permPassword("alice", "pal"))
-	permRead(t, alice, jetstream.ConsumerConfig{FilterSubject: sa.AllRecords()}, 2, sa.AllRecords())
+	permRead(t, alice, jetstream.ConsumerConfig{FilterSubject: sa.AllRecords(), InactiveThreshold: time.Minute}, 2, sa.AllRecords(), true)
+	for _, subj := range []string{"$JS.API.CONSUMER.LIST." + natsConfigStream, "$JS.API.CONSUMER.NAMES." + natsConfigStream} {
+		if err := alice.Publish(subj, nil); err != nil {
+			t.Fatal(err)
+		}
+		alice.refused(t, "Publish to", subj)
+	}
 	for _, cfg := range []jetstream.ConsumerConfig{
 		{Name: "alice-b", FilterSubject: sb.AllRecords()},
 		{Name: "alice-all"},
@@ -560,8 +566,9 @@ func TestNATSConfigOperatorsReadTheStream(t *testing.T) {
 }
 
 // read makes a consumer as c, fetches n records, all under want if set,
-// and acks each, waiting for the server to confirm.
-func permRead(t *testing.T, c *permConn, cfg jetstream.ConsumerConfig, n int, want string) {
+// and acks each, waiting for the server to confirm; then deletes it, which
+// a scoped operator may not (its consumers end by their inactivity).
+func permRead(t *testing.T, c *permConn, cfg jetstream.ConsumerConfig, n int, want string, scoped bool) {
 	t.Helper()
 	js, err := jetstream.New(c.Conn)
 	if err != nil {
@@ -597,6 +604,14 @@ func permRead(t *testing.T, c *permConn, cfg jetstream.ConsumerConfig, n int, wa
 		if err := batch.Error(); err != nil {
 			t.Fatalf("fetch: %v", err)
 		}
+	}
+	if scoped {
+		del := "$JS.API.CONSUMER.DELETE." + natsConfigStream + "." + cons.CachedInfo().Name
+		if err := c.Publish(del, nil); err != nil {
+			t.Fatal(err)
+		}
+		c.refused(t, "Publish to", del)
+		return
 	}
 	if err := stream.DeleteConsumer(permCtx(t), cons.CachedInfo().Name); err != nil {
 		t.Fatalf("delete the consumer: %v", err)
