@@ -9,15 +9,12 @@ import (
 
 	ct "github.com/plugvisor/plugvisor/control/controltest"
 	"github.com/plugvisor/plugvisor/internal/percentile"
+	"github.com/plugvisor/plugvisor/internal/testutil"
 	"github.com/plugvisor/plugvisor/supervisor"
 )
 
 // benchConcurrency is the number of tasks kept in flight.
 const benchConcurrency = 64
-
-// benchRounds alternates the two paths so that both see the same share of
-// whatever else the machine is doing.
-const benchRounds = 4
 
 // BenchmarkSendTask sends b.N tasks to the real echo plugin through the
 // embedded API and b.N through the control socket, 64 in flight, against
@@ -29,7 +26,7 @@ func BenchmarkSendTask(b *testing.B) {
 	e := ct.Start(b, ct.Plugin(b, "echo", ct.Bin("echo"), ""), ct.Options{})
 	e.WaitState("echo", supervisor.StateRunning)
 	paths := []*benchPath{{name: "embedded", api: e.Sup}, {name: "control", api: e.Dial()}}
-	inRounds(b, paths)
+	testutil.InRounds(b, paths)
 	for _, p := range paths {
 		b.ReportMetric(float64(len(p.rtts))/p.elapsed.Seconds(), p.name+"-tasks/s")
 		b.ReportMetric(float64(percentile.Of(p.rtts, 50).Microseconds()), p.name+"-p50-µs")
@@ -38,30 +35,8 @@ func BenchmarkSendTask(b *testing.B) {
 	b.ReportMetric(float64(percentile.Of(paths[1].rtts, 50))/float64(percentile.Of(paths[0].rtts, 50)), "p50-ratio")
 }
 
-// contender is one path of a benchmark that alternates paths in rounds.
-type contender interface {
-	label() string
-	run(n int) error
-}
-
-// inRounds shares b.N among the paths in benchRounds rounds, each round
-// starting one path further on, and times only that.
-func inRounds[P contender](b *testing.B, paths []P) {
-	per := max(b.N/benchRounds, 1)
-	b.ResetTimer()
-	for round := range benchRounds {
-		for i := range paths {
-			p := paths[(i+round)%len(paths)]
-			if err := p.run(per); err != nil {
-				b.Fatalf("%s: %v", p.label(), err)
-			}
-		}
-	}
-	b.StopTimer()
-}
-
-func (p *benchPath) label() string { return p.name }
-func (p *seqPath) label() string   { return p.name }
+func (p *benchPath) Label() string { return p.name }
+func (p *seqPath) Label() string   { return p.name }
 
 // benchPath accumulates one path's figures over the rounds.
 type benchPath struct {
@@ -72,7 +47,7 @@ type benchPath struct {
 }
 
 // run sends n tasks, benchConcurrency at a time.
-func (p *benchPath) run(n int) error {
+func (p *benchPath) Run(n int) error {
 	ctx := context.Background()
 	rtts := make([]time.Duration, n)
 	var next atomic.Int64
@@ -123,7 +98,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 		{name: "embedded", call: task(e.Sup)},
 		{name: "control", call: task(e.Dial())},
 	}
-	inRounds(b, paths)
+	testutil.InRounds(b, paths)
 	p50 := map[string]time.Duration{}
 	for _, p := range paths {
 		p50[p.name] = percentile.Of(p.rtts, 50)
@@ -141,7 +116,7 @@ type seqPath struct {
 	rtts []time.Duration
 }
 
-func (p *seqPath) run(n int) error {
+func (p *seqPath) Run(n int) error {
 	for range n {
 		t0 := time.Now()
 		if err := p.call(); err != nil {

@@ -9,13 +9,10 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/plugvisor/plugvisor/fleet"
 	"github.com/plugvisor/plugvisor/internal/percentile"
+	"github.com/plugvisor/plugvisor/internal/testutil"
 	"github.com/plugvisor/plugvisor/supervisor"
 	st "github.com/plugvisor/plugvisor/supervisor/supervisortest"
 )
-
-// benchRounds alternates the paths so that each sees the same share of
-// whatever else the machine is doing.
-const benchRounds = 4
 
 // BenchmarkTaskRoundTrip sends tasks one at a time to the real echo
 // plugin through fleet.Client (client → NATS → service → engine → echo and
@@ -65,17 +62,7 @@ func BenchmarkTaskRoundTrip(b *testing.B) {
 		{name: "engine", call: send(eng.Sup)},
 		{name: "fleet", call: send(client)},
 	}
-	per := max(b.N/benchRounds, 1)
-	b.ResetTimer()
-	for round := range benchRounds {
-		for i := range paths {
-			p := paths[(i+round)%len(paths)]
-			if err := p.run(per); err != nil {
-				b.Fatalf("%s: %v", p.name, err)
-			}
-		}
-	}
-	b.StopTimer()
+	testutil.InRounds(b, paths)
 	mean := map[string]float64{}
 	for _, p := range paths {
 		mean[p.name] = float64(p.total.Nanoseconds()) / float64(len(p.rtts))
@@ -94,7 +81,9 @@ type seqPath struct {
 	total time.Duration
 }
 
-func (p *seqPath) run(n int) error {
+func (p *seqPath) Label() string { return p.name }
+
+func (p *seqPath) Run(n int) error {
 	for range n {
 		t0 := time.Now()
 		if err := p.call(); err != nil {

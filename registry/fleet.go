@@ -341,11 +341,7 @@ func (v *validator) fleetLimits(k keyPath, f *Fleet) {
 		"duplicate_window": f.DuplicateWindow,
 		"connect_timeout":  f.ConnectTimeout,
 	}
-	for _, key := range slices.Sorted(maps.Keys(positive)) {
-		if positive[key] <= 0 {
-			v.fail(k.key(key), "must be positive, got %s", positive[key])
-		}
-	}
+	v.positive(k, positive)
 	if f.CreateStream && f.DuplicateWindow > f.StreamMaxAge && f.StreamMaxAge > 0 {
 		v.fail(k.key("duplicate_window"), "duplicate_window (%s) must not exceed stream_max_age (%s): JetStream refuses to create such a stream",
 			f.DuplicateWindow, f.StreamMaxAge)

@@ -134,11 +134,7 @@ func (v *validator) durations(k keyPath, a *Agent) {
 		"task_timeout":         a.TaskTimeout,
 		"restart_window":       a.RestartWindow,
 	}
-	for _, key := range slices.Sorted(maps.Keys(positive)) {
-		if positive[key] <= 0 {
-			v.fail(k.key(key), "must be positive, got %s", positive[key])
-		}
-	}
+	v.positive(k, positive)
 	if a.StopGrace < 0 {
 		v.fail(k.key("stop_grace"), "must not be negative, got %s", a.StopGrace)
 	}
@@ -284,5 +280,15 @@ func (v *validator) hosts(cfg *Config) {
 		}
 		v.errs.add(v.src.pos(k), "agent.host", "host %q is not in [hosts] (%s): set agent.host or add [hosts.%s]",
 			cfg.Agent.Host, has, cfg.Agent.Host)
+	}
+}
+
+// positive fails every duration of durations, by key, that is not above
+// zero; in key order, so the messages come out the same each time.
+func (v *validator) positive(k keyPath, durations map[string]time.Duration) {
+	for _, key := range slices.Sorted(maps.Keys(durations)) {
+		if durations[key] <= 0 {
+			v.fail(k.key(key), "must be positive, got %s", durations[key])
+		}
 	}
 }
