@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/plugvisor/plugvisor/protocol"
@@ -213,6 +214,36 @@ type PluginStatus struct {
 	OOMKills          uint64 `json:"oom_kills,omitempty"`       // processes OOM-killed at memory_max, all runs
 	PidsLimitHits     uint64 `json:"pids_limit_hits,omitempty"` // forks refused at pids_max, all runs
 	Counters
+
+	// On an API over many hosts (a fleet), the host that runs the
+	// instance; Name and Instance are then qualified, "HOST/NAME" (see
+	// QualifiedName), so every face keys and routes rows as before. Empty
+	// on one host's API.
+	Host       string            `json:"host,omitempty"`
+	HostLabels map[string]string `json:"host_labels,omitempty"`
+	// When the host last answered, and whether it has stopped answering:
+	// an unreachable host's rows are kept as last seen, never dropped.
+	HostLastSeen    time.Time `json:"host_last_seen,omitzero"`
+	HostUnreachable bool      `json:"host_unreachable,omitempty"`
+}
+
+// HostSeparator joins a host and a plugin or instance name on an API over
+// many hosts. Host names are NATS subject tokens (letters, digits, '_' and
+// '-'), so the first separator always ends the host.
+const HostSeparator = "/"
+
+// QualifiedName is name as an API over many hosts names it on host.
+func QualifiedName(host, name string) string {
+	if host == "" {
+		return name
+	}
+	return host + HostSeparator + name
+}
+
+// SplitHost splits a qualified name into its host and the name on that
+// host; ok is false when name names no host.
+func SplitHost(name string) (host, local string, ok bool) {
+	return strings.Cut(name, HostSeparator)
 }
 
 // Uptime is how long the current process has been running.
@@ -335,6 +366,9 @@ type Event struct {
 	Time     time.Time `json:"time"`
 	Plugin   string    `json:"plugin"`
 	Instance string    `json:"instance"`
+	// Host is set by an API over many hosts, which then qualifies Plugin
+	// and Instance as in PluginStatus.
+	Host string `json:"host,omitempty"`
 
 	State  State  `json:"state,omitempty"`
 	Prev   State  `json:"prev,omitempty"`
