@@ -464,7 +464,8 @@ generated passwords are printed on stderr, once.
   --operator USER[:PASSWORD][@HOST,...]
                                an operator, scoped to the hosts after the
                                last @ (no @: all hosts; a PASSWORD holding
-                               an @ ends with a bare @ for all hosts)
+                               an @ ends with a bare @ for all hosts); USER
+                               is [A-Za-z0-9_-]: its inbox is _INBOX_OP.USER
   --operator-nkey UKEY[@HOST,...]
                                an operator that signs in with a user NKey
   --prefix P                   subject prefix (default plugvisor)
