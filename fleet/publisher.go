@@ -18,13 +18,14 @@ import (
 // publisher sends the spool's records to JetStream in order, at most
 // window bytes unacknowledged. The window counts every record published
 // and not yet answered (acked, refused or timed out), whatever the pass it
-// was sent in: a rewind does not make nats.go forget what it holds. An error on any record in flight (the
-// connection lost, an ack that did not come, the stream missing) rewinds
-// to the oldest unacknowledged record and sends everything from there
-// again: the message ids make the stream drop what it already has, so the
-// stream holds each record once and in push order. The spool is emptied
-// only by acknowledgements, so what was in flight when plugvisor stops is
-// still in a spool file for the next run.
+// was sent in: a rewind does not make nats.go forget what it holds. An
+// error on any record in flight (the connection lost, an ack that did not
+// come, the stream missing) rewinds to the oldest unacknowledged record
+// and sends everything from there again: the message ids make the stream
+// drop what it already has, so the stream holds each record once and in
+// push order. The spool is emptied only by acknowledgements, so what was
+// in flight when plugvisor stops is still in a spool file for the next
+// run.
 type publisher struct {
 	js     jetstream.JetStream
 	nc     *nats.Conn
