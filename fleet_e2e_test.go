@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -139,12 +140,13 @@ type streamRecord struct {
 // url may carry a login.
 func readStream(t *testing.T, url, host string) []streamRecord {
 	t.Helper()
-	nc, err := nats.Connect(url)
+	// As an operator's tool: the replies on the operator's own inbox.
+	op, err := fleet.ConnectOperator(fleet.OperatorOptions{URL: url, Name: "readStream"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
+	defer op.Close()
+	js, err := jetstream.New(op.Conn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -359,6 +361,15 @@ func TestFleetPermissionsHoldForRealHosts(t *testing.T) {
 	out, code := ctlOver(t, operator, "edge-a", "send", "echo", "1", "hello")
 	if code != 0 || !strings.Contains(out, "hello") {
 		t.Fatalf("ctl send over NATS to edge-a: exit %d\n%s", code, out)
+	}
+	pwFile := filepath.Join(t.TempDir(), "ops.password")
+	writeFile(t, pwFile, "pass-ops\n")
+	if err := os.Chmod(pwFile, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, code = ctlOver(t, srv.URL(), "edge-a", "--user", "ops", "--password-file", pwFile, "ping", "echo")
+	if code != 0 {
+		t.Fatalf("ctl ping over NATS with --user and --password-file: exit %d\n%s", code, out)
 	}
 	out, code = ctlOver(t, operator, "edge-b", "status")
 	if code != 3 || !strings.Contains(out, "no responders") {

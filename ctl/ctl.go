@@ -48,8 +48,11 @@ Control characters in what plugins wrote are shown as escapes (\x1b);
 The socket is --socket, else the control_socket of the config that
 plugvisor would load (--config, $PLUGVISOR_CONFIG, the default path), else
 the running demo's. With --nats, ctl calls host NAME's API over NATS
-instead (--creds FILE or --nkey FILE to log in, --tls-ca FILE, --prefix P
-when the fleet's subjects are not under "plugvisor").
+instead (--creds FILE, --nkey FILE, or --user NAME --password-file FILE to
+log in, --tls-ca FILE, --prefix P when the fleet's subjects are not under
+"plugvisor"). Replies arrive on the operator's own inbox, _INBOX_OP.<user>
+(the --user, the URL's user or the NKey's public key), as the generated
+permissions allow.
 
 exit codes: 0 ok, 1 operation failed, 2 usage, 3 cannot connect, 4 timeout
 `

@@ -23,9 +23,11 @@ type remote interface {
 }
 
 // FleetFlags say how to reach a host over NATS: --nats URL --host NAME,
-// with --creds or --nkey to log in, --tls-ca and --prefix.
+// with --creds, --nkey or --user and --password-file to log in, --tls-ca
+// and --prefix.
 type FleetFlags struct {
 	URL, Host, Prefix, Creds, NKey, CA string
+	User, PasswordFile                 string
 }
 
 // Register adds the flags to fs (again on each flag set of a command line
@@ -36,6 +38,8 @@ func (f *FleetFlags) Register(fs *flag.FlagSet) {
 	fs.StringVar(&f.Prefix, "prefix", cmp.Or(f.Prefix, "plugvisor"), "the fleet's subject prefix")
 	fs.StringVar(&f.Creds, "creds", f.Creds, "NATS .creds file")
 	fs.StringVar(&f.NKey, "nkey", f.NKey, "NATS NKey seed file")
+	fs.StringVar(&f.User, "user", f.User, "NATS user, with --password-file")
+	fs.StringVar(&f.PasswordFile, "password-file", f.PasswordFile, "file holding the NATS user's password (mode 0600)")
 	fs.StringVar(&f.CA, "tls-ca", f.CA, "CA file for tls:// servers")
 }
 
@@ -83,7 +87,11 @@ func (f FleetFlags) Dial(name string) (*fleet.Client, *fleet.Operator, error) {
 	if f.Host == "" {
 		return nil, nil, fmt.Errorf("%w: --nats needs --host NAME, the fleet host to call", errUsage)
 	}
-	op, err := fleet.ConnectOperator(fleet.OperatorOptions{URL: f.URL, Creds: f.Creds, NKeySeed: f.NKey, TLSCA: f.CA, Name: name})
+	if (f.User == "") != (f.PasswordFile == "") {
+		return nil, nil, fmt.Errorf("%w: --user and --password-file go together", errUsage)
+	}
+	op, err := fleet.ConnectOperator(fleet.OperatorOptions{URL: f.URL, Creds: f.Creds, NKeySeed: f.NKey,
+		User: f.User, PasswordFile: f.PasswordFile, TLSCA: f.CA, Name: name})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/plugvisor/plugvisor/internal/ratelimit"
 	"github.com/plugvisor/plugvisor/registry"
 )
 
@@ -59,13 +60,7 @@ func options(f *registry.Fleet, name string, log *slog.Logger) ([]nats.Option, e
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			log.Info("fleet: reconnected", "server", nc.ConnectedUrlRedacted())
 		}),
-		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
-			subject := ""
-			if sub != nil {
-				subject = sub.Subject
-			}
-			log.Warn("fleet: server error", "subject", subject, "err", err)
-		}),
+		nats.ErrorHandler(serverErrorLog(log)),
 	}
 	auth, err := login{creds: f.Creds, seed: f.NKeySeed, user: f.User, password: f.Password,
 		ca: f.TLSCA, cert: f.TLSCert, key: f.TLSKey}.options()
@@ -73,6 +68,24 @@ func options(f *registry.Fleet, name string, log *slog.Logger) ([]nats.Option, e
 		return nil, fmt.Errorf("fleet: %w", err)
 	}
 	return append(opts, auth...), nil
+}
+
+// serverErrorLog logs the server's asynchronous errors at most a few a
+// minute: an operator out of this host's scope that asks for discovery in
+// a loop has the host's every answer refused, and must not flood its log.
+func serverErrorLog(log *slog.Logger) nats.ErrHandler {
+	limit := ratelimit.New(5, time.Minute)
+	return func(_ *nats.Conn, sub *nats.Subscription, err error) {
+		ok, held := limit.Allow(time.Now())
+		if !ok {
+			return
+		}
+		subject := ""
+		if sub != nil {
+			subject = sub.Subject
+		}
+		log.Warn("fleet: server error", "subject", subject, "err", err, "not_logged", held)
+	}
 }
 
 // login is how a connection proves who it is and checks the server: the

@@ -29,6 +29,13 @@ type linkRig struct {
 
 func startLinkRig(t *testing.T, spoolBytes int64, configure ...func(*server.Options)) *linkRig {
 	t.Helper()
+	stream := StreamConfig{Name: "PLUGVISOR_RECORDS", Subjects: StreamSubjects("plugvisor"), Create: true, Duplicates: time.Minute}
+	return startLinkRigStream(t, spoolBytes, stream, configure...)
+}
+
+// startLinkRigStream is startLinkRig with the link's stream settings.
+func startLinkRigStream(t *testing.T, spoolBytes int64, stream StreamConfig, configure ...func(*server.Options)) *linkRig {
+	t.Helper()
 	o := natstest.Options{JetStream: true}
 	if len(configure) > 0 {
 		o.Configure = configure[0]
@@ -48,8 +55,7 @@ func startLinkRig(t *testing.T, spoolBytes int64, configure ...func(*server.Opti
 	t.Cleanup(func() { sp.Close() })
 	r := &linkRig{srv: srv, feed: &engineFeed{events: make(chan supervisor.Event, 64)}}
 	r.link, err = StartLink(context.Background(), LinkOptions{Conn: nc, API: r.feed, Subjects: subjects,
-		Stream: StreamConfig{Name: "PLUGVISOR_RECORDS", Subjects: StreamSubjects("plugvisor"), Create: true, Duplicates: time.Minute},
-		Spool:  sp, PublishWindow: 64 << 10})
+		Stream: stream, Spool: sp, PublishWindow: rigWindow})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,13 +63,19 @@ func startLinkRig(t *testing.T, spoolBytes int64, configure ...func(*server.Opti
 	return r
 }
 
+// rigWindow is the rig's publish window.
+const rigWindow = 64 << 10
+
 // emit feeds n records of ten at a time, numbered on from the last.
-func (r *linkRig) emit(n int) {
+func (r *linkRig) emit(n int) { r.emitAs("tick", n) }
+
+// emitAs is emit with the records' data type.
+func (r *linkRig) emitAs(dataType string, n int) {
 	for n > 0 {
 		recs := make([]protocol.Record, min(n, 10))
 		for i := range recs {
 			r.seq++
-			recs[i] = protocol.Record{Timestamp: int64(r.seq), Fields: map[string]string{"data_type": "tick", "seq": strconv.Itoa(r.seq)}}
+			recs[i] = protocol.Record{Timestamp: int64(r.seq), Fields: map[string]string{"data_type": dataType, "seq": strconv.Itoa(r.seq)}}
 		}
 		r.feed.events <- supervisor.Event{Type: supervisor.EventRecords, Plugin: "ticker", Instance: "ticker", Records: recs}
 		n -= len(recs)
@@ -212,5 +224,48 @@ func TestLinkMakesALostStreamAgain(t *testing.T) {
 	got := r.stored(t)
 	if len(got) != 100 || got[0] != 101 || s.Dropped != 0 {
 		t.Fatalf("after the stream was lost: stored %d from %v, dropped %d", len(got), got[:min(len(got), 3)], s.Dropped)
+	}
+}
+
+// A rewind sends the records not acknowledged again while those of the
+// earlier pass may still wait in nats.go for their ack: the window counts
+// every record published and not yet answered, whatever its pass, so a
+// rewind never puts more than a window in flight. Here the first record's
+// subject has no responder (an error at once, which rewinds the pass) and
+// the others reach a subscriber that never answers (they wait for the ack
+// timeout), so each pass after the first finds the window full of the
+// first pass's records.
+func TestLinkWindowCountsEarlierPassesInFlight(t *testing.T) {
+	r := startLinkRigStream(t, 8<<20, StreamConfig{Name: "PLUGVISOR_RECORDS", Subjects: StreamSubjects("plugvisor")})
+	nc, err := nats.Connect(r.srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	hole, err := nc.SubscribeSync("plugvisor.rec.h1.ticker.hole")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hole.Unsubscribe()
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	enc := recordEncoder{subjects: r.link.enc.subjects, idPrefix: r.link.enc.idPrefix}
+	minBlob := len(enc.blob("ticker", "ticker", &protocol.Record{Fields: map[string]string{"data_type": "hole", "seq": "1"}}))
+	enc.next = 99999
+	maxBlob := len(enc.blob("ticker", "ticker", &protocol.Record{Fields: map[string]string{"data_type": "hole", "seq": "99999"}}))
+	r.emitAs("void", 1)
+	r.emitAs("hole", 3000)
+	// A second full pass has gone out: with the earlier one counted, only
+	// once the first pass's acks have timed out.
+	perWindow := rigWindow/maxBlob - 1
+	testutil.WaitUntil(t, "a second pass sent", 60*time.Second, func() bool { return r.link.Stats().Retried >= uint64(perWindow) })
+	pending := r.link.pub.js.PublishAsyncPending()
+	if limit := (rigWindow + maxBlob) / minBlob; pending > limit {
+		t.Fatalf("%d records awaiting their ack in nats.go, at least %d bytes; the window is %d bytes (%d records)",
+			pending, pending*minBlob, rigWindow, limit)
+	}
+	if held := r.link.pub.held(); held > rigWindow+maxBlob {
+		t.Fatalf("the publisher counts %d bytes in flight; the window is %d", held, rigWindow)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"unicode"
@@ -36,7 +37,9 @@ type HostUser struct {
 }
 
 // OperatorUser is the NATS login of one operator: User and Password, or
-// NKey, as for a host.
+// NKey, as for a host. The login (User, or NKey) is one subject token: it
+// names the operator's inbox, OperatorInbox(login), where it takes its
+// replies and the one inbox it may read.
 type OperatorUser struct {
 	User, Password, NKey string
 	// Hosts scopes the operator to these hosts' API, events and records;
@@ -82,17 +85,18 @@ var confBcryptHash = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCo
 //
 // A host may publish its own records (into the stream) and events, look
 // up the stream (and create it if HostsMayCreateStream), serve its API
-// and the micro discovery subjects, answer each request it gets once,
-// and receive only on its own inbox prefix (Subjects.Inbox). An operator
-// may call the API and discovery of its hosts, follow their events and
-// records, and read the stream through consumers. A scoped operator may
-// create only consumers filtered on its hosts' records (the filter must
-// be in the API subject, so one consumer per host). Scoping bounds what
-// an operator may ask for, not all it could overhear: every operator
-// subscribes to _INBOX.>, where the others' replies arrive too, may fetch
-// from any consumer of the stream whose name it knows, and sees every
-// host's service in $SRV discovery. Operators are trusted: a host answers
-// on whatever reply subject a request names.
+// and the micro discovery subjects, answer on the inboxes of the operators
+// that may call it, and receive only on its own inbox prefix
+// (Subjects.Inbox). An operator may call the API and discovery of its
+// hosts, follow their events and records, read the stream through
+// consumers, and receive only on its own inbox (OperatorInbox). A scoped
+// operator may create, look up, fetch from and acknowledge only the
+// consumers named ScopedConsumer(login, host) for its hosts, each filtered
+// on that host's records (the name and the filter are in the API subject).
+// Scoping bounds what an operator may ask for; an operator still sees
+// every host in $SRV discovery requests it sends (hosts out of its scope
+// cannot answer), and a scoped operator's consumer may be durable, which
+// it cannot delete.
 func NATSConfig(w io.Writer, o PermissionsOptions) error {
 	o = o.withDefaults()
 	if err := o.validate(); err != nil {
@@ -158,6 +162,10 @@ func (o PermissionsOptions) validate() error {
 		what := fmt.Sprintf("operator %q", operatorConfLogin(op))
 		if err := checkConfLogin(logins, what, op.User, op.Password, op.NKey); err != nil {
 			return err
+		}
+		if !isConfToken(operatorConfLogin(op)) {
+			return fmt.Errorf("%s: an operator's user name must be one subject token ([A-Za-z0-9_-], 1 to %d bytes): it names the operator's inbox, %s",
+				what, maxToken, OperatorInbox("<user>"))
 		}
 		if err := checkConfScope(what, op.Hosts, hosts); err != nil {
 			return err
@@ -262,12 +270,19 @@ type confUser struct {
 
 func hostConfUser(o PermissionsOptions, h HostUser) confUser {
 	s := Subjects{Prefix: o.Prefix, Host: h.Name}
-	// Replies go to requesters' inboxes only: allow_responses would let a
-	// requester name any subject as its reply, past every deny, and have
-	// the host publish there (another host's records, say).
-	pub := []string{s.AllRecords(), s.AllEvents(), "$JS.API.STREAM.INFO." + o.Stream, "_INBOX.>"}
+	pub := []string{s.AllRecords(), s.AllEvents(), "$JS.API.STREAM.INFO." + o.Stream}
 	if o.HostsMayCreateStream {
 		pub = append(pub, "$JS.API.STREAM.CREATE."+o.Stream)
+	}
+	// Replies go to the inboxes of the operators that may call this host
+	// only: allow_responses would let a requester name any subject as its
+	// reply, past every deny, and have the host publish there (another
+	// host's records, say), and an operator out of its scope does not
+	// hear from it, not even in discovery.
+	for _, op := range o.Operators {
+		if len(op.Hosts) == 0 || slices.Contains(op.Hosts, h.Name) {
+			pub = append(pub, OperatorInbox(operatorConfLogin(op))+".>")
+		}
 	}
 	sub := []string{s.APIGroup() + ".>"}
 	// micro serves discovery for all services, for its name, and for its
@@ -304,38 +319,48 @@ func operatorConfUser(o PermissionsOptions, op OperatorUser) confUser {
 			api = append(api, s.APIGroup()+".>")
 			follow = append(follow, s.AllEvents(), s.AllRecords())
 			// $JS.API.CONSUMER.CREATE.<stream>.<consumer>.<filter>: the
-			// server refuses a body whose filter is not the subject's.
-			create = append(create, "$JS.API.CONSUMER.CREATE."+o.Stream+".*."+s.AllRecords())
+			// server refuses a body whose name or filter is not the
+			// subject's. A wildcard stands for a whole token only, so the
+			// name is fixed: one consumer per operator and host.
+			name := ScopedConsumer(operatorConfLogin(op), h)
+			create = append(create, "$JS.API.CONSUMER.CREATE."+o.Stream+"."+name+"."+s.AllRecords())
+			create = append(create, consumerUse(o.Stream, name)...)
 		}
 	}
 	u.publish = append(api, "$SRV.>", "$JS.API.INFO", "$JS.API.STREAM.INFO."+o.Stream)
 	u.publish = append(u.publish, create...)
-	u.publish = append(u.publish, operatorConsumerUse(o.Stream, len(op.Hosts) > 0)...)
-	u.subscribe = append([]string{"_INBOX.>"}, follow...)
+	if len(op.Hosts) == 0 {
+		u.publish = append(u.publish, consumerUse(o.Stream, "*")...)
+		u.publish = append(u.publish,
+			"$JS.API.CONSUMER.DELETE."+o.Stream+".*",
+			"$JS.API.CONSUMER.NAMES."+o.Stream,
+			"$JS.API.CONSUMER.LIST."+o.Stream)
+	}
+	u.subscribe = append([]string{OperatorInbox(operatorConfLogin(op)) + ".>"}, follow...)
 	return u
 }
 
-// operatorConsumerUse is what reading through an existing consumer of the stream
-// takes: look it up, list, delete, fetch, acknowledge (the acks in the
-// first form and in the one a server has with the js_ack_fc_v2 feature,
-// $JS.ACK.<domain>.<account hash>.<stream>.…).
-func operatorConsumerUse(stream string, scoped bool) []string {
-	use := []string{
-		"$JS.API.CONSUMER.INFO." + stream + ".*",
-		"$JS.API.CONSUMER.MSG.NEXT." + stream + ".*",
-		"$JS.ACK." + stream + ".>",
-		"$JS.ACK.*.*." + stream + ".>",
+// ScopedConsumer is the name of the one consumer of the stream an operator
+// scoped to some hosts may use for one of them: its login and the host,
+// joined by '~', which neither holds, so no two operators' names meet.
+// The operator creates it filtered on the host's records (or narrower),
+// with an inactive threshold so that it goes when unused: a scoped
+// operator may not delete consumers.
+func ScopedConsumer(login, host string) string { return login + "~" + host }
+
+// consumerUse is what reading through an existing consumer of the stream
+// (name, or * for any) takes: look it up, fetch, acknowledge (the acks in
+// the first form and in the one a server has with the js_ack_fc_v2
+// feature, $JS.ACK.<domain>.<account hash>.<stream>.<consumer>.…). Listing
+// would show other readers' consumers (a bridge's durable, say) and
+// deleting would stop them: those are for operators of all hosts.
+func consumerUse(stream, name string) []string {
+	return []string{
+		"$JS.API.CONSUMER.INFO." + stream + "." + name,
+		"$JS.API.CONSUMER.MSG.NEXT." + stream + "." + name,
+		"$JS.ACK." + stream + "." + name + ".>",
+		"$JS.ACK.*.*." + stream + "." + name + ".>",
 	}
-	if scoped {
-		// Listing would show the consumers of other hosts' readers (a
-		// bridge's durable, say) and deleting would stop them: a scoped
-		// operator's own consumers end by their inactivity.
-		return use
-	}
-	return append(use,
-		"$JS.API.CONSUMER.DELETE."+stream+".*",
-		"$JS.API.CONSUMER.NAMES."+stream,
-		"$JS.API.CONSUMER.LIST."+stream)
 }
 
 func writeConfHeader(b *strings.Builder, o PermissionsOptions) {
@@ -353,14 +378,17 @@ func writeConfHeader(b *strings.Builder, o PermissionsOptions) {
 # A user may publish and subscribe to what its lists allow, nothing else.
 # A host publishes its records and events, looks up the stream%s,
 # serves its API and the micro discovery subjects, and receives replies
-# only on its own inbox prefix, so it connects with that custom inbox
-# prefix. It answers requests on the requesters' _INBOX subjects only:
-# never allow_responses, which would let a requester name any subject as
-# its reply and have the host publish there.
+# only on its own inbox prefix (_INBOX_H.<prefix, . as ~>.<host>), so it
+# connects with that custom inbox prefix. It answers on the inboxes of the
+# operators that may call it only (_INBOX_OP.<operator login>): never
+# allow_responses, which would let a requester name any subject as its
+# reply and have the host publish there.
 # An operator calls the hosts' API and discovery, follows their events and
-# records, and reads the stream through consumers. An operator scoped to
-# some hosts reaches only those, and creates only consumers filtered on
-# one of their records (the filter is in the create subject).
+# records, reads the stream through consumers, and receives replies only
+# on its own inbox, so it connects with that custom inbox prefix. An
+# operator scoped to some hosts reaches only those, and uses only one
+# consumer per host, named <login>~<host> and filtered on that host's
+# records (the name and the filter are in the create subject).
 # A password that starts with $2a$ (or $2b$, $2x$, $2y$) is a bcrypt hash.
 
 `, confQuote(o.Prefix), confQuote(o.Stream), create)
@@ -436,7 +464,8 @@ generated passwords are printed on stderr, once.
   --operator USER[:PASSWORD][@HOST,...]
                                an operator, scoped to the hosts after the
                                last @ (no @: all hosts; a PASSWORD holding
-                               an @ ends with a bare @ for all hosts)
+                               an @ ends with a bare @ for all hosts); USER
+                               is [A-Za-z0-9_-]: its inbox is _INBOX_OP.USER
   --operator-nkey UKEY[@HOST,...]
                                an operator that signs in with a user NKey
   --prefix P                   subject prefix (default plugvisor)

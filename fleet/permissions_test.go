@@ -144,6 +144,13 @@ func permHost(t *testing.T, s *server.Server, host string, login nats.Option) *p
 	return permDial(t, s, login, nats.CustomInboxPrefix(Subjects{permPrefix, host}.Inbox()))
 }
 
+// permOperator connects as an operator's tool does: its login and its own
+// inbox prefix.
+func permOperator(t *testing.T, s *server.Server, user, pw string) *permConn {
+	t.Helper()
+	return permDial(t, s, permPassword(user, pw), nats.CustomInboxPrefix(OperatorInbox(user)))
+}
+
 func permPassword(user, pw string) nats.Option { return nats.UserInfo(user, pw) }
 
 func permNKeyLogin(t *testing.T, kp nkeys.KeyPair) nats.Option {
@@ -170,6 +177,15 @@ func permUserKey(t *testing.T) (nkeys.KeyPair, string) {
 
 // refused waits for the server to report a permissions violation for
 // what ("Publish to" or "Subscription to") subject on c.
+func (c *permConn) js(t *testing.T) jetstream.JetStream {
+	t.Helper()
+	js, err := jetstream.New(c.Conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
+}
+
 func (c *permConn) refused(t *testing.T, what, subject string) {
 	t.Helper()
 	want := fmt.Sprintf("%s %q", what, subject)
@@ -237,7 +253,7 @@ func TestNATSConfigHostPublishesItsOwn(t *testing.T) {
 	s := permServer(t, o)
 	sa, sb := Subjects{permPrefix, "a"}, Subjects{permPrefix, "b"}
 
-	op := permDial(t, s, permPassword("ops", "po"))
+	op := permOperator(t, s, "ops", "po")
 	events, err := op.SubscribeSync(permPrefix + ".evt.>")
 	if err != nil {
 		t.Fatal(err)
@@ -400,10 +416,11 @@ func permWhoami(t *testing.T, c *permConn, host string) string {
 	return string(m.Data)
 }
 
-// discover asks subject and returns the ids of the n services answering.
-func permDiscover(t *testing.T, c *permConn, subject string, n int) []string {
+// discover asks subject and returns the ids of the n services answering,
+// and the inbox they answered on.
+func permDiscover(t *testing.T, c *permConn, subject string, n int) ([]string, string) {
 	t.Helper()
-	inbox := nats.NewInbox()
+	inbox := c.NewInbox()
 	sub, err := c.SubscribeSync(inbox)
 	if err != nil {
 		t.Fatal(err)
@@ -424,7 +441,7 @@ func permDiscover(t *testing.T, c *permConn, subject string, n int) []string {
 		}
 		ids = append(ids, info.ID)
 	}
-	return ids
+	return ids, inbox
 }
 
 func permSameSet(a, b []string) bool {
@@ -453,8 +470,8 @@ func TestNATSConfigServiceAndOperators(t *testing.T) {
 	b := permHost(t, s, "b", permNKeyLogin(t, bKey))
 	svcA, svcB := permServe(t, a, "a"), permServe(t, b, "b")
 	idA, idB := svcA.Info().ID, svcB.Info().ID
-	ops := permDial(t, s, permPassword("ops", "po"))
-	alice := permDial(t, s, permPassword("alice", "pal"))
+	ops := permOperator(t, s, "ops", "po")
+	alice := permOperator(t, s, "alice", "pal")
 
 	if got := permWhoami(t, ops, "a"); got != "a" {
 		t.Errorf("a answers %q", got)
@@ -466,23 +483,39 @@ func TestNATSConfigServiceAndOperators(t *testing.T) {
 		t.Errorf("a answers alice %q", got)
 	}
 	bAPI := Subjects{permPrefix, "b"}.API("whoami")
-	if err := alice.PublishRequest(bAPI, nats.NewInbox(), nil); err != nil {
+	if err := alice.PublishRequest(bAPI, alice.NewInbox(), nil); err != nil {
 		t.Fatal(err)
 	}
 	alice.refused(t, "Publish to", bAPI)
 
-	for _, c := range []*permConn{ops, alice} {
-		for _, subj := range []string{"$SRV.PING", "$SRV.PING." + natsServiceName, "$SRV.INFO." + natsServiceName, "$SRV.STATS"} {
-			if ids := permDiscover(t, c, subj, 2); !permSameSet(ids, []string{idA, idB}) {
-				t.Errorf("%s answered by %v, want %s and %s", subj, ids, idA, idB)
-			}
+	for _, subj := range []string{"$SRV.PING", "$SRV.PING." + natsServiceName, "$SRV.INFO." + natsServiceName, "$SRV.STATS"} {
+		if ids, _ := permDiscover(t, ops, subj, 2); !permSameSet(ids, []string{idA, idB}) {
+			t.Errorf("%s answered by %v, want %s and %s", subj, ids, idA, idB)
 		}
+		// b may not answer on the inbox of alice, who may not call it:
+		// discovery shows her only her hosts.
+		ids, inbox := permDiscover(t, alice, subj, 1)
+		if ids[0] != idA {
+			t.Errorf("%s answered alice by %v, want %s", subj, ids, idA)
+		}
+		b.refused(t, "Publish to", inbox)
+	}
+	for _, c := range []*permConn{ops, alice} {
 		for _, verb := range []string{"PING", "INFO", "STATS"} {
 			subj := "$SRV." + verb + "." + natsServiceName + "." + idA
-			if ids := permDiscover(t, c, subj, 1); ids[0] != idA {
+			if ids, _ := permDiscover(t, c, subj, 1); ids[0] != idA {
 				t.Errorf("%s answered by %s", subj, ids[0])
 			}
 		}
+	}
+
+	// Each operator reads only its own inbox, and no one's _INBOX.
+	for _, c := range []struct {
+		c     *permConn
+		other string
+	}{{ops, "alice"}, {alice, "ops"}} {
+		c.c.subscribeRefused(t, OperatorInbox(c.other)+".>")
+		c.c.subscribeRefused(t, "_INBOX.>")
 	}
 
 	// a may not serve b's API: the subscription is refused, and b alone
@@ -519,7 +552,7 @@ func TestNATSConfigOperatorsReadTheStream(t *testing.T) {
 		}
 	}
 
-	ops := permDial(t, s, permPassword("ops", "po"))
+	ops := permOperator(t, s, "ops", "po")
 	permRead(t, ops, jetstream.ConsumerConfig{}, 3, "", false)
 	durable := fmt.Sprintf(`{"stream_name":%q,"config":{"durable_name":"d1","ack_policy":"explicit"}}`, natsConfigStream)
 	m, err := ops.Request("$JS.API.CONSUMER.DURABLE.CREATE."+natsConfigStream+".d1", []byte(durable), permWait)
@@ -527,8 +560,9 @@ func TestNATSConfigOperatorsReadTheStream(t *testing.T) {
 		t.Fatalf("the 2.9 durable create: %v %s", err, m.Data)
 	}
 
-	alice := permDial(t, s, permPassword("alice", "pal"))
-	permRead(t, alice, jetstream.ConsumerConfig{FilterSubject: sa.AllRecords(), InactiveThreshold: time.Minute}, 2, sa.AllRecords(), true)
+	alice := permOperator(t, s, "alice", "pal")
+	permRead(t, alice, jetstream.ConsumerConfig{Name: ScopedConsumer("alice", "a"), FilterSubject: sa.AllRecords(), InactiveThreshold: time.Minute},
+		2, sa.AllRecords(), true)
 	for _, subj := range []string{"$JS.API.CONSUMER.LIST." + natsConfigStream, "$JS.API.CONSUMER.NAMES." + natsConfigStream} {
 		if err := alice.Publish(subj, nil); err != nil {
 			t.Fatal(err)
@@ -536,7 +570,9 @@ func TestNATSConfigOperatorsReadTheStream(t *testing.T) {
 		alice.refused(t, "Publish to", subj)
 	}
 	for _, cfg := range []jetstream.ConsumerConfig{
-		{Name: "alice-b", FilterSubject: sb.AllRecords()},
+		{Name: ScopedConsumer("alice", "b"), FilterSubject: sb.AllRecords()},
+		{Name: "alice-a", FilterSubject: sa.AllRecords()},
+		{Name: ScopedConsumer("ops", "a"), FilterSubject: sa.AllRecords()},
 		{Name: "alice-all"},
 		{Name: "alice-any", FilterSubject: StreamSubjects(permPrefix)},
 	} {
@@ -545,6 +581,26 @@ func TestNATSConfigOperatorsReadTheStream(t *testing.T) {
 			subj += "." + cfg.FilterSubject
 		}
 		permCreateRefused(t, alice, cfg, subj)
+	}
+
+	// alice may not use a consumer of another's, even one on a's records
+	// whose name she knows.
+	stream, err := ops.js(t).Stream(permCtx(t), natsConfigStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	theirs, err := stream.CreateConsumer(permCtx(t), jetstream.ConsumerConfig{Name: "ops-reader", FilterSubject: sa.AllRecords()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, subj := range []string{
+		"$JS.API.CONSUMER.MSG.NEXT." + natsConfigStream + "." + theirs.CachedInfo().Name,
+		"$JS.API.CONSUMER.INFO." + natsConfigStream + "." + theirs.CachedInfo().Name,
+	} {
+		if err := alice.PublishRequest(subj, alice.NewInbox(), []byte(`{"batch":1}`)); err != nil {
+			t.Fatal(err)
+		}
+		alice.refused(t, "Publish to", subj)
 	}
 
 	// alice follows a's records live, not b's.
@@ -689,6 +745,8 @@ func TestNATSConfigRefuses(t *testing.T) {
 		{"newline in a password", with(func(o *PermissionsOptions) { o.Hosts[0].Password = "x\ny" }), `host "a": password holds a control character`},
 		{"not utf-8", with(func(o *PermissionsOptions) { o.Hosts[0].User = "\xff" }), `host "a": user is not UTF-8`},
 		{"long password", with(func(o *PermissionsOptions) { o.Hosts[0].Password = strings.Repeat("p", 1025) }), `host "a": password longer`},
+		{"operator user not a token", with(func(o *PermissionsOptions) { o.Operators[0].User = "ops team" }),
+			`operator "ops team": an operator's user name must be one subject token`},
 		{"login twice", with(func(o *PermissionsOptions) { o.Operators[0].User = "b" }), `operator "b": login "b" is host "b"'s already`},
 		{"unknown scope", with(func(o *PermissionsOptions) { o.Operators[0].Hosts = []string{"a", "zz"} }), `operator "ops": host "zz" is not one of the hosts`},
 		{"bad scope", with(func(o *PermissionsOptions) { o.Operators[0].Hosts = []string{"a.>"} }), `operator "ops": host "a.>"`},
@@ -761,9 +819,9 @@ func TestNATSConfigCommandGeneratesPasswords(t *testing.T) {
 	permHost(t, s, "a", permPassword("a", logins["a"]))
 	permHost(t, s, "b", permPassword("b", logins["b"]))
 	for _, op := range []string{"ops", "alice", "bob"} {
-		permDial(t, s, permPassword(op, logins[op]))
+		permOperator(t, s, op, logins[op])
 	}
-	bob := permDial(t, s, permPassword("bob", logins["bob"]))
+	bob := permOperator(t, s, "bob", logins["bob"])
 	bob.subscribeRefused(t, Subjects{permPrefix, "b"}.AllEvents())
 }
 

@@ -16,13 +16,16 @@ import (
 )
 
 // publisher sends the spool's records to JetStream in order, at most
-// window bytes unacknowledged. An error on any record in flight (the
-// connection lost, an ack that did not come, the stream missing) rewinds
-// to the oldest unacknowledged record and sends everything from there
-// again: the message ids make the stream drop what it already has, so the
-// stream holds each record once and in push order. The spool is emptied
-// only by acknowledgements, so what was in flight when plugvisor stops is
-// still in a spool file for the next run.
+// window bytes unacknowledged. The window counts every record published
+// and not yet answered (acked, refused or timed out), whatever the pass it
+// was sent in: a rewind does not make nats.go forget what it holds. An
+// error on any record in flight (the connection lost, an ack that did not
+// come, the stream missing) rewinds to the oldest unacknowledged record
+// and sends everything from there again: the message ids make the stream
+// drop what it already has, so the stream holds each record once and in
+// push order. The spool is emptied only by acknowledgements, so what was
+// in flight when plugvisor stops is still in a spool file for the next
+// run.
 type publisher struct {
 	js     jetstream.JetStream
 	nc     *nats.Conn
@@ -40,13 +43,18 @@ type publisher struct {
 	noStream chan struct{}
 	spare    []ackResult
 
-	mu       sync.Mutex
-	inflight map[*nats.Msg]uint64 // the current pass's messages, to their seq
+	mu sync.Mutex
+	// inflight is every message published and not yet answered, of any
+	// pass; only the current pass's answers become outcomes.
+	inflight map[*nats.Msg]flight
 	gen      uint64
 	outcomes []ackResult // acks and errors not yet taken by the run loop
+	// curBytes and oldBytes are the blob bytes in inflight of the current
+	// pass and of the earlier ones.
+	curBytes, oldBytes int
 
-	queue []pending // the current pass's records in flight, in seq order
-	bytes int       // their blob bytes
+	queue []pending // the current pass's records not yet let go, in seq order
+	bytes int       // their blob bytes (written by the run loop under mu)
 	sent  uint64    // the last seq sent in this pass
 	// maxSent is the last seq ever sent: a seq at or below it is a resend.
 	maxSent uint64
@@ -58,6 +66,12 @@ type pending struct {
 	bytes int
 	done  bool
 	lost  bool // dropped unsent: done, but not acknowledged
+}
+
+// flight is one message awaiting its answer.
+type flight struct {
+	seq, gen uint64
+	bytes    int
 }
 
 type ackResult struct {
@@ -80,7 +94,7 @@ const maxBatch = 256
 
 func newPublisher(nc *nats.Conn, sp *spool.Spool, window int, log *slog.Logger, st *stats) (*publisher, error) {
 	p := &publisher{nc: nc, spool: sp, window: window, log: log, stats: st,
-		signal: make(chan struct{}, 1), noStream: make(chan struct{}, 1), inflight: map[*nats.Msg]uint64{}}
+		signal: make(chan struct{}, 1), noStream: make(chan struct{}, 1), inflight: map[*nats.Msg]flight{}}
 	js, err := jetstream.New(nc,
 		jetstream.WithPublishAsyncTimeout(ackTimeout),
 		jetstream.WithPublishAsyncMaxPending(1<<20), // the window in bytes is the bound
@@ -97,13 +111,18 @@ func newPublisher(nc *nats.Conn, sp *spool.Spool, window int, log *slog.Logger, 
 // done is called on nats.go's goroutines, some holding its publisher's
 // lock: it must never wait, so the outcome is queued (at most one a
 // message in flight) and the run loop signalled. A message of an earlier
-// pass is not in inflight any more and is ignored.
+// pass only gives its bytes back to the window.
 func (p *publisher) done(m *nats.Msg, err error) {
 	p.mu.Lock()
-	seq, ok := p.inflight[m]
+	f, ok := p.inflight[m]
 	if ok {
 		delete(p.inflight, m)
-		p.outcomes = append(p.outcomes, ackResult{seq: seq, gen: p.gen, err: err})
+		if f.gen == p.gen {
+			p.curBytes -= f.bytes
+			p.outcomes = append(p.outcomes, ackResult{seq: f.seq, gen: f.gen, err: err})
+		} else {
+			p.oldBytes -= f.bytes
+		}
 	}
 	p.mu.Unlock()
 	if ok {
@@ -128,7 +147,7 @@ func (p *publisher) run(ctx context.Context, looked <-chan struct{}) {
 	var pause <-chan time.Time
 	for {
 		more := false
-		if pause == nil && p.nc.IsConnected() && p.bytes < p.window {
+		if pause == nil && p.nc.IsConnected() && p.held() < p.window {
 			var err error
 			if more, err = p.fillBatch(); err != nil {
 				p.rewind(err)
@@ -147,7 +166,7 @@ func (p *publisher) run(ctx context.Context, looked <-chan struct{}) {
 		}
 		// The spool's signal matters only when a record could go now.
 		ready := p.spool.Ready()
-		if pause != nil || p.bytes >= p.window || !p.nc.IsConnected() {
+		if pause != nil || p.held() >= p.window || !p.nc.IsConnected() {
 			ready = nil
 		}
 		select {
@@ -195,13 +214,22 @@ func (p *publisher) settleAll(pause <-chan time.Time) <-chan time.Time {
 // fillBatch sends one batch of spooled records after the last one sent, as
 // far as the window has room; more says another batch may be waiting.
 func (p *publisher) fillBatch() (more bool, err error) {
-	p.batch = p.spool.Next(p.batch[:0], p.sent, maxBatch, p.window-p.bytes)
+	p.batch = p.spool.Next(p.batch[:0], p.sent, maxBatch, p.window-p.held())
 	for _, it := range p.batch {
 		if err := p.send(it); err != nil {
 			return false, err
 		}
 	}
-	return len(p.batch) == maxBatch && p.bytes < p.window, nil
+	return len(p.batch) == maxBatch && p.held() < p.window, nil
+}
+
+// held is the bytes the window holds: the current pass's records not yet
+// let go (acknowledged behind one that is not, or awaiting their answer)
+// and the earlier passes' records still awaiting theirs.
+func (p *publisher) held() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.bytes + p.oldBytes
 }
 
 func (p *publisher) send(it spool.Item) error {
@@ -221,13 +249,17 @@ func (p *publisher) send(it spool.Item) error {
 		return nil
 	}
 	p.mu.Lock()
-	p.inflight[m] = it.Seq
+	p.inflight[m] = flight{seq: it.Seq, gen: p.gen, bytes: len(it.Data)}
+	p.curBytes += len(it.Data)
 	p.mu.Unlock()
 	// nats.go would resend a record that found no stream on its own,
 	// after those sent since: out of order. The pass is rewound instead.
 	if _, err := p.js.PublishMsgAsync(m, jetstream.WithRetryAttempts(0)); err != nil {
 		p.mu.Lock()
-		delete(p.inflight, m)
+		if _, ok := p.inflight[m]; ok { // an error callback may have come first
+			delete(p.inflight, m)
+			p.curBytes -= len(it.Data)
+		}
 		p.mu.Unlock()
 		return err
 	}
@@ -238,7 +270,9 @@ func (p *publisher) send(it spool.Item) error {
 		p.maxSent = it.Seq
 	}
 	p.queue = append(p.queue, pending{seq: it.Seq, bytes: len(it.Data)})
+	p.mu.Lock()
 	p.bytes += len(it.Data)
+	p.mu.Unlock()
 	p.sent = it.Seq
 	return nil
 }
@@ -257,9 +291,9 @@ func (p *publisher) settle(r ackResult) {
 // advance lets the spool go of the prefix of the pass that is stored, and
 // counts those records acknowledged, each once.
 func (p *publisher) advance() {
-	n, stored := 0, 0
+	n, stored, freed := 0, 0, 0
 	for n < len(p.queue) && p.queue[n].done {
-		p.bytes -= p.queue[n].bytes
+		freed += p.queue[n].bytes
 		p.acked = p.queue[n].seq
 		if !p.queue[n].lost {
 			stored++
@@ -267,6 +301,9 @@ func (p *publisher) advance() {
 		n++
 	}
 	if n > 0 {
+		p.mu.Lock()
+		p.bytes -= freed
+		p.mu.Unlock()
 		p.stats.acked.Add(uint64(stored))
 		// Resliced, not copied: append moves what is left when it grows,
 		// so each entry is copied a bounded number of times.
@@ -276,17 +313,19 @@ func (p *publisher) advance() {
 }
 
 // rewind forgets the pass in flight: the next fill sends again from the
-// oldest record not acknowledged.
+// oldest record not acknowledged. Its messages still awaiting an answer
+// keep their bytes in the window until it comes.
 func (p *publisher) rewind(err error) {
 	p.mu.Lock()
 	p.gen++
-	clear(p.inflight)
+	p.oldBytes += p.curBytes
+	p.curBytes = 0
+	p.bytes = 0
 	p.mu.Unlock()
 	if len(p.queue) > 0 {
 		p.log.Debug("fleet: resending records not acknowledged", "from", p.acked+1, "records", len(p.queue), "err", err)
 	}
 	p.queue = p.queue[:0]
-	p.bytes = 0
 	p.sent = p.acked
 }
 

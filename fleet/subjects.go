@@ -8,10 +8,11 @@ import "strings"
 //	<prefix>.evt.<host>.<plugin>               events (core NATS)
 //	<prefix>.evt.<host>.$supervisor            the supervisor's own events
 //	<prefix>.api.<host>.<op>                   the operator API (micro)
-//	_INBOX_<prefix>_<host>.>                   the host's reply inboxes
+//	_INBOX_H.<prefix with . as ~>.<host>.>     the host's reply inboxes
 //
 // The host token comes first after the kind so one permission,
 // `<prefix>.rec.<host>.>`, covers all a host may publish of a kind.
+// Operators take their replies on OperatorInbox.
 type Subjects struct {
 	Prefix string
 	Host   string
@@ -56,10 +57,30 @@ func (s Subjects) APIGroup() string { return s.Prefix + ".api." + s.Host }
 func (s Subjects) API(op string) string { return s.APIGroup() + "." + op }
 
 // Inbox is the prefix of this host's reply subjects: a host's permissions
-// let it subscribe only there, so it cannot read replies meant for others.
+// let it subscribe only there (Inbox()+".>"), so it cannot read replies
+// meant for others. It is three tokens: _INBOX_H, the prefix with its dots
+// as '~', the host. No prefix or host token holds a '~' or a dot, so the
+// inbox says which prefix and host it is (the prefixes "a.b" and "a_b" give
+// _INBOX_H.a~b.h and _INBOX_H.a_b.h), and as every host's has three tokens
+// none is under another's: no two fleets' hosts in one account share one.
+// Its first token is not _INBOX, so no _INBOX.> permission reaches it.
 func (s Subjects) Inbox() string {
-	return "_INBOX_" + strings.ReplaceAll(s.Prefix, ".", "_") + "_" + s.Host
+	return hostInboxRoot + "." + strings.ReplaceAll(s.Prefix, ".", "~") + "." + s.Host
 }
+
+// hostInboxRoot and operatorInboxRoot are the first tokens of the hosts'
+// and the operators' inboxes.
+const (
+	hostInboxRoot     = "_INBOX_H"
+	operatorInboxRoot = "_INBOX_OP"
+)
+
+// OperatorInbox is the prefix of the reply subjects of the operator who
+// logs in as login (a user name, or an NKey's public key, one subject
+// token): _INBOX_OP.<login>. Logins are unique on a server, so no two
+// operators share one; the generated permissions let each operator
+// subscribe only to its own, and hosts answer only there.
+func OperatorInbox(login string) string { return operatorInboxRoot + "." + login }
 
 // StreamSubjects is what the records stream captures for every host.
 func StreamSubjects(prefix string) string { return prefix + ".rec.>" }
