@@ -60,16 +60,9 @@ func hostCell(p *state.Plugin, _ *env) string { return render.OrDash(hostText(p.
 // natural order, whichever the direction.
 func byHost(a, b *state.Plugin, _ time.Time) int { return state.Natural(a.Status.Host, b.Status.Host) }
 
-// Unreachable says, for people, that an instance's host has stopped
-// answering and when it last did; "" while it answers.
-func Unreachable(st supervisor.PluginStatus, now time.Time) string {
-	if !st.HostUnreachable {
-		return ""
-	}
-	if st.HostLastSeen.IsZero() {
-		return "unreachable, never seen"
-	}
-	return "unreachable, last seen " + render.Age(max(now.Sub(st.HostLastSeen), 0)) + " ago"
+// unreachable is the row's words for a host that stopped answering.
+func unreachable(st supervisor.PluginStatus, now time.Time) string {
+	return render.Unreachable(st.HostUnreachable, st.HostLastSeen, now)
 }
 
 // staleFrom is the first column whose figure an unreachable host can no

@@ -257,7 +257,7 @@ func (m *Model) cells(c *pvctx.Context, p *state.Plugin, cols []column, e *env) 
 	if pvctx.Alarming(p.Status.State) {
 		text = stateStyle
 	}
-	gone := Unreachable(p.Status, e.now)
+	gone := unreachable(p.Status, e.now)
 	if gone != "" {
 		// Its host stopped answering: the row is its last known state,
 		// drawn faint whatever the state, beside the HOST cell's ⚠.
