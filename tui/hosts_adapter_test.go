@@ -21,6 +21,8 @@ type hostQualified struct {
 	labels map[string]string
 	api    supervisor.API
 
+	seen func() time.Time // the clock of last-seen times; nil is time.Now
+
 	mu       sync.Mutex
 	down     bool
 	last     []supervisor.PluginStatus
@@ -91,6 +93,9 @@ func (f hostsAPI) Snapshot(ctx context.Context) ([]supervisor.PluginStatus, erro
 				return nil, err
 			}
 			h.lastSeen = time.Now()
+			if h.seen != nil {
+				h.lastSeen = h.seen()
+			}
 			h.last = h.last[:0]
 			for _, st := range sts {
 				st.Name, st.Instance = supervisor.QualifiedName(h.host, st.Name), supervisor.QualifiedName(h.host, st.Instance)
