@@ -35,6 +35,8 @@ func localName(st supervisor.PluginStatus) string {
 }
 
 // hostWidth is the HOST column's width, 0 when no instance names a host.
+// It keeps room for the unreachable mark whether or not a host is down,
+// so that a host going away does not shift every column of every row.
 func hostWidth(s *state.Store) int {
 	w := 0
 	for _, id := range s.Order() {
@@ -42,7 +44,7 @@ func hostWidth(s *state.Store) int {
 		if st.Host == "" {
 			continue
 		}
-		w = max(w, len(hostTitle), min(render.Width(hostText(st)), maxHostWidth))
+		w = max(w, len(hostTitle), min(render.Width(unreachableMark+st.Host), maxHostWidth))
 	}
 	return w
 }

@@ -87,6 +87,18 @@ func TestHostCells(t *testing.T) {
 			t.Errorf("run %q of an unreachable row drawn as an error", r.text)
 		}
 	}
+	// Every host answering again: the columns stay where they were.
+	up := hosts()
+	var sts []supervisor.PluginStatus
+	for _, id := range up.Order() {
+		st := up.Plugin(id).Status
+		st.HostUnreachable = false
+		sts = append(sts, st)
+	}
+	up.SetSnapshot(sts, up.Info)
+	if a, b := strings.Split(wide, "\n")[1], strings.Split(draw(t, &Model{}, up, 160, 12), "\n")[1]; a != b {
+		t.Errorf("the header moved when the host came back:\n%s\n%s", a, b)
+	}
 	// One host: no HOST column, names as they are.
 	one := state.New()
 	one.SetSnapshot([]supervisor.PluginStatus{{Name: "echo", Instance: "echo.0", State: supervisor.StateStopped}}, supervisor.Info{})
