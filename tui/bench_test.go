@@ -262,17 +262,28 @@ func producer(ids []supervisor.PluginStatus, rate, perEvent int, ch chan supervi
 // runSynthetic measures the console under a synthetic stream, and the same
 // stream drained by nothing but a counting loop, for the CPU baseline.
 func runSynthetic(b *testing.B, sup *supervisor.Supervisor, rate, perEvent int, console bool) load {
-	ids := supervisortest.SnapshotOf(b, sup)
+	return runSyntheticOn(b, sup, rate, perEvent, console, "2") // the Data tab: it changes with every fold
+}
+
+// runSyntheticOn is runSynthetic on any API, the console first shown the
+// pane the keys open.
+func runSyntheticOn(b *testing.B, api supervisor.API, rate, perEvent int, console bool, open ...string) load {
+	ids, err := api.Snapshot(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
 	ch := make(chan supervisor.Event, defaultEventBuffer)
 	stop := make(chan struct{})
 	var offered, dropped atomic.Uint64
 	l := load{rate: rate, perEvent: perEvent, window: loadWindow}
 	var pr *program
 	if console {
-		m := newModel(sup, Options{Theme: "dark"})
+		m := newModel(api, Options{Theme: "dark"})
 		pr = startProgram(m)
 		time.Sleep(300 * time.Millisecond) // first snapshot and frame
-		pr.press("2")                      // the Data tab: it changes with every fold
+		for _, k := range open {
+			pr.press(k)
+		}
 		go m.feed.drain(ch)
 	} else {
 		go func() {
@@ -345,6 +356,37 @@ func BenchmarkLoad(b *testing.B) {
 		b.Run(fmt.Sprintf("synthetic-%dk-rec/s-%d-per-event", c.rate/1000, c.per), func(b *testing.B) {
 			base := runSynthetic(b, r.sup, c.rate, c.per, false)
 			l := runSynthetic(b, r.sup, c.rate, c.per, true)
+			report(b, l, base.cpu)
+		})
+	}
+}
+
+// BenchmarkLoadPanes is BenchmarkLoad's 100,000 records/s with each of
+// the panes added since the first console on screen while keys are
+// pressed: Events, the supervisor's log, describe, the Logs tab searching,
+// and the table over many hosts (the same engine qualified as a fleet
+// API names it, so a HOST column is drawn). Each is reported with the
+// Data tab's run as its anchor, in the same run.
+func BenchmarkLoadPanes(b *testing.B) {
+	r := bigRig(b)
+	fleet := hostsAPI{{host: "edge-1", labels: map[string]string{"env": "prod"}, api: r.sup}}
+	type pane struct {
+		name string
+		api  supervisor.API
+		keys []string
+	}
+	for _, p := range []pane{
+		{"data-anchor", r.sup, []string{"2"}},
+		{"events", r.sup, []string{"5"}},
+		{"events-all", r.sup, []string{"5", "a"}},
+		{"supervisor-log", r.sup, []string{"6"}},
+		{"describe", r.sup, []string{"d"}},
+		{"logs-search", r.sup, []string{"tab", "1", "/", "l", "i", "n", "e", "enter", "shift+tab"}},
+		{"hosts-data", fleet, []string{"2"}},
+	} {
+		b.Run(p.name, func(b *testing.B) {
+			base := runSyntheticOn(b, p.api, 100_000, MaxRecordsPerEvent, false)
+			l := runSyntheticOn(b, p.api, 100_000, MaxRecordsPerEvent, true, p.keys...)
 			report(b, l, base.cpu)
 		})
 	}

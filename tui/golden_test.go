@@ -44,3 +44,40 @@ func TestGoldenScreens(t *testing.T) {
 		})
 	}
 }
+
+// TestGoldenScreensHosts compares whole screens over many hosts: two real
+// engines qualified as an API over many hosts qualifies them, plugins
+// configured but not started, the second host unreachable since 12 s
+// before the fixed clock.
+func TestGoldenScreensHosts(t *testing.T) {
+	edge := startRigWith(t, func(tb testing.TB) string {
+		return pluginTOML(tb, "echo", false, "instances = 2") + pluginTOML(tb, "ticker", false, "")
+	})
+	lab := startRigWith(t, func(tb testing.TB) string { return pluginTOML(tb, "echo", false, "") })
+	clock := supervisortest.InfoOf(t, edge.sup).Started.Add(2*time.Hour + 30*time.Second)
+	api := hostsAPI{
+		{host: "edge-1", labels: map[string]string{"env": "prod", "role": "edge"}, api: edge.sup},
+		{host: "lab", labels: map[string]string{"env": "dev"}, api: lab.sup, seen: func() time.Time { return clock.Add(-12 * time.Second) }},
+	}
+	if _, err := api.Snapshot(t.Context()); err != nil { // lab seen once, then gone
+		t.Fatal(err)
+	}
+	api[1].setDown(true)
+	for _, size := range [][2]int{{80, 24}, {160, 48}} {
+		name := fmt.Sprintf("console-hosts-%dx%d", size[0], size[1])
+		t.Run(name, func(t *testing.T) {
+			c := newConsole(t, api, Options{now: func() time.Time { return clock }}, size[0], size[1])
+			c.waitFor("edge-1", "lab", "up 2h00m")
+			c.press("G") // lab's row, the last: the detail pane says it is gone
+			c.waitFor("⚠ host lab unreachable")
+			_ = c.tm.Quit()
+			got := ansi.Strip(c.tm.FinalModel(t).View().Content)
+			for i, l := range strings.Split(got, "\n") {
+				if w := ansi.StringWidth(l); w != size[0] {
+					t.Errorf("line %d is %d cells wide, want %d", i+1, w, size[0])
+				}
+			}
+			testutil.Golden(t, goldenDir, name, got)
+		})
+	}
+}

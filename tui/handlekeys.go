@@ -298,6 +298,8 @@ func (m *Model) run(line string) tea.Cmd {
 		return m.themeByName(c.Name)
 	case "sort":
 		return m.sortCommand(c)
+	case "filter":
+		return m.filterCommand(c.Content)
 	case "reload":
 		return m.reload()
 	case "export":

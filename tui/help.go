@@ -19,7 +19,8 @@ import (
 
 // columnHelp explains the plugins table's headers, in table order.
 var columnHelp = [][2]string{
-	{"NAME", "the instance: the plugin's name, or name.N for one of several instances"},
+	{"HOST", "over many hosts (a fleet) only: the host that runs it; ⚠ marks a host that stopped answering, its rows faint, its last known state, and wide rows say when it was last seen"},
+	{"NAME", "the instance: the plugin's name, or name.N for one of several instances (over many hosts, without the host: HOST/NAME is its full name in commands)"},
 	{"STATE", "● running ◐ starting ◑ stopping ○ exited ◌ backoff (waiting to restart) ✖ failed ■ stopped"},
 	{"PID", "the process id of its current process"},
 	{"UPTIME", "how long the current process has run"},
@@ -30,6 +31,12 @@ var columnHelp = [][2]string{
 	{"CPU", "share of one core its processes used over the last second"},
 	{"RSS", "resident memory of its processes, in IEC units (KiB, MiB, GiB)"},
 	{"VERSION", "the version the plugin reports, else its configuration's"},
+}
+
+// filterHelp is the table filter's forms (/ or :filter).
+var filterHelp = []string{
+	"/ on the table, or :filter TEXT: instances whose name (with its host), state or version holds the letters in order (ech1 finds echo.1); a leading ! keeps the others",
+	"KEY=VALUE terms, comma-separated, select by host and label instead: host=edge-1, env=prod,role=edge, env!=dev; every term must hold, values whole; :filter alone clears it",
 }
 
 var mouseHelp = []string{
@@ -92,6 +99,12 @@ func (m *Model) helpLines(w int) []string {
 				head = render.Fit(c[0], label)
 			}
 			lines = append(lines, st.KeyHint.Render(head)+" "+st.Text.Render(l))
+		}
+	}
+	lines = append(lines, section("Table filter")...)
+	for _, p := range filterHelp {
+		for _, l := range render.WrapWords(p, w) {
+			lines = append(lines, st.Text.Render(l))
 		}
 	}
 	lines = append(lines, section("Mouse")...)

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/plugvisor/plugvisor/tui/components/cmdline"
+	"github.com/plugvisor/plugvisor/tui/components/plugins"
 	"github.com/plugvisor/plugvisor/tui/render"
 )
 
@@ -51,8 +53,18 @@ func TestHelpAt80x24(t *testing.T) {
 			want = append(want, b.Help().Key+" "+b.Help().Desc)
 		}
 	}
-	want = append(want, ":send NAME ID CONTENT", ":quit",
-		"HEARTBEAT", "age of the last heartbeat / its round trip", "<1s/331µs", "REC/S", "TREND", "RST", "CPU", "RSS",
+	want = append(want, cmdline.Usage()...)
+	explained := map[string]bool{}
+	for _, c := range columnHelp {
+		explained[c[0]] = true
+		want = append(want, c[1])
+	}
+	for _, col := range plugins.ColumnTitles() {
+		if !explained[col] {
+			t.Errorf("column %s is not explained in the help", col)
+		}
+	}
+	want = append(want, "<1s/331µs", "env=prod,role=edge", ":filter alone clears it",
 		"the wheel scrolls", "hold shift while dragging")
 	flat := strings.Join(strings.Fields(strings.ReplaceAll(all, "│", " ")), " ")
 	for _, w := range want {

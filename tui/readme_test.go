@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/plugvisor/plugvisor/themes"
+	"github.com/plugvisor/plugvisor/tui/components/cmdline"
+	"github.com/plugvisor/plugvisor/tui/components/plugins"
 	"github.com/plugvisor/plugvisor/tui/keys"
 )
 
@@ -24,6 +26,24 @@ func TestReadmeKeyMap(t *testing.T) {
 					t.Errorf("README.md does not mention key %q (%s)", k, b.Help().Desc)
 				}
 			}
+		}
+	}
+	// The console's commands and table columns, in its own section.
+	console := readme
+	if i, j := strings.Index(readme, "### Keys"), strings.Index(readme, "### Themes"); i >= 0 && j > i {
+		console = readme[i:j]
+	} else {
+		t.Error("README.md has no console section from ### Keys to ### Themes")
+	}
+	for _, u := range cmdline.Usage() {
+		verb := strings.Fields(strings.TrimPrefix(u, ":"))[0]
+		if !strings.Contains(console, "`"+verb+" ") && !strings.Contains(console, "`"+verb+"`") {
+			t.Errorf("README.md's console section does not mention command %q (%s)", verb, u)
+		}
+	}
+	for _, col := range plugins.ColumnTitles() {
+		if !strings.Contains(console, "`"+col+"`") {
+			t.Errorf("README.md's console section does not explain column %q", col)
 		}
 	}
 	for _, slot := range themes.SlotNames() {

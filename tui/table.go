@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/plugvisor/plugvisor/tui/components/cmdline"
 	"github.com/plugvisor/plugvisor/tui/components/confirm"
 	"github.com/plugvisor/plugvisor/tui/components/footer"
+	"github.com/plugvisor/plugvisor/tui/components/plugins"
 	"github.com/plugvisor/plugvisor/tui/render"
 	"github.com/plugvisor/plugvisor/tui/state"
 )
@@ -90,6 +92,21 @@ func (m *Model) sortCommand(c cmdline.Command) tea.Cmd {
 	}
 	m.syncSelection()
 	return m.flash(footer.Info, "sorted by "+m.table.Sort())
+}
+
+// filterCommand sets the table's filter as / would (:filter env=prod),
+// limited as the input is; with no text it clears it.
+func (m *Model) filterCommand(f string) tea.Cmd {
+	if r := []rune(f); len(r) > plugins.MaxFilter {
+		f = string(r[:plugins.MaxFilter])
+	}
+	m.table.SetFilter(f)
+	m.syncSelection()
+	if f == "" {
+		return m.flash(footer.Info, "filter cleared")
+	}
+	n := len(m.table.Rows())
+	return m.flash(footer.Info, "filter "+render.Sanitize(f)+": "+plural(n, "instance", "instances")+" of "+strconv.Itoa(m.store.Len()))
 }
 
 // lifecycleKey is s, x or r: on the marked rows' plugins when rows are

@@ -1,7 +1,9 @@
 package render
 
 import (
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -46,4 +48,31 @@ func RTT(d time.Duration) string {
 		return "-"
 	}
 	return Duration(d)
+}
+
+// Unreachable says, for people, that a host has stopped answering and
+// when it last did; "" while it answers. The table, the detail pane and
+// describe all say it so.
+func Unreachable(unreachable bool, lastSeen, now time.Time) string {
+	switch {
+	case !unreachable:
+		return ""
+	case lastSeen.IsZero():
+		return "unreachable, never seen"
+	}
+	return "unreachable, last seen " + Age(max(now.Sub(lastSeen), 0)) + " ago"
+}
+
+// Labels writes a host's labels as a selector would, key=value sorted by
+// key, or none.
+func Labels(l map[string]string) string {
+	if len(l) == 0 {
+		return "none"
+	}
+	out := make([]string, 0, len(l))
+	for k, v := range l {
+		out = append(out, k+"="+v)
+	}
+	slices.Sort(out)
+	return strings.Join(out, ",")
 }

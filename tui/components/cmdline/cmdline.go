@@ -17,10 +17,10 @@ import (
 
 // Command is a parsed command line.
 type Command struct {
-	Verb    string // send, start, stop, restart, ping, theme, sort, export, reload, quit, help
+	Verb    string // send, start, stop, restart, ping, theme, sort, filter, export, reload, quit, help
 	Name    string // plugin name or instance id; the theme for "theme"; the column for "sort"; json or csv for "export"
 	ID      uint32
-	Content string // the task's content; the direction for "sort"
+	Content string // the task's content; the direction for "sort"; the filter for "filter"
 }
 
 // verbs lists the commands with what their first argument completes to.
@@ -34,6 +34,7 @@ var verbs = []struct {
 	{"ping", "plugin", "ping NAME"},
 	{"theme", "theme", "theme NAME"},
 	{"sort", "column", "sort COLUMN [asc|desc]"},
+	{"filter", "", "filter [TEXT | KEY=VALUE,KEY=VALUE]"},
 	{"export", "format", "export json|csv PATH"},
 	{"reload", "", "reload"},
 	{"help", "", "help"},
@@ -82,6 +83,8 @@ func Parse(line string) (Command, error) {
 			return c, fmt.Errorf("usage: :%s", v.usage)
 		}
 		c.Name, c.Content = fields[1], restAfter(line, 2)
+	case verb == "filter": // the table's filter, as / takes it; none clears it
+		c.Content = restAfter(line, 1)
 	case verb == "export":
 		if len(fields) < 3 || (fields[1] != "json" && fields[1] != "csv") {
 			return c, fmt.Errorf("usage: :%s", v.usage)

@@ -16,6 +16,12 @@ func TestParse(t *testing.T) {
 	if c, err := Parse("q"); err != nil || c.Verb != "quit" {
 		t.Fatalf("%+v %v", c, err)
 	}
+	if c, err := Parse("filter env=prod, role=edge"); err != nil || c.Verb != "filter" || c.Content != "env=prod, role=edge" {
+		t.Fatalf("%+v %v", c, err)
+	}
+	if c, err := Parse("filter"); err != nil || c.Verb != "filter" || c.Content != "" {
+		t.Fatalf("a bare filter (clears it): %+v %v", c, err)
+	}
 	for _, bad := range []string{"", "send echo", "send echo x hi", "stop", "stop a b", "reload now", "frobnicate"} {
 		if _, err := Parse(bad); err == nil {
 			t.Errorf("Parse(%q) accepted", bad)

@@ -33,6 +33,17 @@ func Entries(s *state.Store, id string, now time.Time) []Entry {
 	add := func(k, v string) { out = append(out, Entry{Label: k, Value: v}) }
 	section := func(name string) { out = append(out, Entry{Label: name, Section: true}) }
 
+	if ps.Host != "" {
+		section("host")
+		add("host", ps.Host)
+		add("labels", render.Labels(ps.HostLabels))
+		seen := "answering · last seen " + render.Stamp(ps.HostLastSeen)
+		if ps.HostUnreachable {
+			seen = render.Unreachable(true, ps.HostLastSeen, now) + " (" + render.Stamp(ps.HostLastSeen) + "): what follows is its last known state"
+		}
+		out = append(out, Entry{Label: "reachable", Value: seen, Warn: ps.HostUnreachable})
+	}
+
 	section("configuration")
 	add("plugin", ps.Name)
 	add("instance", ps.Instance)

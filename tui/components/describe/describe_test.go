@@ -73,3 +73,33 @@ func TestDescribeGone(t *testing.T) {
 		t.Fatal("an entry selected in an empty view")
 	}
 }
+
+// TestDescribeHost: over many hosts describe begins with the host, its
+// labels and whether it answers; an unreachable one says since when.
+func TestDescribeHost(t *testing.T) {
+	at := time.Date(2026, 3, 4, 10, 20, 30, 0, time.UTC)
+	s := state.New()
+	s.SetSnapshot([]supervisor.PluginStatus{
+		{Name: "edge-1/echo", Instance: "edge-1/echo.0", State: supervisor.StateRunning, Since: at, Host: "edge-1",
+			HostLabels: map[string]string{"role": "edge", "env": "prod"}, HostLastSeen: at.Add(-time.Second)},
+		{Name: "lab/echo", Instance: "lab/echo", State: supervisor.StateRunning, Since: at, Host: "lab",
+			HostLastSeen: at.Add(-12 * time.Second), HostUnreachable: true},
+		{Name: "echo", Instance: "echo", State: supervisor.StateRunning, Since: at},
+	}, supervisor.Info{})
+	c := pvctx.New(themes.Default(), func() time.Time { return at })
+	for _, w := range []int{80, 160} {
+		up := ansi.Strip(New("edge-1/echo.0").View(c, s, w, 60))
+		for _, want := range []string{"host", "edge-1", "env=prod,role=edge", "answering · last seen 2026-03-04 10:20:29"} {
+			if !strings.Contains(up, want) {
+				t.Errorf("at %d describe of a reachable host lacks %q:\n%s", w, want, up)
+			}
+		}
+		gone := ansi.Strip(New("lab/echo").View(c, s, w, 60))
+		if !strings.Contains(strings.Join(strings.Fields(gone), " "), "unreachable, last seen 12s ago") {
+			t.Errorf("at %d describe of an unreachable host:\n%s", w, gone)
+		}
+	}
+	if local := ansi.Strip(New("echo").View(c, s, 80, 60)); strings.Contains(local, "labels") {
+		t.Errorf("one host's plugin described with a host section:\n%s", local)
+	}
+}

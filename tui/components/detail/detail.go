@@ -264,6 +264,9 @@ func (m *Model) Key(c *pvctx.Context, s *state.Store, w, h int, focused bool) Ke
 		return k
 	}
 	k.State = p.Status.State
+	if p.Status.HostUnreachable {
+		k.Clock = c.Now().Unix() // "last seen 12s ago" ticks
+	}
 	switch m.Tab {
 	// Evicted too: another plugin's flood can trim this one's buffers
 	// (state.Budgets' totals) without a push.
@@ -296,6 +299,10 @@ func (m *Model) View(c *pvctx.Context, s *state.Store, w, h int, focused bool) s
 	title := m.title(c, s, w)
 	p := s.Plugin(m.shown)
 	iw, ih := render.Inner(w), h-2
+	gone := hostGone(c, p, iw)
+	if gone != "" {
+		ih-- // every tab says it first, then what it shows
+	}
 	var lines []string
 	switch {
 	case p == nil:
@@ -314,7 +321,21 @@ func (m *Model) View(c *pvctx.Context, s *state.Store, w, h int, focused bool) s
 	default:
 		lines = m.info.lines(c, p, s.Info, iw, ih)
 	}
+	if gone != "" {
+		lines = append([]string{gone}, lines...)
+	}
 	return render.Frame(border, title, lines, w, h)
+}
+
+// hostGone is the line every tab begins with while the instance's host
+// (over many hosts) does not answer: what the tab shows is as last seen.
+func hostGone(c *pvctx.Context, p *state.Plugin, w int) string {
+	if p == nil || !p.Status.HostUnreachable {
+		return ""
+	}
+	words := "⚠ host " + render.Sanitize(p.Status.Host) + " " +
+		render.Unreachable(true, p.Status.HostLastSeen, c.Now()) + ": its last known state"
+	return c.Styles.Warn.Render(render.Cut(words, w))
 }
 
 // title is the tab bar and the instance's name and state. It records where

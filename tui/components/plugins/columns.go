@@ -35,7 +35,7 @@ const dash = "-"
 
 func columns(nameWidth int) []column {
 	return []column{
-		{title: "NAME", width: nameWidth, cell: func(p *state.Plugin, _ *env) string { return p.Status.Instance },
+		{title: "NAME", width: nameWidth, cell: func(p *state.Plugin, _ *env) string { return localName(p.Status) },
 			compare: func(a, b *state.Plugin, _ time.Time) int {
 				return cmp.Or(cmp.Compare(a.Status.Name, b.Status.Name), state.Natural(a.Status.Instance, b.Status.Instance))
 			}},
@@ -64,6 +64,9 @@ func columns(nameWidth int) []column {
 			compare: func(a, b *state.Plugin, _ time.Time) int { return cmp.Compare(a.Status.RSS, b.Status.RSS) }},
 		{title: "VERSION", width: 9, priority: 8, cell: version,
 			compare: func(a, b *state.Plugin, _ time.Time) int { return state.Natural(version(a, nil), version(b, nil)) }},
+		// Last, so that the other columns' indexes (the sort) do not move;
+		// drawn first, and only over many hosts (shownColumns).
+		{title: hostTitle, width: len(hostTitle), cell: hostCell, compare: byHost},
 	}
 }
 

@@ -16,8 +16,10 @@ type filterInput struct{ in input.Model }
 // Filter is the filter applied to the rows.
 func (m *Model) Filter() string { return m.filter }
 
-// SetFilter filters the rows: instance ids, states and versions holding
-// the filter's letters in order; a leading '!' keeps the others.
+// SetFilter filters the rows: instance ids (with their host), states and
+// versions holding the filter's letters in order, or, for KEY=VALUE terms,
+// the instances whose host and labels match them all (selector.go); a
+// leading '!' keeps the others.
 func (m *Model) SetFilter(f string) {
 	if f == m.filter {
 		return
@@ -37,7 +39,7 @@ func (m *Model) ClearFilter() bool {
 
 // OpenFilter starts typing the filter, from the one applied.
 func (m *Model) OpenFilter() {
-	in := input.New("plugins /", "name, state or version; !inverts · enter keeps · esc clears")
+	in := input.New("plugins /", "name, host, state or version; env=prod,role=edge by label; ! inverts · enter keeps · esc clears")
 	in.Limit = MaxFilter
 	in.SetValue(m.filter)
 	in.Focus()
@@ -73,7 +75,11 @@ func (m *Model) FilterView(c *pvctx.Context, w int) string {
 
 // NextSort orders the rows by the next column, ascending.
 func (m *Model) NextSort() {
-	m.setSort(sortBy{col: (m.sort.col + 1) % len(columns(0))})
+	next := (m.sort.col + 1) % len(columns(0))
+	if columns(0)[next].title == hostTitle && !m.hosts {
+		next = 0 // not shown: no instance names a host
+	}
+	m.setSort(sortBy{col: next})
 }
 
 // FlipSort reverses the order.

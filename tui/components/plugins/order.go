@@ -35,6 +35,7 @@ func (m *Model) refresh(s *state.Store, now time.Time) bool {
 		return false
 	}
 	m.rows = view{ids: m.order(s, now), rev: s.RowsRev(), valid: true}
+	m.hosts = hostWidth(s) > 0
 	m.dropGoneMarks(s)
 	m.rev++
 	return true
@@ -42,10 +43,17 @@ func (m *Model) refresh(s *state.Store, now time.Time) bool {
 
 func (m *Model) order(s *state.Store, now time.Time) []string {
 	q, invert := parseFilter(m.filter)
+	sel, bySelector := parseSelector(q)
 	want := render.FuzzyQuery(q)
 	ids := make([]string, 0, s.Len())
 	for _, id := range s.Order() {
-		if len(want) == 0 || matches(s.Plugin(id), want) != invert {
+		p := s.Plugin(id)
+		switch {
+		case bySelector:
+			if sel.match(p.Status) != invert {
+				ids = append(ids, id)
+			}
+		case len(want) == 0 || matches(p, want) != invert:
 			ids = append(ids, id)
 		}
 	}
@@ -74,8 +82,9 @@ func parseFilter(f string) (q string, invert bool) {
 	return f, false
 }
 
-// matches: the instance id, state or version holds q's letters in order
-// (render's fuzzy match, k9s's filter), ignoring case.
+// matches: the instance id (qualified by its host over many hosts), state
+// or version holds q's letters in order (render's fuzzy match, k9s's
+// filter), ignoring case.
 func matches(p *state.Plugin, q []rune) bool {
 	st := p.Status
 	return render.FuzzyHit(st.Instance, q) || render.FuzzyHit(string(st.State), q) ||

@@ -30,6 +30,7 @@ type Model struct {
 	sort   sortBy
 	marks  map[string]bool
 	input  *filterInput // the filter being typed, if open
+	hosts  bool         // some instance names its host: the HOST column is shown
 	rev    uint64       // bumped whenever what the pane draws apart from the store changes
 }
 
@@ -137,7 +138,7 @@ func (m *Model) View(c *pvctx.Context, s *state.Store, w, h int, focused bool) s
 	visible := max(h-3, 0)
 	m.place(visible, len(ids))
 	m.shown = visible
-	cols := fit(columns(nameWidth(s.Order())), render.Inner(w))
+	cols := fit(shownColumns(s), render.Inner(w))
 
 	lines := make([]string, 0, visible+1)
 	lines = append(lines, st.Faint.Bold(true).Render(m.header(cols)))
@@ -256,6 +257,12 @@ func (m *Model) cells(c *pvctx.Context, p *state.Plugin, cols []column, e *env) 
 	if pvctx.Alarming(p.Status.State) {
 		text = stateStyle
 	}
+	gone := unreachable(p.Status, e.now)
+	if gone != "" {
+		// Its host stopped answering: the row is its last known state,
+		// drawn faint whatever the state, beside the HOST cell's ⚠.
+		text, stateStyle = st.Faint, st.Faint
+	}
 	mark := run{"  ", text}
 	if m.marks[p.Status.Instance] {
 		mark = run{"✓ ", st.Accent}
@@ -273,6 +280,12 @@ func (m *Model) cells(c *pvctx.Context, p *state.Plugin, cols []column, e *env) 
 		if i > 0 {
 			b.WriteByte(' ')
 		}
+		if gone != "" && col.title == staleFrom {
+			if cell, ok := goneCell(gone, cols[i:]); ok {
+				b.WriteString(cell)
+				break
+			}
+		}
 		switch col.title {
 		case "STATE":
 			flush(text)
@@ -280,7 +293,7 @@ func (m *Model) cells(c *pvctx.Context, p *state.Plugin, cols []column, e *env) 
 			cell, i = spill(col, cols, i, p, e)
 			runs = append(runs, run{cell, stateStyle})
 		case "HEARTBEAT":
-			if l := beatLateness(p, e); l != onTime {
+			if l := beatLateness(p, e); l != onTime && gone == "" {
 				flush(text)
 				style := st.Warn
 				if l == nearlyHung {
@@ -296,6 +309,19 @@ func (m *Model) cells(c *pvctx.Context, p *state.Plugin, cols []column, e *env) 
 	}
 	flush(text)
 	return runs
+}
+
+// goneCell is the words for an unreachable host over cols, the row's last
+// columns, when they fit there.
+func goneCell(words string, cols []column) (string, bool) {
+	w := -1
+	for _, c := range cols {
+		w += c.width + 1
+	}
+	if render.Width(words) > w {
+		return "", false
+	}
+	return render.Fit(words, w), true
 }
 
 // spill draws the state cell, widened over the columns after it that
@@ -329,16 +355,18 @@ func itoa(n int) string { return render.Count(uint64(n)) }
 // in a pane limit cells wide.
 func WidthWithin(s *state.Store, limit int) int {
 	total := markWidth - 1
-	for _, c := range fit(columns(nameWidth(s.Order())), render.Inner(limit)) {
+	for _, c := range fit(shownColumns(s), render.Inner(limit)) {
 		total += c.width + 1
 	}
 	return total + 4
 }
 
-func nameWidth(order []string) int {
+// nameWidth fits the names as the NAME column draws them: without their
+// host, which the HOST column shows.
+func nameWidth(s *state.Store) int {
 	w := 8
-	for _, id := range order {
-		w = max(w, min(len(id), 24))
+	for _, id := range s.Order() {
+		w = max(w, min(len(localName(s.Plugin(id).Status)), 24))
 	}
 	return w
 }

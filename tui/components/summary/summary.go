@@ -39,6 +39,14 @@ func View(c *pvctx.Context, s *state.Store, id string, w, h int) string {
 		kv("tasks", tasks(ps)),
 		kv("load", load(ps)),
 	}
+	if ps.Host != "" {
+		host := ps.Host + " · " + render.Labels(ps.HostLabels)
+		if ps.HostUnreachable {
+			lines = append(lines, st.Warn.Render(render.Sanitize("⚠ host "+ps.Host+" "+render.Unreachable(true, ps.HostLastSeen, now))))
+		} else {
+			lines = append(lines, kv("host", host))
+		}
+	}
 	if !ps.NextStart.IsZero() && ps.State == supervisor.StateBackoff {
 		lines = append(lines, st.Warn.Render("next start in "+render.Age(ps.NextStart.Sub(now))))
 	}
