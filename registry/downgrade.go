@@ -12,7 +12,7 @@ import (
 	"strings"
 	"sync"
 
-	"golang.org/x/sys/unix"
+	"github.com/plugvisor/plugvisor/internal/private"
 )
 
 // ErrDowngrade is a signed version older than the highest one this host
@@ -106,11 +106,10 @@ func (v *Versions) save() error {
 	}
 	tmp := v.file + ".tmp"
 	_ = os.Remove(tmp) // left by a crash; O_EXCL below refuses anything there
-	fd, err := unix.Open(tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	f, err := private.Create(tmp)
 	if err != nil {
-		return fmt.Errorf("%s: %w", tmp, err)
+		return err
 	}
-	f := os.NewFile(uintptr(fd), tmp)
 	_, err = f.Write(append(data, '\n'))
 	if err == nil {
 		err = f.Sync()

@@ -100,10 +100,11 @@ type Signature struct {
 // content and a public key, so a restart does not check it again while
 // the file is unchanged.
 type sigEntry struct {
-	id  identity
-	sum string // sha256 of the content it verified
-	pub string // the public key it verified with
-	sig minisign.Signature
+	exec string // the executable it is for, for Retain
+	id   identity
+	sum  string // sha256 of the content it verified
+	pub  string // the public key it verified with
+	sig  minisign.Signature
 }
 
 // checkSignature authorises the content exe holds for plugin p under t:
@@ -159,7 +160,7 @@ func (v *Verifier) checkSignature(p *Plugin, t *Trust, exe *Executable, digest f
 			return nil, fmt.Errorf("%s: %w: %s: %v", p.Exec, ErrBadSignature, sigFile, err)
 		}
 		v.mu.Lock()
-		v.sigs[sigFile] = sigEntry{id: id, sum: exe.SHA256, pub: key.Key.String(), sig: sig}
+		v.sigs[sigFile] = sigEntry{exec: p.Exec, id: id, sum: exe.SHA256, pub: key.Key.String(), sig: sig}
 		v.mu.Unlock()
 	}
 	return authorise(p, key, &sig, sigFile, now)

@@ -354,6 +354,11 @@ func (v *Verifier) Retain(keep []string) {
 			delete(v.paths, path)
 		}
 	}
+	for sig, e := range v.sigs {
+		if !want[e.exec] {
+			delete(v.sigs, sig)
+		}
+	}
 }
 
 // release drops path's reference to its copy and closes the copy when no
@@ -408,6 +413,7 @@ func (v *Verifier) Close() error {
 		delete(v.copies, key)
 	}
 	clear(v.paths)
+	clear(v.sigs)
 	if v.root != nil {
 		errs = append(errs, v.root.Close()) // which releases the lock
 		v.root = nil

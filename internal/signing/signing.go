@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 	"golang.org/x/term"
 
+	"github.com/plugvisor/plugvisor/internal/private"
 	"github.com/plugvisor/plugvisor/registry"
 )
 
@@ -86,8 +87,16 @@ func keygen(pubPath, secPath string, plain bool, stdin io.Reader, prompt, stdout
 		return err
 	}
 	pubText, _ := pub.MarshalText() // never fails
-	if err := create(secPath, append(secText, '\n'), 0o600); err != nil {
+	f, err := private.Create(secPath)
+	if err != nil {
 		return err
+	}
+	_, err = f.Write(append(secText, '\n'))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", secPath, err)
 	}
 	if err := create(pubPath, append(pubText, '\n'), 0o644); err != nil {
 		return err
@@ -98,7 +107,9 @@ func keygen(pubPath, secPath string, plain bool, stdin io.Reader, prompt, stdout
 	return nil
 }
 
-// create writes a new file, refusing one that exists or a symlink.
+// create writes a new file others may read (a public key, a signature),
+// refusing one that exists or a symlink; a secret goes through
+// private.Create.
 func create(path string, data []byte, mode uint32) error {
 	fd, err := unix.Open(path, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, mode)
 	if err != nil {
