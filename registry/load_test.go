@@ -148,7 +148,7 @@ func TestExampleLoadsEveryKey(t *testing.T) {
 	data = []byte(strings.ReplaceAll(string(data), "/etc/plugvisor/revoked.toml", filepath.Join(dir, "revoked.toml")))
 	data = []byte(strings.ReplaceAll(string(data), "/etc/plugvisor/keys", filepath.Join(dir, "keys")))
 	revoked := filepath.Join(dir, "revoked.toml")
-	writeFile(t, revoked, "keys = [\"00000000000000AB\"]\nsha256 = [\""+strings.Repeat("ab", 32)+"\"]\n")
+	writeFile(t, revoked, "keys = [\"00000000000000ab\"]\nsha256 = [\""+strings.Repeat("ab", 32)+"\"]\n")
 	writeFile(t, filepath.Join(dir, "keys", "release-2027.pub"),
 		"untrusted comment: minisign public key 226D5D4DF6AD9EA2\nRWSinq32TV1tIi2PElP/42+or/4fsctfajSt/Mz27BBu8f15/Zk78VdQ\n")
 	path := filepath.Join(dir, "config.toml")

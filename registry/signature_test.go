@@ -2,6 +2,7 @@ package registry
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -245,6 +246,32 @@ exec = "p"
 			t.Fatal(err)
 		}
 	}
+	// Owned by someone else: as root the test gives the file to nobody
+	// (65534); as another user it checks as a supervisor running as a
+	// third user would.
+	foreign, self := 65534, os.Getuid()
+	if self == 0 {
+		if err := os.Chown(pub, foreign, foreign); err != nil {
+			t.Fatal(err)
+		}
+		err := load()
+		if err == nil || !strings.Contains(err.Error(), pub+": refused: owned by uid 65534 (mode -rw-r--r--); a trust file must be owned by plugvisor's user (uid 0) or root") {
+			t.Errorf("foreign key file: %v", err)
+		}
+		if err := os.Chown(pub, 0, 0); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		fi, err := os.Stat(pub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		foreign = self
+		err = trustFileMode(pub, fi, self+1)
+		if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("refused: owned by uid %d (mode -rw-r--r--)", foreign)) {
+			t.Errorf("foreign key file: %v", err)
+		}
+	}
 	moved := filepath.Join(dir, "elsewhere.pub")
 	if err := os.Rename(pub, moved); err != nil {
 		t.Fatal(err)
@@ -310,7 +337,7 @@ func checkExampleTrust(t *testing.T, tr *Trust, dir, revoked string, data []byte
 		t.Errorf("release-2027 = %+v", b)
 	}
 	if tr.RequireSignature || tr.RevocationFile != revoked ||
-		strings.Join(tr.Revoked.Keys, ",") != "226D5D4DF6AD9EA2,00000000000000AB" ||
+		strings.Join(tr.Revoked.Keys, ",") != "226D5D4DF6AD9EA2,AB" ||
 		strings.Join(tr.Revoked.SHA256, ",") != "fcde2b2edba56bf408601fb721fe9b5c338d10ee429ea04fae5511b68fbf8fb9,"+strings.Repeat("ab", 32) {
 		t.Errorf("trust = %+v", tr)
 	}

@@ -42,12 +42,12 @@ type TrustKey struct {
 	Where     Pos
 }
 
-// ID is the key's minisign id as minisign prints it: 16 uppercase hex
-// digits.
+// ID is the key's minisign id as minisign prints it (see KeyID).
 func (k *TrustKey) ID() string { return KeyID(k.Key.ID()) }
 
-// KeyID formats a minisign key id as minisign prints it.
-func KeyID(id uint64) string { return fmt.Sprintf("%016X", id) }
+// KeyID formats a minisign key id as minisign prints it: uppercase hex,
+// up to 16 digits, without leading zeros.
+func KeyID(id uint64) string { return strings.ToUpper(strconv.FormatUint(id, 16)) }
 
 // MaySign reports whether the key's plugins list names plugin.
 func (k *TrustKey) MaySign(plugin string) bool {
@@ -193,14 +193,15 @@ func datetime(dst *time.Time) setter {
 	}
 }
 
-// keyIDElem checks a revoked key id: minisign's 16 hex digits, stored
-// uppercase as minisign prints them.
+// keyIDElem checks a revoked key id: up to 16 hex digits, stored as
+// KeyID prints it (leading zeros or not, either case).
 func keyIDElem(d *decoder, k keyPath, s string) (string, bool) {
-	if _, err := strconv.ParseUint(s, 16, 64); err != nil || len(s) != 16 {
-		d.fail(k, "%q is not a minisign key id (16 hex digits, as `minisign -V` and plugvisor check print it)", s)
+	id, err := strconv.ParseUint(s, 16, 64)
+	if err != nil || len(s) > 16 {
+		d.fail(k, "%q is not a minisign key id (up to 16 hex digits, as minisign and plugvisor check print it)", s)
 		return "", false
 	}
-	return strings.ToUpper(s), true
+	return KeyID(id), true
 }
 
 func digestElem(d *decoder, k keyPath, s string) (string, bool) {
@@ -234,7 +235,7 @@ func readTrustFile(name string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	if err := trustFileMode(name, fi); err != nil {
+	if err := trustFileMode(name, fi, os.Getuid()); err != nil {
 		return nil, err
 	}
 	if fi.Size() > maxTrustFile {
@@ -248,14 +249,14 @@ func readTrustFile(name string) ([]byte, error) {
 }
 
 // trustFileMode refuses a trust file that is not a regular file owned by
-// plugvisor's user or root and writable by no one else.
-func trustFileMode(name string, fi os.FileInfo) error {
+// plugvisor's user (self) or root and writable by no one else.
+func trustFileMode(name string, fi os.FileInfo, self int) error {
 	if !fi.Mode().IsRegular() {
 		return fmt.Errorf("%s: refused: %s, not a regular file", name, kind(fi.Mode()))
 	}
 	uid := fileOwner(fi)
-	if uid != 0 && uid != os.Getuid() {
-		return fmt.Errorf("%s: refused: owned by uid %d (mode %s); a trust file must be owned by plugvisor's user (uid %d) or root", name, uid, fi.Mode().Perm(), os.Getuid())
+	if uid != 0 && uid != self {
+		return fmt.Errorf("%s: refused: owned by uid %d (mode %s); a trust file must be owned by plugvisor's user (uid %d) or root", name, uid, fi.Mode().Perm(), self)
 	}
 	if fi.Mode().Perm()&0o022 != 0 {
 		return fmt.Errorf("%s: refused: mode %s lets group or others write it; a trust file must be writable by its owner only (chmod go-w %s)", name, fi.Mode().Perm(), name)

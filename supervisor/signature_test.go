@@ -121,6 +121,9 @@ plugins = ["*"]
 	if !strings.Contains(out.String(), "swapped") || !lineHas(out.String(), "ok", "swapped", "signed by key "+trusted.id()+" (trust.keys.release), version 2.0.0") {
 		t.Fatalf("check:\n%s", out.String())
 	}
+	if !lineHas(out.String(), "FAIL", "untrusted", "untrusted key: ", "is signed by key "+stranger.id()) {
+		t.Errorf("check does not refuse the untrusted plugin:\n%s", out.String())
+	}
 	other := filepath.Join(bins, "other-build")
 	if err := os.WriteFile(other, []byte("another build"), 0o700); err != nil {
 		t.Fatal(err)
