@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"strconv"
 	"strings"
 	"syscall"
@@ -136,24 +137,13 @@ func (v *Verifier) checkSignature(p *Plugin, t *Trust, exe *Executable, digest f
 	cached = cached && e.id == id && e.sum == exe.SHA256
 	sig := e.sig
 	if !cached {
-		data, err := io.ReadAll(io.LimitReader(f, maxSignatureFile+1))
-		if err != nil {
-			return nil, fmt.Errorf("%s: read signature: %w", sigFile, err)
-		}
-		if len(data) > maxSignatureFile {
-			return nil, fmt.Errorf("%s: %w: %s is larger than %d bytes", p.Exec, ErrBadSignature, sigFile, maxSignatureFile)
-		}
-		sig = minisign.Signature{}
-		if err := sig.UnmarshalText(data); err != nil {
-			return nil, fmt.Errorf("%s: %w: %s: %v", p.Exec, ErrBadSignature, sigFile, err)
+		if sig, err = readSignature(f, p); err != nil {
+			return nil, err
 		}
 	}
-	key := t.Key(sig.KeyID)
-	switch {
-	case key == nil:
-		return nil, fmt.Errorf("%s: %w: %s is signed by key %s, which is not in [trust.keys]", p.Exec, ErrUntrustedKey, sigFile, KeyID(sig.KeyID))
-	case t.Revoked.KeyRevoked(sig.KeyID):
-		return nil, fmt.Errorf("%s: %w: %s is signed by key %s (trust.keys.%s), which is revoked", p.Exec, ErrRevokedKey, sigFile, key.ID(), key.Name)
+	key, err := signer(p, t, &sig)
+	if err != nil {
+		return nil, err
 	}
 	if !cached || e.pub != key.Key.String() {
 		if err := v.ed25519(key, &sig, digest); err != nil {
@@ -164,6 +154,37 @@ func (v *Verifier) checkSignature(p *Plugin, t *Trust, exe *Executable, digest f
 		v.mu.Unlock()
 	}
 	return authorise(p, key, &sig, sigFile, now)
+}
+
+// readSignature reads and parses the signature file f of p.
+func readSignature(f *os.File, p *Plugin) (minisign.Signature, error) {
+	var sig minisign.Signature
+	data, err := io.ReadAll(io.LimitReader(f, maxSignatureFile+1))
+	switch {
+	case err != nil:
+		return sig, fmt.Errorf("%s: read signature: %w", p.Signature, err)
+	case len(data) > maxSignatureFile:
+		return sig, fmt.Errorf("%s: %w: %s is larger than %d bytes", p.Exec, ErrBadSignature, p.Signature, maxSignatureFile)
+	}
+	if err := sig.UnmarshalText(data); err != nil {
+		return sig, fmt.Errorf("%s: %w: %s: %v", p.Exec, ErrBadSignature, p.Signature, err)
+	}
+	return sig, nil
+}
+
+// signer is the trusted key that sig names: not revoked (revoked first,
+// so a revoked key also removed from [trust.keys] is called revoked).
+func signer(p *Plugin, t *Trust, sig *minisign.Signature) (*TrustKey, error) {
+	key, id := t.Key(sig.KeyID), KeyID(sig.KeyID)
+	switch {
+	case t.Revoked.KeyRevoked(sig.KeyID) && key != nil:
+		return nil, fmt.Errorf("%s: %w: %s is signed by key %s (trust.keys.%s), which is revoked", p.Exec, ErrRevokedKey, p.Signature, id, key.Name)
+	case t.Revoked.KeyRevoked(sig.KeyID):
+		return nil, fmt.Errorf("%s: %w: %s is signed by key %s, which is revoked", p.Exec, ErrRevokedKey, p.Signature, id)
+	case key == nil:
+		return nil, fmt.Errorf("%s: %w: %s is signed by key %s, which is not in [trust.keys]", p.Exec, ErrUntrustedKey, p.Signature, id)
+	}
+	return key, nil
 }
 
 // authorise checks what the verified signature says against the plugin
@@ -252,6 +273,10 @@ func (v *Verifier) VerifyPlugin(p *Plugin, t *Trust) (*Executable, error) {
 	}
 	if !p.RequireSignature {
 		return exe, nil
+	}
+	if t == nil {
+		exe.File.Close()
+		return nil, fmt.Errorf("verify %s: %w: plugin %s requires a signature, and there is no [trust] table", p.Exec, ErrUntrustedKey, p.Name)
 	}
 	sig, err := v.checkSignature(p, t, exe, func() ([]byte, error) { return v.digest(exe) }, time.Now())
 	if err != nil {

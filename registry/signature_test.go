@@ -128,6 +128,7 @@ func TestSignatureRefusals(t *testing.T) {
 		{name: "unsigned", signer: nil, want: ErrUnsigned, says: "no signature at"},
 		{name: "untrusted key", signer: &other, want: ErrUntrustedKey, says: "signed by key " + KeyID(other.pub.ID()) + ", which is not in [trust.keys]"},
 		{name: "revoked key", trust: `revoked_keys = ["` + KeyID(trusted.pub.ID()) + `"]`, want: ErrRevokedKey, says: "which is revoked"},
+		{name: "revoked key, not trusted either", signer: &other, trust: `revoked_keys = ["` + KeyID(other.pub.ID()) + `"]`, want: ErrRevokedKey, says: "signed by key " + KeyID(other.pub.ID()) + ", which is revoked"},
 		{name: "revoked digest", trust: `revoked_sha256 = ["` + sha256Hex("#!/bin/sh\nexit 0\n") + `"]`, want: ErrRevokedDigest, says: "is revoked"},
 		{name: "other plugin", comment: Comment("q", "1.0.0", now), want: ErrWrongPlugin, says: "a signature of plugin q, not p"},
 		{name: "other version", pluginExtra: `version = "2.0.0"`, want: ErrWrongVersion, says: "a signature of version 1.0.0, but plugins.p.version is 2.0.0"},
