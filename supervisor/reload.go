@@ -136,6 +136,8 @@ func changeReason(reason string, old, p *registry.Plugin) string {
 		return fmt.Sprintf("%s: version %s → %s", reason, old.Version, p.Version)
 	case old.SHA256 != p.SHA256:
 		return fmt.Sprintf("%s: checksum changed", reason)
+	case signingChanged(old, p):
+		return fmt.Sprintf("%s: signature settings changed", reason)
 	case containChanged(old, p):
 		return fmt.Sprintf("%s: limits, user or sandbox changed", reason)
 	default:
