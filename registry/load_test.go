@@ -199,7 +199,7 @@ func TestExampleLoadsEveryKey(t *testing.T) {
 		Author: "Plugvisor Authors", Description: "Replies to each task with its content.",
 		Limits: Limits{MemoryMax: 64 * MiB, MemoryHigh: 48 * MiB, CPUMax: 0.25, PidsMax: 32},
 		User:   "nobody", UID: nobodyUID, GID: nobodyGID, Where: Pos{File: path, Line: lineOf(t, data, "[plugins.echo]")},
-		RequireSignature: true, Signature: filepath.Join(bin, "echo.minisig"),
+		RequireSignature: true, Signature: filepath.Join(bin, "echo.minisig"), AllowDowngrade: true,
 		own: map[string]bool{"memory_max": true, "memory_high": true, "cpu_max": true, "pids_max": true, "require_signature": true, "signature": true},
 	}
 	if echo == nil || fmt.Sprint(*echo) != fmt.Sprint(wantEcho) {
@@ -207,7 +207,7 @@ func TestExampleLoadsEveryKey(t *testing.T) {
 	}
 	checkExampleTrust(t, cfg.Trust, dir, revoked, data)
 	rep := cfg.Plugin("reporter")
-	if rep.AutoStart || rep.Restart != RestartNever || rep.StartTimeout != 5*time.Second || rep.Instances != 1 {
+	if rep.AutoStart || rep.Restart != RestartNever || rep.StartTimeout != 5*time.Second || rep.Instances != 1 || rep.RequireSignature {
 		t.Errorf("reporter = %+v", rep)
 	}
 	daemonUID, daemonGID := lookupIDs(t, "daemon")
@@ -217,7 +217,8 @@ func TestExampleLoadsEveryKey(t *testing.T) {
 	}
 	ticker := cfg.Plugin("ticker")
 	if ticker.Exec != filepath.Join(dir, "plugins.d", "ticker", "bin", "ticker") ||
-		ticker.Where != (Pos{File: manifest, Line: 1}) || ticker.Restart != RestartAlways {
+		ticker.Where != (Pos{File: manifest, Line: 1}) || ticker.Restart != RestartAlways || !ticker.RequireSignature ||
+		ticker.Signature != ticker.Exec+".minisig" {
 		t.Errorf("ticker = %+v", ticker)
 	}
 	if names := pluginNames(cfg.Plugins); !slices.Equal(names, []string{"echo", "reporter", "ticker"}) {

@@ -337,7 +337,7 @@ func checkExampleTrust(t *testing.T, tr *Trust, dir, revoked string, data []byte
 		!b.NotAfter.IsZero() || !b.MaySign("anything") {
 		t.Errorf("release-2027 = %+v", b)
 	}
-	if tr.RequireSignature || tr.RevocationFile != revoked ||
+	if !tr.RequireSignature || tr.RevocationFile != revoked ||
 		strings.Join(tr.Revoked.Keys, ",") != "226D5D4DF6AD9EA2,AB" ||
 		strings.Join(tr.Revoked.SHA256, ",") != "fcde2b2edba56bf408601fb721fe9b5c338d10ee429ea04fae5511b68fbf8fb9,"+strings.Repeat("ab", 32) {
 		t.Errorf("trust = %+v", tr)
