@@ -56,7 +56,7 @@ func KeygenCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) int
 	secPath := fs.String("s", "", "secret key file to write")
 	plain := fs.Bool("W", false, "do not encrypt the secret key")
 	if err := fs.Parse(args); err != nil {
-		return exitUsage
+		return usageCode(err)
 	}
 	if *pubPath == "" || *secPath == "" || fs.NArg() != 0 {
 		fs.Usage()
@@ -126,6 +126,15 @@ func create(path string, data []byte, mode uint32) error {
 	return nil
 }
 
+// usageCode is the exit code of a command line flag refused: -h asked
+// for the usage, anything else was wrong.
+func usageCode(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	return exitUsage
+}
+
 // SignCommand is plugvisor sign.
 func SignCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("sign", flag.ContinueOnError)
@@ -136,7 +145,7 @@ func SignCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	version := fs.String("version", "", "plugin version")
 	out := fs.String("x", "", "signature file (default FILE.minisig)")
 	if err := fs.Parse(args); err != nil {
-		return exitUsage
+		return usageCode(err)
 	}
 	if *secPath == "" || *name == "" || *version == "" || fs.NArg() != 1 {
 		fs.Usage()
