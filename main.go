@@ -11,6 +11,7 @@ import (
 	"github.com/plugvisor/plugvisor/ctl"
 	"github.com/plugvisor/plugvisor/examples"
 	"github.com/plugvisor/plugvisor/internal/fds"
+	"github.com/plugvisor/plugvisor/internal/signing"
 	"github.com/plugvisor/plugvisor/sdk"
 	"github.com/plugvisor/plugvisor/supervisor"
 )
@@ -29,6 +30,8 @@ const usage = `usage:
   plugvisor ctl [--socket PATH | --config FILE | --nats URL --host NAME] VERB ...   (plugvisor ctl help)
   plugvisor fleet nats-config --host NAME[:PASSWORD] ... --operator USER[:PASSWORD][@HOSTS] ...
   plugvisor check [--config FILE]
+  plugvisor keygen -p PUBLIC_KEY_FILE -s SECRET_KEY_FILE [-W]
+  plugvisor sign -s SECRET_KEY_FILE -name PLUGIN -version VERSION [-x SIGNATURE_FILE] FILE
   plugvisor plugin NAME [ARGS]
 `
 
@@ -50,6 +53,10 @@ func run(args []string) int {
 			return runPlugin(args[1:])
 		case "check":
 			return runCheck(args[1:])
+		case "keygen":
+			return signing.KeygenCommand(args[1:], os.Stdin, os.Stdout, os.Stderr)
+		case "sign":
+			return signing.SignCommand(args[1:], os.Stdin, os.Stdout, os.Stderr)
 		case "ctl":
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()

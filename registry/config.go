@@ -10,11 +10,12 @@ import (
 
 // Config is a loaded and validated configuration.
 type Config struct {
-	Files   []string // every file that contributed: main config first, then manifests
+	Files   []string // every file that contributed: main config first, then the revocation file and manifests
 	Agent   Agent
 	Plugins []*Plugin       // sorted by Name
 	Hosts   map[string]Host // nil when the config has no [hosts] table
 	Fleet   *Fleet          // nil when the config has no [fleet] table: the fleet link is off
+	Trust   *Trust          // nil when the config has no [trust] table: no plugin needs a signature
 }
 
 // Plugin returns the plugin called name, or nil.
@@ -127,7 +128,17 @@ type Plugin struct {
 	// database are not granted, and neither are the supervisor's.
 	UID, GID int
 	Sandbox  *Sandbox // nil: no sandbox
-	Where    Pos      // the [plugins.<name>] header, or line 1 of the manifest
+	// RequireSignature is the plugin's require_signature, else the
+	// [trust] table's: the executable runs only with a valid signature
+	// from a trusted key (see VerifyPlugin), and sha256 becomes optional.
+	RequireSignature bool
+	// Signature is the path of its minisign signature: the signature key,
+	// else Exec + ".minisig".
+	Signature string
+	// AllowDowngrade lets it run a signed version older than the highest
+	// one this host has run (see Versions).
+	AllowDowngrade bool
+	Where          Pos // the [plugins.<name>] header, or line 1 of the manifest
 
 	own map[string]bool // keys defaulting to the agent's that the plugin wrote itself
 }

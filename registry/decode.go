@@ -259,6 +259,9 @@ func pluginFields(p *Plugin) map[string]setter {
 	fields["user"] = p.noting("user", account(&p.User))
 	fields["group"] = p.noting("group", account(&p.Group))
 	fields["sandbox"] = sandboxTable(p)
+	fields["require_signature"] = p.noting("require_signature", boolean(&p.RequireSignature))
+	fields["signature"] = p.noting("signature", path(&p.Signature))
+	fields["allow_downgrade"] = boolean(&p.AllowDowngrade)
 	return fields
 }
 

@@ -118,5 +118,16 @@ func IsPermanent(err error) bool {
 		errors.Is(err, ErrNotExecutable) ||
 		errors.Is(err, ErrBadInterpreter) ||
 		errors.Is(err, ErrUntrustedInterpreter) ||
-		errors.Is(err, ErrBadChecksum)
+		errors.Is(err, ErrBadChecksum) ||
+		isSignatureRefusal(err)
+}
+
+func isSignatureRefusal(err error) bool {
+	for _, e := range []error{ErrUnsigned, ErrBadSignature, ErrUntrustedKey, ErrRevokedKey, ErrRevokedDigest,
+		ErrWrongPlugin, ErrWrongVersion, ErrKeyNotValid, ErrDowngrade} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }

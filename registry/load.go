@@ -44,6 +44,7 @@ func Parse(name string, data []byte) (*Config, error) {
 		"plugins": l.plugins,
 		"hosts":   l.hosts,
 		"fleet":   fleetTable(&l.cfg.Fleet),
+		"trust":   trustTable(l),
 	})
 	finishAgent(&l.cfg.Agent)
 	finishFleet(l.cfg.Fleet, &l.cfg.Agent)
@@ -106,6 +107,7 @@ func (l *loader) finish() (*Config, error) {
 	for _, name := range slices.Sorted(maps.Keys(l.byName)) {
 		p := l.byName[name]
 		finishPlugin(p, &l.cfg.Agent)
+		finishSignature(p, l.cfg.Trust)
 		id := users.plugin(p, agent)
 		p.UID, p.GID = id.uid, id.gid
 		l.cfg.Plugins = append(l.cfg.Plugins, p)

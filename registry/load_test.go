@@ -114,6 +114,8 @@ func TestExampleOnlyLacksExecutables(t *testing.T) {
 	}
 	manifest, _ := filepath.Abs(testdata + "/plugins.d/ticker/plugin.toml")
 	want := []string{
+		fmt.Sprintf("%s:%d: trust.revocation_file: /etc/plugvisor/revoked.toml: no such file", path, lineOf(t, data, `revocation_file =`)),
+		fmt.Sprintf("%s:%d: trust.keys.release-2027.public_key_file: /etc/plugvisor/keys/release-2027.pub: no such file", path, lineOf(t, data, `public_key_file =`)),
 		fmt.Sprintf("%s:%d: plugins.echo.exec: /usr/local/lib/plugvisor/echo: no such file", path, lineOf(t, data, `exec = "/usr/local/lib/plugvisor/echo"`)),
 		fmt.Sprintf("%s:%d: plugins.reporter.exec: /usr/local/lib/plugvisor/reporter: no such file", path, lineOf(t, data, `exec = "/usr/local/lib/plugvisor/reporter"`)),
 		manifest + ":3: plugins.ticker.exec: " + filepath.Dir(manifest) + "/bin/ticker: no such file",
@@ -122,7 +124,7 @@ func TestExampleOnlyLacksExecutables(t *testing.T) {
 		t.Errorf("errors:\n\t%s\nwant:\n\t%s", strings.Join(got, "\n\t"), strings.Join(want, "\n\t"))
 	}
 	for _, e := range *errs {
-		if !errors.Is(err, e) || !strings.HasSuffix(e.Key, ".exec") {
+		if !errors.Is(err, e) || !strings.HasSuffix(e.Key, ".exec") && !strings.HasSuffix(e.Key, "_file") {
 			t.Errorf("unexpected error %v", e)
 		}
 	}
@@ -143,6 +145,12 @@ func TestExampleLoadsEveryKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	data = []byte(strings.ReplaceAll(string(data), "/usr/local/lib/plugvisor", bin))
+	data = []byte(strings.ReplaceAll(string(data), "/etc/plugvisor/revoked.toml", filepath.Join(dir, "revoked.toml")))
+	data = []byte(strings.ReplaceAll(string(data), "/etc/plugvisor/keys", filepath.Join(dir, "keys")))
+	revoked := filepath.Join(dir, "revoked.toml")
+	writeFile(t, revoked, "keys = [\"00000000000000ab\"]\nsha256 = [\""+strings.Repeat("ab", 32)+"\"]\n")
+	writeFile(t, filepath.Join(dir, "keys", "release-2027.pub"),
+		"untrusted comment: minisign public key 226D5D4DF6AD9EA2\nRWSinq32TV1tIi2PElP/42+or/4fsctfajSt/Mz27BBu8f15/Zk78VdQ\n")
 	path := filepath.Join(dir, "config.toml")
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
@@ -179,7 +187,7 @@ func TestExampleLoadsEveryKey(t *testing.T) {
 		t.Errorf("fleet\n got %+v\nwant %+v", cfg.Fleet, wantFleet)
 	}
 	manifest := filepath.Join(dir, "plugins.d", "ticker", "plugin.toml")
-	if !slices.Equal(cfg.Files, []string{path, manifest}) {
+	if !slices.Equal(cfg.Files, []string{path, revoked, manifest}) {
 		t.Errorf("Files = %q", cfg.Files)
 	}
 	echo := cfg.Plugin("echo")
@@ -191,13 +199,15 @@ func TestExampleLoadsEveryKey(t *testing.T) {
 		Author: "Plugvisor Authors", Description: "Replies to each task with its content.",
 		Limits: Limits{MemoryMax: 64 * MiB, MemoryHigh: 48 * MiB, CPUMax: 0.25, PidsMax: 32},
 		User:   "nobody", UID: nobodyUID, GID: nobodyGID, Where: Pos{File: path, Line: lineOf(t, data, "[plugins.echo]")},
-		own: map[string]bool{"memory_max": true, "memory_high": true, "cpu_max": true, "pids_max": true},
+		RequireSignature: true, Signature: filepath.Join(bin, "echo.minisig"), AllowDowngrade: true,
+		own: map[string]bool{"memory_max": true, "memory_high": true, "cpu_max": true, "pids_max": true, "require_signature": true, "signature": true},
 	}
 	if echo == nil || fmt.Sprint(*echo) != fmt.Sprint(wantEcho) {
 		t.Errorf("echo\n got %+v\nwant %+v", echo, wantEcho)
 	}
+	checkExampleTrust(t, cfg.Trust, dir, revoked, data)
 	rep := cfg.Plugin("reporter")
-	if rep.AutoStart || rep.Restart != RestartNever || rep.StartTimeout != 5*time.Second || rep.Instances != 1 {
+	if rep.AutoStart || rep.Restart != RestartNever || rep.StartTimeout != 5*time.Second || rep.Instances != 1 || rep.RequireSignature {
 		t.Errorf("reporter = %+v", rep)
 	}
 	daemonUID, daemonGID := lookupIDs(t, "daemon")
@@ -207,7 +217,8 @@ func TestExampleLoadsEveryKey(t *testing.T) {
 	}
 	ticker := cfg.Plugin("ticker")
 	if ticker.Exec != filepath.Join(dir, "plugins.d", "ticker", "bin", "ticker") ||
-		ticker.Where != (Pos{File: manifest, Line: 1}) || ticker.Restart != RestartAlways {
+		ticker.Where != (Pos{File: manifest, Line: 1}) || ticker.Restart != RestartAlways || !ticker.RequireSignature ||
+		ticker.Signature != ticker.Exec+".minisig" {
 		t.Errorf("ticker = %+v", ticker)
 	}
 	if names := pluginNames(cfg.Plugins); !slices.Equal(names, []string{"echo", "reporter", "ticker"}) {

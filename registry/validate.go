@@ -75,6 +75,7 @@ func validate(cfg *Config, src sourceMap, errs *Errors) {
 	}
 	v.hosts(cfg)
 	v.fleet(cfg.Fleet)
+	v.trust(cfg)
 }
 
 func (v *validator) agent(a *Agent) {
@@ -167,7 +168,9 @@ func (v *validator) plugin(p *Plugin) {
 		v.fail(k, "invalid plugin name %q: a name becomes part of file and socket paths, so it must be 1 to 64 letters, digits, '_' or '-'", p.Name)
 	}
 	execOK := v.exec(k.key("exec"), p.Exec)
-	v.sha256(k.key("sha256"), p, execOK)
+	if p.SHA256 != "" || !p.RequireSignature {
+		v.sha256(k.key("sha256"), p, execOK)
+	}
 	for i, arg := range p.Args {
 		if strings.ContainsRune(arg, 0) {
 			v.fail(k.key("args").index(i), "must not contain a NUL byte")

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/crypto/blake2b"
 	"golang.org/x/sys/unix"
 )
 
@@ -60,6 +61,11 @@ type Executable struct {
 	// before the script's path: Linux's one (spaces and all), or env -S's
 	// words after NAME.
 	InterpreterArgs []string
+	// Signature is the verified signature that authorised the content,
+	// from VerifyPlugin for a plugin that requires one; nil otherwise.
+	Signature *Signature
+
+	copy *sealedCopy // for its digest, computed once
 }
 
 // Command returns the program to execute and its whole argv (argv[0]
@@ -91,6 +97,10 @@ type Verifier struct {
 	racy   time.Duration // see pathEntry.trusted
 	trust  trustRule     // what a script's interpreter must pass
 	hashes int           // files hashed and remembered, for tests
+	// sigs are the signature files whose Ed25519 checks passed, by path,
+	// and sigChecks counts the checks made: see Counts.
+	sigs      map[string]sigEntry
+	sigChecks int
 }
 
 // identity tells whether a path still holds the file that was hashed: an
@@ -120,14 +130,18 @@ type sealedCopy struct {
 	file *os.File
 	size int64
 	head []byte // start of the content, for its #! line
-	refs int    // paths whose entry names this copy
-	name string // a file copy's path under the dir, "<sha256>/<name>"; "" for a memfd
+	// blake is the content's BLAKE2b-512, which minisign's prehashed
+	// signatures sign; nil until a signature needs it. Set under the
+	// Verifier's mu.
+	blake []byte
+	refs  int    // paths whose entry names this copy
+	name  string // a file copy's path under the dir, "<sha256>/<name>"; "" for a memfd
 }
 
 // NewVerifier returns an empty Verifier, which keeps every copy in a sealed
 // memfd; Close it to free its copies.
 func NewVerifier() *Verifier {
-	return &Verifier{paths: map[string]pathEntry{}, copies: map[string]*sealedCopy{}, racy: 2 * time.Second, trust: currentTrust()}
+	return &Verifier{paths: map[string]pathEntry{}, copies: map[string]*sealedCopy{}, sigs: map[string]sigEntry{}, racy: 2 * time.Second, trust: currentTrust()}
 }
 
 // NewVerifierIn returns a Verifier that keeps the copy of each "#!" script
@@ -168,6 +182,12 @@ func (v *Verifier) Verify(path, want string) (*Executable, error) {
 	if !validSHA256(want) {
 		return nil, fmt.Errorf("verify %s: %w: expected value %q is not 64 lowercase hex digits", path, ErrBadChecksum, want)
 	}
+	return v.verify(path, want, false)
+}
+
+// verify is Verify with want "" meaning any content; digest computes the
+// content's BLAKE2b-512 while copying it, for a signature check.
+func (v *Verifier) verify(path, want string, digest bool) (*Executable, error) {
 	f, id, err := openExecutable(path)
 	if err != nil {
 		return nil, fmt.Errorf("verify %w", err) // err starts with the path
@@ -178,11 +198,11 @@ func (v *Verifier) Verify(path, want string) (*Executable, error) {
 		return exe, err
 	}
 	hashedAt := time.Now()
-	c, sum, err := sealCopy(f, path)
+	c, sum, err := sealCopy(f, path, digest)
 	if err != nil {
 		return nil, fmt.Errorf("verify %s: %w", path, err)
 	}
-	if sum != want {
+	if want != "" && sum != want {
 		c.file.Close()
 		v.forget(path)
 		return nil, &ChecksumError{Path: path, Want: want, Got: sum}
@@ -241,7 +261,7 @@ func (v *Verifier) fromCache(path string, id identity, want string) (*Executable
 	if !ok || !e.trusted || e.id != id {
 		return nil, false, nil
 	}
-	if e.sum != want {
+	if want != "" && e.sum != want {
 		return nil, true, &ChecksumError{Path: path, Want: want, Got: e.sum}
 	}
 	exe, err := v.handOut(path, e.sum, v.copies[e.key])
@@ -275,11 +295,17 @@ func (v *Verifier) remember(path string, e pathEntry, c *sealedCopy) (*Executabl
 // unless it is kept itself.
 func (v *Verifier) adopt(key, sum string, c *sealedCopy) (*sealedCopy, error) {
 	if have, ok := v.copies[key]; ok {
+		if have.blake == nil {
+			have.blake = c.blake
+		}
 		c.file.Close()
 		return have, nil
 	}
 	if key != sum {
 		fc, err := v.fileCopy(c, key)
+		if fc != nil {
+			fc.blake = c.blake
+		}
 		c.file.Close() // the file holds the content now, or nothing does
 		if err != nil {
 			return nil, err
@@ -328,6 +354,11 @@ func (v *Verifier) Retain(keep []string) {
 			delete(v.paths, path)
 		}
 	}
+	for sig, e := range v.sigs {
+		if !want[e.exec] {
+			delete(v.sigs, sig)
+		}
+	}
 }
 
 // release drops path's reference to its copy and closes the copy when no
@@ -365,6 +396,7 @@ func (v *Verifier) handOut(path, sum string, c *sealedCopy) (*Executable, error)
 		Size:            c.size,
 		Interpreter:     run.path,
 		InterpreterArgs: run.args,
+		copy:            c,
 	}, nil
 }
 
@@ -381,6 +413,7 @@ func (v *Verifier) Close() error {
 		delete(v.copies, key)
 	}
 	clear(v.paths)
+	clear(v.sigs)
 	if v.root != nil {
 		errs = append(errs, v.root.Close()) // which releases the lock
 		v.root = nil
@@ -393,16 +426,29 @@ func (v *Verifier) Close() error {
 const seals = unix.F_SEAL_WRITE | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_SEAL
 
 // sealCopy streams f through sha256 into a new memfd and seals it, so what
-// runs later is exactly what was hashed.
-func sealCopy(f *os.File, path string) (*sealedCopy, string, error) {
+// runs later is exactly what was hashed; with digest, through BLAKE2b-512
+// too, on the side (see asideHash).
+func sealCopy(f *os.File, path string, digest bool) (*sealedCopy, string, error) {
 	mem, err := memfd("plugvisor:" + filepath.Base(path))
 	if err != nil {
 		return nil, "", err
 	}
+	const chunk = 256 << 10
 	h := sha256.New()
-	buf := make([]byte, 256<<10)
+	var b *asideHash
+	w := io.MultiWriter(mem, h)
+	if digest {
+		bh, _ := blake2b.New512(nil) // only a key can make it fail
+		b = newAsideHash(bh, chunk)
+		w = io.MultiWriter(mem, h, b)
+	}
+	buf := make([]byte, chunk)
 	// Hiding f's WriteTo makes io.CopyBuffer use buf instead of 32 KiB reads.
-	n, err := io.CopyBuffer(io.MultiWriter(mem, h), struct{ io.Reader }{f}, buf)
+	n, err := io.CopyBuffer(w, struct{ io.Reader }{f}, buf)
+	var blake []byte
+	if b != nil {
+		blake = b.Sum() // ends its goroutine, whatever happened
+	}
 	if err != nil {
 		mem.Close()
 		return nil, "", fmt.Errorf("copy into memfd: %w", err)
@@ -416,7 +462,8 @@ func sealCopy(f *os.File, path string) (*sealedCopy, string, error) {
 		mem.Close()
 		return nil, "", fmt.Errorf("read back memfd: %w", err)
 	}
-	return &sealedCopy{file: mem, size: n, head: head}, hex.EncodeToString(h.Sum(nil)), nil
+	c := &sealedCopy{file: mem, size: n, head: head, blake: blake}
+	return c, hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // memfd creates a close-on-exec, sealable memfd that may be executed.

@@ -225,6 +225,15 @@ type PluginStatus struct {
 	// an unreachable host's rows are kept as last seen, never dropped.
 	HostLastSeen    time.Time `json:"host_last_seen,omitzero"`
 	HostUnreachable bool      `json:"host_unreachable,omitempty"`
+
+	// The signature that authorised the current (or last) run, for a
+	// plugin that requires one: the signing key's minisign id and its
+	// [trust.keys.<name>], the trusted comment as signed, and when it
+	// says it was signed. Empty for an unsigned plugin.
+	SignerKeyID   string    `json:"signer_key_id,omitempty"`
+	SignerKeyName string    `json:"signer_key_name,omitempty"`
+	SignedComment string    `json:"signed_comment,omitempty"`
+	SignedAt      time.Time `json:"signed_at,omitzero"`
 }
 
 // HostSeparator joins a host and a plugin or instance name on an API over

@@ -17,6 +17,7 @@ type instanceEnv struct {
 	log      *slog.Logger
 	bus      *bus
 	verifier *registry.Verifier
+	versions *registry.Versions
 	launcher *launcher
 	tokens   *Tokens
 	beats    *heartbeats
@@ -33,6 +34,9 @@ type instanceEnv struct {
 	// each time it needs a setting, so a reload reaches running instances
 	// without a command and without a lock shared with the Supervisor.
 	agent atomic.Pointer[registry.Agent]
+	// trust is the [trust] table applied last, swapped like agent: a
+	// revocation reaches every start after the reload. nil: none.
+	trust atomic.Pointer[registry.Trust]
 }
 
 // settings are the agent settings of the configuration applied last.

@@ -8,3 +8,7 @@ func SetAfterVerify(o *Options, f func(*registry.Plugin)) { o.afterVerify = f }
 
 // HistoryInstances is how many instances s's History holds.
 func HistoryInstances(s *Supervisor) int { return int(s.history.count.Load()) }
+
+// VerifierCounts is how many executables s has hashed and signatures it
+// has checked.
+func VerifierCounts(s *Supervisor) (hashed, signatures int) { return s.verifier.Counts() }

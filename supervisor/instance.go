@@ -117,7 +117,12 @@ func newInstance(env *instanceEnv, p *registry.Plugin, id string) (*instance, er
 func (in *instance) describe(p *registry.Plugin) {
 	in.mu.Lock()
 	in.plugin = p
-	in.st.Version, in.st.Exec, in.st.Args, in.st.SHA256 = p.Version, p.Exec, p.Args, p.SHA256
+	in.st.Version, in.st.Exec, in.st.Args = p.Version, p.Exec, p.Args
+	if p.SHA256 != "" {
+		// Otherwise the signature authorises the run, and the status keeps
+		// the digest computed when the copy was made (see verify).
+		in.st.SHA256 = p.SHA256
+	}
 	in.st.Restart, in.st.Instances = string(p.Restart), max(p.Instances, 1)
 	in.st.EnvKeys = slices.Sorted(maps.Keys(p.Env))
 	in.mu.Unlock()

@@ -72,9 +72,9 @@ func firstDir(g *cgroup.Group) string {
 func (in *instance) start(p *registry.Plugin) (*process, error) {
 	t0 := time.Now()
 	l := in.env.launcher
-	exe, err := in.env.verifier.Verify(p.Exec, p.SHA256)
+	exe, err := in.verify(p)
 	if err != nil {
-		return nil, fmt.Errorf("verify: %w", err)
+		return nil, err
 	}
 	if hook := l.afterVerify; hook != nil {
 		hook(p)
@@ -90,6 +90,7 @@ func (in *instance) start(p *registry.Plugin) (*process, error) {
 		return nil, err
 	}
 	in.capture(p, sp)
+	in.recordVersion(p, exe.Signature)
 	in.log.Debug("spawned", "pid", proc.pid, "verify+exec", time.Since(t0), "cgroup", firstDir(proc.group))
 	return proc, nil
 }

@@ -23,6 +23,7 @@ func (s *Supervisor) apply(cfg *registry.Config, reason string) error {
 	current := maps.Clone(s.instances)
 	s.mu.Unlock()
 	env.agent.Store(&cfg.Agent)
+	env.trust.Store(cfg.Trust)
 
 	want := map[string]*registry.Plugin{}
 	var ids []string
@@ -106,8 +107,13 @@ func movedAgent(old, cfg *registry.Config) error {
 
 // processChanged reports whether p and q would run different processes.
 func processChanged(p, q *registry.Plugin) bool {
-	return p.Exec != q.Exec || p.SHA256 != q.SHA256 || p.Version != q.Version ||
+	return p.Exec != q.Exec || p.SHA256 != q.SHA256 || p.Version != q.Version || signingChanged(p, q) ||
 		!slices.Equal(p.Args, q.Args) || !maps.Equal(p.Env, q.Env) || containChanged(p, q)
+}
+
+// signingChanged says what authorises a plugin's executable changed.
+func signingChanged(p, q *registry.Plugin) bool {
+	return p.RequireSignature != q.RequireSignature || p.Signature != q.Signature || p.AllowDowngrade != q.AllowDowngrade
 }
 
 // containChanged says a plugin's limits, user or sandbox differ: all are
@@ -130,6 +136,8 @@ func changeReason(reason string, old, p *registry.Plugin) string {
 		return fmt.Sprintf("%s: version %s → %s", reason, old.Version, p.Version)
 	case old.SHA256 != p.SHA256:
 		return fmt.Sprintf("%s: checksum changed", reason)
+	case signingChanged(old, p):
+		return fmt.Sprintf("%s: signature settings changed", reason)
 	case containChanged(old, p):
 		return fmt.Sprintf("%s: limits, user or sandbox changed", reason)
 	default:

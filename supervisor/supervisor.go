@@ -55,6 +55,7 @@ type Supervisor struct {
 	bus      *bus
 	history  *history
 	verifier *registry.Verifier
+	versions *registry.Versions // the highest signed version run, per plugin
 	tokens   *Tokens
 
 	applyMu sync.Mutex // one configuration change at a time
@@ -98,8 +99,12 @@ func New(opts Options) (*Supervisor, error) {
 	if opts.HistoryMemory <= 0 {
 		opts.HistoryMemory = int64(opts.Config.Agent.HistoryMemory)
 	}
+	versions, err := registry.OpenVersions(opts.Config.Agent.WorkDir)
+	if err != nil {
+		return nil, fmt.Errorf("supervisor: %w", err)
+	}
 	h := newHistory(opts.HistoryMemory)
-	s := &Supervisor{
+	s := &Supervisor{versions: versions,
 		opts: opts, history: h, verifier: registry.NewVerifierIn(filepath.Join(opts.Config.Agent.WorkDir, "verified")),
 		config: opts.Config, instances: map[string]*instance{}, ready: make(chan struct{}),
 		reg:    registration{logged: ratelimit.New(20, time.Second)},
@@ -405,10 +410,11 @@ func (s *Supervisor) instanceEnv() *instanceEnv {
 // newEnv is what the instances of this run are given.
 func (s *Supervisor) newEnv(l *launcher) *instanceEnv {
 	e := &instanceEnv{
-		log: s.log, bus: s.bus, verifier: s.verifier, launcher: l, tokens: s.tokens, beats: newHeartbeats(),
+		log: s.log, bus: s.bus, verifier: s.verifier, versions: s.versions, launcher: l, tokens: s.tokens, beats: newHeartbeats(),
 		restart:   restartPolicy{base: s.opts.BackoffBase, max: s.opts.BackoffMax, healthyAfter: s.opts.HealthyAfter},
 		termGrace: s.opts.TermGrace, closing: &s.closing, refusals: s.reg.logged,
 	}
 	e.agent.Store(&s.config.Agent)
+	e.trust.Store(s.config.Trust)
 	return e
 }

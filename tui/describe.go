@@ -82,7 +82,7 @@ func (m *Model) describeBody(body []string, w int) []string {
 	if m.describe == nil {
 		return body
 	}
-	return strings.Split(m.describe.Render(m.c, m.store, w, len(body)), "\n")
+	return strings.Split(m.describeWithSignature(w, len(body)), "\n")
 }
 
 // copySelected copies what y names outside the describe view: the detail

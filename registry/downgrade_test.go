@@ -1,0 +1,80 @@
+package registry
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestCompareVersions(t *testing.T) {
+	ordered := []string{"0.9", "1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-alpha.beta", "1.0.0-beta.2", "1.0.0-beta.11", "1.0.0-rc.1", "1.0.0", "v1.0.1", "1.2", "1.10.0", "2"}
+	for i, a := range ordered {
+		for j, b := range ordered {
+			want := 0
+			if i < j {
+				want = -1
+			} else if i > j {
+				want = 1
+			}
+			if got := CompareVersions(a, b); got != want {
+				t.Errorf("CompareVersions(%q, %q) = %d, want %d", a, b, got, want)
+			}
+		}
+	}
+	for _, eq := range [][2]string{{"1.2", "1.2.0"}, {"v1.2.0", "1.2.0"}, {"1.2.0+build.5", "1.2.0"}} {
+		if CompareVersions(eq[0], eq[1]) != 0 {
+			t.Errorf("%q and %q differ", eq[0], eq[1])
+		}
+	}
+}
+
+func TestVersionsRefuseDowngrade(t *testing.T) {
+	dir := t.TempDir()
+	v, err := OpenVersions(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &Plugin{Name: "p", Exec: "/x/p"}
+	if err := v.Record("p", "1.2.0"); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Record("p", "1.1.0"); err != nil { // lower: kept as is
+		t.Fatal(err)
+	}
+	fi, err := os.Lstat(filepath.Join(dir, VersionsFile))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("record file: %v %v", fi, err)
+	}
+	// A new Versions reads the record back, as after a restart.
+	again, err := OpenVersions(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = again.Admit(p, &Signature{Version: "1.1.9"})
+	if !errors.Is(err, ErrDowngrade) || !IsPermanent(err) ||
+		!strings.Contains(err.Error(), "signed version 1.1.9 is older than version 1.2.0, the highest this host has run") {
+		t.Fatalf("Admit 1.1.9: %v", err)
+	}
+	for _, ok := range []string{"1.2.0", "1.3.0"} {
+		if err := again.Admit(p, &Signature{Version: ok}); err != nil {
+			t.Errorf("Admit %s: %v", ok, err)
+		}
+	}
+	p.AllowDowngrade = true
+	if err := again.Admit(p, &Signature{Version: "0.1"}); err != nil {
+		t.Errorf("allow_downgrade: %v", err)
+	}
+	// The record is never read through a symlink.
+	target := filepath.Join(dir, "elsewhere")
+	if err := os.Rename(filepath.Join(dir, VersionsFile), target); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(target, filepath.Join(dir, VersionsFile)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenVersions(dir); err == nil || !strings.Contains(err.Error(), "a symlink") {
+		t.Errorf("symlinked record: %v", err)
+	}
+}

@@ -1,0 +1,318 @@
+package registry
+
+import (
+	"crypto/ed25519"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"aead.dev/minisign"
+	"golang.org/x/crypto/blake2b"
+)
+
+// Why a signature check refuses a plugin: each is permanent (IsPermanent),
+// since only an operator or a release can change it.
+var (
+	ErrUnsigned      = errors.New("unsigned")
+	ErrBadSignature  = errors.New("bad signature")
+	ErrUntrustedKey  = errors.New("untrusted key")
+	ErrRevokedKey    = errors.New("revoked key")
+	ErrRevokedDigest = errors.New("revoked executable")
+	ErrWrongPlugin   = errors.New("signed for another plugin")
+	ErrWrongVersion  = errors.New("signed for another version")
+	ErrKeyNotValid   = errors.New("key outside its validity window")
+)
+
+// CommentPrefix starts the trusted comment of every plugin signature.
+const CommentPrefix = "plugvisor-plugin"
+
+// maxSignatureFile bounds a signature file read: minisign's is four short
+// lines.
+const maxSignatureFile = 16 << 10
+
+// Comment is the trusted comment a plugin's signature must carry, exactly:
+//
+//	plugvisor-plugin name=NAME version=VERSION time=UNIX_SECONDS
+//
+// minisign signs it along with the executable, so it binds the signature
+// to one plugin and one version: a signature cannot be moved to another
+// plugin, and an older one cannot pass for a newer (see Versions). time
+// is when it was signed, shown as the signature's age.
+func Comment(name, version string, at time.Time) string {
+	return CommentPrefix + " name=" + name + " version=" + version + " time=" + strconv.FormatInt(at.Unix(), 10)
+}
+
+// ParseComment is Comment's inverse, and strict: the four fields, in that
+// order, one space apart, nothing else.
+func ParseComment(c string) (name, version string, at time.Time, err error) {
+	f := strings.Split(c, " ")
+	if len(f) != 4 || f[0] != CommentPrefix {
+		return "", "", at, fmt.Errorf("trusted comment %q is not %q", c, CommentPrefix+" name=NAME version=VERSION time=UNIX_SECONDS")
+	}
+	name, ok1 := strings.CutPrefix(f[1], "name=")
+	version, ok2 := strings.CutPrefix(f[2], "version=")
+	secs, ok3 := strings.CutPrefix(f[3], "time=")
+	n, err := strconv.ParseInt(secs, 10, 64)
+	switch {
+	case !ok1 || !validName(name):
+		return "", "", at, fmt.Errorf("trusted comment %q: name= must be a plugin name", c)
+	case !ok2 || !validVersion(version):
+		return "", "", at, fmt.Errorf("trusted comment %q: version= must be 1 to 64 printable characters", c)
+	case !ok3 || err != nil || n < 0:
+		return "", "", at, fmt.Errorf("trusted comment %q: time= must be Unix seconds", c)
+	}
+	return name, version, time.Unix(n, 0), nil
+}
+
+// validVersion says whether a version can go in a trusted comment: no
+// spaces or control characters, at most 64 bytes.
+func validVersion(v string) bool {
+	if v == "" || len(v) > 64 {
+		return false
+	}
+	for i := range len(v) {
+		if v[i] <= ' ' || v[i] == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// Signature is a verified signature: who signed which plugin and version,
+// and when.
+type Signature struct {
+	File    string    // the signature file
+	KeyID   string    // the signing key's minisign id
+	KeyName string    // its [trust.keys.<name>]
+	Comment string    // the trusted comment, as signed
+	Plugin  string    // from the comment
+	Version string    // from the comment
+	Time    time.Time // from the comment: when it was signed
+}
+
+// sigEntry remembers a signature file whose Ed25519 checks passed for a
+// content and a public key, so a restart does not check it again while
+// the file is unchanged.
+type sigEntry struct {
+	exec string // the executable it is for, for Retain
+	id   identity
+	sum  string // sha256 of the content it verified
+	pub  string // the public key it verified with
+	sig  minisign.Signature
+}
+
+// checkSignature authorises the content exe holds for plugin p under t:
+// see VerifyPlugin. digest is the content's BLAKE2b-512, which minisign's
+// prehashed signatures sign.
+func (v *Verifier) checkSignature(p *Plugin, t *Trust, exe *Executable, digest func() ([]byte, error), now time.Time) (*Signature, error) {
+	sigFile := p.Signature
+	f, err := openNoFollow(sigFile)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%s: %w: no signature at %s (plugin %s requires one)", p.Exec, ErrUnsigned, sigFile, p.Name)
+		}
+		return nil, fmt.Errorf("%s: %w: %v", p.Exec, ErrUnsigned, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("signature %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: %w: %s is %s", p.Exec, ErrBadSignature, sigFile, kind(fi.Mode()))
+	}
+	st := fi.Sys().(*syscall.Stat_t)
+	id := identity{dev: st.Dev, ino: st.Ino, size: st.Size, mtime: st.Mtim.Nano(), ctime: st.Ctim.Nano()}
+
+	v.mu.Lock()
+	e, cached := v.sigs[sigFile]
+	v.mu.Unlock()
+	cached = cached && e.id == id && e.sum == exe.SHA256
+	sig := e.sig
+	if !cached {
+		if sig, err = readSignature(f, p); err != nil {
+			return nil, err
+		}
+	}
+	key, err := signer(p, t, &sig)
+	if err != nil {
+		return nil, err
+	}
+	if !cached || e.pub != key.Key.String() {
+		if err := v.ed25519(key, &sig, digest); err != nil {
+			return nil, fmt.Errorf("%s: %w: %s: %v", p.Exec, ErrBadSignature, sigFile, err)
+		}
+		v.mu.Lock()
+		v.sigs[sigFile] = sigEntry{exec: p.Exec, id: id, sum: exe.SHA256, pub: key.Key.String(), sig: sig}
+		v.mu.Unlock()
+	}
+	return authorise(p, key, &sig, sigFile, now)
+}
+
+// readSignature reads and parses the signature file f of p.
+func readSignature(f *os.File, p *Plugin) (minisign.Signature, error) {
+	var sig minisign.Signature
+	data, err := io.ReadAll(io.LimitReader(f, maxSignatureFile+1))
+	switch {
+	case err != nil:
+		return sig, fmt.Errorf("%s: read signature: %w", p.Signature, err)
+	case len(data) > maxSignatureFile:
+		return sig, fmt.Errorf("%s: %w: %s is larger than %d bytes", p.Exec, ErrBadSignature, p.Signature, maxSignatureFile)
+	}
+	if err := sig.UnmarshalText(data); err != nil {
+		return sig, fmt.Errorf("%s: %w: %s: %v", p.Exec, ErrBadSignature, p.Signature, err)
+	}
+	return sig, nil
+}
+
+// signer is the trusted key that sig names: not revoked (revoked first,
+// so a revoked key also removed from [trust.keys] is called revoked).
+func signer(p *Plugin, t *Trust, sig *minisign.Signature) (*TrustKey, error) {
+	key, id := t.Key(sig.KeyID), KeyID(sig.KeyID)
+	switch {
+	case t.Revoked.KeyRevoked(sig.KeyID) && key != nil:
+		return nil, fmt.Errorf("%s: %w: %s is signed by key %s (trust.keys.%s), which is revoked", p.Exec, ErrRevokedKey, p.Signature, id, key.Name)
+	case t.Revoked.KeyRevoked(sig.KeyID):
+		return nil, fmt.Errorf("%s: %w: %s is signed by key %s, which is revoked", p.Exec, ErrRevokedKey, p.Signature, id)
+	case key == nil:
+		return nil, fmt.Errorf("%s: %w: %s is signed by key %s, which is not in [trust.keys]", p.Exec, ErrUntrustedKey, p.Signature, id)
+	}
+	return key, nil
+}
+
+// authorise checks what the verified signature says against the plugin
+// and the key's limits; it runs at every start, as time passes and trust
+// changes.
+func authorise(p *Plugin, key *TrustKey, sig *minisign.Signature, file string, now time.Time) (*Signature, error) {
+	name, version, at, err := ParseComment(sig.TrustedComment)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w: %s: %v", p.Exec, ErrBadSignature, file, err)
+	}
+	who := fmt.Sprintf("key %s (trust.keys.%s)", key.ID(), key.Name)
+	switch {
+	case name != p.Name:
+		return nil, fmt.Errorf("%s: %w: %s is a signature of plugin %s, not %s", p.Exec, ErrWrongPlugin, file, name, p.Name)
+	case p.Version != "" && version != p.Version:
+		return nil, fmt.Errorf("%s: %w: %s is a signature of version %s, but plugins.%s.version is %s", p.Exec, ErrWrongVersion, file, version, p.Name, p.Version)
+	case !key.MaySign(p.Name):
+		return nil, fmt.Errorf("%s: %w: %s may sign only %s, not plugin %s", p.Exec, ErrUntrustedKey, who, strings.Join(key.Plugins, ", "), p.Name)
+	case !key.ValidAt(now):
+		return nil, fmt.Errorf("%s: %w: %s is %s; it is now %s", p.Exec, ErrKeyNotValid, who, key.window(), now.UTC().Format(time.RFC3339))
+	case !key.ValidAt(at):
+		return nil, fmt.Errorf("%s: %w: %s is %s, but says it signed at %s", p.Exec, ErrKeyNotValid, who, key.window(), at.UTC().Format(time.RFC3339))
+	}
+	return &Signature{File: file, KeyID: key.ID(), KeyName: key.Name, Comment: sig.TrustedComment, Plugin: name, Version: version, Time: at}, nil
+}
+
+// ed25519 does minisign's two checks: the signature over the content's
+// digest, and the global signature over that signature and the trusted
+// comment. Only prehashed signatures (minisign's default since 0.11) are
+// taken: the digest is computed while the content is copied, and a legacy
+// signature would need the whole executable in memory.
+func (v *Verifier) ed25519(key *TrustKey, sig *minisign.Signature, digest func() ([]byte, error)) error {
+	if sig.Algorithm != minisign.HashEdDSA {
+		return errors.New("a legacy (not prehashed) minisign signature; sign again with minisign 0.11 or later without -l, or with plugvisor sign")
+	}
+	raw, err := base64.StdEncoding.DecodeString(key.Key.String())
+	if err != nil || len(raw) != 10+ed25519.PublicKeySize {
+		return fmt.Errorf("public key of trust.keys.%s: malformed", key.Name)
+	}
+	sum, err := digest()
+	if err != nil {
+		return err
+	}
+	v.mu.Lock()
+	v.sigChecks++
+	v.mu.Unlock()
+	pub := ed25519.PublicKey(raw[10:])
+	if !ed25519.Verify(pub, sum, sig.Signature[:]) {
+		return fmt.Errorf("does not verify with key %s: the executable is not what it signed", key.ID())
+	}
+	if !ed25519.Verify(pub, append(sig.Signature[:], sig.TrustedComment...), sig.CommentSignature[:]) {
+		return fmt.Errorf("its trusted comment does not verify with key %s: it was altered", key.ID())
+	}
+	return nil
+}
+
+// VerifyPlugin verifies plugin p's executable as Verify does, under trust
+// t (nil: the config has no [trust]). p.SHA256, when set, must match. A
+// content whose sha256 t revokes is refused whatever signed it. When p
+// requires a signature, its signature file must verify over the bytes of
+// the copy returned (the bytes verified are the bytes executed) with a key
+// of t that may sign p, within the key's validity window and not revoked,
+// and its trusted comment must name p and, if p.Version is set, that
+// version (see Comment); the returned Executable's Signature says who
+// signed. Without a sha256 the signature alone authorises the run, and
+// Executable.SHA256 is the digest computed while copying.
+//
+// The copy is kept per content as Verify keeps it, and a signature file
+// that is unchanged since its Ed25519 checks passed for that content is not
+// checked again (see Counts): a restart reads two inodes' metadata, and
+// the trusted comment and the key's limits are checked anew.
+func (v *Verifier) VerifyPlugin(p *Plugin, t *Trust) (*Executable, error) {
+	if p.SHA256 == "" && !p.RequireSignature {
+		return nil, fmt.Errorf("verify %s: %w: no sha256, and plugin %s does not require a signature", p.Exec, ErrBadChecksum, p.Name)
+	}
+	if p.SHA256 != "" && !validSHA256(p.SHA256) {
+		return nil, fmt.Errorf("verify %s: %w: expected value %q is not 64 lowercase hex digits", p.Exec, ErrBadChecksum, p.SHA256)
+	}
+	exe, err := v.verify(p.Exec, p.SHA256, p.RequireSignature)
+	if err != nil {
+		return nil, err
+	}
+	if t != nil && t.Revoked.DigestRevoked(exe.SHA256) {
+		exe.File.Close()
+		return nil, fmt.Errorf("verify %s: %w: its sha256 %s is revoked", p.Exec, ErrRevokedDigest, exe.SHA256)
+	}
+	if !p.RequireSignature {
+		return exe, nil
+	}
+	if t == nil {
+		exe.File.Close()
+		return nil, fmt.Errorf("verify %s: %w: plugin %s requires a signature, and there is no [trust] table", p.Exec, ErrUntrustedKey, p.Name)
+	}
+	sig, err := v.checkSignature(p, t, exe, func() ([]byte, error) { return v.digest(exe) }, time.Now())
+	if err != nil {
+		exe.File.Close()
+		return nil, fmt.Errorf("verify %w", err)
+	}
+	exe.Signature = sig
+	return exe, nil
+}
+
+// digest is the BLAKE2b-512 of exe's content: computed while copying, or
+// else read once from the verified copy itself (a content first copied
+// when no signature was needed).
+func (v *Verifier) digest(exe *Executable) ([]byte, error) {
+	v.mu.Lock()
+	sum := exe.copy.blake
+	v.mu.Unlock()
+	if sum != nil {
+		return sum, nil
+	}
+	h, _ := blake2b.New512(nil)
+	if _, err := io.Copy(h, io.NewSectionReader(exe.File, 0, exe.Size)); err != nil {
+		return nil, fmt.Errorf("digest of the verified copy: %w", err)
+	}
+	sum = h.Sum(nil)
+	v.mu.Lock()
+	exe.copy.blake = sum
+	v.mu.Unlock()
+	return sum, nil
+}
+
+// Counts is how many executables the Verifier has hashed and how many
+// signatures it has checked (Ed25519), since it was made: starts served
+// from its cache add to neither.
+func (v *Verifier) Counts() (hashed, signatures int) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.hashes, v.sigChecks
+}
