@@ -28,8 +28,6 @@ const (
 	// registrationFrame is the frame limit before welcome: a hello is a
 	// few hundred bytes. welcome then announces agent.max_frame.
 	registrationFrame = 16 << 10
-	// refusalWrite bounds writing a reject to a peer never read from.
-	refusalWrite = time.Second
 )
 
 // maxWaitingPerInstance bounds the connections from one instance's
@@ -237,9 +235,8 @@ func (s *Supervisor) refuseStranger(c *net.UnixConn, log *slog.Logger, pid int32
 		"pid %d is not in the process group of any plugin this supervisor started, nor can it be one being started", pid))
 	s.reg.refused.Add(1)
 	s.logRefusal(log, "registration rejected", "code", string(rej.Code), "reason", rej.Reason)
-	_ = c.SetWriteDeadline(time.Now().Add(refusalWrite))
 	if frame, err := protocol.AppendFrame(nil, rej); err == nil {
-		_, _ = c.Write(frame)
+		_, _ = unixsock.WriteOnce(c, frame)
 	}
 	c.Close()
 }

@@ -83,3 +83,25 @@ func PeerCred(c *net.UnixConn) (*unix.Ucred, error) {
 	}
 	return cred, credErr
 }
+
+// WriteOnce makes one nonblocking write of b to c and never waits: what the
+// socket cannot take at once is not written. It is how a peer that is
+// refused unread is told why: a fresh connection's buffer always has room
+// for a short frame, so the words arrive however late the writer runs,
+// where a write deadline could expire on a loaded machine before the write
+// was even tried; a peer that keeps its buffer full is not waited for.
+func WriteOnce(c *net.UnixConn, b []byte) (int, error) {
+	raw, err := c.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	var werr error
+	if err := raw.Control(func(fd uintptr) { n, werr = unix.Write(int(fd), b) }); err != nil {
+		return 0, err
+	}
+	if werr != nil {
+		return 0, fmt.Errorf("write: %w", werr)
+	}
+	return n, nil
+}
