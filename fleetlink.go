@@ -8,12 +8,15 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/plugvisor/plugvisor/ctl"
 	"github.com/plugvisor/plugvisor/fleet"
 	"github.com/plugvisor/plugvisor/internal/spool"
 	"github.com/plugvisor/plugvisor/metrics"
@@ -169,6 +172,9 @@ func version() string {
 }
 
 const fleetUsage = `usage: plugvisor fleet nats-config [flags]   (plugvisor fleet nats-config -h)
+       plugvisor fleet ctl --nats URL COMMAND ...   (plugvisor fleet ctl help)
+  ctl          status, send, start, stop, restart, events across the hosts a
+               selector picks (host=edge-1, env=prod,role=edge, *)
   nats-config  print the nats-server users of a fleet: each host may publish
                and answer only under its own name, operators call hosts' APIs
 `
@@ -185,6 +191,10 @@ func runFleet(args []string) int {
 	switch args[0] {
 	case "nats-config":
 		return fleet.NATSConfigCommand(args[1:], os.Stdout, os.Stderr)
+	case "ctl":
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+		defer stop()
+		return ctl.FleetMain(ctx, args[1:], os.Stdin, os.Stdout, os.Stderr)
 	}
 	fmt.Fprintf(os.Stderr, "plugvisor fleet: unknown command %q\n%s", args[0], fleetUsage)
 	return exitUsage

@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -165,6 +166,9 @@ func (f *feed) handle(m *nats.Msg) {
 		return
 	}
 	ev, err := f.decode(m)
+	if errors.Is(err, errNotPicked) {
+		return // a fleet's subscription to a host it does not select
+	}
 	if err != nil {
 		ev = supervisor.Event{Time: time.Now()}
 	}
@@ -189,6 +193,10 @@ func (f *feed) lose(n uint64, next supervisor.Event) {
 	f.total.Add(n)
 	f.q.Lost(n, next)
 }
+
+// errNotPicked is a message a subscription's decoder passes over, not
+// counting it as lost.
+var errNotPicked = errors.New("not picked")
 
 func eventOf(m *nats.Msg) (supervisor.Event, error) { return DecodeEvent(m.Data) }
 
