@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os/exec"
 	"regexp"
@@ -8,8 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
+	"github.com/plugvisor/plugvisor/fleet"
 	"github.com/plugvisor/plugvisor/internal/natstest"
 	"github.com/plugvisor/plugvisor/internal/testutil"
+	"github.com/plugvisor/plugvisor/supervisor"
 )
 
 // fleetCtl runs `plugvisor fleet ctl` against the server at url.
@@ -99,4 +105,81 @@ func TestFleetCtlSendToSelector(t *testing.T) {
 			hosts[name].stop(t)
 		}
 	}
+}
+
+// The fleet API over three real hosts: every host's instances, qualified
+// and with their labels; a task routed by the host in its name; an
+// unqualified name refused with the form it wants; and a host whose
+// plugvisor stops is marked unreachable, its rows kept with their last-
+// seen time, while the others stay live.
+func TestFleetAPIMarksAStoppedHostUnreachable(t *testing.T) {
+	srv := natstest.Start(t, natstest.Options{JetStream: true})
+	names := []string{"edge-1", "edge-2", "edge-3"}
+	hosts := startFleetHosts(t, srv.URL(), names, func(string) string { return "labels = { env = \"test\" }\n" }, echoPlugin(t), "echo")
+	nc, err := nats.Connect(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	const every, after = 200 * time.Millisecond, time.Second
+	fl, err := fleet.StartFleet(ctx, fleet.FleetOptions{Conn: nc, DiscoverEvery: every, DiscoverWait: 100 * time.Millisecond, UnreachableAfter: after})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fl.Close()
+
+	rows := func() map[string]supervisor.PluginStatus {
+		snap, err := fl.Snapshot(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]supervisor.PluginStatus{}
+		for _, r := range snap {
+			m[r.Instance] = r
+		}
+		return m
+	}
+	testutil.WaitUntil(t, "every host's echo in the fleet's snapshot", 30*time.Second, func() bool {
+		m := rows()
+		for _, h := range names {
+			if r, ok := m[h+"/echo"]; !ok || r.Host != h || r.Name != h+"/echo" || r.HostLabels["env"] != "test" || r.HostUnreachable {
+				return false
+			}
+		}
+		return true
+	})
+	r, err := fl.SendTask(ctx, supervisor.TaskRequest{Plugin: "edge-2/echo", ID: 1, Content: "to edge-2"})
+	if err != nil || r.Outcome != supervisor.OutcomeAnswered || r.Instance != "edge-2/echo" || !strings.Contains(fmt.Sprint(r.Records), "to edge-2") {
+		t.Fatalf("task to edge-2/echo: %+v, %v", r, err)
+	}
+	if _, err := fl.SendTask(ctx, supervisor.TaskRequest{Plugin: "echo", ID: 1}); !errors.Is(err, fleet.ErrUnqualified) || !strings.Contains(err.Error(), "HOST/NAME") {
+		t.Fatalf("an unqualified name: %v", err)
+	}
+
+	stopped := time.Now()
+	hosts["edge-2"].stop(t)
+	// Discovery alone (no call finding no responders) marks it.
+	testutil.WaitUntil(t, "edge-2 unreachable by discovery", 30*time.Second, func() bool {
+		for _, h := range fl.Hosts() {
+			if h.Name == "edge-2" {
+				return h.Unreachable
+			}
+		}
+		return false
+	})
+	t.Logf("edge-2 unreachable %v after its stop (documented: within UnreachableAfter %v + a round %v)", time.Since(stopped), after, every)
+	m := rows()
+	gone := m["edge-2/echo"]
+	if !gone.HostUnreachable || gone.HostLastSeen.IsZero() || gone.HostLastSeen.After(stopped) || gone.State != supervisor.StateRunning {
+		t.Fatalf("edge-2's row after its stop: unreachable %v, last seen %v (stopped %v), state %s", gone.HostUnreachable, gone.HostLastSeen, stopped, gone.State)
+	}
+	for _, h := range []string{"edge-1", "edge-3"} {
+		if r := m[h+"/echo"]; r.HostUnreachable || r.State != supervisor.StateRunning {
+			t.Fatalf("%s after edge-2 stopped: unreachable %v, state %s", h, r.HostUnreachable, r.State)
+		}
+	}
+	hosts["edge-1"].stop(t)
+	hosts["edge-3"].stop(t)
 }
