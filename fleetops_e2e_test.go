@@ -215,3 +215,60 @@ func TestFleetDemoHeadless(t *testing.T) {
 		t.Fatalf("demo dir not removed: %v", left)
 	}
 }
+
+// onHost matches a screen line naming instance on host, however the
+// console draws the host: qualified (edge-2/echo) or in a column of its
+// own (edge-2 … echo).
+func onHost(host, instance string) *regexp.Regexp {
+	return regexp.MustCompile(regexp.QuoteMeta(host) + `(/|\s.*\s)` + regexp.QuoteMeta(instance) + `\b`)
+}
+
+// The fleet console over three real hosts, in a real pseudo-terminal:
+// every host's plugins are listed, and a task sent from the console to
+// the echo of host 2 is answered, with its round trip on the screen.
+func TestFleetConsoleEndToEnd(t *testing.T) {
+	srv := natstest.Start(t, natstest.Options{JetStream: true})
+	names := []string{"edge-1", "edge-2", "edge-3"}
+	hosts := startFleetHosts(t, srv.URL(), names, func(string) string { return "" }, echoPlugin(t), "echo")
+	tmp, home := shortTemp(t, "pvf")
+	cmd := exec.Command(testutil.Bin("plugvisor"), "fleet", "--nats", srv.URL())
+	cmd.Env = demoEnv(home, tmp)
+	term := startInPty(t, cmd, 140, 40)
+	term.waitScreen(t, "every host's echo listed", func(s string) bool {
+		for _, h := range names {
+			if !onHost(h, "echo").MatchString(s) {
+				return false
+			}
+		}
+		return true
+	})
+	selected := func(s string) string { return lineWith(s, "1 Logs") }
+	term.send(t, "g")
+	for i := 0; !onHost("edge-2", "echo").MatchString(selected(term.screen())); i++ {
+		if i == 10 {
+			t.Fatalf("edge-2's echo never selected; last screen:\n%s", term.screen())
+		}
+		before := selected(term.screen())
+		term.send(t, "j")
+		term.waitScreen(t, "the selection to move", func(s string) bool { return selected(s) != before })
+	}
+	term.send(t, "t")
+	term.waitScreen(t, "the task form for edge-2's echo", func(s string) bool { return onHost("edge-2", "echo").MatchString(lineWith(s, "Send a task to")) })
+	term.send(t, "hi host two")
+	term.waitFor(t, "hi host two")
+	term.send(t, "\r")
+	answered := regexp.MustCompile(`edge-2\S*\s.*answered task 1 in \d+(\.\d+)?(µs|ms|s)`)
+	term.waitScreen(t, "edge-2's answer with its round trip", func(s string) bool {
+		return answered.MatchString(s) && strings.Contains(s, "content=hi host two")
+	})
+	if n := value(hosts["edge-1"].scrape(t), "plugvisor_plugin_tasks_sent_total", "instance", "echo"); n != 0 {
+		t.Fatalf("edge-1's echo was sent %v tasks", n)
+	}
+	term.send(t, "q")
+	if err := term.wait(30 * time.Second); err != nil {
+		t.Fatalf("the fleet console did not exit: %v\nlast screen:\n%s", err, term.screen())
+	}
+	for _, h := range names {
+		hosts[h].stop(t)
+	}
+}
