@@ -92,8 +92,23 @@ func TestFleetCtlSendToSelector(t *testing.T) {
 		}
 	}
 
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "edges.pvs"), "wait role=edge echo running\nsend role=edge echo 1 \"to every edge\" count 3\nexpect content == \"to every edge\"\n")
+	out, code := fleetCtl(t, srv.URL(), "run", filepath.Join(dir, "edges.pvs"))
+	for _, want := range []string{"edge-1: 3 sent, 3 answered", "edge-3: 3 sent, 3 answered", "3 hosts: 9 sent, 9 answered",
+		"per host: edge-1 3/3 answered, edge-2 3/3 answered, edge-3 3/3 answered: OK"} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Fatalf("script over role=edge: exit %d, want 0 and %q:\n%s", code, want, out)
+		}
+	}
+
 	hosts["edge-2"].stop(t)
-	out, code := fleetCtl(t, srv.URL(), "send", "host=edge-1|edge-2|edge-3", "echo", "2", "after a host left")
+	writeFile(t, filepath.Join(dir, "named.pvs"), "send host=edge-1|edge-2|edge-3 echo 1 x count 2\n")
+	out, code = fleetCtl(t, srv.URL(), "run", filepath.Join(dir, "named.pvs"))
+	if code != 5 || !strings.Contains(out, "edge-2 0/2 answered (0 timed out, 2 failed, 0 failed expectations)") {
+		t.Fatalf("script with edge-2 stopped: exit %d, want 5 (partial):\n%s", code, out)
+	}
+	out, code = fleetCtl(t, srv.URL(), "send", "host=edge-1|edge-2|edge-3", "echo", "2", "after a host left")
 	if code != 5 || len(replyLines(out)) != 2 || !regexp.MustCompile(`(?m)^edge-2\techo\tno_responders`).MatchString(out) ||
 		!strings.Contains(out, "3 hosts: 2 answered, 0 error replies, 0 timed out, 1 no responders, 0 failed") {
 		t.Fatalf("send with edge-2 stopped: exit %d, want 5 (partial) with edge-2 a no responder:\n%s", code, out)

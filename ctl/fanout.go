@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -181,4 +182,36 @@ func firstNonEmpty(a, b string) string {
 		return a
 	}
 	return b
+}
+
+// script runs a script over the fleet: 0 when it held everywhere,
+// ExitPartial when it held on some hosts and not others.
+func (r *fleetRun) script() int {
+	path := r.cmd.args[0]
+	f, err := os.Open(path)
+	if err != nil {
+		return r.fail(ExitUsage, err)
+	}
+	s, err := script.Parse(path, f)
+	f.Close()
+	if err != nil {
+		return r.fail(ExitUsage, err)
+	}
+	sum, err := s.Run(r.ctx, r.fl, r.out)
+	switch {
+	case err == nil && sum.OK:
+		return ExitOK
+	case err != nil:
+		return r.fail(exitCode(err), err)
+	}
+	good := 0
+	for _, h := range sum.Hosts {
+		if h.Answered == h.Sent && h.TimedOut+h.Failed+h.ExpectFailures == 0 {
+			good++
+		}
+	}
+	if good > 0 && good < len(sum.Hosts) {
+		return ExitPartial
+	}
+	return ExitFailed
 }

@@ -39,6 +39,9 @@ commands:
                                      terminal)
   events [SELECTOR] [-n N] [-f] [--json]
                                      the fleet's next N events (default 10); -f follows
+  run FILE                           run a script over the fleet: names are HOST/NAME,
+                                     or send and wait take a SELECTOR first
+                                     (send role=edge echo 1 "x")
 
 SELECTOR picks hosts: * (every host), host=edge-1, host=edge-1|edge-2,
 host=edge-*, env=prod,role=edge (labels; every term must hold). Hosts are
@@ -74,6 +77,8 @@ func fleetSpec(verb string) (minArgs, maxArgs int, flags string, ok bool) {
 		return 2, 2, "y", true
 	case "events":
 		return 0, 1, "jfn", true
+	case "run":
+		return 1, 1, "", true
 	}
 	return 0, 0, "", false
 }
@@ -126,7 +131,7 @@ func parseFleet(args []string) (*fleetCommand, error) {
 		return nil, errors.New("--host is ctl's, for one host: fleet ctl picks hosts with a SELECTOR (host=NAME)")
 	}
 	sel := ""
-	if len(pos) > 0 {
+	if len(pos) > 0 && c.verb != "run" {
 		sel, pos = pos[0], pos[1:]
 	}
 	if c.sel, err = fleet.ParseSelector(sel); err != nil {
@@ -209,6 +214,8 @@ func (r *fleetRun) exec() int {
 		return r.act()
 	case "events":
 		return r.events()
+	case "run":
+		return r.script()
 	}
 	return r.fail(ExitUsage, fmt.Errorf("unknown command %q", r.cmd.verb))
 }
@@ -218,21 +225,9 @@ func (r *fleetRun) fail(code int, err error) int {
 	return code
 }
 
-// targets is the hosts a command acts on: those that answered and are
-// reachable, and those the selector names outright.
-func (r *fleetRun) targets() []string {
-	var out []string
-	named := map[string]bool{}
-	for _, h := range r.cmd.sel.Named() {
-		named[h] = true
-	}
-	for _, h := range r.fl.Hosts() {
-		if named[h.Name] || !h.Unreachable {
-			out = append(out, h.Name)
-		}
-	}
-	return out
-}
+// targets is the hosts a command acts on: those that answer and match,
+// and those the selector names outright.
+func (r *fleetRun) targets() []string { return r.fl.Pick(r.cmd.sel) }
 
 func (r *fleetRun) noHosts() int {
 	return r.fail(ExitUnreachable, fmt.Errorf("no host answers as %s within --discover %s", r.cmd.sel, r.cmd.discover))

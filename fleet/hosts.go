@@ -277,3 +277,33 @@ func isHostAnswer(err error) bool {
 	var ce *control.Error
 	return errors.As(err, &ce)
 }
+
+// Pick is the hosts of the fleet sel picks, sorted: those it names
+// outright, whatever they did, and the others that answer and match.
+func (f *Fleet) Pick(sel Selector) []string {
+	named := sel.Named()
+	var out []string
+	for _, h := range f.Hosts() {
+		if slices.Contains(named, h.Name) || (named == nil && !h.Unreachable && sel.Match(h.Name, h.Labels)) {
+			out = append(out, h.Name)
+		}
+	}
+	for _, n := range named {
+		if !slices.Contains(out, n) && f.o.Selector.Match(n, nil) {
+			f.host(n).named = true
+			out = append(out, n)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// PickHosts is Pick of a selector's text, for a script's steps (see
+// script.HostPicker).
+func (f *Fleet) PickHosts(_ context.Context, selector string) ([]string, error) {
+	sel, err := ParseSelector(selector)
+	if err != nil {
+		return nil, err
+	}
+	return f.Pick(sel), nil
+}
