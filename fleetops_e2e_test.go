@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os/exec"
@@ -282,6 +283,51 @@ func TestFleetConsoleEndToEnd(t *testing.T) {
 	term.send(t, "q")
 	if err := term.wait(30 * time.Second); err != nil {
 		t.Fatalf("the fleet console did not exit: %v\nlast screen:\n%s", err, term.screen())
+	}
+	for _, h := range names {
+		hosts[h].stop(t)
+	}
+}
+
+// `fleet ctl status` shows every host's instances with a HOST column, or
+// JSON lines each with its host; `stop SELECTOR NAME` asks first, refuses
+// to act without a terminal unless told --yes, then stops the plugin on
+// every host picked and only there.
+func TestFleetCtlStatusAndStop(t *testing.T) {
+	srv := natstest.Start(t, natstest.Options{JetStream: true})
+	names := []string{"edge-1", "edge-2"}
+	hosts := startFleetHosts(t, srv.URL(), names, func(string) string { return "" }, echoPlugin(t)+tickerPlugin(t, "1s"), "echo", "ticker")
+	out, code := fleetCtl(t, srv.URL(), "status")
+	for _, h := range names {
+		if code != 0 || !regexp.MustCompile(`(?m)^`+h+`\s+echo\s+echo\s+running`).MatchString(out) {
+			t.Fatalf("status: exit %d, no running echo row for %s:\n%s", code, h, out)
+		}
+	}
+	out, code = fleetCtl(t, srv.URL(), "status", "host=edge-2", "--json")
+	var rows []supervisor.PluginStatus
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var p supervisor.PluginStatus
+		if err := json.Unmarshal([]byte(line), &p); err != nil {
+			t.Fatalf("status --json line %q: %v", line, err)
+		}
+		rows = append(rows, p)
+	}
+	if code != 0 || len(rows) != 2 || rows[0].Host != "edge-2" || rows[1].Host != "edge-2" || !strings.Contains(out, `"host":"edge-2"`) {
+		t.Fatalf("status host=edge-2 --json: exit %d:\n%s", code, out)
+	}
+
+	out, code = fleetCtl(t, srv.URL(), "stop", "*", "ticker")
+	if code != 2 || !strings.Contains(out, "say --yes") {
+		t.Fatalf("stop without a terminal nor --yes: exit %d, want 2:\n%s", code, out)
+	}
+	out, code = fleetCtl(t, srv.URL(), "stop", "host=edge-1", "ticker", "--yes")
+	if code != 0 || !strings.Contains(out, "1 hosts: 1 answered") {
+		t.Fatalf("stop ticker on edge-1: exit %d:\n%s", code, out)
+	}
+	hosts["edge-1"].stderr.waitFor(t, "instance=ticker from=stopping to=stopped")
+	out, _ = fleetCtl(t, srv.URL(), "status")
+	if !regexp.MustCompile(`(?m)^edge-1\s+ticker\s+ticker\s+stopped`).MatchString(out) || !regexp.MustCompile(`(?m)^edge-2\s+ticker\s+ticker\s+running`).MatchString(out) {
+		t.Fatalf("after stopping edge-1's ticker:\n%s", out)
 	}
 	for _, h := range names {
 		hosts[h].stop(t)
