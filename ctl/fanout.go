@@ -80,18 +80,15 @@ func (r *fleetRun) send() int {
 	}
 	ctx, cancel := context.WithTimeout(r.ctx, r.cmd.timeout)
 	defer cancel()
-	tokens := supervisor.NewTokens("fleet")
-	results := fanOut(hosts, func(host string) hostResult {
-		req := supervisor.TaskRequest{Plugin: plugin, ID: uint32(id), Content: content, Token: tokens.Next()}
-		t0 := time.Now()
-		reply, err := r.fl.Client(host).SendTask(ctx, req)
-		res := hostResult{Host: host, RTT: time.Since(t0), Reply: &reply}
-		res.Outcome = classify(err, &reply)
-		if err != nil {
-			res.Error = err.Error()
+	replies := r.fl.FanOut(ctx, hosts, supervisor.TaskRequest{Plugin: plugin, ID: uint32(id), Content: content}, supervisor.NewTokens("fleet"))
+	results := make([]hostResult, len(replies))
+	for i, hr := range replies {
+		res := hostResult{Host: hr.Host, RTT: hr.RTT, Reply: &hr.Reply, Outcome: classify(hr.Err, &hr.Reply)}
+		if hr.Err != nil {
+			res.Error = hr.Err.Error()
 		}
-		return res
-	})
+		results[i] = res
+	}
 	return r.report(results, plugin)
 }
 
