@@ -38,7 +38,9 @@ func (f *Fleet) route(name string) (*fleetHost, string, error) {
 		return nil, "", fmt.Errorf("%q: host %s is not in this fleet (%s): %w", name, host, f.o.Selector, supervisor.ErrUnknownPlugin)
 	}
 	if !known {
-		h = f.host(host)
+		// Asked for by name but not found (yet): called, not kept, so a
+		// mistaken name does not stay in the fleet as a host that is down.
+		h = &fleetHost{name: host, client: f.newClient(host)}
 	}
 	return h, local, nil
 }

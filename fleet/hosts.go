@@ -216,10 +216,14 @@ func (f *Fleet) host(name string) *fleetHost {
 func (f *Fleet) hostLocked(name string) *fleetHost {
 	h, ok := f.hosts[name]
 	if !ok {
-		h = &fleetHost{name: name, client: NewClient(ClientOptions{Conn: f.nc, Subjects: Subjects{Prefix: f.o.Prefix, Host: name}})}
+		h = &fleetHost{name: name, client: f.newClient(name)}
 		f.hosts[name] = h
 	}
 	return h
+}
+
+func (f *Fleet) newClient(host string) *Client {
+	return NewClient(ClientOptions{Conn: f.nc, Subjects: Subjects{Prefix: f.o.Prefix, Host: host}})
 }
 
 // HostState is one host as the fleet sees it.
