@@ -60,7 +60,7 @@ func startFleetHosts(t *testing.T, url string, names []string, labels func(strin
 func replyLines(out string) map[string]string {
 	got := map[string]string{}
 	for _, line := range strings.Split(out, "\n") {
-		f := strings.Split(line, "\t")
+		f := strings.Fields(line)
 		if len(f) >= 4 && f[2] == "answered" {
 			got[f[0]] = line
 		}
@@ -110,7 +110,7 @@ func TestFleetCtlSendToSelector(t *testing.T) {
 		t.Fatalf("script with edge-2 stopped: exit %d, want 5 (partial):\n%s", code, out)
 	}
 	out, code = fleetCtl(t, srv.URL(), "send", "host=edge-1|edge-2|edge-3", "echo", "2", "after a host left")
-	if code != 5 || len(replyLines(out)) != 2 || !regexp.MustCompile(`(?m)^edge-2\techo\tno_responders`).MatchString(out) ||
+	if code != 5 || len(replyLines(out)) != 2 || !regexp.MustCompile(`(?m)^edge-2\s+echo\s+no_responders`).MatchString(out) ||
 		!strings.Contains(out, "3 hosts: 2 answered, 0 error replies, 0 timed out, 1 no responders, 0 failed") {
 		t.Fatalf("send with edge-2 stopped: exit %d, want 5 (partial) with edge-2 a no responder:\n%s", code, out)
 	}

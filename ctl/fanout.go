@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"text/tabwriter"
 	"time"
 
 	"github.com/plugvisor/plugvisor/fleet"
@@ -123,14 +124,16 @@ func (r *fleetRun) act() int {
 // code of what went wrong everywhere.
 func (r *fleetRun) report(results []hostResult, name string) int {
 	counts := map[hostOutcome]int{}
+	tw := tabwriter.NewWriter(r.out, 0, 0, 2, ' ', 0)
 	for _, res := range results {
 		counts[res.Outcome]++
 		if r.cmd.json {
 			_ = writeJSONLine(r.out, res)
 			continue
 		}
-		fmt.Fprintln(r.out, resultLine(res, name))
+		fmt.Fprintln(tw, resultLine(res, name))
 	}
+	_ = tw.Flush()
 	summary := fmt.Sprintf("%d hosts: %d answered, %d error replies, %d timed out, %d no responders, %d failed",
 		len(results), counts[hostAnswered], counts[hostErrorReply], counts[hostTimedOut], counts[hostNoResponders], counts[hostFailed])
 	if r.cmd.json {

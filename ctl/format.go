@@ -274,5 +274,9 @@ func seenText(t, now time.Time) string {
 	if t.IsZero() {
 		return "never"
 	}
-	return script.RoundDuration(now.Sub(t)).String() + " ago"
+	d := now.Sub(t)
+	if d < 10*time.Second {
+		return d.Round(100*time.Millisecond).String() + " ago"
+	}
+	return d.Round(time.Second).String() + " ago"
 }
