@@ -113,7 +113,7 @@ func StartFleet(ctx context.Context, o FleetOptions) (*Fleet, error) {
 	o.MaxHosts = cmp.Or(o.MaxHosts, DefaultMaxHosts)
 	f := &Fleet{nc: o.Conn, o: o, hosts: map[string]*fleetHost{}, done: make(chan struct{})}
 	for _, h := range o.Selector.Named() {
-		f.host(h).named = true
+		f.name(h)
 	}
 	if err := f.discover(ctx); err != nil {
 		return nil, err
@@ -213,6 +213,14 @@ func (f *Fleet) host(name string) *fleetHost {
 	return f.hostLocked(name)
 }
 
+// name marks host as named by a selector: asked and shown whatever it
+// does.
+func (f *Fleet) name(host string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.hostLocked(host).named = true
+}
+
 func (f *Fleet) hostLocked(name string) *fleetHost {
 	h, ok := f.hosts[name]
 	if !ok {
@@ -294,7 +302,7 @@ func (f *Fleet) Pick(sel Selector) []string {
 	}
 	for _, n := range named {
 		if !slices.Contains(out, n) && f.o.Selector.Match(n, nil) {
-			f.host(n).named = true
+			f.name(n)
 			out = append(out, n)
 		}
 	}
