@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -71,17 +69,13 @@ func fanOut(hosts []string, fn func(host string) hostResult) []hostResult {
 
 func (r *fleetRun) send() int {
 	plugin, content := r.cmd.args[0], r.cmd.args[2]
-	id, err := strconv.ParseUint(r.cmd.args[1], 10, 32)
-	if err != nil {
-		return r.fail(ExitUsage, fmt.Errorf("task id %q: want a number from 0 to %d", r.cmd.args[1], uint32(math.MaxUint32)))
-	}
 	hosts := r.targets()
 	if len(hosts) == 0 {
 		return r.noHosts()
 	}
 	ctx, cancel := context.WithTimeout(r.ctx, r.cmd.timeout)
 	defer cancel()
-	replies := r.fl.FanOut(ctx, hosts, supervisor.TaskRequest{Plugin: plugin, ID: uint32(id), Content: content}, supervisor.NewTokens("fleet"))
+	replies := r.fl.FanOut(ctx, hosts, supervisor.TaskRequest{Plugin: plugin, ID: r.cmd.id, Content: content}, supervisor.NewTokens("fleet"))
 	results := make([]hostResult, len(replies))
 	for i, hr := range replies {
 		res := hostResult{Host: hr.Host, RTT: hr.RTT, Reply: &hr.Reply, Outcome: classify(hr.Err, &hr.Reply)}

@@ -7,7 +7,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -65,6 +67,7 @@ type fleetCommand struct {
 	n        int
 	timeout  time.Duration
 	sel      fleet.Selector
+	id       uint32 // send's task id
 }
 
 func fleetSpec(verb string) (minArgs, maxArgs int, flags string, ok bool) {
@@ -84,7 +87,7 @@ func fleetSpec(verb string) (minArgs, maxArgs int, flags string, ok bool) {
 }
 
 func parseFleet(args []string) (*fleetCommand, error) {
-	c := &fleetCommand{}
+	c := &fleetCommand{discover: fleet.DefaultDiscoverWait}
 	global := flagSet("fleet ctl")
 	c.globalFlags(global)
 	if err := global.Parse(args); err != nil {
@@ -138,6 +141,13 @@ func parseFleet(args []string) (*fleetCommand, error) {
 		return nil, fmt.Errorf("%s: %w", c.verb, err)
 	}
 	c.args = pos
+	if c.verb == "send" {
+		id, err := strconv.ParseUint(pos[1], 10, 32)
+		if err != nil {
+			return nil, fmt.Errorf("send: task id %q: want a number from 0 to %d", pos[1], uint32(math.MaxUint32))
+		}
+		c.id = uint32(id)
+	}
 	return c, nil
 }
 
@@ -147,14 +157,7 @@ const defaultFanOutTimeout = 10 * time.Second
 
 func (c *fleetCommand) globalFlags(fs *flag.FlagSet) {
 	c.remote.Register(fs)
-	fs.DurationVar(&c.discover, "discover", cmp0(c.discover, fleet.DefaultDiscoverWait), "how long to wait for hosts to answer discovery")
-}
-
-func cmp0(d, def time.Duration) time.Duration {
-	if d == 0 {
-		return def
-	}
-	return d
+	fs.DurationVar(&c.discover, "discover", c.discover, "how long to wait for hosts to answer discovery")
 }
 
 // FleetMain runs `plugvisor fleet ctl` with args (those after "ctl") and

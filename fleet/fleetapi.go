@@ -45,6 +45,24 @@ func (f *Fleet) route(name string) (*fleetHost, string, error) {
 	return h, local, nil
 }
 
+// InfoMaxAge is how long the fleet keeps a host's Info before asking
+// again.
+const InfoMaxAge = 10 * time.Second
+
+// staleInfo is the hosts asked whose Info is missing or InfoMaxAge old.
+func (f *Fleet) staleInfo() []*fleetHost {
+	hosts := f.asked()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := hosts[:0]
+	for _, h := range hosts {
+		if time.Since(h.infoAt) >= InfoMaxAge {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
 // asked is the hosts a call over many hosts asks: every one not silent
 // for UnreachableAfter (asking those would only wait out CallTimeout),
 // and those the selector names, whatever they did.
@@ -131,17 +149,27 @@ func (f *Fleet) connErr() error {
 
 // Info implements supervisor.API: the fleet as one engine. Name is
 // "fleet", Host says how many hosts answer; the counters are the sums of
-// the hosts' that answered, HeartbeatTimeout the longest.
+// the hosts' that answered, HeartbeatTimeout the longest. A host's Info
+// is asked again only once the one kept is InfoMaxAge old: a console asks
+// for Info with every snapshot.
 func (f *Fleet) Info(ctx context.Context) (supervisor.Info, error) {
-	var mu sync.Mutex
 	out := supervisor.Info{Name: "fleet", PID: os.Getpid(), DroppedEvents: f.dropped.Load()}
-	f.each(ctx, f.asked(), func(ctx context.Context, h *fleetHost) error {
+	f.each(ctx, f.staleInfo(), func(ctx context.Context, h *fleetHost) error {
 		in, err := h.client.Info(ctx)
 		if err != nil {
 			return err
 		}
-		mu.Lock()
-		defer mu.Unlock()
+		f.mu.Lock()
+		h.info, h.infoAt = in, time.Now()
+		f.mu.Unlock()
+		return nil
+	})
+	f.mu.Lock()
+	for _, h := range f.hosts {
+		if h.infoAt.IsZero() {
+			continue
+		}
+		in := h.info
 		out.DroppedEvents += in.DroppedEvents
 		out.DroppedEventBytes += in.DroppedEventBytes
 		out.RefusedConns += in.RefusedConns
@@ -152,8 +180,8 @@ func (f *Fleet) Info(ctx context.Context) (supervisor.Info, error) {
 		if out.Started.IsZero() || in.Started.Before(out.Started) {
 			out.Started = in.Started
 		}
-		return nil
-	})
+	}
+	f.mu.Unlock()
 	if err := cmp.Or(ctx.Err(), f.connErr()); err != nil {
 		return supervisor.Info{}, err
 	}

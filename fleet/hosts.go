@@ -94,6 +94,8 @@ type fleetHost struct {
 	named        bool
 	noResponders bool // the last call found no one serving it
 	rows         []supervisor.PluginStatus
+	info         supervisor.Info // the last Info it gave, at infoAt
+	infoAt       time.Time
 }
 
 var _ supervisor.API = (*Fleet)(nil)
