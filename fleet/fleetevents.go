@@ -26,7 +26,8 @@ func (f *Fleet) Subscribe(ctx context.Context, buffer int) (<-chan supervisor.Ev
 		return nil, nil, err
 	}
 	total := &f.dropped
-	s := &eventSub{q: lossy.New(buffer, total, droppedNotice).WithBudget(control.ClientEventBytes, eventSize), total: total}
+	s := &eventSub{q: lossy.New(buffer, total, droppedNotice).WithBudget(control.ClientEventBytes, eventSize), total: total,
+		runs: runsPerHost * f.o.MaxHosts}
 	evt, rec := f.o.Prefix+".evt.", f.o.Prefix+".rec."
 	for _, sb := range []struct {
 		prefix  string
@@ -48,6 +49,11 @@ func (f *Fleet) Subscribe(ctx context.Context, buffer int) (<-chan supervisor.Ev
 	stop := context.AfterFunc(ctx, s.close)
 	return s.q.C(), func() { stop(); s.close() }, nil
 }
+
+// runsPerHost is how many runs of each host a fleet's records feed
+// remembers to pass a record the link sent again once: a host's run is
+// its process, so two cover a restart.
+const runsPerHost = 2
 
 // picked wraps decode: a message of a host the fleet does not select is
 // passed over, the others' events name their host.
