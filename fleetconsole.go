@@ -103,6 +103,11 @@ func runOverFleet(f fleetFlags, sel fleet.Selector, console bool, title string, 
 		return exitConnect
 	}
 	defer op.Close()
+	var asyncLog *slog.Logger
+	if !console { // the console's terminal is no place for them
+		asyncLog = log
+	}
+	fleet.QuietAsyncErrors(op.Conn, asyncLog)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if console {

@@ -201,6 +201,7 @@ func (r *fleetRun) exec() int {
 		return r.fail(ExitUnreachable, err)
 	}
 	defer op.Close()
+	fleet.QuietAsyncErrors(op.Conn, nil) // events -f says what it lost in its own lines
 	r.fl, err = fleet.StartFleet(r.ctx, fleet.FleetOptions{Conn: op.Conn, Prefix: f.Prefix, Selector: r.cmd.sel, DiscoverWait: r.cmd.discover})
 	if err != nil {
 		return r.fail(ExitUnreachable, err)
