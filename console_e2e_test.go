@@ -110,7 +110,7 @@ type vterm struct {
 	mu   sync.Mutex // serialises writes to the emulator with reads of its screen
 }
 
-func startInPty(t *testing.T, cmd *exec.Cmd, cols, rows int) *vterm {
+func startInPty(t testing.TB, cmd *exec.Cmd, cols, rows int) *vterm {
 	t.Helper()
 	f, err := pty.StartWithSize(cmd, &pty.Winsize{Cols: uint16(cols), Rows: uint16(rows)})
 	if err != nil {
@@ -150,7 +150,7 @@ func (v *vterm) screen() string {
 	return v.vt.String() // String takes the emulator's own lock
 }
 
-func (v *vterm) send(t *testing.T, keys string) {
+func (v *vterm) send(t testing.TB, keys string) {
 	t.Helper()
 	if _, err := io.WriteString(v.pty, keys); err != nil {
 		t.Fatalf("typing %q: %v", keys, err)
@@ -159,7 +159,7 @@ func (v *vterm) send(t *testing.T, keys string) {
 
 // waitScreen polls the emulated screen. The deadline only bounds a hung
 // test; it asserts nothing about speed.
-func (v *vterm) waitScreen(t *testing.T, what string, cond func(string) bool) {
+func (v *vterm) waitScreen(t testing.TB, what string, cond func(string) bool) {
 	t.Helper()
 	var s string
 	if !testutil.Until(30*time.Second, func() bool {
@@ -177,7 +177,7 @@ func (v *vterm) waitScreen(t *testing.T, what string, cond func(string) bool) {
 	}
 }
 
-func (v *vterm) waitFor(t *testing.T, want ...string) {
+func (v *vterm) waitFor(t testing.TB, want ...string) {
 	t.Helper()
 	v.waitScreen(t, fmt.Sprintf("%q", want), func(s string) bool {
 		for _, w := range want {

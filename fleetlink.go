@@ -8,12 +8,15 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/plugvisor/plugvisor/ctl"
 	"github.com/plugvisor/plugvisor/fleet"
 	"github.com/plugvisor/plugvisor/internal/spool"
 	"github.com/plugvisor/plugvisor/metrics"
@@ -168,13 +171,24 @@ func version() string {
 	return "0.0.0-dev"
 }
 
-const fleetUsage = `usage: plugvisor fleet nats-config [flags]   (plugvisor fleet nats-config -h)
+const fleetUsage = `usage: plugvisor fleet --nats URL [--select SELECTOR] [--no-tui] [--theme NAME]
+       plugvisor fleet --demo [--demo-hosts N] [--no-tui]
+       plugvisor fleet ctl --nats URL COMMAND ...   (plugvisor fleet ctl help)
+       plugvisor fleet nats-config [flags]   (plugvisor fleet nats-config -h)
+  (flags)      the console over every host that answers on NATS (--no-tui:
+               headless, records as JSON lines); --demo starts a NATS server
+               and simulated hosts in this process and shows them
+  ctl          status, send, start, stop, restart, events across the hosts a
+               selector picks (host=edge-1, env=prod,role=edge, *)
   nats-config  print the nats-server users of a fleet: each host may publish
                and answer only under its own name, operators call hosts' APIs
 `
 
 // runFleet is `plugvisor fleet VERB`.
 func runFleet(args []string) int {
+	if len(args) > 0 && len(args[0]) > 1 && args[0][0] == '-' && args[0] != "-h" && args[0] != "--help" {
+		return runFleetConsole(args)
+	}
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		fmt.Fprint(os.Stderr, fleetUsage)
 		if len(args) == 0 {
@@ -185,6 +199,10 @@ func runFleet(args []string) int {
 	switch args[0] {
 	case "nats-config":
 		return fleet.NATSConfigCommand(args[1:], os.Stdout, os.Stderr)
+	case "ctl":
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+		defer stop()
+		return ctl.FleetMain(ctx, args[1:], os.Stdin, os.Stdout, os.Stderr)
 	}
 	fmt.Fprintf(os.Stderr, "plugvisor fleet: unknown command %q\n%s", args[0], fleetUsage)
 	return exitUsage

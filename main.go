@@ -28,6 +28,8 @@ const usage = `usage:
   plugvisor [--config FILE] [--no-tui] [--theme NAME] [--script FILE] [--log-format text|json] [--log-level L] [--data-out FILE]
   plugvisor attach [--socket PATH | --config FILE | --nats URL --host NAME] [--theme NAME]
   plugvisor ctl [--socket PATH | --config FILE | --nats URL --host NAME] VERB ...   (plugvisor ctl help)
+  plugvisor fleet --nats URL [--select SELECTOR] [--no-tui] | plugvisor fleet --demo [--no-tui]
+  plugvisor fleet ctl --nats URL VERB ...   (plugvisor fleet ctl help)
   plugvisor fleet nats-config --host NAME[:PASSWORD] ... --operator USER[:PASSWORD][@HOSTS] ...
   plugvisor check [--config FILE]
   plugvisor keygen -p PUBLIC_KEY_FILE -s SECRET_KEY_FILE [-W]

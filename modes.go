@@ -18,6 +18,7 @@ import (
 
 	"github.com/plugvisor/plugvisor/control"
 	"github.com/plugvisor/plugvisor/ctl"
+	"github.com/plugvisor/plugvisor/fleet"
 	"github.com/plugvisor/plugvisor/headless"
 	"github.com/plugvisor/plugvisor/internal/lossy"
 	"github.com/plugvisor/plugvisor/registry"
@@ -389,6 +390,7 @@ func attachTo(ctx context.Context, socket, config string, remote ctl.FleetFlags)
 			fmt.Fprintln(os.Stderr, "plugvisor attach:", err)
 			return nil, "", nil, exitConnect
 		}
+		fleet.QuietAsyncErrors(op.Conn, nil) // nothing may print over the console
 		return c, remote.Host + " over NATS", op.Close, exitOK
 	}
 	path, err := ctl.SocketPath(socket, config)

@@ -20,14 +20,22 @@ import (
 // in milliseconds: a dependency that builds a table at init (as
 // go-runewidth's did, 50 ms and megabytes) fails here at once.
 //
-// nats.go sets today's figures: its micro and encoders packages build
-// tables in init (micro about 31 KiB, encoding/gob through its encoders
-// 28 KiB). The Prometheus client is not linked for that reason: its init
-// registered a default Go and process collector and compiled procfs's
-// expressions, 230 KiB and a millisecond at every start.
+// The fleet link's dependencies set today's figures: the Prometheus client
+// registers its default Go and process collectors in init (its procfs
+// compiles two dozen regexps there, 94 KiB), and nats.go's micro and
+// encoders packages build theirs; none of that can be made lazy from here.
+//
+// The embedded nats-server of `plugvisor fleet --demo` is the one package
+// over the per-package budget, by name: its init allocates about 175 KiB
+// (0.3-0.5 ms) in every start, the demo's or not, since Go runs the init
+// of every package linked. It is the price of a one-command demo on a
+// fresh clone; a build with -tags nonatsserver drops it (and 14 MB).
 const (
-	maxInitBytes      = 320 << 10 // all packages together; about 236 KiB today
-	maxInitBytesOnePk = 64 << 10  // any one package; the largest (nats.go/micro) is about 31 KiB today
+	maxInitBytes      = 768 << 10 // all packages together; about 670 KiB today, 464 KiB without nats-server
+	maxInitBytesOnePk = 128 << 10 // any one package; the largest (procfs) is about 94 KiB today
+	// natsServerPkg may take maxInitBytesNATS, no more.
+	natsServerPkg    = "github.com/nats-io/nats-server/v2/server"
+	maxInitBytesNATS = 224 << 10
 )
 
 // TestPackageInitStaysSmall runs the binary with GODEBUG=inittrace=1 and
@@ -48,8 +56,12 @@ func TestPackageInitStaysSmall(t *testing.T) {
 	var total int64
 	for _, in := range inits {
 		total += in.bytes
-		if in.bytes > maxInitBytesOnePk {
-			t.Errorf("init of %s allocates %d bytes (%d allocs), over the %d budget: every start of plugvisor pays it; make it lazy", in.pkg, in.bytes, in.allocs, maxInitBytesOnePk)
+		budget := int64(maxInitBytesOnePk)
+		if in.pkg == natsServerPkg {
+			budget = maxInitBytesNATS
+		}
+		if in.bytes > budget {
+			t.Errorf("init of %s allocates %d bytes (%d allocs), over the %d budget: every start of plugvisor pays it; make it lazy", in.pkg, in.bytes, in.allocs, budget)
 		}
 	}
 	t.Logf("%d packages initialised, %d bytes allocated in all", len(inits), total)

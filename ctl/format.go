@@ -2,6 +2,7 @@ package ctl
 
 import (
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -11,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/plugvisor/plugvisor/fleet"
 	"github.com/plugvisor/plugvisor/protocol"
 	"github.com/plugvisor/plugvisor/script"
 	"github.com/plugvisor/plugvisor/supervisor"
@@ -217,4 +219,64 @@ func taskText(t *supervisor.TaskEvent) string {
 		return fmt.Sprintf("task %d %s in %s", t.ID, printable(t.Reply.Status), script.RoundDuration(t.Reply.RTT))
 	}
 	return fmt.Sprintf("task %d %s: %s", t.ID, t.Outcome, printable(t.Detail))
+}
+
+// writeJSONLine writes v as one line of JSON.
+func writeJSONLine(w io.Writer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "%s\n", b)
+	return err
+}
+
+// fleetStatusTable is statusTable with each row's HOST, the names local to
+// it, and whether the host answers.
+func fleetStatusTable(w io.Writer, snap []supervisor.PluginStatus, now time.Time) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "HOST\tNAME\tINSTANCE\tSTATE\tPID\tUPTIME\tRESTARTS\tRTT\tTASKS\tTASK P50\tRECORDS/S\tCPU\tRSS\tREASON")
+	for _, p := range snap {
+		_, name, _ := supervisor.SplitHost(p.Name)
+		_, inst, _ := supervisor.SplitHost(p.Instance)
+		state, reason := string(p.State), printable(p.Reason)
+		if p.HostUnreachable {
+			state, reason = "unreachable", "host last seen "+seenText(p.HostLastSeen, now)+"; was "+string(p.State)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%d\t%s\t%.1f\t%.1f%%\t%s\t%s\n",
+			p.Host, name, inst, state, pid(p.PID), uptime(p, now), p.Restarts,
+			orDash(script.RoundDuration(p.HeartbeatRTT)), p.TasksSent, orDash(script.RoundDuration(p.RTTp50)),
+			p.RecordsPerSec, p.CPUPercent, bytesIEC(p.RSS), reason)
+	}
+	return tw.Flush()
+}
+
+// hostsTable lists the hosts a fleet knows.
+func hostsTable(w io.Writer, hosts []fleet.HostState, now time.Time) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "HOST\tSTATE\tLAST SEEN\tLABELS")
+	for _, h := range hosts {
+		state := "live"
+		if h.Unreachable {
+			state = "unreachable"
+		}
+		var labels []string
+		for _, k := range slices.Sorted(maps.Keys(h.Labels)) {
+			labels = append(labels, k+"="+h.Labels[k])
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", h.Name, state, seenText(h.LastSeen, now), printable(strings.Join(labels, ",")))
+	}
+	return tw.Flush()
+}
+
+// seenText is when a host last answered, for a person.
+func seenText(t, now time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	d := now.Sub(t)
+	if d < 10*time.Second {
+		return d.Round(100*time.Millisecond).String() + " ago"
+	}
+	return d.Round(time.Second).String() + " ago"
 }

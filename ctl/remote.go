@@ -87,15 +87,22 @@ func (f FleetFlags) Dial(name string) (*fleet.Client, *fleet.Operator, error) {
 	if f.Host == "" {
 		return nil, nil, fmt.Errorf("%w: --nats needs --host NAME, the fleet host to call", errUsage)
 	}
-	if (f.User == "") != (f.PasswordFile == "") {
-		return nil, nil, fmt.Errorf("%w: --user and --password-file go together", errUsage)
-	}
-	op, err := fleet.ConnectOperator(fleet.OperatorOptions{URL: f.URL, Creds: f.Creds, NKeySeed: f.NKey,
-		User: f.User, PasswordFile: f.PasswordFile, TLSCA: f.CA, Name: name})
+	op, err := f.Connect(name)
 	if err != nil {
 		return nil, nil, err
 	}
 	return op.Client(f.Prefix, f.Host), op, nil
+}
+
+// Connect logs in as the operator the flags name: the one place a command
+// line becomes an operator's connection, for ctl, attach, fleet ctl and
+// the fleet console alike. name is the connection's name on the server.
+func (f FleetFlags) Connect(name string) (*fleet.Operator, error) {
+	if (f.User == "") != (f.PasswordFile == "") {
+		return nil, fmt.Errorf("%w: --user and --password-file go together", errUsage)
+	}
+	return fleet.ConnectOperator(fleet.OperatorOptions{URL: f.URL, Creds: f.Creds, NKeySeed: f.NKey,
+		User: f.User, PasswordFile: f.PasswordFile, TLSCA: f.CA, Name: name})
 }
 
 // natsRemote is a fleet client that owns its connection.

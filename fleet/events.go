@@ -1,7 +1,9 @@
 package fleet
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -68,6 +70,7 @@ func (c *Client) Subscribe(ctx context.Context, buffer int) (<-chan supervisor.E
 type eventSub struct {
 	q     *lossy.Queue[supervisor.Event]
 	total *atomic.Uint64
+	runs  int // the runs a records feed remembers; 0: maxRuns
 
 	mu     sync.Mutex
 	subs   []*nats.Subscription
@@ -75,7 +78,7 @@ type eventSub struct {
 }
 
 func (s *eventSub) add(nc *nats.Conn, subject string, buffer int, decode func(*nats.Msg) (supervisor.Event, error), records bool) error {
-	f := &feed{q: s.q, total: s.total, decode: decode}
+	f := &feed{q: s.q, total: s.total, decode: decode, runs: cmp.Or(s.runs, maxRuns)}
 	if records {
 		f.sent = map[string]uint64{}
 	}
@@ -126,9 +129,11 @@ type feed struct {
 	// host's runs: the link sends again what was not acknowledged, and
 	// the core subject, unlike the stream, does not drop the copies.
 	sent map[string]uint64
+	runs int // bounds sent
 }
 
-// maxRuns bounds the runs whose last record a subscription remembers.
+// maxRuns bounds the runs whose last record a subscription of one host
+// remembers; a fleet's remembers more (eventSub.runs), a few per host.
 const maxRuns = 16
 
 // resent reports whether m is a record this subscription has passed on
@@ -150,7 +155,7 @@ func (f *feed) resent(m *nats.Msg) bool {
 	if last, ok := f.sent[run]; ok && n <= last {
 		return true
 	}
-	if _, ok := f.sent[run]; !ok && len(f.sent) >= maxRuns {
+	if _, ok := f.sent[run]; !ok && len(f.sent) >= f.runs {
 		clear(f.sent) // old runs: forgetting them costs at most a repeat
 	}
 	f.sent[run] = n
@@ -165,6 +170,9 @@ func (f *feed) handle(m *nats.Msg) {
 		return
 	}
 	ev, err := f.decode(m)
+	if errors.Is(err, errNotPicked) {
+		return // a fleet's subscription to a host it does not select
+	}
 	if err != nil {
 		ev = supervisor.Event{Time: time.Now()}
 	}
@@ -189,6 +197,10 @@ func (f *feed) lose(n uint64, next supervisor.Event) {
 	f.total.Add(n)
 	f.q.Lost(n, next)
 }
+
+// errNotPicked is a message a subscription's decoder passes over, not
+// counting it as lost.
+var errNotPicked = errors.New("not picked")
 
 func eventOf(m *nats.Msg) (supervisor.Event, error) { return DecodeEvent(m.Data) }
 

@@ -40,17 +40,21 @@ func (p Pos) String() string { return fmt.Sprintf("%s:%d", p.File, p.Line) }
 // Where implements Step for every step type embedding Pos.
 func (p Pos) Where() Pos { return p }
 
-// WaitStep waits until every instance called Name is in State.
+// WaitStep waits until every instance called Name is in State; with
+// Hosts, on every host the selector picks.
 type WaitStep struct {
 	Pos
+	Hosts   string // a selector of an API over many hosts (see HostPicker); "" for none
 	Name    string
 	State   supervisor.State
 	Timeout time.Duration
 }
 
-// SendStep sends Count tasks, Concurrency at a time, at most Rate a second.
+// SendStep sends Count tasks, Concurrency at a time, at most Rate a second;
+// with Hosts, that many to every host the selector picks, at once.
 type SendStep struct {
 	Pos
+	Hosts       string // a selector of an API over many hosts (see HostPicker); "" for none
 	Name        string
 	ID          uint32
 	Content     string
@@ -173,8 +177,8 @@ const verbs = "wait, send, expect, sleep, start, stop, restart, reload, ping"
 
 // Usage lines, quoted in errors so that a mistake shows the right form.
 const (
-	waitUsage   = "wait NAME STATE [timeout D]"
-	sendUsage   = "send NAME ID CONTENT [count N] [rate N/s] [concurrency N] [timeout D]"
+	waitUsage   = "wait [SELECTOR] NAME STATE [timeout D]"
+	sendUsage   = "send [SELECTOR] NAME ID CONTENT [count N] [rate N/s] [concurrency N] [timeout D]"
 	expectUsage = `expect FIELD == "TEXT" | expect FIELD contains "TEXT" | expect FIELD matches "REGEXP"`
 	pingUsage   = "ping NAME [timeout D]"
 )
@@ -187,10 +191,11 @@ func states() []supervisor.State {
 }
 
 func parseWait(pos Pos, args []string) (Step, error) {
+	hosts, args := selectorArg(args)
 	if len(args) < 2 {
 		return nil, fmt.Errorf("want %q, got %d arguments", waitUsage, len(args))
 	}
-	st := &WaitStep{Pos: pos, Name: args[0], State: supervisor.State(args[1]), Timeout: DefaultWaitTimeout}
+	st := &WaitStep{Pos: pos, Hosts: hosts, Name: args[0], State: supervisor.State(args[1]), Timeout: DefaultWaitTimeout}
 	if !slices.Contains(states(), st.State) {
 		return nil, fmt.Errorf("unknown state %q; want one of %v", args[1], states())
 	}
@@ -200,7 +205,18 @@ func parseWait(pos Pos, args []string) (Step, error) {
 	return st, err
 }
 
+// selectorArg takes a leading host selector off a step's arguments: one
+// with '=' or the word '*', which no plugin name can be (names are
+// letters, digits, '_' and '-'), so scripts without one read as before.
+func selectorArg(args []string) (string, []string) {
+	if len(args) > 0 && (args[0] == "*" || strings.Contains(args[0], "=")) {
+		return args[0], args[1:]
+	}
+	return "", args
+}
+
 func parseSend(pos Pos, args []string) (Step, error) {
+	hosts, args := selectorArg(args)
 	if len(args) < 3 {
 		return nil, fmt.Errorf("want %q, got %d arguments", sendUsage, len(args))
 	}
@@ -208,7 +224,7 @@ func parseSend(pos Pos, args []string) (Step, error) {
 	if err != nil {
 		return nil, fmt.Errorf("task id %q: want a number from 0 to %d", args[1], uint32(math.MaxUint32))
 	}
-	st := &SendStep{Pos: pos, Name: args[0], ID: uint32(id), Content: args[2], Count: 1, Concurrency: 1}
+	st := &SendStep{Pos: pos, Hosts: hosts, Name: args[0], ID: uint32(id), Content: args[2], Count: 1, Concurrency: 1}
 	err = options(args[3:], sendUsage, map[string]func(string) error{
 		"count":       positiveOpt(&st.Count),
 		"concurrency": positiveOpt(&st.Concurrency),

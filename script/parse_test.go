@@ -64,7 +64,7 @@ func TestParseErrorsNameTheLine(t *testing.T) {
 		"bad-unknown-step.pvs": {`bad-unknown-step.pvs:3: unknown step "launch"; want one of wait, send, expect`},
 		"bad-expect-first.pvs": {"bad-expect-first.pvs:2: expect: must follow a send"},
 		"bad-send-args.pvs": {
-			`bad-send-args.pvs:3: send: want "send NAME ID CONTENT [count N] [rate N/s] [concurrency N] [timeout D]", got 2 arguments`,
+			`bad-send-args.pvs:3: send: want "send [SELECTOR] NAME ID CONTENT [count N] [rate N/s] [concurrency N] [timeout D]", got 2 arguments`,
 			`bad-send-args.pvs:4: send: "-3": want a positive whole number`,
 			`bad-send-args.pvs:5: send: rate "fast": want a positive number of tasks a second, like 500/s`,
 			`bad-send-args.pvs:6: column 13: unterminated double quote`,
@@ -128,5 +128,28 @@ func TestParseOptionErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: error %v, want %q", text, err, want)
 		}
+	}
+}
+
+// A step may start with a host selector, which no plugin name can be
+// mistaken for: scripts without one read as before.
+func TestParseHostSelectors(t *testing.T) {
+	s, err := parseString(t, "send host=edge-1|edge-2 echo 1 x count 2\nwait * echo running\nsend echo 1 y\nwait env=prod,role=edge echo stopped")
+	if err != nil {
+		t.Fatal(err)
+	}
+	send, wait := s.Steps[0].(*script.SendStep), s.Steps[1].(*script.WaitStep)
+	plain, labels := s.Steps[2].(*script.SendStep), s.Steps[3].(*script.WaitStep)
+	if send.Hosts != "host=edge-1|edge-2" || send.Name != "echo" || send.Content != "x" || send.Count != 2 {
+		t.Errorf("send with a selector: %+v", send)
+	}
+	if wait.Hosts != "*" || wait.Name != "echo" || wait.State != "running" {
+		t.Errorf("wait with a selector: %+v", wait)
+	}
+	if plain.Hosts != "" || plain.Name != "echo" || plain.Content != "y" {
+		t.Errorf("send without a selector: %+v", plain)
+	}
+	if labels.Hosts != "env=prod,role=edge" || labels.Name != "echo" {
+		t.Errorf("wait with labels: %+v", labels)
 	}
 }

@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,6 +23,9 @@ type Summary struct {
 	ExpectFailures int
 	P50, P99       time.Duration // caller-side round trips of answered tasks
 	OK             bool
+	// Hosts has the counts of each host that steps with a selector sent
+	// to (their round trips are in P50 and P99 only); nil without.
+	Hosts map[string]Summary
 }
 
 func (s Summary) String() string {
@@ -27,8 +33,29 @@ func (s Summary) String() string {
 	if !s.OK {
 		verdict = "FAILED"
 	}
-	return fmt.Sprintf("%d sent, %d answered, %d timed out, %d failed, %d failed expectations; rtt p50 %s p99 %s: %s",
-		s.Sent, s.Answered, s.TimedOut, s.Failed, s.ExpectFailures, RoundDuration(s.P50), RoundDuration(s.P99), verdict)
+	return fmt.Sprintf("%d sent, %d answered, %d timed out, %d failed, %d failed expectations; rtt p50 %s p99 %s%s: %s",
+		s.Sent, s.Answered, s.TimedOut, s.Failed, s.ExpectFailures, RoundDuration(s.P50), RoundDuration(s.P99), s.perHost(), verdict)
+}
+
+// perHost is the hosts' counts, each host's answered of sent and what
+// went wrong there.
+func (s Summary) perHost() string {
+	if len(s.Hosts) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("; per host:")
+	for i, h := range slices.Sorted(maps.Keys(s.Hosts)) {
+		hs := s.Hosts[h]
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, " %s %d/%d answered", h, hs.Answered, hs.Sent)
+		if bad := hs.TimedOut + hs.Failed + hs.ExpectFailures; bad > 0 {
+			fmt.Fprintf(&b, " (%d timed out, %d failed, %d failed expectations)", hs.TimedOut, hs.Failed, hs.ExpectFailures)
+		}
+	}
+	return b.String()
 }
 
 // runner is one run's state, shared by its steps.
@@ -36,9 +63,10 @@ type runner struct {
 	api supervisor.API
 	out io.Writer
 
-	mu   sync.Mutex // guards what follows and out
-	sum  Summary
-	rtts samples // every step's, for the summary
+	mu    sync.Mutex // guards what follows and out
+	sum   Summary
+	rtts  samples            // every step's, for the summary
+	hosts map[string]Summary // per host, for steps with a selector
 }
 
 // pollInterval paces wait's look at the snapshot.
@@ -71,6 +99,7 @@ func (r *runner) summary(completed bool) Summary {
 	defer r.mu.Unlock()
 	s := r.sum
 	s.P50, s.P99 = r.rtts.percentile(50), r.rtts.percentile(99)
+	s.Hosts = maps.Clone(r.hosts)
 	s.OK = completed && s.TimedOut == 0 && s.Failed == 0 && s.ExpectFailures == 0 && s.Sent == s.Answered
 	return s
 }
@@ -136,12 +165,16 @@ func (st *WaitStep) run(ctx context.Context, r *runner) error {
 	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, st.Timeout)
 	defer cancel()
+	targets, err := r.targets(ctx, st.Hosts, st.Name)
+	if err != nil {
+		return err
+	}
 	seen := "no snapshot yet"
 	for {
 		snap, err := r.api.Snapshot(ctx)
 		switch {
 		case err == nil:
-			if seen = st.check(snap); seen == "" {
+			if seen = st.checkAll(snap, targets); seen == "" {
 				r.printf("%s: %s: ok in %s\n", st.Pos.String(), st.Text, RoundDuration(time.Since(start)))
 				return nil
 			}
@@ -159,23 +192,39 @@ func (st *WaitStep) run(ctx context.Context, r *runner) error {
 	}
 }
 
-// check returns "" when every instance named is in the state, else what
-// was seen instead.
-func (st *WaitStep) check(snap []supervisor.PluginStatus) string {
+// checkAll returns "" when every instance of every target is in the
+// state, else what was seen instead.
+func (st *WaitStep) checkAll(snap []supervisor.PluginStatus, targets []target) string {
+	var seen []string
+	for _, tg := range targets {
+		if s := st.check(snap, tg.name); s != "" {
+			seen = append(seen, s)
+		}
+	}
+	return strings.Join(seen, "; ")
+}
+
+// check returns "" when every instance called name is in the state, else
+// what was seen instead.
+func (st *WaitStep) check(snap []supervisor.PluginStatus, name string) string {
 	var seen []string
 	matched := false
 	for _, p := range snap {
-		if p.Name != st.Name && p.Instance != st.Name {
+		if p.Name != name && p.Instance != name {
 			continue
 		}
 		matched = true
+		if p.HostUnreachable { // its state is as last seen, not as it is
+			seen = append(seen, fmt.Sprintf("%s: its host %s is unreachable", p.Instance, p.Host))
+			continue
+		}
 		if p.State != st.State {
 			seen = append(seen, fmt.Sprintf("%s is %s (%s)", p.Instance, p.State, p.Reason))
 		}
 	}
 	switch {
 	case !matched:
-		return fmt.Sprintf("no plugin or instance %q", st.Name)
+		return fmt.Sprintf("no plugin or instance %q", name)
 	case len(seen) > 0:
 		return fmt.Sprint(seen)
 	}

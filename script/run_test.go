@@ -175,3 +175,13 @@ func TestHugeCountReservesLittle(t *testing.T) {
 		t.Fatalf("the run allocated %d MB", n>>20)
 	}
 }
+
+// A selector is for an API over many hosts: against one host's the step
+// fails, naming its line and why.
+func TestSelectorNeedsManyHosts(t *testing.T) {
+	e := echoEnv(t)
+	_, out, err := run(t, e.Sup, "send host=edge-1 echo 1 x")
+	if err == nil || !strings.Contains(err.Error(), "t.pvs:1: send host=edge-1 echo 1 x: a host selector needs an API over many hosts") {
+		t.Fatalf("a selector on one host's API: %v\n%s", err, out)
+	}
+}

@@ -63,7 +63,40 @@ func (t *tally) report() bool {
 }
 
 func (st *SendStep) run(ctx context.Context, r *runner) error {
+	targets, err := r.targets(ctx, st.Hosts, st.Name)
+	if err != nil {
+		return err
+	}
 	start := time.Now()
+	tallies := make([]*tally, len(targets))
+	var wg sync.WaitGroup
+	for i, tg := range targets {
+		wg.Go(func() { tallies[i] = st.runOn(ctx, r, tg, start) })
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	took := time.Since(start)
+	if st.Hosts == "" {
+		r.merge(tallies[0], "")
+		st.print(r, tallies[0], took, "")
+		return nil
+	}
+	all := &tally{rtts: newSamples(st.Count * len(targets))}
+	for i, t := range tallies {
+		r.merge(t, targets[i].host)
+		st.print(r, t, took, targets[i].host+": ")
+		all.sum = all.sum.plus(t.sum)
+		all.rtts.merge(&t.rtts)
+	}
+	st.print(r, all, took, fmt.Sprintf("%d hosts: ", len(targets)))
+	return nil
+}
+
+// runOn sends the step's tasks to one target, the step's start pacing
+// its rate.
+func (st *SendStep) runOn(ctx context.Context, r *runner, tg target, start time.Time) *tally {
 	t := &tally{rtts: newSamples(st.Count)}
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -75,17 +108,12 @@ func (st *SendStep) run(ctx context.Context, r *runner) error {
 				if st.Rate > 0 && sleep(ctx, time.Until(start.Add(slot(i, st.Rate)))) != nil {
 					return
 				}
-				st.one(ctx, r, t)
+				st.one(ctx, r, t, tg)
 			}
 		})
 	}
 	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	r.merge(t)
-	st.print(r, t, time.Since(start))
-	return nil
+	return t
 }
 
 // slot is when task i of a step at rate tasks a second is due, counted from
@@ -101,13 +129,13 @@ func slot(i int64, rate float64) time.Duration {
 }
 
 // one sends one task and judges its reply.
-func (st *SendStep) one(ctx context.Context, r *runner, t *tally) {
+func (st *SendStep) one(ctx context.Context, r *runner, t *tally, tg target) {
 	tctx, cancel := ctx, context.CancelFunc(func() {})
 	if st.Timeout > 0 {
 		tctx, cancel = context.WithTimeout(ctx, st.Timeout)
 	}
 	t0 := time.Now()
-	reply, err := r.api.SendTask(tctx, supervisor.TaskRequest{Plugin: st.Name, ID: st.ID, Content: st.Content})
+	reply, err := r.api.SendTask(tctx, supervisor.TaskRequest{Plugin: tg.name, ID: st.ID, Content: st.Content})
 	rtt := time.Since(t0)
 	cancel()
 	if err != nil && ctx.Err() != nil {
@@ -117,6 +145,9 @@ func (st *SendStep) one(ctx context.Context, r *runner, t *tally) {
 	t.add(o, rtt, fails)
 	for _, m := range msgs {
 		if t.report() {
+			if tg.host != "" {
+				m = tg.host + ": " + m
+			}
 			r.printf("%s\n", m)
 		}
 	}
@@ -195,25 +226,38 @@ func describe(r supervisor.Reply) string {
 	return b.String()
 }
 
-// merge adds a step's figures to the run's.
-func (r *runner) merge(t *tally) {
+// merge adds a step's figures to the run's, and to host's when it names
+// one.
+func (r *runner) merge(t *tally, host string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	s, ts := &r.sum, t.sum
-	s.Sent += ts.Sent
-	s.Answered += ts.Answered
-	s.TimedOut += ts.TimedOut
-	s.Failed += ts.Failed
-	s.ExpectFailures += ts.ExpectFailures
+	r.sum = r.sum.plus(t.sum)
 	r.rtts.merge(&t.rtts)
+	if host == "" {
+		return
+	}
+	if r.hosts == nil {
+		r.hosts = map[string]Summary{}
+	}
+	r.hosts[host] = r.hosts[host].plus(t.sum)
 }
 
-func (st *SendStep) print(r *runner, t *tally, took time.Duration) {
+// plus adds the counts of o to s.
+func (s Summary) plus(o Summary) Summary {
+	s.Sent += o.Sent
+	s.Answered += o.Answered
+	s.TimedOut += o.TimedOut
+	s.Failed += o.Failed
+	s.ExpectFailures += o.ExpectFailures
+	return s
+}
+
+func (st *SendStep) print(r *runner, t *tally, took time.Duration, who string) {
 	s := t.sum
 	if more := t.reported - maxReported; more > 0 {
-		r.printf("%s: %s: ... and %d more failures\n", st.Pos.String(), st.Text, more)
+		r.printf("%s: %s: %s... and %d more failures\n", st.Pos.String(), st.Text, who, more)
 	}
-	r.printf("%s: %s: %d sent, %d answered, %d timed out, %d failed, %d failed expectations in %s (%.0f tasks/s); rtt p50 %s p99 %s\n",
-		st.Pos.String(), st.Text, s.Sent, s.Answered, s.TimedOut, s.Failed, s.ExpectFailures, RoundDuration(took),
+	r.printf("%s: %s: %s%d sent, %d answered, %d timed out, %d failed, %d failed expectations in %s (%.0f tasks/s); rtt p50 %s p99 %s\n",
+		st.Pos.String(), st.Text, who, s.Sent, s.Answered, s.TimedOut, s.Failed, s.ExpectFailures, RoundDuration(took),
 		float64(s.Sent)/took.Seconds(), RoundDuration(t.rtts.percentile(50)), RoundDuration(t.rtts.percentile(99)))
 }

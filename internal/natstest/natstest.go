@@ -9,9 +9,10 @@ import (
 	"net"
 	"strconv"
 	"testing"
-	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/plugvisor/plugvisor/internal/natsserver"
 )
 
 // Options say what server to run.
@@ -78,14 +79,9 @@ func quietPort(t testing.TB) int {
 
 func (s *Server) start() {
 	s.t.Helper()
-	srv, err := server.NewServer(s.opts.Clone())
+	srv, err := natsserver.Run(s.opts.Clone())
 	if err != nil {
-		s.t.Fatalf("nats-server: %v", err)
-	}
-	go srv.Start()
-	if !srv.ReadyForConnections(20 * time.Second) {
-		srv.Shutdown()
-		s.t.Fatal("nats-server not ready for connections in 20 s")
+		s.t.Fatal(err)
 	}
 	s.srv = srv
 }
@@ -102,8 +98,7 @@ func (s *Server) Stop() {
 	if s.srv == nil {
 		return
 	}
-	s.srv.Shutdown()
-	s.srv.WaitForShutdown()
+	natsserver.Stop(s.srv)
 	s.srv = nil
 }
 

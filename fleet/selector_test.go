@@ -1,0 +1,73 @@
+package fleet
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestSelectorPicks(t *testing.T) {
+	prod := map[string]string{"env": "prod", "role": "edge"}
+	dev := map[string]string{"env": "dev", "role": "edge"}
+	for _, c := range []struct {
+		sel    string
+		host   string
+		labels map[string]string
+		want   bool
+	}{
+		{"*", "edge-1", nil, true},
+		{"", "edge-1", nil, true},
+		{"host=edge-1", "edge-1", nil, true},
+		{"host=edge-1", "edge-10", nil, false},
+		{"host=edge-1|edge-2", "edge-2", nil, true},
+		{"host=edge-*", "edge-10", nil, true},
+		{"host=edge-?", "edge-10", nil, false},
+		{"env=prod,role=edge", "a", prod, true},
+		{"env=prod,role=edge", "a", dev, false},
+		{"env=prod", "a", nil, false},
+		{"env=prod|dev, host=a", "a", dev, true},
+	} {
+		sel, err := ParseSelector(c.sel)
+		if err != nil {
+			t.Fatalf("%q: %v", c.sel, err)
+		}
+		if got := sel.Match(c.host, c.labels); got != c.want {
+			t.Errorf("%q on %s %v: %v, want %v", c.sel, c.host, c.labels, got, c.want)
+		}
+	}
+}
+
+func TestSelectorErrorsNameTheTerm(t *testing.T) {
+	for sel, want := range map[string]string{
+		"edge-1":                           `selector "edge-1": term 1 "edge-1": no '='`,
+		"env=prod,":                        `term 2 "": empty`,
+		"env=":                             `term 1 "env=": empty value`,
+		"host=a||b":                        "empty value",
+		"ro le=edge":                       `key "ro le"`,
+		"host=[":                           `value "[": bad glob`,
+		strings.Repeat("a", MaxSelector+1): "more than the",
+	} {
+		if _, err := ParseSelector(sel); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", sel, err, want)
+		}
+	}
+}
+
+func TestSelectorNamesHosts(t *testing.T) {
+	for sel, want := range map[string][]string{
+		"host=b|a|b":     {"a", "b"},
+		"host=edge-*":    nil,
+		"env=prod":       nil,
+		"host=a,env=p":   nil,
+		"*":              nil,
+		"host=a|b|edge*": nil,
+	} {
+		s, err := ParseSelector(sel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := s.Named(); !slices.Equal(got, want) {
+			t.Errorf("%q names %v, want %v", sel, got, want)
+		}
+	}
+}

@@ -1,0 +1,165 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/plugvisor/plugvisor/ctl"
+	"github.com/plugvisor/plugvisor/fleet"
+	"github.com/plugvisor/plugvisor/headless"
+	"github.com/plugvisor/plugvisor/internal/fleetdemo"
+	"github.com/plugvisor/plugvisor/tui"
+)
+
+type fleetFlags struct {
+	remote      ctl.FleetFlags
+	demo, noTUI bool
+	theme, sel  string
+	hosts       int
+	logFormat   string
+	logLevel    string
+}
+
+func parseFleetFlags(args []string) (fleetFlags, fleet.Selector, error) {
+	var f fleetFlags
+	fs := flag.NewFlagSet("fleet", flag.ContinueOnError)
+	fs.Usage = func() { fmt.Fprint(os.Stderr, fleetUsage) }
+	f.remote.Register(fs)
+	fs.BoolVar(&f.demo, "demo", false, "start a NATS server and simulated hosts in this process, and show them")
+	fs.IntVar(&f.hosts, "demo-hosts", fleetdemo.DefaultHosts, "how many hosts --demo simulates")
+	fs.BoolVar(&f.noTUI, "no-tui", false, "headless: the fleet's events as logs on stderr, records as JSON lines on stdout")
+	fs.StringVar(&f.theme, "theme", "", "console theme")
+	fs.StringVar(&f.sel, "select", "*", "the hosts to show (a selector: host=edge-1, env=prod,role=edge, *)")
+	fs.StringVar(&f.logFormat, "log-format", "text", "headless log format: text or json")
+	fs.StringVar(&f.logLevel, "log-level", "info", "headless log level")
+	if err := fs.Parse(args); err != nil {
+		return f, fleet.Selector{}, err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return f, fleet.Selector{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	case f.remote.Host != "":
+		return f, fleet.Selector{}, errors.New("--host is for one host: the fleet picks hosts with --select host=NAME")
+	case f.demo == (f.remote.URL != ""):
+		return f, fleet.Selector{}, errors.New("say --nats URL (the fleet's server) or --demo")
+	}
+	sel, err := fleet.ParseSelector(f.sel)
+	return f, sel, err
+}
+
+// runFleetConsole is `plugvisor fleet [--nats URL | --demo]`: the console,
+// or headless, over the fleet API; with --demo over a server and hosts it
+// starts and stops itself.
+func runFleetConsole(args []string) int {
+	f, sel, err := parseFleetFlags(args)
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "plugvisor fleet:", err)
+		}
+		return exitUsage
+	}
+	console := !f.noTUI && isTerminal(os.Stdin) && isTerminal(os.Stdout)
+	log, err := newLogger(os.Stderr, f.logFormat, f.logLevel)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "plugvisor fleet:", err)
+		return exitUsage
+	}
+	title := "plugvisor — fleet on " + f.remote.URL
+	if f.demo {
+		self, err := os.Executable()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "plugvisor fleet --demo:", err)
+			return exitFailure
+		}
+		d, err := fleetdemo.Start(fleetdemo.Options{Self: self, Hosts: f.hosts})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "plugvisor fleet --demo:", err)
+			return exitFailure
+		}
+		defer func() {
+			if err := d.Close(); err != nil {
+				fmt.Fprintln(os.Stderr, "plugvisor fleet --demo:", err)
+			}
+		}()
+		f.remote.URL, title = d.URL, fmt.Sprintf("plugvisor — fleet demo, %d hosts on %s", len(d.Hosts), d.URL)
+		if !console {
+			log.Info("fleet demo: NATS server and hosts started", "url", d.URL, "hosts", d.Hosts)
+		}
+	}
+	return runOverFleet(f, sel, console, title, log)
+}
+
+func runOverFleet(f fleetFlags, sel fleet.Selector, console bool, title string, log *slog.Logger) int {
+	r := f.remote
+	op, err := r.Connect("plugvisor fleet")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "plugvisor fleet:", err)
+		return exitConnect
+	}
+	defer op.Close()
+	var asyncLog *slog.Logger
+	if !console { // the console's terminal is no place for them
+		asyncLog = log
+	}
+	fleet.QuietAsyncErrors(op.Conn, asyncLog)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if console {
+		stop() // the console reads ctrl+c as a key; SIGTERM still ends it below
+		ctx, stop = signal.NotifyContext(context.Background(), syscall.SIGTERM)
+		defer stop()
+	}
+	fl, err := fleet.StartFleet(ctx, fleet.FleetOptions{Conn: op.Conn, Prefix: r.Prefix, Selector: sel})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "plugvisor fleet:", err)
+		return exitConnect
+	}
+	defer fl.Close()
+	conn := op.Client(r.Prefix, "") // its Done and Err follow the connection
+	if !console {
+		return fleetHeadless(ctx, fl, log, conn.Done())
+	}
+	err = tui.Run(ctx, fl, tui.Options{Theme: f.theme, ThemeDir: themeDir(), KeepState: true, Title: title,
+		Lost: conn.Done(), LostErr: conn.Err})
+	switch {
+	case errors.Is(err, tui.ErrConnectionLost):
+		fmt.Fprintln(os.Stderr, "plugvisor fleet:", err)
+		return exitConnect
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "plugvisor fleet:", err)
+		return exitFailure
+	}
+	return exitOK
+}
+
+// fleetHeadless writes the fleet's records as JSON lines and its events as
+// logs until a signal or the connection's end.
+func fleetHeadless(ctx context.Context, fl *fleet.Fleet, log *slog.Logger, lost <-chan struct{}) int {
+	d, err := headless.Attach(fl, headless.Options{Log: log, Data: os.Stdout})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "plugvisor fleet:", err)
+		return exitConnect
+	}
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-lost:
+		}
+		close(done)
+	}()
+	_ = d.Run(func() {}, done)
+	select {
+	case <-lost:
+		fmt.Fprintln(os.Stderr, "plugvisor fleet: the NATS connection is closed")
+		return exitConnect
+	default:
+		return exitOK
+	}
+}
