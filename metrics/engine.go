@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/plugvisor/plugvisor/internal/ratelimit"
 	"github.com/plugvisor/plugvisor/supervisor"
 )
@@ -20,51 +22,62 @@ type engineCollector struct {
 	warn  *ratelimit.Limiter // a scrape loop against a stuck engine costs a line a minute
 
 	instance      []instanceMetric
-	state         family
-	tasksByEnd    family
+	state         *prometheus.Desc
+	tasksByEnd    *prometheus.Desc
 	supervisor    []supervisorMetric
-	scrapeErrors  family
+	scrapeErrors  *prometheus.Desc
 	scrapeFailed  atomic.Uint64
-	eventsDropped family
+	eventsDropped *prometheus.Desc
 }
 
 func newEngineCollector(ctx context.Context, api supervisor.API, tasks *taskDurations, log *slog.Logger) *engineCollector {
 	return &engineCollector{
 		ctx: ctx, api: api, tasks: tasks, log: log, warn: ratelimit.New(1, time.Minute),
 		instance: instanceMetrics(),
-		state: family{"plugvisor_plugin_state",
-			"1 for the instance's current lifecycle state, 0 for the others.", kindGauge},
-		tasksByEnd: family{"plugvisor_plugin_tasks_total",
-			"Tasks of the instance that ended, by outcome: answered, failed (an error reply) or timed_out.", kindCounter},
+		state: prometheus.NewDesc("plugvisor_plugin_state",
+			"1 for the instance's current lifecycle state, 0 for the others.", append(instanceLabels(), "state"), nil),
+		tasksByEnd: prometheus.NewDesc("plugvisor_plugin_tasks_total",
+			"Tasks of the instance that ended, by outcome: answered, failed (an error reply) or timed_out.",
+			append(instanceLabels(), "outcome"), nil),
 		supervisor: supervisorMetrics(),
-		scrapeErrors: family{"plugvisor_scrape_errors_total",
-			"Scrapes whose reading of the engine (Info or Snapshot) failed or timed out; their engine metrics are missing.", kindCounter},
-		eventsDropped: family{"plugvisor_metrics_events_dropped_total",
-			"Events the exporter's own subscription lost while behind: plugvisor_task_duration_seconds misses their tasks.", kindCounter},
+		scrapeErrors: prometheus.NewDesc("plugvisor_scrape_errors_total",
+			"Scrapes whose reading of the engine (Info or Snapshot) failed or timed out; their engine metrics are missing.", nil, nil),
+		eventsDropped: prometheus.NewDesc("plugvisor_metrics_events_dropped_total",
+			"Events the exporter's own subscription lost while behind: plugvisor_task_duration_seconds misses their tasks.", nil, nil),
 	}
 }
 
-// write reads the engine and writes its families; a call that fails costs
-// its own series, not the scrape.
-func (c *engineCollector) write(w *textWriter) {
+func (c *engineCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, m := range c.instance {
+		ch <- m.desc
+	}
+	for _, m := range c.supervisor {
+		ch <- m.desc
+	}
+	ch <- c.state
+	ch <- c.tasksByEnd
+	ch <- c.scrapeErrors
+	ch <- c.eventsDropped
+	c.tasks.vec.Describe(ch)
+}
+
+func (c *engineCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(c.ctx, ScrapeTimeout)
 	defer cancel()
 	if info, err := c.api.Info(ctx); err != nil {
 		c.failed("info", err)
 	} else {
-		c.writeSupervisor(w, &info)
+		c.collectSupervisor(ch, &info)
 	}
 	if snap, err := c.api.Snapshot(ctx); err != nil {
 		c.failed("snapshot", err)
 	} else {
-		c.writeInstances(w, snap)
+		c.collectInstances(ch, snap)
 		c.tasks.prune(snap)
 	}
-	c.tasks.write(w)
-	w.family(c.scrapeErrors.name, c.scrapeErrors.help, c.scrapeErrors.kind)
-	w.sample(c.scrapeErrors.name, float64(c.scrapeFailed.Load()))
-	w.family(c.eventsDropped.name, c.eventsDropped.help, c.eventsDropped.kind)
-	w.sample(c.eventsDropped.name, float64(c.tasks.dropped.Load()))
+	c.tasks.vec.Collect(ch)
+	ch <- prometheus.MustNewConstMetric(c.scrapeErrors, prometheus.CounterValue, float64(c.scrapeFailed.Load()))
+	ch <- prometheus.MustNewConstMetric(c.eventsDropped, prometheus.CounterValue, float64(c.tasks.dropped.Load()))
 }
 
 func (c *engineCollector) failed(call string, err error) {
@@ -75,40 +88,28 @@ func (c *engineCollector) failed(call string, err error) {
 	}
 }
 
-// writeInstances writes the per-instance families, each family's series
-// together as the text format wants them.
-func (c *engineCollector) writeInstances(w *textWriter, snap []supervisor.PluginStatus) {
+func (c *engineCollector) collectInstances(ch chan<- prometheus.Metric, snap []supervisor.PluginStatus) {
 	now := time.Now()
-	for _, m := range c.instance {
-		f := familyOnce{w: w, f: &m.family}
-		for i := range snap {
-			st := &snap[i]
+	for i := range snap {
+		st := &snap[i]
+		for _, m := range c.instance {
 			if v, ok := m.value(st, now); ok {
-				f.sample(v, "plugin", st.Name, "instance", st.Instance)
+				ch <- prometheus.MustNewConstMetric(m.desc, m.kind, v, st.Name, st.Instance)
 			}
 		}
-	}
-	state := familyOnce{w: w, f: &c.state}
-	for i := range snap {
-		st := &snap[i]
 		for _, s := range states() {
-			state.sample(bool01(st.State == s), "plugin", st.Name, "instance", st.Instance, "state", string(s))
+			ch <- prometheus.MustNewConstMetric(c.state, prometheus.GaugeValue, bool01(st.State == s), st.Name, st.Instance, string(s))
 		}
-	}
-	ended := familyOnce{w: w, f: &c.tasksByEnd}
-	for i := range snap {
-		st := &snap[i]
-		ended.sample(float64(st.TasksAnswered), "plugin", st.Name, "instance", st.Instance, "outcome", "answered")
-		ended.sample(float64(st.TasksFailed), "plugin", st.Name, "instance", st.Instance, "outcome", "failed")
-		ended.sample(float64(st.TasksTimedOut), "plugin", st.Name, "instance", st.Instance, "outcome", "timed_out")
+		for outcome, n := range map[string]uint64{"answered": st.TasksAnswered, "failed": st.TasksFailed, "timed_out": st.TasksTimedOut} {
+			ch <- prometheus.MustNewConstMetric(c.tasksByEnd, prometheus.CounterValue, float64(n), st.Name, st.Instance, outcome)
+		}
 	}
 }
 
-func (c *engineCollector) writeSupervisor(w *textWriter, info *supervisor.Info) {
+func (c *engineCollector) collectSupervisor(ch chan<- prometheus.Metric, info *supervisor.Info) {
 	for _, m := range c.supervisor {
 		if v, ok := m.value(info); ok {
-			w.family(m.name, m.help, m.kind)
-			w.sample(m.name, v)
+			ch <- prometheus.MustNewConstMetric(m.desc, m.kind, v)
 		}
 	}
 }

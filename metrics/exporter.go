@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/plugvisor/plugvisor/supervisor"
 )
@@ -46,16 +49,14 @@ type FleetStats struct {
 
 // Exporter gathers an engine's metrics for scrapes.
 type Exporter struct {
-	log    *slog.Logger
-	tasks  *taskDurations
-	engine *engineCollector
-	fleet  *fleetCollector // nil without Options.Fleet
-	// scrapes holds a token for each scrape under way.
-	scrapes chan struct{}
+	registry *prometheus.Registry
+	log      *slog.Logger
+	tasks    *taskDurations
+	engine   *engineCollector
 }
 
-// New makes the collectors and subscribes to the API's events until ctx
-// ends.
+// New registers the collectors in a private registry and subscribes to the
+// API's events until ctx ends.
 func New(ctx context.Context, o Options) (*Exporter, error) {
 	if o.API == nil {
 		return nil, errors.New("metrics: Options.API is nil")
@@ -65,10 +66,20 @@ func New(ctx context.Context, o Options) (*Exporter, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	tasks := newTaskDurations()
-	e := &Exporter{log: log, tasks: tasks, scrapes: make(chan struct{}, MaxScrapesInFlight)}
+	e := &Exporter{registry: prometheus.NewRegistry(), log: log, tasks: tasks}
 	e.engine = newEngineCollector(ctx, o.API, tasks, log)
+	cs := []prometheus.Collector{
+		e.engine,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	}
 	if o.Fleet != nil {
-		e.fleet = newFleetCollector(o.Fleet)
+		cs = append(cs, newFleetCollector(o.Fleet))
+	}
+	for _, c := range cs {
+		if err := e.registry.Register(c); err != nil {
+			return nil, fmt.Errorf("metrics: registering a collector: %w", err)
+		}
 	}
 	events, cancel, err := o.API.Subscribe(ctx, EventBuffer)
 	if err != nil {
@@ -81,38 +92,13 @@ func New(ctx context.Context, o Options) (*Exporter, error) {
 	return e, nil
 }
 
-// textContentType is the Prometheus text exposition format's.
-const textContentType = "text/plain; version=0.0.4; charset=utf-8"
-
-// Handler serves the metrics in the Prometheus text format. A collector
-// that fails (a Snapshot timed out) costs its own metrics, not the scrape:
-// the rest is served, and the failure logged. Beyond MaxScrapesInFlight
-// scrapes at once, a scrape is answered 503 at once.
+// Handler serves the registry in the Prometheus exposition formats. A
+// collector that fails (a Snapshot timed out) costs its own metrics, not
+// the scrape: the rest is served, and the failure logged.
 func (e *Exporter) Handler() http.Handler {
-	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		select {
-		case e.scrapes <- struct{}{}:
-			defer func() { <-e.scrapes }()
-		default:
-			http.Error(rw, "too many scrapes at once", http.StatusServiceUnavailable)
-			return
-		}
-		body := e.gather()
-		rw.Header().Set("Content-Type", textContentType)
-		rw.Header().Set("Content-Length", strconv.Itoa(len(body)))
-		if _, err := rw.Write(body); err != nil {
-			e.log.Debug("metrics: writing a scrape", "err", err)
-		}
+	return promhttp.HandlerFor(e.registry, promhttp.HandlerOpts{
+		ErrorLog:            newErrorLog(e.log),
+		ErrorHandling:       promhttp.ContinueOnError,
+		MaxRequestsInFlight: MaxScrapesInFlight,
 	})
-}
-
-// gather writes every family of one scrape.
-func (e *Exporter) gather() []byte {
-	var w textWriter
-	e.engine.write(&w)
-	writeRuntime(&w)
-	if e.fleet != nil {
-		e.fleet.write(&w)
-	}
-	return w.b
 }

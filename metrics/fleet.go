@@ -1,5 +1,7 @@
 package metrics
 
+import "github.com/prometheus/client_golang/prometheus"
+
 // fleetCollector reads the fleet link's state at each scrape.
 type fleetCollector struct {
 	stats   func() FleetStats
@@ -7,15 +9,16 @@ type fleetCollector struct {
 }
 
 type fleetMetric struct {
-	family
+	desc  *prometheus.Desc
+	kind  prometheus.ValueType
 	value func(s *FleetStats) float64
 }
 
 func newFleetCollector(stats func() FleetStats) *fleetCollector {
-	m := func(name, help, kind string, f func(s *FleetStats) float64) fleetMetric {
-		return fleetMetric{family: family{name, help, kind}, value: f}
+	m := func(name, help string, kind prometheus.ValueType, f func(s *FleetStats) float64) fleetMetric {
+		return fleetMetric{desc: prometheus.NewDesc(name, help, nil, nil), kind: kind, value: f}
 	}
-	g, c := kindGauge, kindCounter
+	g, c := prometheus.GaugeValue, prometheus.CounterValue
 	return &fleetCollector{stats: stats, metrics: []fleetMetric{
 		m("plugvisor_fleet_connected", "1 if the fleet link is connected, else 0.", g,
 			func(s *FleetStats) float64 { return bool01(s.Connected) }),
@@ -40,10 +43,15 @@ func newFleetCollector(stats func() FleetStats) *fleetCollector {
 	}}
 }
 
-func (f *fleetCollector) write(w *textWriter) {
+func (f *fleetCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, m := range f.metrics {
+		ch <- m.desc
+	}
+}
+
+func (f *fleetCollector) Collect(ch chan<- prometheus.Metric) {
 	s := f.stats()
 	for _, m := range f.metrics {
-		w.family(m.name, m.help, m.kind)
-		w.sample(m.name, m.value(&s))
+		ch <- prometheus.MustNewConstMetric(m.desc, m.kind, m.value(&s))
 	}
 }

@@ -3,27 +3,13 @@ package metrics
 import (
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/plugvisor/plugvisor/supervisor"
 )
 
-// family is a metric family: its name, help and type.
-type family struct{ name, help, kind string }
-
-// familyOnce writes a family's header before its first sample only: a
-// family with no series this scrape is left out, as a registry would.
-type familyOnce struct {
-	w       *textWriter
-	f       *family
-	written bool
-}
-
-func (o *familyOnce) sample(v float64, labels ...string) {
-	if !o.written {
-		o.w.family(o.f.name, o.f.help, o.f.kind)
-		o.written = true
-	}
-	o.w.sample(o.f.name, v, labels...)
-}
+// instanceLabels name every per-instance series.
+func instanceLabels() []string { return []string{"plugin", "instance"} }
 
 // states are the lifecycle states plugvisor_plugin_state has a series for,
 // each instance one of each, so a query never meets a missing state.
@@ -37,7 +23,8 @@ func states() []supervisor.State {
 // instanceMetric is one series of an instance read off its status; ok false
 // leaves it out of this scrape (no heartbeat yet, not running).
 type instanceMetric struct {
-	family
+	desc  *prometheus.Desc
+	kind  prometheus.ValueType
 	value func(st *supervisor.PluginStatus, now time.Time) (v float64, ok bool)
 }
 
@@ -47,13 +34,13 @@ func always(f func(st *supervisor.PluginStatus) float64) func(*supervisor.Plugin
 
 func counter(name, help string, f func(st *supervisor.PluginStatus) uint64) instanceMetric {
 	return instanceMetric{
-		family: family{name, help, kindCounter},
-		value:  always(func(st *supervisor.PluginStatus) float64 { return float64(f(st)) }),
+		desc: prometheus.NewDesc(name, help, instanceLabels(), nil), kind: prometheus.CounterValue,
+		value: always(func(st *supervisor.PluginStatus) float64 { return float64(f(st)) }),
 	}
 }
 
 func gauge(name, help string, f func(st *supervisor.PluginStatus, now time.Time) (float64, bool)) instanceMetric {
-	return instanceMetric{family: family{name, help, kindGauge}, value: f}
+	return instanceMetric{desc: prometheus.NewDesc(name, help, instanceLabels(), nil), kind: prometheus.GaugeValue, value: f}
 }
 
 // instanceMetrics are built when an exporter is, not at package init,

@@ -82,7 +82,7 @@ func newMux(e *Exporter) *http.ServeMux {
 	return mux
 }
 
-// errorLog turns what net/http reports into warnings of the
+// errorLog turns what net/http and promhttp report into warnings of the
 // supervisor's log, at most a few a minute: a peer that sends garbage in a
 // loop must not flood it.
 type errorLog struct {
@@ -99,6 +99,9 @@ func (l *errorLog) Write(p []byte) (int, error) {
 	l.say(strings.TrimSuffix(string(p), "\n"))
 	return len(p), nil
 }
+
+// Println is promhttp's Logger.
+func (l *errorLog) Println(v ...any) { l.say(strings.TrimSuffix(fmt.Sprintln(v...), "\n")) }
 
 func (l *errorLog) say(msg string) {
 	if ok, held := l.limit.Allow(time.Now()); ok {

@@ -1,17 +1,22 @@
 package metrics
 
-import "github.com/plugvisor/plugvisor/supervisor"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/plugvisor/plugvisor/supervisor"
+)
 
 // supervisorMetric is one series of the supervisor itself, read off Info.
 type supervisorMetric struct {
-	family
+	desc  *prometheus.Desc
+	kind  prometheus.ValueType
 	value func(info *supervisor.Info) (v float64, ok bool)
 }
 
 func infoCounter(name, help string, f func(info *supervisor.Info) uint64) supervisorMetric {
 	return supervisorMetric{
-		family: family{name, help, kindCounter},
-		value:  func(info *supervisor.Info) (float64, bool) { return float64(f(info)), true },
+		desc: prometheus.NewDesc(name, help, nil, nil), kind: prometheus.CounterValue,
+		value: func(info *supervisor.Info) (float64, bool) { return float64(f(info)), true },
 	}
 }
 
@@ -32,7 +37,8 @@ func supervisorMetrics() []supervisorMetric {
 		infoCounter("plugvisor_watchdog_restarts_total", "Times the watchdog died and was started again.",
 			func(i *supervisor.Info) uint64 { return uint64(max(i.WatchdogRestarts, 0)) }),
 		{
-			family: family{"plugvisor_start_time_seconds", "When the supervisor started, in seconds since the Unix epoch.", kindGauge},
+			desc: prometheus.NewDesc("plugvisor_start_time_seconds", "When the supervisor started, in seconds since the Unix epoch.", nil, nil),
+			kind: prometheus.GaugeValue,
 			value: func(i *supervisor.Info) (float64, bool) {
 				return float64(i.Started.UnixNano()) / 1e9, !i.Started.IsZero()
 			},
