@@ -42,8 +42,9 @@ func (m *Model) refresh(s *state.Store, now time.Time) bool {
 }
 
 func (m *Model) order(s *state.Store, now time.Time) []string {
-	q, invert := parseFilter(m.filter)
+	q, invert, fuzzy := parseFilter(m.filter)
 	sel, bySelector := parseSelector(q)
+	bySelector = bySelector && !fuzzy
 	want := render.FuzzyQuery(q)
 	ids := make([]string, 0, s.Len())
 	for _, id := range s.Order() {
@@ -73,13 +74,22 @@ func (m *Model) order(s *state.Store, now time.Time) []string {
 }
 
 // parseFilter splits a leading '!' (show what does not match) from the
-// query.
-func parseFilter(f string) (q string, invert bool) {
+// query. The logs search's filter forms, =TEXT (only what matches) and
+// -f TEXT (fuzzy), are what the table's filter does anyway: they are read
+// as TEXT, so the same text filters the same way in both panes, and the
+// table's fuzzy query is returned in fuzzy.
+func parseFilter(f string) (q string, invert, fuzzy bool) {
 	f = strings.TrimSpace(f)
 	if rest, ok := strings.CutPrefix(f, "!"); ok {
-		return strings.TrimSpace(rest), true
+		f, invert = strings.TrimSpace(rest), true
 	}
-	return f, false
+	if rest, ok := strings.CutPrefix(f, "="); ok {
+		return strings.TrimSpace(rest), invert, true
+	}
+	if rest, ok := strings.CutPrefix(f, "-f "); ok {
+		return strings.TrimSpace(rest), invert, true
+	}
+	return f, invert, false
 }
 
 // matches: the instance id (qualified by its host over many hosts), state
