@@ -48,7 +48,7 @@ func TestConsoleOverHosts(t *testing.T) {
 	s := c.waitScreen("both hosts' rows", func(s string) bool {
 		return hostRowOf(s, "edge-1", "echo") != "" && hostRowOf(s, "lab", "echo") != "" && hostRowOf(s, "edge-1", "ticker") != ""
 	})
-	if !regexp.MustCompile(`HOST\s+NAME▲\s+STATE`).MatchString(s) {
+	if !regexp.MustCompile(`HOST▲\s+NAME\s+STATE`).MatchString(s) {
 		t.Fatalf("no HOST column before NAME:\n%s", s)
 	}
 	// The first row, edge-1/echo: its state changes come from its host's

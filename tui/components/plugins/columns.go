@@ -35,10 +35,7 @@ const dash = "-"
 
 func columns(nameWidth int) []column {
 	return []column{
-		{title: "NAME", width: nameWidth, cell: func(p *state.Plugin, _ *env) string { return localName(p.Status) },
-			compare: func(a, b *state.Plugin, _ time.Time) int {
-				return cmp.Or(cmp.Compare(a.Status.Name, b.Status.Name), state.Natural(a.Status.Instance, b.Status.Instance))
-			}},
+		{title: "NAME", width: nameWidth, cell: func(p *state.Plugin, _ *env) string { return localName(p.Status) }, compare: byName},
 		{title: "STATE", width: 10, cell: stateText,
 			compare: func(a, b *state.Plugin, _ time.Time) int { return cmp.Compare(a.Status.State, b.Status.State) }},
 		{title: "PID", width: 7, priority: 2, right: true, cell: func(p *state.Plugin, _ *env) string { return orDash(p.Status.PID) },

@@ -72,3 +72,73 @@ func TestSelectorEdges(t *testing.T) {
 		}
 	}
 }
+
+// TestUnreachableRowAt80: at 80 columns, where HEARTBEAT is dropped, an
+// unreachable host's row still replaces the figures its host can no longer
+// update (REC/S, CPU, RSS) with when it was last seen, instead of drawing
+// its last CPU and memory as if they were live.
+func TestUnreachableRowAt80(t *testing.T) {
+	s := hosts()
+	var m Model
+	for _, w := range []int{80, 100, 160} {
+		out := draw(t, &m, s, w, 12)
+		row := hostRow(out, "⚠", "echo.1")
+		if !strings.Contains(row, "last seen 12s ago") {
+			t.Errorf("at %d the unreachable row %q does not say when it was last seen", w, row)
+		}
+		if strings.Contains(row, "0.5%") || strings.Contains(row, "5.0MiB") {
+			t.Errorf("at %d the unreachable row %q draws its last figures as live", w, row)
+		}
+		if up := hostRow(out, "edge-1", "echo.1"); !strings.Contains(up, "0.5%") {
+			t.Errorf("at %d the reachable row %q lost its figures", w, up)
+		}
+	}
+}
+
+// TestSortByNameOverHosts: NAME sorts by the name it draws, without the
+// host (every host's echo.0, then echo.1, ...), ties by host; the default
+// order over many hosts, by host then name, says so in the header (HOST▲),
+// not NAME▲ over names out of order.
+func TestSortByNameOverHosts(t *testing.T) {
+	s := hosts()
+	var m Model
+	m.Sync(s, t0)
+	if h := m.header(fit(shownColumns(s), 158)); !strings.Contains(h, "HOST▲") || strings.Contains(h, "NAME▲") {
+		t.Errorf("default header over many hosts %q: want HOST▲, the order it shows", h)
+	}
+	if got := m.Rows()[:4]; !slices.Equal(got, []string{"edge-1/echo.0", "edge-1/echo.1", "edge-1/ticker", "edge-2/echo.0"}) {
+		t.Errorf("default order %v", got)
+	}
+	if err := m.SortBy("name", ""); err != nil {
+		t.Fatal(err)
+	}
+	m.Sync(s, t0)
+	want := []string{"edge-1/echo.0", "edge-2/echo.0", "lab/echo.0", "edge-1/echo.1", "edge-2/echo.1", "lab/echo.1", "edge-1/ticker", "edge-2/ticker", "lab/ticker"}
+	if got := m.Rows(); !slices.Equal(got, want) {
+		t.Errorf("by NAME: %v\nwant %v", got, want)
+	}
+	if h := m.header(fit(shownColumns(s), 158)); !strings.Contains(h, "NAME▲") {
+		t.Errorf("header %q", h)
+	}
+	m.FlipSort()
+	m.Sync(s, t0)
+	// Ties stay in natural order of instances whichever the direction.
+	if got := m.Rows(); got[0] != "edge-1/ticker" || got[len(got)-1] != "lab/echo.0" {
+		t.Errorf("by NAME desc: %v", got)
+	}
+	// o from the default walks on from HOST: to NAME, then STATE.
+	var o Model
+	o.Sync(s, t0)
+	o.NextSort()
+	if o.Sort() != "NAME▲" {
+		t.Errorf("o after the default over many hosts: %s", o.Sort())
+	}
+	// One host: the default is NAME, as before.
+	one := state.New()
+	one.SetSnapshot([]supervisor.PluginStatus{{Name: "echo", Instance: "echo.0"}}, supervisor.Info{})
+	var m1 Model
+	m1.Sync(one, t0)
+	if m1.Sort() != "NAME▲" {
+		t.Errorf("one host's default sort %s", m1.Sort())
+	}
+}

@@ -16,6 +16,7 @@ const MaxFilter = 128
 type sortBy struct {
 	col  int // index in columns()
 	desc bool
+	set  bool // chosen (o, O, :sort); until then Model.by's default
 }
 
 // view is the rows the table shows: the store's instances that pass the
@@ -34,8 +35,8 @@ func (m *Model) refresh(s *state.Store, now time.Time) bool {
 	if m.rows.valid && !m.rows.stale && m.rows.rev == s.RowsRev() {
 		return false
 	}
+	m.hosts = hostWidth(s) > 0 // before the order: the default sort depends on it
 	m.rows = view{ids: m.order(s, now), rev: s.RowsRev(), valid: true}
-	m.hosts = hostWidth(s) > 0
 	m.dropGoneMarks(s)
 	m.rev++
 	return true
@@ -58,11 +59,12 @@ func (m *Model) order(s *state.Store, now time.Time) []string {
 			ids = append(ids, id)
 		}
 	}
-	cmpCol := columns(0)[m.sort.col].compare
+	by := m.by()
+	cmpCol := columns(0)[by.col].compare
 	slices.SortStableFunc(ids, func(a, b string) int {
 		pa, pb := s.Plugin(a), s.Plugin(b)
 		c := cmpCol(pa, pb, now)
-		if m.sort.desc {
+		if by.desc {
 			c = -c
 		}
 		if c != 0 {
