@@ -122,6 +122,16 @@ func TestConsoleOverHosts(t *testing.T) {
 	s = c.waitScreen("lab unreachable", func(s string) bool {
 		return strings.Contains(hostRowOf(s, "lab", "echo"), "unreachable, last seen") && strings.Contains(s, "⚠ host lab unreachable, last seen")
 	})
+	// Acting on it is refused at once, saying why, rather than asked and
+	// then left to time out on a host that does not answer; edge-1 is not
+	// touched.
+	c.press("s")
+	c.waitFor("start lab/echo: not sent, host lab unreachable, last seen")
+	c.press("t")
+	c.waitFor("task to lab/echo: not sent, host lab unreachable")
+	if s := c.screen(); strings.Contains(s, "Send a task to lab/echo") {
+		t.Fatalf("the task form opened for an unreachable host:\n%s", s)
+	}
 	c.press("4")
 	c.waitFor("⚠ host lab unreachable, last seen")
 	c.press("d")

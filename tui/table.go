@@ -119,6 +119,9 @@ func (m *Model) lifecycleKey(op, sel string) tea.Cmd {
 	if sel == "" {
 		return m.flash(footer.Warn, "no plugin selected")
 	}
+	if cmd, down := m.refuseHostDown(op+" "+sel, sel); down {
+		return cmd // its state is as last seen: neither needless nor worth a dialog
+	}
 	if why := needless(op, m.statesOf(sel)); why != "" {
 		return m.flash(footer.Info, sel+" "+why)
 	}
