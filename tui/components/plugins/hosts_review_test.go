@@ -57,6 +57,9 @@ func TestSelectorEdges(t *testing.T) {
 	if got := rows("host!=edge-*"); !slices.Equal(got, append([]string{"bare/echo"}, lab...)) {
 		t.Errorf("host!=edge-*: %v", got)
 	}
+	if got, all := rows("*"), rows(""); !slices.Equal(got, all) || len(all) != 10 {
+		t.Errorf("* (every host, as fleet ctl reads it): %v", got)
+	}
 	for _, f := range []string{"=tick", "-f tick", "=  tick"} {
 		if got := rows(f); len(got) != 3 || !strings.HasSuffix(got[0], "/ticker") {
 			t.Errorf("filter %q (the logs' forms): %v, want every ticker", f, got)

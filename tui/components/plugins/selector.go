@@ -14,8 +14,8 @@ import (
 // is matched whole, case kept, as a glob (host=edge-*) and with
 // alternatives (host=edge-1|edge-2). KEY!=VALUE holds where KEY=VALUE does
 // not, a host without the label included, as !KEY=VALUE does. Empty terms
-// (a trailing comma while typing) are ignored. Any other filter is the
-// fuzzy one.
+// (a trailing comma while typing) are ignored; * alone is every host.
+// Any other filter is the fuzzy one.
 
 // selector is a parsed label filter.
 type selector []term
@@ -28,6 +28,9 @@ type term struct {
 
 // parseSelector reads q as a selector; ok is false when q is not one.
 func parseSelector(q string) (selector, bool) {
+	if q == "*" { // every host, as fleet ctl reads it
+		return selector{}, true
+	}
 	if !strings.Contains(q, "=") {
 		return nil, false
 	}
