@@ -19,7 +19,7 @@ import (
 
 // columnHelp explains the plugins table's headers, in table order.
 var columnHelp = [][2]string{
-	{"HOST", "over many hosts (a fleet) only: the host that runs it; ⚠ marks a host that stopped answering, its rows faint, its last known state, and wide rows say when it was last seen"},
+	{"HOST", "over many hosts (a fleet) only: the host that runs it, the rows ordered by it until another sort is chosen; ⚠ marks a host that stopped answering, its rows faint, its last known state, the columns from HEARTBEAT on saying when it was last seen, and actions on them refused"},
 	{"NAME", "the instance: the plugin's name, or name.N for one of several instances (over many hosts, without the host: HOST/NAME is its full name in commands)"},
 	{"STATE", "● running ◐ starting ◑ stopping ○ exited ◌ backoff (waiting to restart) ✖ failed ■ stopped"},
 	{"PID", "the process id of its current process"},
