@@ -16,7 +16,6 @@ import (
 	"github.com/plugvisor/plugvisor/tui/components/cmdline"
 	"github.com/plugvisor/plugvisor/tui/components/confirm"
 	"github.com/plugvisor/plugvisor/tui/components/footer"
-	"github.com/plugvisor/plugvisor/tui/components/plugins"
 	"github.com/plugvisor/plugvisor/tui/render"
 	"github.com/plugvisor/plugvisor/tui/state"
 )
@@ -94,15 +93,12 @@ func (m *Model) sortCommand(c cmdline.Command) tea.Cmd {
 	return m.flash(footer.Info, "sorted by "+m.table.Sort())
 }
 
-// filterCommand sets the table's filter as / would (:filter env=prod),
-// limited as the input is; with no text it clears it.
+// filterCommand sets the table's filter as / would (:filter env=prod);
+// with no text it clears it.
 func (m *Model) filterCommand(f string) tea.Cmd {
-	if r := []rune(f); len(r) > plugins.MaxFilter {
-		f = string(r[:plugins.MaxFilter])
-	}
 	m.table.SetFilter(f)
 	m.syncSelection()
-	if f == "" {
+	if f = m.table.Filter(); f == "" {
 		return m.flash(footer.Info, "filter cleared")
 	}
 	n := len(m.table.Rows())

@@ -19,8 +19,12 @@ func (m *Model) Filter() string { return m.filter }
 // SetFilter filters the rows: instance ids (with their host), states and
 // versions holding the filter's letters in order, or, for KEY=VALUE terms,
 // the instances whose host and labels match them all (selector.go); a
-// leading '!' keeps the others.
+// leading '!' keeps the others. It is cut to MaxFilter runes, however it
+// was given (typed, or a command's argument).
 func (m *Model) SetFilter(f string) {
+	if r := []rune(f); len(r) > MaxFilter {
+		f = string(r[:MaxFilter])
+	}
 	if f == m.filter {
 		return
 	}

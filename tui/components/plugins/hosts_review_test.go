@@ -145,3 +145,13 @@ func TestSortByNameOverHosts(t *testing.T) {
 		t.Errorf("one host's default sort %s", m1.Sort())
 	}
 }
+
+// TestSetFilterBounded: the filter is cut to MaxFilter runes whoever sets
+// it (:filter's argument as much as the input).
+func TestSetFilterBounded(t *testing.T) {
+	var m Model
+	m.SetFilter(strings.Repeat("é", 10*MaxFilter))
+	if n := len([]rune(m.Filter())); n != MaxFilter {
+		t.Fatalf("filter of %d runes kept, want %d", n, MaxFilter)
+	}
+}
