@@ -155,3 +155,30 @@ func TestSetFilterBounded(t *testing.T) {
 		t.Fatalf("filter of %d runes kept, want %d", n, MaxFilter)
 	}
 }
+
+// TestLongHostNarrow: a host and names as long as the columns allow (24
+// cells each) on the narrowest console (40 columns) and at 60: the HOST
+// and NAME columns give way, cut with …, before the state is cut off.
+func TestLongHostNarrow(t *testing.T) {
+	s := state.New()
+	host := strings.Repeat("h", 40)
+	var sts []supervisor.PluginStatus
+	for _, n := range []string{strings.Repeat("n", 40), "echo"} {
+		sts = append(sts, supervisor.PluginStatus{Name: host + "/" + n, Instance: host + "/" + n, State: supervisor.StateStopped,
+			Host: host, HostLabels: map[string]string{"env": strings.Repeat("v", 64)}})
+	}
+	s.SetSnapshot(sts, supervisor.Info{})
+	for _, w := range []int{40, 60, 80} {
+		var m Model
+		out := draw(t, &m, s, w, 6)
+		lines := strings.Split(out, "\n")
+		for _, l := range lines[2:4] {
+			if !strings.Contains(l, "■ stopped") || !strings.Contains(l, "hh") {
+				t.Errorf("at %d a row lost its state or host:\n%s", w, out)
+			}
+		}
+		if !strings.Contains(lines[1], "HOST") || !strings.Contains(lines[1], "STATE") {
+			t.Errorf("at %d header %q", w, lines[1])
+		}
+	}
+}
