@@ -123,8 +123,7 @@ func TestConsoleOverHosts(t *testing.T) {
 		return strings.Contains(hostRowOf(s, "lab", "echo"), "unreachable, last seen") && strings.Contains(s, "⚠ host lab unreachable, last seen")
 	})
 	// Acting on it is refused at once, saying why, rather than asked and
-	// then left to time out on a host that does not answer; edge-1 is not
-	// touched.
+	// then left to time out on a host that does not answer.
 	c.press("s")
 	c.waitFor("start lab/echo: not sent, host lab unreachable, last seen")
 	c.press("t")
@@ -132,6 +131,16 @@ func TestConsoleOverHosts(t *testing.T) {
 	if s := c.screen(); strings.Contains(s, "Send a task to lab/echo") {
 		t.Fatalf("the task form opened for an unreachable host:\n%s", s)
 	}
+	// Marked with a row of a host that answers, it is left out and said so;
+	// the other is restarted.
+	c.press("space", "j", "space", "r")
+	c.waitFor("Restart 2 instances")
+	c.press("y")
+	c.waitFor("restarted 1 instance in", "lab/echo: not sent, host lab unreachable")
+	c.press("esc", "g") // the marks go; lab/echo again
+	c.waitScreen("marks cleared, lab/echo selected", func(s string) bool {
+		return !strings.Contains(s, "marked") && strings.Contains(lineWithText(s, "1 Logs"), "lab/echo")
+	})
 	c.press("4")
 	c.waitFor("⚠ host lab unreachable, last seen")
 	c.press("d")
