@@ -31,15 +31,7 @@ const unreachableMark = "⚠ "
 func localName(st supervisor.PluginStatus) string { return local(st, st.Instance) }
 
 // local is name (the status's plugin or instance) without its host.
-func local(st supervisor.PluginStatus, name string) string {
-	if st.Host == "" {
-		return name
-	}
-	if h, l, ok := supervisor.SplitHost(name); ok && h == st.Host {
-		return l
-	}
-	return name
-}
+func local(st supervisor.PluginStatus, name string) string { return render.Local(st.Host, name) }
 
 // byName orders by the name the NAME column draws, without the host:
 // every host's echo before any ticker; the table's ties then go by
