@@ -38,6 +38,12 @@ func TestUnreachableHostOnEveryTab(t *testing.T) {
 			}
 		}
 	}
+	st.State = supervisor.StateStopped
+	s.SetSnapshot([]supervisor.PluginStatus{st}, supervisor.Info{})
+	m.SetTab(TabLogs)
+	if out := ansi.Strip(m.View(c, s, 80, 12, true)); !strings.Contains(out, "no output yet") || strings.Contains(out, "s starts") {
+		t.Errorf("the Logs tab of a stopped instance on an unreachable host offers s, which is refused there:\n%s", out)
+	}
 	k := m.Key(c, s, 80, 12, true)
 	now = now.Add(5 * time.Second)
 	if m.Key(c, s, 80, 12, true) == k {
