@@ -57,13 +57,20 @@ func TestConsoleEndToEnd(t *testing.T) {
 	term.send(t, "\r")
 	term.waitFor(t, "echo.0 answered task 1 in", "content=hi from a pty")
 
-	term.send(t, "q")
-	term.waitFor(t, "Stop them and quit?")
-	term.send(t, "y")
-	if err := term.wait(60 * time.Second); err != nil {
-		t.Fatalf("plugvisor did not exit cleanly: %v\nlast screen:\n%s", err, term.screen())
-	}
+	term.quitStopping(t)
 	waitNoLeftovers(t, cmd.Process.Pid, tmp)
+}
+
+// quitStopping answers q, then y to the question whether to stop the
+// running plugins, and waits for plugvisor to exit cleanly.
+func (v *vterm) quitStopping(t *testing.T) {
+	t.Helper()
+	v.send(t, "q")
+	v.waitFor(t, "Stop them and quit?")
+	v.send(t, "y")
+	if err := v.wait(60 * time.Second); err != nil {
+		t.Fatalf("plugvisor did not exit cleanly: %v\nlast screen:\n%s", err, v.screen())
+	}
 }
 
 // demoEnv is the environment of a fresh machine: an empty home and config

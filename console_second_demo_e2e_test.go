@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/plugvisor/plugvisor/internal/testutil"
 )
@@ -60,19 +59,9 @@ func TestSecondDemoConsole(t *testing.T) {
 		t.Errorf("ctl --socket %s did not reach the second demo (pid %d):\n%s", sock, second.Process.Pid, out)
 	}
 
-	a.send(t, "q")
-	a.waitFor(t, "Stop them and quit?")
-	a.send(t, "y")
-	if err := a.wait(60 * time.Second); err != nil {
-		t.Fatalf("the first demo did not exit: %v", err)
-	}
+	a.quitStopping(t) // the first demo
 	if out := ctl("info"); !strings.Contains(out, strconv.Itoa(second.Process.Pid)) {
 		t.Errorf("with the first demo gone, plain ctl did not find the second (pid %d):\n%s", second.Process.Pid, out)
 	}
-	b.send(t, "q")
-	b.waitFor(t, "Stop them and quit?")
-	b.send(t, "y")
-	if err := b.wait(60 * time.Second); err != nil {
-		t.Fatalf("the second demo did not exit: %v", err)
-	}
+	b.quitStopping(t) // the second
 }

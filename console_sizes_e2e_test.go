@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/plugvisor/plugvisor/internal/testutil"
 )
@@ -68,12 +67,7 @@ func TestConsoleEndToEndSizes(t *testing.T) {
 				term.waitScreen(t, "chaos restarted twice", func(s string) bool { return restarts(s, "chaos") >= 2 })
 			}
 
-			term.send(t, "q")
-			term.waitFor(t, "Stop them and quit?")
-			term.send(t, "y")
-			if err := term.wait(60 * time.Second); err != nil {
-				t.Fatalf("plugvisor did not exit cleanly: %v\nlast screen:\n%s", err, term.screen())
-			}
+			term.quitStopping(t)
 			waitNoLeftovers(t, cmd.Process.Pid, tmp)
 		})
 	}

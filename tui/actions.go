@@ -77,6 +77,9 @@ func (m *Model) lifecycle(op, name string) tea.Cmd {
 	if m.lost {
 		return m.refuseLost(op + " " + name)
 	}
+	if cmd, down := m.refuseHostDown(op+" "+name, name); down {
+		return cmd
+	}
 	api := m.api
 	call := map[string]func(context.Context, string) error{"start": api.Start, "stop": api.Stop, "restart": api.Restart}[op]
 	doing, _ := forms(op)
@@ -110,6 +113,9 @@ func (m *Model) ping(name string) tea.Cmd {
 	if m.lost {
 		return m.refuseLost("ping " + name)
 	}
+	if cmd, down := m.refuseHostDown("ping "+name, name); down {
+		return cmd
+	}
 	api := m.api
 	m.flash(footer.Info, "pinging "+name+"…")
 	return func() tea.Msg {
@@ -126,6 +132,9 @@ func (m *Model) sendTask(target string, id uint32, content string) tea.Cmd {
 	m.sent.Remember(m.pluginName(target), id, content)
 	if m.lost {
 		return m.refuseLost(fmt.Sprintf("task %d → %s", id, target))
+	}
+	if cmd, down := m.refuseHostDown(fmt.Sprintf("task %d → %s", id, target), target); down {
+		return cmd
 	}
 	token := m.tokens.Next()
 	m.store.AddPending(target, token, id, content, m.now())

@@ -3,7 +3,6 @@ package tui
 import (
 	"context"
 	"fmt"
-	"github.com/plugvisor/plugvisor/supervisor/supervisortest"
 	"io"
 	"slices"
 	"strconv"
@@ -17,8 +16,10 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/plugvisor/plugvisor/internal/percentile"
+	"github.com/plugvisor/plugvisor/internal/testutil"
 	"github.com/plugvisor/plugvisor/protocol"
 	"github.com/plugvisor/plugvisor/supervisor"
+	"github.com/plugvisor/plugvisor/supervisor/supervisortest"
 	"github.com/plugvisor/plugvisor/tui/components/detail"
 	"github.com/plugvisor/plugvisor/tui/state"
 )
@@ -179,6 +180,9 @@ type program struct {
 
 type countMsg struct{ reply chan uint64 }
 
+// rowsMsg asks the event loop how many instances the console knows.
+type rowsMsg struct{ reply chan int }
+
 func startProgram(m *Model) *program {
 	pr := &program{m: m, finished: make(chan struct{})}
 	m.opts.onFrame = func(string) {
@@ -194,6 +198,9 @@ func startProgram(m *Model) *program {
 		switch msg := msg.(type) {
 		case tea.KeyPressMsg:
 			pr.pending = true
+		case rowsMsg:
+			msg.reply <- m.store.Len()
+			return nil
 		case countMsg:
 			var n uint64
 			for _, id := range m.store.Order() {
@@ -217,6 +224,20 @@ func (pr *program) records() uint64 {
 	reply := make(chan uint64, 1)
 	pr.p.Send(countMsg{reply})
 	return <-reply
+}
+
+// waitRows waits for the console's first snapshot: keys such as d
+// (describe) act on the selected row, and a pane opened before it would
+// measure nothing.
+func (pr *program) waitRows(tb testing.TB) {
+	tb.Helper()
+	if !testutil.Until(30*time.Second, func() bool {
+		reply := make(chan int, 1)
+		pr.p.Send(rowsMsg{reply})
+		return <-reply > 0
+	}) {
+		tb.Fatal("the console never had its first snapshot")
+	}
 }
 
 func (pr *program) press(k string) {
@@ -280,7 +301,7 @@ func runSyntheticOn(b *testing.B, api supervisor.API, rate, perEvent int, consol
 	if console {
 		m := newModel(api, Options{Theme: "dark"})
 		pr = startProgram(m)
-		time.Sleep(300 * time.Millisecond) // first snapshot and frame
+		pr.waitRows(b)
 		for _, k := range open {
 			pr.press(k)
 		}

@@ -29,20 +29,27 @@ func TestGoldenScreens(t *testing.T) {
 			opts := Options{now: func() time.Time { return started.Add(2*time.Hour + 30*time.Second) }}
 			c := newConsole(t, r.sup, opts, size[0], size[1])
 			c.waitFor("ticker", "up 2h00m")
-			_ = c.tm.Quit()
-			got := ansi.Strip(c.tm.FinalModel(t).View().Content)
-			lines := strings.Split(got, "\n")
-			if len(lines) != size[1] {
-				t.Errorf("%d lines, want %d", len(lines), size[1])
-			}
-			for i, l := range lines {
-				if w := ansi.StringWidth(l); w != size[0] {
-					t.Errorf("line %d is %d cells wide, want %d", i+1, w, size[0])
-				}
-			}
-			testutil.Golden(t, goldenDir, name, got)
+			goldenScreen(t, c, name, size[0], size[1])
 		})
 	}
+}
+
+// goldenScreen quits c and compares its last screen with
+// testdata/golden/name, after checking it fills the w×h terminal exactly.
+func goldenScreen(t *testing.T, c *console, name string, w, h int) {
+	t.Helper()
+	_ = c.tm.Quit()
+	got := ansi.Strip(c.tm.FinalModel(t).View().Content)
+	lines := strings.Split(got, "\n")
+	if len(lines) != h {
+		t.Errorf("%d lines, want %d", len(lines), h)
+	}
+	for i, l := range lines {
+		if n := ansi.StringWidth(l); n != w {
+			t.Errorf("line %d is %d cells wide, want %d", i+1, n, w)
+		}
+	}
+	testutil.Golden(t, goldenDir, name, got)
 }
 
 // TestGoldenScreensHosts compares whole screens over many hosts: two real
@@ -70,14 +77,7 @@ func TestGoldenScreensHosts(t *testing.T) {
 			c.waitFor("edge-1", "lab", "up 2h00m")
 			c.press("G") // lab's row, the last: the detail pane says it is gone
 			c.waitFor("⚠ host lab unreachable")
-			_ = c.tm.Quit()
-			got := ansi.Strip(c.tm.FinalModel(t).View().Content)
-			for i, l := range strings.Split(got, "\n") {
-				if w := ansi.StringWidth(l); w != size[0] {
-					t.Errorf("line %d is %d cells wide, want %d", i+1, w, size[0])
-				}
-			}
-			testutil.Golden(t, goldenDir, name, got)
+			goldenScreen(t, c, name, size[0], size[1])
 		})
 	}
 }

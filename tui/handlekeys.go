@@ -104,6 +104,9 @@ func (m *Model) global(k tea.KeyPressMsg) tea.Cmd {
 		if sel == "" {
 			return m.flash(footer.Warn, "no plugin selected")
 		}
+		if cmd, down := m.refuseHostDown("task to "+sel, sel); down {
+			return cmd
+		}
 		m.form = form.New(m.c, sel, m.sent.Of(m.pluginName(sel)))
 	case key.Matches(k, km.Ping):
 		return m.ping(sel)

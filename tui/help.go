@@ -19,7 +19,7 @@ import (
 
 // columnHelp explains the plugins table's headers, in table order.
 var columnHelp = [][2]string{
-	{"HOST", "over many hosts (a fleet) only: the host that runs it; ⚠ marks a host that stopped answering, its rows faint, its last known state, and wide rows say when it was last seen"},
+	{"HOST", "over many hosts (a fleet) only: the host that runs it, the rows ordered by it until another sort is chosen; ⚠ marks a host that stopped answering, its rows faint, its last known state, the columns from HEARTBEAT on saying when it was last seen, and actions on them refused"},
 	{"NAME", "the instance: the plugin's name, or name.N for one of several instances (over many hosts, without the host: HOST/NAME is its full name in commands)"},
 	{"STATE", "● running ◐ starting ◑ stopping ○ exited ◌ backoff (waiting to restart) ✖ failed ■ stopped"},
 	{"PID", "the process id of its current process"},
@@ -35,8 +35,8 @@ var columnHelp = [][2]string{
 
 // filterHelp is the table filter's forms (/ or :filter).
 var filterHelp = []string{
-	"/ on the table, or :filter TEXT: instances whose name (with its host), state or version holds the letters in order (ech1 finds echo.1); a leading ! keeps the others",
-	"KEY=VALUE terms, comma-separated, select by host and label instead: host=edge-1, env=prod,role=edge, env!=dev; every term must hold, values whole; :filter alone clears it",
+	"/ on the table, or :filter TEXT: instances whose name (with its host), state or version holds the letters in order (ech1 finds echo.1); a leading ! keeps the others; the logs' =TEXT and -f TEXT filter the same way",
+	"KEY=VALUE terms, comma-separated, select by host and label instead, as fleet ctl's selectors do: host=edge-1, host=edge-*, host=edge-1|edge-2, env=prod,role=edge; every term must hold, values whole; env!=dev keeps hosts without env too, as !env=dev does; :filter alone clears it",
 }
 
 var mouseHelp = []string{

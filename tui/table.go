@@ -16,7 +16,6 @@ import (
 	"github.com/plugvisor/plugvisor/tui/components/cmdline"
 	"github.com/plugvisor/plugvisor/tui/components/confirm"
 	"github.com/plugvisor/plugvisor/tui/components/footer"
-	"github.com/plugvisor/plugvisor/tui/components/plugins"
 	"github.com/plugvisor/plugvisor/tui/render"
 	"github.com/plugvisor/plugvisor/tui/state"
 )
@@ -94,15 +93,12 @@ func (m *Model) sortCommand(c cmdline.Command) tea.Cmd {
 	return m.flash(footer.Info, "sorted by "+m.table.Sort())
 }
 
-// filterCommand sets the table's filter as / would (:filter env=prod),
-// limited as the input is; with no text it clears it.
+// filterCommand sets the table's filter as / would (:filter env=prod);
+// with no text it clears it.
 func (m *Model) filterCommand(f string) tea.Cmd {
-	if r := []rune(f); len(r) > plugins.MaxFilter {
-		f = string(r[:plugins.MaxFilter])
-	}
 	m.table.SetFilter(f)
 	m.syncSelection()
-	if f == "" {
+	if f = m.table.Filter(); f == "" {
 		return m.flash(footer.Info, "filter cleared")
 	}
 	n := len(m.table.Rows())
@@ -118,6 +114,9 @@ func (m *Model) lifecycleKey(op, sel string) tea.Cmd {
 	}
 	if sel == "" {
 		return m.flash(footer.Warn, "no plugin selected")
+	}
+	if cmd, down := m.refuseHostDown(op+" "+sel, sel); down {
+		return cmd // its state is as last seen: neither needless nor worth a dialog
 	}
 	if why := needless(op, m.statesOf(sel)); why != "" {
 		return m.flash(footer.Info, sel+" "+why)
@@ -168,6 +167,7 @@ type bulkMsg struct {
 	ids     []string
 	errs    []error
 	skipped []string // nothing to do (already running, not running)
+	down    string   // the instances not tried, their host not answering, and why; "" if none
 	took    time.Duration
 }
 
@@ -234,15 +234,29 @@ func (m *Model) bulk(a bulkAction) tea.Cmd {
 	if m.lost {
 		return m.refuseLost(a.op + " " + listNames(a.ids))
 	}
-	var todo, skipped []string
+	var todo, skipped, down []string
 	for _, n := range a.ids {
-		if needless(a.op, m.stateOf(n)) != "" {
+		switch {
+		case m.hostDown(n) != "": // its state is as last seen: not tried
+			down = append(down, n)
+		case needless(a.op, m.stateOf(n)) != "":
 			skipped = append(skipped, n)
-		} else {
+		default:
 			todo = append(todo, n)
 		}
 	}
+	var downWords string
+	if len(down) > 0 {
+		downWords = m.downText(down)
+	}
 	if len(todo) == 0 {
+		if len(down) > 0 {
+			text := downWords
+			if len(skipped) > 0 {
+				text += "; " + listNames(skipped) + ": " + needlessText(a.op)
+			}
+			return m.flash(footer.Error, text)
+		}
 		return m.flash(footer.Info, listNames(skipped)+": "+needlessText(a.op))
 	}
 	api := m.api
@@ -259,7 +273,7 @@ func (m *Model) bulk(a bulkAction) tea.Cmd {
 			wg.Go(func() { errs[i] = call(ctx, n) })
 		}
 		wg.Wait()
-		return bulkMsg{op: a.op, ids: todo, errs: errs, skipped: skipped, took: time.Since(t0)}
+		return bulkMsg{op: a.op, ids: todo, errs: errs, skipped: skipped, down: downWords, took: time.Since(t0)}
 	}
 }
 
@@ -280,11 +294,28 @@ func (m *Model) bulkDone(msg bulkMsg) tea.Cmd {
 		text += fmt.Sprintf("; %s: %s", listNames(msg.skipped), needlessText(msg.op))
 	}
 	level := footer.OK
+	if msg.down != "" {
+		level = footer.Warn
+		text += "; " + msg.down
+	}
 	if len(failed) > 0 {
 		level = footer.Error
 		text = fmt.Sprintf("%s: %d of %d failed (%s); %s", msg.op, len(failed), len(msg.ids), strings.Join(failed, "; "), text)
 	}
 	return tea.Batch(m.flash(level, text), m.maybeSnapshot())
+}
+
+// downText says which marked instances were not tried because their host
+// does not answer, and why: one host's words when they share it.
+func (m *Model) downText(down []string) string {
+	why := m.hostDown(down[0])
+	for _, n := range down[1:] {
+		if m.hostDown(n) != why {
+			why = "their hosts unreachable"
+			break
+		}
+	}
+	return listNames(down) + ": not sent, " + why
 }
 
 func needlessText(op string) string {

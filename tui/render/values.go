@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/plugvisor/plugvisor/supervisor"
 )
 
 // Small values the detail pane and the describe view both show, written
@@ -75,4 +77,17 @@ func Labels(l map[string]string) string {
 	}
 	slices.Sort(out)
 	return strings.Join(out, ",")
+}
+
+// Local is name (a plugin or instance qualified HOST/NAME over many hosts)
+// as host names it, for a pane that already says which host: name itself
+// when it is not on host.
+func Local(host, name string) string {
+	if host == "" {
+		return name
+	}
+	if h, l, ok := supervisor.SplitHost(name); ok && h == host {
+		return l
+	}
+	return name
 }

@@ -39,7 +39,11 @@ func Entries(s *state.Store, id string, now time.Time) []Entry {
 		add("labels", render.Labels(ps.HostLabels))
 		seen := "answering · last seen " + render.Stamp(ps.HostLastSeen)
 		if ps.HostUnreachable {
-			seen = render.Unreachable(true, ps.HostLastSeen, now) + " (" + render.Stamp(ps.HostLastSeen) + "): what follows is its last known state"
+			seen = render.Unreachable(true, ps.HostLastSeen, now)
+			if !ps.HostLastSeen.IsZero() {
+				seen += " (" + render.Stamp(ps.HostLastSeen) + ")"
+			}
+			seen += ": what follows is its last known state"
 		}
 		out = append(out, Entry{Label: "reachable", Value: seen, Warn: ps.HostUnreachable})
 	}

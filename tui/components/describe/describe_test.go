@@ -85,6 +85,7 @@ func TestDescribeHost(t *testing.T) {
 		{Name: "lab/echo", Instance: "lab/echo", State: supervisor.StateRunning, Since: at, Host: "lab",
 			HostLastSeen: at.Add(-12 * time.Second), HostUnreachable: true},
 		{Name: "echo", Instance: "echo", State: supervisor.StateRunning, Since: at},
+		{Name: "new/echo", Instance: "new/echo", State: supervisor.StateStopped, Host: "new", HostUnreachable: true},
 	}, supervisor.Info{})
 	c := pvctx.New(themes.Default(), func() time.Time { return at })
 	for _, w := range []int{80, 160} {
@@ -98,6 +99,12 @@ func TestDescribeHost(t *testing.T) {
 		if !strings.Contains(strings.Join(strings.Fields(gone), " "), "unreachable, last seen 12s ago") {
 			t.Errorf("at %d describe of an unreachable host:\n%s", w, gone)
 		}
+	}
+	// A host never seen answering: no stamp of the year 1, no "(-)"; and no
+	// labels is said so.
+	never := strings.Join(strings.Fields(ansi.Strip(New("new/echo").View(c, s, 80, 60))), " ")
+	if !strings.Contains(never, "unreachable, never seen: what follows") || !strings.Contains(never, "labels none") {
+		t.Errorf("describe of a host never seen:\n%s", never)
 	}
 	if local := ansi.Strip(New("echo").View(c, s, 80, 60)); strings.Contains(local, "labels") {
 		t.Errorf("one host's plugin described with a host section:\n%s", local)

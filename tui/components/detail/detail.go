@@ -313,7 +313,7 @@ func (m *Model) View(c *pvctx.Context, s *state.Store, w, h int, focused bool) s
 		lines = m.data.lines(c, p, iw, ih)
 	case m.Tab == TabTasks:
 		ts, _ := s.Tasks(p.Status.Name)
-		lines = m.tasks.lines(c, ts, iw, ih)
+		lines = m.tasks.lines(c, ts, p.Status.Host, iw, ih)
 	case m.Tab == TabEvents:
 		lines = m.events.lines(c, s, p.Status.Name, iw, ih)
 	case m.Tab == TabSupervisor:

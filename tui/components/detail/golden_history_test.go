@@ -1,17 +1,10 @@
 package detail
 
 import (
-	"fmt"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/charmbracelet/x/ansi"
-
-	"github.com/plugvisor/plugvisor/internal/testutil"
 	"github.com/plugvisor/plugvisor/supervisor"
-	"github.com/plugvisor/plugvisor/themes"
-	pvctx "github.com/plugvisor/plugvisor/tui/context"
 	"github.com/plugvisor/plugvisor/tui/state"
 )
 
@@ -52,33 +45,18 @@ func historyStore() *state.Store {
 // Supervisor tabs alone from a store, at 80 and 160 columns.
 func TestDetailGoldenHistory(t *testing.T) {
 	s := historyStore()
-	c := pvctx.New(themes.Default(), func() time.Time { return goldenAt })
-	for _, size := range [][2]int{{80, 16}, {160, 30}} {
-		for _, tab := range []string{"logs", "logs-search", "events", "supervisor"} {
-			name := fmt.Sprintf("%s-%dx%d", tab, size[0], size[1])
-			t.Run(name, func(t *testing.T) {
-				m := New()
-				m.Show("echo")
-				switch tab {
-				case "logs":
-					m.SetTab(TabLogs)
-				case "logs-search":
-					m.SetTab(TabLogs)
-					m.SetFilter("ready") // a search: every line stays, matches highlighted
-					m.FindNearest(s)
-				case "events":
-					m.SetTab(TabEvents)
-				case "supervisor":
-					m.SetTab(TabSupervisor)
-				}
-				got := ansi.Strip(m.View(c, s, size[0], size[1], true))
-				for i, l := range strings.Split(got, "\n") {
-					if w := ansi.StringWidth(l); w != size[0] {
-						t.Errorf("line %d is %d cells wide", i+1, w)
-					}
-				}
-				testutil.Golden(t, "testdata", name, got)
-			})
+	goldenTabs(t, s, []string{"logs", "logs-search", "events", "supervisor"}, func(m *Model, tab string) {
+		switch tab {
+		case "logs":
+			m.SetTab(TabLogs)
+		case "logs-search":
+			m.SetTab(TabLogs)
+			m.SetFilter("ready") // a search: every line stays, matches highlighted
+			m.FindNearest(s)
+		case "events":
+			m.SetTab(TabEvents)
+		case "supervisor":
+			m.SetTab(TabSupervisor)
 		}
-	}
+	})
 }

@@ -79,25 +79,35 @@ func goldenStore() *state.Store {
 // testdata/*.golden (go test -update rewrites them).
 func TestDetailGolden(t *testing.T) {
 	s := goldenStore()
+	goldenTabs(t, s, []string{"data", "data-table", "tasks", "info"}, func(m *Model, tab string) {
+		switch tab {
+		case "data":
+			m.SetTab(TabData)
+		case "data-table":
+			m.SetTab(TabData)
+			m.Scroll(s, 1) // an older record, a greeting
+			m.ToggleTable(s)
+		case "tasks":
+			m.SetTab(TabTasks)
+		case "info":
+			m.SetTab(TabInfo)
+		}
+	})
+}
+
+// goldenTabs draws echo's detail pane from s at 80x16 and 160x30 for each
+// of tabs, set up by open, checks every line is as wide as the pane, and
+// compares it with testdata/TAB-WxH.golden.
+func goldenTabs(t *testing.T, s *state.Store, tabs []string, open func(m *Model, tab string)) {
+	t.Helper()
 	c := pvctx.New(themes.Default(), func() time.Time { return goldenAt })
 	for _, size := range [][2]int{{80, 16}, {160, 30}} {
-		for _, tab := range []string{"data", "data-table", "tasks", "info"} {
+		for _, tab := range tabs {
 			name := fmt.Sprintf("%s-%dx%d", tab, size[0], size[1])
 			t.Run(name, func(t *testing.T) {
 				m := New()
 				m.Show("echo")
-				switch tab {
-				case "data":
-					m.SetTab(TabData)
-				case "data-table":
-					m.SetTab(TabData)
-					m.Scroll(s, 1) // an older record, a greeting
-					m.ToggleTable(s)
-				case "tasks":
-					m.SetTab(TabTasks)
-				case "info":
-					m.SetTab(TabInfo)
-				}
+				open(&m, tab)
 				got := ansi.Strip(m.View(c, s, size[0], size[1], true))
 				for i, l := range strings.Split(got, "\n") {
 					if w := ansi.StringWidth(l); w != size[0] {

@@ -38,6 +38,12 @@ func TestUnreachableHostOnEveryTab(t *testing.T) {
 			}
 		}
 	}
+	st.State = supervisor.StateStopped
+	s.SetSnapshot([]supervisor.PluginStatus{st}, supervisor.Info{})
+	m.SetTab(TabLogs)
+	if out := ansi.Strip(m.View(c, s, 80, 12, true)); !strings.Contains(out, "no output yet") || strings.Contains(out, "s starts") {
+		t.Errorf("the Logs tab of a stopped instance on an unreachable host offers s, which is refused there:\n%s", out)
+	}
 	k := m.Key(c, s, 80, 12, true)
 	now = now.Add(5 * time.Second)
 	if m.Key(c, s, 80, 12, true) == k {
@@ -50,5 +56,34 @@ func TestUnreachableHostOnEveryTab(t *testing.T) {
 	s.SetSnapshot([]supervisor.PluginStatus{st}, supervisor.Info{})
 	if out := ansi.Strip(m.View(c, s, 80, 12, true)); strings.Contains(out, "unreachable") {
 		t.Errorf("the host answers again, still said unreachable:\n%s", out)
+	}
+}
+
+// TestTasksOverHosts: the Tasks tab is one plugin's, on one host: its
+// INSTANCE column names the instance as its host does (echo.1), not cut
+// to the host's prefix (edge-1/ec…), which leaves every row alike.
+func TestTasksOverHosts(t *testing.T) {
+	now := goldenAt
+	c := pvctx.New(themes.Dark(), func() time.Time { return now })
+	s := state.New()
+	var sts []supervisor.PluginStatus
+	for _, id := range []string{"edge-1/echo.0", "edge-1/echo.1"} {
+		sts = append(sts, supervisor.PluginStatus{Name: "edge-1/echo", Instance: id, State: supervisor.StateRunning, Host: "edge-1"})
+	}
+	s.SetSnapshot(sts, supervisor.Info{})
+	for i, id := range []string{"edge-1/echo.0", "edge-1/echo.1"} {
+		tok := "tok" + string(rune('a'+i))
+		s.AddPending("edge-1/echo", tok, uint32(i+1), "hi", now)
+		s.Resolve("edge-1/echo", supervisor.Reply{Plugin: "edge-1/echo", Instance: id, ID: uint32(i + 1), Token: tok,
+			Outcome: supervisor.OutcomeAnswered, RTT: time.Millisecond}, nil)
+	}
+	m := New()
+	m.Show("edge-1/echo.0")
+	m.SetTab(TabTasks)
+	for _, w := range []int{80, 160} {
+		out := ansi.Strip(m.View(c, s, w, 12, true))
+		if !strings.Contains(out, " echo.0 ") || !strings.Contains(out, " echo.1 ") || strings.Contains(out, "edge-1/ec…") {
+			t.Errorf("at %d the Tasks tab does not tell its instances apart:\n%s", w, out)
+		}
 	}
 }

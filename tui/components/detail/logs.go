@@ -238,7 +238,8 @@ func (v *logView) lines(c *pvctx.Context, p *state.Plugin, w, h int) []string {
 	}
 	if logs.Len() == 0 {
 		hint := "no output yet"
-		if p.Status.State == supervisor.StateStopped || p.Status.State == supervisor.StateFailed {
+		// Not while its host does not answer: s is refused there.
+		if (p.Status.State == supervisor.StateStopped || p.Status.State == supervisor.StateFailed) && !p.Status.HostUnreachable {
 			hint += " · s starts " + p.Status.Instance
 		}
 		screen = append(screen, st.Faint.Render(hint))

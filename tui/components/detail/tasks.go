@@ -61,7 +61,9 @@ func outcomeText(o supervisor.Outcome) string {
 	return string(o)
 }
 
-func (v *taskView) lines(c *pvctx.Context, ts *ring.Ring[*state.Task], w, h int) []string {
+// lines draws the round trips of one plugin, on host over many hosts (its
+// instances are then named as that host names them).
+func (v *taskView) lines(c *pvctx.Context, ts *ring.Ring[*state.Task], host string, w, h int) []string {
 	st := c.Styles
 	match := v.match(ts)
 	if v.expanded {
@@ -82,7 +84,7 @@ func (v *taskView) lines(c *pvctx.Context, ts *ring.Ring[*state.Task], w, h int)
 		stStyle := st.State(taskState(t.Outcome))
 		rtt := rttCell(t, c.Now())
 		cw, rw := cols.content, cols.reply
-		left := render.Fit(t.Sent.Format(cols.format), cols.when) + " " + render.Fit(render.OrDash(t.Instance), instanceW) + " " +
+		left := render.Fit(t.Sent.Format(cols.format), cols.when) + " " + render.Fit(render.OrDash(render.Sanitize(render.Local(host, t.Instance))), instanceW) + " " +
 			render.FitRight(strconv.FormatUint(uint64(t.ID), 10), idW) + " " + render.Fit(tokenTail(t.Token, tokenW), tokenW) + " " +
 			render.Fit(render.Sanitize(render.Head(t.Content, cw*4)), cw) + " " + render.Fit(replyPreview(t, rw), rw) + " "
 		status := render.Fit(pvctx.Symbol(taskState(t.Outcome))+" "+outcomeText(t.Outcome), statusW)

@@ -24,6 +24,7 @@ type column struct {
 	title    string
 	width    int
 	priority int // lower stays longer
+	least    int // the width it may be narrowed to when even the columns that stay do not fit; 0: never narrowed
 	right    bool
 	cell     func(p *state.Plugin, e *env) string
 	// compare orders two rows by this column, for sorting; now is the
@@ -35,10 +36,7 @@ const dash = "-"
 
 func columns(nameWidth int) []column {
 	return []column{
-		{title: "NAME", width: nameWidth, cell: func(p *state.Plugin, _ *env) string { return localName(p.Status) },
-			compare: func(a, b *state.Plugin, _ time.Time) int {
-				return cmp.Or(cmp.Compare(a.Status.Name, b.Status.Name), state.Natural(a.Status.Instance, b.Status.Instance))
-			}},
+		{title: "NAME", width: nameWidth, least: 8, cell: func(p *state.Plugin, _ *env) string { return localName(p.Status) }, compare: byName},
 		{title: "STATE", width: 10, cell: stateText,
 			compare: func(a, b *state.Plugin, _ time.Time) int { return cmp.Compare(a.Status.State, b.Status.State) }},
 		{title: "PID", width: 7, priority: 2, right: true, cell: func(p *state.Plugin, _ *env) string { return orDash(p.Status.PID) },
@@ -66,7 +64,7 @@ func columns(nameWidth int) []column {
 			compare: func(a, b *state.Plugin, _ time.Time) int { return state.Natural(version(a, nil), version(b, nil)) }},
 		// Last, so that the other columns' indexes (the sort) do not move;
 		// drawn first, and only over many hosts (shownColumns).
-		{title: hostTitle, width: len(hostTitle), cell: hostCell, compare: byHost},
+		{title: hostTitle, width: len(hostTitle), least: 6, cell: hostCell, compare: byHost},
 	}
 }
 
@@ -87,7 +85,24 @@ func fit(cols []column, w int) []column {
 			}
 		}
 		if total <= w || maxPrio == 0 {
-			return out
+			return narrow(out, total-w)
+		}
+	}
+	return cols
+}
+
+// narrow takes excess cells from the columns that may be narrowed, in
+// the order drawn (HOST, then NAME), so that a long host or name on a
+// narrow console is cut with … rather than pushing the state off the row.
+func narrow(cols []column, excess int) []column {
+	for i := range cols {
+		if excess <= 0 {
+			break
+		}
+		if c := &cols[i]; c.least > 0 && c.width > c.least {
+			by := min(excess, c.width-c.least)
+			c.width -= by
+			excess -= by
 		}
 	}
 	return cols

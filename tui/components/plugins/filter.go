@@ -19,8 +19,12 @@ func (m *Model) Filter() string { return m.filter }
 // SetFilter filters the rows: instance ids (with their host), states and
 // versions holding the filter's letters in order, or, for KEY=VALUE terms,
 // the instances whose host and labels match them all (selector.go); a
-// leading '!' keeps the others.
+// leading '!' keeps the others. It is cut to MaxFilter runes, however it
+// was given (typed, or a command's argument).
 func (m *Model) SetFilter(f string) {
+	if r := []rune(f); len(r) > MaxFilter {
+		f = string(r[:MaxFilter])
+	}
 	if f == m.filter {
 		return
 	}
@@ -75,15 +79,18 @@ func (m *Model) FilterView(c *pvctx.Context, w int) string {
 
 // NextSort orders the rows by the next column, ascending.
 func (m *Model) NextSort() {
-	next := (m.sort.col + 1) % len(columns(0))
-	if columns(0)[next].title == hostTitle && !m.hosts {
+	next := (m.by().col + 1) % len(columns(0))
+	if next == hostColumn && !m.hosts {
 		next = 0 // not shown: no instance names a host
 	}
-	m.setSort(sortBy{col: next})
+	m.setSort(sortBy{col: next, set: true})
 }
 
 // FlipSort reverses the order.
-func (m *Model) FlipSort() { m.setSort(sortBy{col: m.sort.col, desc: !m.sort.desc}) }
+func (m *Model) FlipSort() {
+	b := m.by()
+	m.setSort(sortBy{col: b.col, desc: !b.desc, set: true})
+}
 
 // SortBy orders the rows by the column titled col (any case); dir is
 // "asc", "desc" or empty (ascending).
@@ -94,9 +101,9 @@ func (m *Model) SortBy(col, dir string) error {
 	}
 	switch strings.ToLower(dir) {
 	case "", "asc":
-		m.setSort(sortBy{col: i})
+		m.setSort(sortBy{col: i, set: true})
 	case "desc":
-		m.setSort(sortBy{col: i, desc: true})
+		m.setSort(sortBy{col: i, desc: true, set: true})
 	default:
 		return fmt.Errorf("sort: direction is asc or desc, not %q", dir)
 	}
@@ -104,7 +111,17 @@ func (m *Model) SortBy(col, dir string) error {
 }
 
 // Sort names the column the rows are ordered by, with its direction.
-func (m *Model) Sort() string { return columns(0)[m.sort.col].title + m.arrow() }
+func (m *Model) Sort() string { return columns(0)[m.by().col].title + m.arrow() }
+
+// by is the sort in effect: the one chosen, else by NAME, or over many
+// hosts by HOST (ties by qualified instance: host, then name), so the
+// header marks the column the default order follows.
+func (m *Model) by() sortBy {
+	if !m.sort.set && m.hosts {
+		return sortBy{col: hostColumn}
+	}
+	return m.sort
+}
 
 func (m *Model) setSort(s sortBy) {
 	m.sort, m.rows.stale = s, true

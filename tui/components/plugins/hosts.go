@@ -1,6 +1,7 @@
 package plugins
 
 import (
+	"cmp"
 	"time"
 
 	"github.com/plugvisor/plugvisor/supervisor"
@@ -15,6 +16,9 @@ import (
 
 const hostTitle = "HOST"
 
+// hostColumn is the HOST column's index in columns().
+var hostColumn, _ = columnIndex(hostTitle)
+
 // maxHostWidth bounds the HOST column: host names are NATS subject tokens,
 // which may be long.
 const maxHostWidth = 24
@@ -24,14 +28,17 @@ const maxHostWidth = 24
 const unreachableMark = "⚠ "
 
 // localName is the instance id as its own host names it.
-func localName(st supervisor.PluginStatus) string {
-	if st.Host == "" {
-		return st.Instance
-	}
-	if h, local, ok := supervisor.SplitHost(st.Instance); ok && h == st.Host {
-		return local
-	}
-	return st.Instance
+func localName(st supervisor.PluginStatus) string { return local(st, st.Instance) }
+
+// local is name (the status's plugin or instance) without its host.
+func local(st supervisor.PluginStatus, name string) string { return render.Local(st.Host, name) }
+
+// byName orders by the name the NAME column draws, without the host:
+// every host's echo before any ticker; the table's ties then go by
+// qualified instance, so by host.
+func byName(a, b *state.Plugin, _ time.Time) int {
+	return cmp.Or(cmp.Compare(local(a.Status, a.Status.Name), local(b.Status, b.Status.Name)),
+		state.Natural(localName(a.Status), localName(b.Status)))
 }
 
 // hostWidth is the HOST column's width, 0 when no instance names a host.
@@ -67,10 +74,24 @@ func unreachable(st supervisor.PluginStatus, now time.Time) string {
 	return render.Unreachable(st.HostUnreachable, st.HostLastSeen, now)
 }
 
-// staleFrom is the first column whose figure an unreachable host can no
-// longer update: from it on, a row of such a host says so instead, when
-// the words fit there.
-const staleFrom = "HEARTBEAT"
+// stale are the columns whose figures an unreachable host can no longer
+// update, HEARTBEAT and every column after it: from the first of them
+// shown, a row of such a host says when the host was last seen instead.
+var stale = func() map[string]bool {
+	out := map[string]bool{}
+	from := false
+	for _, c := range columns(0) {
+		from = from || c.title == "HEARTBEAT"
+		if from && c.title != hostTitle {
+			out[c.title] = true
+		}
+	}
+	return out
+}()
+
+// unreachablePrefix is what a row too narrow for render.Unreachable's
+// words leaves out: the ⚠ before the host says it.
+const unreachablePrefix = "unreachable, "
 
 // shownColumns are the columns for the store: HOST first when any
 // instance names a host, else none.

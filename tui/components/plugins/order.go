@@ -16,6 +16,7 @@ const MaxFilter = 128
 type sortBy struct {
 	col  int // index in columns()
 	desc bool
+	set  bool // chosen (o, O, :sort); until then Model.by's default
 }
 
 // view is the rows the table shows: the store's instances that pass the
@@ -34,16 +35,17 @@ func (m *Model) refresh(s *state.Store, now time.Time) bool {
 	if m.rows.valid && !m.rows.stale && m.rows.rev == s.RowsRev() {
 		return false
 	}
+	m.hosts = hostWidth(s) > 0 // before the order: the default sort depends on it
 	m.rows = view{ids: m.order(s, now), rev: s.RowsRev(), valid: true}
-	m.hosts = hostWidth(s) > 0
 	m.dropGoneMarks(s)
 	m.rev++
 	return true
 }
 
 func (m *Model) order(s *state.Store, now time.Time) []string {
-	q, invert := parseFilter(m.filter)
+	q, invert, fuzzy := parseFilter(m.filter)
 	sel, bySelector := parseSelector(q)
+	bySelector = bySelector && !fuzzy
 	want := render.FuzzyQuery(q)
 	ids := make([]string, 0, s.Len())
 	for _, id := range s.Order() {
@@ -57,11 +59,12 @@ func (m *Model) order(s *state.Store, now time.Time) []string {
 			ids = append(ids, id)
 		}
 	}
-	cmpCol := columns(0)[m.sort.col].compare
+	by := m.by()
+	cmpCol := columns(0)[by.col].compare
 	slices.SortStableFunc(ids, func(a, b string) int {
 		pa, pb := s.Plugin(a), s.Plugin(b)
 		c := cmpCol(pa, pb, now)
-		if m.sort.desc {
+		if by.desc {
 			c = -c
 		}
 		if c != 0 {
@@ -73,13 +76,22 @@ func (m *Model) order(s *state.Store, now time.Time) []string {
 }
 
 // parseFilter splits a leading '!' (show what does not match) from the
-// query.
-func parseFilter(f string) (q string, invert bool) {
+// query. The logs search's filter forms, =TEXT (only what matches) and
+// -f TEXT (fuzzy), are what the table's filter does anyway: they are read
+// as TEXT, so the same text filters the same way in both panes, and the
+// table's fuzzy query is returned in fuzzy.
+func parseFilter(f string) (q string, invert, fuzzy bool) {
 	f = strings.TrimSpace(f)
 	if rest, ok := strings.CutPrefix(f, "!"); ok {
-		return strings.TrimSpace(rest), true
+		f, invert = strings.TrimSpace(rest), true
 	}
-	return f, false
+	if rest, ok := strings.CutPrefix(f, "="); ok {
+		return strings.TrimSpace(rest), invert, true
+	}
+	if rest, ok := strings.CutPrefix(f, "-f "); ok {
+		return strings.TrimSpace(rest), invert, true
+	}
+	return f, invert, false
 }
 
 // matches: the instance id (qualified by its host over many hosts), state

@@ -171,7 +171,7 @@ func (m *Model) title(c *pvctx.Context, s *state.Store, cols []column) string {
 	if n := len(m.marks); n > 0 {
 		t += st.Accent.Render(" · " + itoa(n) + " marked")
 	}
-	name := columns(0)[m.sort.col].title
+	name := columns(0)[m.by().col].title
 	if !hasColumn(cols, name) {
 		t += st.Faint.Render(" · by " + name + m.arrow())
 	}
@@ -188,7 +188,7 @@ func hasColumn(cols []column, title string) bool {
 }
 
 func (m *Model) arrow() string {
-	if m.sort.desc {
+	if m.by().desc {
 		return "▼"
 	}
 	return "▲"
@@ -198,7 +198,7 @@ func (m *Model) arrow() string {
 func (m *Model) header(cols []column) string {
 	var b strings.Builder
 	b.WriteString(strings.Repeat(" ", markWidth))
-	sorted := columns(0)[m.sort.col].title
+	sorted := columns(0)[m.by().col].title
 	for i, col := range cols {
 		if i > 0 {
 			b.WriteByte(' ')
@@ -280,11 +280,9 @@ func (m *Model) cells(c *pvctx.Context, p *state.Plugin, cols []column, e *env) 
 		if i > 0 {
 			b.WriteByte(' ')
 		}
-		if gone != "" && col.title == staleFrom {
-			if cell, ok := goneCell(gone, cols[i:]); ok {
-				b.WriteString(cell)
-				break
-			}
+		if gone != "" && stale[col.title] {
+			b.WriteString(goneCell(gone, cols[i:]))
+			break
 		}
 		switch col.title {
 		case "STATE":
@@ -311,17 +309,20 @@ func (m *Model) cells(c *pvctx.Context, p *state.Plugin, cols []column, e *env) 
 	return runs
 }
 
-// goneCell is the words for an unreachable host over cols, the row's last
-// columns, when they fit there.
-func goneCell(words string, cols []column) (string, bool) {
+// goneCell is the words for an unreachable host over cols, the row's
+// last columns: in full where they fit, else when the host was last seen
+// (the HOST cell's ⚠ says the rest), cut if even that does not fit. The
+// figures those columns would show are its host's last, so they are never
+// drawn as if they were live.
+func goneCell(words string, cols []column) string {
 	w := -1
 	for _, c := range cols {
 		w += c.width + 1
 	}
 	if render.Width(words) > w {
-		return "", false
+		words = strings.TrimPrefix(words, unreachablePrefix)
 	}
-	return render.Fit(words, w), true
+	return render.Fit(words, w)
 }
 
 // spill draws the state cell, widened over the columns after it that
