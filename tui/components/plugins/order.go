@@ -52,7 +52,7 @@ func (m *Model) order(s *state.Store, now time.Time) []string {
 		p := s.Plugin(id)
 		switch {
 		case bySelector:
-			if sel.match(p.Status) != invert {
+			if selects(sel, p.Status) != invert {
 				ids = append(ids, id)
 			}
 		case len(want) == 0 || matches(p, want) != invert:
