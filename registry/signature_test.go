@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -240,7 +241,7 @@ exec = "p"
 			t.Fatal(err)
 		}
 		err := load()
-		if err == nil || !strings.Contains(err.Error(), "c.toml:") || !strings.Contains(err.Error(), f.key+": "+f.path+": refused: mode -rw-rw-r-- lets group or others write it") {
+		if err == nil || !strings.Contains(err.Error(), "c.toml:") || !strings.Contains(err.Error(), f.key+": "+f.path+": refused: mode -rw-rw-r-- lets group write it") {
 			t.Errorf("group-writable %s: %v", f.path, err)
 		}
 		if err := os.Chmod(f.path, 0o644); err != nil {
@@ -256,7 +257,7 @@ exec = "p"
 			t.Fatal(err)
 		}
 		err := load()
-		if err == nil || !strings.Contains(err.Error(), pub+": refused: owned by uid 65534 (mode -rw-r--r--); a trust file must be owned by plugvisor's user (uid 0) or root") {
+		if err == nil || !strings.Contains(err.Error(), pub+": refused: owned by uid 65534 (mode -rw-r--r--); a trust file must be owned by root") {
 			t.Errorf("foreign key file: %v", err)
 		}
 		if err := os.Chown(pub, 0, 0); err != nil {
@@ -268,7 +269,7 @@ exec = "p"
 			t.Fatal(err)
 		}
 		foreign = self
-		err = trustFileMode(pub, fi, self+1)
+		err = trustRule{euid: self + 1}.trustFile(pub, fi)
 		if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("refused: owned by uid %d (mode -rw-r--r--)", foreign)) {
 			t.Errorf("foreign key file: %v", err)
 		}
@@ -282,6 +283,58 @@ exec = "p"
 	}
 	if err := load(); err == nil || !strings.Contains(err.Error(), pub+": refused: a symlink") {
 		t.Errorf("symlinked key file: %v", err)
+	}
+}
+
+// A trust file in a directory that others may write is refused, naming
+// the directory: they could rename another file over it. A sticky
+// directory (like /tmp) is enough when the file is trusted.
+func TestTrustFileDirectory(t *testing.T) {
+	dir := t.TempDir()
+	key := newTestKey(t)
+	pubText, _ := key.pub.MarshalText()
+	keys := filepath.Join(dir, "keys")
+	if err := os.Mkdir(keys, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	pub := filepath.Join(keys, "release.pub")
+	writeFile(t, pub, string(pubText))
+	writeScript(t, dir, "p", "exit 0")
+	load := func() error {
+		_, err := Parse(filepath.Join(dir, "c.toml"), []byte(`
+[trust]
+require_signature = true
+[trust.keys.release]
+public_key_file = "keys/release.pub"
+plugins = ["p"]
+[plugins.p]
+exec = "p"
+`))
+		return err
+	}
+	if err := load(); err != nil {
+		t.Fatalf("a 0700 directory: %v", err)
+	}
+	for _, c := range []struct {
+		mode fs.FileMode
+		says string
+	}{
+		{0o770, "directory " + keys + " is writable by group"},
+		{0o777, "directory " + keys + " is writable by group and others"},
+	} {
+		if err := os.Chmod(keys, c.mode); err != nil {
+			t.Fatal(err)
+		}
+		err := load()
+		if err == nil || !strings.Contains(err.Error(), "trust.keys.release.public_key_file: "+pub+": refused: "+c.says) {
+			t.Errorf("key file in a %o directory: %v", c.mode, err)
+		}
+	}
+	if err := os.Chmod(keys, 0o777|fs.ModeSticky); err != nil {
+		t.Fatal(err)
+	}
+	if err := load(); err != nil {
+		t.Errorf("a sticky directory, the file the supervisor's: %v", err)
 	}
 }
 
