@@ -64,21 +64,26 @@ func ParseComment(c string) (name, version string, at time.Time, err error) {
 	case !ok1 || !validName(name):
 		return "", "", at, fmt.Errorf("trusted comment %q: name= must be a plugin name", c)
 	case !ok2 || !validVersion(version):
-		return "", "", at, fmt.Errorf("trusted comment %q: version= must be 1 to 64 printable characters", c)
-	case !ok3 || err != nil || n < 0:
-		return "", "", at, fmt.Errorf("trusted comment %q: time= must be Unix seconds", c)
+		return "", "", at, fmt.Errorf("trusted comment %q: version= must be 1 to 64 printable ASCII characters, no spaces", c)
+	case !ok3 || err != nil || n < 0 || strconv.FormatInt(n, 10) != secs:
+		// Canonical digits only ("+5" and "05" parse too): one comment,
+		// one spelling.
+		return "", "", at, fmt.Errorf("trusted comment %q: time= must be Unix seconds, in decimal digits without sign or leading zeros", c)
 	}
 	return name, version, time.Unix(n, 0), nil
 }
 
-// validVersion says whether a version can go in a trusted comment: no
-// spaces or control characters, at most 64 bytes.
+// validVersion says whether a version can go in a trusted comment:
+// printable ASCII without spaces, at most 64 bytes. Bytes above 0x7f are
+// refused too: they would let a version carry C1 controls or invalid
+// UTF-8 to the terminals that show it, and let two spellings of one
+// character be two versions.
 func validVersion(v string) bool {
 	if v == "" || len(v) > 64 {
 		return false
 	}
 	for i := range len(v) {
-		if v[i] <= ' ' || v[i] == 0x7f {
+		if v[i] <= ' ' || v[i] >= 0x7f {
 			return false
 		}
 	}

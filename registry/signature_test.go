@@ -396,3 +396,35 @@ func checkExampleTrust(t *testing.T, tr *Trust, dir, revoked string, data []byte
 		t.Errorf("trust = %+v", tr)
 	}
 }
+
+// The trusted comment has one spelling: anything Comment would not write
+// is refused, so no two comments mean one thing and nothing unprintable
+// reaches a terminal that shows it.
+func TestParseCommentStrict(t *testing.T) {
+	name, version, at, err := ParseComment("plugvisor-plugin name=net-a version=v1.2.0-rc.1+b=7 time=1780000000")
+	if err != nil || name != "net-a" || version != "v1.2.0-rc.1+b=7" || at.Unix() != 1780000000 {
+		t.Fatalf("a valid comment: %q %q %v %v", name, version, at, err)
+	}
+	for _, c := range []struct{ comment, says string }{
+		{"plugvisor-plugin name=p version=1 time=+1780000000", "time= must be Unix seconds"},
+		{"plugvisor-plugin name=p version=1 time=01780000000", "time= must be Unix seconds"},
+		{"plugvisor-plugin name=p version=1 time=-0", "time= must be Unix seconds"},
+		{"plugvisor-plugin name=p version=1 time=", "time= must be Unix seconds"},
+		{"plugvisor-plugin name=p version=1.0\u009b2J time=1", "version= must be 1 to 64 printable ASCII"},
+		{"plugvisor-plugin name=p version=1.0\xff time=1", "version= must be 1 to 64 printable ASCII"},
+		{"plugvisor-plugin name=p version=\x7f time=1", "version= must be 1 to 64 printable ASCII"},
+		{"plugvisor-plugin name=p version= time=1", "version= must be 1 to 64 printable ASCII"},
+		{"plugvisor-plugin name=p name=q version=1 time=1", "is not"},
+		{"plugvisor-plugin name=p version=1 version=2 time=1", "is not"},
+		{"plugvisor-plugin name=p  version=1 time=1", "is not"},
+		{"plugvisor-plugin name=p version=1 time=1 ", "is not"},
+		{"plugvisor-plugin version=1 name=p time=1", "name= must be a plugin name"},
+		{"plugvisor-plugin name=p/q version=1 time=1", "name= must be a plugin name"},
+		{"plugvisor-plugin name=p=q version=1 time=1", "name= must be a plugin name"},
+		{"plugvisor-plugin\tname=p version=1 time=1", "is not"},
+	} {
+		if _, _, _, err := ParseComment(c.comment); err == nil || !strings.Contains(err.Error(), c.says) {
+			t.Errorf("ParseComment(%q) = %v, want an error saying %q", c.comment, err, c.says)
+		}
+	}
+}
