@@ -428,3 +428,54 @@ func TestParseCommentStrict(t *testing.T) {
 		}
 	}
 }
+
+// A signature file rewritten in place with another signature of the same
+// size is read again at the next start, however soon: the cache knows a
+// signature by its bytes, not by the inode's times, which on a kernel with
+// coarse timestamps need not change between two writes in one clock tick.
+func TestSignatureRewrittenInPlace(t *testing.T) {
+	dir := t.TempDir()
+	key := newTestKey(t)
+	cfg := signedConfig(t, dir, "", "", "", key)
+	p := cfg.Plugin("p")
+	at := time.Unix(1_780_000_000, 0)
+	sigs := make([][]byte, 2)
+	for i := range sigs {
+		key.sign(t, p.Exec, p.Signature, Comment("p", fmt.Sprintf("1.0.%d", i), at))
+		data, err := os.ReadFile(p.Signature)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sigs[i] = data
+	}
+	if len(sigs[0]) != len(sigs[1]) {
+		t.Fatalf("signatures of %d and %d bytes; the test needs one size", len(sigs[0]), len(sigs[1]))
+	}
+	v := NewVerifier()
+	defer v.Close()
+	v.racy = 0
+	for i := range 40 {
+		f, err := os.OpenFile(p.Signature, os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.WriteAt(sigs[i%2], 0)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		exe, err := v.VerifyPlugin(p, cfg.Trust)
+		if err != nil {
+			t.Fatal(err)
+		}
+		exe.File.Close()
+		if want := fmt.Sprintf("1.0.%d", i%2); exe.Signature.Version != want {
+			t.Fatalf("start %d: signature of version %s, but the file on disk signs %s", i, exe.Signature.Version, want)
+		}
+	}
+	if hashed, checked := v.Counts(); hashed != 1 || checked != 40 {
+		t.Errorf("%d hashed, %d signatures checked; want 1 and 40", hashed, checked)
+	}
+}
