@@ -51,9 +51,11 @@ func Dir(dir, what string, refuse fs.FileMode) error {
 // Create makes a new file at path, 0600, for writing. It never replaces a
 // file (O_EXCL) nor writes through a symbolic link planted where it is to
 // go (O_NOFOLLOW).
-func Create(path string) (*os.File, error) { return create(path, 0o600) }
+func Create(path string) (*os.File, error) { return CreateMode(path, 0o600) }
 
-func create(path string, perm fs.FileMode) (*os.File, error) {
+// CreateMode is Create for a file others may read (a public key, a
+// signature), with mode perm less the umask.
+func CreateMode(path string, perm fs.FileMode) (*os.File, error) {
 	return os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, perm)
 }
 
@@ -65,7 +67,7 @@ func create(path string, perm fs.FileMode) (*os.File, error) {
 func Replace(path string, data []byte, perm fs.FileMode) error {
 	tmp := path + ".tmp"
 	_ = os.Remove(tmp) // left by a crash; O_EXCL below refuses anything put back
-	f, err := create(tmp, perm)
+	f, err := CreateMode(tmp, perm)
 	if err != nil {
 		return err
 	}

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"aead.dev/minisign"
-	"golang.org/x/sys/unix"
 	"golang.org/x/term"
 
 	"github.com/plugvisor/plugvisor/internal/private"
@@ -87,18 +86,7 @@ func keygen(pubPath, secPath string, plain bool, stdin io.Reader, prompt, stdout
 		return err
 	}
 	pubText, _ := pub.MarshalText() // never fails
-	f, err := private.Create(secPath)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(append(secText, '\n'))
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("write %s: %w", secPath, err)
-	}
-	if err := create(pubPath, append(pubText, '\n'), 0o644); err != nil {
+	if err := writeKeyPair(pubPath, secPath, append(pubText, '\n'), append(secText, '\n')); err != nil {
 		return err
 	}
 	id := registry.KeyID(pub.ID())
@@ -107,23 +95,39 @@ func keygen(pubPath, secPath string, plain bool, stdin io.Reader, prompt, stdout
 	return nil
 }
 
-// create writes a new file others may read (a public key, a signature),
-// refusing one that exists or a symlink; a secret goes through
-// private.Create.
-func create(path string, data []byte, mode uint32) error {
-	fd, err := unix.Open(path, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, mode)
+// writeKeyPair writes a key pair's two new files, the secret one 0600,
+// both refusing a file that exists or a symlink: both are made before
+// either is written, and a failure removes what it made, so a key pair is
+// whole or absent (never a secret key without its public half).
+func writeKeyPair(pubPath, secPath string, pubText, secText []byte) error {
+	sec, err := private.Create(secPath)
 	if err != nil {
-		return fmt.Errorf("create %s: %w", path, err)
+		return fmt.Errorf("create %s: %w", secPath, err)
 	}
-	f := os.NewFile(uintptr(fd), path)
-	_, err = f.Write(data)
+	pub, err := private.CreateMode(pubPath, 0o644)
+	if err != nil {
+		sec.Close()
+		os.Remove(secPath)
+		return fmt.Errorf("create %s: %w", pubPath, err)
+	}
+	err = writeClose(sec, secText)
+	if perr := writeClose(pub, pubText); err == nil {
+		err = perr
+	}
+	if err != nil {
+		os.Remove(secPath)
+		os.Remove(pubPath)
+		return fmt.Errorf("write key pair: %w", err)
+	}
+	return nil
+}
+
+func writeClose(f *os.File, data []byte) error {
+	_, err := f.Write(data)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return err
 }
 
 // usageCode is the exit code of a command line flag refused: -h asked
@@ -188,13 +192,7 @@ func Sign(secPath, file, out, name, version string, at time.Time, stdin io.Reade
 	}
 	id := registry.KeyID(sec.ID())
 	sig := r.SignWithComments(sec, comment, "signature from plugvisor secret key "+id)
-	tmp := out + ".tmp"
-	_ = os.Remove(tmp)
-	if err := create(tmp, append(sig, '\n'), 0o644); err != nil {
-		return "", err
-	}
-	if err := os.Rename(tmp, out); err != nil {
-		os.Remove(tmp)
+	if err := private.Replace(out, append(sig, '\n'), 0o644); err != nil {
 		return "", fmt.Errorf("write %s: %w", out, err)
 	}
 	return id, nil

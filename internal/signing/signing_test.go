@@ -119,3 +119,36 @@ func TestSignVerifiesWithMinisignTool(t *testing.T) {
 		t.Errorf("a name with a space signed: %d", code)
 	}
 }
+
+// keygen makes a whole key pair or nothing: a public key file in the way
+// leaves no secret key behind, and the secret key is 0600.
+func TestKeygenWholeOrNothing(t *testing.T) {
+	dir := t.TempDir()
+	pub, sec := filepath.Join(dir, "k.pub"), filepath.Join(dir, "k.key")
+	if err := os.WriteFile(pub, []byte("in the way\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errs bytes.Buffer
+	if code := KeygenCommand([]string{"-W", "-p", pub, "-s", sec}, strings.NewReader(""), &out, &errs); code != exitFailure || !strings.Contains(errs.String(), pub) {
+		t.Fatalf("exit %d: %s", code, errs.String())
+	}
+	if _, err := os.Lstat(sec); !os.IsNotExist(err) {
+		t.Errorf("a secret key without its public key was left: %v", err)
+	}
+	if data, _ := os.ReadFile(pub); string(data) != "in the way\n" {
+		t.Errorf("the file in the way was changed: %q", data)
+	}
+	if err := os.Remove(pub); err != nil {
+		t.Fatal(err)
+	}
+	if code := KeygenCommand([]string{"-W", "-p", pub, "-s", sec}, strings.NewReader(""), &out, &errs); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs.String())
+	}
+	fi, err := os.Lstat(sec)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("secret key: %v %v", fi, err)
+	}
+	if fi, err := os.Lstat(pub); err != nil || fi.Mode().Perm()&0o022 != 0 {
+		t.Fatalf("public key: %v %v", fi, err)
+	}
+}
