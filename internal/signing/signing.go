@@ -78,7 +78,7 @@ func keygen(pubPath, secPath string, plain bool, stdin io.Reader, prompt, stdout
 		secText, err = sec.MarshalText()
 	} else {
 		var pw string
-		if pw, err = password(stdin, prompt, "password for the new secret key: "); err == nil {
+		if pw, err = newPassword(stdin, prompt); err == nil {
 			secText, err = minisign.EncryptKey(pw, sec)
 		}
 	}
@@ -225,10 +225,39 @@ func readSecretKey(path string, stdin io.Reader, prompt io.Writer) (minisign.Pri
 	return sec, nil
 }
 
+// newPassword reads the password for a new secret key: typed twice at a
+// terminal, since a typo there would lock the key away for good; given
+// once on a pipe, whose sender has it written down.
+func newPassword(stdin io.Reader, prompt io.Writer) (string, error) {
+	pw, err := password(stdin, prompt, "password for the new secret key: ")
+	switch {
+	case err != nil:
+		return "", err
+	case pw == "":
+		return "", errors.New("an empty password (use -W for an unencrypted key)")
+	case !isTerminal(stdin):
+		return pw, nil
+	}
+	again, err := password(stdin, prompt, "the same password again: ")
+	if err != nil {
+		return "", err
+	}
+	if again != pw {
+		return "", errors.New("the two passwords differ; nothing was written")
+	}
+	return pw, nil
+}
+
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
 // password reads a password from the terminal without echo, or the first
 // line of stdin when it is not a terminal (a pipeline's secret).
 func password(stdin io.Reader, prompt io.Writer, ask string) (string, error) {
-	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+	if isTerminal(stdin) {
+		f := stdin.(*os.File)
 		fmt.Fprint(prompt, ask)
 		pw, err := term.ReadPassword(int(f.Fd()))
 		fmt.Fprintln(prompt)

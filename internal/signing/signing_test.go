@@ -2,12 +2,15 @@ package signing
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/creack/pty"
 
 	"github.com/plugvisor/plugvisor/registry"
 )
@@ -150,5 +153,44 @@ func TestKeygenWholeOrNothing(t *testing.T) {
 	}
 	if fi, err := os.Lstat(pub); err != nil || fi.Mode().Perm()&0o022 != 0 {
 		t.Fatalf("public key: %v %v", fi, err)
+	}
+}
+
+// At a terminal keygen asks for the new password twice and writes nothing
+// when the two differ or it is empty.
+func TestKeygenPasswordAtTerminal(t *testing.T) {
+	dir := t.TempDir()
+	pub, sec := filepath.Join(dir, "k.pub"), filepath.Join(dir, "k.key")
+	keygenAt := func(typed string) (int, string) {
+		t.Helper()
+		ptm, tty, err := pty.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ptm.Close()
+		defer tty.Close()
+		go io.Copy(io.Discard, ptm) // the terminal's echo, if any
+		if _, err := io.WriteString(ptm, typed); err != nil {
+			t.Fatal(err)
+		}
+		var out, errs bytes.Buffer
+		code := KeygenCommand([]string{"-p", pub, "-s", sec}, tty, &out, &errs)
+		return code, errs.String()
+	}
+	// Not the matching case: it encrypts the key with scrypt at minisign's
+	// cost, a minute under the race detector.
+	for _, c := range []struct{ typed, says string }{
+		{"right\nwrong\n", "password for the new secret key: the same password again: plugvisor keygen: the two passwords differ; nothing was written"},
+		{"\n", "plugvisor keygen: an empty password (use -W for an unencrypted key)"},
+	} {
+		code, errs := keygenAt(c.typed)
+		if code != exitFailure || !strings.Contains(strings.ReplaceAll(errs, "\n", ""), c.says) {
+			t.Errorf("typed %q: exit %d: %q\nwant it to say %q", c.typed, code, errs, c.says)
+		}
+		for _, f := range []string{pub, sec} {
+			if _, err := os.Lstat(f); !os.IsNotExist(err) {
+				t.Errorf("typed %q: %s written: %v", c.typed, f, err)
+			}
+		}
 	}
 }
