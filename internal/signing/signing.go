@@ -35,7 +35,7 @@ const maxKeyFile = 16 << 10
 const keygenUsage = `usage: plugvisor keygen -p PUBLIC_KEY_FILE -s SECRET_KEY_FILE [-W]
 
 Makes a minisign key pair (as minisign -G -p PUB -s SEC). The secret key is
-encrypted with a password read from the terminal, or from the first line of
+encrypted with a password read from the terminal (typed twice), or from the first line of
 standard input when it is not one; -W leaves it unencrypted. Neither file
 may exist already.
 `
