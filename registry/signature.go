@@ -223,9 +223,9 @@ func (v *Verifier) ed25519(key *TrustKey, sig *minisign.Signature, digest func()
 	if sig.Algorithm != minisign.HashEdDSA {
 		return errors.New("a legacy (not prehashed) minisign signature; sign again with minisign 0.11 or later without -l, or with plugvisor sign")
 	}
-	raw, err := base64.StdEncoding.DecodeString(key.Key.String())
-	if err != nil || len(raw) != 10+ed25519.PublicKeySize {
-		return fmt.Errorf("public key of trust.keys.%s: malformed", key.Name)
+	pub, err := key.ed25519()
+	if err != nil {
+		return err
 	}
 	sum, err := digest()
 	if err != nil {
@@ -234,7 +234,6 @@ func (v *Verifier) ed25519(key *TrustKey, sig *minisign.Signature, digest func()
 	v.mu.Lock()
 	v.sigChecks++
 	v.mu.Unlock()
-	pub := ed25519.PublicKey(raw[10:])
 	if !ed25519.Verify(pub, sum, sig.Signature[:]) {
 		return fmt.Errorf("does not verify with key %s: the executable is not what it signed", key.ID())
 	}
@@ -242,6 +241,16 @@ func (v *Verifier) ed25519(key *TrustKey, sig *minisign.Signature, digest func()
 		return fmt.Errorf("its trusted comment does not verify with key %s: it was altered", key.ID())
 	}
 	return nil
+}
+
+// ed25519 is the key's Ed25519 public key: a minisign public key is its
+// algorithm (2 bytes), its id (8) and the key (32).
+func (k *TrustKey) ed25519() (ed25519.PublicKey, error) {
+	raw, err := base64.StdEncoding.DecodeString(k.Key.String())
+	if err != nil || len(raw) != 10+ed25519.PublicKeySize {
+		return nil, fmt.Errorf("public key of trust.keys.%s: malformed", k.Name)
+	}
+	return ed25519.PublicKey(raw[10:]), nil
 }
 
 // VerifyPlugin verifies plugin p's executable as Verify does, under trust

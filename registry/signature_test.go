@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -477,5 +478,33 @@ func TestSignatureRewrittenInPlace(t *testing.T) {
 	}
 	if hashed, checked := v.Counts(); hashed != 1 || checked != 40 {
 		t.Errorf("%d hashed, %d signatures checked; want 1 and 40", hashed, checked)
+	}
+}
+
+// One Ed25519 key may not be trusted twice under two minisign ids: the
+// id is not signed, so a revoked id could be edited into the other.
+func TestTrustSameKeyTwoIDs(t *testing.T) {
+	dir := t.TempDir()
+	writeScript(t, dir, "p", "exit 0")
+	key := newTestKey(t)
+	raw, err := base64.StdEncoding.DecodeString(key.pub.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw[2] ^= 1 // the id's low byte
+	twin := base64.StdEncoding.EncodeToString(raw)
+	_, err = Parse(filepath.Join(dir, "c.toml"), []byte(`[trust]
+[trust.keys.a]
+public_key = "`+key.pub.String()+`"
+plugins = ["p"]
+[trust.keys.b]
+public_key = "`+twin+`"
+plugins = ["p"]
+[plugins.p]
+exec = "p"
+require_signature = true
+`))
+	if err == nil || !strings.Contains(err.Error(), "c.toml:5: trust.keys.b: same Ed25519 key as trust.keys.a, under another id") {
+		t.Fatalf("err = %v", err)
 	}
 }

@@ -316,12 +316,19 @@ func finishSignature(p *Plugin, t *Trust) {
 func (v *validator) trust(cfg *Config) {
 	t := cfg.Trust
 	if t != nil {
-		seen := map[uint64]string{}
+		// A minisign key id is not part of what is signed: one Ed25519
+		// key under two ids would let a signature whose id was edited
+		// pass as the other, past a revocation of the first.
+		seen, seenKey := map[uint64]string{}, map[string]string{}
 		for _, key := range t.Keys {
+			at := keyPath{"trust", "keys", key.Name}
+			pub, _ := key.ed25519() // decoded at load; a malformed one never gets here
 			if other, ok := seen[key.Key.ID()]; ok {
-				v.fail(keyPath{"trust", "keys", key.Name}, "same minisign key (id %s) as trust.keys.%s", key.ID(), other)
+				v.fail(at, "same minisign key (id %s) as trust.keys.%s", key.ID(), other)
+			} else if other, ok := seenKey[string(pub)]; ok {
+				v.fail(at, "same Ed25519 key as trust.keys.%s, under another id (%s): trust a key once", other, key.ID())
 			}
-			seen[key.Key.ID()] = key.Name
+			seen[key.Key.ID()], seenKey[string(pub)] = key.Name, key.Name
 		}
 	}
 	for _, p := range cfg.Plugins {
