@@ -508,3 +508,52 @@ require_signature = true
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// The trusted comment is covered by minisign's global signature: a
+// comment edited to claim another version (or plugin) is refused as
+// altered, not read; so is a signature whose Ed25519 half is edited.
+func TestSignatureCommentAltered(t *testing.T) {
+	dir := t.TempDir()
+	key := newTestKey(t)
+	cfg := signedConfig(t, dir, "", "", "", key)
+	p := cfg.Plugin("p")
+	signed := Comment("p", "1.0.0", time.Unix(1_780_000_000, 0))
+	key.sign(t, p.Exec, p.Signature, signed)
+	data, err := os.ReadFile(p.Signature)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(data), "\n")
+	sigLine := lines[1]
+	raw, err := base64.StdEncoding.DecodeString(sigLine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw[len(raw)-1] ^= 1
+	for _, c := range []struct {
+		name, from, to, says string
+	}{
+		{"comment", "version=1.0.0", "version=9.0.0", "its trusted comment does not verify with key " + KeyID(key.pub.ID()) + ": it was altered"},
+		{"plugin", "name=p", "name=q", "its trusted comment does not verify"},
+		{"signature", sigLine, base64.StdEncoding.EncodeToString(raw), "does not verify with key"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			edited := strings.Replace(string(data), c.from, c.to, 1)
+			if edited == string(data) {
+				t.Fatalf("%q not in the signature file", c.from)
+			}
+			if err := os.WriteFile(p.Signature, []byte(edited), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			v := NewVerifier()
+			defer v.Close()
+			exe, err := v.VerifyPlugin(p, cfg.Trust)
+			if err == nil {
+				exe.File.Close()
+			}
+			if !errors.Is(err, ErrBadSignature) || !strings.Contains(err.Error(), p.Signature+": "+c.says) {
+				t.Fatalf("err = %v\nwant it to say %q", err, c.says)
+			}
+		})
+	}
+}
