@@ -1,5 +1,6 @@
 // Package private makes and checks the directories and files plugvisor
-// keeps for one user: a socket's directory, saved logs, exports. One copy
+// keeps for one user: a socket's directory, saved logs, exports, the
+// signed-version record, and replaces such files atomically. One copy
 // of the rules, so the socket and the console's files cannot drift apart.
 package private
 
