@@ -16,17 +16,13 @@ import (
 func Check(cfg *Config, w io.Writer) error {
 	v := NewVerifier()
 	defer v.Close()
-	versions, verr := OpenVersions(cfg.Agent.WorkDir)
+	versions, _ := OpenVersions(cfg.Agent.WorkDir) // broken: Admit says so
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	var errs []error
 	for _, p := range cfg.Plugins {
 		exe, err := v.VerifyPlugin(p, cfg.Trust)
-		if err == nil && exe.Signature != nil {
-			if verr != nil {
-				err = verr
-			} else {
-				err = versions.Admit(p, exe.Signature)
-			}
+		if err == nil {
+			err = versions.Admit(p, exe.Signature)
 		}
 		if err != nil {
 			if exe != nil {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -19,6 +18,10 @@ import (
 // has run of that plugin.
 var ErrDowngrade = errors.New("downgrade refused")
 
+// ErrVersionRecord is a version record that cannot be read: a signed
+// version cannot be told a downgrade or not, so it is refused.
+var ErrVersionRecord = errors.New("version record unreadable")
+
 // VersionsFile is where Versions keeps its record, under the work dir.
 const VersionsFile = "signed-versions.json"
 
@@ -30,39 +33,78 @@ const maxVersionsFile = 1 << 20
 // run, so that an old build, validly signed once, cannot be brought back
 // (a rollback attack) unless the plugin says allow_downgrade. The record
 // is a small JSON file in the work dir, 0600, replaced atomically (a new
-// file renamed over it) and never opened through a symlink.
+// file renamed over it, then the directory synced) and never opened
+// through a symlink.
+//
+// A record that cannot be read (not JSON, a symlink, too large) refuses
+// the signed plugins that do not allow downgrades, naming the file, and
+// only them: the others run, and every start reads the file again, so
+// repairing or removing it (which forgets what ran) takes effect at the
+// next start. A broken record is never overwritten.
 type Versions struct {
-	mu   sync.Mutex
-	file string
-	seen map[string]string
+	mu     sync.Mutex
+	file   string
+	seen   map[string]string
+	broken error // why the record could not be read; nil once it has been
 }
 
 // OpenVersions reads the record in workDir; a missing file is an empty
-// record.
+// record. The error says the record is broken, as Err does; the Versions
+// is usable either way.
 func OpenVersions(workDir string) (*Versions, error) {
-	v := &Versions{file: filepath.Join(workDir, VersionsFile), seen: map[string]string{}}
-	f, err := openNoFollow(v.file)
+	v := &Versions{file: filepath.Join(workDir, VersionsFile), broken: errors.New("not read yet")}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v, v.load()
+}
+
+// Err is why the record cannot be read, nil when it can. It is read again
+// first.
+func (v *Versions) Err() error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.load()
+}
+
+// load reads the record if it has not been read yet. v.mu must be held.
+func (v *Versions) load() error {
+	if v.broken == nil {
+		return nil
+	}
+	seen, err := readVersions(v.file)
+	if err != nil {
+		v.broken = fmt.Errorf("%w: %v", ErrVersionRecord, err)
+		return v.broken
+	}
+	v.seen, v.broken = seen, nil
+	return nil
+}
+
+func readVersions(file string) (map[string]string, error) {
+	seen := map[string]string{}
+	f, err := openNoFollow(file)
 	if errors.Is(err, fs.ErrNotExist) {
-		return v, nil
+		return seen, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("signed versions: %w", err)
+		return nil, err
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, maxVersionsFile+1))
 	switch {
 	case err != nil:
-		return nil, fmt.Errorf("signed versions: %s: %w", v.file, err)
+		return nil, fmt.Errorf("%s: %w", file, err)
 	case len(data) > maxVersionsFile:
-		return nil, fmt.Errorf("signed versions: %s is larger than %d bytes", v.file, maxVersionsFile)
+		return nil, fmt.Errorf("%s is larger than %d bytes", file, maxVersionsFile)
 	}
-	if err := json.Unmarshal(data, &v.seen); err != nil {
-		return nil, fmt.Errorf("signed versions: %s: %w", v.file, err)
+	if err := json.Unmarshal(data, &seen); err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
 	}
-	return v, nil
+	return seen, nil
 }
 
-// Highest is the highest signed version of plugin run here, "" for none.
+// Highest is the highest signed version of plugin run here, "" for none
+// (or an unreadable record).
 func (v *Versions) Highest(plugin string) string {
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -70,12 +112,19 @@ func (v *Versions) Highest(plugin string) string {
 }
 
 // Admit refuses a signed version of p older than the highest one run,
-// unless p allows downgrades.
+// unless p allows downgrades, and any signed version while the record
+// cannot be read.
 func (v *Versions) Admit(p *Plugin, sig *Signature) error {
 	if sig == nil || p.AllowDowngrade {
 		return nil
 	}
-	high := v.Highest(p.Name)
+	v.mu.Lock()
+	err := v.load()
+	high := v.seen[p.Name]
+	v.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("%s: %w (repair it, or remove it to forget every version recorded, or set allow_downgrade = true for plugin %s)", p.Exec, err, p.Name)
+	}
 	if high != "" && CompareVersions(sig.Version, high) < 0 {
 		return fmt.Errorf("%s: %w: signed version %s is older than version %s, the highest this host has run (set allow_downgrade = true for plugin %s to run it)",
 			p.Exec, ErrDowngrade, sig.Version, high, p.Name)
@@ -87,6 +136,9 @@ func (v *Versions) Admit(p *Plugin, sig *Signature) error {
 func (v *Versions) Record(plugin, version string) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	if err := v.load(); err != nil {
+		return fmt.Errorf("signed versions: %w", err)
+	}
 	if high := v.seen[plugin]; high != "" && CompareVersions(version, high) <= 0 {
 		return nil
 	}
@@ -97,31 +149,15 @@ func (v *Versions) Record(plugin, version string) error {
 	return nil
 }
 
-// save writes the record to a new file and renames it over the old, so a
-// crash leaves one or the other, whole. v.mu must be held.
+// save writes the record to a new file, renames it over the old and
+// syncs the directory, so a crash leaves one or the other, whole, and a
+// record that was saved stays saved. v.mu must be held.
 func (v *Versions) save() error {
 	data, err := json.MarshalIndent(v.seen, "", "  ")
 	if err != nil {
 		return err
 	}
-	tmp := v.file + ".tmp"
-	_ = os.Remove(tmp) // left by a crash; O_EXCL below refuses anything there
-	f, err := private.Create(tmp)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(append(data, '\n'))
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, v.file)
-	}
-	if err != nil {
-		os.Remove(tmp)
+	if err := private.Replace(v.file, append(data, '\n'), 0o600); err != nil {
 		return fmt.Errorf("write %s: %w", v.file, err)
 	}
 	return nil

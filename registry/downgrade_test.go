@@ -2,6 +2,7 @@ package registry
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -76,5 +77,76 @@ func TestVersionsRefuseDowngrade(t *testing.T) {
 	}
 	if _, err := OpenVersions(dir); err == nil || !strings.Contains(err.Error(), "a symlink") {
 		t.Errorf("symlinked record: %v", err)
+	}
+}
+
+// A symlink planted where the record or its temporary file goes is
+// replaced or removed, never written through.
+func TestVersionsRecordIgnoresPlantedSymlinks(t *testing.T) {
+	dir := t.TempDir()
+	v, err := OpenVersions(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	victim := filepath.Join(dir, "victim")
+	writeFile(t, victim, "keep me\n")
+	record := filepath.Join(dir, VersionsFile)
+	for _, at := range []string{record, record + ".tmp"} {
+		if err := os.Symlink(victim, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := v.Record("p", "1.0.0"); err != nil {
+		t.Fatal(err)
+	}
+	if data, err := os.ReadFile(victim); err != nil || string(data) != "keep me\n" {
+		t.Fatalf("written through a symlink: %q %v", data, err)
+	}
+	fi, err := os.Lstat(record)
+	if err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("record: %v %v", fi, err)
+	}
+	if _, err := os.Lstat(record + ".tmp"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("temporary file left: %v", err)
+	}
+	again, err := OpenVersions(dir)
+	if err != nil || again.Highest("p") != "1.0.0" {
+		t.Errorf("read back: %q %v", again.Highest("p"), err)
+	}
+}
+
+// A record that cannot be read refuses signed versions, unless the plugin
+// allows downgrades, and is never overwritten; removing it forgets what
+// ran, at the next Admit.
+func TestVersionsBrokenRecord(t *testing.T) {
+	dir := t.TempDir()
+	record := filepath.Join(dir, VersionsFile)
+	writeFile(t, record, `{"p": "2.0.0"`)
+	v, err := OpenVersions(dir)
+	if !errors.Is(err, ErrVersionRecord) {
+		t.Fatalf("OpenVersions: %v", err)
+	}
+	p := &Plugin{Name: "p", Exec: "/x/p"}
+	err = v.Admit(p, &Signature{Version: "3.0.0"})
+	if !errors.Is(err, ErrVersionRecord) || !IsPermanent(err) || !strings.Contains(err.Error(), "/x/p: version record unreadable: "+record+": ") {
+		t.Fatalf("Admit: %v", err)
+	}
+	if err := v.Admit(p, nil); err != nil {
+		t.Errorf("an unsigned start: %v", err)
+	}
+	if err := v.Admit(&Plugin{Name: "p", AllowDowngrade: true}, &Signature{Version: "1.0.0"}); err != nil {
+		t.Errorf("allow_downgrade: %v", err)
+	}
+	if err := v.Record("p", "3.0.0"); !errors.Is(err, ErrVersionRecord) {
+		t.Errorf("Record: %v", err)
+	}
+	if data, _ := os.ReadFile(record); string(data) != `{"p": "2.0.0"` {
+		t.Errorf("the broken record was rewritten: %q", data)
+	}
+	if err := os.Remove(record); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Admit(p, &Signature{Version: "1.0.0"}); err != nil || v.Err() != nil {
+		t.Errorf("after removal: %v, %v", err, v.Err())
 	}
 }

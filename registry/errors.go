@@ -124,7 +124,7 @@ func IsPermanent(err error) bool {
 
 func isSignatureRefusal(err error) bool {
 	for _, e := range []error{ErrUnsigned, ErrBadSignature, ErrUntrustedKey, ErrRevokedKey, ErrRevokedDigest,
-		ErrWrongPlugin, ErrWrongVersion, ErrKeyNotValid, ErrDowngrade} {
+		ErrWrongPlugin, ErrWrongVersion, ErrKeyNotValid, ErrDowngrade, ErrVersionRecord} {
 		if errors.Is(err, e) {
 			return true
 		}

@@ -2,15 +2,14 @@ package registry
 
 import (
 	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"aead.dev/minisign"
@@ -64,21 +63,26 @@ func ParseComment(c string) (name, version string, at time.Time, err error) {
 	case !ok1 || !validName(name):
 		return "", "", at, fmt.Errorf("trusted comment %q: name= must be a plugin name", c)
 	case !ok2 || !validVersion(version):
-		return "", "", at, fmt.Errorf("trusted comment %q: version= must be 1 to 64 printable characters", c)
-	case !ok3 || err != nil || n < 0:
-		return "", "", at, fmt.Errorf("trusted comment %q: time= must be Unix seconds", c)
+		return "", "", at, fmt.Errorf("trusted comment %q: version= must be 1 to 64 printable ASCII characters, no spaces", c)
+	case !ok3 || err != nil || n < 0 || strconv.FormatInt(n, 10) != secs:
+		// Canonical digits only ("+5" and "05" parse too): one comment,
+		// one spelling.
+		return "", "", at, fmt.Errorf("trusted comment %q: time= must be Unix seconds, in decimal digits without sign or leading zeros", c)
 	}
 	return name, version, time.Unix(n, 0), nil
 }
 
-// validVersion says whether a version can go in a trusted comment: no
-// spaces or control characters, at most 64 bytes.
+// validVersion says whether a version can go in a trusted comment:
+// printable ASCII without spaces, at most 64 bytes. Bytes above 0x7f are
+// refused too: they would let a version carry C1 controls or invalid
+// UTF-8 to the terminals that show it, and let two spellings of one
+// character be two versions.
 func validVersion(v string) bool {
 	if v == "" || len(v) > 64 {
 		return false
 	}
 	for i := range len(v) {
-		if v[i] <= ' ' || v[i] == 0x7f {
+		if v[i] <= ' ' || v[i] >= 0x7f {
 			return false
 		}
 	}
@@ -97,15 +101,17 @@ type Signature struct {
 	Time    time.Time // from the comment: when it was signed
 }
 
-// sigEntry remembers a signature file whose Ed25519 checks passed for a
-// content and a public key, so a restart does not check it again while
-// the file is unchanged.
+// sigEntry remembers a signature whose Ed25519 checks passed for a
+// content and a public key, so a restart does not check it again. It is
+// known by the signature file's bytes, not its inode's metadata, which
+// the file's owner can set back (touch -d) and which may not change
+// between two writes in one clock tick; the file is a few hundred bytes,
+// read at every start.
 type sigEntry struct {
-	exec string // the executable it is for, for Retain
-	id   identity
-	sum  string // sha256 of the content it verified
-	pub  string // the public key it verified with
-	sig  minisign.Signature
+	exec string   // the executable it is for, for Retain
+	sig  [32]byte // sha256 of the signature file's bytes
+	sum  string   // sha256 of the content it verified
+	pub  string   // the public key it verified with
 }
 
 // checkSignature authorises the content exe holds for plugin p under t:
@@ -113,63 +119,60 @@ type sigEntry struct {
 // prehashed signatures sign.
 func (v *Verifier) checkSignature(p *Plugin, t *Trust, exe *Executable, digest func() ([]byte, error), now time.Time) (*Signature, error) {
 	sigFile := p.Signature
-	f, err := openNoFollow(sigFile)
+	data, err := readSignatureFile(p)
+	if err != nil {
+		return nil, err
+	}
+	var sig minisign.Signature
+	if err := sig.UnmarshalText(data); err != nil {
+		return nil, fmt.Errorf("%s: %w: %s: %v", p.Exec, ErrBadSignature, sigFile, err)
+	}
+	key, err := signer(p, t, &sig)
+	if err != nil {
+		return nil, err
+	}
+	want := sigEntry{exec: p.Exec, sig: sha256.Sum256(data), sum: exe.SHA256, pub: key.Key.String()}
+	v.mu.Lock()
+	cached := v.sigs[sigFile] == want
+	v.mu.Unlock()
+	if !cached {
+		if err := v.ed25519(key, &sig, digest); err != nil {
+			return nil, fmt.Errorf("%s: %w: %s: %v", p.Exec, ErrBadSignature, sigFile, err)
+		}
+		v.mu.Lock()
+		v.sigs[sigFile] = want
+		v.mu.Unlock()
+	}
+	return authorise(p, key, &sig, sigFile, now)
+}
+
+// readSignatureFile reads p's signature file, without following a symlink
+// (a plugin may be able to write beside its executable) and at most
+// maxSignatureFile bytes.
+func readSignatureFile(p *Plugin) ([]byte, error) {
+	f, err := openNoFollow(p.Signature)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%s: %w: no signature at %s (plugin %s requires one)", p.Exec, ErrUnsigned, sigFile, p.Name)
+			return nil, fmt.Errorf("%s: %w: no signature at %s (plugin %s requires one)", p.Exec, ErrUnsigned, p.Signature, p.Name)
 		}
 		return nil, fmt.Errorf("%s: %w: %v", p.Exec, ErrUnsigned, err)
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("signature %w", err)
+		return nil, fmt.Errorf("%s: signature: %w", p.Exec, err)
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: %w: %s is %s", p.Exec, ErrBadSignature, sigFile, kind(fi.Mode()))
+		return nil, fmt.Errorf("%s: %w: %s is %s", p.Exec, ErrBadSignature, p.Signature, kind(fi.Mode()))
 	}
-	st := fi.Sys().(*syscall.Stat_t)
-	id := identity{dev: st.Dev, ino: st.Ino, size: st.Size, mtime: st.Mtim.Nano(), ctime: st.Ctim.Nano()}
-
-	v.mu.Lock()
-	e, cached := v.sigs[sigFile]
-	v.mu.Unlock()
-	cached = cached && e.id == id && e.sum == exe.SHA256
-	sig := e.sig
-	if !cached {
-		if sig, err = readSignature(f, p); err != nil {
-			return nil, err
-		}
-	}
-	key, err := signer(p, t, &sig)
-	if err != nil {
-		return nil, err
-	}
-	if !cached || e.pub != key.Key.String() {
-		if err := v.ed25519(key, &sig, digest); err != nil {
-			return nil, fmt.Errorf("%s: %w: %s: %v", p.Exec, ErrBadSignature, sigFile, err)
-		}
-		v.mu.Lock()
-		v.sigs[sigFile] = sigEntry{exec: p.Exec, id: id, sum: exe.SHA256, pub: key.Key.String(), sig: sig}
-		v.mu.Unlock()
-	}
-	return authorise(p, key, &sig, sigFile, now)
-}
-
-// readSignature reads and parses the signature file f of p.
-func readSignature(f *os.File, p *Plugin) (minisign.Signature, error) {
-	var sig minisign.Signature
 	data, err := io.ReadAll(io.LimitReader(f, maxSignatureFile+1))
 	switch {
 	case err != nil:
-		return sig, fmt.Errorf("%s: read signature: %w", p.Signature, err)
+		return nil, fmt.Errorf("%s: read signature %s: %w", p.Exec, p.Signature, err)
 	case len(data) > maxSignatureFile:
-		return sig, fmt.Errorf("%s: %w: %s is larger than %d bytes", p.Exec, ErrBadSignature, p.Signature, maxSignatureFile)
+		return nil, fmt.Errorf("%s: %w: %s is larger than %d bytes", p.Exec, ErrBadSignature, p.Signature, maxSignatureFile)
 	}
-	if err := sig.UnmarshalText(data); err != nil {
-		return sig, fmt.Errorf("%s: %w: %s: %v", p.Exec, ErrBadSignature, p.Signature, err)
-	}
-	return sig, nil
+	return data, nil
 }
 
 // signer is the trusted key that sig names: not revoked (revoked first,
@@ -220,9 +223,9 @@ func (v *Verifier) ed25519(key *TrustKey, sig *minisign.Signature, digest func()
 	if sig.Algorithm != minisign.HashEdDSA {
 		return errors.New("a legacy (not prehashed) minisign signature; sign again with minisign 0.11 or later without -l, or with plugvisor sign")
 	}
-	raw, err := base64.StdEncoding.DecodeString(key.Key.String())
-	if err != nil || len(raw) != 10+ed25519.PublicKeySize {
-		return fmt.Errorf("public key of trust.keys.%s: malformed", key.Name)
+	pub, err := key.ed25519()
+	if err != nil {
+		return err
 	}
 	sum, err := digest()
 	if err != nil {
@@ -231,7 +234,6 @@ func (v *Verifier) ed25519(key *TrustKey, sig *minisign.Signature, digest func()
 	v.mu.Lock()
 	v.sigChecks++
 	v.mu.Unlock()
-	pub := ed25519.PublicKey(raw[10:])
 	if !ed25519.Verify(pub, sum, sig.Signature[:]) {
 		return fmt.Errorf("does not verify with key %s: the executable is not what it signed", key.ID())
 	}
@@ -239,6 +241,16 @@ func (v *Verifier) ed25519(key *TrustKey, sig *minisign.Signature, digest func()
 		return fmt.Errorf("its trusted comment does not verify with key %s: it was altered", key.ID())
 	}
 	return nil
+}
+
+// ed25519 is the key's Ed25519 public key: a minisign public key is its
+// algorithm (2 bytes), its id (8) and the key (32).
+func (k *TrustKey) ed25519() (ed25519.PublicKey, error) {
+	raw, err := base64.StdEncoding.DecodeString(k.Key.String())
+	if err != nil || len(raw) != 10+ed25519.PublicKeySize {
+		return nil, fmt.Errorf("public key of trust.keys.%s: malformed", k.Name)
+	}
+	return ed25519.PublicKey(raw[10:]), nil
 }
 
 // VerifyPlugin verifies plugin p's executable as Verify does, under trust
@@ -254,8 +266,9 @@ func (v *Verifier) ed25519(key *TrustKey, sig *minisign.Signature, digest func()
 //
 // The copy is kept per content as Verify keeps it, and a signature file
 // that is unchanged since its Ed25519 checks passed for that content is not
-// checked again (see Counts): a restart reads two inodes' metadata, and
-// the trusted comment and the key's limits are checked anew.
+// checked again (see Counts): a restart reads the executable's metadata
+// and the signature file's few hundred bytes, and the trusted comment,
+// the key's limits and the revocations are checked anew.
 func (v *Verifier) VerifyPlugin(p *Plugin, t *Trust) (*Executable, error) {
 	if p.SHA256 == "" && !p.RequireSignature {
 		return nil, fmt.Errorf("verify %s: %w: no sha256, and plugin %s does not require a signature", p.Exec, ErrBadChecksum, p.Name)

@@ -1,9 +1,11 @@
 package registry
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -240,7 +242,7 @@ exec = "p"
 			t.Fatal(err)
 		}
 		err := load()
-		if err == nil || !strings.Contains(err.Error(), "c.toml:") || !strings.Contains(err.Error(), f.key+": "+f.path+": refused: mode -rw-rw-r-- lets group or others write it") {
+		if err == nil || !strings.Contains(err.Error(), "c.toml:") || !strings.Contains(err.Error(), f.key+": "+f.path+": refused: mode -rw-rw-r-- lets group write it") {
 			t.Errorf("group-writable %s: %v", f.path, err)
 		}
 		if err := os.Chmod(f.path, 0o644); err != nil {
@@ -256,7 +258,7 @@ exec = "p"
 			t.Fatal(err)
 		}
 		err := load()
-		if err == nil || !strings.Contains(err.Error(), pub+": refused: owned by uid 65534 (mode -rw-r--r--); a trust file must be owned by plugvisor's user (uid 0) or root") {
+		if err == nil || !strings.Contains(err.Error(), pub+": refused: owned by uid 65534 (mode -rw-r--r--); a trust file must be owned by root") {
 			t.Errorf("foreign key file: %v", err)
 		}
 		if err := os.Chown(pub, 0, 0); err != nil {
@@ -268,7 +270,7 @@ exec = "p"
 			t.Fatal(err)
 		}
 		foreign = self
-		err = trustFileMode(pub, fi, self+1)
+		err = trustRule{euid: self + 1}.trustFile(pub, fi)
 		if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("refused: owned by uid %d (mode -rw-r--r--)", foreign)) {
 			t.Errorf("foreign key file: %v", err)
 		}
@@ -282,6 +284,58 @@ exec = "p"
 	}
 	if err := load(); err == nil || !strings.Contains(err.Error(), pub+": refused: a symlink") {
 		t.Errorf("symlinked key file: %v", err)
+	}
+}
+
+// A trust file in a directory that others may write is refused, naming
+// the directory: they could rename another file over it. A sticky
+// directory (like /tmp) is enough when the file is trusted.
+func TestTrustFileDirectory(t *testing.T) {
+	dir := t.TempDir()
+	key := newTestKey(t)
+	pubText, _ := key.pub.MarshalText()
+	keys := filepath.Join(dir, "keys")
+	if err := os.Mkdir(keys, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	pub := filepath.Join(keys, "release.pub")
+	writeFile(t, pub, string(pubText))
+	writeScript(t, dir, "p", "exit 0")
+	load := func() error {
+		_, err := Parse(filepath.Join(dir, "c.toml"), []byte(`
+[trust]
+require_signature = true
+[trust.keys.release]
+public_key_file = "keys/release.pub"
+plugins = ["p"]
+[plugins.p]
+exec = "p"
+`))
+		return err
+	}
+	if err := load(); err != nil {
+		t.Fatalf("a 0700 directory: %v", err)
+	}
+	for _, c := range []struct {
+		mode fs.FileMode
+		says string
+	}{
+		{0o770, "directory " + keys + " is writable by group"},
+		{0o777, "directory " + keys + " is writable by group and others"},
+	} {
+		if err := os.Chmod(keys, c.mode); err != nil {
+			t.Fatal(err)
+		}
+		err := load()
+		if err == nil || !strings.Contains(err.Error(), "trust.keys.release.public_key_file: "+pub+": refused: "+c.says) {
+			t.Errorf("key file in a %o directory: %v", c.mode, err)
+		}
+	}
+	if err := os.Chmod(keys, 0o777|fs.ModeSticky); err != nil {
+		t.Fatal(err)
+	}
+	if err := load(); err != nil {
+		t.Errorf("a sticky directory, the file the supervisor's: %v", err)
 	}
 }
 
@@ -341,5 +395,165 @@ func checkExampleTrust(t *testing.T, tr *Trust, dir, revoked string, data []byte
 		strings.Join(tr.Revoked.Keys, ",") != "226D5D4DF6AD9EA2,AB" ||
 		strings.Join(tr.Revoked.SHA256, ",") != "fcde2b2edba56bf408601fb721fe9b5c338d10ee429ea04fae5511b68fbf8fb9,"+strings.Repeat("ab", 32) {
 		t.Errorf("trust = %+v", tr)
+	}
+}
+
+// The trusted comment has one spelling: anything Comment would not write
+// is refused, so no two comments mean one thing and nothing unprintable
+// reaches a terminal that shows it.
+func TestParseCommentStrict(t *testing.T) {
+	name, version, at, err := ParseComment("plugvisor-plugin name=net-a version=v1.2.0-rc.1+b=7 time=1780000000")
+	if err != nil || name != "net-a" || version != "v1.2.0-rc.1+b=7" || at.Unix() != 1780000000 {
+		t.Fatalf("a valid comment: %q %q %v %v", name, version, at, err)
+	}
+	for _, c := range []struct{ comment, says string }{
+		{"plugvisor-plugin name=p version=1 time=+1780000000", "time= must be Unix seconds"},
+		{"plugvisor-plugin name=p version=1 time=01780000000", "time= must be Unix seconds"},
+		{"plugvisor-plugin name=p version=1 time=-0", "time= must be Unix seconds"},
+		{"plugvisor-plugin name=p version=1 time=", "time= must be Unix seconds"},
+		{"plugvisor-plugin name=p version=1.0\u009b2J time=1", "version= must be 1 to 64 printable ASCII"},
+		{"plugvisor-plugin name=p version=1.0\xff time=1", "version= must be 1 to 64 printable ASCII"},
+		{"plugvisor-plugin name=p version=\x7f time=1", "version= must be 1 to 64 printable ASCII"},
+		{"plugvisor-plugin name=p version= time=1", "version= must be 1 to 64 printable ASCII"},
+		{"plugvisor-plugin name=p name=q version=1 time=1", "is not"},
+		{"plugvisor-plugin name=p version=1 version=2 time=1", "is not"},
+		{"plugvisor-plugin name=p  version=1 time=1", "is not"},
+		{"plugvisor-plugin name=p version=1 time=1 ", "is not"},
+		{"plugvisor-plugin version=1 name=p time=1", "name= must be a plugin name"},
+		{"plugvisor-plugin name=p/q version=1 time=1", "name= must be a plugin name"},
+		{"plugvisor-plugin name=p=q version=1 time=1", "name= must be a plugin name"},
+		{"plugvisor-plugin\tname=p version=1 time=1", "is not"},
+	} {
+		if _, _, _, err := ParseComment(c.comment); err == nil || !strings.Contains(err.Error(), c.says) {
+			t.Errorf("ParseComment(%q) = %v, want an error saying %q", c.comment, err, c.says)
+		}
+	}
+}
+
+// A signature file rewritten in place with another signature of the same
+// size is read again at the next start, however soon: the cache knows a
+// signature by its bytes, not by the inode's times, which on a kernel with
+// coarse timestamps need not change between two writes in one clock tick.
+func TestSignatureRewrittenInPlace(t *testing.T) {
+	dir := t.TempDir()
+	key := newTestKey(t)
+	cfg := signedConfig(t, dir, "", "", "", key)
+	p := cfg.Plugin("p")
+	at := time.Unix(1_780_000_000, 0)
+	sigs := make([][]byte, 2)
+	for i := range sigs {
+		key.sign(t, p.Exec, p.Signature, Comment("p", fmt.Sprintf("1.0.%d", i), at))
+		data, err := os.ReadFile(p.Signature)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sigs[i] = data
+	}
+	if len(sigs[0]) != len(sigs[1]) {
+		t.Fatalf("signatures of %d and %d bytes; the test needs one size", len(sigs[0]), len(sigs[1]))
+	}
+	v := NewVerifier()
+	defer v.Close()
+	v.racy = 0
+	for i := range 40 {
+		f, err := os.OpenFile(p.Signature, os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.WriteAt(sigs[i%2], 0)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		exe, err := v.VerifyPlugin(p, cfg.Trust)
+		if err != nil {
+			t.Fatal(err)
+		}
+		exe.File.Close()
+		if want := fmt.Sprintf("1.0.%d", i%2); exe.Signature.Version != want {
+			t.Fatalf("start %d: signature of version %s, but the file on disk signs %s", i, exe.Signature.Version, want)
+		}
+	}
+	if hashed, checked := v.Counts(); hashed != 1 || checked != 40 {
+		t.Errorf("%d hashed, %d signatures checked; want 1 and 40", hashed, checked)
+	}
+}
+
+// One Ed25519 key may not be trusted twice under two minisign ids: the
+// id is not signed, so a revoked id could be edited into the other.
+func TestTrustSameKeyTwoIDs(t *testing.T) {
+	dir := t.TempDir()
+	writeScript(t, dir, "p", "exit 0")
+	key := newTestKey(t)
+	raw, err := base64.StdEncoding.DecodeString(key.pub.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw[2] ^= 1 // the id's low byte
+	twin := base64.StdEncoding.EncodeToString(raw)
+	_, err = Parse(filepath.Join(dir, "c.toml"), []byte(`[trust]
+[trust.keys.a]
+public_key = "`+key.pub.String()+`"
+plugins = ["p"]
+[trust.keys.b]
+public_key = "`+twin+`"
+plugins = ["p"]
+[plugins.p]
+exec = "p"
+require_signature = true
+`))
+	if err == nil || !strings.Contains(err.Error(), "c.toml:5: trust.keys.b: same Ed25519 key as trust.keys.a, under another id") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// The trusted comment is covered by minisign's global signature: a
+// comment edited to claim another version (or plugin) is refused as
+// altered, not read; so is a signature whose Ed25519 half is edited.
+func TestSignatureCommentAltered(t *testing.T) {
+	dir := t.TempDir()
+	key := newTestKey(t)
+	cfg := signedConfig(t, dir, "", "", "", key)
+	p := cfg.Plugin("p")
+	signed := Comment("p", "1.0.0", time.Unix(1_780_000_000, 0))
+	key.sign(t, p.Exec, p.Signature, signed)
+	data, err := os.ReadFile(p.Signature)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(data), "\n")
+	sigLine := lines[1]
+	raw, err := base64.StdEncoding.DecodeString(sigLine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw[len(raw)-1] ^= 1
+	for _, c := range []struct {
+		name, from, to, says string
+	}{
+		{"comment", "version=1.0.0", "version=9.0.0", "its trusted comment does not verify with key " + KeyID(key.pub.ID()) + ": it was altered"},
+		{"plugin", "name=p", "name=q", "its trusted comment does not verify"},
+		{"signature", sigLine, base64.StdEncoding.EncodeToString(raw), "does not verify with key"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			edited := strings.Replace(string(data), c.from, c.to, 1)
+			if edited == string(data) {
+				t.Fatalf("%q not in the signature file", c.from)
+			}
+			if err := os.WriteFile(p.Signature, []byte(edited), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			v := NewVerifier()
+			defer v.Close()
+			exe, err := v.VerifyPlugin(p, cfg.Trust)
+			if err == nil {
+				exe.File.Close()
+			}
+			if !errors.Is(err, ErrBadSignature) || !strings.Contains(err.Error(), p.Signature+": "+c.says) {
+				t.Fatalf("err = %v\nwant it to say %q", err, c.says)
+			}
+		})
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"aead.dev/minisign"
@@ -223,8 +222,11 @@ func patternElem(d *decoder, k keyPath, s string) (string, bool) {
 
 // readTrustFile reads a key or revocation file after checking that only
 // plugvisor's user or root can change it: whoever can write the trust
-// store can authorise any code. A symlink is refused rather than followed,
-// so the file checked is the file read.
+// store can authorise any code. That holds for the file and for every
+// directory on the way to it (trustRule, as for a script's interpreter),
+// since whoever can write a directory can rename another file over the
+// one checked. A symlink is refused rather than followed, and the file
+// read is the one whose path was checked.
 func readTrustFile(name string) ([]byte, error) {
 	f, err := openNoFollow(name)
 	if err != nil {
@@ -235,7 +237,11 @@ func readTrustFile(name string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	if err := trustFileMode(name, fi, os.Getuid()); err != nil {
+	r := currentTrust()
+	if err := r.trustFile(name, fi); err != nil {
+		return nil, err
+	}
+	if err := r.trustDirs(name, fi); err != nil {
 		return nil, err
 	}
 	if fi.Size() > maxTrustFile {
@@ -248,18 +254,37 @@ func readTrustFile(name string) ([]byte, error) {
 	return data, nil
 }
 
-// trustFileMode refuses a trust file that is not a regular file owned by
-// plugvisor's user (self) or root and writable by no one else.
-func trustFileMode(name string, fi os.FileInfo, self int) error {
+// trustFile refuses a trust file that is not a regular file owned by
+// plugvisor's user or root and writable by no one else.
+func (r trustRule) trustFile(name string, fi fs.FileInfo) error {
 	if !fi.Mode().IsRegular() {
 		return fmt.Errorf("%s: refused: %s, not a regular file", name, kind(fi.Mode()))
 	}
-	uid := fileOwner(fi)
-	if uid != 0 && uid != self {
-		return fmt.Errorf("%s: refused: owned by uid %d (mode %s); a trust file must be owned by plugvisor's user (uid %d) or root", name, uid, fi.Mode().Perm(), self)
+	if uid := owner(fi); !r.trusts(uid) {
+		return fmt.Errorf("%s: refused: owned by uid %d (mode %s); a trust file must be owned by %s", name, uid, fi.Mode().Perm(), r.owners())
 	}
-	if fi.Mode().Perm()&0o022 != 0 {
-		return fmt.Errorf("%s: refused: mode %s lets group or others write it; a trust file must be writable by its owner only (chmod go-w %s)", name, fi.Mode().Perm(), name)
+	if w := writers(fi.Mode()); w != "" {
+		return fmt.Errorf("%s: refused: mode %s lets %s write it; a trust file must be writable by its owner only (chmod go-w %s)", name, fi.Mode().Perm(), w, name)
+	}
+	return nil
+}
+
+// trustDirs refuses a trust file that a directory on its path lets an
+// untrusted user replace, and one that is no longer at its path.
+func (r trustRule) trustDirs(name string, fi fs.FileInfo) error {
+	abs, err := filepath.Abs(name)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	_, at, err := r.resolve(abs)
+	var d *distrust
+	switch {
+	case errors.As(err, &d):
+		return fmt.Errorf("%s: refused: %v", name, d)
+	case err != nil:
+		return fmt.Errorf("%s: %w", name, err)
+	case !os.SameFile(at, fi):
+		return fmt.Errorf("%s: refused: replaced while it was checked", name)
 	}
 	return nil
 }
@@ -277,13 +302,6 @@ func openNoFollow(name string) (*os.File, error) {
 	return os.NewFile(uintptr(fd), name), nil
 }
 
-func fileOwner(fi os.FileInfo) int {
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		return int(st.Uid)
-	}
-	return -1
-}
-
 // finishSignature derives the plugin's signature settings from [trust].
 func finishSignature(p *Plugin, t *Trust) {
 	if !p.owns("require_signature") && t != nil {
@@ -298,12 +316,19 @@ func finishSignature(p *Plugin, t *Trust) {
 func (v *validator) trust(cfg *Config) {
 	t := cfg.Trust
 	if t != nil {
-		seen := map[uint64]string{}
+		// A minisign key id is not part of what is signed: one Ed25519
+		// key under two ids would let a signature whose id was edited
+		// pass as the other, past a revocation of the first.
+		seen, seenKey := map[uint64]string{}, map[string]string{}
 		for _, key := range t.Keys {
+			at := keyPath{"trust", "keys", key.Name}
+			pub, _ := key.ed25519() // decoded at load; a malformed one never gets here
 			if other, ok := seen[key.Key.ID()]; ok {
-				v.fail(keyPath{"trust", "keys", key.Name}, "same minisign key (id %s) as trust.keys.%s", key.ID(), other)
+				v.fail(at, "same minisign key (id %s) as trust.keys.%s", key.ID(), other)
+			} else if other, ok := seenKey[string(pub)]; ok {
+				v.fail(at, "same Ed25519 key as trust.keys.%s, under another id (%s): trust a key once", other, key.ID())
 			}
-			seen[key.Key.ID()] = key.Name
+			seen[key.Key.ID()], seenKey[string(pub)] = key.Name, key.Name
 		}
 	}
 	for _, p := range cfg.Plugins {

@@ -343,10 +343,7 @@ func selfCPU() time.Duration {
 func BenchmarkSpawnContained(b *testing.B) {
 	echo := supervisortest.Bin("echo")
 	const limits = "memory_max = \"256MiB\"\npids_max = 64\ncpu_max = \"100%\"\nauto_start = false"
-	ways := []struct {
-		name string
-		h    *harness
-	}{
+	ways := []way{
 		{"bare", startHarness(b, plugin(b, "echo", echo, "auto_start = false"), func(o *supervisor.Options) { o.NoCgroups = true })},
 		{"cgroup", startHarness(b, plugin(b, "echo", echo, limits))},
 		// A sandboxed plugin needs a user of its own, who must pass
@@ -357,32 +354,54 @@ func BenchmarkSpawnContained(b *testing.B) {
 		b.Fatal(err)
 	}
 	settle(b, echo)
+	for _, w := range ways {
+		w.startStop(b, "echo") // the first start after settling hashes once more
+	}
+	reportStarts(b, ways, interleave(b, ways, "echo"), "bare")
+}
+
+// way is one supervisor that a benchmark compares with others.
+type way struct {
+	name string
+	h    *harness
+}
+
+// startStop starts plugin under w and stops it, and returns how long the
+// start took (to registered).
+func (w way) startStop(b *testing.B, plugin string) time.Duration {
+	t0 := time.Now()
+	if err := w.h.Sup.Start(context.Background(), plugin); err != nil {
+		b.Fatalf("%s: %v", w.name, err)
+	}
+	d := time.Since(t0)
+	if err := w.h.Sup.Stop(context.Background(), plugin); err != nil {
+		b.Fatalf("%s: %v", w.name, err)
+	}
+	return d
+}
+
+// interleave starts and stops plugin under each way in turn, once per
+// benchmark iteration, so that the machine's weather falls on all alike,
+// and returns each way's start times.
+func interleave(b *testing.B, ways []way, plugin string) [][]time.Duration {
 	ds := make([][]time.Duration, len(ways))
-	cycle := func(i int) time.Duration {
-		t0 := time.Now()
-		if err := ways[i].h.Sup.Start(context.Background(), "echo"); err != nil {
-			b.Fatalf("%s: %v", ways[i].name, err)
-		}
-		d := time.Since(t0)
-		if err := ways[i].h.Sup.Stop(context.Background(), "echo"); err != nil {
-			b.Fatalf("%s: %v", ways[i].name, err)
-		}
-		return d
-	}
-	for i := range ways {
-		cycle(i) // the first start after settling hashes once more
-	}
 	for b.Loop() {
-		for i := range ways {
-			ds[i] = append(ds[i], cycle(i))
+		for i, w := range ways {
+			ds[i] = append(ds[i], w.startStop(b, plugin))
 		}
 	}
-	bare := percentile.Of(ds[0], 50)
+	return ds
+}
+
+// reportStarts reports each way's p50 start and, after the first, its
+// ratio to the first's as <name>_x_<first>.
+func reportStarts(b *testing.B, ways []way, ds [][]time.Duration, first string) {
+	base := percentile.Of(ds[0], 50)
 	for i, w := range ways {
 		p50 := percentile.Of(ds[i], 50)
 		b.ReportMetric(float64(p50.Microseconds()), w.name+"_p50_µs")
 		if i > 0 {
-			b.ReportMetric(float64(p50)/float64(bare), w.name+"_x_bare")
+			b.ReportMetric(float64(p50)/float64(base), w.name+"_x_"+first)
 		}
 	}
 }

@@ -1,13 +1,11 @@
 package supervisor_test
 
 import (
-	"context"
 	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/plugvisor/plugvisor/internal/percentile"
 	"github.com/plugvisor/plugvisor/supervisor"
 	"github.com/plugvisor/plugvisor/supervisor/supervisortest"
 )
@@ -26,43 +24,19 @@ func BenchmarkSpawnSigned(b *testing.B) {
 	key.sign(b, echo, sig, "echo", "1.0.0")
 	signed := fmt.Sprintf("[trust]\n[trust.keys.release]\npublic_key = %q\nplugins = [\"echo\"]\n[plugins.echo]\nexec = %q\nauto_start = false\nrequire_signature = true\nsignature = %q\n",
 		key.pub.String(), echo, sig)
-	ways := []struct {
-		name string
-		h    *harness
-	}{
+	ways := []way{
 		{"sha256", startHarness(b, plugin(b, "echo", echo, "auto_start = false"))},
 		{"signed", startHarness(b, signed)},
 	}
 	settle(b, echo)
-	ds := make([][]time.Duration, len(ways))
-	cycle := func(i int) time.Duration {
-		t0 := time.Now()
-		if err := ways[i].h.Sup.Start(context.Background(), "echo"); err != nil {
-			b.Fatalf("%s: %v", ways[i].name, err)
-		}
-		d := time.Since(t0)
-		if err := ways[i].h.Sup.Stop(context.Background(), "echo"); err != nil {
-			b.Fatalf("%s: %v", ways[i].name, err)
-		}
-		return d
-	}
 	first := make([]time.Duration, len(ways))
-	for i := range ways {
-		first[i] = cycle(i) // hashes the binary, and checks the signature
-	}
-	for b.Loop() {
-		for i := range ways {
-			ds[i] = append(ds[i], cycle(i))
-		}
-	}
-	base := percentile.Of(ds[0], 50)
 	for i, w := range ways {
-		p50 := percentile.Of(ds[i], 50)
-		b.ReportMetric(float64(p50.Microseconds()), w.name+"_p50_µs")
+		first[i] = w.startStop(b, "echo") // hashes the binary, and checks the signature
+	}
+	ds := interleave(b, ways, "echo")
+	reportStarts(b, ways, ds, "sha256")
+	for i, w := range ways { // after the loop, whose start resets metrics
 		b.ReportMetric(float64(first[i].Microseconds()), w.name+"_first_µs")
-		if i > 0 {
-			b.ReportMetric(float64(p50)/float64(base), w.name+"_x_sha256")
-		}
 	}
 	hashed, checked := supervisor.VerifierCounts(ways[1].h.Sup)
 	if st := ways[1].h.Status("echo"); st.SignerKeyID != key.id() {

@@ -195,3 +195,51 @@ func TestRevocationByReload(t *testing.T) {
 		t.Errorf("reason %q", st.Reason)
 	}
 }
+
+// A version record that cannot be read refuses the signed plugins it
+// protects, naming the file, and nothing else: a plugin that does not
+// need it (not signed, or allow_downgrade) runs, and once the record is
+// removed the refused plugin starts, without restarting plugvisor.
+func TestBrokenVersionRecord(t *testing.T) {
+	bins := supervisortest.ShortDir(t)
+	key := newReleaseKey(t, bins, "release")
+	var conf strings.Builder
+	fmt.Fprintf(&conf, "[trust]\nrequire_signature = true\n[trust.keys.release]\npublic_key = %q\nplugins = [\"*\"]\n", key.pub.String())
+	for _, name := range []string{"signed", "lenient", "plain"} {
+		exe := filepath.Join(bins, name)
+		copyFile(t, supervisortest.Bin("echo"), exe)
+		fmt.Fprintf(&conf, "[plugins.%s]\nexec = %q\nrestart = \"never\"\n", name, exe)
+		switch name {
+		case "plain":
+			fmt.Fprintf(&conf, "require_signature = false\nsha256 = %q\n", supervisortest.SHA256(t, exe))
+		case "lenient":
+			conf.WriteString("allow_downgrade = true\n")
+			fallthrough
+		default:
+			key.sign(t, exe, exe+".minisig", name, "1.0.0")
+		}
+	}
+	var record string
+	h := startHarness(t, conf.String(), func(o *supervisor.Options) {
+		record = filepath.Join(o.Config.Agent.WorkDir, registry.VersionsFile)
+		if err := os.WriteFile(record, []byte("{not json"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	})
+	h.WaitState("plain", supervisor.StateRunning)
+	h.WaitState("lenient", supervisor.StateRunning)
+	st := h.WaitState("signed", supervisor.StateFailed)
+	if !strings.Contains(st.Reason, "version record unreadable: "+record+": ") || !strings.Contains(st.Reason, "remove it to forget every version recorded") {
+		t.Errorf("reason %q", st.Reason)
+	}
+	if data, err := os.ReadFile(record); err != nil || string(data) != "{not json" {
+		t.Errorf("the broken record was rewritten: %q %v", data, err)
+	}
+	if err := os.Remove(record); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Sup.Start(context.Background(), "signed"); err != nil {
+		t.Fatal(err)
+	}
+	h.WaitState("signed", supervisor.StateRunning)
+}

@@ -99,10 +99,9 @@ func New(opts Options) (*Supervisor, error) {
 	if opts.HistoryMemory <= 0 {
 		opts.HistoryMemory = int64(opts.Config.Agent.HistoryMemory)
 	}
-	versions, err := registry.OpenVersions(opts.Config.Agent.WorkDir)
-	if err != nil {
-		return nil, fmt.Errorf("supervisor: %w", err)
-	}
+	// A broken record refuses the signed plugins it protects, at each of
+	// their starts (registry.Versions); the rest of the engine runs.
+	versions, verr := registry.OpenVersions(opts.Config.Agent.WorkDir)
 	h := newHistory(opts.HistoryMemory)
 	s := &Supervisor{versions: versions,
 		opts: opts, history: h, verifier: registry.NewVerifierIn(filepath.Join(opts.Config.Agent.WorkDir, "verified")),
@@ -113,6 +112,9 @@ func New(opts Options) (*Supervisor, error) {
 	s.bus = newBus(func() int64 { return int64(s.cfg().Agent.SubscriberBuffer) }, h.keep)
 	// Everything the engine logs is also an event, and kept.
 	s.log = slog.New(newLogTee(opts.Logger.Handler(), s.bus.publish))
+	if verr != nil {
+		s.log.Error("signed plugins that do not allow a downgrade will be refused until the record is repaired or removed", "err", verr)
+	}
 	return s, nil
 }
 

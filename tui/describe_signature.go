@@ -1,6 +1,10 @@
 package tui
 
-import "github.com/plugvisor/plugvisor/tui/render"
+import (
+	"time"
+
+	"github.com/plugvisor/plugvisor/tui/render"
+)
 
 // signatureRows is the height of the describe view's signature box: its
 // border and three lines.
@@ -21,8 +25,17 @@ func (m *Model) describeWithSignature(w, h int) string {
 	lines := []string{
 		line("signer", "key "+ps.SignerKeyID+" (trust.keys."+ps.SignerKeyName+")"),
 		line("comment", ps.SignedComment),
-		line("signed", render.Age(m.c.Now().Sub(ps.SignedAt))+" ago ("+render.Stamp(ps.SignedAt)+")"),
+		line("signed", signedAge(m.c.Now().Sub(ps.SignedAt))+" ("+render.Stamp(ps.SignedAt)+")"),
 	}
 	return m.describe.Render(m.c, m.store, w, h-signatureRows) + "\n" +
 		render.Frame(st.Border, st.Title.Render("Signature"), lines, w, signatureRows)
+}
+
+// signedAge says how old a signature is. Its time is the signer's word and
+// its clock: one ahead of this host's is said, not shown as "<1s ago".
+func signedAge(d time.Duration) string {
+	if d < 0 {
+		return render.Age(-d) + " in the future (the signer's clock is ahead of this host's)"
+	}
+	return render.Age(d) + " ago"
 }

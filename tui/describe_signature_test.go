@@ -15,6 +15,7 @@ import (
 	"github.com/plugvisor/plugvisor/registry"
 	"github.com/plugvisor/plugvisor/supervisor"
 	"github.com/plugvisor/plugvisor/supervisor/supervisortest"
+	"github.com/plugvisor/plugvisor/tui/render"
 )
 
 // TestDescribeSignature: the describe view of a plugin run on a signature
@@ -47,5 +48,15 @@ func TestDescribeSignature(t *testing.T) {
 		if w := ansi.StringWidth(l); w != 80 {
 			t.Errorf("line %d is %d cells wide: %q", i+1, w, l)
 		}
+	}
+}
+
+// A signature dated ahead of this host's clock says so rather than "<1s ago".
+func TestSignedAge(t *testing.T) {
+	if got := signedAge(3 * time.Hour); got != render.Age(3*time.Hour)+" ago" {
+		t.Errorf("3h old: %q", got)
+	}
+	if got := signedAge(-2 * time.Hour); got != render.Age(2*time.Hour)+" in the future (the signer's clock is ahead of this host's)" {
+		t.Errorf("2h ahead: %q", got)
 	}
 }

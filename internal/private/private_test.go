@@ -54,3 +54,32 @@ func TestCreate(t *testing.T) {
 		t.Error("written through a symlink")
 	}
 }
+
+// Replace swaps the whole content in, with the mode asked whatever the
+// umask, and replaces a symlink at the path instead of writing through it.
+func TestReplace(t *testing.T) {
+	dir := t.TempDir()
+	path, victim := filepath.Join(dir, "f"), filepath.Join(dir, "victim")
+	if err := os.WriteFile(victim, []byte("keep"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(victim, path); err != nil {
+		t.Fatal(err)
+	}
+	if err := Replace(path, []byte("new"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Lstat(path)
+	if err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm() != 0o644 {
+		t.Fatalf("replaced: %v %v", fi, err)
+	}
+	if data, _ := os.ReadFile(path); string(data) != "new" {
+		t.Errorf("content %q", data)
+	}
+	if data, _ := os.ReadFile(victim); string(data) != "keep" {
+		t.Errorf("written through the symlink: %q", data)
+	}
+	if err := Replace(filepath.Join(dir, "missing", "f"), []byte("x"), 0o600); err == nil {
+		t.Error("a file in a missing directory was written")
+	}
+}

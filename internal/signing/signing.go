@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"aead.dev/minisign"
-	"golang.org/x/sys/unix"
 	"golang.org/x/term"
 
 	"github.com/plugvisor/plugvisor/internal/private"
@@ -36,7 +35,7 @@ const maxKeyFile = 16 << 10
 const keygenUsage = `usage: plugvisor keygen -p PUBLIC_KEY_FILE -s SECRET_KEY_FILE [-W]
 
 Makes a minisign key pair (as minisign -G -p PUB -s SEC). The secret key is
-encrypted with a password read from the terminal, or from the first line of
+encrypted with a password read from the terminal (typed twice), or from the first line of
 standard input when it is not one; -W leaves it unencrypted. Neither file
 may exist already.
 `
@@ -79,7 +78,7 @@ func keygen(pubPath, secPath string, plain bool, stdin io.Reader, prompt, stdout
 		secText, err = sec.MarshalText()
 	} else {
 		var pw string
-		if pw, err = password(stdin, prompt, "password for the new secret key: "); err == nil {
+		if pw, err = newPassword(stdin, prompt); err == nil {
 			secText, err = minisign.EncryptKey(pw, sec)
 		}
 	}
@@ -87,18 +86,7 @@ func keygen(pubPath, secPath string, plain bool, stdin io.Reader, prompt, stdout
 		return err
 	}
 	pubText, _ := pub.MarshalText() // never fails
-	f, err := private.Create(secPath)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(append(secText, '\n'))
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("write %s: %w", secPath, err)
-	}
-	if err := create(pubPath, append(pubText, '\n'), 0o644); err != nil {
+	if err := writeKeyPair(pubPath, secPath, append(pubText, '\n'), append(secText, '\n')); err != nil {
 		return err
 	}
 	id := registry.KeyID(pub.ID())
@@ -107,23 +95,39 @@ func keygen(pubPath, secPath string, plain bool, stdin io.Reader, prompt, stdout
 	return nil
 }
 
-// create writes a new file others may read (a public key, a signature),
-// refusing one that exists or a symlink; a secret goes through
-// private.Create.
-func create(path string, data []byte, mode uint32) error {
-	fd, err := unix.Open(path, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, mode)
+// writeKeyPair writes a key pair's two new files, the secret one 0600,
+// both refusing a file that exists or a symlink: both are made before
+// either is written, and a failure removes what it made, so a key pair is
+// whole or absent (never a secret key without its public half).
+func writeKeyPair(pubPath, secPath string, pubText, secText []byte) error {
+	sec, err := private.Create(secPath)
 	if err != nil {
-		return fmt.Errorf("create %s: %w", path, err)
+		return fmt.Errorf("create %s: %w", secPath, err)
 	}
-	f := os.NewFile(uintptr(fd), path)
-	_, err = f.Write(data)
+	pub, err := private.CreateMode(pubPath, 0o644)
+	if err != nil {
+		sec.Close()
+		os.Remove(secPath)
+		return fmt.Errorf("create %s: %w", pubPath, err)
+	}
+	err = writeClose(sec, secText)
+	if perr := writeClose(pub, pubText); err == nil {
+		err = perr
+	}
+	if err != nil {
+		os.Remove(secPath)
+		os.Remove(pubPath)
+		return fmt.Errorf("write key pair: %w", err)
+	}
+	return nil
+}
+
+func writeClose(f *os.File, data []byte) error {
+	_, err := f.Write(data)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return err
 }
 
 // usageCode is the exit code of a command line flag refused: -h asked
@@ -188,13 +192,7 @@ func Sign(secPath, file, out, name, version string, at time.Time, stdin io.Reade
 	}
 	id := registry.KeyID(sec.ID())
 	sig := r.SignWithComments(sec, comment, "signature from plugvisor secret key "+id)
-	tmp := out + ".tmp"
-	_ = os.Remove(tmp)
-	if err := create(tmp, append(sig, '\n'), 0o644); err != nil {
-		return "", err
-	}
-	if err := os.Rename(tmp, out); err != nil {
-		os.Remove(tmp)
+	if err := private.Replace(out, append(sig, '\n'), 0o644); err != nil {
 		return "", fmt.Errorf("write %s: %w", out, err)
 	}
 	return id, nil
@@ -227,10 +225,39 @@ func readSecretKey(path string, stdin io.Reader, prompt io.Writer) (minisign.Pri
 	return sec, nil
 }
 
+// newPassword reads the password for a new secret key: typed twice at a
+// terminal, since a typo there would lock the key away for good; given
+// once on a pipe, whose sender has it written down.
+func newPassword(stdin io.Reader, prompt io.Writer) (string, error) {
+	pw, err := password(stdin, prompt, "password for the new secret key: ")
+	switch {
+	case err != nil:
+		return "", err
+	case pw == "":
+		return "", errors.New("an empty password (use -W for an unencrypted key)")
+	case !isTerminal(stdin):
+		return pw, nil
+	}
+	again, err := password(stdin, prompt, "the same password again: ")
+	if err != nil {
+		return "", err
+	}
+	if again != pw {
+		return "", errors.New("the two passwords differ; nothing was written")
+	}
+	return pw, nil
+}
+
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
 // password reads a password from the terminal without echo, or the first
 // line of stdin when it is not a terminal (a pipeline's secret).
 func password(stdin io.Reader, prompt io.Writer, ask string) (string, error) {
-	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+	if isTerminal(stdin) {
+		f := stdin.(*os.File)
 		fmt.Fprint(prompt, ask)
 		pw, err := term.ReadPassword(int(f.Fd()))
 		fmt.Fprintln(prompt)

@@ -2,12 +2,15 @@ package signing
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/creack/pty"
 
 	"github.com/plugvisor/plugvisor/registry"
 )
@@ -117,5 +120,77 @@ func TestSignVerifiesWithMinisignTool(t *testing.T) {
 	}
 	if code := SignCommand([]string{"-s", sec, "-name", "bad name", "-version", "1", p.Exec}, nil, &out, &errs); code != exitFailure {
 		t.Errorf("a name with a space signed: %d", code)
+	}
+}
+
+// keygen makes a whole key pair or nothing: a public key file in the way
+// leaves no secret key behind, and the secret key is 0600.
+func TestKeygenWholeOrNothing(t *testing.T) {
+	dir := t.TempDir()
+	pub, sec := filepath.Join(dir, "k.pub"), filepath.Join(dir, "k.key")
+	if err := os.WriteFile(pub, []byte("in the way\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errs bytes.Buffer
+	if code := KeygenCommand([]string{"-W", "-p", pub, "-s", sec}, strings.NewReader(""), &out, &errs); code != exitFailure || !strings.Contains(errs.String(), pub) {
+		t.Fatalf("exit %d: %s", code, errs.String())
+	}
+	if _, err := os.Lstat(sec); !os.IsNotExist(err) {
+		t.Errorf("a secret key without its public key was left: %v", err)
+	}
+	if data, _ := os.ReadFile(pub); string(data) != "in the way\n" {
+		t.Errorf("the file in the way was changed: %q", data)
+	}
+	if err := os.Remove(pub); err != nil {
+		t.Fatal(err)
+	}
+	if code := KeygenCommand([]string{"-W", "-p", pub, "-s", sec}, strings.NewReader(""), &out, &errs); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs.String())
+	}
+	fi, err := os.Lstat(sec)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("secret key: %v %v", fi, err)
+	}
+	if fi, err := os.Lstat(pub); err != nil || fi.Mode().Perm()&0o022 != 0 {
+		t.Fatalf("public key: %v %v", fi, err)
+	}
+}
+
+// At a terminal keygen asks for the new password twice and writes nothing
+// when the two differ or it is empty.
+func TestKeygenPasswordAtTerminal(t *testing.T) {
+	dir := t.TempDir()
+	pub, sec := filepath.Join(dir, "k.pub"), filepath.Join(dir, "k.key")
+	keygenAt := func(typed string) (int, string) {
+		t.Helper()
+		ptm, tty, err := pty.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ptm.Close()
+		defer tty.Close()
+		go io.Copy(io.Discard, ptm) // the terminal's echo, if any
+		if _, err := io.WriteString(ptm, typed); err != nil {
+			t.Fatal(err)
+		}
+		var out, errs bytes.Buffer
+		code := KeygenCommand([]string{"-p", pub, "-s", sec}, tty, &out, &errs)
+		return code, errs.String()
+	}
+	// Not the matching case: it encrypts the key with scrypt at minisign's
+	// cost, a minute under the race detector.
+	for _, c := range []struct{ typed, says string }{
+		{"right\nwrong\n", "password for the new secret key: the same password again: plugvisor keygen: the two passwords differ; nothing was written"},
+		{"\n", "plugvisor keygen: an empty password (use -W for an unencrypted key)"},
+	} {
+		code, errs := keygenAt(c.typed)
+		if code != exitFailure || !strings.Contains(strings.ReplaceAll(errs, "\n", ""), c.says) {
+			t.Errorf("typed %q: exit %d: %q\nwant it to say %q", c.typed, code, errs, c.says)
+		}
+		for _, f := range []string{pub, sec} {
+			if _, err := os.Lstat(f); !os.IsNotExist(err) {
+				t.Errorf("typed %q: %s written: %v", c.typed, f, err)
+			}
+		}
 	}
 }
