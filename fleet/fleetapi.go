@@ -154,16 +154,7 @@ func (f *Fleet) connErr() error {
 // for Info with every snapshot.
 func (f *Fleet) Info(ctx context.Context) (supervisor.Info, error) {
 	out := supervisor.Info{Name: "fleet", PID: os.Getpid(), DroppedEvents: f.dropped.Load()}
-	f.each(ctx, f.staleInfo(), func(ctx context.Context, h *fleetHost) error {
-		in, err := h.client.Info(ctx)
-		if err != nil {
-			return err
-		}
-		f.mu.Lock()
-		h.info, h.infoAt = in, time.Now()
-		f.mu.Unlock()
-		return nil
-	})
+	f.refresh(ctx, f.staleInfo())
 	f.mu.Lock()
 	for _, h := range f.hosts {
 		if h.infoAt.IsZero() {
@@ -196,6 +187,9 @@ func (f *Fleet) Info(ctx context.Context) (supervisor.Info, error) {
 	f.mu.Lock()
 	if f.refused > 0 {
 		out.Containment = append(out.Containment, "hosts beyond the fleet's bound of "+strconv.Itoa(f.o.MaxHosts)+" left out: "+strconv.FormatUint(f.refused, 10)+" answers")
+	}
+	if f.disowned > 0 {
+		out.Containment = append(out.Containment, "hosts named in discovery answers that their own API did not confirm, left out: "+strconv.FormatUint(f.disowned, 10))
 	}
 	f.mu.Unlock()
 	return out, nil
