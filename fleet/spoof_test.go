@@ -158,8 +158,6 @@ func TestFleetTrustsNoForgedDiscoveryAnswer(t *testing.T) {
 	})
 }
 
-
-
 func mustSelector(t *testing.T, s string) fleet.Selector {
 	t.Helper()
 	sel, err := fleet.ParseSelector(s)
