@@ -136,6 +136,11 @@ func parseFleet(args []string) (*fleetCommand, error) {
 	sel := ""
 	if len(pos) > 0 && c.verb != "run" {
 		sel, pos = pos[0], pos[1:]
+		if strings.TrimSpace(sel) == "" {
+			// An empty argument is most often a variable that was not
+			// set: it must not mean every host.
+			return nil, fmt.Errorf("%s: the selector is empty: say * for every host", c.verb)
+		}
 	}
 	if c.sel, err = fleet.ParseSelector(sel); err != nil {
 		return nil, fmt.Errorf("%s: %w", c.verb, err)
@@ -240,6 +245,17 @@ func (r *fleetRun) noHosts() int {
 	return r.fail(ExitUnreachable, fmt.Errorf("no host answers as %s within --discover %s", r.cmd.sel, r.cmd.discover))
 }
 
+// anyConfirmed: some host picked answered on its own API (its
+// instances, if any, are in a snapshot taken).
+func (r *fleetRun) anyConfirmed() bool {
+	for _, h := range r.fl.Hosts() {
+		if h.Confirmed {
+			return true
+		}
+	}
+	return false
+}
+
 func (r *fleetRun) hosts() int {
 	hosts := r.fl.Hosts()
 	if len(hosts) == 0 {
@@ -262,7 +278,7 @@ func (r *fleetRun) status() int {
 	if err != nil {
 		return r.fail(exitCode(err), err)
 	}
-	if len(snap) == 0 {
+	if len(snap) == 0 && !r.anyConfirmed() {
 		return r.noHosts()
 	}
 	if r.cmd.json {
