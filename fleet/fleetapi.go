@@ -85,16 +85,12 @@ func (f *Fleet) asked() []*fleetHost {
 // ctx bounded by CallTimeout, and records how each went.
 func (f *Fleet) each(ctx context.Context, hosts []*fleetHost, fn func(context.Context, *fleetHost) error) []error {
 	errs := make([]error, len(hosts))
-	var wg sync.WaitGroup
-	for i, h := range hosts {
-		wg.Go(func() {
-			hctx, cancel := context.WithTimeout(ctx, f.o.CallTimeout)
-			defer cancel()
-			errs[i] = fn(hctx, h)
-			f.answer(h, errs[i])
-		})
-	}
-	wg.Wait()
+	inParallel(hosts, func(i int, h *fleetHost) {
+		hctx, cancel := context.WithTimeout(ctx, f.o.CallTimeout)
+		defer cancel()
+		errs[i] = fn(hctx, h)
+		f.answer(h, errs[i])
+	})
 	return errs
 }
 
