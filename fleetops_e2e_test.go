@@ -204,31 +204,35 @@ func TestFleetAPIMarksAStoppedHostUnreachable(t *testing.T) {
 
 // `plugvisor fleet --demo --no-tui` on a fresh machine: a NATS server and
 // three hosts start, the records of all three arrive merged on stdout,
-// and SIGINT stops everything, exits 0 and leaves no process and no
-// directory behind.
+// and SIGINT (ctrl+c) stops everything, exits 0 and leaves no process and
+// no directory behind; so does SIGHUP, the terminal closing.
 func TestFleetDemoHeadless(t *testing.T) {
-	tmp, home := shortTemp(t, "pv-fd-")
-	cmd := exec.Command(testutil.Bin("plugvisor"), "fleet", "--demo", "--no-tui")
-	cmd.Env = demoEnv(home, tmp)
-	stdout, stderr := &lines{}, &lines{}
-	cmd.Stdout, cmd.Stderr = stdout, stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
-	stderr.waitFor(t, "fleet demo: NATS server and hosts started")
-	for _, h := range []string{"edge-1", "core-1", "edge-2"} {
-		stdout.waitFor(t, `"instance":"`+h+`/ticker"`)
-	}
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("exit after SIGINT: %v\n%s", err, stderr.text())
-	}
-	waitNoLeftovers(t, cmd.Process.Pid, tmp)
-	if left, _ := filepath.Glob(filepath.Join(tmp, "pv-fleet-demo-*")); len(left) > 0 {
-		t.Fatalf("demo dir not removed: %v", left)
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGHUP} {
+		t.Run(sig.String(), func(t *testing.T) {
+			tmp, home := shortTemp(t, "pv-fd-")
+			cmd := exec.Command(testutil.Bin("plugvisor"), "fleet", "--demo", "--no-tui")
+			cmd.Env = demoEnv(home, tmp)
+			stdout, stderr := &lines{}, &lines{}
+			cmd.Stdout, cmd.Stderr = stdout, stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = cmd.Process.Kill() })
+			stderr.waitFor(t, "fleet demo: NATS server and hosts started")
+			for _, h := range []string{"edge-1", "core-1", "edge-2"} {
+				stdout.waitFor(t, `"instance":"`+h+`/ticker"`)
+			}
+			if err := cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Wait(); err != nil {
+				t.Fatalf("exit after %v: %v\n%s", sig, err, stderr.text())
+			}
+			waitNoLeftovers(t, cmd.Process.Pid, tmp)
+			if left, _ := filepath.Glob(filepath.Join(tmp, "pv-fleet-demo-*")); len(left) > 0 {
+				t.Fatalf("demo dir not removed: %v", left)
+			}
+		})
 	}
 }
 
