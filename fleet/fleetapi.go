@@ -289,28 +289,47 @@ func (f *Fleet) History(ctx context.Context, q supervisor.HistoryQuery) ([]super
 	}
 	var mu sync.Mutex
 	var all []supervisor.Event
+	var size int64 // of all
 	f.each(ctx, f.asked(), func(ctx context.Context, h *fleetHost) error {
 		evs, err := h.client.History(ctx, q)
 		qualifyEvents(evs, h.name)
+		var n int64
+		for i := range evs {
+			n += evs[i].Size()
+		}
 		mu.Lock()
-		all = append(all, evs...)
-		mu.Unlock()
+		defer mu.Unlock()
+		all, size = append(all, evs...), size+n
+		if size > 2*MaxFleetHistoryBytes {
+			// Cut as the answers come, so a thousand hosts' answers
+			// are never all held at once.
+			all, size = newestHistory(all, q.N)
+		}
 		return err
 	})
 	if err := cmp.Or(ctx.Err(), f.connErr()); err != nil {
 		return nil, err
 	}
-	slices.SortStableFunc(all, func(a, b supervisor.Event) int { return a.Time.Compare(b.Time) })
-	if q.N > 0 && len(all) > q.N {
-		all = all[len(all)-q.N:]
+	all, _ = newestHistory(all, q.N)
+	return all, nil
+}
+
+// newestHistory sorts evs in time order and keeps the newest n (all when
+// n is 0) within MaxFleetHistoryBytes; it returns them and their size.
+func newestHistory(evs []supervisor.Event, n int) ([]supervisor.Event, int64) {
+	slices.SortStableFunc(evs, func(a, b supervisor.Event) int { return a.Time.Compare(b.Time) })
+	if n > 0 && len(evs) > n {
+		evs = evs[len(evs)-n:]
 	}
 	var size int64
-	for i := len(all) - 1; i >= 0; i-- {
-		if size += all[i].Size(); size > MaxFleetHistoryBytes {
-			return all[i+1:], nil
+	for i := len(evs) - 1; i >= 0; i-- {
+		s := evs[i].Size()
+		if size+s > MaxFleetHistoryBytes {
+			return slices.Clone(evs[i+1:]), size
 		}
+		size += s
 	}
-	return all, nil
+	return evs, size
 }
 
 func qualifyEvents(evs []supervisor.Event, host string) {
