@@ -28,7 +28,7 @@ func (f *Fleet) route(name string) (*fleetHost, string, error) {
 	switch {
 	case !ok || host == "" || local == "":
 		return nil, "", fmt.Errorf("%q: %w (e.g. edge-1%secho): %w", name, ErrUnqualified, supervisor.HostSeparator, supervisor.ErrUnknownPlugin)
-	case Token(host) != host:
+	case !validToken(host):
 		return nil, "", fmt.Errorf("%q: host %q is no host name (letters, digits, '_' or '-'): %w", name, host, supervisor.ErrUnknownPlugin)
 	}
 	f.mu.Lock()

@@ -201,7 +201,7 @@ func (f *Fleet) seen(m *nats.Msg, unsure int) *fleetHost {
 		return nil
 	}
 	name := p.Metadata["host"]
-	if name == "" || Token(name) != name {
+	if !validToken(name) {
 		return nil
 	}
 	if prefix, ok := p.Metadata["prefix"]; ok && prefix != f.o.Prefix {

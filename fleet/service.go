@@ -147,7 +147,7 @@ func (o *ServiceOptions) check() error {
 		return errors.New("fleet service: no API to serve")
 	case o.Subjects.Prefix == "" || o.Subjects.Host == "":
 		return fmt.Errorf("fleet service: subjects need a prefix and a host (prefix %q, host %q)", o.Subjects.Prefix, o.Subjects.Host)
-	case Token(o.Subjects.Host) != o.Subjects.Host:
+	case !validToken(o.Subjects.Host):
 		return fmt.Errorf("fleet service: host %q is not a subject token ([A-Za-z0-9_-], at most %d bytes)", o.Subjects.Host, maxToken)
 	case o.MaxRequest < 0 || o.MaxResponse < 0 || o.Timeout < 0 || o.MaxInFlight < 0:
 		return errors.New("fleet service: a negative bound")
