@@ -186,7 +186,6 @@ func checkConfPrefix(p string) error {
 	return nil
 }
 
-
 // checkConfLogin checks one user's login, and that no one else has it.
 func checkConfLogin(logins map[string]string, what, user, password, nkey string) error {
 	login := user
