@@ -23,8 +23,8 @@ import (
 // not: answered here, no responders or an error there.
 const ExitPartial = 5
 
-const fleetUsage = `usage: plugvisor fleet ctl --nats URL [--creds FILE | --nkey FILE] [--tls-ca FILE] [--prefix P]
-                          [--discover D] COMMAND [ARGS]
+const fleetUsage = `usage: plugvisor fleet ctl --nats URL [--creds FILE | --nkey FILE | --user U --password-file FILE]
+                          [--tls-ca FILE] [--prefix P] [--discover D] COMMAND [ARGS]
 
 commands:
   hosts [SELECTOR] [--json]          the hosts that answer: labels, last seen
