@@ -43,11 +43,12 @@ func (f *Fleet) FanOut(ctx context.Context, hosts []string, req supervisor.TaskR
 // Each calls fn with every host's client at once (i its index in hosts)
 // and returns how each went, in hosts' order, with the caller's round
 // trip; how a host answered counts as a call's answer does (no
-// responders: unreachable at once). ctx bounds the calls.
+// responders: unreachable at once). ctx bounds the calls. A host not of
+// the fleet is called, not added to it.
 func (f *Fleet) Each(ctx context.Context, hosts []string, fn func(ctx context.Context, i int, c *Client) error) []HostReply {
 	hs := make([]*fleetHost, len(hosts))
 	for i, name := range hosts {
-		hs[i] = f.host(name)
+		hs[i], _ = f.lookup(name)
 	}
 	out := make([]HostReply, len(hosts))
 	inParallel(hs, func(i int, h *fleetHost) {

@@ -31,16 +31,9 @@ func (f *Fleet) route(name string) (*fleetHost, string, error) {
 	case !validToken(host):
 		return nil, "", fmt.Errorf("%q: host %q is no host name (letters, digits, '_' or '-'): %w", name, host, supervisor.ErrUnknownPlugin)
 	}
-	f.mu.Lock()
-	h, known := f.hosts[host]
-	f.mu.Unlock()
+	h, known := f.lookup(host)
 	if !known && !f.o.Selector.Match(host, nil) {
 		return nil, "", fmt.Errorf("%q: host %s is not in this fleet (%s): %w", name, host, f.o.Selector, supervisor.ErrUnknownPlugin)
-	}
-	if !known {
-		// Asked for by name but not found (yet): called, not kept, so a
-		// mistaken name does not stay in the fleet as a host that is down.
-		h = &fleetHost{name: host, client: f.newClient(host)}
 	}
 	return h, local, nil
 }

@@ -103,6 +103,14 @@ func TestFleetRoutesByHost(t *testing.T) {
 	if err := fl.Restart(ctx, "h3/echo"); !errors.Is(err, fleet.ErrNoResponders) {
 		t.Fatalf("restart on a host nobody serves: %v", err)
 	}
+	if r := fl.FanOut(ctx, []string{"h1", "h4"}, supervisor.TaskRequest{Plugin: "echo", ID: 2, Content: "y"}, nil); r[0].Reply.Outcome != supervisor.OutcomeAnswered || !errors.Is(r[1].Err, fleet.ErrNoResponders) {
+		t.Fatalf("a task to h1 and to h4, which nobody serves: %+v", r)
+	}
+	for _, h := range fl.Hosts() {
+		if h.Name == "h3" || h.Name == "h4" {
+			t.Fatalf("a host called by name and not found is kept: %+v", h)
+		}
+	}
 	evs, err := fl.History(ctx, supervisor.HistoryQuery{Types: []supervisor.EventType{supervisor.EventTask}})
 	if err != nil || len(evs) == 0 {
 		t.Fatalf("the fleet's history: %d events, %v", len(evs), err)

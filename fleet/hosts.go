@@ -303,11 +303,17 @@ func infoCounters(in supervisor.Info) supervisor.Info {
 		HistoryDropped: in.HistoryDropped, HistoryDroppedBytes: in.HistoryDroppedBytes}
 }
 
-// host is the entry of name, made if new.
-func (f *Fleet) host(name string) *fleetHost {
+// lookup is the fleet's entry of name, or one made for a call and not
+// kept, so a mistaken name does not stay in the fleet as a host that is
+// down.
+func (f *Fleet) lookup(name string) (h *fleetHost, known bool) {
 	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.hostLocked(name)
+	h, known = f.hosts[name]
+	f.mu.Unlock()
+	if !known {
+		h = &fleetHost{name: name, client: f.newClient(name)}
+	}
+	return h, known
 }
 
 // name marks host as named by a selector: asked and shown whatever it
@@ -356,9 +362,6 @@ func (f *Fleet) Hosts() []HostState {
 	return out
 }
 
-// Client is the API of one host of the fleet, for what is sent to one
-// host at a time (a fan-out sends to each).
-func (f *Fleet) Client(host string) *Client { return f.host(host).client }
 
 // unreachableLocked: the host has been silent for UnreachableAfter, or
 // the last call found no one serving it. One never seen is unreachable.
