@@ -362,7 +362,6 @@ func (f *Fleet) Hosts() []HostState {
 	return out
 }
 
-
 // unreachableLocked: the host has been silent for UnreachableAfter, or
 // the last call found no one serving it. One never seen is unreachable.
 func (f *Fleet) unreachableLocked(h *fleetHost, now time.Time) bool {
