@@ -302,6 +302,11 @@ func (r *fleetRun) status() int {
 }
 
 func (r *fleetRun) events() int {
+	if !r.cmd.follow && len(r.fl.Hosts()) == 0 {
+		// N events of no host would be waited for for ever; -f may wait
+		// for hosts to come.
+		return r.noHosts()
+	}
 	events, cancel, err := r.fl.Subscribe(r.ctx, control.DefaultEventBuffer)
 	if err != nil {
 		return r.fail(exitCode(err), err)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go"
 
@@ -99,9 +100,11 @@ func TestClassify(t *testing.T) {
 }
 
 // A host that answers with no plugins is a fleet of one host and no
-// instances, not "no host answers": status exits 0. (Discovery is given
+// instances, not "no host answers": status exits 0. A command over no
+// host at all says so and exits 3, events without -f included, rather
+// than wait for ever. (Discovery is given
 // 3 s, so a loaded machine does not miss the host.)
-func TestFleetStatusOfAHostWithoutPlugins(t *testing.T) {
+func TestFleetCommandsWithoutHosts(t *testing.T) {
 	srv := natstest.Start(t, natstest.Options{})
 	nc, err := nats.Connect(srv.URL())
 	if err != nil {
@@ -121,5 +124,12 @@ func TestFleetStatusOfAHostWithoutPlugins(t *testing.T) {
 	out.Reset()
 	if code := FleetMain(context.Background(), []string{"--nats", srv.URL(), "status", "host=gone"}, nil, &out, &errOut); code != ExitUnreachable {
 		t.Fatalf("status of a host nobody serves: exit %d, want %d:\n%s", code, ExitUnreachable, out.String())
+	}
+	// Events of no host are not waited for: the deadline only bounds the
+	// wait of a command that would wait for ever.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if code := FleetMain(ctx, []string{"--nats", srv.URL(), "events", "env=none", "-n", "1"}, nil, &out, &errOut); code != ExitUnreachable || ctx.Err() != nil {
+		t.Fatalf("events of a selector that picks no host: exit %d, want %d at once (%v):\n%s", code, ExitUnreachable, ctx.Err(), errOut.String())
 	}
 }
