@@ -47,9 +47,11 @@ commands:
 
 SELECTOR picks hosts: * (every host), host=edge-1, host=edge-1|edge-2,
 host=edge-*, env=prod,role=edge (labels; every term must hold). Hosts are
-found by asking $SRV.PING.plugvisor for --discover (default 500ms); hosts a
+found by asking $SRV.PING.plugvisor for --discover (default 500ms), each then
+confirming itself (and its labels) on its own API within 2s; hosts a
 selector names outright (host=a|b) are asked even when they did not answer,
-so one that is down is reported as no responder.
+so one that is down is reported as no responder. An empty SELECTOR is an
+error: say * for every host.
 
 exit codes: 0 ok on every host, 1 failed, 2 usage, 3 cannot connect or no host
 answered, 4 timed out, 5 partial: some hosts did, some did not
