@@ -101,8 +101,17 @@ func (f *Fleet) Snapshot(ctx context.Context) ([]supervisor.PluginStatus, error)
 			qualify(&rows[i], h.name)
 		}
 		f.mu.Lock()
+		defer f.mu.Unlock()
+		if f.hosts[h.name] != h {
+			return nil // left the fleet meanwhile
+		}
+		room := max(f.o.MaxRows-(f.rows-len(h.rows)), 0)
+		if len(rows) > room {
+			f.cutRows += uint64(len(rows) - room)
+			rows = slices.Clip(rows[:room])
+		}
+		f.rows += len(rows) - len(h.rows)
 		h.rows = rows
-		f.mu.Unlock()
 		return nil
 	})
 	if err := cmp.Or(ctx.Err(), f.connErr()); err != nil {
@@ -176,6 +185,9 @@ func (f *Fleet) Info(ctx context.Context) (supervisor.Info, error) {
 	f.mu.Lock()
 	if f.refused > 0 {
 		out.Containment = append(out.Containment, "hosts beyond the fleet's bound of "+strconv.Itoa(f.o.MaxHosts)+" left out: "+strconv.FormatUint(f.refused, 10)+" answers")
+	}
+	if f.cutRows > 0 {
+		out.Containment = append(out.Containment, "instances beyond the fleet's bound of "+strconv.Itoa(f.o.MaxRows)+" rows left out of snapshots: "+strconv.FormatUint(f.cutRows, 10))
 	}
 	if f.disowned > 0 {
 		out.Containment = append(out.Containment, "hosts named in discovery answers that their own API did not confirm, left out: "+strconv.FormatUint(f.disowned, 10))

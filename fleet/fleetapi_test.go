@@ -125,3 +125,32 @@ func TestFleetRoutesByHost(t *testing.T) {
 		t.Fatalf("the fleet's info: %+v %v", info, err)
 	}
 }
+
+// The rows a fleet keeps are bounded all hosts told: a host's beyond the
+// bound are left out of the snapshot and counted in Info.
+func TestFleetBoundsRows(t *testing.T) {
+	eng := st.Start(t, st.Plugin(t, "echo", st.Bin("echo"), "instances = 3"), st.Options{})
+	srv := startServer(t)
+	for _, h := range []string{"h1", "h2"} {
+		serve(t, srv.connect(t), eng.Sup, subjectsOf(h), nil)
+	}
+	eng.WaitState("echo.2", supervisor.StateRunning)
+	fl, err := fleet.StartFleet(context.Background(), fleet.FleetOptions{Conn: srv.connect(t), Prefix: testPrefix, MaxRows: 4,
+		DiscoverEvery: 100 * time.Millisecond, DiscoverWait: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for range 3 { // again and again: a host's own rows make room for its next answer
+		snap, err := fl.Snapshot(ctx)
+		if err != nil || len(snap) != 4 || snap[0].Host != "h1" || snap[3].Host != "h2" {
+			t.Fatalf("a snapshot of 2 hosts of 3 instances within 4 rows: %d rows %v", len(snap), err)
+		}
+	}
+	info, err := fl.Info(ctx)
+	if err != nil || !strings.Contains(strings.Join(info.Containment, "\n"), "instances beyond the fleet's bound of 4 rows left out of snapshots") {
+		t.Fatalf("the fleet's info: %+v %v", info.Containment, err)
+	}
+}

@@ -42,6 +42,11 @@ type FleetOptions struct {
 	// of more are counted (FleetInfo.HostsRefused) and left out.
 	// Default DefaultMaxHosts.
 	MaxHosts int
+	// MaxRows bounds the instances' rows the fleet keeps, all hosts
+	// told (each host's answer is bounded by the server's max payload,
+	// but not their sum): a host's rows beyond are left out of the
+	// snapshot and counted in Info. Default DefaultMaxRows.
+	MaxRows int
 }
 
 // Defaults of FleetOptions. A host that stops answering is unreachable
@@ -54,6 +59,7 @@ const (
 	DefaultUnreachableAfter = 5 * time.Second
 	DefaultCallTimeout      = 2 * time.Second
 	DefaultMaxHosts         = 1024
+	DefaultMaxRows          = 64 << 10
 )
 
 // maxPingAnswer bounds one discovery answer's bytes; a bigger one is not
@@ -81,6 +87,8 @@ type Fleet struct {
 	// those the answer claimed): forged answers, or a mistaken config.
 	disowned uint64
 	rounds   uint64 // discovery rounds done
+	rows     int    // the rows kept, all hosts told
+	cutRows  uint64 // rows left out to stay within MaxRows
 
 	dropped atomic.Uint64 // events the fleet's subscribers lost, all told
 }
@@ -118,6 +126,7 @@ func StartFleet(ctx context.Context, o FleetOptions) (*Fleet, error) {
 	o.UnreachableAfter = cmp.Or(o.UnreachableAfter, DefaultUnreachableAfter)
 	o.CallTimeout = cmp.Or(o.CallTimeout, DefaultCallTimeout)
 	o.MaxHosts = cmp.Or(o.MaxHosts, DefaultMaxHosts)
+	o.MaxRows = cmp.Or(o.MaxRows, DefaultMaxRows)
 	f := &Fleet{nc: o.Conn, o: o, hosts: map[string]*fleetHost{}, done: make(chan struct{})}
 	for _, h := range o.Selector.Named() {
 		f.name(h)
@@ -281,6 +290,7 @@ func (f *Fleet) refresh(ctx context.Context, hosts []*fleetHost) {
 		case !h.named && !f.o.Selector.Match(h.name, labels):
 			if kept {
 				delete(f.hosts, h.name)
+				f.rows -= len(h.rows)
 			}
 			f.disowned++
 		case kept:
