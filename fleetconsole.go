@@ -70,6 +70,12 @@ func runFleetConsole(args []string) int {
 		fmt.Fprintln(os.Stderr, "plugvisor fleet:", err)
 		return exitUsage
 	}
+	// Taken before a demo starts, so no signal ends the process with the
+	// demo's hosts and directory left behind: SIGHUP (the terminal gone)
+	// and SIGINT (not ctrl+c, which the console reads as a key, but a
+	// kill -INT) end it as SIGTERM does.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
 	title := "plugvisor — fleet on " + f.remote.URL
 	if f.demo {
 		self, err := os.Executable()
@@ -92,10 +98,15 @@ func runFleetConsole(args []string) int {
 			log.Info("fleet demo: NATS server and hosts started", "url", d.URL, "hosts", d.Hosts)
 		}
 	}
-	return runOverFleet(f, sel, console, title, log)
+	if ctx.Err() != nil {
+		return exitOK
+	}
+	return runOverFleet(ctx, f, sel, console, title, log)
 }
 
-func runOverFleet(f fleetFlags, sel fleet.Selector, console bool, title string, log *slog.Logger) int {
+// runOverFleet runs the console, or headless, over the fleet until ctx
+// ends (a signal), the console quits or the connection ends.
+func runOverFleet(ctx context.Context, f fleetFlags, sel fleet.Selector, console bool, title string, log *slog.Logger) int {
 	r := f.remote
 	op, err := r.Connect("plugvisor fleet")
 	if err != nil {
@@ -108,13 +119,6 @@ func runOverFleet(f fleetFlags, sel fleet.Selector, console bool, title string, 
 		asyncLog = log
 	}
 	fleet.QuietAsyncErrors(op.Conn, asyncLog)
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	if console {
-		stop() // the console reads ctrl+c as a key; SIGTERM still ends it below
-		ctx, stop = signal.NotifyContext(context.Background(), syscall.SIGTERM)
-		defer stop()
-	}
 	fl, err := fleet.StartFleet(ctx, fleet.FleetOptions{Conn: op.Conn, Prefix: r.Prefix, Selector: sel})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "plugvisor fleet:", err)

@@ -55,6 +55,12 @@ func startFleetHosts(t *testing.T, url string, names []string, labels func(strin
 	return hosts
 }
 
+// discoverAll is the --discover of a fleet ctl call that must find every
+// host by discovery (a selector by labels or a glob, or every host): long
+// beside the default, so a loaded machine's late answer is not left out.
+// A selector that names its hosts needs none: they are asked anyway.
+const discoverAll = "2s"
+
 // replyLines is the hosts of a fan-out's output that answered, by the
 // line each printed.
 func replyLines(out string) map[string]string {
@@ -81,7 +87,7 @@ func TestFleetCtlSendToSelector(t *testing.T) {
 	hosts := startFleetHosts(t, srv.URL(), names, role, echoPlugin(t), "echo")
 
 	for _, sel := range []string{"role=edge", "host=edge-1|edge-2|edge-3", "env=test,host=edge-*"} {
-		out, code := fleetCtl(t, srv.URL(), "send", sel, "echo", "1", "hello fleet")
+		out, code := fleetCtl(t, srv.URL(), "--discover", discoverAll, "send", sel, "echo", "1", "hello fleet")
 		got := replyLines(out)
 		if code != 0 || len(got) != 3 || !strings.Contains(out, "3 hosts: 3 answered, 0 error replies, 0 timed out, 0 no responders, 0 failed") {
 			t.Fatalf("send to %s: exit %d, answered by %d hosts:\n%s", sel, code, len(got), out)
@@ -95,7 +101,7 @@ func TestFleetCtlSendToSelector(t *testing.T) {
 
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "edges.pvs"), "wait role=edge echo running\nsend role=edge echo 1 \"to every edge\" count 3\nexpect content == \"to every edge\"\n")
-	out, code := fleetCtl(t, srv.URL(), "run", filepath.Join(dir, "edges.pvs"))
+	out, code := fleetCtl(t, srv.URL(), "--discover", discoverAll, "run", filepath.Join(dir, "edges.pvs"))
 	for _, want := range []string{"edge-1: 3 sent, 3 answered", "edge-3: 3 sent, 3 answered", "3 hosts: 9 sent, 9 answered",
 		"per host: edge-1 3/3 answered, edge-2 3/3 answered, edge-3 3/3 answered: OK"} {
 		if code != 0 || !strings.Contains(out, want) {
@@ -176,8 +182,10 @@ func TestFleetAPIMarksAStoppedHostUnreachable(t *testing.T) {
 		t.Fatalf("an unqualified name: %v", err)
 	}
 
-	stopped := time.Now()
 	hosts["edge-2"].stop(t)
+	// Taken once the host has exited: while it stops, it may still answer
+	// a discovery round.
+	stopped := time.Now()
 	// Discovery alone (no call finding no responders) marks it.
 	testutil.WaitUntil(t, "edge-2 unreachable by discovery", 30*time.Second, func() bool {
 		for _, h := range fl.Hosts() {
@@ -204,31 +212,35 @@ func TestFleetAPIMarksAStoppedHostUnreachable(t *testing.T) {
 
 // `plugvisor fleet --demo --no-tui` on a fresh machine: a NATS server and
 // three hosts start, the records of all three arrive merged on stdout,
-// and SIGINT stops everything, exits 0 and leaves no process and no
-// directory behind.
+// and SIGINT (ctrl+c) stops everything, exits 0 and leaves no process and
+// no directory behind; so does SIGHUP, the terminal closing.
 func TestFleetDemoHeadless(t *testing.T) {
-	tmp, home := shortTemp(t, "pv-fd-")
-	cmd := exec.Command(testutil.Bin("plugvisor"), "fleet", "--demo", "--no-tui")
-	cmd.Env = demoEnv(home, tmp)
-	stdout, stderr := &lines{}, &lines{}
-	cmd.Stdout, cmd.Stderr = stdout, stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
-	stderr.waitFor(t, "fleet demo: NATS server and hosts started")
-	for _, h := range []string{"edge-1", "core-1", "edge-2"} {
-		stdout.waitFor(t, `"instance":"`+h+`/ticker"`)
-	}
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("exit after SIGINT: %v\n%s", err, stderr.text())
-	}
-	waitNoLeftovers(t, cmd.Process.Pid, tmp)
-	if left, _ := filepath.Glob(filepath.Join(tmp, "pv-fleet-demo-*")); len(left) > 0 {
-		t.Fatalf("demo dir not removed: %v", left)
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGHUP} {
+		t.Run(sig.String(), func(t *testing.T) {
+			tmp, home := shortTemp(t, "pv-fd-")
+			cmd := exec.Command(testutil.Bin("plugvisor"), "fleet", "--demo", "--no-tui")
+			cmd.Env = demoEnv(home, tmp)
+			stdout, stderr := &lines{}, &lines{}
+			cmd.Stdout, cmd.Stderr = stdout, stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = cmd.Process.Kill() })
+			stderr.waitFor(t, "fleet demo: NATS server and hosts started")
+			for _, h := range []string{"edge-1", "core-1", "edge-2"} {
+				stdout.waitFor(t, `"instance":"`+h+`/ticker"`)
+			}
+			if err := cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Wait(); err != nil {
+				t.Fatalf("exit after %v: %v\n%s", sig, err, stderr.text())
+			}
+			waitNoLeftovers(t, cmd.Process.Pid, tmp)
+			if left, _ := filepath.Glob(filepath.Join(tmp, "pv-fleet-demo-*")); len(left) > 0 {
+				t.Fatalf("demo dir not removed: %v", left)
+			}
+		})
 	}
 }
 
@@ -297,7 +309,7 @@ func TestFleetCtlStatusAndStop(t *testing.T) {
 	srv := natstest.Start(t, natstest.Options{JetStream: true})
 	names := []string{"edge-1", "edge-2"}
 	hosts := startFleetHosts(t, srv.URL(), names, func(string) string { return "" }, echoPlugin(t)+tickerPlugin(t, "1s"), "echo", "ticker")
-	out, code := fleetCtl(t, srv.URL(), "status")
+	out, code := fleetCtl(t, srv.URL(), "--discover", discoverAll, "status")
 	for _, h := range names {
 		if code != 0 || !regexp.MustCompile(`(?m)^`+h+`\s+echo\s+echo\s+running`).MatchString(out) {
 			t.Fatalf("status: exit %d, no running echo row for %s:\n%s", code, h, out)
@@ -325,7 +337,7 @@ func TestFleetCtlStatusAndStop(t *testing.T) {
 		t.Fatalf("stop ticker on edge-1: exit %d:\n%s", code, out)
 	}
 	hosts["edge-1"].stderr.waitFor(t, "instance=ticker from=stopping to=stopped")
-	out, _ = fleetCtl(t, srv.URL(), "status")
+	out, _ = fleetCtl(t, srv.URL(), "--discover", discoverAll, "status")
 	if !regexp.MustCompile(`(?m)^edge-1\s+ticker\s+ticker\s+stopped`).MatchString(out) || !regexp.MustCompile(`(?m)^edge-2\s+ticker\s+ticker\s+running`).MatchString(out) {
 		t.Fatalf("after stopping edge-1's ticker:\n%s", out)
 	}

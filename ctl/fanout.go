@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -55,15 +54,21 @@ func classify(err error, reply *supervisor.Reply) hostOutcome {
 	return hostFailed
 }
 
-// fanOut runs fn on every host at once and gives the results in the
-// hosts' order.
-func fanOut(hosts []string, fn func(host string) hostResult) []hostResult {
-	out := make([]hostResult, len(hosts))
-	var wg sync.WaitGroup
-	for i, h := range hosts {
-		wg.Go(func() { out[i] = fn(h) })
+// hostResults is each host's result of a fan-out; withReply: the calls
+// were tasks, each with its reply.
+func hostResults(calls []fleet.HostReply, withReply bool) []hostResult {
+	out := make([]hostResult, len(calls))
+	for i, hc := range calls {
+		res := hostResult{Host: hc.Host, RTT: hc.RTT}
+		if withReply {
+			res.Reply = &calls[i].Reply
+		}
+		res.Outcome = classify(hc.Err, res.Reply)
+		if hc.Err != nil {
+			res.Error = hc.Err.Error()
+		}
+		out[i] = res
 	}
-	wg.Wait()
 	return out
 }
 
@@ -76,14 +81,7 @@ func (r *fleetRun) send() int {
 	ctx, cancel := context.WithTimeout(r.ctx, r.cmd.timeout)
 	defer cancel()
 	replies := r.fl.FanOut(ctx, hosts, supervisor.TaskRequest{Plugin: plugin, ID: r.cmd.id, Content: content}, supervisor.NewTokens("fleet"))
-	results := make([]hostResult, len(replies))
-	for i, hr := range replies {
-		res := hostResult{Host: hr.Host, RTT: hr.RTT, Reply: &hr.Reply, Outcome: classify(hr.Err, &hr.Reply)}
-		if hr.Err != nil {
-			res.Error = hr.Err.Error()
-		}
-		results[i] = res
-	}
+	results := hostResults(replies, true)
 	return r.report(results, plugin)
 }
 
@@ -99,17 +97,11 @@ func (r *fleetRun) act() int {
 	if err := r.confirm(what); err != nil {
 		return r.fail(exitCode(err), err)
 	}
-	results := fanOut(hosts, func(host string) hostResult {
-		c := r.fl.Client(host)
+	calls := r.fl.Each(r.ctx, hosts, func(ctx context.Context, _ int, c *fleet.Client) error {
 		do := map[string]func(context.Context, string) error{"start": c.Start, "stop": c.Stop, "restart": c.Restart}[r.cmd.verb]
-		t0 := time.Now()
-		err := do(r.ctx, name)
-		res := hostResult{Host: host, RTT: time.Since(t0), Outcome: classify(err, nil)}
-		if err != nil {
-			res.Error = err.Error()
-		}
-		return res
+		return do(ctx, name)
 	})
+	results := hostResults(calls, false)
 	return r.report(results, name)
 }
 

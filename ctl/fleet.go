@@ -23,8 +23,8 @@ import (
 // not: answered here, no responders or an error there.
 const ExitPartial = 5
 
-const fleetUsage = `usage: plugvisor fleet ctl --nats URL [--creds FILE | --nkey FILE] [--tls-ca FILE] [--prefix P]
-                          [--discover D] COMMAND [ARGS]
+const fleetUsage = `usage: plugvisor fleet ctl --nats URL [--creds FILE | --nkey FILE | --user U --password-file FILE]
+                          [--tls-ca FILE] [--prefix P] [--discover D] COMMAND [ARGS]
 
 commands:
   hosts [SELECTOR] [--json]          the hosts that answer: labels, last seen
@@ -47,9 +47,11 @@ commands:
 
 SELECTOR picks hosts: * (every host), host=edge-1, host=edge-1|edge-2,
 host=edge-*, env=prod,role=edge (labels; every term must hold). Hosts are
-found by asking $SRV.PING.plugvisor for --discover (default 500ms); hosts a
+found by asking $SRV.PING.plugvisor for --discover (default 500ms), each then
+confirming itself (and its labels) on its own API within 2s; hosts a
 selector names outright (host=a|b) are asked even when they did not answer,
-so one that is down is reported as no responder.
+so one that is down is reported as no responder. An empty SELECTOR is an
+error: say * for every host.
 
 exit codes: 0 ok on every host, 1 failed, 2 usage, 3 cannot connect or no host
 answered, 4 timed out, 5 partial: some hosts did, some did not
@@ -136,6 +138,11 @@ func parseFleet(args []string) (*fleetCommand, error) {
 	sel := ""
 	if len(pos) > 0 && c.verb != "run" {
 		sel, pos = pos[0], pos[1:]
+		if strings.TrimSpace(sel) == "" {
+			// An empty argument is most often a variable that was not
+			// set: it must not mean every host.
+			return nil, fmt.Errorf("%s: the selector is empty: say * for every host", c.verb)
+		}
 	}
 	if c.sel, err = fleet.ParseSelector(sel); err != nil {
 		return nil, fmt.Errorf("%s: %w", c.verb, err)
@@ -240,6 +247,17 @@ func (r *fleetRun) noHosts() int {
 	return r.fail(ExitUnreachable, fmt.Errorf("no host answers as %s within --discover %s", r.cmd.sel, r.cmd.discover))
 }
 
+// anyConfirmed: some host picked answered on its own API (its
+// instances, if any, are in a snapshot taken).
+func (r *fleetRun) anyConfirmed() bool {
+	for _, h := range r.fl.Hosts() {
+		if h.Confirmed {
+			return true
+		}
+	}
+	return false
+}
+
 func (r *fleetRun) hosts() int {
 	hosts := r.fl.Hosts()
 	if len(hosts) == 0 {
@@ -262,7 +280,7 @@ func (r *fleetRun) status() int {
 	if err != nil {
 		return r.fail(exitCode(err), err)
 	}
-	if len(snap) == 0 {
+	if len(snap) == 0 && !r.anyConfirmed() {
 		return r.noHosts()
 	}
 	if r.cmd.json {
@@ -286,6 +304,11 @@ func (r *fleetRun) status() int {
 }
 
 func (r *fleetRun) events() int {
+	if !r.cmd.follow && len(r.fl.Hosts()) == 0 {
+		// N events of no host would be waited for for ever; -f may wait
+		// for hosts to come.
+		return r.noHosts()
+	}
 	events, cancel, err := r.fl.Subscribe(r.ctx, control.DefaultEventBuffer)
 	if err != nil {
 		return r.fail(exitCode(err), err)

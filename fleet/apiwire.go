@@ -34,6 +34,15 @@ func Ops() []string {
 	return []string{OpInfo, OpStatus, OpStart, OpStop, OpRestart, OpReload, OpSend, OpPing, OpLogs, OpHistory}
 }
 
+// InfoResult is info's result: the engine's Info, and the labels the host
+// is served with. A fleet takes a host's labels from here and never from
+// its discovery answer: any host may answer a discovery request in
+// another's name, but only the host itself may serve its API subjects.
+type InfoResult struct {
+	supervisor.Info
+	Labels map[string]string `json:"fleet_labels,omitempty"`
+}
+
 // Request bodies are JSON so that any NATS client can call the API; info,
 // status and reload take none (or {}), history takes a
 // supervisor.HistoryQuery as it is.

@@ -63,7 +63,14 @@ func (c *Client) Dropped() uint64 { return c.dropped.Load() }
 // Info implements supervisor.API: the remote host's Info. Events lost by
 // this client's own subscribers count in DroppedEvents.
 func (c *Client) Info(ctx context.Context) (supervisor.Info, error) {
-	var out supervisor.Info
+	r, err := c.HostInfo(ctx)
+	return r.Info, err
+}
+
+// HostInfo is Info with the labels the host is served with, as the host
+// itself says them on its API subject.
+func (c *Client) HostInfo(ctx context.Context) (InfoResult, error) {
+	var out InfoResult
 	err := c.call(ctx, OpInfo, nil, &out)
 	out.DroppedEvents += c.dropped.Load()
 	return out, err

@@ -28,19 +28,12 @@ func (f *Fleet) route(name string) (*fleetHost, string, error) {
 	switch {
 	case !ok || host == "" || local == "":
 		return nil, "", fmt.Errorf("%q: %w (e.g. edge-1%secho): %w", name, ErrUnqualified, supervisor.HostSeparator, supervisor.ErrUnknownPlugin)
-	case Token(host) != host:
+	case !validToken(host):
 		return nil, "", fmt.Errorf("%q: host %q is no host name (letters, digits, '_' or '-'): %w", name, host, supervisor.ErrUnknownPlugin)
 	}
-	f.mu.Lock()
-	h, known := f.hosts[host]
-	f.mu.Unlock()
+	h, known := f.lookup(host)
 	if !known && !f.o.Selector.Match(host, nil) {
 		return nil, "", fmt.Errorf("%q: host %s is not in this fleet (%s): %w", name, host, f.o.Selector, supervisor.ErrUnknownPlugin)
-	}
-	if !known {
-		// Asked for by name but not found (yet): called, not kept, so a
-		// mistaken name does not stay in the fleet as a host that is down.
-		h = &fleetHost{name: host, client: f.newClient(host)}
 	}
 	return h, local, nil
 }
@@ -85,16 +78,12 @@ func (f *Fleet) asked() []*fleetHost {
 // ctx bounded by CallTimeout, and records how each went.
 func (f *Fleet) each(ctx context.Context, hosts []*fleetHost, fn func(context.Context, *fleetHost) error) []error {
 	errs := make([]error, len(hosts))
-	var wg sync.WaitGroup
-	for i, h := range hosts {
-		wg.Go(func() {
-			hctx, cancel := context.WithTimeout(ctx, f.o.CallTimeout)
-			defer cancel()
-			errs[i] = fn(hctx, h)
-			f.answer(h, errs[i])
-		})
-	}
-	wg.Wait()
+	inParallel(hosts, func(i int, h *fleetHost) {
+		hctx, cancel := context.WithTimeout(ctx, f.o.CallTimeout)
+		defer cancel()
+		errs[i] = fn(hctx, h)
+		f.answer(h, errs[i])
+	})
 	return errs
 }
 
@@ -112,8 +101,17 @@ func (f *Fleet) Snapshot(ctx context.Context) ([]supervisor.PluginStatus, error)
 			qualify(&rows[i], h.name)
 		}
 		f.mu.Lock()
+		defer f.mu.Unlock()
+		if f.hosts[h.name] != h {
+			return nil // left the fleet meanwhile
+		}
+		room := max(f.o.MaxRows-(f.rows-len(h.rows)), 0)
+		if len(rows) > room {
+			f.cutRows += uint64(len(rows) - room)
+			rows = slices.Clip(rows[:room])
+		}
+		f.rows += len(rows) - len(h.rows)
 		h.rows = rows
-		f.mu.Unlock()
 		return nil
 	})
 	if err := cmp.Or(ctx.Err(), f.connErr()); err != nil {
@@ -154,16 +152,7 @@ func (f *Fleet) connErr() error {
 // for Info with every snapshot.
 func (f *Fleet) Info(ctx context.Context) (supervisor.Info, error) {
 	out := supervisor.Info{Name: "fleet", PID: os.Getpid(), DroppedEvents: f.dropped.Load()}
-	f.each(ctx, f.staleInfo(), func(ctx context.Context, h *fleetHost) error {
-		in, err := h.client.Info(ctx)
-		if err != nil {
-			return err
-		}
-		f.mu.Lock()
-		h.info, h.infoAt = in, time.Now()
-		f.mu.Unlock()
-		return nil
-	})
+	f.refresh(ctx, f.staleInfo())
 	f.mu.Lock()
 	for _, h := range f.hosts {
 		if h.infoAt.IsZero() {
@@ -196,6 +185,12 @@ func (f *Fleet) Info(ctx context.Context) (supervisor.Info, error) {
 	f.mu.Lock()
 	if f.refused > 0 {
 		out.Containment = append(out.Containment, "hosts beyond the fleet's bound of "+strconv.Itoa(f.o.MaxHosts)+" left out: "+strconv.FormatUint(f.refused, 10)+" answers")
+	}
+	if f.cutRows > 0 {
+		out.Containment = append(out.Containment, "instances beyond the fleet's bound of "+strconv.Itoa(f.o.MaxRows)+" rows left out of snapshots: "+strconv.FormatUint(f.cutRows, 10))
+	}
+	if f.disowned > 0 {
+		out.Containment = append(out.Containment, "hosts named in discovery answers that their own API did not confirm, left out: "+strconv.FormatUint(f.disowned, 10))
 	}
 	f.mu.Unlock()
 	return out, nil
@@ -299,28 +294,47 @@ func (f *Fleet) History(ctx context.Context, q supervisor.HistoryQuery) ([]super
 	}
 	var mu sync.Mutex
 	var all []supervisor.Event
+	var size int64 // of all
 	f.each(ctx, f.asked(), func(ctx context.Context, h *fleetHost) error {
 		evs, err := h.client.History(ctx, q)
 		qualifyEvents(evs, h.name)
+		var n int64
+		for i := range evs {
+			n += evs[i].Size()
+		}
 		mu.Lock()
-		all = append(all, evs...)
-		mu.Unlock()
+		defer mu.Unlock()
+		all, size = append(all, evs...), size+n
+		if size > 2*MaxFleetHistoryBytes {
+			// Cut as the answers come, so a thousand hosts' answers
+			// are never all held at once.
+			all, size = newestHistory(all, q.N)
+		}
 		return err
 	})
 	if err := cmp.Or(ctx.Err(), f.connErr()); err != nil {
 		return nil, err
 	}
-	slices.SortStableFunc(all, func(a, b supervisor.Event) int { return a.Time.Compare(b.Time) })
-	if q.N > 0 && len(all) > q.N {
-		all = all[len(all)-q.N:]
+	all, _ = newestHistory(all, q.N)
+	return all, nil
+}
+
+// newestHistory sorts evs in time order and keeps the newest n (all when
+// n is 0) within MaxFleetHistoryBytes; it returns them and their size.
+func newestHistory(evs []supervisor.Event, n int) ([]supervisor.Event, int64) {
+	slices.SortStableFunc(evs, func(a, b supervisor.Event) int { return a.Time.Compare(b.Time) })
+	if n > 0 && len(evs) > n {
+		evs = evs[len(evs)-n:]
 	}
 	var size int64
-	for i := len(all) - 1; i >= 0; i-- {
-		if size += all[i].Size(); size > MaxFleetHistoryBytes {
-			return all[i+1:], nil
+	for i := len(evs) - 1; i >= 0; i-- {
+		s := evs[i].Size()
+		if size+s > MaxFleetHistoryBytes {
+			return slices.Clone(evs[i+1:]), size
 		}
+		size += s
 	}
-	return all, nil
+	return evs, size
 }
 
 func qualifyEvents(evs []supervisor.Event, host string) {

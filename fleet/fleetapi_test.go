@@ -103,6 +103,14 @@ func TestFleetRoutesByHost(t *testing.T) {
 	if err := fl.Restart(ctx, "h3/echo"); !errors.Is(err, fleet.ErrNoResponders) {
 		t.Fatalf("restart on a host nobody serves: %v", err)
 	}
+	if r := fl.FanOut(ctx, []string{"h1", "h4"}, supervisor.TaskRequest{Plugin: "echo", ID: 2, Content: "y"}, nil); r[0].Reply.Outcome != supervisor.OutcomeAnswered || !errors.Is(r[1].Err, fleet.ErrNoResponders) {
+		t.Fatalf("a task to h1 and to h4, which nobody serves: %+v", r)
+	}
+	for _, h := range fl.Hosts() {
+		if h.Name == "h3" || h.Name == "h4" {
+			t.Fatalf("a host called by name and not found is kept: %+v", h)
+		}
+	}
 	evs, err := fl.History(ctx, supervisor.HistoryQuery{Types: []supervisor.EventType{supervisor.EventTask}})
 	if err != nil || len(evs) == 0 {
 		t.Fatalf("the fleet's history: %d events, %v", len(evs), err)
@@ -115,5 +123,34 @@ func TestFleetRoutesByHost(t *testing.T) {
 	info, err := fl.Info(ctx)
 	if err != nil || info.Name != "fleet" || !strings.HasPrefix(info.Host, "2 hosts") {
 		t.Fatalf("the fleet's info: %+v %v", info, err)
+	}
+}
+
+// The rows a fleet keeps are bounded all hosts told: a host's beyond the
+// bound are left out of the snapshot and counted in Info.
+func TestFleetBoundsRows(t *testing.T) {
+	eng := st.Start(t, st.Plugin(t, "echo", st.Bin("echo"), "instances = 3"), st.Options{})
+	srv := startServer(t)
+	for _, h := range []string{"h1", "h2"} {
+		serve(t, srv.connect(t), eng.Sup, subjectsOf(h), nil)
+	}
+	eng.WaitState("echo.2", supervisor.StateRunning)
+	fl, err := fleet.StartFleet(context.Background(), fleet.FleetOptions{Conn: srv.connect(t), Prefix: testPrefix, MaxRows: 4,
+		DiscoverEvery: 100 * time.Millisecond, DiscoverWait: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for range 3 { // again and again: a host's own rows make room for its next answer
+		snap, err := fl.Snapshot(ctx)
+		if err != nil || len(snap) != 4 || snap[0].Host != "h1" || snap[3].Host != "h2" {
+			t.Fatalf("a snapshot of 2 hosts of 3 instances within 4 rows: %d rows %v", len(snap), err)
+		}
+	}
+	info, err := fl.Info(ctx)
+	if err != nil || !strings.Contains(strings.Join(info.Containment, "\n"), "instances beyond the fleet's bound of 4 rows left out of snapshots") {
+		t.Fatalf("the fleet's info: %+v %v", info.Containment, err)
 	}
 }

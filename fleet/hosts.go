@@ -42,6 +42,11 @@ type FleetOptions struct {
 	// of more are counted (FleetInfo.HostsRefused) and left out.
 	// Default DefaultMaxHosts.
 	MaxHosts int
+	// MaxRows bounds the instances' rows the fleet keeps, all hosts
+	// told (each host's answer is bounded by the server's max payload,
+	// but not their sum): a host's rows beyond are left out of the
+	// snapshot and counted in Info. Default DefaultMaxRows.
+	MaxRows int
 }
 
 // Defaults of FleetOptions. A host that stops answering is unreachable
@@ -54,6 +59,7 @@ const (
 	DefaultUnreachableAfter = 5 * time.Second
 	DefaultCallTimeout      = 2 * time.Second
 	DefaultMaxHosts         = 1024
+	DefaultMaxRows          = 64 << 10
 )
 
 // maxPingAnswer bounds one discovery answer's bytes; a bigger one is not
@@ -63,8 +69,9 @@ const maxPingAnswer = 16 << 10
 // Fleet is the operator API over every host that answers on NATS: it
 // implements supervisor.API by merging hosts' statuses and events, names
 // being qualified "HOST/NAME" (supervisor.QualifiedName), and routes every
-// action to the host its name names. Hosts are found by discovery and by
-// the selector naming them; a host that stops answering is kept, its last
+// action to the host its name names. Hosts are found by discovery, and
+// join once they answer on their own API subject (see seen), or by the
+// selector naming them; a host that stops answering is kept, its last
 // rows marked HostUnreachable, never dropped.
 type Fleet struct {
 	nc   *nats.Conn
@@ -75,7 +82,13 @@ type Fleet struct {
 	mu      sync.Mutex
 	hosts   map[string]*fleetHost
 	refused uint64 // discovery answers beyond MaxHosts
-	rounds  uint64 // discovery rounds done
+	// disowned: hosts a discovery answer named that did not confirm it on
+	// their own API subject (nobody serves them, or their labels are not
+	// those the answer claimed): forged answers, or a mistaken config.
+	disowned uint64
+	rounds   uint64 // discovery rounds done
+	rows     int    // the rows kept, all hosts told
+	cutRows  uint64 // rows left out to stay within MaxRows
 
 	dropped atomic.Uint64 // events the fleet's subscribers lost, all told
 }
@@ -113,6 +126,7 @@ func StartFleet(ctx context.Context, o FleetOptions) (*Fleet, error) {
 	o.UnreachableAfter = cmp.Or(o.UnreachableAfter, DefaultUnreachableAfter)
 	o.CallTimeout = cmp.Or(o.CallTimeout, DefaultCallTimeout)
 	o.MaxHosts = cmp.Or(o.MaxHosts, DefaultMaxHosts)
+	o.MaxRows = cmp.Or(o.MaxRows, DefaultMaxRows)
 	f := &Fleet{nc: o.Conn, o: o, hosts: map[string]*fleetHost{}, done: make(chan struct{})}
 	for _, h := range o.Selector.Named() {
 		f.name(h)
@@ -146,8 +160,10 @@ func (f *Fleet) loop(ctx context.Context) {
 	}
 }
 
-// discover asks every plugvisor service to say who it is, and keeps those
-// the selector picks. The answers are read for DiscoverWait.
+// discover asks every plugvisor service to say who it is, keeps those the
+// selector picks, and has each new host (and each the last call found no
+// one serving) confirm itself on its own API subject. The answers are read
+// for DiscoverWait.
 func (f *Fleet) discover(ctx context.Context) error {
 	inbox := f.nc.NewRespInbox()
 	sub, err := f.nc.SubscribeSync(inbox)
@@ -160,59 +176,154 @@ func (f *Fleet) discover(ctx context.Context) error {
 	}
 	wctx, cancel := context.WithTimeout(ctx, f.o.DiscoverWait)
 	defer cancel()
+	unsure := map[string]*fleetHost{}
 	for {
 		m, err := sub.NextMsgWithContext(wctx)
 		if err != nil {
 			break // the round's time is up
 		}
-		f.seen(m)
+		if h := f.seen(m, len(unsure)); h != nil {
+			unsure[h.name] = h
+		}
 	}
+	f.refresh(ctx, slices.Collect(maps.Values(unsure)))
 	f.mu.Lock()
 	f.rounds++
 	f.mu.Unlock()
 	return ctx.Err()
 }
 
-// seen takes in one discovery answer.
-func (f *Fleet) seen(m *nats.Msg) {
+// seen takes in one discovery answer, and returns the host it names if
+// that host is still to confirm itself: one of the fleet's that the last
+// call found no one serving, or one new to it, not yet in the fleet. A
+// discovery answer proves nothing: any host may publish one in another's
+// name, or in the names of hosts that do not exist. So what the fleet
+// keeps of a host (that it is one, its labels, that it serves) comes from
+// calls on the host's API subjects, which only that host may serve (see
+// NATSConfig). unsure is how many hosts the round has to confirm already.
+func (f *Fleet) seen(m *nats.Msg, unsure int) *fleetHost {
 	if len(m.Data) > maxPingAnswer {
-		return
+		return nil
 	}
 	var p micro.Ping
 	if json.Unmarshal(m.Data, &p) != nil || p.Name != ServiceName {
-		return
+		return nil
 	}
 	name := p.Metadata["host"]
-	if name == "" || Token(name) != name {
-		return
+	if !validToken(name) {
+		return nil
 	}
+	if prefix, ok := p.Metadata["prefix"]; ok && prefix != f.o.Prefix {
+		return nil // another fleet's host, in the same account
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if h, ok := f.hosts[name]; ok {
+		h.lastSeen = time.Now()
+		if h.infoAt.IsZero() || h.noResponders {
+			return h
+		}
+		return nil
+	}
+	// The labels it claims only spare asking a host the selector would
+	// leave out; those the host gives itself decide.
+	if !f.o.Selector.Match(name, discoveryLabels(p.Metadata)) {
+		return nil
+	}
+	if len(f.hosts)+unsure >= f.o.MaxHosts {
+		f.refused++
+		return nil
+	}
+	return &fleetHost{name: name, client: f.newClient(name), lastSeen: time.Now()}
+}
+
+func discoveryLabels(md map[string]string) map[string]string {
 	labels := map[string]string{}
-	for k, v := range p.Metadata {
+	for k, v := range md {
 		if l, ok := strings.CutPrefix(k, "label."); ok {
 			labels[l] = v
 		}
 	}
-	if !f.o.Selector.Match(name, labels) {
-		return
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	h, ok := f.hosts[name]
-	if !ok && len(f.hosts) >= f.o.MaxHosts {
-		f.refused++
-		return
-	}
-	if !ok {
-		h = f.hostLocked(name)
-	}
-	h.labels, h.lastSeen, h.noResponders = labels, time.Now(), false
+	return labels
 }
 
-// host is the entry of name, made if new.
-func (f *Fleet) host(name string) *fleetHost {
+// Bounds on a host's labels as the fleet keeps them (the config allows
+// no more): more, or longer, are left out.
+const (
+	maxHostLabels     = 32
+	maxHostLabelBytes = 64
+)
+
+func boundLabels(in map[string]string) map[string]string {
+	out := make(map[string]string, min(len(in), maxHostLabels))
+	for _, k := range slices.Sorted(maps.Keys(in)) {
+		if v := in[k]; len(out) < maxHostLabels && len(k) <= maxHostLabelBytes && len(v) <= maxHostLabelBytes {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// refresh asks each host its Info and labels on its own API subject: what
+// a host says there is its own. A new host that answers joins the fleet;
+// one that nobody serves does not. A host whose labels leave the
+// selector is no longer of the fleet, unless the selector names it.
+func (f *Fleet) refresh(ctx context.Context, hosts []*fleetHost) {
+	f.each(ctx, hosts, func(ctx context.Context, h *fleetHost) error {
+		in, err := h.client.HostInfo(ctx)
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		kept := f.hosts[h.name] == h
+		switch {
+		case err != nil && !kept && errors.Is(err, ErrNoResponders):
+			f.disowned++
+			return err
+		case err != nil:
+			return err
+		}
+		labels := boundLabels(in.Labels)
+		if old, ok := f.hosts[h.name]; ok && !kept {
+			h, kept = old, true // made by a call naming it meanwhile
+		}
+		h.info, h.infoAt, h.labels = infoCounters(in.Info), time.Now(), labels
+		switch {
+		case !h.named && !f.o.Selector.Match(h.name, labels):
+			if kept {
+				delete(f.hosts, h.name)
+				f.rows -= len(h.rows)
+			}
+			f.disowned++
+		case kept:
+		case len(f.hosts) >= f.o.MaxHosts:
+			f.refused++
+		default:
+			h.answered = true
+			f.hosts[h.name] = h
+		}
+		return nil
+	})
+}
+
+// infoCounters is what the fleet's Info sums of a host's: its counters,
+// not its lists and paths, so a host's Info costs the fleet a few bytes.
+func infoCounters(in supervisor.Info) supervisor.Info {
+	return supervisor.Info{Started: in.Started, HeartbeatTimeout: in.HeartbeatTimeout,
+		DroppedEvents: in.DroppedEvents, DroppedEventBytes: in.DroppedEventBytes,
+		RefusedConns: in.RefusedConns, ShedConns: in.ShedConns,
+		HistoryDropped: in.HistoryDropped, HistoryDroppedBytes: in.HistoryDroppedBytes}
+}
+
+// lookup is the fleet's entry of name, or one made for a call and not
+// kept, so a mistaken name does not stay in the fleet as a host that is
+// down.
+func (f *Fleet) lookup(name string) (h *fleetHost, known bool) {
 	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.hostLocked(name)
+	h, known = f.hosts[name]
+	f.mu.Unlock()
+	if !known {
+		h = &fleetHost{name: name, client: f.newClient(name)}
+	}
+	return h, known
 }
 
 // name marks host as named by a selector: asked and shown whatever it
@@ -261,10 +372,6 @@ func (f *Fleet) Hosts() []HostState {
 	return out
 }
 
-// Client is the API of one host of the fleet, for what is sent to one
-// host at a time (a fan-out sends to each).
-func (f *Fleet) Client(host string) *Client { return f.host(host).client }
-
 // unreachableLocked: the host has been silent for UnreachableAfter, or
 // the last call found no one serving it. One never seen is unreachable.
 func (f *Fleet) unreachableLocked(h *fleetHost, now time.Time) bool {
@@ -281,6 +388,8 @@ func (f *Fleet) answer(h *fleetHost, err error) {
 	case err == nil || isHostAnswer(err):
 		h.lastSeen, h.answered, h.noResponders = time.Now(), true, false
 	case errors.Is(err, ErrNoResponders):
+		// Only an answer on its API subject clears it: a discovery
+		// answer may be anyone's.
 		h.noResponders = true
 	}
 }
@@ -298,7 +407,9 @@ func (f *Fleet) Pick(sel Selector) []string {
 	named := sel.Named()
 	var out []string
 	for _, h := range f.Hosts() {
-		if slices.Contains(named, h.Name) || (named == nil && !h.Unreachable && sel.Match(h.Name, h.Labels)) {
+		// Labels are those the host gave on its own API subject: a host
+		// that has not confirmed itself is picked only by its name.
+		if slices.Contains(named, h.Name) || (named == nil && h.Confirmed && !h.Unreachable && sel.Match(h.Name, h.Labels)) {
 			out = append(out, h.Name)
 		}
 	}

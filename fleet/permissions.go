@@ -134,7 +134,7 @@ func (o PermissionsOptions) validate() error {
 	if err := checkConfPrefix(o.Prefix); err != nil {
 		return err
 	}
-	if !isConfToken(o.Stream) {
+	if !validToken(o.Stream) {
 		return fmt.Errorf("stream %q: a stream name must be one subject token ([A-Za-z0-9_-], 1 to %d bytes)", o.Stream, maxToken)
 	}
 	if len(o.Hosts)+len(o.Operators) == 0 {
@@ -144,7 +144,7 @@ func (o PermissionsOptions) validate() error {
 	logins := make(map[string]string)
 	for _, h := range o.Hosts {
 		what := fmt.Sprintf("host %q", h.Name)
-		if !isConfToken(h.Name) {
+		if !validToken(h.Name) {
 			return fmt.Errorf("%s: a host name must be one subject token ([A-Za-z0-9_-], 1 to %d bytes)", what, maxToken)
 		}
 		if hosts[h.Name] {
@@ -163,7 +163,7 @@ func (o PermissionsOptions) validate() error {
 		if err := checkConfLogin(logins, what, op.User, op.Password, op.NKey); err != nil {
 			return err
 		}
-		if !isConfToken(operatorConfLogin(op)) {
+		if !validToken(operatorConfLogin(op)) {
 			return fmt.Errorf("%s: an operator's user name must be one subject token ([A-Za-z0-9_-], 1 to %d bytes): it names the operator's inbox, %s",
 				what, maxToken, OperatorInbox("<user>"))
 		}
@@ -179,15 +179,12 @@ func checkConfPrefix(p string) error {
 		return fmt.Errorf("prefix %q: longer than %d bytes", p, confMaxPrefix)
 	}
 	for _, t := range strings.Split(p, ".") {
-		if !isConfToken(t) {
+		if !validToken(t) {
 			return fmt.Errorf("prefix %q: token %q is not [A-Za-z0-9_-], 1 to %d bytes", p, t, maxToken)
 		}
 	}
 	return nil
 }
-
-// isConfToken holds for what Token leaves as it is.
-func isConfToken(s string) bool { return s != "" && Token(s) == s }
 
 // checkConfLogin checks one user's login, and that no one else has it.
 func checkConfLogin(logins map[string]string, what, user, password, nkey string) error {
@@ -235,7 +232,7 @@ func checkConfScope(what string, scope []string, hosts map[string]bool) error {
 	seen := make(map[string]bool, len(scope))
 	for _, h := range scope {
 		switch {
-		case !isConfToken(h):
+		case !validToken(h):
 			return fmt.Errorf("%s: host %q: a host name must be one subject token ([A-Za-z0-9_-], 1 to %d bytes)", what, h, maxToken)
 		case !hosts[h]:
 			return fmt.Errorf("%s: host %q is not one of the hosts", what, h)

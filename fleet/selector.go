@@ -122,7 +122,7 @@ func (s Selector) Named() []string {
 		if strings.ContainsAny(v, `*?[\`) {
 			return nil
 		}
-		if Token(v) == v && !slices.Contains(out, v) {
+		if validToken(v) && !slices.Contains(out, v) {
 			out = append(out, v)
 		}
 	}

@@ -26,6 +26,9 @@ func TestSelectorPicks(t *testing.T) {
 		{"env=prod,role=edge", "a", dev, false},
 		{"env=prod", "a", nil, false},
 		{"env=prod|dev, host=a", "a", dev, true},
+		{"host=é", "é", nil, true}, // parses, though no host can be called so
+		{"env=prød", "a", map[string]string{"env": "prød"}, true},
+		{"host=a,host=b", "a", nil, false}, // every term must hold
 	} {
 		sel, err := ParseSelector(c.sel)
 		if err != nil {
@@ -45,6 +48,12 @@ func TestSelectorErrorsNameTheTerm(t *testing.T) {
 		"host=a||b":                        "empty value",
 		"ro le=edge":                       `key "ro le"`,
 		"host=[":                           `value "[": bad glob`,
+		"host=":                            `term 1 "host=": empty value`,
+		"=x":                               `key ""`,
+		",,":                               `term 1 "": empty`,
+		"host=a,,env=b":                    `term 2 "": empty`,
+		"é=x":                              `key "é"`,
+		"host=a|":                          "empty value",
 		strings.Repeat("a", MaxSelector+1): "more than the",
 	} {
 		if _, err := ParseSelector(sel); err == nil || !strings.Contains(err.Error(), want) {
@@ -61,6 +70,8 @@ func TestSelectorNamesHosts(t *testing.T) {
 		"host=a,env=p":   nil,
 		"*":              nil,
 		"host=a|b|edge*": nil,
+		"host=é|a":       {"a"}, // no host is called é: not asked
+		"host=é":         nil,
 	} {
 		s, err := ParseSelector(sel)
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"regexp"
 	"strings"
 	"sync"
@@ -23,9 +24,12 @@ type ServiceOptions struct {
 	Conn     *nats.Conn
 	API      supervisor.API
 	Subjects Subjects
-	Version  string            // plugvisor's version, for micro's Info; one that is not SemVer goes as 0.0.0 (and in the description)
-	Labels   map[string]string // in the service's metadata as "label.<k>", beside "host"
-	Log      *slog.Logger
+	Version  string // plugvisor's version, for micro's Info; one that is not SemVer goes as 0.0.0 (and in the description)
+	// Labels are in the service's metadata as "label.<k>", beside "host"
+	// and "prefix", and in info's result (InfoResult), which is what a
+	// fleet trusts.
+	Labels map[string]string
+	Log    *slog.Logger
 	// MaxRequest bounds a request's body in bytes; a bigger one gets a
 	// bad_request error. Default DefaultMaxRequest.
 	MaxRequest int
@@ -87,7 +91,7 @@ func Serve(o ServiceOptions) (stop func() error, err error) {
 		Name:         ServiceName,
 		Version:      microVersion(o.Version),
 		Description:  fmt.Sprintf("plugvisor %s on %s", clip.Text(o.Version, 64), o.Subjects.Host),
-		Metadata:     metadata(o.Subjects.Host, o.Labels),
+		Metadata:     metadata(o.Subjects, o.Labels),
 		QueueGroup:   QueueGroup,
 		ErrorHandler: func(_ micro.Service, e *micro.NATSError) { s.log.Warn("fleet service", "err", e) },
 		// The service stops by itself when its connection closes: what
@@ -143,7 +147,7 @@ func (o *ServiceOptions) check() error {
 		return errors.New("fleet service: no API to serve")
 	case o.Subjects.Prefix == "" || o.Subjects.Host == "":
 		return fmt.Errorf("fleet service: subjects need a prefix and a host (prefix %q, host %q)", o.Subjects.Prefix, o.Subjects.Host)
-	case Token(o.Subjects.Host) != o.Subjects.Host:
+	case !validToken(o.Subjects.Host):
 		return fmt.Errorf("fleet service: host %q is not a subject token ([A-Za-z0-9_-], at most %d bytes)", o.Subjects.Host, maxToken)
 	case o.MaxRequest < 0 || o.MaxResponse < 0 || o.Timeout < 0 || o.MaxInFlight < 0:
 		return errors.New("fleet service: a negative bound")
@@ -151,12 +155,14 @@ func (o *ServiceOptions) check() error {
 	return nil
 }
 
-func metadata(host string, labels map[string]string) map[string]string {
-	m := make(map[string]string, len(labels)+1)
+// metadata is what a discovery answer says of the host: its name, its
+// prefix (hosts of every prefix answer `$SRV.PING.plugvisor`) and labels.
+func metadata(subj Subjects, labels map[string]string) map[string]string {
+	m := make(map[string]string, len(labels)+2)
 	for k, v := range labels {
 		m["label."+k] = v
 	}
-	m["host"] = host
+	m["host"], m["prefix"] = subj.Host, subj.Prefix
 	return m
 }
 
@@ -177,6 +183,7 @@ func microVersion(v string) string {
 // service is the state of one Serve.
 type service struct {
 	api        supervisor.API
+	labels     map[string]string
 	nc         *nats.Conn
 	host       string
 	log        *slog.Logger
@@ -203,7 +210,7 @@ func newService(o ServiceOptions) *service {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &service{
-		api: o.API, nc: o.Conn, host: o.Subjects.Host, log: log,
+		api: o.API, labels: maps.Clone(o.Labels), nc: o.Conn, host: o.Subjects.Host, log: log,
 		maxRequest: cmp.Or(o.MaxRequest, DefaultMaxRequest),
 		room:       max(maxResponse-responseHeaders, 4<<10),
 		timeout:    cmp.Or(o.Timeout, DefaultTimeout),
@@ -351,7 +358,8 @@ func (s *service) do(op string, body []byte) ([]byte, error) {
 		defer cancel()
 		switch op {
 		case OpInfo:
-			return result(s.api.Info(ctx))
+			in, err := s.api.Info(ctx)
+			return result(InfoResult{Info: in, Labels: s.labels}, err)
 		case OpStatus:
 			return result(s.api.Snapshot(ctx))
 		}

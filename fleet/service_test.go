@@ -133,7 +133,7 @@ func TestDiscovery(t *testing.T) {
 		hosts[p.Metadata["host"]] = p
 	}
 	h1, h2 := hosts["h1"], hosts["h2"]
-	if h1.Name != "plugvisor" || h1.Version != "1.2.3" || h1.Metadata["label.role"] != "test" || h2.Version != "0.0.0" || len(h2.Metadata) != 1 {
+	if h1.Name != "plugvisor" || h1.Version != "1.2.3" || h1.Metadata["label.role"] != "test" || h2.Version != "0.0.0" || len(h2.Metadata) != 2 || h2.Metadata["prefix"] != testPrefix {
 		t.Fatalf("ping responses: h1 %+v, h2 %+v", h1, h2)
 	}
 

@@ -112,6 +112,10 @@ func Token(s string) string {
 	return string(b)
 }
 
+// validToken holds for one subject token as Token leaves it: a host's
+// name, a stream's, a prefix's part, a login that names an inbox.
+func validToken(s string) bool { return s != "" && Token(s) == s }
+
 func isToken(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if !tokenByte(s[i]) {

@@ -19,7 +19,7 @@ func Demo(self, workDir string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
 	}
-	sum, err := hashFile(self)
+	sum, err := FileSHA256(self)
 	if err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
 	}

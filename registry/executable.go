@@ -176,7 +176,9 @@ func isScript(path string) bool {
 	return err == nil && bytes.HasPrefix(head, []byte("#!"))
 }
 
-func hashFile(path string) (string, error) {
+// FileSHA256 is the hex sha256 of the file at path, as a plugin's sha256
+// key gives it.
+func FileSHA256(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", err

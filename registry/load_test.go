@@ -329,7 +329,7 @@ func TestDuplicateAcrossManifestDirsNamesBothFiles(t *testing.T) {
 func TestMissingSHA256ShowsTheFileHash(t *testing.T) {
 	dir := t.TempDir()
 	exe := writeScript(t, dir, "p", "echo hi")
-	sum, err := hashFile(exe)
+	sum, err := FileSHA256(exe)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -217,7 +217,7 @@ func (v *validator) sha256(k keyPath, p *Plugin, execOK bool) {
 	// as a fact to check: pasting it blindly would trust whatever is there now.
 	hint := ""
 	if execOK {
-		if sum, err := hashFile(p.Exec); err == nil {
+		if sum, err := FileSHA256(p.Exec); err == nil {
 			hint = fmt.Sprintf("; %s currently has sha256 %s (check it is the build you trust before pasting it)", p.Exec, sum)
 		}
 	}

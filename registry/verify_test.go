@@ -35,7 +35,7 @@ func run(t *testing.T, exe *Executable, args ...string) string {
 
 func mustHash(t *testing.T, path string) string {
 	t.Helper()
-	sum, err := hashFile(path)
+	sum, err := FileSHA256(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +238,7 @@ func TestVerifyConcurrent(t *testing.T) {
 	for i := range 30 {
 		wg.Go(func() {
 			p := paths[i%len(paths)]
-			sum, _ := hashFile(p)
+			sum, _ := FileSHA256(p)
 			exe, err := v.Verify(p, sum)
 			if err == nil {
 				err = exe.File.Close()

@@ -7,8 +7,6 @@ package fleetdemo
 
 import (
 	"cmp"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +19,7 @@ import (
 	"time"
 
 	"github.com/plugvisor/plugvisor/internal/sandbox"
+	"github.com/plugvisor/plugvisor/registry"
 )
 
 // Options say what demo to run.
@@ -93,7 +92,7 @@ func (d *Demo) start(o Options) error {
 		return fmt.Errorf("fleet demo: %w", err)
 	}
 	d.srv, d.URL = srv, srv.url()
-	sum, err := fileSHA256(o.Self)
+	sum, err := registry.FileSHA256(o.Self)
 	if err != nil {
 		return fmt.Errorf("fleet demo: %w", err)
 	}
@@ -191,19 +190,6 @@ labels = { env = %q, role = %q }
 		plugin("ticker", `"plugin", "ticker", "--log"`, `restart = "always"`) +
 		plugin("echo", `"plugin", "echo"`, "instances = 2") +
 		plugin("chaos", `"plugin", "chaos", "--crash-after", "5s", "--log"`, `restart = "on-failure"`)
-}
-
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // Exited is closed when any host has exited, for a demo that should not
