@@ -120,11 +120,14 @@ func parseTerm(t string) (term, error) {
 	return out, nil
 }
 
-// Name reports whether s can be a host or label name: 1 or more letters,
-// digits, '_' or '-' (the bytes of a NATS subject token that need no
-// escaping).
+// MaxName bounds a host's or a label's name, as registry does.
+const MaxName = 64
+
+// Name reports whether s can be a host or label name: 1 to MaxName
+// letters, digits, '_' or '-' (the bytes of a NATS subject token that need
+// no escaping).
 func Name(s string) bool {
-	if s == "" {
+	if s == "" || len(s) > MaxName {
 		return false
 	}
 	for i := 0; i < len(s); i++ {

@@ -124,3 +124,9 @@ func TestLoose(t *testing.T) {
 		t.Errorf("a long filter: %v, %d bytes kept, want %d", ok, len(sel.String()), Max)
 	}
 }
+
+func TestNameBounded(t *testing.T) {
+	if !Name(strings.Repeat("a", MaxName)) || Name(strings.Repeat("a", MaxName+1)) {
+		t.Fatalf("a name of %d bytes is one, of %d not", MaxName, MaxName+1)
+	}
+}
