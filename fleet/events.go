@@ -170,7 +170,7 @@ func (f *feed) resent(m *nats.Msg) bool {
 
 func (f *feed) handle(m *nats.Msg) {
 	f.take(m)
-	if f.gathered != nil && f.gathered.held() && drained(m) {
+	if g := f.gathered; g != nil && g.held() && (g.overdue() || drained(m)) {
 		f.flush()
 	}
 }

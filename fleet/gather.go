@@ -33,6 +33,10 @@ const (
 type gather struct {
 	events []supervisor.Event
 	bytes  int64
+	// handled counts the messages handled since the first record held:
+	// a queue that never empties (another host's flood, not selected)
+	// must not hold a record for ever.
+	handled int
 }
 
 // add takes a Records event of one record (what recordEventOf makes) and
@@ -66,9 +70,17 @@ func (g *gather) find(ev supervisor.Event) int {
 // held reports whether anything waits to be passed on.
 func (g *gather) held() bool { return len(g.events) > 0 }
 
+// overdue counts one more message handled while records are held, and
+// reports whether they have waited behind gatherRecords of them: then
+// they go on whether or not the queue is empty.
+func (g *gather) overdue() bool {
+	g.handled++
+	return g.handled >= gatherRecords
+}
+
 // take hands over the events held, which are the caller's from then on.
 func (g *gather) take() []supervisor.Event {
 	out := g.events
-	g.events, g.bytes = make([]supervisor.Event, 0, cap(out)), 0
+	g.events, g.bytes, g.handled = make([]supervisor.Event, 0, cap(out)), 0, 0
 	return out
 }

@@ -16,11 +16,10 @@ import (
 	"github.com/plugvisor/plugvisor/supervisor"
 )
 
-// backlog subscribes to a host's records as Subscribe does, with the
-// subscription's handler held on its first message until sent records
-// wait in the NATS client's queue: a console that fell behind a burst,
-// made certain. It returns the events the burst became.
-func backlog(t *testing.T, sent int, instanceOf func(i int) string) []supervisor.Event {
+// recordSub subscribes to a host's records as Subscribe does, decoding
+// with decode, and returns the subscription and a function publishing
+// record i of instance (its seq is i, its time i+1).
+func recordSub(t *testing.T, decode func(*nats.Msg) (supervisor.Event, error)) (*eventSub, *atomic.Uint64, func(instance string, i int)) {
 	t.Helper()
 	srv := natstest.Start(t, natstest.Options{})
 	conn := func() *nats.Conn {
@@ -32,35 +31,46 @@ func backlog(t *testing.T, sent int, instanceOf func(i int) string) []supervisor
 		return nc
 	}
 	subj := Subjects{Prefix: "pv", Host: "h1"}
-	var total atomic.Uint64
+	total := new(atomic.Uint64)
 	const buffer = 8192
-	s := &eventSub{q: lossy.New(buffer, &total, droppedNotice).WithBudget(control.ClientEventBytes, eventSize), total: &total}
+	s := &eventSub{q: lossy.New(buffer, total, droppedNotice).WithBudget(control.ClientEventBytes, eventSize), total: total}
 	t.Cleanup(s.close)
-	release := make(chan struct{})
-	var once sync.Once
-	held := func(m *nats.Msg) (supervisor.Event, error) {
-		once.Do(func() { <-release })
-		return recordEventOf(m)
-	}
 	nc := conn()
-	if err := s.add(nc, subj.AllRecords(), buffer, held, true); err != nil {
+	if err := s.add(nc, subj.AllRecords(), buffer, decode, true); err != nil {
 		t.Fatal(err)
 	}
 	if err := nc.Flush(); err != nil {
 		t.Fatal(err)
 	}
 	pub := conn()
-	for i := range sent {
+	return s, total, func(instance string, i int) {
 		m := nats.NewMsg(subj.Records("ticker", "tick"))
-		m.Header.Set(HeaderInstance, instanceOf(i))
+		m.Header.Set(HeaderInstance, instance)
 		m.Header.Set(HeaderTimestamp, strconv.Itoa(i+1))
 		m.Data = []byte(`{"data_type":"tick","seq":"` + strconv.Itoa(i) + `"}`)
 		if err := pub.PublishMsg(m); err != nil {
 			t.Fatal(err)
 		}
+		if err := pub.Flush(); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if err := pub.Flush(); err != nil {
-		t.Fatal(err)
+}
+
+// backlog subscribes to a host's records with the subscription's handler
+// held on its first message until sent records wait in the NATS client's
+// queue: a console that fell behind a burst, made certain. It returns the
+// events the burst became.
+func backlog(t *testing.T, sent int, instanceOf func(i int) string) []supervisor.Event {
+	t.Helper()
+	release := make(chan struct{})
+	var once sync.Once
+	s, total, publish := recordSub(t, func(m *nats.Msg) (supervisor.Event, error) {
+		once.Do(func() { <-release })
+		return recordEventOf(m)
+	})
+	for i := range sent {
+		publish(instanceOf(i), i)
 	}
 	testutil.WaitUntil(t, "the burst waiting in the NATS client's queue", 10*time.Second, func() bool {
 		n, _, err := s.subs[0].Pending()
@@ -135,5 +145,46 @@ func TestRecordsBacklogIsBoundedPerEvent(t *testing.T) {
 	next := 0
 	for _, ev := range events {
 		seqs(t, ev, "ticker", &next, 1)
+	}
+}
+
+// TestRecordHeldBehindOthersGoesOn: a record held while messages the
+// subscription passes over keep its queue from emptying (a host the
+// fleet does not select, flooding) goes on after gatherRecords of them,
+// not when the queue empties: here it never does until the record is out.
+func TestRecordHeldBehindOthersGoesOn(t *testing.T) {
+	const others = gatherRecords + 100
+	release, out := make(chan struct{}), make(chan struct{})
+	var first, stuck sync.Once
+	s, _, publish := recordSub(t, func(m *nats.Msg) (supervisor.Event, error) {
+		first.Do(func() { <-release })
+		if m.Header.Get(HeaderInstance) != "picked" {
+			if m.Header.Get(HeaderInstance) == "last" {
+				stuck.Do(func() { <-out }) // the queue stays non-empty until the record is out
+			}
+			return supervisor.Event{}, errNotPicked
+		}
+		return recordEventOf(m)
+	})
+	defer close(out)
+	publish("other", 0) // the first message, held until the rest wait
+	publish("picked", 1)
+	for i := range others {
+		publish("other", 2+i)
+	}
+	publish("last", others+2)
+	publish("other", others+3)
+	testutil.WaitUntil(t, "every message waiting in the NATS client's queue", 10*time.Second, func() bool {
+		n, _, err := s.subs[0].Pending()
+		return err == nil && n == others+4
+	})
+	close(release)
+	select {
+	case ev := <-s.q.C():
+		if len(ev.Records) != 1 || ev.Records[0].Fields["seq"] != "1" {
+			t.Fatalf("want the picked record, got %+v", ev)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the picked record was held behind the others")
 	}
 }
