@@ -11,8 +11,9 @@ import (
 // subscriber (the console) to queue, take and fold. gather turns the
 // records that wait in the NATS client's queue into one Records event per
 // instance instead. It never waits for more: what it holds is passed on as
-// soon as the queue in front of it is empty, so an idle stream's record
-// goes out as it comes and only a backlog is gathered, bounded by these.
+// soon as the queue in front of it is empty (or after gatherRecords
+// messages, should the queue never empty), so an idle stream's record goes
+// out as it comes and only a backlog is gathered, bounded by these.
 const (
 	// gatherRecords bounds one event's records; the engine's frames hold
 	// up to protocol.MaxRecordsPerFrame, but a smaller event keeps what one
