@@ -28,7 +28,10 @@ const (
 
 // Subscribe implements supervisor.API: the host's events, as its fleet
 // link publishes them on Subjects.AllEvents, and its records, from
-// Subjects.AllRecords, each record one EventRecords event. Nothing is
+// Subjects.AllRecords, as EventRecords events: a record alone when it
+// comes alone, and the records that waited in the NATS client's queue
+// behind one another gathered into one event per instance (bounded by
+// gatherRecords and gatherBytes, never held waiting for more). Nothing is
 // replayed: what was published before the subscription is in History (and,
 // for records, in the stream). It returns once the server has the
 // subscriptions, so anything published after is delivered.
@@ -80,7 +83,7 @@ type eventSub struct {
 func (s *eventSub) add(nc *nats.Conn, subject string, buffer int, decode func(*nats.Msg) (supervisor.Event, error), records bool) error {
 	f := &feed{q: s.q, total: s.total, decode: decode, runs: cmp.Or(s.runs, maxRuns)}
 	if records {
-		f.sent = map[string]uint64{}
+		f.sent, f.gathered = map[string]uint64{}, &gather{}
 	}
 	sub, err := nc.Subscribe(subject, f.handle)
 	if err != nil {
@@ -130,6 +133,9 @@ type feed struct {
 	// the core subject, unlike the stream, does not drop the copies.
 	sent map[string]uint64
 	runs int // bounds sent
+	// gathered holds, for records, those that came while more waited
+	// behind them, to pass on as one event per instance.
+	gathered *gather
 }
 
 // maxRuns bounds the runs whose last record a subscription of one host
@@ -163,6 +169,15 @@ func (f *feed) resent(m *nats.Msg) bool {
 }
 
 func (f *feed) handle(m *nats.Msg) {
+	f.take(m)
+	if g := f.gathered; g != nil && g.held() && (g.overdue() || drained(m)) {
+		f.flush()
+	}
+}
+
+// take passes m on, or, for a record, gathers it with the records of its
+// instance that came before it and have not been passed on yet.
+func (f *feed) take(m *nats.Msg) {
 	if strings.HasSuffix(m.Subject, "."+probeToken) {
 		return // `plugvisor check` learning whether it may publish: no event
 	}
@@ -177,17 +192,44 @@ func (f *feed) handle(m *nats.Msg) {
 		ev = supervisor.Event{Time: time.Now()}
 	}
 	if d, derr := m.Sub.Dropped(); derr == nil && d > f.seen {
+		f.flush() // what was gathered came before the loss
 		f.lose(uint64(d-f.seen), ev)
 		f.seen = d
 	}
 	switch {
 	case err != nil:
+		f.flush()
 		f.lose(1, ev)
 	case ev.Type == supervisor.EventDropped:
 		// The host's own drops join ours in one notice rather than being
 		// passed on as an event that could itself be lost.
+		f.flush()
 		f.q.Lost(ev.Dropped, ev)
+	case f.gathered != nil && ev.Type == supervisor.EventRecords:
+		if f.gathered.add(ev) { // handle passes it on when nothing waits behind it
+			f.flush()
+		}
 	default:
+		f.flush()
+		f.q.Send(ev)
+	}
+}
+
+// drained reports whether no message waits behind m in its subscription's
+// queue, so nothing held back for m's company should wait longer. The NATS
+// client counts the message being handled as pending until its handler
+// returns.
+func drained(m *nats.Msg) bool {
+	n, _, err := m.Sub.Pending()
+	return err != nil || n <= 1
+}
+
+// flush passes on what was gathered, in the order it came.
+func (f *feed) flush() {
+	if f.gathered == nil || !f.gathered.held() {
+		return
+	}
+	for _, ev := range f.gathered.take() {
 		f.q.Send(ev)
 	}
 }

@@ -15,7 +15,8 @@ import (
 // host the fleet selects, as Client.Subscribe delivers one host's (core
 // subjects for events, the records' JetStream subjects read as core
 // messages, nothing replayed), each naming its Host with Plugin and
-// Instance qualified. The same bounds hold, over the fleet as a whole:
+// Instance qualified, a backlog's records gathered into one event per
+// instance as there. The same bounds hold, over the fleet as a whole:
 // buffer events and control.ClientEventBytes bytes in the queue, and
 // SubscriptionPendingBytes in the NATS client's queue in front of each of
 // the two subscriptions; what does not fit is dropped and told in an
