@@ -74,6 +74,9 @@ type eventSub struct {
 	q     *lossy.Queue[supervisor.Event]
 	total *atomic.Uint64
 	runs  int // the runs a records feed remembers; 0: maxRuns
+	// pending bounds the NATS client's queue in front of each
+	// subscription; 0: SubscriptionPendingBytes.
+	pending int
 
 	mu     sync.Mutex
 	subs   []*nats.Subscription
@@ -92,7 +95,7 @@ func (s *eventSub) add(nc *nats.Conn, subject string, buffer int, decode func(*n
 	s.mu.Lock()
 	s.subs = append(s.subs, sub)
 	s.mu.Unlock()
-	if err := sub.SetPendingLimits(max(buffer, minPendingMsgs), SubscriptionPendingBytes); err != nil {
+	if err := sub.SetPendingLimits(max(buffer, minPendingMsgs), cmp.Or(s.pending, SubscriptionPendingBytes)); err != nil {
 		return err
 	}
 	// A subscription ends with its connection too: the channel must close
