@@ -57,28 +57,9 @@ const (
 // order ("--" ends the flags, for content that starts with a dash).
 func parse(args []string) (*command, error) {
 	cmd := &command{}
-	global := flagSet("ctl")
-	cmd.globalFlags(global)
-	if err := global.Parse(args); err != nil {
-		return nil, err
-	}
-	if global.NArg() == 0 {
-		return nil, fmt.Errorf("no command")
-	}
-	cmd.verb = global.Arg(0)
-	sp, ok := spec(cmd.verb)
-	if !ok {
-		return nil, fmt.Errorf("unknown command %q", cmd.verb)
-	}
-	fs := flagSet(cmd.verb)
-	cmd.globalFlags(fs)
-	cmd.verbFlags(fs, sp.flags)
-	pos, err := interspersed(fs, global.Args()[1:])
+	_, pos, err := parseLine("ctl", args, cmd.globalFlags, spec, cmd.verbFlags)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", cmd.verb, err)
-	}
-	if len(pos) < sp.minArgs || len(pos) > sp.maxArgs {
-		return nil, fmt.Errorf("%s: want %s, got %d arguments", cmd.verb, argsWanted(sp), len(pos))
+		return nil, err
 	}
 	cmd.args = pos
 	if cmd.n < 0 || cmd.timeout < 0 {
@@ -87,13 +68,46 @@ func parse(args []string) (*command, error) {
 	return cmd, nil
 }
 
+// parseLine is the one reading of a command line of ctl and fleet ctl:
+// global flags, the verb (which lookup knows), then its arguments and
+// flags in any order, the global flags again among them; "--" ends the
+// flags, for content that starts with a dash. verbFlags is told the verb
+// as it registers the verb's flags: some defaults depend on it.
+func parseLine(name string, args []string, globals func(*flag.FlagSet), lookup func(string) (verbSpec, bool),
+	verbFlags func(fs *flag.FlagSet, verb, flags string)) (verb string, pos []string, err error) {
+	global := flagSet(name)
+	globals(global)
+	if err := global.Parse(args); err != nil {
+		return "", nil, err
+	}
+	if global.NArg() == 0 {
+		return "", nil, fmt.Errorf("no command")
+	}
+	verb = global.Arg(0)
+	sp, ok := lookup(verb)
+	if !ok {
+		return "", nil, fmt.Errorf("unknown command %q", verb)
+	}
+	fs := flagSet(verb)
+	globals(fs)
+	verbFlags(fs, verb, sp.flags)
+	if pos, err = interspersed(fs, global.Args()[1:]); err != nil {
+		return "", nil, fmt.Errorf("%s: %w", verb, err)
+	}
+	if len(pos) < sp.minArgs || len(pos) > sp.maxArgs {
+		return "", nil, fmt.Errorf("%s: want %s, got %d arguments", verb, argsWanted(sp), len(pos))
+	}
+	return verb, pos, nil
+}
+
 func (c *command) globalFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.socket, "socket", c.socket, "control socket")
 	fs.StringVar(&c.config, "config", c.config, "config file")
 	c.fleet.Register(fs)
 }
 
-func (c *command) verbFlags(fs *flag.FlagSet, which string) {
+func (c *command) verbFlags(fs *flag.FlagSet, verb, which string) {
+	c.verb = verb
 	for _, f := range which {
 		switch f {
 		case 'j':

@@ -72,40 +72,25 @@ type fleetCommand struct {
 	id       uint32 // send's task id
 }
 
-func fleetSpec(verb string) (minArgs, maxArgs int, flags string, ok bool) {
+func fleetSpec(verb string) (verbSpec, bool) {
 	switch verb {
 	case "hosts", "status":
-		return 0, 1, "j", true
+		return verbSpec{0, 1, "j"}, true
 	case "send":
-		return 4, 4, "jt", true
+		return verbSpec{4, 4, "jt"}, true
 	case "start", "stop", "restart":
-		return 2, 2, "y", true
+		return verbSpec{2, 2, "y"}, true
 	case "events":
-		return 0, 1, "jfn", true
+		return verbSpec{0, 1, "jfn"}, true
 	case "run":
-		return 1, 1, "", true
+		return verbSpec{1, 1, ""}, true
 	}
-	return 0, 0, "", false
+	return verbSpec{}, false
 }
 
-func parseFleet(args []string) (*fleetCommand, error) {
-	c := &fleetCommand{discover: fleet.DefaultDiscoverWait}
-	global := flagSet("fleet ctl")
-	c.globalFlags(global)
-	if err := global.Parse(args); err != nil {
-		return nil, err
-	}
-	if global.NArg() == 0 {
-		return nil, errors.New("no command")
-	}
-	c.verb = global.Arg(0)
-	lo, hi, flags, ok := fleetSpec(c.verb)
-	if !ok {
-		return nil, fmt.Errorf("unknown command %q", c.verb)
-	}
-	fs := flagSet(c.verb)
-	c.globalFlags(fs)
-	for _, f := range flags {
+func (c *fleetCommand) verbFlags(fs *flag.FlagSet, verb, which string) {
+	c.verb = verb
+	for _, f := range which {
 		switch f {
 		case 'j':
 			fs.BoolVar(&c.json, "json", false, "JSON output")
@@ -119,12 +104,13 @@ func parseFleet(args []string) (*fleetCommand, error) {
 			fs.BoolVar(&c.yes, "yes", false, "no confirmation")
 		}
 	}
-	pos, err := interspersed(fs, global.Args()[1:])
+}
+
+func parseFleet(args []string) (*fleetCommand, error) {
+	c := &fleetCommand{discover: fleet.DefaultDiscoverWait}
+	_, pos, err := parseLine("fleet ctl", args, c.globalFlags, fleetSpec, c.verbFlags)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", c.verb, err)
-	}
-	if len(pos) < lo || len(pos) > hi {
-		return nil, fmt.Errorf("%s: want %s, got %d arguments", c.verb, argsWanted(verbSpec{minArgs: lo, maxArgs: hi}), len(pos))
+		return nil, err
 	}
 	if c.n < 0 || c.timeout < 0 || c.discover <= 0 {
 		return nil, fmt.Errorf("%s: -n and --timeout must not be negative, --discover must be positive", c.verb)
