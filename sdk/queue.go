@@ -102,8 +102,11 @@ func (q *queue) fullLocked(it *item) bool {
 // goroutine's records stay in order and a reply never overtakes its task's
 // progress.
 func (q *queue) send(it item) error {
+	if !it.task {
+		return q.push(it) // one lock, not a look at the queue first
+	}
 	q.mu.Lock()
-	if q.out == nil || !it.task || q.writing || q.head < len(q.items) || q.refusedLocked(&it) {
+	if q.out == nil || q.writing || q.head < len(q.items) || q.refusedLocked(&it) {
 		q.mu.Unlock()
 		return q.push(it)
 	}
@@ -131,11 +134,20 @@ func (q *queue) push(it item) error {
 		q.mu.Unlock()
 		return ErrShutdown
 	}
+	wake := q.idleLocked()
 	q.appendLocked(it)
 	q.mu.Unlock()
-	q.wake()
+	if wake {
+		q.wake()
+	}
 	return nil
 }
+
+// idleLocked reports whether a record queued now needs to wake the writer:
+// not when records are waiting already (whoever queued the first woke it)
+// nor while a frame is being written (wrote wakes it for what came
+// meanwhile). A flood then costs a wake per frame, not per record.
+func (q *queue) idleLocked() bool { return !q.writing && q.head == len(q.items) }
 
 // pushNow queues it without waiting: for replies the SDK sends from the
 // read loop, which must never block. It may exceed the bounds by a fixed
