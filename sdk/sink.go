@@ -37,8 +37,8 @@ type Stats struct {
 
 var errZeroSink = errors.New("sdk: zero Sink: use the one given to Run or a handler")
 
-// Emit sends a record stamped with the current time (the wall clock read
-// at most 10 ms before, plus the monotonic time since: see stampClock).
+// Emit sends a record stamped with the current time: the wall clock as
+// read at most 10 ms before, plus the monotonic time elapsed since.
 func (s Sink) Emit(fields Fields) error { return s.emit(stamps.now(), fields) }
 
 // EmitAt sends a record observed at t (the current time if t is zero).
