@@ -67,6 +67,8 @@ type queue struct {
 	chunkMu sync.Mutex                           // guards chunk; encoding is not done under mu
 	chunk   []byte                               // where records are encoded, shared by many
 
+	stamps stampClock // the time records without one are given
+
 	pushed, sent, batches uint64
 	progress              chan struct{} // closed and replaced whenever sent moves or dead is set
 }

@@ -39,19 +39,21 @@ var errZeroSink = errors.New("sdk: zero Sink: use the one given to Run or a hand
 
 // Emit sends a record stamped with the current time: the wall clock as
 // read at most 10 ms before, plus the monotonic time elapsed since.
-func (s Sink) Emit(fields Fields) error { return s.emit(stamps.now(), fields) }
+func (s Sink) Emit(fields Fields) error { return s.EmitAt(time.Time{}, fields) }
 
 // EmitAt sends a record observed at t (the current time if t is zero).
 func (s Sink) EmitAt(t time.Time, fields Fields) error {
-	if t.IsZero() {
-		return s.emit(stamps.now(), fields)
-	}
-	return s.emit(t.UnixNano(), fields)
-}
-
-func (s Sink) emit(timestamp int64, fields Fields) error {
 	if err := refuseStatus(fields, "Emit"); err != nil {
 		return err
+	}
+	var timestamp int64
+	switch {
+	case !t.IsZero():
+		timestamp = t.UnixNano()
+	case s.q == nil:
+		return errZeroSink
+	default:
+		timestamp = s.q.stamps.now()
 	}
 	it, err := s.buildAt("", timestamp, fields, "")
 	if err != nil {
@@ -157,8 +159,11 @@ func fitText(text string, room int) string {
 // build validates fields and encodes them, so the caller may reuse its map
 // as soon as the call returns.
 func (s Sink) build(token string, t time.Time, fields Fields, status protocol.Status) (item, error) {
+	if s.q == nil {
+		return item{}, errZeroSink
+	}
 	if t.IsZero() {
-		return s.buildAt(token, stamps.now(), fields, status)
+		return s.buildAt(token, s.q.stamps.now(), fields, status)
 	}
 	return s.buildAt(token, t.UnixNano(), fields, status)
 }

@@ -5,19 +5,17 @@ import (
 	"time"
 )
 
-// stamps is the clock that stamps records. time.Now reads two clocks, the
-// wall clock and the monotonic one, and on a virtual machine each read is
-// tens of nanoseconds, a large share of an Emit. A record's timestamp needs
-// only the wall time, so the wall clock is read once per stampPeriod and,
+// stampPeriod is how long one reading of the wall clock serves.
+const stampPeriod = 10 * time.Millisecond
+
+// stampClock stamps a queue's records. time.Now reads two clocks, the wall
+// clock and the monotonic one, and on a virtual machine each read is tens
+// of nanoseconds, a large share of an Emit. A record's timestamp needs only
+// the wall time, so the wall clock is read once per stampPeriod and,
 // between, the monotonic time elapsed since is added to it (one read): the
 // stamp is the wall time but for what the wall clock was slewed within the
 // period, at most stampPeriod × the slew rate (under NTP at most 500 ppm:
 // 5 µs), and a step of the wall clock is taken up within stampPeriod.
-var stamps stampClock
-
-// stampPeriod is how long one reading of the wall clock serves.
-const stampPeriod = 10 * time.Millisecond
-
 type stampClock struct {
 	base atomic.Pointer[stampBase]
 }
