@@ -93,6 +93,58 @@ func TestEventLinesMatchEncodingJSON(t *testing.T) {
 	}
 }
 
+// TestFloodLinesMatchEncodingJSON: records as a flood makes them, where
+// the encoder's shortcuts apply: a few sets of field names recurring (the
+// same names, as many names but one differing, tricky names), timestamps
+// a few nanoseconds to a few milliseconds apart crossing every boundary of
+// the digits the encoder keeps, and now and then one far away, negative or
+// short. One encoder and one buffer for them all, as headless uses them.
+func TestFloodLinesMatchEncodingJSON(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	sets := [][]string{
+		{"data_type", "seq"}, {"data_type", "seq", "host"}, {"data_type", "pid"}, {"data_type", "seq", "<&>"},
+		{"data_type", "\u2028 \u2029", "é"}, {"data_type", "\xff", "\x00"}, {"data_type"}, {},
+	}
+	var e lineEncoder
+	var got []byte
+	var want strings.Builder
+	at := time.Date(2026, 12, 2, 16, 0, 0, 0, time.UTC)
+	ts := int64(999_000_000_000_000_000) - 5_000_000
+	for i := range 20000 {
+		if i%50 == 0 {
+			e.event(at.Add(time.Duration(i)), "chaos", "chaos")
+		}
+		switch rng.IntN(40) {
+		case 0:
+			ts = rng.Int64() - rng.Int64()
+		case 1:
+			ts = rng.Int64N(2_000_000) - 1_000_000
+		case 2:
+			ts = 1_000_000 * (rng.Int64N(1e12) + 1)
+		default:
+			ts += rng.Int64N(2_000_000)
+		}
+		r := protocol.Record{Timestamp: ts}
+		if names := sets[rng.IntN(len(sets))]; len(names) > 0 || rng.IntN(2) == 0 {
+			r.Fields = map[string]string{}
+			for _, n := range names {
+				r.Fields[n] = genString(rng)
+			}
+		}
+		got = e.append(got, &r)
+		want.WriteString(reference(t, at.Add(time.Duration(i/50*50)), "chaos", "chaos", r))
+	}
+	if g, w := strings.Split(string(got), "\n"), strings.Split(want.String(), "\n"); len(g) != len(w) {
+		t.Fatalf("%d lines, encoding/json made %d", len(g), len(w))
+	} else {
+		for i := range g {
+			if g[i] != w[i] {
+				t.Fatalf("line %d differs from encoding/json's\n got %q\nwant %q", i, g[i], w[i])
+			}
+		}
+	}
+}
+
 func genRecord(rng *rand.Rand) protocol.Record {
 	r := protocol.Record{Timestamp: rng.Int64() - rng.Int64()}
 	if rng.IntN(3) == 0 {

@@ -67,6 +67,8 @@ type queue struct {
 	chunkMu sync.Mutex                           // guards chunk; encoding is not done under mu
 	chunk   []byte                               // where records are encoded, shared by many
 
+	stamps stampClock // the time records without one are given
+
 	pushed, sent, batches uint64
 	progress              chan struct{} // closed and replaced whenever sent moves or dead is set
 }
@@ -102,8 +104,11 @@ func (q *queue) fullLocked(it *item) bool {
 // goroutine's records stay in order and a reply never overtakes its task's
 // progress.
 func (q *queue) send(it item) error {
+	if !it.task {
+		return q.push(it) // one lock, not a look at the queue first
+	}
 	q.mu.Lock()
-	if q.out == nil || !it.task || q.writing || q.head < len(q.items) || q.refusedLocked(&it) {
+	if q.out == nil || q.writing || q.head < len(q.items) || q.refusedLocked(&it) {
 		q.mu.Unlock()
 		return q.push(it)
 	}
@@ -131,11 +136,20 @@ func (q *queue) push(it item) error {
 		q.mu.Unlock()
 		return ErrShutdown
 	}
+	wake := q.idleLocked()
 	q.appendLocked(it)
 	q.mu.Unlock()
-	q.wake()
+	if wake {
+		q.wake()
+	}
 	return nil
 }
+
+// idleLocked reports whether a record queued now needs to wake the writer:
+// not when records are waiting already (whoever queued the first woke it)
+// nor while a frame is being written (wrote wakes it for what came
+// meanwhile). A flood then costs a wake per frame, not per record.
+func (q *queue) idleLocked() bool { return !q.writing && q.head == len(q.items) }
 
 // pushNow queues it without waiting: for replies the SDK sends from the
 // read loop, which must never block. It may exceed the bounds by a fixed

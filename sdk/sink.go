@@ -37,15 +37,25 @@ type Stats struct {
 
 var errZeroSink = errors.New("sdk: zero Sink: use the one given to Run or a handler")
 
-// Emit sends a record stamped with the current time.
-func (s Sink) Emit(fields Fields) error { return s.EmitAt(time.Now(), fields) }
+// Emit sends a record stamped with the current time: the wall clock as
+// read at most 10 ms before, plus the monotonic time elapsed since.
+func (s Sink) Emit(fields Fields) error { return s.EmitAt(time.Time{}, fields) }
 
 // EmitAt sends a record observed at t (the current time if t is zero).
 func (s Sink) EmitAt(t time.Time, fields Fields) error {
 	if err := refuseStatus(fields, "Emit"); err != nil {
 		return err
 	}
-	it, err := s.build("", t, fields, "")
+	var timestamp int64
+	switch {
+	case !t.IsZero():
+		timestamp = t.UnixNano()
+	case s.q == nil:
+		return errZeroSink
+	default:
+		timestamp = s.q.stamps.now()
+	}
+	it, err := s.buildAt("", timestamp, fields, "")
 	if err != nil {
 		return err
 	}
@@ -152,17 +162,28 @@ func (s Sink) build(token string, t time.Time, fields Fields, status protocol.St
 	if s.q == nil {
 		return item{}, errZeroSink
 	}
-	if fields[protocol.FieldDataType] == "" {
-		return item{}, fmt.Errorf("%w: the %q field is missing or empty; every record needs one", ErrInvalidRecord, protocol.FieldDataType)
-	}
-	if n := len(fields) + 1; n > protocol.MaxFieldsPerRecord { // +1: task_status may be added
-		return item{}, fmt.Errorf("%w: %d fields (data_type %q); a record carries at most %d", ErrInvalidRecord, len(fields), fields[protocol.FieldDataType], protocol.MaxFieldsPerRecord-1)
-	}
 	if t.IsZero() {
-		t = time.Now()
+		return s.buildAt(token, s.q.stamps.now(), fields, status)
 	}
-	rec, err := s.q.encode(t.UnixNano(), token, fields, status)
+	return s.buildAt(token, t.UnixNano(), fields, status)
+}
+
+// buildAt is build for a timestamp in nanoseconds since the epoch.
+func (s Sink) buildAt(token string, timestamp int64, fields Fields, status protocol.Status) (item, error) {
+	if s.q == nil {
+		return item{}, errZeroSink
+	}
+	if len(fields)+1 > protocol.MaxFieldsPerRecord { // +1: task_status may be added
+		return item{}, refuseFields(fields)
+	}
+	// The encoder checks data_type too: the SDK's own words for a missing
+	// one are looked for only once it refused the record, so a good record
+	// looks it up once.
+	rec, err := s.q.encode(timestamp, token, fields, status)
 	if err != nil {
+		if fields[protocol.FieldDataType] == "" {
+			return item{}, refuseFields(fields)
+		}
 		return item{}, fmt.Errorf("%w: %w", ErrInvalidRecord, err)
 	}
 	it := item{rec: rec, task: token != ""}
@@ -170,6 +191,15 @@ func (s Sink) build(token string, t time.Time, fields Fields, status protocol.St
 		return item{}, fmt.Errorf("%w: %d bytes (data_type %q) exceed the %d bytes a frame can carry", ErrInvalidRecord, it.size(), fields[protocol.FieldDataType], s.q.maxRecord())
 	}
 	return it, nil
+}
+
+// refuseFields says what is wrong with fields that cannot be a record: no
+// data_type first, then too many fields.
+func refuseFields(fields Fields) error {
+	if fields[protocol.FieldDataType] == "" {
+		return fmt.Errorf("%w: the %q field is missing or empty; every record needs one", ErrInvalidRecord, protocol.FieldDataType)
+	}
+	return fmt.Errorf("%w: %d fields (data_type %q); a record carries at most %d", ErrInvalidRecord, len(fields), fields[protocol.FieldDataType], protocol.MaxFieldsPerRecord-1)
 }
 
 // refuseStatus keeps task_status to the SDK: on a progress record it would end

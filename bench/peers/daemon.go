@@ -194,14 +194,26 @@ func (l *lineCounter) expect(token string) chan struct{} {
 	return l.seen
 }
 
-// wait waits for the line expected, or the end of the stream.
+// wait waits for the line expected, or the end of the stream. Headless
+// drops what its output buffer cannot hold (and says so on stderr), the
+// reply's line among them perhaps: once no flood line has come for two
+// seconds, the flood is over without it.
 func (l *lineCounter) wait(seen, ended chan struct{}) error {
-	select {
-	case <-seen:
-		return nil
-	case <-ended:
-		return errors.New("daemon stdout ended before the flood's reply")
-	case <-time.After(time.Minute):
-		return errors.New("daemon: the reply's JSON line did not come within a minute (dropped?)")
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	last, quietSince := l.floods.Load(), time.Now()
+	for {
+		select {
+		case <-seen:
+			return nil
+		case <-ended:
+			return errors.New("daemon stdout ended before the flood's reply")
+		case <-tick.C:
+		}
+		if n := l.floods.Load(); n != last {
+			last, quietSince = n, time.Now()
+		} else if time.Since(quietSince) > 2*time.Second {
+			return nil
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // measurements are every result, by metric and entry key, round after
@@ -30,7 +31,21 @@ func drive(ctx context.Context, b *bins, sz sizes, progress io.Writer) (m *measu
 			}
 		}
 	}()
+	var ms []metric
+	needed := map[string]bool{}
+	for _, mt := range metrics() {
+		if !sz.runs(mt.Key) {
+			continue
+		}
+		ms = append(ms, mt)
+		for _, e := range mt.Entries {
+			needed[e.Worker] = true
+		}
+	}
 	for _, k := range workerKinds {
+		if !needed[k] {
+			continue
+		}
 		w, err := startWorker(ctx, k, b)
 		if err != nil {
 			return nil, err
@@ -38,7 +53,6 @@ func drive(ctx context.Context, b *bins, sz sizes, progress io.Writer) (m *measu
 		workers[k] = w
 		m.Notes = append(m.Notes, w.notes...)
 	}
-	ms := metrics()
 	for round := -1; round < sz.Rounds; round++ {
 		fmt.Fprintf(progress, "round %d/%d:", round+1, sz.Rounds)
 		for _, mt := range ms {
@@ -47,6 +61,7 @@ func drive(ctx context.Context, b *bins, sz sizes, progress io.Writer) (m *measu
 			if round < 0 {
 				n = max(n/10, 1)
 			}
+			var cpus []string
 			for _, e := range mt.Entries {
 				r, err := workers[e.Worker].do(command{Op: e.Op, N: n})
 				if err != nil {
@@ -55,9 +70,18 @@ func drive(ctx context.Context, b *bins, sz sizes, progress io.Writer) (m *measu
 				if round >= 0 {
 					m.add(mt.Key, e.Key, r)
 				}
+				if mt.Key == "records" {
+					cpus = append(cpus, fmt.Sprintf("%s %.2f%%", e.Key, cpuPer100k([]result{r})))
+				}
+			}
+			if cpus != nil { // each round's own figures, for ranges across rounds
+				fmt.Fprintf(progress, " (CPU per 100k rec/s: %s)", strings.Join(cpus, ", "))
 			}
 		}
 		fmt.Fprintln(progress)
+	}
+	if !sz.runs("idle") {
+		return m, nil
 	}
 	return m, m.driveIdle(ctx, b, progress)
 }

@@ -16,6 +16,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/plugvisor/plugvisor/supervisor"
@@ -29,10 +30,19 @@ func main() {
 	rounds := flag.Int("rounds", 0, "rounds of every metric (default 3, quick 2)")
 	quick := flag.Bool("quick", false, "small sizes: every contender and metric in under a minute")
 	asJSON := flag.Bool("json", false, "print the report as JSON instead of markdown")
+	only := flag.String("only", "", "comma-separated metrics to run (rtt, inflight, spawn, records, idle); default all")
+	records := flag.Int("records", 0, "records in one flood (default 200000, quick 20000)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	rep, err := run(ctx, pickSizes(*quick, *rounds), os.Stderr)
+	sz := pickSizes(*quick, *rounds)
+	if *records > 0 {
+		sz.Records = *records
+	}
+	if *only != "" {
+		sz.Only = strings.Split(*only, ",")
+	}
+	rep, err := run(ctx, sz, os.Stderr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "peers:", err)
 		os.Exit(1)

@@ -1,6 +1,9 @@
 package main
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // sizes are how much each measurement does in one round.
 type sizes struct {
@@ -13,7 +16,11 @@ type sizes struct {
 	Idle        []int         `json:"idle"`     // plugin counts, ascending
 	IdleSettle  time.Duration `json:"idle_settle"`
 	IdleMeasure time.Duration `json:"idle_measure"`
+	Only        []string      `json:"only,omitempty"` // the metrics to run; all when empty
 }
+
+// runs says whether metric key is among those to run.
+func (s sizes) runs(key string) bool { return len(s.Only) == 0 || slices.Contains(s.Only, key) }
 
 func fullSizes(rounds int) sizes {
 	return sizes{Rounds: rounds, IdleRounds: rounds, RTT: 3000, InFlight: 30000, Spawn: 15, Records: 200_000,

@@ -12,9 +12,30 @@ import (
 
 // Fields appends a map[string]string as a JSON object; its zero value is
 // ready, and it reuses its scratch from one call to the next.
+//
+// A flood's records nearly always share one set of field names, so Fields
+// remembers the last set, sorted and already quoted: a record with the
+// same names is written by looking its values up in that order, with no
+// walk of the map, no sort and no escaping of the names. The names are
+// kept as copies in its own buffers, never as the record's strings, so an
+// encoder that outlives a record keeps none of it alive.
 type Fields struct {
-	pairs []field
+	pairs []field // scratch for a record whose names are not the last set
+
+	// The last set of names, in order: names[i] is the i-th raw name,
+	// quoted[i] the same quoted, with the ':' after it (',' before it but
+	// the first), both slices of text.
+	text   []byte
+	names  []span
+	quoted []span
+	known  bool // names holds a set (possibly empty)
 }
+
+type span struct{ from, to int }
+
+// maxKnownText bounds the bytes Fields keeps for the last set of names; a
+// set larger than that is written the long way each time.
+const maxKnownText = 4 << 10
 
 // Append adds fields as an object with its keys sorted (null for a nil
 // map) to dst.
@@ -22,12 +43,16 @@ func (e *Fields) Append(dst []byte, fields map[string]string) []byte {
 	if fields == nil {
 		return append(dst, "null"...)
 	}
+	if out, ok := e.appendKnown(dst, fields); ok {
+		return out
+	}
 	// Pairs, not keys: sorted, they need no second lookup of each value.
 	e.pairs = e.pairs[:0]
 	for k, v := range fields {
 		e.pairs = append(e.pairs, field{k, v})
 	}
 	slices.SortFunc(e.pairs, func(a, b field) int { return strings.Compare(a.k, b.k) })
+	e.remember(e.pairs)
 	dst = append(dst, '{')
 	for i, f := range e.pairs {
 		if i > 0 {
@@ -41,21 +66,88 @@ func (e *Fields) Append(dst []byte, fields map[string]string) []byte {
 	return append(dst, '}')
 }
 
+// appendKnown writes fields if their names are the last set: as many names,
+// each of them present (names are unique, so then the sets are equal). It
+// reports false, with dst as it was, otherwise.
+func (e *Fields) appendKnown(dst []byte, fields map[string]string) ([]byte, bool) {
+	if !e.known || len(fields) != len(e.names) {
+		return dst, false
+	}
+	start := len(dst)
+	dst = append(dst, '{')
+	for i, n := range e.names {
+		v, ok := fields[string(e.text[n.from:n.to])] // no allocation for a lookup
+		if !ok {
+			return dst[:start], false
+		}
+		q := e.quoted[i]
+		dst = append(dst, e.text[q.from:q.to]...)
+		dst = AppendString(dst, v)
+	}
+	return append(dst, '}'), true
+}
+
+// remember keeps sorted's names as the last set, unless they are too long
+// to keep.
+func (e *Fields) remember(sorted []field) {
+	e.known = false
+	e.text, e.names, e.quoted = e.text[:0], e.names[:0], e.quoted[:0]
+	for i, f := range sorted {
+		if len(e.text) > maxKnownText {
+			return
+		}
+		from := len(e.text)
+		e.text = append(e.text, f.k...)
+		e.names = append(e.names, span{from, len(e.text)})
+		from = len(e.text)
+		if i > 0 {
+			e.text = append(e.text, ',')
+		}
+		e.text = append(AppendString(e.text, f.k), ':')
+		e.quoted = append(e.quoted, span{from, len(e.text)})
+	}
+	e.known = len(e.text) <= maxKnownText
+}
+
 type field struct{ k, v string }
 
 const hexDigits = "0123456789abcdef"
 
+// safe says which bytes a string keeps as they are: printable ASCII but for
+// the quote, the backslash and the HTML characters. Bytes from 0x80 are not
+// safe here: they are checked as UTF-8 on the slow path.
+var safe = func() (t [256]bool) {
+	for b := 0x20; b < utf8.RuneSelf; b++ {
+		t[b] = b != '"' && b != '\\' && b != '<' && b != '>' && b != '&'
+	}
+	return t
+}()
+
 // AppendString quotes s as encoding/json does with HTML escaping on.
 func AppendString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
+	i := 0
+	for i < len(s) && safe[s[i]] {
+		i++
+	}
+	if i == len(s) { // the common case: nothing to escape
+		dst = append(dst, '"')
+		dst = append(dst, s...)
+		return append(dst, '"')
+	}
+	return appendEscaped(append(dst, '"'), s, i)
+}
+
+// appendEscaped writes s, whose bytes before i need no escaping, and the
+// closing quote.
+func appendEscaped(dst []byte, s string, i int) []byte {
 	start := 0
-	for i := 0; i < len(s); {
+	for i < len(s) {
 		b := s[i]
+		if safe[b] {
+			i++
+			continue
+		}
 		if b < utf8.RuneSelf {
-			if jsonSafe(b) {
-				i++
-				continue
-			}
 			dst = append(dst, s[start:i]...)
 			dst = appendEscapedByte(dst, b)
 			i++
@@ -79,10 +171,6 @@ func AppendString(dst []byte, s string) []byte {
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
-}
-
-func jsonSafe(b byte) bool {
-	return b >= 0x20 && b != '"' && b != '\\' && b != '<' && b != '>' && b != '&'
 }
 
 func appendEscapedByte(dst []byte, b byte) []byte {

@@ -2,6 +2,7 @@ package jsontext_test
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/plugvisor/plugvisor/internal/jsontext"
@@ -51,4 +52,27 @@ func FuzzAppendString(f *testing.F) {
 			t.Fatalf("AppendString(%q) = %s; encoding/json says %s", s, got, want)
 		}
 	})
+}
+
+// TestFieldsOneEncoderManyRecords: one Fields for records whose names
+// repeat, change, differ in one name only, grow past what it remembers, or
+// are none: each object is what encoding/json makes of its own map.
+func TestFieldsOneEncoderManyRecords(t *testing.T) {
+	long := strings.Repeat("n", 5000)
+	var e jsontext.Fields
+	for i, m := range []map[string]string{
+		{"data_type": "a", "seq": "1"}, {"data_type": "b", "seq": "2"}, {"data_type": "c", "pid": "3"},
+		{"data_type": "d", "pid": "4", "seq": "5"}, {"data_type": "e", "seq": "6"}, {},
+		{}, nil, {"data_type": "f"}, {long: "x", "data_type": "g"}, {long: "y", "data_type": "h"},
+		{"data_type": "i", "seq": "7"}, {awkward[2]: awkward[3], "<": ">"}, {awkward[2]: awkward[9], "<": ""},
+		{awkward[2]: "", ">": ""},
+	} {
+		want, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := e.Append([]byte("prefix"), m); string(got) != "prefix"+string(want) {
+			t.Errorf("record %d: Fields.Append(%v) = %s; encoding/json says %s", i, m, got, want)
+		}
+	}
 }
