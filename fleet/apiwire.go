@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/plugvisor/plugvisor/internal/jsontext"
 	"github.com/plugvisor/plugvisor/protocol"
 	"github.com/plugvisor/plugvisor/supervisor"
 )
@@ -178,11 +179,10 @@ func DecodeRecord(msg *nats.Msg) (plugin, instance string, rec protocol.Record, 
 	if rec.Timestamp, err = strconv.ParseInt(ts, 10, 64); err != nil {
 		return "", "", rec, fmt.Errorf("record on %s: %s %q is not unix nanoseconds", msg.Subject, HeaderTimestamp, ts)
 	}
-	if err = json.Unmarshal(msg.Data, &rec.Fields); err != nil {
+	// By hand, not by encoding/json's reflection: at a fleet's record
+	// rates that decode was a quarter of the console's CPU.
+	if rec.Fields, err = jsontext.DecodeObject(msg.Data, MaxRecordFields); err != nil {
 		return "", "", rec, fmt.Errorf("record on %s: fields: %w", msg.Subject, err)
-	}
-	if len(rec.Fields) > MaxRecordFields {
-		return "", "", rec, fmt.Errorf("record on %s: %d fields, at most %d", msg.Subject, len(rec.Fields), MaxRecordFields)
 	}
 	return plugin, instance, rec, nil
 }

@@ -70,9 +70,10 @@ func TestDecodeRecord(t *testing.T) {
 		{subj.Records("p", "t"), map[string]string{fleet.HeaderInstance: "p", fleet.HeaderTimestamp: "soon"}, `{}`, `Plugvisor-Timestamp "soon" is not unix nanoseconds`},
 		{subj.Records("p", "t"), map[string]string{fleet.HeaderInstance: "p"}, `{}`, `Plugvisor-Timestamp "" is not`},
 		{subj.Records("p", "t"), map[string]string{fleet.HeaderInstance: strings.Repeat("i", 5000), fleet.HeaderTimestamp: "1"}, `{}`, "header over 4096 bytes"},
-		{subj.Records("p", "t"), good, `{"n":1}`, "fields: json: cannot unmarshal number"},
+		{subj.Records("p", "t"), good, `{"n":1}`, "fields: offset 5: '1' where a string value should be"},
+		{subj.Records("p", "t"), good, `{"k":"v"} {}`, "fields: offset 10: '{' after the object"},
 		{subj.Records("p", "t"), good, `{"k":"` + strings.Repeat("v", fleet.MaxRecordBytes) + `"}`, "at most 1048576"},
-		{subj.Records("p", "t"), good, "{" + strings.Join(many, ",") + "}", "4097 fields, at most 4096"},
+		{subj.Records("p", "t"), good, "{" + strings.Join(many, ",") + "}", "more than 4096 fields"},
 	} {
 		if _, _, _, err := fleet.DecodeRecord(msg(tc.subject, tc.hdr, tc.body)); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("DecodeRecord(%s, %.30q): %v, want %q", tc.subject, tc.body, err, tc.want)
