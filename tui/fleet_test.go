@@ -12,19 +12,21 @@ import (
 
 	"github.com/plugvisor/plugvisor/fleet"
 	"github.com/plugvisor/plugvisor/internal/natstest"
+	"github.com/plugvisor/plugvisor/internal/spool"
 	"github.com/plugvisor/plugvisor/supervisor"
 )
 
-// fleetRig is real engines each served as a host on a real NATS server,
-// and the fleet over them that a console is given: the console's tests
-// over many hosts run what `plugvisor fleet` runs.
+// fleetRig is real engines each served as a host on a real NATS server
+// (its operator API by fleet.Serve, its events and records by a
+// fleet.Link, as `plugvisor run` with [fleet] does), and the fleet over
+// them that a console is given: what `plugvisor fleet` runs.
 type fleetRig struct {
 	t     testing.TB
 	srv   *natstest.Server
 	fleet *fleet.Fleet
 
 	mu    sync.Mutex
-	stops map[string]func() error // the hosts being served
+	stops map[string]func() // the hosts being served
 }
 
 // hostSpec is one host of a fleetRig: its name, labels and engine.
@@ -40,7 +42,7 @@ type hostSpec struct {
 // confirmed and answering.
 func startFleetRig(t testing.TB, o fleet.FleetOptions, hosts ...hostSpec) *fleetRig {
 	t.Helper()
-	r := &fleetRig{t: t, srv: natstest.Start(t, natstest.Options{}), stops: map[string]func() error{}}
+	r := &fleetRig{t: t, srv: natstest.Start(t, natstest.Options{JetStream: true}), stops: map[string]func(){}}
 	for _, h := range hosts {
 		r.serve(h)
 	}
@@ -59,9 +61,9 @@ func startFleetRig(t testing.TB, o fleet.FleetOptions, hosts ...hostSpec) *fleet
 	return r
 }
 
-func (r *fleetRig) connect() *nats.Conn {
+func (r *fleetRig) connect(opts ...nats.Option) *nats.Conn {
 	r.t.Helper()
-	nc, err := nats.Connect(r.srv.URL())
+	nc, err := nats.Connect(r.srv.URL(), opts...)
 	if err != nil {
 		r.t.Fatalf("connect to %s: %v", r.srv.URL(), err)
 	}
@@ -69,31 +71,49 @@ func (r *fleetRig) connect() *nats.Conn {
 	return nc
 }
 
-// serve answers h's API on NATS as host h.name, on a connection of its
-// own, until unserve or the test's end.
+// serve links h's engine to NATS as host h.name, on a connection of its
+// own, and answers its API there, until unserve or the test's end.
 func (r *fleetRig) serve(h hostSpec) {
 	r.t.Helper()
-	stop, err := fleet.Serve(fleet.ServiceOptions{Conn: r.connect(), API: h.api,
-		Subjects: fleet.Subjects{Prefix: "plugvisor", Host: h.name}, Version: "v1.0.0", Labels: h.labels})
+	subj := fleet.Subjects{Prefix: "plugvisor", Host: h.name}
+	nc := r.connect(nats.CustomInboxPrefix(subj.Inbox()))
+	sp, err := spool.Open(spool.Options{MemoryBytes: 1 << 20})
 	if err != nil {
 		r.t.Fatal(err)
 	}
+	link, err := fleet.StartLink(context.Background(), fleet.LinkOptions{Conn: nc, API: h.api, Subjects: subj, Spool: sp,
+		Stream: fleet.StreamConfig{Name: "PLUGVISOR_RECORDS", Subjects: fleet.StreamSubjects(subj.Prefix), Create: true}})
+	if err != nil {
+		sp.Close()
+		r.t.Fatal(err)
+	}
+	stop, err := fleet.Serve(fleet.ServiceOptions{Conn: nc, API: h.api, Subjects: subj, Version: "v1.0.0", Labels: h.labels})
+	if err != nil {
+		link.Close()
+		sp.Close()
+		r.t.Fatal(err)
+	}
 	r.mu.Lock()
-	r.stops[h.name] = stop
+	r.stops[h.name] = func() {
+		if err := stop(); err != nil {
+			r.t.Errorf("stop serving %s: %v", h.name, err)
+		}
+		link.Close()
+		sp.Close()
+	}
 	r.mu.Unlock()
 	r.t.Cleanup(func() { r.unserve(h.name) })
 }
 
-// unserve stops serving host, if it is served.
+// unserve stops host's link and API, as a host that goes away does, if it
+// is served.
 func (r *fleetRig) unserve(host string) {
 	r.mu.Lock()
 	stop, ok := r.stops[host]
 	delete(r.stops, host)
 	r.mu.Unlock()
 	if ok {
-		if err := stop(); err != nil {
-			r.t.Errorf("stop serving %s: %v", host, err)
-		}
+		stop()
 	}
 }
 
