@@ -62,7 +62,7 @@ func (f *Fleet) staleInfo() []*fleetHost {
 func (f *Fleet) asked() []*fleetHost {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	now := time.Now()
+	now := f.o.Now()
 	var out []*fleetHost
 	for _, h := range f.hosts {
 		silent := !h.lastSeen.IsZero() && now.Sub(h.lastSeen) > f.o.UnreachableAfter
@@ -119,7 +119,7 @@ func (f *Fleet) Snapshot(ctx context.Context) ([]supervisor.PluginStatus, error)
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	now := time.Now()
+	now := f.o.Now()
 	var out []supervisor.PluginStatus
 	for _, name := range slices.Sorted(maps.Keys(f.hosts)) {
 		h := f.hosts[name]

@@ -47,6 +47,9 @@ type FleetOptions struct {
 	// but not their sum): a host's rows beyond are left out of the
 	// snapshot and counted in Info. Default DefaultMaxRows.
 	MaxRows int
+	// Now is the clock of hosts' last-seen times and of judging them
+	// unreachable. Default time.Now.
+	Now func() time.Time
 }
 
 // Defaults of FleetOptions. A host that stops answering is unreachable
@@ -127,6 +130,9 @@ func StartFleet(ctx context.Context, o FleetOptions) (*Fleet, error) {
 	o.CallTimeout = cmp.Or(o.CallTimeout, DefaultCallTimeout)
 	o.MaxHosts = cmp.Or(o.MaxHosts, DefaultMaxHosts)
 	o.MaxRows = cmp.Or(o.MaxRows, DefaultMaxRows)
+	if o.Now == nil {
+		o.Now = time.Now
+	}
 	f := &Fleet{nc: o.Conn, o: o, hosts: map[string]*fleetHost{}, done: make(chan struct{})}
 	for _, h := range o.Selector.Named() {
 		f.name(h)
@@ -219,7 +225,7 @@ func (f *Fleet) seen(m *nats.Msg, unsure int) *fleetHost {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if h, ok := f.hosts[name]; ok {
-		h.lastSeen = time.Now()
+		h.lastSeen = f.o.Now()
 		if h.infoAt.IsZero() || h.noResponders {
 			return h
 		}
@@ -234,7 +240,7 @@ func (f *Fleet) seen(m *nats.Msg, unsure int) *fleetHost {
 		f.refused++
 		return nil
 	}
-	return &fleetHost{name: name, client: f.newClient(name), lastSeen: time.Now()}
+	return &fleetHost{name: name, client: f.newClient(name), lastSeen: f.o.Now()}
 }
 
 func discoveryLabels(md map[string]string) map[string]string {
@@ -362,7 +368,7 @@ type HostState struct {
 func (f *Fleet) Hosts() []HostState {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	now := time.Now()
+	now := f.o.Now()
 	out := make([]HostState, 0, len(f.hosts))
 	for _, name := range slices.Sorted(maps.Keys(f.hosts)) {
 		h := f.hosts[name]
@@ -386,7 +392,7 @@ func (f *Fleet) answer(h *fleetHost, err error) {
 	defer f.mu.Unlock()
 	switch {
 	case err == nil || isHostAnswer(err):
-		h.lastSeen, h.answered, h.noResponders = time.Now(), true, false
+		h.lastSeen, h.answered, h.noResponders = f.o.Now(), true, false
 	case errors.Is(err, ErrNoResponders):
 		// Only an answer on its API subject clears it: a discovery
 		// answer may be anyone's.

@@ -15,6 +15,7 @@ import (
 	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/plugvisor/plugvisor/fleet"
 	"github.com/plugvisor/plugvisor/internal/percentile"
 	"github.com/plugvisor/plugvisor/internal/testutil"
 	"github.com/plugvisor/plugvisor/protocol"
@@ -385,12 +386,12 @@ func BenchmarkLoad(b *testing.B) {
 // BenchmarkLoadPanes is BenchmarkLoad's 100,000 records/s with each of
 // the panes added since the first console on screen while keys are
 // pressed: Events, the supervisor's log, describe, the Logs tab searching,
-// and the table over many hosts (the same engine qualified as a fleet
-// API names it, so a HOST column is drawn). Each is reported with the
+// and the table over many hosts (the same engine served on NATS and
+// seen through a fleet, so a HOST column is drawn). Each is reported with the
 // Data tab's run as its anchor, in the same run.
 func BenchmarkLoadPanes(b *testing.B) {
 	r := bigRig(b)
-	fleet := hostsAPI{{host: "edge-1", labels: map[string]string{"env": "prod"}, api: r.sup}}
+	hosts := startFleetRig(b, fleet.FleetOptions{}, hostSpec{"edge-1", map[string]string{"env": "prod"}, r.sup})
 	type pane struct {
 		name string
 		api  supervisor.API
@@ -403,7 +404,7 @@ func BenchmarkLoadPanes(b *testing.B) {
 		{"supervisor-log", r.sup, []string{"6"}},
 		{"describe", r.sup, []string{"d"}},
 		{"logs-search", r.sup, []string{"tab", "1", "/", "l", "i", "n", "e", "enter", "shift+tab"}},
-		{"hosts-data", fleet, []string{"2"}},
+		{"hosts-data", hosts.fleet, []string{"2"}},
 	} {
 		b.Run(p.name, func(b *testing.B) {
 			base := runSyntheticOn(b, p.api, 100_000, MaxRecordsPerEvent, false)

@@ -3,11 +3,13 @@ package tui
 import (
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/plugvisor/plugvisor/fleet"
 	"github.com/plugvisor/plugvisor/internal/testutil"
 	"github.com/plugvisor/plugvisor/supervisor/supervisortest"
 )
@@ -52,28 +54,33 @@ func goldenScreen(t *testing.T, c *console, name string, w, h int) {
 	testutil.Golden(t, goldenDir, name, got)
 }
 
-// TestGoldenScreensHosts compares whole screens over many hosts: two real
-// engines qualified as an API over many hosts qualifies them, plugins
-// configured but not started, the second host unreachable since 12 s
-// before the fixed clock.
+// TestGoldenScreensHosts compares whole screens over many hosts: a fleet
+// of two real engines served on NATS, plugins configured but not started,
+// the second host unreachable since 12 s before the fixed clock. The fleet
+// names both hosts and discovers once, so each is found by the calls of a
+// console, and lab, seen only while the fleet's clock read 12 s before,
+// is seen then and never again.
 func TestGoldenScreensHosts(t *testing.T) {
 	edge := startRigWith(t, func(tb testing.TB) string {
 		return pluginTOML(tb, "echo", false, "instances = 2") + pluginTOML(tb, "ticker", false, "")
 	})
 	lab := startRigWith(t, func(tb testing.TB) string { return pluginTOML(tb, "echo", false, "") })
 	clock := supervisortest.InfoOf(t, edge.sup).Started.Add(2*time.Hour + 30*time.Second)
-	api := hostsAPI{
-		{host: "edge-1", labels: map[string]string{"env": "prod", "role": "edge"}, api: edge.sup},
-		{host: "lab", labels: map[string]string{"env": "dev"}, api: lab.sup, seen: func() time.Time { return clock.Add(-12 * time.Second) }},
-	}
-	if _, err := api.Snapshot(t.Context()); err != nil { // lab seen once, then gone
+	var fleetNow atomic.Pointer[time.Time]
+	fleetNow.Store(new(clock.Add(-12 * time.Second)))
+	sel, err := fleet.ParseSelector("host=edge-1|lab")
+	if err != nil {
 		t.Fatal(err)
 	}
-	api[1].setDown(true)
+	hosts := startFleetRig(t, fleet.FleetOptions{Selector: sel, DiscoverEvery: time.Hour, Now: func() time.Time { return *fleetNow.Load() }},
+		hostSpec{"edge-1", map[string]string{"env": "prod", "role": "edge"}, edge.sup}, hostSpec{"lab", map[string]string{"env": "dev"}, lab.sup})
+	hosts.unserve("lab") // lab seen once, then gone
+	fleetNow.Store(&clock)
+	hosts.waitHost("lab", true)
 	for _, size := range [][2]int{{80, 24}, {160, 48}} {
 		name := fmt.Sprintf("console-hosts-%dx%d", size[0], size[1])
 		t.Run(name, func(t *testing.T) {
-			c := newConsole(t, api, Options{now: func() time.Time { return clock }}, size[0], size[1])
+			c := newConsole(t, hosts.fleet, Options{now: func() time.Time { return clock }}, size[0], size[1])
 			c.waitFor("edge-1", "lab", "up 2h00m")
 			c.press("G") // lab's row, the last: the detail pane says it is gone
 			c.waitFor("⚠ host lab unreachable")

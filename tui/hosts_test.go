@@ -5,13 +5,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/plugvisor/plugvisor/fleet"
 	"github.com/plugvisor/plugvisor/supervisor"
 	"github.com/plugvisor/plugvisor/supervisor/supervisortest"
 )
 
 // twoHosts runs two real engines, edge-1 (env=prod: echo and ticker) and
-// lab (env=dev: echo), merged as an API over many hosts shows them.
-func twoHosts(t *testing.T) (hostsAPI, *rig, *rig) {
+// lab (env=dev: echo), each served on NATS as its host, and a fleet over
+// them.
+func twoHosts(t *testing.T) (*fleetRig, *rig, *rig) {
 	t.Helper()
 	edge := startRigWith(t, func(tb testing.TB) string {
 		return pluginTOML(tb, "echo", true, "") + pluginTOML(tb, "ticker", true, `args = ["--interval", "50ms", "--log"]`)
@@ -19,11 +21,10 @@ func twoHosts(t *testing.T) (hostsAPI, *rig, *rig) {
 	lab := startRigWith(t, func(tb testing.TB) string { return pluginTOML(tb, "echo", true, "") })
 	edge.waitState("echo", supervisor.StateRunning)
 	lab.waitState("echo", supervisor.StateRunning)
-	return hostsAPI{
-		{host: "edge-1", labels: map[string]string{"env": "prod"}, api: edge.sup},
-		{host: "lab", labels: map[string]string{"env": "dev"}, api: lab.sup},
-	}, edge, lab
+	return startFleetRig(t, fleet.FleetOptions{}, labHost(lab), hostSpec{"edge-1", map[string]string{"env": "prod"}, edge.sup}), edge, lab
 }
+
+func labHost(lab *rig) hostSpec { return hostSpec{"lab", map[string]string{"env": "dev"}, lab.sup} }
 
 // hostRowOf is the screen line of instance local on host.
 func hostRowOf(screen, host, local string) string {
@@ -36,15 +37,15 @@ func hostRowOf(screen, host, local string) string {
 	return ""
 }
 
-// TestConsoleOverHosts: the console over two real engines qualified as an
-// API over many hosts: a HOST column, names without their host, logs of
+// TestConsoleOverHosts: the console over a fleet of two real engines: a
+// HOST column, names without their host, logs of
 // each host's instance, a task and a stop routed to the selected row's
 // host only, the filter by label and the sort by host, describe naming
 // host and labels, and a host that stops answering kept, drawn
 // unreachable with when it was last seen.
 func TestConsoleOverHosts(t *testing.T) {
-	api, edge, lab := twoHosts(t)
-	c := newConsole(t, api, Options{}, 120, 40)
+	hosts, edge, lab := twoHosts(t)
+	c := newConsole(t, hosts.fleet, Options{}, 120, 40)
 	s := c.waitScreen("both hosts' rows", func(s string) bool {
 		return hostRowOf(s, "edge-1", "echo") != "" && hostRowOf(s, "lab", "echo") != "" && hostRowOf(s, "edge-1", "ticker") != ""
 	})
@@ -118,7 +119,8 @@ func TestConsoleOverHosts(t *testing.T) {
 	// detail pane says so whatever the tab.
 	c.press("g") // lab/echo, first by host descending
 	c.waitScreen("lab/echo selected", func(s string) bool { return strings.Contains(lineWithText(s, "1 Logs"), "lab/echo") })
-	api[1].setDown(true)
+	hosts.unserve("lab")
+	hosts.waitHost("lab", true)
 	s = c.waitScreen("lab unreachable", func(s string) bool {
 		return strings.Contains(hostRowOf(s, "lab", "echo"), "unreachable, last seen") && strings.Contains(s, "⚠ host lab unreachable, last seen")
 	})
@@ -149,7 +151,8 @@ func TestConsoleOverHosts(t *testing.T) {
 		t.Fatalf("describe does not say the host is unreachable:\n%s", s)
 	}
 	c.press("esc")
-	api[1].setDown(false)
+	hosts.serve(labHost(lab))
+	hosts.waitHost("lab", false)
 	// Its ⚠ goes from the row and the panes (the footer's last refusal
 	// may still be shown: it is not waited out).
 	c.waitScreen("lab answering again", func(s string) bool {
