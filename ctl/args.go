@@ -8,13 +8,39 @@ import (
 
 // command is a parsed command line.
 type command struct {
-	verb           string
+	verbOptions
 	args           []string
 	socket, config string
 	fleet          FleetFlags
-	json, follow   bool
-	n              int
-	timeout        time.Duration
+}
+
+// verbOptions are the verb and the flags it may take (verbSpec.flags),
+// one copy for ctl and fleet ctl.
+type verbOptions struct {
+	verb              string
+	json, follow, yes bool
+	n                 int
+	timeout           time.Duration
+}
+
+// register adds to fs the flags which names (j f n t y); -n and --timeout
+// default to defN and defTimeout.
+func (o *verbOptions) register(fs *flag.FlagSet, verb, which string, defN int, defTimeout time.Duration) {
+	o.verb = verb
+	for _, f := range which {
+		switch f {
+		case 'j':
+			fs.BoolVar(&o.json, "json", false, "JSON output")
+		case 'f':
+			fs.BoolVar(&o.follow, "f", false, "follow")
+		case 'n':
+			fs.IntVar(&o.n, "n", defN, "how many")
+		case 't':
+			fs.DurationVar(&o.timeout, "timeout", defTimeout, "timeout")
+		case 'y':
+			fs.BoolVar(&o.yes, "yes", false, "no confirmation")
+		}
+	}
 }
 
 // verbSpec says what a verb takes.
@@ -107,23 +133,11 @@ func (c *command) globalFlags(fs *flag.FlagSet) {
 }
 
 func (c *command) verbFlags(fs *flag.FlagSet, verb, which string) {
-	c.verb = verb
-	for _, f := range which {
-		switch f {
-		case 'j':
-			fs.BoolVar(&c.json, "json", false, "JSON output")
-		case 'f':
-			fs.BoolVar(&c.follow, "f", false, "follow")
-		case 'n':
-			def := defaultEvents
-			if c.verb == "logs" || c.verb == "history" {
-				def = defaultLogLines
-			}
-			fs.IntVar(&c.n, "n", def, "how many")
-		case 't':
-			fs.DurationVar(&c.timeout, "timeout", 0, "timeout")
-		}
+	n := defaultEvents
+	if verb == "logs" || verb == "history" {
+		n = defaultLogLines
 	}
+	c.register(fs, verb, which, n, 0)
 }
 
 func argsWanted(sp verbSpec) string {

@@ -59,15 +59,10 @@ answered, 4 timed out, 5 partial: some hosts did, some did not
 
 // fleetCommand is a parsed `plugvisor fleet ctl` command line.
 type fleetCommand struct {
-	verb     string
+	verbOptions
 	args     []string
 	remote   FleetFlags
 	discover time.Duration
-	json     bool
-	follow   bool
-	yes      bool
-	n        int
-	timeout  time.Duration
 	sel      fleet.Selector
 	id       uint32 // send's task id
 }
@@ -89,21 +84,7 @@ func fleetSpec(verb string) (verbSpec, bool) {
 }
 
 func (c *fleetCommand) verbFlags(fs *flag.FlagSet, verb, which string) {
-	c.verb = verb
-	for _, f := range which {
-		switch f {
-		case 'j':
-			fs.BoolVar(&c.json, "json", false, "JSON output")
-		case 'f':
-			fs.BoolVar(&c.follow, "f", false, "follow")
-		case 'n':
-			fs.IntVar(&c.n, "n", defaultEvents, "how many")
-		case 't':
-			fs.DurationVar(&c.timeout, "timeout", defaultFanOutTimeout, "timeout")
-		case 'y':
-			fs.BoolVar(&c.yes, "yes", false, "no confirmation")
-		}
-	}
+	c.register(fs, verb, which, defaultEvents, defaultFanOutTimeout)
 }
 
 func parseFleet(args []string) (*fleetCommand, error) {

@@ -72,7 +72,7 @@ func TestFanOutExitCodes(t *testing.T) {
 		{[]hostResult{{Outcome: hostErrorReply}}, ExitFailed},
 	} {
 		var out bytes.Buffer
-		r := &fleetRun{cmd: &fleetCommand{verb: "send"}, out: &out, errOut: &out}
+		r := &fleetRun{cmd: &fleetCommand{verbOptions: verbOptions{verb: "send"}}, out: &out, errOut: &out}
 		if got := r.report(c.results, "echo"); got != c.want {
 			t.Errorf("%v: exit %d, want %d", c.results, got, c.want)
 		}
