@@ -67,19 +67,15 @@ func TestMinisignToolSignatureVerifies(t *testing.T) {
 	p, trust := plugin(t, dir, pub)
 	comment := registry.Comment("echo", "1.4.0", time.Now())
 	run(t, tool, "-S", "-s", sec, "-m", p.Exec, "-t", comment)
-	v := registry.NewVerifier()
-	defer v.Close()
-	exe, err := v.VerifyPlugin(p, trust)
-	if err != nil {
-		t.Fatal(err)
-	}
-	exe.File.Close()
+	exe := verified(t, p, trust)
 	pubText, _ := os.ReadFile(pub)
 	if exe.Signature.Comment != comment || !strings.Contains(string(pubText), "minisign public key "+exe.Signature.KeyID+"\n") {
 		t.Errorf("signature %+v; minisign's public key file:\n%s", exe.Signature, pubText)
 	}
 	// minisign's legacy signatures (-l) are refused with a way out.
 	run(t, tool, "-S", "-l", "-s", sec, "-m", p.Exec, "-t", comment)
+	v := registry.NewVerifier()
+	defer v.Close()
 	if _, err := v.VerifyPlugin(p, trust); err == nil || !strings.Contains(err.Error(), "a legacy (not prehashed) minisign signature") {
 		t.Errorf("legacy signature: %v", err)
 	}
@@ -108,13 +104,7 @@ func TestSignVerifiesWithMinisignTool(t *testing.T) {
 	if !strings.Contains(said, "Trusted comment: plugvisor-plugin name=echo version=1.4.0 time=") {
 		t.Errorf("minisign -V:\n%s", said)
 	}
-	v := registry.NewVerifier()
-	defer v.Close()
-	exe, err := v.VerifyPlugin(p, trust)
-	if err != nil {
-		t.Fatal(err)
-	}
-	exe.File.Close()
+	exe := verified(t, p, trust)
 	if !strings.Contains(out.String(), "with key "+exe.Signature.KeyID) {
 		t.Errorf("sign said %q; signed by %s", out.String(), exe.Signature.KeyID)
 	}
@@ -193,4 +183,17 @@ func TestKeygenPasswordAtTerminal(t *testing.T) {
 			}
 		}
 	}
+}
+
+// verified is p verified as the supervisor verifies it, under trust.
+func verified(t *testing.T, p *registry.Plugin, trust *registry.Trust) *registry.Executable {
+	t.Helper()
+	v := registry.NewVerifier()
+	defer v.Close()
+	exe, err := v.VerifyPlugin(p, trust)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe.File.Close()
+	return exe
 }
