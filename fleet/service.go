@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go/micro"
 	"github.com/plugvisor/plugvisor/control"
 	"github.com/plugvisor/plugvisor/internal/clip"
+	"github.com/plugvisor/plugvisor/internal/jsontext"
 	"github.com/plugvisor/plugvisor/supervisor"
 )
 
@@ -193,6 +194,7 @@ type service struct {
 	ctx        context.Context // ends when the service stops
 	cancel     context.CancelFunc
 	slots      chan struct{}
+	fields     sync.Pool // of *jsontext.Fields, for tasks' replies
 	mu         sync.Mutex
 	closed     bool
 	running    sync.WaitGroup
@@ -215,7 +217,8 @@ func newService(o ServiceOptions) *service {
 		room:       max(maxResponse-responseHeaders, 4<<10),
 		timeout:    cmp.Or(o.Timeout, DefaultTimeout),
 		ctx:        ctx, cancel: cancel,
-		slots: make(chan struct{}, cmp.Or(o.MaxInFlight, DefaultMaxInFlight)),
+		slots:  make(chan struct{}, cmp.Or(o.MaxInFlight, DefaultMaxInFlight)),
+		fields: sync.Pool{New: func() any { return new(jsontext.Fields) }},
 	}
 }
 
@@ -396,7 +399,7 @@ func (s *service) lifecycle(op string, body []byte) ([]byte, error) {
 
 func (s *service) send(body []byte) ([]byte, error) {
 	var r SendRequest
-	if err := decode(OpSend, body, &r); err != nil {
+	if err := decodeSendRequest(body, &r); err != nil {
 		return nil, err
 	}
 	if r.Plugin == "" {
@@ -411,8 +414,9 @@ func (s *service) send(body []byte) ([]byte, error) {
 	reply, err := s.api.SendTask(ctx, supervisor.TaskRequest{Plugin: r.Plugin, ID: r.ID, Content: r.Content, Token: r.Token})
 	// The reply goes with an error too: its token and outcome are what
 	// the caller acts on.
-	out, ferr := fitReply(reply, s.room)
-	return out, errors.Join(err, ferr)
+	fields := s.fields.Get().(*jsontext.Fields)
+	defer s.fields.Put(fields)
+	return fitReply(reply, s.room, fields), err
 }
 
 func (s *service) ping(body []byte) ([]byte, error) {
