@@ -296,17 +296,14 @@ func fitHistory(events []supervisor.Event, room int) ([]byte, int, error) {
 // fitReply is a task's reply as it fits in room: whole, or with its final
 // record only, or with none, the records left out counted in Dropped. A
 // task's outcome and token must reach the caller whatever its records
-// weigh.
-func fitReply(r supervisor.Reply, room int) ([]byte, error) {
-	var b []byte
+// weigh. fields encodes the records' fields.
+func fitReply(r supervisor.Reply, room int, fields *jsontext.Fields) []byte {
+	b := make([]byte, 0, 512)
 	for _, keep := range []int{len(r.Records), 1, 0} {
-		var err error
-		if b, err = json.Marshal(r.KeepLast(keep)); err != nil {
-			return nil, fmt.Errorf("encode reply: %w", err)
-		}
-		if len(b) <= room {
+		kept := r.KeepLast(keep)
+		if b = appendReply(b[:0], &kept, fields); len(b) <= room {
 			break
 		}
 	}
-	return b, nil
+	return b
 }

@@ -174,12 +174,9 @@ func left(ctx context.Context) time.Duration {
 func (c *Client) call(ctx context.Context, op string, req, out any) error {
 	ctx, cancel := c.bound(ctx)
 	defer cancel()
-	var body []byte
-	if req != nil {
-		var err error
-		if body, err = json.Marshal(req); err != nil {
-			return fmt.Errorf("host %s: %s request: %w", c.subj.Host, op, err)
-		}
+	body, err := encodeRequest(req)
+	if err != nil {
+		return fmt.Errorf("host %s: %s request: %w", c.subj.Host, op, err)
 	}
 	msg, err := c.nc.RequestWithContext(ctx, c.subj.API(op), body)
 	if err != nil {
@@ -187,7 +184,7 @@ func (c *Client) call(ctx context.Context, op string, req, out any) error {
 	}
 	if code := msg.Header.Get(micro.ErrorCodeHeader); code != "" {
 		if op == OpSend && out != nil && len(msg.Data) > 0 {
-			_ = json.Unmarshal(msg.Data, out) // best effort: the error is the news
+			_ = decodeResult(msg.Data, out) // best effort: the error is the news
 		}
 		e := &control.Error{Code: control.Code(code), Message: msg.Header.Get(micro.ErrorHeader)}
 		return c.remoteError(ctx, e)
@@ -195,10 +192,29 @@ func (c *Client) call(ctx context.Context, op string, req, out any) error {
 	if out == nil {
 		return nil
 	}
-	if err := json.Unmarshal(msg.Data, out); err != nil {
+	if err := decodeResult(msg.Data, out); err != nil {
 		return fmt.Errorf("host %s: bad %s result: %w", c.subj.Host, op, err)
 	}
 	return nil
+}
+
+// encodeRequest is req's body: a task's by hand, as the hot path.
+func encodeRequest(req any) ([]byte, error) {
+	switch r := req.(type) {
+	case nil:
+		return nil, nil
+	case *SendRequest:
+		return appendSendRequest(make([]byte, 0, 96+len(r.Plugin)+len(r.Content)+len(r.Token)), r), nil
+	}
+	return json.Marshal(req)
+}
+
+// decodeResult reads a result into out: a task's Reply by hand.
+func decodeResult(data []byte, out any) error {
+	if r, ok := out.(*supervisor.Reply); ok {
+		return decodeReply(data, r)
+	}
+	return json.Unmarshal(data, out)
 }
 
 func (c *Client) transportError(op string, err error) error {

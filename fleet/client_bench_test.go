@@ -16,11 +16,14 @@ import (
 
 // BenchmarkTaskRoundTrip sends tasks one at a time to the real echo
 // plugin through fleet.Client (client → NATS → service → engine → echo and
-// back), and directly through the engine's SendTask, and measures as the
-// floor a raw NATS request of the same bytes to a responder that answers
-// at once with the same reply bytes, alternating the three in rounds. It
-// reports each mean and p50, and the ratios over raw; ns/op is one round
-// trip of each path, the three together.
+// back), and directly through the engine's SendTask, and measures two
+// anchors: a raw NATS request of the same bytes to a responder that
+// answers at once with the same reply bytes (the floor), and one to a raw
+// responder that calls the engine's SendTask first (raw NATS and the
+// engine back to back: what the fleet path adds is the rest), alternating
+// the four in rounds. It reports each mean and p50, and the fleet's ratios
+// over both anchors; ns/op is one round trip of each path, the four
+// together.
 //
 //	go test ./fleet -run '^$' -bench TaskRoundTrip -benchtime 20000x -count 5
 func BenchmarkTaskRoundTrip(b *testing.B) {
@@ -47,6 +50,18 @@ func BenchmarkTaskRoundTrip(b *testing.B) {
 	if _, err := responder.Subscribe("bench.raw", func(m *nats.Msg) { _ = m.Respond(reply) }); err != nil {
 		b.Fatal(err)
 	}
+	// The composite anchor: a raw responder that hands the task to the
+	// engine and answers with the reply's bytes, so what the fleet path
+	// adds over NATS plus the engine is measured apart.
+	if _, err := responder.Subscribe("bench.raw-engine", func(m *nats.Msg) {
+		if _, err := eng.Sup.SendTask(ctx, task); err != nil {
+			_ = m.Respond([]byte(err.Error()))
+			return
+		}
+		_ = m.Respond(reply)
+	}); err != nil {
+		b.Fatal(err)
+	}
 	if err := responder.Flush(); err != nil {
 		b.Fatal(err)
 	}
@@ -60,6 +75,7 @@ func BenchmarkTaskRoundTrip(b *testing.B) {
 	paths := []*seqPath{
 		{name: "raw", call: func() error { _, err := caller.Request("bench.raw", request, 10*time.Second); return err }},
 		{name: "engine", call: send(eng.Sup)},
+		{name: "raw+engine", call: func() error { _, err := caller.Request("bench.raw-engine", request, 10*time.Second); return err }},
 		{name: "fleet", call: send(client)},
 	}
 	testutil.InRounds(b, paths)
@@ -71,6 +87,17 @@ func BenchmarkTaskRoundTrip(b *testing.B) {
 	}
 	b.ReportMetric(mean["fleet"]/mean["raw"], "fleet/raw")
 	b.ReportMetric(mean["engine"]/mean["raw"], "engine/raw")
+	b.ReportMetric(mean["fleet"]/mean["raw+engine"], "fleet/raw+engine")
+	p50 := func(name string) float64 {
+		for _, p := range paths {
+			if p.name == name {
+				return float64(percentile.Of(p.rtts, 50))
+			}
+		}
+		return 0
+	}
+	b.ReportMetric(p50("fleet")/p50("raw"), "fleet/raw-p50")
+	b.ReportMetric(p50("fleet")/p50("raw+engine"), "fleet/raw+engine-p50")
 }
 
 // seqPath is one contender: call makes one round trip.

@@ -3,7 +3,9 @@ package fleet_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -105,6 +107,39 @@ func TestClientSendTaskAndPing(t *testing.T) {
 	}
 	if _, err := h.client.Ping(ctx, "nope"); !errors.Is(err, supervisor.ErrUnknownPlugin) || !strings.HasPrefix(err.Error(), "host h1: ") {
 		t.Fatalf("ping an unknown plugin: %v", err)
+	}
+}
+
+// TestConcurrentTasks: tasks sent at once, more of them than the service
+// keeps idle workers for, each get their own reply, contents that need
+// escaping included; the service then stops.
+func TestConcurrentTasks(t *testing.T) {
+	h := startHost(t, nil)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make(chan error, 24)
+	for g := range 24 {
+		wg.Go(func() {
+			for i := range 10 {
+				content := fmt.Sprintf("{\"task\": %d,\n\"from\": \"<%d> é\"}", i, g)
+				r, err := h.client.SendTask(ctx, supervisor.TaskRequest{Plugin: "echo", ID: uint32(g*10 + i), Content: content})
+				if err == nil && (r.Outcome != supervisor.OutcomeAnswered || len(r.Records) != 1 || r.Records[0].Fields["content"] != content) {
+					err = fmt.Errorf("task %d of %d: reply %+v", i, g, r)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if err := h.stop(); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -10,12 +10,14 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
 	"github.com/plugvisor/plugvisor/control"
 	"github.com/plugvisor/plugvisor/internal/clip"
+	"github.com/plugvisor/plugvisor/internal/jsontext"
 	"github.com/plugvisor/plugvisor/supervisor"
 )
 
@@ -76,8 +78,9 @@ const maxDescription = 4 << 10
 
 // Serve answers the operator API of one host, o.API, as a NATS micro
 // service on o.Subjects.APIGroup(), and returns once the server has its
-// subscriptions. Each request runs in its own goroutine, at most
-// MaxInFlight at once, with a context that ends at its timeout or when the
+// subscriptions. Each request runs in a goroutine of its own (a worker
+// kept waiting since an earlier one, or a new one), at most MaxInFlight
+// at once, with a context that ends at its timeout or when the
 // service stops. stop ends the service: requests not yet taken are refused
 // with a closed error, those running are cancelled, and it returns once
 // they have answered; later requests find no responders. The service
@@ -125,6 +128,7 @@ func Serve(o ServiceOptions) (stop func() error, err error) {
 		// responders rather than a service on its way out.
 		_ = flushIfConnected(o.Conn, 5*time.Second)
 		s.running.Wait()
+		s.workers.Wait() // the idle ones see the service's context end
 		if err != nil {
 			return fmt.Errorf("stop fleet service for host %s: %w", o.Subjects.Host, err)
 		}
@@ -193,9 +197,13 @@ type service struct {
 	ctx        context.Context // ends when the service stops
 	cancel     context.CancelFunc
 	slots      chan struct{}
+	fields     sync.Pool // of *jsontext.Fields, for tasks' replies
 	mu         sync.Mutex
 	closed     bool
-	running    sync.WaitGroup
+	running    sync.WaitGroup // requests taken and not yet answered
+	jobs       chan job       // to an idle worker
+	idle       atomic.Int32   // workers waiting on jobs
+	workers    sync.WaitGroup
 }
 
 func newService(o ServiceOptions) *service {
@@ -215,7 +223,9 @@ func newService(o ServiceOptions) *service {
 		room:       max(maxResponse-responseHeaders, 4<<10),
 		timeout:    cmp.Or(o.Timeout, DefaultTimeout),
 		ctx:        ctx, cancel: cancel,
-		slots: make(chan struct{}, cmp.Or(o.MaxInFlight, DefaultMaxInFlight)),
+		slots:  make(chan struct{}, cmp.Or(o.MaxInFlight, DefaultMaxInFlight)),
+		fields: sync.Pool{New: func() any { return new(jsontext.Fields) }},
+		jobs:   make(chan job),
 	}
 }
 
@@ -255,12 +265,47 @@ func (s *service) handler(op string) micro.Handler {
 		}
 		s.running.Add(1)
 		s.mu.Unlock()
-		go func() {
-			defer s.running.Done()
-			defer func() { <-s.slots }()
-			s.serve(op, reply, body)
-		}()
+		j := job{op: op, reply: reply, body: body}
+		select {
+		case s.jobs <- j: // an idle worker took it
+		default:
+			s.workers.Add(1)
+			go s.work(j)
+		}
 	})
+}
+
+// job is a request taken, holding a slot, for a worker to serve.
+type job struct {
+	op, reply string
+	body      []byte
+}
+
+// maxIdleWorkers bounds the workers kept waiting for the next request.
+// A worker kept has grown its stack already: a fresh goroutine per task
+// grew it twice on the way to the plugin, a cost the profile showed.
+const maxIdleWorkers = 8
+
+// work serves j, then the requests given it while it waits, as long as
+// few others wait too and the service runs.
+func (s *service) work(j job) {
+	defer s.workers.Done()
+	for {
+		s.serve(j.op, j.reply, j.body)
+		<-s.slots
+		s.running.Done()
+		if s.idle.Add(1) > maxIdleWorkers {
+			s.idle.Add(-1)
+			return
+		}
+		select {
+		case j = <-s.jobs:
+			s.idle.Add(-1)
+		case <-s.ctx.Done():
+			s.idle.Add(-1)
+			return
+		}
+	}
 }
 
 // refuse makes every request from now on get a closed error, and cancels
@@ -396,7 +441,7 @@ func (s *service) lifecycle(op string, body []byte) ([]byte, error) {
 
 func (s *service) send(body []byte) ([]byte, error) {
 	var r SendRequest
-	if err := decode(OpSend, body, &r); err != nil {
+	if err := decodeSendRequest(body, &r); err != nil {
 		return nil, err
 	}
 	if r.Plugin == "" {
@@ -411,8 +456,9 @@ func (s *service) send(body []byte) ([]byte, error) {
 	reply, err := s.api.SendTask(ctx, supervisor.TaskRequest{Plugin: r.Plugin, ID: r.ID, Content: r.Content, Token: r.Token})
 	// The reply goes with an error too: its token and outcome are what
 	// the caller acts on.
-	out, ferr := fitReply(reply, s.room)
-	return out, errors.Join(err, ferr)
+	fields := s.fields.Get().(*jsontext.Fields)
+	defer s.fields.Put(fields)
+	return fitReply(reply, s.room, fields), err
 }
 
 func (s *service) ping(body []byte) ([]byte, error) {
