@@ -2,7 +2,9 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -76,4 +78,69 @@ func plugvisor(t *testing.T, args ...string) string {
 		t.Fatalf("plugvisor %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 	return string(out)
+}
+
+// TestRecordOutOfReachOfAPluginOfItsOwn: a plugin with a user of its own
+// (here nobody) is a real process that tries to delete, overwrite and
+// rename the record of signed versions; each is refused by the kernel
+// (the record is 0600, plugvisor's, in a work dir only plugvisor may
+// write), and the record is as plugvisor wrote it. A plugin of
+// plugvisor's own uid could do all three: TestTamperedVersionRecord, in
+// the supervisor's tests, shows what plugvisor then does.
+func TestRecordOutOfReachOfAPluginOfItsOwn(t *testing.T) {
+	tmp := t.TempDir()
+	if _, err := user.Lookup("nobody"); err != nil {
+		t.Fatalf("this test needs a user nobody: %v", err)
+	}
+	openPassage(t, tmp)
+	self := testutil.Bin("plugvisor")
+	pub, sec := filepath.Join(tmp, "release.pub"), filepath.Join(tmp, "release.key")
+	plugvisor(t, "keygen", "-W", "-p", pub, "-s", sec)
+	exe := filepath.Join(tmp, "echo")
+	testutil.CopyExecutable(t, self, exe)
+	plugvisor(t, "sign", "-s", sec, "-name", "echo", "-version", "2.0.0", exe)
+	work := filepath.Join(tmp, "w")
+	record := filepath.Join(work, "signed-versions.json")
+	tamper := filepath.Join(tmp, "tamper")
+	writeFile(t, tamper, "#!/bin/sh\nrm -f \"$1\"; echo \"rm $?\"\nprintf '{}' > \"$1\"; echo \"write $?\"\nmv \"$1\" \"$1.x\"; echo \"mv $?\"\nexec sleep 600\n")
+	if err := os.Chmod(tamper, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c := startContained(t, tmp, fmt.Sprintf(`[trust]
+require_signature = true
+[trust.keys.release]
+public_key_file = %q
+plugins = ["echo"]
+[plugins.echo]
+exec = %q
+args = ["plugin", "echo"]
+[plugins.tamper]
+exec = %q
+args = [%q]
+sha256 = %q
+require_signature = false
+user = "nobody"
+auto_start = false
+restart = "never"
+`, pub, exe, tamper, record, sha(t, tamper)), "echo")
+	written, err := os.ReadFile(record)
+	if err != nil || !strings.Contains(string(written), `"echo": "2.0.0"`) {
+		t.Fatalf("record: %q %v", written, err)
+	}
+	go func() { _, _ = c.ctl("start", "tamper") }()
+	out := filepath.Join(work, "log", "tamper", "tamper.stdout.log")
+	var said []byte
+	if !testutil.Until(30*time.Second, func() bool { said, _ = os.ReadFile(out); return strings.Contains(string(said), "mv ") }) {
+		t.Fatalf("the tampering plugin did not finish: %q\n%s", said, c.stderr.text())
+	}
+	if !regexp.MustCompile(`^rm [1-9]\d*\nwrite [1-9]\d*\nmv [1-9]\d*\n$`).Match(said) {
+		t.Errorf("the plugin says %q; want each of rm, write and mv to have failed (a non-zero status)", said)
+	}
+	errs, _ := os.ReadFile(filepath.Join(work, "log", "tamper", "tamper.stderr.log"))
+	if n := strings.Count(string(errs), "Permission denied"); n != 3 {
+		t.Errorf("want three refusals by the kernel, got %d:\n%s", n, errs)
+	}
+	if data, err := os.ReadFile(record); err != nil || string(data) != string(written) {
+		t.Errorf("the record changed: %q %v", data, err)
+	}
 }

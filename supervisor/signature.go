@@ -16,6 +16,7 @@ import (
 func (in *instance) verify(p *registry.Plugin) (*registry.Executable, error) {
 	exe, err := in.env.verifier.VerifyPluginAt(p, in.env.trust.Load(), in.env.now())
 	if err == nil {
+		in.checkRecord(exe.Signature)
 		err = in.env.versions.Admit(p, exe.Signature)
 		if err != nil {
 			exe.File.Close()
@@ -38,6 +39,19 @@ func (in *instance) setSigner(s *registry.Signature) {
 	in.st.SignerKeyID, in.st.SignerKeyName, in.st.SignedComment, in.st.SignedAt = "", "", "", time.Time{}
 	if s != nil {
 		in.st.SignerKeyID, in.st.SignerKeyName, in.st.SignedComment, in.st.SignedAt = s.KeyID, s.KeyName, s.Comment, s.Time
+	}
+}
+
+// checkRecord says, loudly, that the record of signed versions was
+// changed behind the engine's back, before a signed start relies on it.
+// The engine's memory decides either way; the record is written back
+// from it so that it outlives a restart of plugvisor.
+func (in *instance) checkRecord(s *registry.Signature) {
+	if s == nil {
+		return
+	}
+	if err := in.env.versions.Tampered(); err != nil {
+		in.log.Error("record of signed versions tampered with: downgrades are still refused by what plugvisor remembers", "err", err)
 	}
 }
 
