@@ -59,6 +59,11 @@ args = ["plugin", "echo"]
 			t.Errorf("ctl status --json lacks %s:\n%s", want, status)
 		}
 	}
+	// The table for people says it too, in SIGNER and SIGNED.
+	table := plugvisor(t, "ctl", "--socket", filepath.Join(work, "plugvisor.ctl.sock"), "status")
+	if !regexp.MustCompile(`RSS +SIGNER +SIGNED +LAST EXIT`).MatchString(table) || !regexp.MustCompile(`\becho +echo +running .* `+id+` \(release\) +1\.0\.0, \d+s ago `).MatchString(table) {
+		t.Errorf("ctl status does not show the signer:\n%s", table)
+	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
