@@ -64,6 +64,27 @@ args = ["plugin", "echo"]
 	if !regexp.MustCompile(`RSS +SIGNER +SIGNED +LAST EXIT`).MatchString(table) || !regexp.MustCompile(`\becho +echo +running .* `+id+` \(release\) +1\.0\.0, \d+s ago `).MatchString(table) {
 		t.Errorf("ctl status does not show the signer:\n%s", table)
 	}
+	// Revoked by `ctl reload`: the running process is stopped, and why
+	// names the key and the line that revoked it.
+	conf := fmt.Sprintf(`[agent]
+work_dir = %q
+[trust]
+require_signature = true
+revoked_keys = [%q]
+[trust.keys.release]
+public_key_file = %q
+plugins = ["echo"]
+[plugins.echo]
+exec = %q
+args = ["plugin", "echo"]
+`, work, id, pub, exe)
+	writeFile(t, cfg, conf)
+	plugvisor(t, "ctl", "--socket", filepath.Join(work, "plugvisor.ctl.sock"), "reload")
+	stderr.waitFor(t, "instance=echo from=stopping to=failed")
+	status = plugvisor(t, "ctl", "--socket", filepath.Join(work, "plugvisor.ctl.sock"), "status", "--json")
+	if want := "reloaded: no longer authorised: " + exe + ": revoked key: the running process was signed by key " + id + " (trust.keys.release), which is revoked (revoked at " + cfg + ":5)"; !strings.Contains(status, want) {
+		t.Errorf("after ctl reload revoked its key, status lacks %q:\n%s", want, status)
+	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
