@@ -35,17 +35,8 @@ func TestSignedPluginRelease(t *testing.T) {
 	testutil.CopyExecutable(t, self, exe)
 	plugvisor(t, "sign", "-s", sec, "-name", "echo", "-version", "1.0.0", exe)
 	work, cfg := filepath.Join(tmp, "w"), filepath.Join(tmp, "config.toml")
-	writeFile(t, cfg, fmt.Sprintf(`[agent]
-work_dir = %q
-[trust]
-require_signature = true
-[trust.keys.release]
-public_key_file = %q
-plugins = ["echo"]
-[plugins.echo]
-exec = %q
-args = ["plugin", "echo"]
-`, work, pub, exe))
+	agent := fmt.Sprintf("[agent]\nwork_dir = %q\n", work)
+	writeFile(t, cfg, agent+signedEcho(pub, exe, ""))
 	out = plugvisor(t, "check", "--config", cfg)
 	if !strings.Contains(out, "sha256 "+sha(t, exe)) || !strings.Contains(out, "signed by key "+id+" (trust.keys.release), version 1.0.0") {
 		t.Fatalf("check:\n%s", out)
@@ -66,19 +57,7 @@ args = ["plugin", "echo"]
 	}
 	// Revoked by `ctl reload`: the running process is stopped, and why
 	// names the key and the line that revoked it.
-	conf := fmt.Sprintf(`[agent]
-work_dir = %q
-[trust]
-require_signature = true
-revoked_keys = [%q]
-[trust.keys.release]
-public_key_file = %q
-plugins = ["echo"]
-[plugins.echo]
-exec = %q
-args = ["plugin", "echo"]
-`, work, id, pub, exe)
-	writeFile(t, cfg, conf)
+	writeFile(t, cfg, agent+signedEcho(pub, exe, fmt.Sprintf("revoked_keys = [%q]\n", id)))
 	plugvisor(t, "ctl", "--socket", filepath.Join(work, "plugvisor.ctl.sock"), "reload")
 	stderr.waitFor(t, "instance=echo from=stopping to=failed")
 	status = plugvisor(t, "ctl", "--socket", filepath.Join(work, "plugvisor.ctl.sock"), "status", "--json")
@@ -89,6 +68,20 @@ args = ["plugin", "echo"]
 		t.Fatal(err)
 	}
 	_ = cmd.Wait()
+}
+
+// signedEcho is the [trust] of one release key, public key file pub, with
+// more of [trust] after require_signature, and the echo plugin it signs.
+func signedEcho(pub, exe, trust string) string {
+	return fmt.Sprintf(`[trust]
+require_signature = true
+%s[trust.keys.release]
+public_key_file = %q
+plugins = ["echo"]
+[plugins.echo]
+exec = %q
+args = ["plugin", "echo"]
+`, trust, pub, exe)
 }
 
 // plugvisor runs the binary with args and returns its output; failing
@@ -132,15 +125,7 @@ func TestRecordOutOfReachOfAPluginOfItsOwn(t *testing.T) {
 	if err := os.Chmod(tamper, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	c := startContained(t, tmp, fmt.Sprintf(`[trust]
-require_signature = true
-[trust.keys.release]
-public_key_file = %q
-plugins = ["echo"]
-[plugins.echo]
-exec = %q
-args = ["plugin", "echo"]
-[plugins.tamper]
+	c := startContained(t, tmp, signedEcho(pub, exe, "")+fmt.Sprintf(`[plugins.tamper]
 exec = %q
 args = [%q]
 sha256 = %q
@@ -148,7 +133,7 @@ require_signature = false
 user = "nobody"
 auto_start = false
 restart = "never"
-`, pub, exe, tamper, record, sha(t, tamper)), "echo")
+`, tamper, record, sha(t, tamper)), "echo")
 	written, err := os.ReadFile(record)
 	if err != nil || !strings.Contains(string(written), `"echo": "2.0.0"`) {
 		t.Fatalf("record: %q %v", written, err)
