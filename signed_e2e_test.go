@@ -2,7 +2,9 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -33,17 +35,8 @@ func TestSignedPluginRelease(t *testing.T) {
 	testutil.CopyExecutable(t, self, exe)
 	plugvisor(t, "sign", "-s", sec, "-name", "echo", "-version", "1.0.0", exe)
 	work, cfg := filepath.Join(tmp, "w"), filepath.Join(tmp, "config.toml")
-	writeFile(t, cfg, fmt.Sprintf(`[agent]
-work_dir = %q
-[trust]
-require_signature = true
-[trust.keys.release]
-public_key_file = %q
-plugins = ["echo"]
-[plugins.echo]
-exec = %q
-args = ["plugin", "echo"]
-`, work, pub, exe))
+	agent := fmt.Sprintf("[agent]\nwork_dir = %q\n", work)
+	writeFile(t, cfg, agent+signedEcho(pub, exe, ""))
 	out = plugvisor(t, "check", "--config", cfg)
 	if !strings.Contains(out, "sha256 "+sha(t, exe)) || !strings.Contains(out, "signed by key "+id+" (trust.keys.release), version 1.0.0") {
 		t.Fatalf("check:\n%s", out)
@@ -57,10 +50,38 @@ args = ["plugin", "echo"]
 			t.Errorf("ctl status --json lacks %s:\n%s", want, status)
 		}
 	}
+	// The table for people says it too, in SIGNER and SIGNED.
+	table := plugvisor(t, "ctl", "--socket", filepath.Join(work, "plugvisor.ctl.sock"), "status")
+	if !regexp.MustCompile(`RSS +SIGNER +SIGNED +LAST EXIT`).MatchString(table) || !regexp.MustCompile(`\becho +echo +running .* `+id+` \(release\) +1\.0\.0, \d+s ago `).MatchString(table) {
+		t.Errorf("ctl status does not show the signer:\n%s", table)
+	}
+	// Revoked by `ctl reload`: the running process is stopped, and why
+	// names the key and the line that revoked it.
+	writeFile(t, cfg, agent+signedEcho(pub, exe, fmt.Sprintf("revoked_keys = [%q]\n", id)))
+	plugvisor(t, "ctl", "--socket", filepath.Join(work, "plugvisor.ctl.sock"), "reload")
+	stderr.waitFor(t, "instance=echo from=stopping to=failed")
+	status = plugvisor(t, "ctl", "--socket", filepath.Join(work, "plugvisor.ctl.sock"), "status", "--json")
+	if want := "reloaded: no longer authorised: " + exe + ": revoked key: the running process was signed by key " + id + " (trust.keys.release), which is revoked (revoked at " + cfg + ":5)"; !strings.Contains(status, want) {
+		t.Errorf("after ctl reload revoked its key, status lacks %q:\n%s", want, status)
+	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	_ = cmd.Wait()
+}
+
+// signedEcho is the [trust] of one release key, public key file pub, with
+// more of [trust] after require_signature, and the echo plugin it signs.
+func signedEcho(pub, exe, trust string) string {
+	return fmt.Sprintf(`[trust]
+require_signature = true
+%s[trust.keys.release]
+public_key_file = %q
+plugins = ["echo"]
+[plugins.echo]
+exec = %q
+args = ["plugin", "echo"]
+`, trust, pub, exe)
 }
 
 // plugvisor runs the binary with args and returns its output; failing
@@ -76,4 +97,61 @@ func plugvisor(t *testing.T, args ...string) string {
 		t.Fatalf("plugvisor %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 	return string(out)
+}
+
+// TestRecordOutOfReachOfAPluginOfItsOwn: a plugin with a user of its own
+// (here nobody) is a real process that tries to delete, overwrite and
+// rename the record of signed versions; each is refused by the kernel
+// (the record is 0600, plugvisor's, in a work dir only plugvisor may
+// write), and the record is as plugvisor wrote it. A plugin of
+// plugvisor's own uid could do all three: TestTamperedVersionRecord, in
+// the supervisor's tests, shows what plugvisor then does.
+func TestRecordOutOfReachOfAPluginOfItsOwn(t *testing.T) {
+	tmp := t.TempDir()
+	if _, err := user.Lookup("nobody"); err != nil {
+		t.Fatalf("this test needs a user nobody: %v", err)
+	}
+	openPassage(t, tmp)
+	self := testutil.Bin("plugvisor")
+	pub, sec := filepath.Join(tmp, "release.pub"), filepath.Join(tmp, "release.key")
+	plugvisor(t, "keygen", "-W", "-p", pub, "-s", sec)
+	exe := filepath.Join(tmp, "echo")
+	testutil.CopyExecutable(t, self, exe)
+	plugvisor(t, "sign", "-s", sec, "-name", "echo", "-version", "2.0.0", exe)
+	work := filepath.Join(tmp, "w")
+	record := filepath.Join(work, "signed-versions.json")
+	tamper := filepath.Join(tmp, "tamper")
+	writeFile(t, tamper, "#!/bin/sh\nrm -f \"$1\"; echo \"rm $?\"\nprintf '{}' > \"$1\"; echo \"write $?\"\nmv \"$1\" \"$1.x\"; echo \"mv $?\"\nexec sleep 600\n")
+	if err := os.Chmod(tamper, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c := startContained(t, tmp, signedEcho(pub, exe, "")+fmt.Sprintf(`[plugins.tamper]
+exec = %q
+args = [%q]
+sha256 = %q
+require_signature = false
+user = "nobody"
+auto_start = false
+restart = "never"
+`, tamper, record, sha(t, tamper)), "echo")
+	written, err := os.ReadFile(record)
+	if err != nil || !strings.Contains(string(written), `"echo": "2.0.0"`) {
+		t.Fatalf("record: %q %v", written, err)
+	}
+	go func() { _, _ = c.ctl("start", "tamper") }()
+	out := filepath.Join(work, "log", "tamper", "tamper.stdout.log")
+	var said []byte
+	if !testutil.Until(30*time.Second, func() bool { said, _ = os.ReadFile(out); return strings.Contains(string(said), "mv ") }) {
+		t.Fatalf("the tampering plugin did not finish: %q\n%s", said, c.stderr.text())
+	}
+	if !regexp.MustCompile(`^rm [1-9]\d*\nwrite [1-9]\d*\nmv [1-9]\d*\n$`).Match(said) {
+		t.Errorf("the plugin says %q; want each of rm, write and mv to have failed (a non-zero status)", said)
+	}
+	errs, _ := os.ReadFile(filepath.Join(work, "log", "tamper", "tamper.stderr.log"))
+	if n := strings.Count(string(errs), "Permission denied"); n != 3 {
+		t.Errorf("want three refusals by the kernel, got %d:\n%s", n, errs)
+	}
+	if data, err := os.ReadFile(record); err != nil || string(data) != string(written) {
+		t.Errorf("the record changed: %q %v", data, err)
+	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/plugvisor/plugvisor/fleet"
 	"github.com/plugvisor/plugvisor/protocol"
+	"github.com/plugvisor/plugvisor/registry"
 	"github.com/plugvisor/plugvisor/script"
 	"github.com/plugvisor/plugvisor/supervisor"
 )
@@ -24,15 +25,44 @@ const timeLayout = "2006-01-02 15:04:05.000"
 // statusTable writes one aligned row per instance.
 func statusTable(w io.Writer, snap []supervisor.PluginStatus, now time.Time) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tINSTANCE\tSTATE\tPID\tUPTIME\tRESTARTS\tHEARTBEAT\tRTT\tTASKS\tTASK P50\tRECORDS/S\tCPU\tRSS\tLAST EXIT\tREASON")
+	fmt.Fprintln(tw, "NAME\tINSTANCE\tSTATE\tPID\tUPTIME\tRESTARTS\tHEARTBEAT\tRTT\tTASKS\tTASK P50\tRECORDS/S\tCPU\tRSS\tSIGNER\tSIGNED\tLAST EXIT\tREASON")
 	for _, p := range snap {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%d\t%s\t%.1f\t%.1f%%\t%s\t%s\t%s\n",
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%d\t%s\t%.1f\t%.1f%%\t%s\t%s\t%s\t%s\t%s\n",
 			p.Name, p.Instance, p.State, pid(p.PID), uptime(p, now),
 			p.Restarts, heartbeatAge(p.LastHeartbeat, now), orDash(script.RoundDuration(p.HeartbeatRTT)),
 			p.TasksSent, orDash(script.RoundDuration(p.RTTp50)), p.RecordsPerSec, p.CPUPercent, bytesIEC(p.RSS),
-			printable(lastExit(p.LastExit)), printable(p.Reason))
+			printable(signer(p)), printable(signed(p, now)), printable(lastExit(p.LastExit)), printable(p.Reason))
 	}
 	return tw.Flush()
+}
+
+// signer is the key whose signature authorised the instance's
+// executable, by its minisign id and its [trust.keys] name; "-" for none.
+func signer(p supervisor.PluginStatus) string {
+	if p.SignerKeyID == "" {
+		return "-"
+	}
+	return p.SignerKeyID + " (" + p.SignerKeyName + ")"
+}
+
+// signed is the version that key signed and how long ago, by the signer's
+// clock (the trusted comment's time); "-" for no signature.
+func signed(p supervisor.PluginStatus, now time.Time) string {
+	if p.SignerKeyID == "" {
+		return "-"
+	}
+	_, version, _, err := registry.ParseComment(p.SignedComment)
+	if err != nil {
+		version = "?"
+	}
+	d := now.Sub(p.SignedAt)
+	switch {
+	case d < 0:
+		return version + ", " + (-d).Round(time.Second).String() + " in the future"
+	case d >= time.Hour:
+		return version + ", " + d.Round(time.Minute).String() + " ago"
+	}
+	return version + ", " + d.Round(time.Second).String() + " ago"
 }
 
 // lastExit is how the last run ended. For one the kernel ended at a limit

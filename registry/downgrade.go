@@ -1,12 +1,16 @@
 package registry
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,6 +26,10 @@ var ErrDowngrade = errors.New("downgrade refused")
 // version cannot be told a downgrade or not, so it is refused.
 var ErrVersionRecord = errors.New("version record unreadable")
 
+// ErrVersionsTampered is a version record changed by something other
+// than the Versions that keeps it, while it kept it.
+var ErrVersionsTampered = errors.New("version record tampered with")
+
 // VersionsFile is where Versions keeps its record, under the work dir.
 const VersionsFile = "signed-versions.json"
 
@@ -36,6 +44,13 @@ const maxVersionsFile = 1 << 20
 // file renamed over it, then the directory synced) and never opened
 // through a symlink.
 //
+// While it runs, what a Versions has read and recorded is in its memory,
+// and that decides: a record deleted or rewritten behind its back (by a
+// plugin of plugvisor's own uid, which nothing but a user of its own or a
+// sandbox keeps from the work dir) lowers nothing. Tampered notices such a
+// change and writes the record back from memory. Between two runs of
+// plugvisor the file is the only memory; see the README's limits.
+//
 // A record that cannot be read (not JSON, a symlink, too large) refuses
 // the signed plugins that do not allow downgrades, naming the file, and
 // only them: the others run, and every start reads the file again, so
@@ -46,6 +61,9 @@ type Versions struct {
 	file   string
 	seen   map[string]string
 	broken error // why the record could not be read; nil once it has been
+	// last is the sha256 of the bytes the file held when v last read or
+	// wrote it, nil while there was no file.
+	last []byte
 }
 
 // OpenVersions reads the record in workDir; a missing file is an empty
@@ -71,20 +89,25 @@ func (v *Versions) load() error {
 	if v.broken == nil {
 		return nil
 	}
-	seen, err := readVersions(v.file)
+	data, err := readVersionsFile(v.file)
+	var seen map[string]string
+	if err == nil {
+		seen, err = parseVersions(v.file, data)
+	}
 	if err != nil {
 		v.broken = fmt.Errorf("%w: %v", ErrVersionRecord, err)
 		return v.broken
 	}
-	v.seen, v.broken = seen, nil
+	v.seen, v.broken, v.last = seen, nil, digestOf(data)
 	return nil
 }
 
-func readVersions(file string) (map[string]string, error) {
-	seen := map[string]string{}
+// readVersionsFile reads the record's bytes, nil when there is no file,
+// never through a symlink.
+func readVersionsFile(file string) ([]byte, error) {
 	f, err := openNoFollow(file)
 	if errors.Is(err, fs.ErrNotExist) {
-		return seen, nil
+		return nil, nil
 	}
 	if err != nil {
 		return nil, err
@@ -97,10 +120,82 @@ func readVersions(file string) (map[string]string, error) {
 	case len(data) > maxVersionsFile:
 		return nil, fmt.Errorf("%s is larger than %d bytes", file, maxVersionsFile)
 	}
+	return data, nil
+}
+
+func parseVersions(file string, data []byte) (map[string]string, error) {
+	seen := map[string]string{}
+	if data == nil {
+		return seen, nil
+	}
 	if err := json.Unmarshal(data, &seen); err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
 	return seen, nil
+}
+
+func digestOf(data []byte) []byte {
+	if data == nil {
+		return nil
+	}
+	sum := sha256.Sum256(data)
+	return sum[:]
+}
+
+// Tampered reads the record again and, if it is not what v last read or
+// wrote, writes it back from v's memory and says what had been changed
+// (ErrVersionsTampered): the versions lowered or removed, or why the file
+// could not be read. What was written there is not taken, not even a
+// higher version, which could otherwise block every real release. nil
+// when the file is as v left it, and while the record is broken (Err says
+// why).
+func (v *Versions) Tampered() error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.broken != nil {
+		return nil
+	}
+	data, err := readVersionsFile(v.file)
+	if err == nil && bytes.Equal(digestOf(data), v.last) {
+		return nil
+	}
+	what := "it no longer reads: " + fmt.Sprint(err)
+	if err == nil {
+		what = v.changes(data)
+	}
+	if serr := v.save(); serr != nil {
+		return fmt.Errorf("%w: %s was changed by something other than plugvisor (%s), and could not be written back: %v", ErrVersionsTampered, v.file, what, serr)
+	}
+	return fmt.Errorf("%w: %s was changed by something other than plugvisor (%s); written back from memory, which is what refuses downgrades", ErrVersionsTampered, v.file, what)
+}
+
+// changes describes how data differs from v's memory. v.mu must be held.
+func (v *Versions) changes(data []byte) string {
+	if data == nil {
+		return "deleted"
+	}
+	disk, err := parseVersions(v.file, data)
+	if err != nil {
+		return "no longer JSON"
+	}
+	var out []string
+	for _, name := range slices.Sorted(maps.Keys(v.seen)) {
+		switch d, ok := disk[name]; {
+		case !ok:
+			out = append(out, name+" "+v.seen[name]+" removed")
+		case d != v.seen[name]:
+			out = append(out, name+" "+v.seen[name]+" → "+d)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(disk)) {
+		if _, ok := v.seen[name]; !ok {
+			out = append(out, name+" "+disk[name]+" added")
+		}
+	}
+	if len(out) == 0 {
+		return "rewritten with the same versions"
+	}
+	return strings.Join(out, ", ")
 }
 
 // Highest is the highest signed version of plugin run here, "" for none
@@ -157,9 +252,11 @@ func (v *Versions) save() error {
 	if err != nil {
 		return err
 	}
-	if err := private.Replace(v.file, append(data, '\n'), 0o600); err != nil {
+	data = append(data, '\n')
+	if err := private.Replace(v.file, data, 0o600); err != nil {
 		return fmt.Errorf("write %s: %w", v.file, err)
 	}
+	v.last = digestOf(data)
 	return nil
 }
 

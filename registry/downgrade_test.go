@@ -150,3 +150,63 @@ func TestVersionsBrokenRecord(t *testing.T) {
 		t.Errorf("after removal: %v, %v", err, v.Err())
 	}
 }
+
+// A record changed behind the Versions' back (deleted, rewritten lower,
+// higher, replaced by a symlink) is noticed, described and written back
+// from memory, which keeps refusing the downgrade meanwhile.
+func TestVersionsTampered(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, VersionsFile)
+	v, err := OpenVersions(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Tampered(); err != nil {
+		t.Fatalf("no record yet: %v", err)
+	}
+	for _, r := range [][2]string{{"p", "2.0.0"}, {"q", "1.0.0"}} {
+		if err := v.Record(r[0], r[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Tampered(); err != nil {
+		t.Fatalf("untouched record: %v", err)
+	}
+	elsewhere := filepath.Join(dir, "elsewhere")
+	if err := os.WriteFile(elsewhere, []byte(`{}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name   string
+		tamper func() error
+		says   string
+	}{
+		{"deleted", func() error { return os.Remove(file) }, "(deleted)"},
+		{"lowered", func() error { return os.WriteFile(file, []byte(`{"p":"0.1","r":"9"}`), 0o600) }, "(p 2.0.0 → 0.1, q 1.0.0 removed, r 9 added)"},
+		{"same versions", func() error { return os.WriteFile(file, []byte(`{"q":"1.0.0","p":"2.0.0"}`), 0o600) }, "(rewritten with the same versions)"},
+		{"not JSON", func() error { return os.WriteFile(file, []byte(`{`), 0o600) }, "(no longer JSON)"},
+		{"symlink", func() error { os.Remove(file); return os.Symlink(elsewhere, file) }, "(it no longer reads: " + file + ": refused: a symlink"},
+	}
+	for _, c := range cases {
+		if err := c.tamper(); err != nil {
+			t.Fatal(err)
+		}
+		err := v.Tampered()
+		if !errors.Is(err, ErrVersionsTampered) || !strings.Contains(err.Error(), file+" was changed by something other than plugvisor "+c.says) {
+			t.Errorf("%s: %v", c.name, err)
+		}
+		if got, _ := os.ReadFile(file); string(got) != string(want) {
+			t.Errorf("%s: not written back: %q", c.name, got)
+		}
+		if err := v.Admit(&Plugin{Name: "p", Exec: "/x/p"}, &Signature{Version: "1.0.0"}); !errors.Is(err, ErrDowngrade) {
+			t.Errorf("%s: downgrade admitted: %v", c.name, err)
+		}
+		if err := v.Tampered(); err != nil {
+			t.Errorf("%s: written back, yet: %v", c.name, err)
+		}
+	}
+}

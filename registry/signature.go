@@ -181,9 +181,9 @@ func signer(p *Plugin, t *Trust, sig *minisign.Signature) (*TrustKey, error) {
 	key, id := t.Key(sig.KeyID), KeyID(sig.KeyID)
 	switch {
 	case t.Revoked.KeyRevoked(sig.KeyID) && key != nil:
-		return nil, fmt.Errorf("%s: %w: %s is signed by key %s (trust.keys.%s), which is revoked", p.Exec, ErrRevokedKey, p.Signature, id, key.Name)
+		return nil, fmt.Errorf("%s: %w: %s is signed by key %s (trust.keys.%s), which is revoked%s", p.Exec, ErrRevokedKey, p.Signature, id, key.Name, t.Revoked.where(id))
 	case t.Revoked.KeyRevoked(sig.KeyID):
-		return nil, fmt.Errorf("%s: %w: %s is signed by key %s, which is revoked", p.Exec, ErrRevokedKey, p.Signature, id)
+		return nil, fmt.Errorf("%s: %w: %s is signed by key %s, which is revoked%s", p.Exec, ErrRevokedKey, p.Signature, id, t.Revoked.where(id))
 	case key == nil:
 		return nil, fmt.Errorf("%s: %w: %s is signed by key %s, which is not in [trust.keys]", p.Exec, ErrUntrustedKey, p.Signature, id)
 	}
@@ -270,6 +270,12 @@ func (k *TrustKey) ed25519() (ed25519.PublicKey, error) {
 // and the signature file's few hundred bytes, and the trusted comment,
 // the key's limits and the revocations are checked anew.
 func (v *Verifier) VerifyPlugin(p *Plugin, t *Trust) (*Executable, error) {
+	return v.VerifyPluginAt(p, t, time.Now())
+}
+
+// VerifyPluginAt is VerifyPlugin with the keys' validity windows checked
+// at now: the supervisor passes its clock's reading at each start.
+func (v *Verifier) VerifyPluginAt(p *Plugin, t *Trust, now time.Time) (*Executable, error) {
 	if p.SHA256 == "" && !p.RequireSignature {
 		return nil, fmt.Errorf("verify %s: %w: no sha256, and plugin %s does not require a signature", p.Exec, ErrBadChecksum, p.Name)
 	}
@@ -282,7 +288,7 @@ func (v *Verifier) VerifyPlugin(p *Plugin, t *Trust) (*Executable, error) {
 	}
 	if t != nil && t.Revoked.DigestRevoked(exe.SHA256) {
 		exe.File.Close()
-		return nil, fmt.Errorf("verify %s: %w: its sha256 %s is revoked", p.Exec, ErrRevokedDigest, exe.SHA256)
+		return nil, fmt.Errorf("verify %s: %w: its sha256 %s is revoked%s", p.Exec, ErrRevokedDigest, exe.SHA256, t.Revoked.where(exe.SHA256))
 	}
 	if !p.RequireSignature {
 		return exe, nil
@@ -291,7 +297,7 @@ func (v *Verifier) VerifyPlugin(p *Plugin, t *Trust) (*Executable, error) {
 		exe.File.Close()
 		return nil, fmt.Errorf("verify %s: %w: plugin %s requires a signature, and there is no [trust] table", p.Exec, ErrUntrustedKey, p.Name)
 	}
-	sig, err := v.checkSignature(p, t, exe, func() ([]byte, error) { return v.digest(exe) }, time.Now())
+	sig, err := v.checkSignature(p, t, exe, func() ([]byte, error) { return v.digest(exe) }, now)
 	if err != nil {
 		exe.File.Close()
 		return nil, fmt.Errorf("verify %w", err)

@@ -97,8 +97,8 @@ func trustTable(l *loader) setter {
 		var keys map[string]any
 		fields := map[string]setter{
 			"require_signature": boolean(&t.RequireSignature),
-			"revoked_keys":      stringList(&t.Revoked.Keys, keyIDElem),
-			"revoked_sha256":    stringList(&t.Revoked.SHA256, digestElem),
+			"revoked_keys":      stringList(&t.Revoked.Keys, t.Revoked.noteFrom(keyIDElem)),
+			"revoked_sha256":    stringList(&t.Revoked.SHA256, t.Revoked.noteFrom(digestElem)),
 			"revocation_file":   path(&t.RevocationFile),
 			"keys": func(d *decoder, k keyPath, v any) {
 				if m, ok := v.(map[string]any); ok {

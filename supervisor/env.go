@@ -29,6 +29,9 @@ type instanceEnv struct {
 	// with the plugin socket's: a process looping on second connections
 	// must not flood the log either.
 	refusals *ratelimit.Limiter
+	// now is Options.Clock: what the keys' validity windows are checked
+	// against at each start.
+	now func() time.Time
 
 	// agent is swapped by every configuration change; an instance loads it
 	// each time it needs a setting, so a reload reaches running instances

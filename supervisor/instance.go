@@ -77,6 +77,9 @@ const (
 	opRestart
 	opReplace // the configuration changed what the process runs
 	opRemove  // the configuration no longer has the instance
+	// opReauthorise: a reload changed the trust; a process it no longer
+	// authorises is stopped (see reauthorise).
+	opReauthorise
 )
 
 type command struct {
@@ -243,6 +246,9 @@ func (in *instance) handle(c command) bool {
 		} else {
 			in.setState(StateStopped, c.reason)
 		}
+		c.reply <- nil
+	case opReauthorise:
+		in.reauthorise(c.plugin, c.reason)
 		c.reply <- nil
 	case opRemove:
 		in.stopTimer()

@@ -58,6 +58,9 @@ func (s *Supervisor) apply(cfg *registry.Config, reason string) error {
 			_ = in.do(context.Background(), opReplace, changeReason(reason, in.config(), p), p)
 		default:
 			in.describe(p)
+			// Revocations and trust apply to what runs, not only to
+			// the next start.
+			_ = in.do(context.Background(), opReauthorise, reason, p)
 		}
 	}
 	s.mu.Lock()
@@ -106,14 +109,13 @@ func movedAgent(old, cfg *registry.Config) error {
 }
 
 // processChanged reports whether p and q would run different processes.
+// Signature settings (require_signature, signature, allow_downgrade) are
+// not among them: they say what may start, and a running process is asked
+// again under them in place (reauthorise), so one they still authorise
+// keeps running untouched.
 func processChanged(p, q *registry.Plugin) bool {
-	return p.Exec != q.Exec || p.SHA256 != q.SHA256 || p.Version != q.Version || signingChanged(p, q) ||
+	return p.Exec != q.Exec || p.SHA256 != q.SHA256 || p.Version != q.Version ||
 		!slices.Equal(p.Args, q.Args) || !maps.Equal(p.Env, q.Env) || containChanged(p, q)
-}
-
-// signingChanged says what authorises a plugin's executable changed.
-func signingChanged(p, q *registry.Plugin) bool {
-	return p.RequireSignature != q.RequireSignature || p.Signature != q.Signature || p.AllowDowngrade != q.AllowDowngrade
 }
 
 // containChanged says a plugin's limits, user or sandbox differ: all are
@@ -136,8 +138,6 @@ func changeReason(reason string, old, p *registry.Plugin) string {
 		return fmt.Sprintf("%s: version %s → %s", reason, old.Version, p.Version)
 	case old.SHA256 != p.SHA256:
 		return fmt.Sprintf("%s: checksum changed", reason)
-	case signingChanged(old, p):
-		return fmt.Sprintf("%s: signature settings changed", reason)
 	case containChanged(old, p):
 		return fmt.Sprintf("%s: limits, user or sandbox changed", reason)
 	default:

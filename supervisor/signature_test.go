@@ -167,35 +167,6 @@ func lineHas(text string, words ...string) bool {
 	return false
 }
 
-// A key revoked by a reload leaves a running process alone and refuses
-// its next start.
-func TestRevocationByReload(t *testing.T) {
-	bins := supervisortest.ShortDir(t)
-	key := newReleaseKey(t, bins, "release")
-	exe := filepath.Join(bins, "echo")
-	copyFile(t, supervisortest.Bin("echo"), exe)
-	key.sign(t, exe, exe+".minisig", "echo", "1.0.0")
-	config := func(revoked string) string {
-		return fmt.Sprintf("[trust]\nrequire_signature = true\nrevoked_keys = [%s]\n[trust.keys.release]\npublic_key = %q\nplugins = [\"*\"]\n[plugins.echo]\nexec = %q\nrestart = \"never\"\n",
-			revoked, key.pub.String(), exe)
-	}
-	next := config("")
-	h := startHarness(t, next, func(o *supervisor.Options) { o.Reload = reloadFrom(o.Config.Agent.WorkDir, &next) })
-	before := h.WaitState("echo", supervisor.StateRunning)
-	next = config(fmt.Sprintf("%q", key.id()))
-	if err := h.Sup.Reload(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if st := h.Status("echo"); st.State != supervisor.StateRunning || st.PID != before.PID {
-		t.Fatalf("after the reload: %+v", st)
-	}
-	_ = h.Sup.Restart(context.Background(), "echo")
-	st := h.WaitState("echo", supervisor.StateFailed)
-	if !strings.Contains(st.Reason, "revoked key: "+exe+".minisig is signed by key "+key.id()+" (trust.keys.release), which is revoked") {
-		t.Errorf("reason %q", st.Reason)
-	}
-}
-
 // A version record that cannot be read refuses the signed plugins it
 // protects, naming the file, and nothing else: a plugin that does not
 // need it (not signed, or allow_downgrade) runs, and once the record is

@@ -43,6 +43,11 @@ type Options struct {
 	// without cgroups (benchmarks compare the two).
 	NoCgroups bool
 
+	// Clock is the wall clock that the trust keys' not_before and
+	// not_after are checked against, at every start; default time.Now.
+	// Only that: timers and the status's times keep the real clock.
+	Clock func() time.Time
+
 	// afterVerify runs between verification and exec; tests use it to swap
 	// the file on disk inside that window.
 	afterVerify func(*registry.Plugin)
@@ -93,6 +98,9 @@ func New(opts Options) (*Supervisor, error) {
 	def(&opts.HealthyAfter, 10*time.Minute)
 	def(&opts.TermGrace, 2*time.Second)
 	def(&opts.StatsInterval, time.Second)
+	if opts.Clock == nil {
+		opts.Clock = time.Now
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -414,7 +422,7 @@ func (s *Supervisor) newEnv(l *launcher) *instanceEnv {
 	e := &instanceEnv{
 		log: s.log, bus: s.bus, verifier: s.verifier, versions: s.versions, launcher: l, tokens: s.tokens, beats: newHeartbeats(),
 		restart:   restartPolicy{base: s.opts.BackoffBase, max: s.opts.BackoffMax, healthyAfter: s.opts.HealthyAfter},
-		termGrace: s.opts.TermGrace, closing: &s.closing, refusals: s.reg.logged,
+		termGrace: s.opts.TermGrace, closing: &s.closing, refusals: s.reg.logged, now: s.opts.Clock,
 	}
 	e.agent.Store(&s.config.Agent)
 	e.trust.Store(s.config.Trust)

@@ -1,8 +1,7 @@
 package tui
 
 import (
-	"time"
-
+	"github.com/plugvisor/plugvisor/tui/components/detail"
 	"github.com/plugvisor/plugvisor/tui/render"
 )
 
@@ -23,19 +22,10 @@ func (m *Model) describeWithSignature(w, h int) string {
 		return st.Faint.Render(render.Fit(label, 12)) + st.Text.Render(render.Sanitize(value))
 	}
 	lines := []string{
-		line("signer", "key "+ps.SignerKeyID+" (trust.keys."+ps.SignerKeyName+")"),
+		line("signer", detail.Signer(ps)),
 		line("comment", ps.SignedComment),
-		line("signed", signedAge(m.c.Now().Sub(ps.SignedAt))+" ("+render.Stamp(ps.SignedAt)+")"),
+		line("signed", detail.SignedAge(m.c.Now().Sub(ps.SignedAt))+" ("+render.Stamp(ps.SignedAt)+")"),
 	}
 	return m.describe.Render(m.c, m.store, w, h-signatureRows) + "\n" +
 		render.Frame(st.Border, st.Title.Render("Signature"), lines, w, signatureRows)
-}
-
-// signedAge says how old a signature is. Its time is the signer's word and
-// its clock: one ahead of this host's is said, not shown as "<1s ago".
-func signedAge(d time.Duration) string {
-	if d < 0 {
-		return render.Age(-d) + " in the future (the signer's clock is ahead of this host's)"
-	}
-	return render.Age(d) + " ago"
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/plugvisor/plugvisor/registry"
 	"github.com/plugvisor/plugvisor/supervisor"
 	"github.com/plugvisor/plugvisor/supervisor/supervisortest"
+	"github.com/plugvisor/plugvisor/tui/components/detail"
 	"github.com/plugvisor/plugvisor/tui/render"
 )
 
@@ -49,14 +50,18 @@ func TestDescribeSignature(t *testing.T) {
 			t.Errorf("line %d is %d cells wide: %q", i+1, w, l)
 		}
 	}
+	// The Info tab says it too: the signer, the version signed, its age.
+	c.press("esc")
+	c.press("4")
+	c.waitFor("signer      key "+id+" (trust.keys.release)", "signed      version 1.0.0 · 3h", " ago (")
 }
 
 // A signature dated ahead of this host's clock says so rather than "<1s ago".
 func TestSignedAge(t *testing.T) {
-	if got := signedAge(3 * time.Hour); got != render.Age(3*time.Hour)+" ago" {
+	if got := detail.SignedAge(3 * time.Hour); got != render.Age(3*time.Hour)+" ago" {
 		t.Errorf("3h old: %q", got)
 	}
-	if got := signedAge(-2 * time.Hour); got != render.Age(2*time.Hour)+" in the future (the signer's clock is ahead of this host's)" {
+	if got := detail.SignedAge(-2 * time.Hour); got != render.Age(2*time.Hour)+" in the future (the signer's clock is ahead of this host's)" {
 		t.Errorf("2h ahead: %q", got)
 	}
 }

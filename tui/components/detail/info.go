@@ -58,6 +58,10 @@ func processLines(c *pvctx.Context, p *state.Plugin, w int) []string {
 	add("exec", s.Exec)
 	add("args", strings.Join(s.Args, " "))
 	add("sha256", s.SHA256)
+	add("signer", render.OrDash(Signer(s)))
+	if signed := Signed(c, s); signed != "" {
+		add("signed", signed)
+	}
 	add("version", version)
 	add("protocol", strconv.Itoa(int(s.Protocol)))
 	add("pid / pgid", render.OrDash(itoaInt(s.PID))+" / "+render.OrDash(itoaInt(s.PGID)))
