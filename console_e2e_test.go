@@ -115,6 +115,7 @@ type vterm struct {
 	cmd  *exec.Cmd
 	done chan error
 	mu   sync.Mutex // serialises writes to the emulator with reads of its screen
+	osc  oscScanner // the OSC sequences of the byte stream, which the emulator drops
 }
 
 func startInPty(t testing.TB, cmd *exec.Cmd, cols, rows int) *vterm {
@@ -143,6 +144,7 @@ func (v *vterm) pump() {
 		if n > 0 {
 			v.mu.Lock()
 			_, _ = v.vt.Write(buf[:n])
+			v.osc.scan(buf[:n])
 			v.mu.Unlock()
 		}
 		if err != nil {

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"encoding/base64"
+	"strings"
+	"testing"
+
+	"github.com/creack/pty"
+	"github.com/hinshun/vt10x"
+)
+
+// oscScanner collects the OSC sequences (ESC ] … BEL or ESC \) of a byte
+// stream read in pieces, each cut at maxOSC bytes and at most maxOSCs
+// kept: what the program asked of the terminal beyond drawing, such as
+// OSC 52's clipboard.
+type oscScanner struct {
+	state int // 0 text, 1 after ESC, 2 in an OSC, 3 ESC in an OSC
+	cur   []byte
+	seqs  []string
+}
+
+const (
+	maxOSC  = 64 << 10
+	maxOSCs = 256
+)
+
+func (o *oscScanner) scan(p []byte) {
+	for _, c := range p {
+		switch o.state {
+		case 0:
+			if c == 0x1b {
+				o.state = 1
+			}
+		case 1:
+			o.state = 0
+			if c == ']' {
+				o.state, o.cur = 2, o.cur[:0]
+			} else if c == 0x1b {
+				o.state = 1
+			}
+		case 2:
+			switch c {
+			case 0x07:
+				o.end()
+			case 0x1b:
+				o.state = 3
+			default:
+				if len(o.cur) < maxOSC {
+					o.cur = append(o.cur, c)
+				}
+			}
+		case 3:
+			if c == '\\' {
+				o.end()
+			} else {
+				o.state = 2
+			}
+		}
+	}
+}
+
+func (o *oscScanner) end() {
+	o.state = 0
+	if len(o.seqs) < maxOSCs {
+		o.seqs = append(o.seqs, string(o.cur))
+	}
+}
+
+// oscs is every OSC sequence the program has written so far.
+func (v *vterm) oscs() []string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return append([]string(nil), v.osc.seqs...)
+}
+
+// clipboard is the text an OSC 52 sequence ("52;c;BASE64") sets.
+func clipboard(osc string) (string, bool) {
+	rest, ok := strings.CutPrefix(osc, "52;")
+	if !ok {
+		return "", false
+	}
+	_, data, ok := strings.Cut(rest, ";")
+	if !ok || data == "?" {
+		return "", false
+	}
+	b, err := base64.StdEncoding.DecodeString(data)
+	return string(b), err == nil
+}
+
+// cell is the emulator's glyph at column x, row y.
+func (v *vterm) cell(x, y int) vt10x.Glyph {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.vt.Lock()
+	defer v.vt.Unlock()
+	return v.vt.Cell(x, y)
+}
+
+// resize changes the terminal's size as a window would: the emulator's,
+// then the pty's, which signals the program (SIGWINCH).
+func (v *vterm) resize(t testing.TB, cols, rows int) {
+	t.Helper()
+	v.mu.Lock()
+	v.vt.Resize(cols, rows)
+	v.mu.Unlock()
+	if err := pty.Setsize(v.pty, &pty.Winsize{Cols: uint16(cols), Rows: uint16(rows)}); err != nil {
+		t.Fatalf("resizing the pty to %dx%d: %v", cols, rows, err)
+	}
+}
+
+// waitScreenOf waits for cond and returns the screen that met it.
+func (v *vterm) waitScreenOf(t testing.TB, what string, cond func(string) bool) string {
+	t.Helper()
+	var got string
+	v.waitScreen(t, what, func(s string) bool {
+		if cond(s) {
+			got = s
+			return true
+		}
+		return false
+	})
+	return got
+}
+
+// TestOSCScanner: sequences split across reads, ended by BEL or ST, are
+// found whole; text around them is not taken.
+func TestOSCScanner(t *testing.T) {
+	var o oscScanner
+	for _, p := range []string{"ab\x1b]52;c;aGk=", "\x07cd\x1b", "]0;title\x1b", "\\\x1b[1mx"} {
+		o.scan([]byte(p))
+	}
+	if len(o.seqs) != 2 || o.seqs[0] != "52;c;aGk=" || o.seqs[1] != "0;title" {
+		t.Fatalf("scanned %q", o.seqs)
+	}
+	if s, ok := clipboard(o.seqs[0]); !ok || s != "hi" {
+		t.Errorf("clipboard of %q: %q %v", o.seqs[0], s, ok)
+	}
+}
