@@ -111,7 +111,7 @@ func waitRunning(ctx context.Context, api supervisor.API) error {
 func apiOps(api supervisor.API) map[string]op {
 	echo := taskCall(api, "echo")
 	return map[string]op{
-		"rtt":      func(ctx context.Context, c command) (result, error) { return sequential(ctx, c.N, echo) },
+		"rtt":      func(ctx context.Context, c command) (result, error) { return sequentialTasks(ctx, c.N, api, "echo") },
 		"inflight": func(ctx context.Context, c command) (result, error) { return concurrent(ctx, c.N, echo) },
 		"spawn": func(ctx context.Context, c command) (result, error) {
 			return spawnCycles(ctx, c.N, spawnTask(api, "echospawn"))
@@ -122,15 +122,38 @@ func apiOps(api supervisor.API) map[string]op {
 // taskCall is one echo task through api.
 func taskCall(api supervisor.API, plugin string) call {
 	return func(ctx context.Context) error {
-		r, err := api.SendTask(ctx, supervisor.TaskRequest{Plugin: plugin, ID: 1, Content: payload})
-		if err != nil {
-			return fmt.Errorf("task to %s: %w", plugin, err)
-		}
-		if len(r.Records) == 0 {
-			return fmt.Errorf("task to %s: a reply without records", plugin)
-		}
-		return echoed(r.Records[len(r.Records)-1].Fields["content"])
+		_, err := echoTask(ctx, api, plugin)
+		return err
 	}
+}
+
+// echoTask sends one echo task through api and checks its reply.
+func echoTask(ctx context.Context, api supervisor.API, plugin string) (supervisor.Reply, error) {
+	r, err := api.SendTask(ctx, supervisor.TaskRequest{Plugin: plugin, ID: 1, Content: payload})
+	if err != nil {
+		return r, fmt.Errorf("task to %s: %w", plugin, err)
+	}
+	if len(r.Records) == 0 {
+		return r, fmt.Errorf("task to %s: a reply without records", plugin)
+	}
+	return r, echoed(r.Records[len(r.Records)-1].Fields["content"])
+}
+
+// sequentialTasks is sequential for plugvisor: it keeps each task's
+// Reply.RTT too, so that the report can tell the engine's own round trip
+// to the plugin from what the path to the engine adds (the control socket,
+// for the daemon).
+func sequentialTasks(ctx context.Context, n int, api supervisor.API, plugin string) (result, error) {
+	ds, engine := make([]time.Duration, n), make([]time.Duration, n)
+	for i := range ds {
+		t0 := time.Now()
+		r, err := echoTask(ctx, api, plugin)
+		if err != nil {
+			return result{}, err
+		}
+		ds[i], engine[i] = time.Since(t0), r.RTT
+	}
+	return result{Samples: ds, Engine: engine}, nil
 }
 
 // spawnTask starts plugin through api and sends it its first task.

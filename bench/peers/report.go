@@ -108,7 +108,7 @@ func deliveredPct(rs []result, per int) float64 {
 func buildReport(m *measurements) *report {
 	rep := &report{Sizes: m.Sizes, Notes: m.Notes}
 	f := figures{m: m}
-	rep.Tables = []table{f.rttTable(), f.inflightTable(), f.spawnTable(), f.recordsTable(), f.idleTable()}
+	rep.Tables = []table{f.rttTable(), f.rttSplitTable(), f.inflightTable(), f.spawnTable(), f.recordsTable(), f.idleTable()}
 	rep.Targets = f.targets()
 	return rep
 }
@@ -131,6 +131,27 @@ func (f figures) latencyTable(title, metric string, es []entry) table {
 
 func (f figures) rttTable() table {
 	return f.latencyTable("Task round trip, sequential, 64-byte task", "rtt", metricEntries("rtt"))
+}
+
+// rttSplitTable splits plugvisor's sequential round trips: the engine's
+// own send → reply time (Reply.RTT) and, task by task, what the caller
+// waited beyond it.
+func (f figures) rttSplitTable() table {
+	t := table{Title: "Where a plugvisor round trip goes (p50 of each part)",
+		Header: []string{"contender", "round trip", "the engine's, send → reply", "the rest: the path to the engine and back"}}
+	for _, e := range metricEntries("rtt") {
+		var engine, rest []time.Duration
+		for _, r := range f.m.Runs["rtt"][e.Key] {
+			for i, d := range r.Engine {
+				engine, rest = append(engine, d), append(rest, r.Samples[i]-d)
+			}
+		}
+		if len(engine) == 0 {
+			continue // not plugvisor
+		}
+		t.Rows = append(t.Rows, row{e.Label, []cell{us(f.p("rtt", e.Key, 50)), us(percentile.Of(engine, 50)), us(percentile.Of(rest, 50))}})
+	}
+	return t
 }
 
 func (f figures) spawnTable() table {

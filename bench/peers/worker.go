@@ -32,8 +32,11 @@ type command struct {
 
 // result is a worker's answer; which fields are set depends on the op.
 type result struct {
-	Err       string          `json:"err,omitempty"`
-	Samples   []time.Duration `json:"samples,omitempty"`
+	Err     string          `json:"err,omitempty"`
+	Samples []time.Duration `json:"samples,omitempty"`
+	// Engine is, for plugvisor's round trips, each task's Reply.RTT: the
+	// supervisor's own send → reply time, beside the caller's in Samples.
+	Engine    []time.Duration `json:"engine,omitempty"`
 	Count     int             `json:"count,omitempty"`
 	Elapsed   time.Duration   `json:"elapsed,omitempty"`
 	CPU       time.Duration   `json:"cpu,omitempty"`        // the host's (the supervisor's) CPU time
