@@ -99,7 +99,10 @@ func (in *instance) reauthorise(p *registry.Plugin, reason string) {
 		return
 	}
 	why := fmt.Sprintf("%s: no longer authorised: %v", reason, err)
-	in.permanent = true
+	// Left failed: terminate reaps the process here, so no exit follows
+	// to restart it or to launch a start that waited for it; that start's
+	// callers hear this failure.
+	in.undefer()
 	in.stopTimer()
 	in.terminate(why)
 	in.setState(StateFailed, why)
