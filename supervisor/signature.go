@@ -114,7 +114,7 @@ func (in *instance) reauthorise(p *registry.Plugin, reason string) {
 // then the bytes running), and it is no downgrade.
 func (in *instance) adoptSignature(p *registry.Plugin) error {
 	sum := in.running().SHA256
-	exe, err := in.env.verifier.VerifyPluginAt(p, in.env.trust.Load(), in.env.now())
+	exe, err := in.verifyBounded(p)
 	if err != nil {
 		return fmt.Errorf("plugin %s now requires a signature, and its running process (sha256 %s) was started without one: %w", p.Name, sum, err)
 	}
@@ -129,4 +129,16 @@ func (in *instance) adoptSignature(p *registry.Plugin) error {
 	in.setSigner(exe.Signature)
 	in.recordVersion(p, exe.Signature)
 	return nil
+}
+
+// verifyBounded verifies the executable on disk within maxStarting, as a
+// start does: a reload that newly requires signatures asks every running
+// instance at once, and each verification is a copy and a hash, blocking
+// system calls that would each take an OS thread.
+func (in *instance) verifyBounded(p *registry.Plugin) (*registry.Executable, error) {
+	if sem := in.env.launcher.starting; sem != nil {
+		sem <- struct{}{}
+		defer func() { <-sem }()
+	}
+	return in.env.verifier.VerifyPluginAt(p, in.env.trust.Load(), in.env.now())
 }

@@ -2,6 +2,8 @@ package supervisor_test
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -86,4 +88,79 @@ func parked(frames ...string) bool {
 		}
 	}
 	return false
+}
+
+// A reload that revokes what several processes run stops them at once,
+// not one after the other: each may take its stop grace and then its
+// SIGTERM grace to go, and a reload that waited for them in turn would
+// take the sum (and hold every other reload meanwhile). Here two signed
+// processes ignore SIGTERM, with a long SIGTERM grace: both must be
+// stopping together while the reload runs.
+func TestReloadStopsRevokedProcessesTogether(t *testing.T) {
+	bins := supervisortest.ShortDir(t)
+	key := newReleaseKey(t, bins, "release")
+	names := []string{"one", "two"}
+	for _, name := range names {
+		exe := filepath.Join(bins, name)
+		if err := os.WriteFile(exe, []byte("#!/bin/sh\n# "+name+"\ntrap '' TERM\nexec sleep 600\n"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		key.sign(t, exe, exe+".minisig", name, "1.0.0")
+	}
+	config := func(revoked string) string {
+		c := fmt.Sprintf("[trust]\nrequire_signature = true\nrevoked_keys = [%s]\n[trust.keys.release]\npublic_key = %q\nplugins = [\"*\"]\n", revoked, key.pub.String())
+		for _, name := range names {
+			c += fmt.Sprintf("[plugins.%s]\nexec = %q\nrestart = \"never\"\n", name, filepath.Join(bins, name))
+		}
+		return c
+	}
+	// They never register: the registration timeout must not end them first.
+	agent := map[string]string{"registration_timeout": `"10m"`}
+	next := config("")
+	h := startHarness(t, "", func(o *supervisor.Options) {
+		dir := o.Config.Agent.WorkDir
+		o.Config = supervisortest.Config(t, dir, next, agent)
+		o.Reload = func() (*registry.Config, error) {
+			return registry.Parse(filepath.Join(dir, "config.toml"), []byte(supervisortest.AgentTOML(dir, agent)+next))
+		}
+		o.TermGrace = 10 * time.Minute
+	})
+	pids := map[string]int{}
+	for _, name := range names {
+		supervisortest.WaitUntil(t, name+" spawned", 30*time.Second, func() bool {
+			pids[name] = h.Status(name).PID
+			return pids[name] != 0
+		})
+	}
+	// Whatever happens below, the processes end, and with them the reload.
+	t.Cleanup(func() {
+		for _, pid := range pids {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	})
+	next = config(fmt.Sprintf("%q", key.id()))
+	reloaded := make(chan error, 1)
+	go func() { reloaded <- h.Sup.Reload(context.Background()) }()
+	supervisortest.WaitUntil(t, "both revoked processes stopping at once", 30*time.Second, func() bool {
+		return h.Status("one").State == supervisor.StateStopping && h.Status("two").State == supervisor.StateStopping
+	})
+	for _, pid := range pids {
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case err := <-reloaded:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("the reload did not return once the processes were gone")
+	}
+	for _, name := range names {
+		want := "reloaded: no longer authorised: " + filepath.Join(bins, name) + ": revoked key: the running process was signed by key " + key.id()
+		if st := h.Status(name); st.State != supervisor.StateFailed || !strings.HasPrefix(st.Reason, want) {
+			t.Errorf("%s: %s %q; want failed, %q", name, st.State, st.Reason, want)
+		}
+	}
 }
