@@ -72,13 +72,24 @@ func (in *instance) running() registry.Running {
 	defer in.mu.Unlock()
 	r := registry.Running{SHA256: in.st.SHA256}
 	if in.st.SignerKeyID != "" {
-		// The comment was parsed when it verified; only the version is
-		// wanted back.
-		_, version, _, _ := registry.ParseComment(in.st.SignedComment)
 		r.Signature = &registry.Signature{KeyID: in.st.SignerKeyID, KeyName: in.st.SignerKeyName, Comment: in.st.SignedComment,
-			Plugin: in.name, Version: version, Time: in.st.SignedAt}
+			Plugin: in.name, Version: in.st.SignedVersion(), Time: in.st.SignedAt}
 	}
 	return r
+}
+
+// SignedVersion is the version the signer's trusted comment names, ""
+// when no signature authorised the instance, "?" when the comment does
+// not parse (the engine verified it; a status from elsewhere may not).
+func (s PluginStatus) SignedVersion() string {
+	if s.SignerKeyID == "" {
+		return ""
+	}
+	_, version, _, err := registry.ParseComment(s.SignedComment)
+	if err != nil {
+		return "?"
+	}
+	return version
 }
 
 // reauthorise asks, after a reload, whether the current process may keep
@@ -123,6 +134,7 @@ func (in *instance) adoptSignature(p *registry.Plugin) error {
 		return fmt.Errorf("%s: %w: plugin %s now requires a signature, and its running process (sha256 %s) was started without one; the executable signed on disk is another (sha256 %s)",
 			p.Exec, registry.ErrUnsigned, p.Name, sum, exe.SHA256)
 	}
+	in.checkRecord(exe.Signature)
 	if err := in.env.versions.Admit(p, exe.Signature); err != nil {
 		return err
 	}
