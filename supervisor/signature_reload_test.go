@@ -138,6 +138,13 @@ func TestReloadStopsRevokedProcessesTogether(t *testing.T) {
 			_ = syscall.Kill(pid, syscall.SIGKILL)
 		}
 	})
+	// An operator's start of one still registering waits for its
+	// outcome: the reload's stop is that outcome.
+	started := make(chan error, 1)
+	go func() { started <- h.Sup.Start(context.Background(), "one") }()
+	supervisortest.WaitUntil(t, "the start waiting for registration", 30*time.Second, func() bool {
+		return parked("supervisor.(*instance).do(", "supervisor.(*Supervisor).each.func")
+	})
 	next = config(fmt.Sprintf("%q", key.id()))
 	reloaded := make(chan error, 1)
 	go func() { reloaded <- h.Sup.Reload(context.Background()) }()
@@ -156,6 +163,9 @@ func TestReloadStopsRevokedProcessesTogether(t *testing.T) {
 		}
 	case <-time.After(60 * time.Second):
 		t.Fatal("the reload did not return once the processes were gone")
+	}
+	if err := <-started; err == nil || !strings.Contains(err.Error(), "one: failed: reloaded: no longer authorised: ") {
+		t.Errorf("the start waiting for registration: %v", err)
 	}
 	for _, name := range names {
 		want := "reloaded: no longer authorised: " + filepath.Join(bins, name) + ": revoked key: the running process was signed by key " + key.id()
