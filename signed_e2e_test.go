@@ -52,7 +52,7 @@ func TestSignedPluginRelease(t *testing.T) {
 	}
 	// The table for people says it too, in SIGNER and SIGNED.
 	table := plugvisor(t, "ctl", "--socket", filepath.Join(work, "plugvisor.ctl.sock"), "status")
-	if !regexp.MustCompile(`RSS +SIGNER +SIGNED +LAST EXIT`).MatchString(table) || !regexp.MustCompile(`\becho +echo +running .* `+id+` \(release\) +1\.0\.0, \d+s ago `).MatchString(table) {
+	if !regexp.MustCompile(`RSS +SIGNER +SIGNED +LAST EXIT`).MatchString(table) || !regexp.MustCompile(`\becho +echo +running .* `+id+` \(release\) +1\.0\.0, (\d+m)?\d+s ago `).MatchString(table) {
 		t.Errorf("ctl status does not show the signer:\n%s", table)
 	}
 	// Revoked by `ctl reload`: the running process is stopped, and why

@@ -14,7 +14,6 @@ import (
 
 	"github.com/plugvisor/plugvisor/fleet"
 	"github.com/plugvisor/plugvisor/protocol"
-	"github.com/plugvisor/plugvisor/registry"
 	"github.com/plugvisor/plugvisor/script"
 	"github.com/plugvisor/plugvisor/supervisor"
 )
@@ -51,10 +50,7 @@ func signed(p supervisor.PluginStatus, now time.Time) string {
 	if p.SignerKeyID == "" {
 		return "-"
 	}
-	_, version, _, err := registry.ParseComment(p.SignedComment)
-	if err != nil {
-		version = "?"
-	}
+	version := p.SignedVersion()
 	d := now.Sub(p.SignedAt)
 	switch {
 	case d < 0:

@@ -103,7 +103,9 @@ func (v *Versions) load() error {
 }
 
 // readVersionsFile reads the record's bytes, nil when there is no file,
-// never through a symlink.
+// never through a symlink, and only from a regular file: a named pipe
+// held open by a writer that never writes would block the read, and
+// every signed start behind the record's lock, for ever.
 func readVersionsFile(file string) ([]byte, error) {
 	f, err := openNoFollow(file)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -113,6 +115,13 @@ func readVersionsFile(file string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
+	fi, err := f.Stat()
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("%s: %w", file, err)
+	case !fi.Mode().IsRegular():
+		return nil, fmt.Errorf("%s: %w (%s)", file, ErrNotRegular, kind(fi.Mode()))
+	}
 	data, err := io.ReadAll(io.LimitReader(f, maxVersionsFile+1))
 	switch {
 	case err != nil:

@@ -6,7 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 func TestCompareVersions(t *testing.T) {
@@ -208,5 +210,67 @@ func TestVersionsTampered(t *testing.T) {
 		if err := v.Tampered(); err != nil {
 			t.Errorf("%s: written back, yet: %v", c.name, err)
 		}
+	}
+}
+
+// A record replaced by a named pipe that something holds open for
+// writing (a plugin of plugvisor's own uid can do both) would block its
+// reading for ever, and with it every signed start (the record's lock is
+// held while it reads). It is refused as not a regular file instead: at
+// startup the record is broken, naming it; while plugvisor runs it is
+// tampering, written back from memory.
+func TestVersionsRecordAPipe(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, VersionsFile)
+	pipe := func() {
+		t.Helper()
+		os.Remove(file)
+		if err := syscall.Mkfifo(file, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		// A writer that never writes: a read waits for it.
+		w, err := os.OpenFile(file, os.O_RDWR, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { w.Close() })
+	}
+	within := func(what string, f func() error) error {
+		t.Helper()
+		done := make(chan error, 1)
+		go func() { done <- f() }()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%s blocked reading the pipe", what)
+			return nil
+		}
+	}
+
+	pipe()
+	err := within("OpenVersions", func() error { _, err := OpenVersions(dir); return err })
+	if want := file + ": not a regular file (a named pipe)"; !errors.Is(err, ErrVersionRecord) || !strings.Contains(err.Error(), want) {
+		t.Errorf("a pipe at startup: %v; want %q", err, want)
+	}
+
+	os.Remove(file)
+	v, err := OpenVersions(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Record("p", "2.0.0"); err != nil {
+		t.Fatal(err)
+	}
+	pipe()
+	err = within("Tampered", v.Tampered)
+	if want := file + " was changed by something other than plugvisor (it no longer reads: " + file + ": not a regular file (a named pipe)); written back"; !errors.Is(err, ErrVersionsTampered) || !strings.Contains(err.Error(), want) {
+		t.Errorf("a pipe while running: %v; want %q", err, want)
+	}
+	if fi, err := os.Lstat(file); err != nil || !fi.Mode().IsRegular() {
+		t.Errorf("not written back as a file: %v %v", fi, err)
+	}
+	if err := v.Admit(&Plugin{Name: "p", Exec: "/x/p"}, &Signature{Version: "1.0.0"}); !errors.Is(err, ErrDowngrade) {
+		t.Errorf("downgrade admitted: %v", err)
 	}
 }

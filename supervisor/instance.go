@@ -202,7 +202,9 @@ func (in *instance) stopTimer() {
 
 // handle runs one operator command and reports whether the instance is gone.
 func (in *instance) handle(c command) bool {
-	if c.op != opStart {
+	if c.op != opStart && c.op != opReauthorise {
+		// A reauthorise leaves a process it still authorises, and a start
+		// waiting for that process to exit, alone.
 		in.undefer()
 	}
 	switch c.op {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"sync"
 
 	"github.com/plugvisor/plugvisor/registry"
 )
@@ -42,6 +43,7 @@ func (s *Supervisor) apply(cfg *registry.Config, reason string) error {
 	}
 	var errs []error
 	var fresh []*instance
+	recheck := map[*instance]*registry.Plugin{}
 	for _, id := range ids {
 		p := want[id]
 		in := current[id]
@@ -58,11 +60,10 @@ func (s *Supervisor) apply(cfg *registry.Config, reason string) error {
 			_ = in.do(context.Background(), opReplace, changeReason(reason, in.config(), p), p)
 		default:
 			in.describe(p)
-			// Revocations and trust apply to what runs, not only to
-			// the next start.
-			_ = in.do(context.Background(), opReauthorise, reason, p)
+			recheck[in] = p
 		}
 	}
+	reauthorise(recheck, reason)
 	s.mu.Lock()
 	s.instances = current
 	s.order = s.order[:0:0]
@@ -106,6 +107,18 @@ func movedAgent(old, cfg *registry.Config) error {
 		}
 	}
 	return nil
+}
+
+// reauthorise asks each running process under the trust just applied
+// (revocations and trust apply to what runs, not only to the next start),
+// all at once: one it stops may take its stop grace and its SIGTERM grace
+// to go, and a reload must not wait for the sum of them.
+func reauthorise(ins map[*instance]*registry.Plugin, reason string) {
+	var wg sync.WaitGroup
+	for in, p := range ins {
+		wg.Go(func() { _ = in.do(context.Background(), opReauthorise, reason, p) })
+	}
+	wg.Wait()
 }
 
 // processChanged reports whether p and q would run different processes.

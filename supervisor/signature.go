@@ -72,13 +72,24 @@ func (in *instance) running() registry.Running {
 	defer in.mu.Unlock()
 	r := registry.Running{SHA256: in.st.SHA256}
 	if in.st.SignerKeyID != "" {
-		// The comment was parsed when it verified; only the version is
-		// wanted back.
-		_, version, _, _ := registry.ParseComment(in.st.SignedComment)
 		r.Signature = &registry.Signature{KeyID: in.st.SignerKeyID, KeyName: in.st.SignerKeyName, Comment: in.st.SignedComment,
-			Plugin: in.name, Version: version, Time: in.st.SignedAt}
+			Plugin: in.name, Version: in.st.SignedVersion(), Time: in.st.SignedAt}
 	}
 	return r
+}
+
+// SignedVersion is the version the signer's trusted comment names, ""
+// when no signature authorised the instance, "?" when the comment does
+// not parse (the engine verified it; a status from elsewhere may not).
+func (s PluginStatus) SignedVersion() string {
+	if s.SignerKeyID == "" {
+		return ""
+	}
+	_, version, _, err := registry.ParseComment(s.SignedComment)
+	if err != nil {
+		return "?"
+	}
+	return version
 }
 
 // reauthorise asks, after a reload, whether the current process may keep
@@ -99,7 +110,10 @@ func (in *instance) reauthorise(p *registry.Plugin, reason string) {
 		return
 	}
 	why := fmt.Sprintf("%s: no longer authorised: %v", reason, err)
-	in.permanent = true
+	// Left failed: terminate reaps the process here, so no exit follows
+	// to restart it or to launch a start that waited for it; that start's
+	// callers hear this failure.
+	in.undefer()
 	in.stopTimer()
 	in.terminate(why)
 	in.setState(StateFailed, why)
@@ -111,7 +125,7 @@ func (in *instance) reauthorise(p *registry.Plugin, reason string) {
 // then the bytes running), and it is no downgrade.
 func (in *instance) adoptSignature(p *registry.Plugin) error {
 	sum := in.running().SHA256
-	exe, err := in.env.verifier.VerifyPluginAt(p, in.env.trust.Load(), in.env.now())
+	exe, err := in.verifyBounded(p)
 	if err != nil {
 		return fmt.Errorf("plugin %s now requires a signature, and its running process (sha256 %s) was started without one: %w", p.Name, sum, err)
 	}
@@ -120,10 +134,23 @@ func (in *instance) adoptSignature(p *registry.Plugin) error {
 		return fmt.Errorf("%s: %w: plugin %s now requires a signature, and its running process (sha256 %s) was started without one; the executable signed on disk is another (sha256 %s)",
 			p.Exec, registry.ErrUnsigned, p.Name, sum, exe.SHA256)
 	}
+	in.checkRecord(exe.Signature)
 	if err := in.env.versions.Admit(p, exe.Signature); err != nil {
 		return err
 	}
 	in.setSigner(exe.Signature)
 	in.recordVersion(p, exe.Signature)
 	return nil
+}
+
+// verifyBounded verifies the executable on disk within maxStarting, as a
+// start does: a reload that newly requires signatures asks every running
+// instance at once, and each verification is a copy and a hash, blocking
+// system calls that would each take an OS thread.
+func (in *instance) verifyBounded(p *registry.Plugin) (*registry.Executable, error) {
+	if sem := in.env.launcher.starting; sem != nil {
+		sem <- struct{}{}
+		defer func() { <-sem }()
+	}
+	return in.env.verifier.VerifyPluginAt(p, in.env.trust.Load(), in.env.now())
 }

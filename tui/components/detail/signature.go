@@ -3,7 +3,6 @@ package detail
 import (
 	"time"
 
-	"github.com/plugvisor/plugvisor/registry"
 	"github.com/plugvisor/plugvisor/supervisor"
 	pvctx "github.com/plugvisor/plugvisor/tui/context"
 	"github.com/plugvisor/plugvisor/tui/render"
@@ -24,11 +23,7 @@ func Signed(c *pvctx.Context, s supervisor.PluginStatus) string {
 	if s.SignerKeyID == "" {
 		return ""
 	}
-	_, version, _, err := registry.ParseComment(s.SignedComment)
-	if err != nil {
-		version = "?" // the engine verified it; a status from elsewhere may not hold one
-	}
-	return "version " + version + " · " + SignedAge(c.Now().Sub(s.SignedAt)) + " (" + render.Stamp(s.SignedAt) + ")"
+	return "version " + s.SignedVersion() + " · " + SignedAge(c.Now().Sub(s.SignedAt)) + " (" + render.Stamp(s.SignedAt) + ")"
 }
 
 // SignedAge says how old a signature is. Its time is the signer's word and
