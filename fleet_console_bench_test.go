@@ -181,9 +181,11 @@ func BenchmarkFleetConsoleKeyLatency(b *testing.B) {
 	term := startInPty(b, cmd, 160, 50)
 	term.waitScreen(b, "every host's rows", func(s string) bool { return strings.Contains(s, fmt.Sprintf("Plugins %d", hosts*4)) })
 	term.send(b, "g")
+	term.waitScreen(b, "the first row selected", func(s string) bool { return selectedOn(s) != "" })
 	pub := connect(b, srv.URL())
-	keys := &keyPath{tb: b, name: "idle", term: term, row: -1}
-	flood := &keyPath{tb: b, name: "flood", term: term, row: -1, before: func() func() { return floodFleet(b, pub, names, perSecond) }}
+	sel := &selection{top: selectedOn(term.screen())}
+	keys := &keyPath{tb: b, name: "idle", term: term, sel: sel, row: -1}
+	flood := &keyPath{tb: b, name: "flood", term: term, sel: sel, row: -1, before: func() func() { return floodFleet(b, pub, names, perSecond) }}
 	testutil.InRounds(b, []*keyPath{keys, flood})
 	for _, p := range []*keyPath{keys, flood} {
 		b.ReportMetric(float64(percentile.Of(p.lat, 50).Microseconds()), p.name+"-p50-µs")
@@ -201,6 +203,13 @@ func BenchmarkFleetConsoleKeyLatency(b *testing.B) {
 	}
 }
 
+// selection is where the keys move the console's selection: j from the
+// first row to the second, k back.
+type selection struct {
+	down      bool   // the last key was j
+	top, next string // the instances of the two rows; next is learnt at the first j
+}
+
 // keyPath presses keys and times each until the screen moves.
 type keyPath struct {
 	tb     testing.TB
@@ -208,8 +217,8 @@ type keyPath struct {
 	term   *vterm
 	before func() (stop func())
 	lat    []time.Duration
-	down   bool
-	row    int // the screen's row of the detail pane's title line, or -1
+	sel    *selection // shared by the paths: they press keys on one console
+	row    int        // the screen's row of the detail pane's title line, or -1
 	// CPU used by the console and by this process while the keys were
 	// timed, over wall.
 	console, harness, wall time.Duration
@@ -228,11 +237,7 @@ func (p *keyPath) Run(n int) error {
 		p.wall += time.Since(t0)
 	}()
 	for range n {
-		was := p.selected()
-		key := "j"
-		if p.down = !p.down; !p.down {
-			key = "k"
-		}
+		key, want := p.sel.press()
 		if *keyGap > 0 {
 			time.Sleep(rand.N(*keyGap)) // a key's moment, not a wait for anything
 		}
@@ -240,7 +245,8 @@ func (p *keyPath) Run(n int) error {
 		if _, err := p.term.pty.WriteString(key); err != nil {
 			return err
 		}
-		for now := was; now == was || now == ""; now = p.selected() {
+		now := p.selected()
+		for ; !want(now); now = p.selected() {
 			if time.Since(t0) > 30*time.Second {
 				return fmt.Errorf("key %s: the screen did not move in 30 s; the screen:\n%s", key, p.term.screen())
 			}
@@ -248,9 +254,33 @@ func (p *keyPath) Run(n int) error {
 			// lock to take in what the console wrote.
 			time.Sleep(200 * time.Microsecond)
 		}
+		p.sel.seen(now)
 		p.lat = append(p.lat, time.Since(t0))
 	}
 	return nil
+}
+
+// press is the next key and what the selection shown must be once the
+// console has taken it. A key is timed until the screen shows where it
+// leads, not until the selection shown changes: a look that caught the
+// screen before the last key's frame was whole would otherwise make the
+// next key, which undoes it, leave the screen as it was looked at, and be
+// waited for in vain.
+func (s *selection) press() (key string, want func(string) bool) {
+	if s.down = !s.down; !s.down {
+		return "k", func(now string) bool { return now == s.top }
+	}
+	if s.next == "" {
+		return "j", func(now string) bool { return now != "" && now != s.top }
+	}
+	return "j", func(now string) bool { return now == s.next }
+}
+
+// seen learns the second row's instance from the first j's frame.
+func (s *selection) seen(now string) {
+	if s.down && s.next == "" {
+		s.next = now
+	}
 }
 
 // selected is the instance the screen's detail pane names, or "", read
