@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"regexp"
@@ -19,6 +20,7 @@ import (
 	"github.com/plugvisor/plugvisor/internal/testutil"
 	"github.com/plugvisor/plugvisor/supervisor"
 	st "github.com/plugvisor/plugvisor/supervisor/supervisortest"
+	"github.com/plugvisor/plugvisor/tui"
 )
 
 // BenchmarkFleetConsoleIdle runs the fleet console (`plugvisor fleet
@@ -26,7 +28,8 @@ import (
 // each, and beside it, in the same windows, as its anchor, the console
 // attached to one of those hosts over NATS (`plugvisor attach --nats URL
 // --host h00`), and reports each one's CPU as a percent of a core and
-// their ratio. The hosts are one in-process engine with four echo
+// their ratio; and a second fleet console painting at the local console's
+// rate (`--fps` tui.FPS), what the fleet console's own rate costs idle. The hosts are one in-process engine with four echo
 // instances served over NATS as 50 hosts, each its own micro service on a
 // connection of its own: what the console pays for is their answers and
 // its rows, which is the same whatever engine stands behind each host.
@@ -56,22 +59,33 @@ func BenchmarkFleetConsoleIdle(b *testing.B) {
 		return startInPty(b, cmd, 160, 50)
 	}
 	fleetTerm := console("fleet", "--nats", srv.URL())
+	slowTerm := console("fleet", "--nats", srv.URL(), "--fps", strconv.Itoa(tui.FPS))
 	oneTerm := console("attach", "--nats", srv.URL(), "--host", "h00")
-	fleetTerm.waitScreen(b, "every host's rows", func(s string) bool { return strings.Contains(s, fmt.Sprintf("Plugins %d", hosts*4)) })
+	for _, t := range []*vterm{fleetTerm, slowTerm} {
+		t.waitScreen(b, "every host's rows", func(s string) bool { return strings.Contains(s, fmt.Sprintf("Plugins %d", hosts*4)) })
+	}
 	oneTerm.waitFor(b, "echo.3")
+	terms := []*vterm{fleetTerm, slowTerm, oneTerm}
+	used := make([]time.Duration, len(terms))
 	b.ResetTimer()
-	var fleetCPU, oneCPU, wall time.Duration
+	var wall time.Duration
 	for range b.N {
-		f0, o0, t0 := procCPU(b, fleetTerm.cmd.Process.Pid), procCPU(b, oneTerm.cmd.Process.Pid), time.Now()
+		c0, t0 := make([]time.Duration, len(terms)), time.Now()
+		for i, t := range terms {
+			c0[i] = procCPU(b, t.cmd.Process.Pid)
+		}
 		time.Sleep(time.Second) // the measurement window, not a wait for anything
-		fleetCPU += procCPU(b, fleetTerm.cmd.Process.Pid) - f0
-		oneCPU += procCPU(b, oneTerm.cmd.Process.Pid) - o0
+		for i, t := range terms {
+			used[i] += procCPU(b, t.cmd.Process.Pid) - c0[i]
+		}
 		wall += time.Since(t0)
 	}
 	b.StopTimer()
-	b.ReportMetric(100*fleetCPU.Seconds()/wall.Seconds(), "fleet-cpu-%")
-	b.ReportMetric(100*oneCPU.Seconds()/wall.Seconds(), "one-host-cpu-%")
-	b.ReportMetric(fleetCPU.Seconds()/oneCPU.Seconds(), "fleet/one-host")
+	b.ReportMetric(100*used[0].Seconds()/wall.Seconds(), "fleet-cpu-%")
+	b.ReportMetric(100*used[1].Seconds()/wall.Seconds(), fmt.Sprintf("fleet-%dfps-cpu-%%", tui.FPS))
+	b.ReportMetric(100*used[2].Seconds()/wall.Seconds(), "one-host-cpu-%")
+	b.ReportMetric(used[0].Seconds()/used[2].Seconds(), "fleet/one-host")
+	b.ReportMetric(used[0].Seconds()/used[1].Seconds(), fmt.Sprintf("fleet/fleet-%dfps", tui.FPS))
 }
 
 // procCPU is the user and system time process pid has used.
@@ -108,6 +122,22 @@ func connect(t testing.TB, url string) *nats.Conn {
 // the fleet console, fleet-wide (see BENCHMARKS.md for 10,000 and 100,000).
 var floodRate = flag.Int("fleet-flood", 100_000, "records a second the fleet console key-latency benchmark floods")
 
+// consoleFPS, when not 0, is the frame rate the fleet console of
+// BenchmarkFleetConsoleKeyLatency is run at (its --fps); 0 is its default.
+var consoleFPS = flag.Int("fleet-console-fps", 0, "the fleet console's --fps in the key-latency benchmark (0: its default)")
+
+// keyGap, when not 0, spreads BenchmarkFleetConsoleKeyLatency's keys over
+// the renderer's ticker: each key waits a random time below it after the
+// frame that showed the last one, as a person's keys come at any point of
+// a frame period. At 0 each key is pressed just after that frame, so every
+// key waits a whole period for the next: the worst case.
+var keyGap = flag.Duration("fleet-key-gap", 0, "the key-latency benchmark's keys wait a random time below this after the last key's frame (0: none)")
+
+// fullScreenReads, when set, makes BenchmarkFleetConsoleKeyLatency read
+// the whole emulated screen at every look, as it did before it read the
+// detail pane's title line alone (for the figures taken before).
+var fullScreenReads = flag.Bool("fleet-full-screen-reads", false, "the key-latency benchmark reads the whole screen at every look")
+
 // BenchmarkFleetConsoleKeyLatency times a key (j or k: the selection
 // moves) until the emulated screen shows it, in the fleet console over 10
 // hosts of 4 plugins, while -fleet-flood records a second arrive from the
@@ -116,11 +146,13 @@ var floodRate = flag.Int("fleet-flood", 100_000, "records a second the fleet con
 // presses while no record arrives: the anchor. It reports each one's p50
 // and p99, the ratios of the p50s and of the p99s, and the CPU the console
 // and this process used meanwhile (as a percent of one core: the machine
-// has two, so 200 is all of it). The screen is read
-// every 200 µs, so a figure includes up to that and one read of the
-// screen.
+// has two, so 200 is all of it). The detail pane's title line is read
+// every 200 µs (the whole screen when its place is not known yet or no
+// longer holds it), so a figure includes up to that and one read of it.
+// Reading all 160×50 cells at each look, as this did before, cost this
+// process a third of a core, on the two the console shares with it.
 //
-//	go test -run '^$' -bench FleetConsoleKeyLatency -benchtime 200x . [-fleet-flood 10000]
+//	go test -run '^$' -bench FleetConsoleKeyLatency -benchtime 200x . [-fleet-flood 10000] [-fleet-console-fps 24] [-fleet-key-gap 50ms]
 func BenchmarkFleetConsoleKeyLatency(b *testing.B) {
 	const hosts = 10
 	perSecond := *floodRate
@@ -140,14 +172,20 @@ func BenchmarkFleetConsoleKeyLatency(b *testing.B) {
 		eng.WaitState("echo."+strconv.Itoa(i), supervisor.StateRunning)
 	}
 	tmp, home := shortTemp(b, "pvk")
-	cmd := exec.Command(self, "fleet", "--nats", srv.URL())
+	args := []string{"fleet", "--nats", srv.URL()}
+	if *consoleFPS != 0 {
+		args = append(args, "--fps", strconv.Itoa(*consoleFPS))
+	}
+	cmd := exec.Command(self, args...)
 	cmd.Env = demoEnv(home, tmp)
 	term := startInPty(b, cmd, 160, 50)
 	term.waitScreen(b, "every host's rows", func(s string) bool { return strings.Contains(s, fmt.Sprintf("Plugins %d", hosts*4)) })
 	term.send(b, "g")
+	term.waitScreen(b, "the first row selected", func(s string) bool { return selectedOn(s) != "" })
 	pub := connect(b, srv.URL())
-	keys := &keyPath{tb: b, name: "idle", term: term}
-	flood := &keyPath{tb: b, name: "flood", term: term, before: func() func() { return floodFleet(b, pub, names, perSecond) }}
+	sel := &selection{top: selectedOn(term.screen())}
+	keys := &keyPath{tb: b, name: "idle", term: term, sel: sel, row: -1}
+	flood := &keyPath{tb: b, name: "flood", term: term, sel: sel, row: -1, before: func() func() { return floodFleet(b, pub, names, perSecond) }}
 	testutil.InRounds(b, []*keyPath{keys, flood})
 	for _, p := range []*keyPath{keys, flood} {
 		b.ReportMetric(float64(percentile.Of(p.lat, 50).Microseconds()), p.name+"-p50-µs")
@@ -165,6 +203,13 @@ func BenchmarkFleetConsoleKeyLatency(b *testing.B) {
 	}
 }
 
+// selection is where the keys move the console's selection: j from the
+// first row to the second, k back.
+type selection struct {
+	down      bool   // the last key was j
+	top, next string // the instances of the two rows; next is learnt at the first j
+}
+
 // keyPath presses keys and times each until the screen moves.
 type keyPath struct {
 	tb     testing.TB
@@ -172,7 +217,8 @@ type keyPath struct {
 	term   *vterm
 	before func() (stop func())
 	lat    []time.Duration
-	down   bool
+	sel    *selection // shared by the paths: they press keys on one console
+	row    int        // the screen's row of the detail pane's title line, or -1
 	// CPU used by the console and by this process while the keys were
 	// timed, over wall.
 	console, harness, wall time.Duration
@@ -191,16 +237,16 @@ func (p *keyPath) Run(n int) error {
 		p.wall += time.Since(t0)
 	}()
 	for range n {
-		was := selectedOn(p.term.screen())
-		key := "j"
-		if p.down = !p.down; !p.down {
-			key = "k"
+		key, want := p.sel.press()
+		if *keyGap > 0 {
+			time.Sleep(rand.N(*keyGap)) // a key's moment, not a wait for anything
 		}
 		t0 := time.Now()
 		if _, err := p.term.pty.WriteString(key); err != nil {
 			return err
 		}
-		for now := was; now == was || now == ""; now = selectedOn(p.term.screen()) {
+		now := p.selected()
+		for ; !want(now); now = p.selected() {
 			if time.Since(t0) > 30*time.Second {
 				return fmt.Errorf("key %s: the screen did not move in 30 s; the screen:\n%s", key, p.term.screen())
 			}
@@ -208,9 +254,71 @@ func (p *keyPath) Run(n int) error {
 			// lock to take in what the console wrote.
 			time.Sleep(200 * time.Microsecond)
 		}
+		p.sel.seen(now)
 		p.lat = append(p.lat, time.Since(t0))
 	}
 	return nil
+}
+
+// press is the next key and what the selection shown must be once the
+// console has taken it. A key is timed until the screen shows where it
+// leads, not until the selection shown changes: a look that caught the
+// screen before the last key's frame was whole would otherwise make the
+// next key, which undoes it, leave the screen as it was looked at, and be
+// waited for in vain.
+func (s *selection) press() (key string, want func(string) bool) {
+	if s.down = !s.down; !s.down {
+		return "k", func(now string) bool { return now == s.top }
+	}
+	if s.next == "" {
+		return "j", func(now string) bool { return now != "" && now != s.top }
+	}
+	return "j", func(now string) bool { return now == s.next }
+}
+
+// seen learns the second row's instance from the first j's frame.
+func (s *selection) seen(now string) {
+	if s.down && s.next == "" {
+		s.next = now
+	}
+}
+
+// selected is the instance the screen's detail pane names, or "", read
+// from its title line's row alone once that is known: it is what changes
+// with a key, and a look at 160 cells leaves the console the CPU a look at
+// 8,000 would take from it.
+func (p *keyPath) selected() string {
+	if p.row >= 0 && !*fullScreenReads {
+		if s := selectedIn(rowOn(p.term, p.row)); s != "" {
+			return s
+		}
+	}
+	screen := p.term.screen()
+	p.row = -1
+	for y, l := range strings.Split(screen, "\n") {
+		if strings.Contains(l, "1 Logs") {
+			p.row = y
+			break
+		}
+	}
+	return selectedOn(screen)
+}
+
+// rowOn is row y of v's screen, read under the locks screen takes.
+func rowOn(v *vterm, y int) string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.vt.Lock()
+	defer v.vt.Unlock()
+	cols, rows := v.vt.Size()
+	if y >= rows {
+		return ""
+	}
+	line := make([]rune, cols)
+	for x := range cols {
+		line[x] = v.vt.Cell(x, y).Char
+	}
+	return string(line)
 }
 
 // selectedRe finds the selected instance in the detail pane's title line
@@ -223,8 +331,11 @@ var selectedRe = regexp.MustCompile(`1 Logs .*─ (\S+) [●◐◑○◌✖■]`
 // written) would pass for the key, and the next key, undoing it within
 // the same frame, would then leave the screen as it was and be waited for
 // in vain.
-func selectedOn(screen string) string {
-	m := selectedRe.FindStringSubmatch(lineWith(screen, "1 Logs"))
+func selectedOn(screen string) string { return selectedIn(lineWith(screen, "1 Logs")) }
+
+// selectedIn is the instance a detail pane's title line names, or "".
+func selectedIn(line string) string {
+	m := selectedRe.FindStringSubmatch(line)
 	if m == nil {
 		return ""
 	}

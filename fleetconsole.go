@@ -17,11 +17,24 @@ import (
 	"github.com/plugvisor/plugvisor/tui"
 )
 
+// fleetConsoleFPS is the fleet console's frame rate, above the local
+// console's tui.FPS (24). A key waits for the renderer's next frame, up to
+// one period: 42 ms at 24, which with anything else on a busy machine is
+// past the fleet console's target of 50 ms from a key to its frame
+// (BENCHMARKS.md, "Fleet: key → frame while records flood the console");
+// 17 ms at 60. What more frames cost is the renderer's wake-ups while
+// nothing changes, which matters for the local console, on every host
+// beside its plugins all the time, and little here: the fleet console runs
+// on an operator's machine, while an operator watches, and its cost there
+// is the fleet's traffic (BenchmarkFleetConsoleIdle measures both rates).
+const fleetConsoleFPS = 60
+
 type fleetFlags struct {
 	remote      ctl.FleetFlags
 	demo, noTUI bool
 	theme, sel  string
 	hosts       int
+	fps         int
 	logFormat   string
 	logLevel    string
 }
@@ -36,6 +49,7 @@ func parseFleetFlags(args []string) (fleetFlags, fleet.Selector, error) {
 	fs.BoolVar(&f.noTUI, "no-tui", false, "headless: the fleet's events as logs on stderr, records as JSON lines on stdout")
 	fs.StringVar(&f.theme, "theme", "", "console theme")
 	fs.StringVar(&f.sel, "select", "*", "the hosts to show (a selector: host=edge-1, env=prod,role=edge, *)")
+	fs.IntVar(&f.fps, "fps", fleetConsoleFPS, "the most frames a second the console paints (1 to 120)")
 	fs.StringVar(&f.logFormat, "log-format", "text", "headless log format: text or json")
 	fs.StringVar(&f.logLevel, "log-level", "info", "headless log level")
 	if err := fs.Parse(args); err != nil {
@@ -48,6 +62,8 @@ func parseFleetFlags(args []string) (fleetFlags, fleet.Selector, error) {
 		return f, fleet.Selector{}, errors.New("--host is for one host: the fleet picks hosts with --select host=NAME")
 	case f.demo == (f.remote.URL != ""):
 		return f, fleet.Selector{}, errors.New("say --nats URL (the fleet's server) or --demo")
+	case f.fps < 1 || f.fps > 120:
+		return f, fleet.Selector{}, fmt.Errorf("--fps %d: say 1 to 120 frames a second", f.fps)
 	}
 	sel, err := fleet.ParseSelector(f.sel)
 	return f, sel, err
@@ -129,8 +145,7 @@ func runOverFleet(ctx context.Context, f fleetFlags, sel fleet.Selector, console
 	if !console {
 		return fleetHeadless(ctx, fl, log, conn.Done())
 	}
-	err = tui.Run(ctx, fl, tui.Options{Theme: f.theme, ThemeDir: themeDir(), KeepState: true, Title: title,
-		Lost: conn.Done(), LostErr: conn.Err})
+	err = tui.Run(ctx, fl, fleetConsoleOptions(f, title, conn.Done(), conn.Err))
 	switch {
 	case errors.Is(err, tui.ErrConnectionLost):
 		fmt.Fprintln(os.Stderr, "plugvisor fleet:", err)
@@ -140,6 +155,13 @@ func runOverFleet(ctx context.Context, f fleetFlags, sel fleet.Selector, console
 		return exitFailure
 	}
 	return exitOK
+}
+
+// fleetConsoleOptions are the console's options over the fleet: lost with
+// the connection, painting at f.fps.
+func fleetConsoleOptions(f fleetFlags, title string, lost <-chan struct{}, why func() error) tui.Options {
+	return tui.Options{Theme: f.theme, ThemeDir: themeDir(), KeepState: true, Title: title,
+		Lost: lost, LostErr: why, FPS: f.fps}
 }
 
 // fleetHeadless writes the fleet's records as JSON lines and its events as

@@ -42,6 +42,12 @@ type Options struct {
 	// socket could not be had...), shown for the rest of the run.
 	Notice <-chan Notice
 
+	// FPS is the most frames a second the renderer paints, and so what
+	// bounds a key's wait for its frame: one period, 1s/FPS. 0 is FPS,
+	// which is right wherever the console's idle cost matters more;
+	// Bubble Tea takes 1 to 120.
+	FPS int
+
 	// For tests and benchmarks.
 	now       func() time.Time                // the clock; nil is time.Now
 	getenv    func(string) string             // nil is os.Getenv
@@ -52,12 +58,27 @@ type Options struct {
 	savePrefs func(dir string, p prefs) error // nil is writePrefs
 }
 
-// FPS is the most frames a second the renderer paints. Bubble Tea's
-// renderer wakes at this rate whether or not anything changed, which is
-// most of an idle console's cost (BenchmarkIdle: a bare Bubble Tea program
-// costs about 1% of a core at its default 60, 0.54% at 30, 0.42% at 24);
-// at 24 a key's effect is still painted within 42 ms.
+// FPS is the most frames a second the renderer paints unless
+// Options.FPS says otherwise. Bubble Tea's renderer wakes at this rate
+// whether or not anything changed, which is most of an idle console's cost
+// (BenchmarkIdle: a bare Bubble Tea program costs about 1% of a core at its
+// default 60, 0.54% at 30, 0.42% at 24); at 24 a key's effect is still
+// painted within 42 ms. The local console runs beside the plugins on every
+// host, where that idle cost is paid all the time: it keeps this rate.
 const FPS = 24
+
+// frameRate is the rate the renderer is given: Options.FPS, or FPS.
+func (o Options) frameRate() int {
+	if o.FPS > 0 {
+		return o.FPS
+	}
+	return FPS
+}
+
+// newProgram is the Bubble Tea program Run runs m in.
+func newProgram(ctx context.Context, m tea.Model, opts Options) *tea.Program {
+	return tea.NewProgram(m, append([]tea.ProgramOption{tea.WithContext(ctx), tea.WithFPS(opts.frameRate())}, opts.program...)...)
+}
 
 // ErrLeftEarly is what Run returns when the operator, while the plugins
 // were stopping, chose to leave without waiting (a second ctrl+c): the
@@ -78,7 +99,7 @@ var ErrConnectionLost = errors.New("connection to the supervisor lost")
 func Run(ctx context.Context, api supervisor.API, opts Options) (err error) {
 	m := newModel(api, opts)
 	defer m.close()
-	p := tea.NewProgram(m, append([]tea.ProgramOption{tea.WithContext(ctx), tea.WithFPS(FPS)}, opts.program...)...)
+	p := newProgram(ctx, m, opts)
 	defer func() {
 		// A panic outside Bubble Tea's own recovery (there should be none):
 		// make sure the terminal is given back before it propagates.
