@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -39,10 +40,12 @@ type fleetFlags struct {
 	logLevel    string
 }
 
-func parseFleetFlags(args []string) (fleetFlags, fleet.Selector, error) {
-	var f fleetFlags
+// fleetFlagSet is the console's flags, the one list both parsing and the
+// help text read.
+func fleetFlagSet(f *fleetFlags) *flag.FlagSet {
 	fs := flag.NewFlagSet("fleet", flag.ContinueOnError)
-	fs.Usage = func() { fmt.Fprint(os.Stderr, fleetUsage) }
+	fs.SetOutput(os.Stderr)
+	fs.Usage = func() { printFleetUsage(fs.Output(), fs) }
 	f.remote.Register(fs)
 	fs.BoolVar(&f.demo, "demo", false, "start a NATS server and simulated hosts in this process, and show them")
 	fs.IntVar(&f.hosts, "demo-hosts", fleetdemo.DefaultHosts, "how many hosts --demo simulates")
@@ -52,6 +55,21 @@ func parseFleetFlags(args []string) (fleetFlags, fleet.Selector, error) {
 	fs.IntVar(&f.fps, "fps", fleetConsoleFPS, "the most frames a second the console paints (1 to 120)")
 	fs.StringVar(&f.logFormat, "log-format", "text", "headless log format: text or json")
 	fs.StringVar(&f.logLevel, "log-level", "info", "headless log level")
+	return fs
+}
+
+// printFleetUsage writes the fleet's usage and then every flag of the
+// console, so that a flag added to the set is in the help too.
+func printFleetUsage(w io.Writer, fs *flag.FlagSet) {
+	fmt.Fprint(w, fleetUsage)
+	fmt.Fprintln(w, "\nflags of the console (plugvisor fleet --nats URL | --demo):")
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+}
+
+func parseFleetFlags(args []string) (fleetFlags, fleet.Selector, error) {
+	var f fleetFlags
+	fs := fleetFlagSet(&f)
 	if err := fs.Parse(args); err != nil {
 		return f, fleet.Selector{}, err
 	}

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"flag"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/plugvisor/plugvisor/internal/testutil"
 	"github.com/plugvisor/plugvisor/tui"
 )
 
@@ -46,5 +49,24 @@ func TestFleetConsoleFrameRate(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "--fps") {
 			t.Errorf("--fps %s: err = %v, want one naming --fps", bad, err)
 		}
+	}
+}
+
+// TestFleetHelpListsEveryFlag runs `plugvisor fleet -h` and `plugvisor
+// fleet --help`: the help names every flag the console parses, read from
+// the flag set itself, so a flag cannot be added and left out of it.
+func TestFleetHelpListsEveryFlag(t *testing.T) {
+	var f fleetFlags
+	fs := fleetFlagSet(&f)
+	for _, arg := range []string{"-h", "--help", "help"} {
+		out, err := exec.Command(testutil.Bin("plugvisor"), "fleet", arg).CombinedOutput()
+		if err != nil {
+			t.Fatalf("plugvisor fleet %s: %v\n%s", arg, err, out)
+		}
+		fs.VisitAll(func(fl *flag.Flag) {
+			if !strings.Contains(string(out), "  -"+fl.Name+" ") && !strings.Contains(string(out), "  -"+fl.Name+"\n") {
+				t.Errorf("plugvisor fleet %s does not list -%s:\n%s", arg, fl.Name, out)
+			}
+		})
 	}
 }

@@ -190,7 +190,8 @@ func runFleet(args []string) int {
 		return runFleetConsole(args)
 	}
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprint(os.Stderr, fleetUsage)
+		var f fleetFlags
+		printFleetUsage(os.Stderr, fleetFlagSet(&f))
 		if len(args) == 0 {
 			return exitUsage
 		}
