@@ -164,3 +164,17 @@ func TestPtyEscThenKey(t *testing.T) {
 	term.quitStopping(t)
 	waitNoLeftovers(t, cmd.Process.Pid, tmp)
 }
+
+// TestPtyFeedSplitRunes: output read in pieces that cut characters in
+// two reaches the emulator whole; the bytes were dropped before.
+func TestPtyFeedSplitRunes(t *testing.T) {
+	v := &vterm{vt: vt10x.New(vt10x.WithSize(20, 2))}
+	want := "a●b─c•d"
+	var tail []byte
+	for _, b := range []byte(want) {
+		tail = v.feed(append(tail, b))
+	}
+	if got := strings.TrimSpace(strings.Split(v.vt.String(), "\n")[0]); got != want || len(tail) != 0 {
+		t.Fatalf("screen %q (tail %q), want %q", got, tail, want)
+	}
+}
