@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/creack/pty"
 	"github.com/hinshun/vt10x"
@@ -139,11 +140,12 @@ func startInPty(t testing.TB, cmd *exec.Cmd, cols, rows int) *vterm {
 
 func (v *vterm) pump() {
 	buf := make([]byte, 32<<10)
+	var tail []byte // a character cut by the end of the last read
 	for {
 		n, err := v.pty.Read(buf)
 		if n > 0 {
 			v.mu.Lock()
-			_, _ = v.vt.Write(buf[:n])
+			tail = v.feed(append(tail, buf[:n]...))
 			v.osc.scan(buf[:n])
 			v.mu.Unlock()
 		}
@@ -153,18 +155,58 @@ func (v *vterm) pump() {
 	}
 }
 
+// feed writes p to the emulator but for a UTF-8 character cut at its end,
+// which it returns to go before the next read. vt10x drops the bytes of a
+// character split across two writes (and the cursor does not move), so a
+// read ending inside a "●" or "─" left a wrong cell and shifted the rest
+// of its line until the program redrew it: the screen no longer showed
+// what the program drew, and a key's effect looked lost.
+func (v *vterm) feed(p []byte) []byte {
+	cut := wholeRunes(p)
+	_, _ = v.vt.Write(p[:cut])
+	return append([]byte(nil), p[cut:]...)
+}
+
+// wholeRunes is the length of p without a UTF-8 sequence cut at its end.
+func wholeRunes(p []byte) int {
+	for i := len(p) - 1; i >= 0 && i >= len(p)-utf8.UTFMax; i-- {
+		switch c := p[i]; {
+		case c < utf8.RuneSelf: // ASCII: nothing cut after it
+			return len(p)
+		case utf8.RuneStart(c):
+			if utf8.FullRune(p[i:]) {
+				return len(p)
+			}
+			return i
+		}
+	}
+	return len(p)
+}
+
 func (v *vterm) screen() string {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	return v.vt.String() // String takes the emulator's own lock
 }
 
+// send types keys. A lone Esc goes as the kitty keyboard protocol's
+// CSI 27 u, which Bubble Tea reads as esc whatever it asked the terminal
+// for: a bare ESC byte followed within the input reader's 50 ms escape
+// timeout by the next key (the next send, a few microseconds later) is
+// read as alt+key, which no binding matches, so that key was lost. A
+// person cannot type that fast; a test does every time.
 func (v *vterm) send(t testing.TB, keys string) {
 	t.Helper()
+	if keys == "\x1b" {
+		keys = escKey
+	}
 	if _, err := io.WriteString(v.pty, keys); err != nil {
 		t.Fatalf("typing %q: %v", keys, err)
 	}
 }
+
+// escKey is Esc, unambiguous: see send.
+const escKey = "\x1b[27u"
 
 // waitScreen polls the emulated screen. The deadline only bounds a hung
 // test; it asserts nothing about speed.

@@ -2,11 +2,14 @@ package main
 
 import (
 	"encoding/base64"
+	"os/exec"
 	"strings"
 	"testing"
 
 	"github.com/creack/pty"
 	"github.com/hinshun/vt10x"
+
+	"github.com/plugvisor/plugvisor/internal/testutil"
 )
 
 // oscScanner collects the OSC sequences (ESC ] … BEL or ESC \) of a byte
@@ -134,5 +137,44 @@ func TestOSCScanner(t *testing.T) {
 	}
 	if s, ok := clipboard(o.seqs[0]); !ok || s != "hi" {
 		t.Errorf("clipboard of %q: %q %v", o.seqs[0], s, ok)
+	}
+}
+
+// TestPtyEscThenKey: Esc then another key, typed back to back as a test
+// types them, are two keys: help closes and 5 opens the Events tab. Sent
+// as a bare ESC byte, the pair arrived in one read within Bubble Tea's
+// 50 ms escape timeout and was read as alt+5, and both keys were lost.
+func TestPtyEscThenKey(t *testing.T) {
+	tmp, home := shortTemp(t, "pve")
+	cmd := exec.Command(testutil.Bin("plugvisor"))
+	cmd.Env = demoEnv(home, tmp)
+	term := startInPty(t, cmd, 120, 40)
+	term.waitFor(t, "ticker", "● running")
+	for range 3 {
+		term.send(t, "?")
+		term.waitFor(t, "? or esc closes")
+		term.send(t, "\x1b")
+		term.send(t, "5")
+		term.waitScreen(t, "help closed and the Events tab", func(s string) bool {
+			return !strings.Contains(s, "? or esc closes") && strings.Contains(s, "starting → ● running")
+		})
+		term.send(t, "1")
+		term.waitScreen(t, "the Logs tab", func(s string) bool { return !strings.Contains(s, "starting → ● running") })
+	}
+	term.quitStopping(t)
+	waitNoLeftovers(t, cmd.Process.Pid, tmp)
+}
+
+// TestPtyFeedSplitRunes: output read in pieces that cut characters in
+// two reaches the emulator whole; the bytes were dropped before.
+func TestPtyFeedSplitRunes(t *testing.T) {
+	v := &vterm{vt: vt10x.New(vt10x.WithSize(20, 2))}
+	want := "a●b─c•d"
+	var tail []byte
+	for _, b := range []byte(want) {
+		tail = v.feed(append(tail, b))
+	}
+	if got := strings.TrimSpace(strings.Split(v.vt.String(), "\n")[0]); got != want || len(tail) != 0 {
+		t.Fatalf("screen %q (tail %q), want %q", got, tail, want)
 	}
 }

@@ -59,7 +59,21 @@ func TestLeftEarlyWords(t *testing.T) {
 	}
 }
 
+// rowHas reports whether name's row in the plugins table holds want.
 func rowHas(screen, name, want string) bool {
-	l := lineWith(screen, name+" ")
+	l := rowLine(screen, name)
 	return l != "" && strings.Contains(l, want)
+}
+
+// rowLine is name's row of the plugins table, cut at the table's border:
+// in the wide layout the at-a-glance pane beside it names pids and the
+// selected instance too.
+func rowLine(s, name string) string {
+	for _, l := range strings.Split(s, "\n") {
+		if strings.HasPrefix(strings.TrimLeft(strings.TrimPrefix(strings.TrimPrefix(l, "│"), " ✓"), " "), name+" ") {
+			l, _, _ = strings.Cut(l, "││")
+			return l
+		}
+	}
+	return ""
 }
