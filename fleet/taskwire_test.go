@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"reflect"
 	"slices"
@@ -81,47 +82,70 @@ func TestTaskWireEncodersMatchEncodingJSON(t *testing.T) {
 	}
 }
 
+// wireBodies are bodies in and out of the shape the encoders write: the
+// readers must make of each what encoding/json makes of it.
+var wireBodies = []string{
+	``, ` `, `{}`, `null`, `[]`, `{`, `{"plugin":"echo"`, `{"plugin":"echo"}x`, `{"plugin":"echo"} `,
+	` {"plugin":"echo"}`, `{"plugin" : "echo"}`, `{"Plugin":"echo"}`, `{"unknown":1,"plugin":"echo"}`,
+	`{"plugin":"ec\"ho"}`, `{"plugin":"\u0065cho"}`, `{"plugin":"a\nb"}`, "{\"plugin\":\"a\x01b\"}", "{\"plugin\":\"\xff\"}",
+	`{"plugin":null}`, `{"plugin":1}`, `{"plugin":"a","plugin":"b"}`,
+	`{"id":-1}`, `{"id":4294967296}`, `{"id":01}`, `{"id":1.0}`, `{"id":1e3}`, `{"id":-0}`, `{"id":"1"}`, `{"id":}`,
+	`{"rtt":9223372036854775807}`, `{"rtt":9223372036854775808}`, `{"rtt":-9223372036854775808}`, `{"rtt":12345678901234567890123}`,
+	`{"records":null}`, `{"records":[]}`, `{"records":[{}]}`, `{"records":[{"fields":null}]}`, `{"records":[{"fields":{}}]}`,
+	`{"records":[{"fields":{"a":"}"}}]}`, `{"records":[{"fields":{"a":"\"}"}}]}`, `{"records":[{"fields":{"a":1}}]}`,
+	`{"records":[{"fields":{"a":{"b":"c"}}}]}`, `{"records":[{"fields":{"a":"b"`, `{"records":[{"timestamp":1,"token":"t","fields":{"x":"y"}},{"timestamp":2}]}`,
+	`{"records":[{"timestamp":1},]}`, `{"records":[1]}`, `{"records":{}}`,
+	`{"dropped":-3,"dropped_bytes":7,"status":"ok","error":"e","outcome":"answered","token":"t","instance":"i"}`,
+	`{"content":"c","token":"t","timeout":"5s"}`, `{"timeout":5}`, `{"content":"{\"a\":\"\\u00e9\\n\"}"}`, `{"content":"\ud800"}`,
+	`{"content":"\x"}`, `{"content":"a\"`, `{"p\u006cugin":"echo"}`,
+}
+
 // TestTaskWireReadersAgreeWithEncodingJSON: whatever a body holds, the
 // readers give encoding/json's result and error, the fast path taking the
 // bodies it knows and leaving the rest.
 func TestTaskWireReadersAgreeWithEncodingJSON(t *testing.T) {
-	bodies := []string{
-		``, ` `, `{}`, `null`, `[]`, `{`, `{"plugin":"echo"`, `{"plugin":"echo"}x`, `{"plugin":"echo"} `,
-		` {"plugin":"echo"}`, `{"plugin" : "echo"}`, `{"Plugin":"echo"}`, `{"unknown":1,"plugin":"echo"}`,
-		`{"plugin":"ec\"ho"}`, `{"plugin":"\u0065cho"}`, `{"plugin":"a\nb"}`, "{\"plugin\":\"a\x01b\"}", "{\"plugin\":\"\xff\"}",
-		`{"plugin":null}`, `{"plugin":1}`, `{"plugin":"a","plugin":"b"}`,
-		`{"id":-1}`, `{"id":4294967296}`, `{"id":01}`, `{"id":1.0}`, `{"id":1e3}`, `{"id":-0}`, `{"id":"1"}`, `{"id":}`,
-		`{"rtt":9223372036854775807}`, `{"rtt":9223372036854775808}`, `{"rtt":-9223372036854775808}`, `{"rtt":12345678901234567890123}`,
-		`{"records":null}`, `{"records":[]}`, `{"records":[{}]}`, `{"records":[{"fields":null}]}`, `{"records":[{"fields":{}}]}`,
-		`{"records":[{"fields":{"a":"}"}}]}`, `{"records":[{"fields":{"a":"\"}"}}]}`, `{"records":[{"fields":{"a":1}}]}`,
-		`{"records":[{"fields":{"a":{"b":"c"}}}]}`, `{"records":[{"fields":{"a":"b"`, `{"records":[{"timestamp":1,"token":"t","fields":{"x":"y"}},{"timestamp":2}]}`,
-		`{"records":[{"timestamp":1},]}`, `{"records":[1]}`, `{"records":{}}`,
-		`{"dropped":-3,"dropped_bytes":7,"status":"ok","error":"e","outcome":"answered","token":"t","instance":"i"}`,
-		`{"content":"c","token":"t","timeout":"5s"}`, `{"timeout":5}`, `{"content":"{\"a\":\"\\u00e9\\n\"}"}`, `{"content":"\ud800"}`,
-		`{"content":"\x"}`, `{"content":"a\"`, `{"p\u006cugin":"echo"}`,
+	for _, body := range wireBodies {
+		t.Run(fmt.Sprintf("%q", body), func(t *testing.T) { checkWireBody(t, []byte(body)) })
 	}
-	for _, body := range bodies {
-		t.Run(fmt.Sprintf("%q", body), func(t *testing.T) {
-			// The client decodes into a Reply it has filled in already;
-			// one with records too, into which encoding/json decodes.
-			for _, start := range []supervisor.Reply{
-				{Plugin: "p", ID: 7, Token: "tok", Outcome: supervisor.OutcomeNotSent},
-				{Plugin: "p", Records: []protocol.Record{{Timestamp: 9, Fields: map[string]string{"k": "v"}}}},
-			} {
-				got, want := start, start
-				got.Records, want.Records = slices.Clone(start.Records), slices.Clone(start.Records)
-				gotErr, wantErr := decodeReply([]byte(body), &got), json.Unmarshal([]byte(body), &want)
-				if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) || !reflect.DeepEqual(got, want) {
-					t.Errorf("reply: got %+v, %v; encoding/json %+v, %v", got, gotErr, want, wantErr)
-				}
-			}
-			var req, wantReq SendRequest
-			gotErr, wantErr := decodeSendRequest([]byte(body), &req), decode(OpSend, []byte(body), &wantReq)
-			if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) || req != wantReq {
-				t.Errorf("request: got %+v, %v; decode %+v, %v", req, gotErr, wantReq, wantErr)
-			}
-		})
+}
+
+// wireStarts are Replies the client decodes into: one filled in already,
+// one with records too, into which encoding/json decodes.
+func wireStarts() []supervisor.Reply {
+	return []supervisor.Reply{
+		{Plugin: "p", ID: 7, Token: "tok", Outcome: supervisor.OutcomeNotSent},
+		{Plugin: "p", Records: []protocol.Record{{Timestamp: 9, Fields: map[string]string{"k": "v"}}}},
 	}
+}
+
+// checkWireBody fails t unless the readers make of body what encoding/json
+// makes of it: the same values and the same error text.
+func checkWireBody(t *testing.T, body []byte) {
+	t.Helper()
+	for _, start := range wireStarts() {
+		got, want := cloneReply(start), cloneReply(start)
+		gotErr, wantErr := decodeReply(body, &got), json.Unmarshal(body, &want)
+		if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) || !reflect.DeepEqual(got, want) {
+			t.Errorf("reply from %q: got %+v, %v; encoding/json %+v, %v", body, got, gotErr, want, wantErr)
+		}
+	}
+	var req, wantReq SendRequest
+	gotErr, wantErr := decodeSendRequest(body, &req), decode(OpSend, body, &wantReq)
+	if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) || req != wantReq {
+		t.Errorf("request from %q: got %+v, %v; decode %+v, %v", body, req, gotErr, wantReq, wantErr)
+	}
+}
+
+// cloneReply is r with records and their fields of its own, so that what
+// encoding/json decodes into one copy is not seen in another.
+func cloneReply(r supervisor.Reply) supervisor.Reply {
+	if r.Records != nil {
+		r.Records = slices.Clone(r.Records)
+		for i := range r.Records {
+			r.Records[i].Fields = maps.Clone(r.Records[i].Fields)
+		}
+	}
+	return r
 }
 
 // TestFitReplyCutsRecords: a reply too large for a response keeps its
