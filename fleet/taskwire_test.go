@@ -98,6 +98,10 @@ var wireBodies = []string{
 	`{"dropped":-3,"dropped_bytes":7,"status":"ok","error":"e","outcome":"answered","token":"t","instance":"i"}`,
 	`{"content":"c","token":"t","timeout":"5s"}`, `{"timeout":5}`, `{"content":"{\"a\":\"\\u00e9\\n\"}"}`, `{"content":"\ud800"}`,
 	`{"content":"\x"}`, `{"content":"a\"`, `{"p\u006cugin":"echo"}`,
+	// A record's fields twice: encoding/json decodes the second into the
+	// map the first made, so both sets are kept; null still clears it.
+	`{"records":[{"fields":{"a":"1"},"fields":{"b":"2"}}]}`, `{"records":[{"fields":{"a":"1"},"fields":{}}]}`,
+	`{"records":[{"fields":{"a":"1"},"fields":null}]}`, `{"records":[{"fields":null,"fields":{"a":"1"}}]}`,
 }
 
 // TestTaskWireReadersAgreeWithEncodingJSON: whatever a body holds, the
