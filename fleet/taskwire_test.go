@@ -8,6 +8,7 @@ import (
 	"math"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -171,6 +172,33 @@ func TestFitReplyCutsRecords(t *testing.T) {
 		}
 		if tc.kept == 1 && got.Records[0].Timestamp != 9 {
 			t.Errorf("room %d: kept record %d, want the final one", tc.room, got.Records[0].Timestamp)
+		}
+	}
+}
+
+// TestFitReplyCutsTexts: a reply whose texts alone outweigh the room (a
+// plugin's error of megabytes, a name the caller made up, every byte of
+// them escaped) still fits, with its outcome, id and token, the texts cut
+// with a mark saying so.
+func TestFitReplyCutsTexts(t *testing.T) {
+	big := strings.Repeat("<", 2<<20)
+	r := supervisor.Reply{Plugin: strings.Repeat("\xff", 200<<10), Instance: big, ID: 9, Token: "t", Outcome: supervisor.OutcomeAnswered,
+		Status: protocol.StatusError, Error: big, Records: []protocol.Record{{Fields: map[string]string{"error": big}}}, RTT: time.Second}
+	var fields jsontext.Fields
+	for _, room := range []int{4 << 10, 64 << 10, 1<<20 - 8<<10} {
+		out := fitReply(r, room, &fields)
+		if len(out) > room {
+			t.Fatalf("room %d: a reply of %d bytes", room, len(out))
+		}
+		var got supervisor.Reply
+		if err := json.Unmarshal(out, &got); err != nil {
+			t.Fatal(err)
+		}
+		if got.ID != 9 || got.Token != "t" || got.Outcome != supervisor.OutcomeAnswered || got.Status != protocol.StatusError || got.Dropped != 1 || got.RTT != time.Second {
+			t.Errorf("room %d: %+v", room, got)
+		}
+		if !strings.HasPrefix(got.Error, "<<<") || !strings.Contains(got.Error, " bytes)") || !strings.Contains(got.Plugin, " bytes)") {
+			t.Errorf("room %d: error %.40q…, plugin %.40q…: not cut with a mark", room, got.Error, got.Plugin)
 		}
 	}
 }
