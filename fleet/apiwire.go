@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/plugvisor/plugvisor/internal/clip"
 	"github.com/plugvisor/plugvisor/internal/jsontext"
 	"github.com/plugvisor/plugvisor/protocol"
 	"github.com/plugvisor/plugvisor/supervisor"
@@ -294,16 +295,30 @@ func fitHistory(events []supervisor.Event, room int) ([]byte, int, error) {
 }
 
 // fitReply is a task's reply as it fits in room: whole, or with its final
-// record only, or with none, the records left out counted in Dropped. A
-// task's outcome and token must reach the caller whatever its records
+// record only, or with none, the records left out counted in Dropped; and
+// when even that is too large, with its texts cut (see cutTexts). A task's
+// outcome and token must reach the caller whatever its records and texts
 // weigh. fields encodes the records' fields.
 func fitReply(r supervisor.Reply, room int, fields *jsontext.Fields) []byte {
 	b := make([]byte, 0, 512)
 	for _, keep := range []int{len(r.Records), 1, 0} {
 		kept := r.KeepLast(keep)
 		if b = appendReply(b[:0], &kept, fields); len(b) <= room {
-			break
+			return b
 		}
 	}
-	return b
+	kept := cutTexts(r.KeepLast(0), room)
+	return appendReply(b[:0], &kept, fields)
+}
+
+// cutTexts cuts the texts of r that a peer chose (the plugin's error, a
+// name or token the caller sent that the host did not know) to a share of
+// room each, so that the five of them fit in room even when every byte is
+// escaped six to one (\u003c), with room to spare for the rest of the
+// reply: room is 4 KiB at least (see newService).
+func cutTexts(r supervisor.Reply, room int) supervisor.Reply {
+	n := room / 48
+	r.Plugin, r.Instance, r.Token = clip.Text(r.Plugin, n), clip.Text(r.Instance, n), clip.Text(r.Token, n)
+	r.Status, r.Error = clip.Text(r.Status, n), clip.Text(r.Error, n)
+	return r
 }

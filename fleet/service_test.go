@@ -67,6 +67,10 @@ func (f *fake) noteDeadline(ctx context.Context) {
 func (f *fake) SendTask(ctx context.Context, req supervisor.TaskRequest) (supervisor.Reply, error) {
 	f.noteDeadline(ctx)
 	r := supervisor.Reply{Plugin: req.Plugin, Instance: req.Plugin, ID: req.ID, Token: "tok", Outcome: supervisor.OutcomePending}
+	if strings.HasPrefix(req.Plugin, "nope") {
+		r.Outcome = supervisor.OutcomeNotSent
+		return r, fmt.Errorf("%.8s…: %w", req.Plugin, supervisor.ErrUnknownPlugin)
+	}
 	if req.Plugin == "stall" {
 		<-ctx.Done()
 		r.Outcome = supervisor.GaveUp(ctx.Err())
@@ -311,6 +315,26 @@ func TestResultsFitAResponse(t *testing.T) {
 		t.Fatalf("a snapshot too large: %v", err)
 	} else if e, _ := errors.AsType[*control.Error](err); e == nil || e.Code != control.CodeResultTooLarge {
 		t.Fatalf("a snapshot too large: %v", err)
+	}
+}
+
+// TestTaskReplyTextsFitAResponse: a task's reply whose name alone (every
+// byte of it escaped six to one) outweighs a response still reaches the
+// caller, failed or not, cut to fit, with its outcome.
+func TestTaskReplyTextsFitAResponse(t *testing.T) {
+	srv := startServer(t)
+	serve(t, srv.connect(t), newFake(), subjectsOf("h1"), nil)
+	c := fleet.NewClient(fleet.ClientOptions{Conn: srv.connect(t), Subjects: subjectsOf("h1")})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	name := strings.Repeat("<", 100<<10) // 600 KB once escaped; the reply holds it twice, over the server's 1 MB
+	r, err := c.SendTask(ctx, supervisor.TaskRequest{Plugin: name, ID: 1})
+	if err != nil || r.Outcome != supervisor.OutcomeAnswered || r.Token != "tok" || !strings.Contains(r.Plugin, " bytes)") {
+		t.Fatalf("a task with a name of %d bytes: %.60q… %s %q, %v", len(name), r.Plugin, r.Outcome, r.Token, err)
+	}
+	r, err = c.SendTask(ctx, supervisor.TaskRequest{Plugin: "nope" + name, ID: 2})
+	if !errors.Is(err, supervisor.ErrUnknownPlugin) || r.Token != "tok" || r.Outcome != supervisor.OutcomeNotSent {
+		t.Fatalf("a task to an unknown plugin with a name of %d bytes: %s %q, %v", len(name), r.Outcome, r.Token, err)
 	}
 }
 

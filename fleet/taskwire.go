@@ -323,7 +323,9 @@ func (r *wireReader) record(rec *protocol.Record) bool {
 		case "token":
 			return r.str(&rec.Token)
 		case "fields":
-			return r.fields(&rec.Fields)
+			// encoding/json would decode a second one into the map the
+			// first made, keeping the keys of both.
+			return rec.Fields == nil && r.fields(&rec.Fields)
 		}
 		return false
 	})

@@ -1,0 +1,4 @@
+package fleet
+
+// MaxIdleWorkers is maxIdleWorkers, for the tests of the service's workers.
+const MaxIdleWorkers = maxIdleWorkers
