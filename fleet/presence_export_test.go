@@ -10,3 +10,7 @@ func (f *Fleet) Rounds() uint64 {
 
 // MaxPingNames is maxPingNames, for the tests of discovery under a flood.
 const MaxPingNames = maxPingNames
+
+// HearsPresence: the fleet listens to its hosts' presence (the server
+// took its subscriptions).
+func (f *Fleet) HearsPresence() bool { return len(f.presence) > 0 }

@@ -20,15 +20,16 @@ import (
 )
 
 // presenceServer runs a server on the generated permissions of hosts a,
-// b and c and operator ops; host connects one host as the link does, and
-// the returned connection is the operator's. errs gets each connection's
-// asynchronous errors (the server's refusals).
-func presenceServer(t *testing.T) (host func(name string, errs chan<- error) *nats.Conn, ops *nats.Conn) {
+// b and c, whose passwords are "p" and the name, and of operator login,
+// scoped to scope; host connects one host as the link does, operator
+// connects the operator. errs gets a host's asynchronous errors (the
+// server's refusals); nil drops them.
+func presenceServer(t *testing.T, login string, scope ...string) (host func(name string, errs chan<- error) *nats.Conn, operator func() *nats.Conn) {
 	t.Helper()
 	var conf strings.Builder
 	err := fleet.NATSConfig(&conf, fleet.PermissionsOptions{Prefix: testPrefix,
 		Hosts:     []fleet.HostUser{{Name: "a", Password: "pa"}, {Name: "b", Password: "pb"}, {Name: "c", Password: "pc"}},
-		Operators: []fleet.OperatorUser{{User: "ops", Password: "po"}}})
+		Operators: []fleet.OperatorUser{{User: login, Password: "po", Hosts: scope}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +43,22 @@ func presenceServer(t *testing.T) (host func(name string, errs chan<- error) *na
 				}
 			}))
 	}
-	return host, srv.connect(t, nats.UserInfo("ops", "po"), nats.CustomInboxPrefix(fleet.OperatorInbox("ops")))
+	return host, func() *nats.Conn {
+		return srv.connect(t, nats.UserInfo(login, "po"), nats.CustomInboxPrefix(fleet.OperatorInbox(login)))
+	}
+}
+
+// startPresenceFleet is a fleet over nc of the hosts sel picks, with
+// quick rounds that collect answers for wait.
+func startPresenceFleet(t *testing.T, ctx context.Context, nc *nats.Conn, sel string, wait time.Duration) *fleet.Fleet {
+	t.Helper()
+	fl, err := fleet.StartFleet(ctx, fleet.FleetOptions{Conn: nc, Prefix: testPrefix, Selector: mustSelector(t, sel),
+		DiscoverEvery: 50 * time.Millisecond, DiscoverWait: wait})
+	if err != nil {
+		t.Fatalf("fleet %s: %v", sel, err)
+	}
+	t.Cleanup(fl.Close)
+	return fl
 }
 
 func hostNames(fl *fleet.Fleet) []string {
@@ -70,7 +86,7 @@ func containment(t *testing.T, ctx context.Context, fl *fleet.Fleet) string {
 // a round: the new host joins within two rounds of starting, and none of
 // the forged names does, each refused or disowned.
 func TestFleetFindsNewHostThroughForgedFlood(t *testing.T) {
-	host, ops := presenceServer(t)
+	host, operator := presenceServer(t, "ops")
 	eng := st.Start(t, st.Plugin(t, "echo", st.Bin("echo"), ""), st.Options{})
 	a := host("a", nil)
 	serve(t, a, eng.Sup, subjectsOf("a"), nil)
@@ -82,12 +98,7 @@ func TestFleetFindsNewHostThroughForgedFlood(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	fl, err := fleet.StartFleet(ctx, fleet.FleetOptions{Conn: ops, Prefix: testPrefix,
-		DiscoverEvery: 50 * time.Millisecond, DiscoverWait: 300 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(fl.Close)
+	fl := startPresenceFleet(t, ctx, operator(), "*", 300*time.Millisecond)
 	testutil.WaitUntil(t, "a round under the flood", 30*time.Second, func() bool {
 		c := containment(t, ctx, fl)
 		return sent.Load() >= int64(len(forged)) && strings.Contains(c, "left out") && strings.Contains(c, "did not confirm")
@@ -120,7 +131,8 @@ func TestFleetFindsNewHostThroughForgedFlood(t *testing.T) {
 // the operator, listening to every presence, hears a's own next and
 // nothing in b's name before it.
 func TestHostCannotForgePresence(t *testing.T) {
-	host, ops := presenceServer(t)
+	host, operator := presenceServer(t, "ops")
+	ops := operator()
 	errs := make(chan error, 8)
 	a := host("a", errs)
 	heard, err := ops.SubscribeSync(fleet.AllPresence(testPrefix))
@@ -166,7 +178,7 @@ func TestHostCannotForgePresence(t *testing.T) {
 // it still joins, confirmed on its own API subject, beside a host that
 // gives its presence.
 func TestFleetFindsHostWithoutPresence(t *testing.T) {
-	host, ops := presenceServer(t)
+	host, operator := presenceServer(t, "ops")
 	eng := st.Start(t, st.Plugin(t, "echo", st.Bin("echo"), ""), st.Options{})
 	serve(t, host("a", nil), eng.Sup, subjectsOf("a"), nil)
 	old := host("c", nil)
@@ -188,15 +200,39 @@ func TestFleetFindsHostWithoutPresence(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	fl, err := fleet.StartFleet(ctx, fleet.FleetOptions{Conn: ops, Prefix: testPrefix,
-		DiscoverEvery: 50 * time.Millisecond, DiscoverWait: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(fl.Close)
+	fl := startPresenceFleet(t, ctx, operator(), "*", 100*time.Millisecond)
 	testutil.WaitUntil(t, "a and c confirmed", 30*time.Second, func() bool {
 		hosts := fl.Hosts()
 		return len(hosts) == 2 && hosts[0].Name == "a" && hosts[1].Name == "c" &&
 			hosts[0].Confirmed && hosts[1].Confirmed && hosts[1].Labels["env"] == "old"
 	})
+}
+
+// An operator scoped to some hosts may hear only their presence: a fleet
+// that names them listens there; one over every host is refused that,
+// and finds its hosts by `$SRV.PING` alone, as before presence.
+func TestScopedOperatorHearsItsHostsPresence(t *testing.T) {
+	host, operator := presenceServer(t, "opa", "a")
+	eng := st.Start(t, st.Plugin(t, "echo", st.Bin("echo"), ""), st.Options{})
+	for _, h := range []string{"a", "b"} {
+		nc := host(h, nil) // b may not answer opa's pings, and is told so
+		serve(t, nc, eng.Sup, subjectsOf(h), nil)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, c := range []struct {
+		sel   string
+		hears bool
+	}{{"host=a", true}, {"*", false}} {
+		nc := operator()
+		fleet.QuietAsyncErrors(nc, nil)
+		fl := startPresenceFleet(t, ctx, nc, c.sel, 50*time.Millisecond)
+		if fl.HearsPresence() != c.hears {
+			t.Fatalf("fleet %s of an operator scoped to a: hears presence %v, want %v", c.sel, fl.HearsPresence(), c.hears)
+		}
+		testutil.WaitUntil(t, "a confirmed in fleet "+c.sel, 20*time.Second, func() bool {
+			hosts := fl.Hosts()
+			return len(hosts) == 1 && hosts[0].Name == "a" && hosts[0].Confirmed
+		})
+	}
 }
