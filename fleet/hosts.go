@@ -26,8 +26,9 @@ type FleetOptions struct {
 	// Selector limits the fleet to the hosts it picks; the zero value
 	// picks every host.
 	Selector Selector
-	// DiscoverEvery is how often `$SRV.PING.plugvisor` is asked who
-	// serves; DiscoverWait how long each round collects answers.
+	// DiscoverEvery is how often the hosts are asked who serves (on
+	// Discover, answered by presence, and `$SRV.PING.plugvisor`);
+	// DiscoverWait how long each round collects answers.
 	// Defaults DefaultDiscoverEvery and DefaultDiscoverWait.
 	DiscoverEvery, DiscoverWait time.Duration
 	// UnreachableAfter is how long a host may go without answering (a
@@ -69,6 +70,15 @@ const (
 // a plugvisor's and is skipped.
 const maxPingAnswer = 16 << 10
 
+// maxPingNames bounds the hosts new to the fleet that one round takes
+// from `$SRV.PING` answers alone, to confirm on their own API subject:
+// any host may answer a ping in any name, so beyond a few the names
+// are counted refused, and made-up names cannot take the round's
+// confirmations from hosts that said so on their own presence subject.
+// A host of a plugvisor without presence (during a rolling upgrade)
+// is found among them.
+const maxPingNames = 64
+
 // Fleet is the operator API over every host that answers on NATS: it
 // implements supervisor.API by merging hosts' statuses and events, names
 // being qualified "HOST/NAME" (supervisor.QualifiedName), and routes every
@@ -84,7 +94,7 @@ type Fleet struct {
 
 	mu      sync.Mutex
 	hosts   map[string]*fleetHost
-	refused uint64 // discovery answers beyond MaxHosts
+	refused uint64 // discovery answers beyond MaxHosts, or beyond maxPingNames
 	// disowned: hosts a discovery answer named that did not confirm it on
 	// their own API subject (nobody serves them, or their labels are not
 	// those the answer claimed): forged answers, or a mistaken config.
@@ -94,6 +104,14 @@ type Fleet struct {
 	cutRows  uint64 // rows left out to stay within MaxRows
 
 	dropped atomic.Uint64 // events the fleet's subscribers lost, all told
+
+	// presence is the subscriptions to the hosts' presence subjects, nil
+	// when the server refuses them (an operator's older config): then
+	// only `$SRV.PING` finds hosts. heard is the hosts whose presence came
+	// since the last round took it, with the labels they gave, at most
+	// MaxHosts of them.
+	presence []*nats.Subscription
+	heard    map[string]map[string]string
 }
 
 // fleetHost is what the fleet knows of one host.
@@ -133,11 +151,15 @@ func StartFleet(ctx context.Context, o FleetOptions) (*Fleet, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	f := &Fleet{nc: o.Conn, o: o, hosts: map[string]*fleetHost{}, done: make(chan struct{})}
+	f := &Fleet{nc: o.Conn, o: o, hosts: map[string]*fleetHost{}, heard: map[string]map[string]string{}, done: make(chan struct{})}
 	for _, h := range o.Selector.Named() {
 		f.name(h)
 	}
+	if err := f.listenPresence(ctx); err != nil {
+		return nil, err
+	}
 	if err := f.discover(ctx); err != nil {
+		f.unlisten()
 		return nil, err
 	}
 	lctx, stop := context.WithCancel(ctx)
@@ -154,6 +176,7 @@ func (f *Fleet) Close() {
 
 func (f *Fleet) loop(ctx context.Context) {
 	defer close(f.done)
+	defer f.unlisten()
 	t := time.NewTicker(f.o.DiscoverEvery)
 	defer t.Stop()
 	for {
@@ -166,10 +189,10 @@ func (f *Fleet) loop(ctx context.Context) {
 	}
 }
 
-// discover asks every plugvisor service to say who it is, keeps those the
-// selector picks, and has each new host (and each the last call found no
-// one serving) confirm itself on its own API subject. The answers are read
-// for DiscoverWait.
+// discover asks every plugvisor service to say who it is, on its presence
+// subject and in a `$SRV.PING` answer, keeps those the selector picks, and
+// has each new host (and each the last call found no one serving) confirm
+// itself on its own API subject. The answers are read for DiscoverWait.
 func (f *Fleet) discover(ctx context.Context) error {
 	inbox := f.nc.NewRespInbox()
 	sub, err := f.nc.SubscribeSync(inbox)
@@ -177,70 +200,199 @@ func (f *Fleet) discover(ctx context.Context) error {
 		return fmt.Errorf("fleet discovery: %w", err)
 	}
 	defer sub.Unsubscribe()
+	if f.presence != nil {
+		if err := f.nc.Publish(Discover(f.o.Prefix), nil); err != nil {
+			return fmt.Errorf("fleet discovery: %w", err)
+		}
+	}
 	if err := f.nc.PublishRequest("$SRV.PING."+ServiceName, inbox, nil); err != nil {
 		return fmt.Errorf("fleet discovery: %w", err)
 	}
 	wctx, cancel := context.WithTimeout(ctx, f.o.DiscoverWait)
 	defer cancel()
-	unsure := map[string]*fleetHost{}
+	r := &round{pinged: map[string]*fleetHost{}, known: map[string]*fleetHost{}}
 	for {
 		m, err := sub.NextMsgWithContext(wctx)
 		if err != nil {
 			break // the round's time is up
 		}
-		if h := f.seen(m, len(unsure)); h != nil {
-			unsure[h.name] = h
-		}
+		f.seen(m, r)
 	}
-	f.refresh(ctx, slices.Collect(maps.Values(unsure)))
+	f.refresh(ctx, f.settle(r))
 	f.mu.Lock()
 	f.rounds++
 	f.mu.Unlock()
 	return ctx.Err()
 }
 
-// seen takes in one discovery answer, and returns the host it names if
+// round is what one discovery round found to confirm: hosts of the fleet
+// (known), and hosts new to it that only `$SRV.PING` answers named
+// (pinged, at most maxPingNames).
+type round struct {
+	known, pinged map[string]*fleetHost
+}
+
+// seen takes in one discovery answer, and notes the host it names in r if
 // that host is still to confirm itself: one of the fleet's that the last
 // call found no one serving, or one new to it, not yet in the fleet. A
 // discovery answer proves nothing: any host may publish one in another's
 // name, or in the names of hosts that do not exist. So what the fleet
 // keeps of a host (that it is one, its labels, that it serves) comes from
 // calls on the host's API subjects, which only that host may serve (see
-// NATSConfig). unsure is how many hosts the round has to confirm already.
-func (f *Fleet) seen(m *nats.Msg, unsure int) *fleetHost {
+// NATSConfig); and a round takes few new names from such answers.
+func (f *Fleet) seen(m *nats.Msg, r *round) {
 	if len(m.Data) > maxPingAnswer {
-		return nil
+		return
 	}
 	var p micro.Ping
 	if json.Unmarshal(m.Data, &p) != nil || p.Name != ServiceName {
-		return nil
+		return
 	}
 	name := p.Metadata["host"]
 	if !validToken(name) {
-		return nil
+		return
 	}
 	if prefix, ok := p.Metadata["prefix"]; ok && prefix != f.o.Prefix {
-		return nil // another fleet's host, in the same account
+		return // another fleet's host, in the same account
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if h, ok := f.hosts[name]; ok {
 		h.lastSeen = f.o.Now()
 		if h.infoAt.IsZero() || h.noResponders {
-			return h
+			r.known[name] = h
 		}
-		return nil
+		return
+	}
+	_, heard := f.heard[name]
+	if _, ok := r.pinged[name]; ok || heard {
+		return // its presence brings it
 	}
 	// The labels it claims only spare asking a host the selector would
 	// leave out; those the host gives itself decide.
 	if !f.o.Selector.Match(name, discoveryLabels(p.Metadata)) {
-		return nil
+		return
 	}
-	if len(f.hosts)+unsure >= f.o.MaxHosts {
+	if len(r.pinged) >= maxPingNames || len(f.hosts)+len(r.pinged) >= f.o.MaxHosts {
 		f.refused++
-		return nil
+		return
 	}
-	return &fleetHost{name: name, client: f.newClient(name), lastSeen: f.o.Now()}
+	r.pinged[name] = &fleetHost{name: name, client: f.newClient(name), lastSeen: f.o.Now()}
+}
+
+// settle is what a round has to confirm: the hosts whose presence came
+// (those new to the fleet first, within MaxHosts), then the fleet's own
+// to confirm again, then the new ones only pings named, in what room
+// remains. A presence comes on a subject only its host may publish, so
+// it names a host that is there, and no forged ping takes its place.
+func (f *Fleet) settle(r *round) []*fleetHost {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	heard := f.heard
+	f.heard = make(map[string]map[string]string, len(heard))
+	var out []*fleetHost
+	for _, name := range slices.Sorted(maps.Keys(heard)) {
+		delete(r.pinged, name)
+		if h, ok := f.hosts[name]; ok {
+			h.lastSeen = f.o.Now()
+			if h.infoAt.IsZero() || h.noResponders {
+				r.known[name] = h
+			}
+			continue
+		}
+		if !f.o.Selector.Match(name, heard[name]) {
+			continue
+		}
+		if len(f.hosts)+len(out) >= f.o.MaxHosts {
+			f.refused++
+			continue
+		}
+		out = append(out, &fleetHost{name: name, client: f.newClient(name), lastSeen: f.o.Now()})
+	}
+	out = append(out, slices.Collect(maps.Values(r.known))...)
+	room := f.o.MaxHosts - len(f.hosts) - len(out) + len(r.known)
+	for _, name := range slices.Sorted(maps.Keys(r.pinged)) {
+		if room <= 0 {
+			f.refused++
+			continue
+		}
+		room--
+		out = append(out, r.pinged[name])
+	}
+	return out
+}
+
+// listenPresence subscribes to the presence of the hosts the selector
+// names, or of every host: an operator scoped to some hosts may read
+// only theirs. Where the server refuses (an operator's config older than
+// presence, or a scoped operator's fleet over every host), the fleet
+// finds hosts by `$SRV.PING` alone.
+func (f *Fleet) listenPresence(ctx context.Context) error {
+	subjects := []string{AllPresence(f.o.Prefix)}
+	if hosts := f.o.Selector.Named(); len(hosts) > 0 && len(hosts) <= f.o.MaxHosts {
+		subjects = subjects[:0]
+		for _, h := range hosts {
+			subjects = append(subjects, Subjects{Prefix: f.o.Prefix, Host: h}.Presence())
+		}
+	}
+	for _, subject := range subjects {
+		sub, err := f.nc.Subscribe(subject, f.hear)
+		if err != nil {
+			f.unlisten()
+			return fmt.Errorf("fleet discovery: subscribe to %s: %w", subject, err)
+		}
+		// A host flooding its own subject loses its messages, bounded
+		// here, and can push others' out for a round at most.
+		_ = sub.SetPendingLimits(4*f.o.MaxHosts, 4*f.o.MaxHosts*maxPresence/16)
+		f.presence = append(f.presence, sub)
+	}
+	fctx, cancel := context.WithTimeout(ctx, f.o.CallTimeout)
+	defer cancel()
+	if err := f.nc.FlushWithContext(fctx); err != nil {
+		if ctx.Err() != nil {
+			f.unlisten()
+			return ctx.Err()
+		}
+		return nil // not connected: the subscriptions go with the connection
+	}
+	// The server's refusal comes before the flush's answer.
+	if refused(f.nc.LastError(), subjects) != nil {
+		f.unlisten()
+	}
+	return nil
+}
+
+func (f *Fleet) unlisten() {
+	for _, sub := range f.presence {
+		_ = sub.Unsubscribe()
+	}
+	f.presence = nil
+}
+
+// hear takes in one presence: its host is the subject's last token, and
+// the message must say the same host and the fleet's prefix.
+func (f *Fleet) hear(m *nats.Msg) {
+	host, ok := strings.CutPrefix(m.Subject, f.o.Prefix+".hello.")
+	if !ok || !validToken(host) || len(m.Data) > maxPresence {
+		return
+	}
+	f.mu.Lock()
+	_, dup := f.heard[host]
+	f.mu.Unlock()
+	if dup {
+		return // a host's presence repeated costs no decoding
+	}
+	var p PresenceMessage
+	if json.Unmarshal(m.Data, &p) != nil || p.Host != host || p.Prefix != f.o.Prefix {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.heard) >= f.o.MaxHosts {
+		f.refused++
+		return
+	}
+	f.heard[host] = boundLabels(p.Labels)
 }
 
 func discoveryLabels(md map[string]string) map[string]string {

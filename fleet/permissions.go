@@ -83,12 +83,14 @@ var confBcryptHash = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCo
 // only what it needs, behind a comment that says what each may do.
 // Nothing is written if the options are refused.
 //
-// A host may publish its own records (into the stream) and events, look
-// up the stream (and create it if HostsMayCreateStream), serve its API
-// and the micro discovery subjects, answer on the inboxes of the operators
-// that may call it, and receive only on its own inbox prefix
-// (Subjects.Inbox). An operator may call the API and discovery of its
-// hosts, follow their events and records, read the stream through
+// A host may publish its own records (into the stream), events and
+// presence (Subjects.Presence, so a presence names its sender), look up
+// the stream (and create it if HostsMayCreateStream), serve its API, the
+// fleet's call for presence (Discover) and the micro discovery subjects,
+// answer on the inboxes of the operators that may call it, and receive
+// only on its own inbox prefix (Subjects.Inbox). An operator may call the
+// API and discovery of its hosts, hear their presence, follow their
+// events and records, read the stream through
 // consumers, and receive only on its own inbox (OperatorInbox). A scoped
 // operator may create, look up, fetch from and acknowledge only the
 // consumers named ScopedConsumer(login, host) for its hosts, each filtered
@@ -267,7 +269,7 @@ type confUser struct {
 
 func hostConfUser(o PermissionsOptions, h HostUser) confUser {
 	s := Subjects{Prefix: o.Prefix, Host: h.Name}
-	pub := []string{s.AllRecords(), s.AllEvents(), "$JS.API.STREAM.INFO." + o.Stream}
+	pub := []string{s.AllRecords(), s.AllEvents(), s.Presence(), "$JS.API.STREAM.INFO." + o.Stream}
 	if o.HostsMayCreateStream {
 		pub = append(pub, "$JS.API.STREAM.CREATE."+o.Stream)
 	}
@@ -281,7 +283,7 @@ func hostConfUser(o PermissionsOptions, h HostUser) confUser {
 			pub = append(pub, OperatorInbox(operatorConfLogin(op))+".>")
 		}
 	}
-	sub := []string{s.APIGroup() + ".>"}
+	sub := []string{s.APIGroup() + ".>", Discover(o.Prefix)}
 	// micro serves discovery for all services, for its name, and for its
 	// instance: $SRV.PING, $SRV.PING.plugvisor, $SRV.PING.plugvisor.<id>.
 	for _, verb := range []string{"PING", "INFO", "STATS"} {
@@ -299,7 +301,7 @@ func hostConfUser(o PermissionsOptions, h HostUser) confUser {
 func operatorConfUser(o PermissionsOptions, op OperatorUser) confUser {
 	u := confUser{user: op.User, password: op.Password, nkey: op.NKey}
 	api := []string{o.Prefix + ".api.>"}
-	follow := []string{o.Prefix + ".evt.>", StreamSubjects(o.Prefix)}
+	follow := []string{o.Prefix + ".evt.>", StreamSubjects(o.Prefix), AllPresence(o.Prefix)}
 	// Without a scope, a consumer may filter on anything in the stream,
 	// and be made by any form of the create API (the 2.9 ones too).
 	create := []string{
@@ -314,7 +316,7 @@ func operatorConfUser(o PermissionsOptions, op OperatorUser) confUser {
 		for _, h := range op.Hosts {
 			s := Subjects{Prefix: o.Prefix, Host: h}
 			api = append(api, s.APIGroup()+".>")
-			follow = append(follow, s.AllEvents(), s.AllRecords())
+			follow = append(follow, s.AllEvents(), s.AllRecords(), s.Presence())
 			// $JS.API.CONSUMER.CREATE.<stream>.<consumer>.<filter>: the
 			// server refuses a body whose name or filter is not the
 			// subject's. A wildcard stands for a whole token only, so the
@@ -324,7 +326,7 @@ func operatorConfUser(o PermissionsOptions, op OperatorUser) confUser {
 			create = append(create, consumerUse(o.Stream, name)...)
 		}
 	}
-	u.publish = append(api, "$SRV.>", "$JS.API.INFO", "$JS.API.STREAM.INFO."+o.Stream)
+	u.publish = append(api, Discover(o.Prefix), "$SRV.>", "$JS.API.INFO", "$JS.API.STREAM.INFO."+o.Stream)
 	u.publish = append(u.publish, create...)
 	if len(op.Hosts) == 0 {
 		u.publish = append(u.publish, consumerUse(o.Stream, "*")...)
@@ -373,16 +375,19 @@ func writeConfHeader(b *strings.Builder, o PermissionsOptions) {
 # which has JetStream when the config has a jetstream block.
 #
 # A user may publish and subscribe to what its lists allow, nothing else.
-# A host publishes its records and events, looks up the stream%s,
-# serves its API and the micro discovery subjects, and receives replies
-# only on its own inbox prefix (_INBOX_H.<prefix, . as ~>.<host>), so it
-# connects with that custom inbox prefix. It answers on the inboxes of the
+# A host publishes its records, events and presence (<prefix>.hello.<host>:
+# no other host may, so a fleet believes it as it cannot a $SRV.PING
+# answer), looks up the stream%s, serves its API, the fleet's call
+# for presence (<prefix>.discover) and the micro discovery subjects, and
+# receives replies only on its own inbox prefix
+# (_INBOX_H.<prefix, . as ~>.<host>), so it connects with that custom
+# inbox prefix. It answers on the inboxes of the
 # operators that may call it only (_INBOX_OP.<operator login>): never
 # allow_responses, which would let a requester name any subject as its
 # reply and have the host publish there.
-# An operator calls the hosts' API and discovery, follows their events and
-# records, reads the stream through consumers, and receives replies only
-# on its own inbox, so it connects with that custom inbox prefix. An
+# An operator calls the hosts' API and discovery, hears their presence,
+# follows their events and records, reads the stream through consumers,
+# and receives replies only on its own inbox, so it connects with that custom inbox prefix. An
 # operator scoped to some hosts reaches only those, and uses only one
 # consumer per host, named <login>~<host> and filtered on that host's
 # records (the name and the filter are in the create subject).

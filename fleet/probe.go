@@ -76,14 +76,24 @@ func probeStream(ctx context.Context, nc *nats.Conn, f *registry.Fleet, w io.Wri
 	return fmt.Errorf("fleet: look up stream %s: %w", f.Stream, err)
 }
 
-// probePermissions subscribes where the host's API listens and publishes
-// where its events go; a server that refuses either says so asynchronously,
-// which a flush round trip collects.
+// probePermissions subscribes where the host's API listens and where the
+// fleet calls for presence, and publishes where its events and its
+// presence go (an empty message, which no fleet takes for a presence); a
+// server that refuses any says so asynchronously, which a flush round trip
+// collects.
 func probePermissions(nc *nats.Conn, s Subjects, refused <-chan error, w io.Writer) error {
-	sub, err := nc.SubscribeSync(s.APIGroup() + ".>")
-	if err == nil {
+	var err error
+	for _, subject := range []string{s.APIGroup() + ".>", Discover(s.Prefix)} {
+		var sub *nats.Subscription
+		if sub, err = nc.SubscribeSync(subject); err != nil {
+			break
+		}
 		defer sub.Unsubscribe()
-		err = nc.Publish(s.probe(), nil)
+	}
+	for _, subject := range []string{s.probe(), s.Presence()} {
+		if err == nil {
+			err = nc.Publish(subject, nil)
+		}
 	}
 	if err == nil {
 		err = nc.FlushTimeout(5 * time.Second)
@@ -111,7 +121,8 @@ func probePermissions(nc *nats.Conn, s Subjects, refused <-chan error, w io.Writ
 		fmt.Fprintf(w, "  permissions: refused: %v\n", err)
 	}
 	if len(problems) == 0 {
-		fmt.Fprintf(w, "  permissions: may serve %s.> and publish events under %s\n", s.APIGroup(), s.Event(""))
+		fmt.Fprintf(w, "  permissions: may serve %s.>, publish events under %s and answer %s on %s\n",
+			s.APIGroup(), s.Event(""), Discover(s.Prefix), s.Presence())
 	}
 	return errors.Join(problems...)
 }

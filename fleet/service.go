@@ -3,6 +3,7 @@ package fleet
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -113,16 +114,29 @@ func Serve(o ServiceOptions) (stop func() error, err error) {
 			return nil, fmt.Errorf("fleet service for host %s: endpoint %s: %w", o.Subjects.Host, op, err)
 		}
 	}
-	// Once the server has the subscriptions, every caller finds the host.
-	// A host that has no server yet serves from its first connection: the
-	// client library sends them then.
-	if err := flushIfConnected(o.Conn, 10*time.Second); err != nil {
+	presence, err := answerDiscovery(o.Conn, o.Subjects, o.Labels, s.log)
+	if err != nil {
 		_ = svc.Stop()
 		s.refuse()
 		return nil, fmt.Errorf("fleet service for host %s: %w", o.Subjects.Host, err)
 	}
+	// Once the server has the subscriptions, every caller finds the host.
+	// A host that has no server yet serves from its first connection: the
+	// client library sends them then.
+	if err := flushIfConnected(o.Conn, 10*time.Second); err != nil {
+		_ = presence.Unsubscribe()
+		_ = svc.Stop()
+		s.refuse()
+		return nil, fmt.Errorf("fleet service for host %s: %w", o.Subjects.Host, err)
+	}
+	if err := refused(o.Conn.LastError(), []string{Discover(o.Subjects.Prefix)}); err != nil {
+		// An older generated config: the host is still found by
+		// `$SRV.PING`, but a flood of forged answers can hide it.
+		s.log.Warn("fleet presence off: the server refuses the discovery subject (regenerate the config with plugvisor fleet nats-config)", "err", err)
+	}
 	return sync.OnceValue(func() error {
 		s.refuse()
+		_ = presence.Unsubscribe()
 		err := svc.Stop()
 		// Once the server has the unsubscriptions, a request finds no
 		// responders rather than a service on its way out.
@@ -168,6 +182,42 @@ func metadata(subj Subjects, labels map[string]string) map[string]string {
 	}
 	m["host"], m["prefix"] = subj.Host, subj.Prefix
 	return m
+}
+
+// PresenceMessage is what a host publishes on its Presence subject when a
+// fleet asks on Discover: the subject's host and prefix again, so a
+// message that is not one (`plugvisor check`'s empty probe) is told
+// apart, and its labels, which a fleet's selector reads before asking
+// the host. The subject is what only the host may publish; the labels a
+// fleet keeps are still those of the host's info.
+type PresenceMessage struct {
+	Host   string            `json:"host"`
+	Prefix string            `json:"prefix"`
+	Labels map[string]string `json:"labels,omitempty"`
+}
+
+// maxPresence bounds a presence message's bytes as a fleet reads it: a
+// host's labels as the fleet keeps them (maxHostLabels of
+// maxHostLabelBytes each way) fit, with room.
+const maxPresence = 16 << 10
+
+// answerDiscovery subscribes to the fleet's call for presence and answers
+// each call on the host's own presence subject.
+func answerDiscovery(nc *nats.Conn, subj Subjects, labels map[string]string, log *slog.Logger) (*nats.Subscription, error) {
+	body, err := json.Marshal(PresenceMessage{Host: subj.Host, Prefix: subj.Prefix, Labels: boundLabels(labels)})
+	if err != nil {
+		return nil, fmt.Errorf("presence: %w", err)
+	}
+	presence := subj.Presence()
+	sub, err := nc.Subscribe(Discover(subj.Prefix), func(*nats.Msg) {
+		if err := nc.Publish(presence, body); err != nil {
+			log.Debug("fleet presence not sent", "err", err)
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("subscribe to %s: %w", Discover(subj.Prefix), err)
+	}
+	return sub, nil
 }
 
 // semVer is the SemVer 2.0 grammar micro requires of a version.

@@ -8,6 +8,8 @@ import "strings"
 //	<prefix>.evt.<host>.<plugin>               events (core NATS)
 //	<prefix>.evt.<host>.$supervisor            the supervisor's own events
 //	<prefix>.api.<host>.<op>                   the operator API (micro)
+//	<prefix>.hello.<host>                      its presence (Presence)
+//	<prefix>.discover                          the fleet's call for presence
 //	_INBOX_H.<prefix with . as ~>.<host>.>     the host's reply inboxes
 //
 // The host token comes first after the kind so one permission,
@@ -55,6 +57,19 @@ func (s Subjects) APIGroup() string { return s.Prefix + ".api." + s.Host }
 
 // API is the subject of one operation of this host's API.
 func (s Subjects) API(op string) string { return s.APIGroup() + "." + op }
+
+// Presence is where this host says it is when a fleet asks on Discover:
+// its name and prefix (PresenceMessage). Only this host may publish
+// there (see NATSConfig), so, unlike a `$SRV.PING` answer, which any
+// host may send in any name, a presence names its sender.
+func (s Subjects) Presence() string { return s.Prefix + ".hello." + s.Host }
+
+// Discover is where a fleet asks every host of prefix for its presence;
+// every host subscribes, only operators publish.
+func Discover(prefix string) string { return prefix + ".discover" }
+
+// AllPresence matches every host's presence under prefix.
+func AllPresence(prefix string) string { return prefix + ".hello.*" }
 
 // Inbox is the prefix of this host's reply subjects: a host's permissions
 // let it subscribe only there (Inbox()+".>"), so it cannot read replies
