@@ -127,9 +127,13 @@ type fleetHost struct {
 	// nothing answers as it.
 	named        bool
 	noResponders bool // the last call found no one serving it
-	rows         []supervisor.PluginStatus
-	info         supervisor.Info // the last Info it gave, at infoAt
-	infoAt       time.Time
+	// present: it has given its presence, on a subject only it may
+	// publish; from then on a ping answer in its name (anyone's to send)
+	// no longer counts as seeing it.
+	present bool
+	rows    []supervisor.PluginStatus
+	info    supervisor.Info // the last Info it gave, at infoAt
+	infoAt  time.Time
 }
 
 var _ supervisor.API = (*Fleet)(nil)
@@ -258,6 +262,9 @@ func (f *Fleet) seen(m *nats.Msg, r *round) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if h, ok := f.hosts[name]; ok {
+		if h.present {
+			return // its presence, or a call, says it is there
+		}
 		h.lastSeen = f.o.Now()
 		if h.infoAt.IsZero() || h.noResponders {
 			r.known[name] = h
@@ -294,7 +301,7 @@ func (f *Fleet) settle(r *round) []*fleetHost {
 	for _, name := range slices.Sorted(maps.Keys(heard)) {
 		delete(r.pinged, name)
 		if h, ok := f.hosts[name]; ok {
-			h.lastSeen = f.o.Now()
+			h.present = true // and seen when its presence came (hear)
 			if h.infoAt.IsZero() || h.noResponders {
 				r.known[name] = h
 			}
@@ -307,7 +314,7 @@ func (f *Fleet) settle(r *round) []*fleetHost {
 			f.refused++
 			continue
 		}
-		out = append(out, &fleetHost{name: name, client: f.newClient(name), lastSeen: f.o.Now()})
+		out = append(out, &fleetHost{name: name, client: f.newClient(name), lastSeen: f.o.Now(), present: true})
 	}
 	out = append(out, slices.Collect(maps.Values(r.known))...)
 	room := f.o.MaxHosts - len(f.hosts) - len(out) + len(r.known)
@@ -388,6 +395,11 @@ func (f *Fleet) hear(m *nats.Msg) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if h, ok := f.hosts[host]; ok {
+		// Seen as of its presence's arrival, not of the round's end:
+		// a host that stopped since is not seen after it stopped.
+		h.lastSeen, h.present = f.o.Now(), true
+	}
 	if len(f.heard) >= f.o.MaxHosts {
 		f.refused++
 		return
@@ -441,6 +453,7 @@ func (f *Fleet) refresh(ctx context.Context, hosts []*fleetHost) {
 		}
 		labels := boundLabels(in.Labels)
 		if old, ok := f.hosts[h.name]; ok && !kept {
+			old.present = old.present || h.present
 			h, kept = old, true // made by a call naming it meanwhile
 		}
 		h.info, h.infoAt, h.labels = infoCounters(in.Info), time.Now(), labels

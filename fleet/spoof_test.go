@@ -143,19 +143,34 @@ func TestFleetTrustsNoForgedDiscoveryAnswer(t *testing.T) {
 	if _, err := all.Ping(ctx, "b/echo"); !errors.Is(err, fleet.ErrNoResponders) {
 		t.Fatalf("ping of the stopped b: %v", err)
 	}
-	called := time.Now()
-	testutil.WaitUntil(t, "two more rounds of a's answers as b", 30*time.Second, func() bool {
+	// b gave its presence, so a's answers as b are not b seen either:
+	// from the round after the call (by which any presence b gave before
+	// it stopped is in), its last-seen time does not move.
+	hostB := func() fleet.HostState {
 		for _, h := range all.Hosts() {
 			if h.Name == "b" {
 				if !h.Unreachable {
 					t.Fatalf("b reachable again by a's answer as b: %+v", h)
 				}
-				return h.LastSeen.After(called.Add(100 * time.Millisecond))
+				return h
 			}
 		}
 		t.Fatal("b left the fleet")
-		return false
-	})
+		return fleet.HostState{}
+	}
+	afterRounds := func(n uint64) {
+		r := all.Rounds()
+		testutil.WaitUntil(t, "more rounds of a's answers as b", 30*time.Second, func() bool {
+			hostB()
+			return all.Rounds() >= r+n
+		})
+	}
+	afterRounds(1)
+	last := hostB().LastSeen
+	afterRounds(2)
+	if now := hostB().LastSeen; !now.Equal(last) {
+		t.Fatalf("b seen at %v, after it stopped (last at %v), by a's answers as b", now, last)
+	}
 }
 
 func mustSelector(t *testing.T, s string) fleet.Selector {
