@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/base64"
+	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
@@ -105,9 +106,46 @@ func (v *vterm) resize(t testing.TB, cols, rows int) {
 	t.Helper()
 	v.mu.Lock()
 	v.vt.Resize(cols, rows)
+	resetTabStops(v.vt, cols)
 	v.mu.Unlock()
 	if err := pty.Setsize(v.pty, &pty.Winsize{Cols: uint16(cols), Rows: uint16(rows)}); err != nil {
 		t.Fatalf("resizing the pty to %dx%d: %v", cols, rows, err)
+	}
+}
+
+// resetTabStops puts a tab stop every 8 columns, as a terminal has them.
+// vt10x's resize, growing, sets the new columns' stops in the slice it
+// has just replaced, so past the old width there were none: a tab the
+// renderer sent to move the cursor there went to the last column, and
+// the characters it wrote after it landed on the wrong cells (wrapping to
+// the next row), which the program never redraws. It is written through
+// the parser: ESC \ first ends any sequence a read left open (the
+// program's repaint after SIGWINCH, a whole erase and redraw, mends what
+// that cut), the cursor is saved and restored around the stops.
+func resetTabStops(vt vt10x.Terminal, cols int) {
+	var b strings.Builder
+	b.WriteString("\x1b\\\x1b7\x1b[3g")
+	for x := 8; x < cols; x += 8 {
+		fmt.Fprintf(&b, "\x1b[1;%dH\x1bH", x+1)
+	}
+	b.WriteString("\x1b8")
+	_, _ = vt.Write([]byte(b.String()))
+}
+
+// TestPtyResizeKeepsTabStops: after a terminal grows, a tab past its old
+// width stops at the next multiple of 8, not at the last column.
+func TestPtyResizeKeepsTabStops(t *testing.T) {
+	vt := vt10x.New(vt10x.WithSize(40, 2))
+	for _, cols := range []int{10, 40} {
+		vt.Resize(cols, 2)
+		resetTabStops(vt, cols)
+	}
+	_, _ = vt.Write([]byte("\x1b[2;25H\tX"))
+	if c := vt.Cell(32, 1).Char; c != 'X' {
+		t.Fatalf("a tab from column 24 went elsewhere than 32: row %q", strings.Split(vt.String(), "\n")[1])
+	}
+	if x, y := vt.Cursor().X, vt.Cursor().Y; x != 33 || y != 1 {
+		t.Errorf("cursor at %d,%d after X, want 33,1", x, y)
 	}
 }
 
