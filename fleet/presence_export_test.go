@@ -14,3 +14,7 @@ const MaxPingNames = maxPingNames
 // HearsPresence: the fleet listens to its hosts' presence (the server
 // took its subscriptions).
 func (f *Fleet) HearsPresence() bool { return len(f.presence) > 0 }
+
+// PresenceEvery is presenceEvery, for the test of a host's answers to a
+// spam of calls for presence.
+const PresenceEvery = presenceEvery
