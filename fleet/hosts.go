@@ -108,10 +108,13 @@ type Fleet struct {
 	// presence is the subscriptions to the hosts' presence subjects, nil
 	// when the server refuses them (an operator's older config): then
 	// only `$SRV.PING` finds hosts. heard is the hosts whose presence came
-	// since the last round took it, with the labels they gave, at most
-	// MaxHosts of them.
+	// since the last round took it, with the labels they gave (nil for a
+	// host whose message was not a presence), at most MaxHosts of them.
 	presence []*nats.Subscription
 	heard    map[string]map[string]string
+	// badPresence: messages on a presence subject that were not a
+	// presence of its host (another's name, another prefix, not JSON).
+	badPresence uint64
 }
 
 // fleetHost is what the fleet knows of one host.
@@ -271,8 +274,8 @@ func (f *Fleet) seen(m *nats.Msg, r *round) {
 		}
 		return
 	}
-	_, heard := f.heard[name]
-	if _, ok := r.pinged[name]; ok || heard {
+	labels, heard := f.heard[name]
+	if _, ok := r.pinged[name]; ok || heard && labels != nil {
 		return // its presence brings it
 	}
 	// The labels it claims only spare asking a host the selector would
@@ -299,6 +302,9 @@ func (f *Fleet) settle(r *round) []*fleetHost {
 	f.heard = make(map[string]map[string]string, len(heard))
 	var out []*fleetHost
 	for _, name := range slices.Sorted(maps.Keys(heard)) {
+		if heard[name] == nil {
+			continue // not a presence: its pings count as anyone's
+		}
 		delete(r.pinged, name)
 		if h, ok := f.hosts[name]; ok {
 			h.present = true // and seen when its presence came (hear)
@@ -351,7 +357,9 @@ func (f *Fleet) listenPresence(ctx context.Context) error {
 		// A host flooding its own subject loses its messages, bounded
 		// here, and can push others' out for a round at most.
 		_ = sub.SetPendingLimits(4*f.o.MaxHosts, 4*f.o.MaxHosts*maxPresence/16)
+		f.mu.Lock()
 		f.presence = append(f.presence, sub)
+		f.mu.Unlock()
 	}
 	fctx, cancel := context.WithTimeout(ctx, f.o.CallTimeout)
 	defer cancel()
@@ -370,14 +378,33 @@ func (f *Fleet) listenPresence(ctx context.Context) error {
 }
 
 func (f *Fleet) unlisten() {
-	for _, sub := range f.presence {
+	f.mu.Lock()
+	subs := f.presence
+	f.presence = nil
+	f.mu.Unlock()
+	for _, sub := range subs {
 		_ = sub.Unsubscribe()
 	}
-	f.presence = nil
+}
+
+// presenceDroppedLocked is how many presences the fleet's subscriptions
+// lost, not keeping up (a host flooding its own subject, say).
+func (f *Fleet) presenceDroppedLocked() uint64 {
+	var n uint64
+	for _, sub := range f.presence {
+		if d, err := sub.Dropped(); err == nil {
+			n += uint64(d)
+		}
+	}
+	return n
 }
 
 // hear takes in one presence: its host is the subject's last token, and
-// the message must say the same host and the fleet's prefix.
+// the message must say the same host and the fleet's prefix. One message
+// a host is decoded a round, a presence or not: only the host may publish
+// on its subject, so it can spoil only its own, and a host flooding it
+// costs the fleet a map look-up a message. A host not a presence is
+// noted with no labels, which settle passes over.
 func (f *Fleet) hear(m *nats.Msg) {
 	host, ok := strings.CutPrefix(m.Subject, f.o.Prefix+".hello.")
 	if !ok || !validToken(host) || len(m.Data) > maxPresence {
@@ -385,24 +412,29 @@ func (f *Fleet) hear(m *nats.Msg) {
 	}
 	f.mu.Lock()
 	_, dup := f.heard[host]
-	f.mu.Unlock()
-	if dup {
-		return // a host's presence repeated costs no decoding
+	full := !dup && len(f.heard) >= f.o.MaxHosts
+	if full {
+		f.refused++
 	}
-	var p PresenceMessage
-	if json.Unmarshal(m.Data, &p) != nil || p.Host != host || p.Prefix != f.o.Prefix {
+	if !dup && !full {
+		f.heard[host] = nil // taken this round, whatever it says
+	}
+	f.mu.Unlock()
+	if dup || full {
 		return
 	}
+	var p PresenceMessage
+	bad := json.Unmarshal(m.Data, &p) != nil || p.Host != host || p.Prefix != f.o.Prefix
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if bad {
+		f.badPresence++
+		return
+	}
 	if h, ok := f.hosts[host]; ok {
 		// Seen as of its presence's arrival, not of the round's end:
 		// a host that stopped since is not seen after it stopped.
 		h.lastSeen, h.present = f.o.Now(), true
-	}
-	if len(f.heard) >= f.o.MaxHosts {
-		f.refused++
-		return
 	}
 	f.heard[host] = boundLabels(p.Labels)
 }

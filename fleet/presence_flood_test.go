@@ -1,8 +1,13 @@
 package fleet_test
 
 import (
+	"context"
+	"encoding/json"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/plugvisor/plugvisor/internal/testutil"
 
 	"github.com/plugvisor/plugvisor/fleet"
 	st "github.com/plugvisor/plugvisor/supervisor/supervisortest"
@@ -47,5 +52,47 @@ func TestHostBoundsItsPresenceAnswers(t *testing.T) {
 		if bound := 1 + int(time.Since(start)/fleet.PresenceEvery); n > bound {
 			t.Fatalf("a gave %d presences within %v of %d calls, want at most %d (one per %v)", n, time.Since(start), calls, bound, fleet.PresenceEvery)
 		}
+	}
+}
+
+// A host may flood its own presence subject with messages that are not a
+// presence (another host's name in the body, say, in 16 KiB of JSON).
+// Each used to be decoded, so one host's flood kept the fleet's presence
+// subscription busy with its messages, and others' were lost to it. A
+// fleet decodes one message per host a round, so the flood costs it a
+// map look-up a message, and counts what was not a presence (and what
+// its subscription lost) in its Info.
+func TestFleetDecodesOnePresenceAHostARound(t *testing.T) {
+	host, operator := presenceServer(t, "ops")
+	eng := st.Start(t, st.Plugin(t, "echo", st.Bin("echo"), ""), st.Options{})
+	a := host("a", nil)
+	serve(t, a, eng.Sup, subjectsOf("a"), nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	fl := startPresenceFleet(t, ctx, operator(), "*", 50*time.Millisecond)
+	testutil.WaitUntil(t, "a confirmed", 20*time.Second, func() bool {
+		hosts := fl.Hosts()
+		return len(hosts) == 1 && hosts[0].Confirmed
+	})
+	junk, _ := json.Marshal(fleet.PresenceMessage{Host: "b", Prefix: testPrefix, Labels: map[string]string{"pad": strings.Repeat("x", 15<<10)}})
+	const flood = 3000
+	before, rounds := fl.PresenceTaken(), fl.Rounds()
+	for range flood {
+		if err := a.Publish(subjectsOf("a").Presence(), junk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	testutil.WaitUntil(t, "the flood delivered or dropped", 30*time.Second, func() bool {
+		return fl.PresenceTaken()-before >= flood
+	})
+	bad := fl.PresenceDecodedBad()
+	if most := fl.Rounds() - rounds + 2; bad > most {
+		t.Fatalf("the fleet decoded %d of a's %d junk presences in %d rounds, want at most one a round", bad, flood, fl.Rounds()-rounds)
+	}
+	if c := containment(t, ctx, fl); !strings.Contains(c, "not a presence of their host") {
+		t.Fatalf("the junk is not counted in the fleet's Info: %q", c)
 	}
 }
