@@ -149,6 +149,11 @@ func StartFleet(ctx context.Context, o FleetOptions) (*Fleet, error) {
 		return nil, errors.New("fleet: no NATS connection")
 	}
 	o.Prefix = cmp.Or(o.Prefix, "plugvisor")
+	// The prefix heads every subject the fleet subscribes to: a wildcard
+	// there would have it listen to other fleets.
+	if err := checkConfPrefix(o.Prefix); err != nil {
+		return nil, fmt.Errorf("fleet: %w", err)
+	}
 	o.DiscoverEvery = cmp.Or(o.DiscoverEvery, DefaultDiscoverEvery)
 	o.DiscoverWait = cmp.Or(o.DiscoverWait, DefaultDiscoverWait)
 	o.UnreachableAfter = cmp.Or(o.UnreachableAfter, DefaultUnreachableAfter)

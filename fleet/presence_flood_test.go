@@ -96,3 +96,23 @@ func TestFleetDecodesOnePresenceAHostARound(t *testing.T) {
 		t.Fatalf("the junk is not counted in the fleet's Info: %q", c)
 	}
 }
+
+// A fleet's prefix heads every subject it subscribes to: one with a
+// wildcard (`--prefix 'pv.*'`) would listen to the presence, events and
+// records of every fleet it matches, and hear none of them as its own. It
+// is refused, naming it, as the config refuses it.
+func TestFleetRefusesPrefixThatIsNoSubject(t *testing.T) {
+	_, operator := presenceServer(t, "ops")
+	nc := operator()
+	for _, prefix := range []string{"pv.*", "pv.>", "pv..test", "pv.te st", ">"} {
+		fl, err := fleet.StartFleet(context.Background(), fleet.FleetOptions{Conn: nc, Prefix: prefix,
+			DiscoverEvery: 50 * time.Millisecond, DiscoverWait: 10 * time.Millisecond})
+		if err == nil {
+			fl.Close()
+			t.Fatalf("fleet of prefix %q started", prefix)
+		}
+		if !strings.Contains(err.Error(), `prefix "`+prefix+`"`) {
+			t.Fatalf("fleet of prefix %q: %v, want an error naming it", prefix, err)
+		}
+	}
+}
