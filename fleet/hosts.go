@@ -115,6 +115,7 @@ type Fleet struct {
 	// badPresence: messages on a presence subject that were not a
 	// presence of its host (another's name, another prefix, not JSON).
 	badPresence uint64
+	pingLost    uint64 // `$SRV.PING` answers beyond a round's pending bound
 }
 
 // fleetHost is what the fleet knows of one host.
@@ -212,6 +213,11 @@ func (f *Fleet) discover(ctx context.Context) error {
 		return fmt.Errorf("fleet discovery: %w", err)
 	}
 	defer sub.Unsubscribe()
+	// Any host may answer a ping, as often and as large as the server
+	// lets it: the answers a round keeps unread are bounded, the rest
+	// counted lost.
+	pending := 2*f.o.MaxHosts + maxPingNames
+	_ = sub.SetPendingLimits(pending, pending*maxPingAnswer/4)
 	if f.presence != nil {
 		if err := f.nc.Publish(Discover(f.o.Prefix), nil); err != nil {
 			return fmt.Errorf("fleet discovery: %w", err)
@@ -225,10 +231,18 @@ func (f *Fleet) discover(ctx context.Context) error {
 	r := &round{pinged: map[string]*fleetHost{}, known: map[string]*fleetHost{}}
 	for {
 		m, err := sub.NextMsgWithContext(wctx)
+		if errors.Is(err, nats.ErrSlowConsumer) {
+			continue // told once, counted below; the round goes on
+		}
 		if err != nil {
 			break // the round's time is up
 		}
 		f.seen(m, r)
+	}
+	if lost, err := sub.Dropped(); err == nil && lost > 0 {
+		f.mu.Lock()
+		f.pingLost += uint64(lost)
+		f.mu.Unlock()
 	}
 	f.refresh(ctx, f.settle(r))
 	f.mu.Lock()

@@ -9,6 +9,8 @@ import (
 
 	"github.com/plugvisor/plugvisor/internal/testutil"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/plugvisor/plugvisor/fleet"
 	st "github.com/plugvisor/plugvisor/supervisor/supervisortest"
 )
@@ -115,4 +117,40 @@ func TestFleetRefusesPrefixThatIsNoSubject(t *testing.T) {
 			t.Fatalf("fleet of prefix %q: %v, want an error naming it", prefix, err)
 		}
 	}
+}
+
+// A host may answer every ping with answers as large as the server lets
+// it: a round used to keep up to 64 MiB of them unread, and the first it
+// could not keep ended the round, before the answers of other hosts. A
+// round keeps a few answers' bytes for each host it may hold, counts the
+// rest lost, and goes on: a host of a plugvisor from before presence,
+// found by its ping answer only, still joins.
+func TestFleetBoundsPingAnswersItKeeps(t *testing.T) {
+	host, operator := presenceServer(t, "ops")
+	a := host("a", nil)
+	big := []byte(`{"name":"plugvisor","pad":"` + strings.Repeat("x", 400<<10) + `"}`)
+	if _, err := a.Subscribe("$SRV.PING."+fleet.ServiceName, func(m *nats.Msg) {
+		for range 5 {
+			_ = a.Publish(m.Reply, big)
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	oldHost(t, host("c", nil), "c")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	fl, err := fleet.StartFleet(ctx, fleet.FleetOptions{Conn: operator(), Prefix: testPrefix, MaxHosts: 4,
+		DiscoverEvery: 50 * time.Millisecond, DiscoverWait: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(fl.Close)
+	testutil.WaitUntil(t, "c confirmed, a's answers counted lost", 30*time.Second, func() bool {
+		hosts := fl.Hosts()
+		return len(hosts) == 1 && hosts[0].Name == "c" && hosts[0].Confirmed &&
+			strings.Contains(containment(t, ctx, fl), "discovery answers lost")
+	})
 }

@@ -181,22 +181,7 @@ func TestFleetFindsHostWithoutPresence(t *testing.T) {
 	host, operator := presenceServer(t, "ops")
 	eng := st.Start(t, st.Plugin(t, "echo", st.Bin("echo"), ""), st.Options{})
 	serve(t, host("a", nil), eng.Sup, subjectsOf("a"), nil)
-	old := host("c", nil)
-	svc, err := micro.AddService(old, micro.Config{Name: fleet.ServiceName, Version: "0.9.0",
-		Metadata: map[string]string{"host": "c", "prefix": testPrefix, "label.env": "old"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = svc.Stop() })
-	info, _ := json.Marshal(fleet.InfoResult{Info: supervisor.Info{Started: time.Unix(1700000000, 0)}, Labels: map[string]string{"env": "old"}})
-	if err := svc.AddGroup(subjectsOf("c").APIGroup()).AddEndpoint(fleet.OpInfo, micro.HandlerFunc(func(r micro.Request) {
-		_ = r.Respond(info)
-	})); err != nil {
-		t.Fatal(err)
-	}
-	if err := old.Flush(); err != nil {
-		t.Fatal(err)
-	}
+	oldHost(t, host("c", nil), "c")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -206,6 +191,28 @@ func TestFleetFindsHostWithoutPresence(t *testing.T) {
 		return len(hosts) == 2 && hosts[0].Name == "a" && hosts[1].Name == "c" &&
 			hosts[0].Confirmed && hosts[1].Confirmed && hosts[1].Labels["env"] == "old"
 	})
+}
+
+// oldHost serves on nc, as name, what a plugvisor from before presence
+// does for discovery: a `$SRV.PING` answer, and its info (labels
+// env=old), without presence.
+func oldHost(t *testing.T, nc *nats.Conn, name string) {
+	t.Helper()
+	svc, err := micro.AddService(nc, micro.Config{Name: fleet.ServiceName, Version: "0.9.0",
+		Metadata: map[string]string{"host": name, "prefix": testPrefix, "label.env": "old"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = svc.Stop() })
+	info, _ := json.Marshal(fleet.InfoResult{Info: supervisor.Info{Started: time.Unix(1700000000, 0)}, Labels: map[string]string{"env": "old"}})
+	if err := svc.AddGroup(subjectsOf(name).APIGroup()).AddEndpoint(fleet.OpInfo, micro.HandlerFunc(func(r micro.Request) {
+		_ = r.Respond(info)
+	})); err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // An operator scoped to some hosts may hear only their presence: a fleet
