@@ -426,8 +426,8 @@ func (f *Fleet) presenceDroppedLocked() uint64 {
 // noted with no labels, which settle passes over.
 func (f *Fleet) hear(m *nats.Msg) {
 	host, ok := strings.CutPrefix(m.Subject, f.o.Prefix+".hello.")
-	if !ok || !validToken(host) || len(m.Data) > maxPresence {
-		return
+	if !ok || !validToken(host) || len(m.Data) == 0 || len(m.Data) > maxPresence {
+		return // empty: `plugvisor check` trying the host's permission
 	}
 	f.mu.Lock()
 	_, dup := f.heard[host]
