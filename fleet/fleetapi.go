@@ -189,6 +189,15 @@ func (f *Fleet) Info(ctx context.Context) (supervisor.Info, error) {
 	if f.cutRows > 0 {
 		out.Containment = append(out.Containment, "instances beyond the fleet's bound of "+strconv.Itoa(f.o.MaxRows)+" rows left out of snapshots: "+strconv.FormatUint(f.cutRows, 10))
 	}
+	if lost := f.presenceDroppedLocked(); lost > 0 {
+		out.Containment = append(out.Containment, "presences lost by the fleet not keeping up: "+strconv.FormatUint(lost, 10))
+	}
+	if f.pingLost > 0 {
+		out.Containment = append(out.Containment, "discovery answers lost beyond a round's bound: "+strconv.FormatUint(f.pingLost, 10))
+	}
+	if f.badPresence > 0 {
+		out.Containment = append(out.Containment, "messages on presence subjects that were not a presence of their host, left out: "+strconv.FormatUint(f.badPresence, 10))
+	}
 	if f.disowned > 0 {
 		out.Containment = append(out.Containment, "hosts named in discovery answers that their own API did not confirm, left out: "+strconv.FormatUint(f.disowned, 10))
 	}

@@ -108,10 +108,14 @@ type Fleet struct {
 	// presence is the subscriptions to the hosts' presence subjects, nil
 	// when the server refuses them (an operator's older config): then
 	// only `$SRV.PING` finds hosts. heard is the hosts whose presence came
-	// since the last round took it, with the labels they gave, at most
-	// MaxHosts of them.
+	// since the last round took it, with the labels they gave (nil for a
+	// host whose message was not a presence), at most MaxHosts of them.
 	presence []*nats.Subscription
 	heard    map[string]map[string]string
+	// badPresence: messages on a presence subject that were not a
+	// presence of its host (another's name, another prefix, not JSON).
+	badPresence uint64
+	pingLost    uint64 // `$SRV.PING` answers beyond a round's pending bound
 }
 
 // fleetHost is what the fleet knows of one host.
@@ -146,6 +150,11 @@ func StartFleet(ctx context.Context, o FleetOptions) (*Fleet, error) {
 		return nil, errors.New("fleet: no NATS connection")
 	}
 	o.Prefix = cmp.Or(o.Prefix, "plugvisor")
+	// The prefix heads every subject the fleet subscribes to: a wildcard
+	// there would have it listen to other fleets.
+	if err := checkConfPrefix(o.Prefix); err != nil {
+		return nil, fmt.Errorf("fleet: %w", err)
+	}
 	o.DiscoverEvery = cmp.Or(o.DiscoverEvery, DefaultDiscoverEvery)
 	o.DiscoverWait = cmp.Or(o.DiscoverWait, DefaultDiscoverWait)
 	o.UnreachableAfter = cmp.Or(o.UnreachableAfter, DefaultUnreachableAfter)
@@ -204,6 +213,11 @@ func (f *Fleet) discover(ctx context.Context) error {
 		return fmt.Errorf("fleet discovery: %w", err)
 	}
 	defer sub.Unsubscribe()
+	// Any host may answer a ping, as often and as large as the server
+	// lets it: the answers a round keeps unread are bounded, the rest
+	// counted lost.
+	pending := 2*f.o.MaxHosts + maxPingNames
+	_ = sub.SetPendingLimits(pending, pending*maxPingAnswer/4)
 	if f.presence != nil {
 		if err := f.nc.Publish(Discover(f.o.Prefix), nil); err != nil {
 			return fmt.Errorf("fleet discovery: %w", err)
@@ -217,10 +231,18 @@ func (f *Fleet) discover(ctx context.Context) error {
 	r := &round{pinged: map[string]*fleetHost{}, known: map[string]*fleetHost{}}
 	for {
 		m, err := sub.NextMsgWithContext(wctx)
+		if errors.Is(err, nats.ErrSlowConsumer) {
+			continue // told once, counted below; the round goes on
+		}
 		if err != nil {
 			break // the round's time is up
 		}
 		f.seen(m, r)
+	}
+	if lost, err := sub.Dropped(); err == nil && lost > 0 {
+		f.mu.Lock()
+		f.pingLost += uint64(lost)
+		f.mu.Unlock()
 	}
 	f.refresh(ctx, f.settle(r))
 	f.mu.Lock()
@@ -271,8 +293,8 @@ func (f *Fleet) seen(m *nats.Msg, r *round) {
 		}
 		return
 	}
-	_, heard := f.heard[name]
-	if _, ok := r.pinged[name]; ok || heard {
+	labels, heard := f.heard[name]
+	if _, ok := r.pinged[name]; ok || heard && labels != nil {
 		return // its presence brings it
 	}
 	// The labels it claims only spare asking a host the selector would
@@ -299,6 +321,9 @@ func (f *Fleet) settle(r *round) []*fleetHost {
 	f.heard = make(map[string]map[string]string, len(heard))
 	var out []*fleetHost
 	for _, name := range slices.Sorted(maps.Keys(heard)) {
+		if heard[name] == nil {
+			continue // not a presence: its pings count as anyone's
+		}
 		delete(r.pinged, name)
 		if h, ok := f.hosts[name]; ok {
 			h.present = true // and seen when its presence came (hear)
@@ -351,7 +376,9 @@ func (f *Fleet) listenPresence(ctx context.Context) error {
 		// A host flooding its own subject loses its messages, bounded
 		// here, and can push others' out for a round at most.
 		_ = sub.SetPendingLimits(4*f.o.MaxHosts, 4*f.o.MaxHosts*maxPresence/16)
+		f.mu.Lock()
 		f.presence = append(f.presence, sub)
+		f.mu.Unlock()
 	}
 	fctx, cancel := context.WithTimeout(ctx, f.o.CallTimeout)
 	defer cancel()
@@ -370,39 +397,63 @@ func (f *Fleet) listenPresence(ctx context.Context) error {
 }
 
 func (f *Fleet) unlisten() {
-	for _, sub := range f.presence {
+	f.mu.Lock()
+	subs := f.presence
+	f.presence = nil
+	f.mu.Unlock()
+	for _, sub := range subs {
 		_ = sub.Unsubscribe()
 	}
-	f.presence = nil
+}
+
+// presenceDroppedLocked is how many presences the fleet's subscriptions
+// lost, not keeping up (a host flooding its own subject, say).
+func (f *Fleet) presenceDroppedLocked() uint64 {
+	var n uint64
+	for _, sub := range f.presence {
+		if d, err := sub.Dropped(); err == nil {
+			n += uint64(d)
+		}
+	}
+	return n
 }
 
 // hear takes in one presence: its host is the subject's last token, and
-// the message must say the same host and the fleet's prefix.
+// the message must say the same host and the fleet's prefix. One message
+// a host is decoded a round, a presence or not: only the host may publish
+// on its subject, so it can spoil only its own, and a host flooding it
+// costs the fleet a map look-up a message. A host not a presence is
+// noted with no labels, which settle passes over.
 func (f *Fleet) hear(m *nats.Msg) {
 	host, ok := strings.CutPrefix(m.Subject, f.o.Prefix+".hello.")
-	if !ok || !validToken(host) || len(m.Data) > maxPresence {
-		return
+	if !ok || !validToken(host) || len(m.Data) == 0 || len(m.Data) > maxPresence {
+		return // empty: `plugvisor check` trying the host's permission
 	}
 	f.mu.Lock()
 	_, dup := f.heard[host]
-	f.mu.Unlock()
-	if dup {
-		return // a host's presence repeated costs no decoding
+	full := !dup && len(f.heard) >= f.o.MaxHosts
+	if full {
+		f.refused++
 	}
-	var p PresenceMessage
-	if json.Unmarshal(m.Data, &p) != nil || p.Host != host || p.Prefix != f.o.Prefix {
+	if !dup && !full {
+		f.heard[host] = nil // taken this round, whatever it says
+	}
+	f.mu.Unlock()
+	if dup || full {
 		return
 	}
+	var p PresenceMessage
+	bad := json.Unmarshal(m.Data, &p) != nil || p.Host != host || p.Prefix != f.o.Prefix
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if bad {
+		f.badPresence++
+		return
+	}
 	if h, ok := f.hosts[host]; ok {
 		// Seen as of its presence's arrival, not of the round's end:
 		// a host that stopped since is not seen after it stopped.
 		h.lastSeen, h.present = f.o.Now(), true
-	}
-	if len(f.heard) >= f.o.MaxHosts {
-		f.refused++
-		return
 	}
 	f.heard[host] = boundLabels(p.Labels)
 }

@@ -124,7 +124,7 @@ func Serve(o ServiceOptions) (stop func() error, err error) {
 	// A host that has no server yet serves from its first connection: the
 	// client library sends them then.
 	if err := flushIfConnected(o.Conn, 10*time.Second); err != nil {
-		_ = presence.Unsubscribe()
+		presence.stop()
 		_ = svc.Stop()
 		s.refuse()
 		return nil, fmt.Errorf("fleet service for host %s: %w", o.Subjects.Host, err)
@@ -136,7 +136,7 @@ func Serve(o ServiceOptions) (stop func() error, err error) {
 	}
 	return sync.OnceValue(func() error {
 		s.refuse()
-		_ = presence.Unsubscribe()
+		presence.stop()
 		err := svc.Stop()
 		// Once the server has the unsubscriptions, a request finds no
 		// responders rather than a service on its way out.
@@ -201,23 +201,90 @@ type PresenceMessage struct {
 // maxHostLabelBytes each way) fit, with room.
 const maxPresence = 16 << 10
 
+// presenceEvery is how often at most a host gives its presence: every
+// operator may call for it, as often as it likes, and each presence
+// reaches every fleet listening. A call within presenceEvery of the last
+// presence is answered at its end, so every call has a presence after it
+// within presenceEvery, well inside a round's DefaultDiscoverWait.
+const presenceEvery = 100 * time.Millisecond
+
+// discoverPending bounds the calls for presence a host keeps unread: any
+// one of them is answered like all, so beyond a few they are dropped (and
+// counted by the subscription).
+const discoverPending = 64
+
+// presence answers the fleets' calls for a host's presence, at most once
+// per presenceEvery.
+type presence struct {
+	nc      *nats.Conn
+	subject string
+	body    []byte
+	log     *slog.Logger
+
+	mu      sync.Mutex
+	last    time.Time   // when the last presence was given
+	later   *time.Timer // the presence due at last+presenceEvery, if one is
+	stopped bool
+	sub     *nats.Subscription
+}
+
 // answerDiscovery subscribes to the fleet's call for presence and answers
-// each call on the host's own presence subject.
-func answerDiscovery(nc *nats.Conn, subj Subjects, labels map[string]string, log *slog.Logger) (*nats.Subscription, error) {
+// on the host's own presence subject.
+func answerDiscovery(nc *nats.Conn, subj Subjects, labels map[string]string, log *slog.Logger) (*presence, error) {
 	body, err := json.Marshal(PresenceMessage{Host: subj.Host, Prefix: subj.Prefix, Labels: boundLabels(labels)})
 	if err != nil {
 		return nil, fmt.Errorf("presence: %w", err)
 	}
-	presence := subj.Presence()
-	sub, err := nc.Subscribe(Discover(subj.Prefix), func(*nats.Msg) {
-		if err := nc.Publish(presence, body); err != nil {
-			log.Debug("fleet presence not sent", "err", err)
-		}
-	})
+	p := &presence{nc: nc, subject: subj.Presence(), body: body, log: log}
+	p.sub, err = nc.Subscribe(Discover(subj.Prefix), func(*nats.Msg) { p.called() })
 	if err != nil {
 		return nil, fmt.Errorf("subscribe to %s: %w", Discover(subj.Prefix), err)
 	}
-	return sub, nil
+	_ = p.sub.SetPendingLimits(discoverPending, discoverPending*1024)
+	return p, nil
+}
+
+// called gives the presence now, or at the end of presenceEvery since the
+// last one, once however many calls come meanwhile.
+func (p *presence) called() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stopped || p.later != nil {
+		return
+	}
+	if wait := presenceEvery - time.Since(p.last); !p.last.IsZero() && wait > 0 {
+		p.later = time.AfterFunc(wait, p.due)
+		return
+	}
+	p.giveLocked()
+}
+
+func (p *presence) due() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.later = nil
+	if !p.stopped {
+		p.giveLocked()
+	}
+}
+
+func (p *presence) giveLocked() {
+	p.last = time.Now()
+	if err := p.nc.Publish(p.subject, p.body); err != nil {
+		p.log.Debug("fleet presence not sent", "err", err)
+	}
+}
+
+// stop ends the answers, the one due too.
+func (p *presence) stop() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stopped = true
+	if p.later != nil {
+		p.later.Stop()
+		p.later = nil
+	}
+	_ = p.sub.Unsubscribe()
 }
 
 // semVer is the SemVer 2.0 grammar micro requires of a version.
