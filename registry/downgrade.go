@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"maps"
 	"path/filepath"
@@ -107,29 +106,11 @@ func (v *Versions) load() error {
 // held open by a writer that never writes would block the read, and
 // every signed start behind the record's lock, for ever.
 func readVersionsFile(file string) ([]byte, error) {
-	f, err := openNoFollow(file)
+	data, err := readRegular(file, maxVersionsFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	switch {
-	case err != nil:
-		return nil, fmt.Errorf("%s: %w", file, err)
-	case !fi.Mode().IsRegular():
-		return nil, fmt.Errorf("%s: %w (%s)", file, ErrNotRegular, kind(fi.Mode()))
-	}
-	data, err := io.ReadAll(io.LimitReader(f, maxVersionsFile+1))
-	switch {
-	case err != nil:
-		return nil, fmt.Errorf("%s: %w", file, err)
-	case len(data) > maxVersionsFile:
-		return nil, fmt.Errorf("%s is larger than %d bytes", file, maxVersionsFile)
-	}
-	return data, nil
+	return data, err
 }
 
 func parseVersions(file string, data []byte) (map[string]string, error) {

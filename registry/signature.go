@@ -150,27 +150,14 @@ func (v *Verifier) checkSignature(p *Plugin, t *Trust, exe *Executable, digest f
 // (a plugin may be able to write beside its executable) and at most
 // maxSignatureFile bytes.
 func readSignatureFile(p *Plugin) ([]byte, error) {
-	f, err := openNoFollow(p.Signature)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%s: %w: no signature at %s (plugin %s requires one)", p.Exec, ErrUnsigned, p.Signature, p.Name)
-		}
-		return nil, fmt.Errorf("%s: %w: %v", p.Exec, ErrUnsigned, err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("%s: signature: %w", p.Exec, err)
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: %w: %s is %s", p.Exec, ErrBadSignature, p.Signature, kind(fi.Mode()))
-	}
-	data, err := io.ReadAll(io.LimitReader(f, maxSignatureFile+1))
+	data, err := readRegular(p.Signature, maxSignatureFile)
 	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("%s: %w: no signature at %s (plugin %s requires one)", p.Exec, ErrUnsigned, p.Signature, p.Name)
+	case errors.Is(err, ErrNotRegular), errors.Is(err, errTooLarge):
+		return nil, fmt.Errorf("%s: %w: %v", p.Exec, ErrBadSignature, err)
 	case err != nil:
-		return nil, fmt.Errorf("%s: read signature %s: %w", p.Exec, p.Signature, err)
-	case len(data) > maxSignatureFile:
-		return nil, fmt.Errorf("%s: %w: %s is larger than %d bytes", p.Exec, ErrBadSignature, p.Signature, maxSignatureFile)
+		return nil, fmt.Errorf("%s: %w: %v", p.Exec, ErrUnsigned, err)
 	}
 	return data, nil
 }

@@ -3,6 +3,7 @@ package registry
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"maps"
 	"os"
@@ -287,6 +288,36 @@ func (r trustRule) trustDirs(name string, fi fs.FileInfo) error {
 		return fmt.Errorf("%s: refused: replaced while it was checked", name)
 	}
 	return nil
+}
+
+// errTooLarge is a file over the bytes readRegular was allowed.
+var errTooLarge = errors.New("too large")
+
+// readRegular reads name, at most limit bytes, opened as openNoFollow
+// does, and only if it is a regular file. Its errors name the file:
+// openNoFollow's (fs.ErrNotExist among them), ErrNotRegular with the
+// file's kind, errTooLarge.
+func readRegular(name string, limit int) ([]byte, error) {
+	f, err := openNoFollow(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("%s: %w", name, err)
+	case !fi.Mode().IsRegular():
+		return nil, fmt.Errorf("%s: %w (%s)", name, ErrNotRegular, kind(fi.Mode()))
+	}
+	data, err := io.ReadAll(io.LimitReader(f, int64(limit)+1))
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("%s: %w", name, err)
+	case len(data) > limit:
+		return nil, fmt.Errorf("%s is larger than %d bytes: %w", name, limit, errTooLarge)
+	}
+	return data, nil
 }
 
 // openNoFollow opens name for reading without following a symlink at its
