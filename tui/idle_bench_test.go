@@ -1,8 +1,12 @@
 package tui
 
 import (
+	"bufio"
+	"fmt"
 	"io"
 	"os"
+	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,15 +17,23 @@ import (
 	"github.com/plugvisor/plugvisor/supervisor/supervisortest"
 )
 
-// Idle cost. BenchmarkIdle measures, in one run and over the same window
-// (PV_IDLE_WINDOW, default 20s):
+// Idle cost. BenchmarkIdle runs three test processes side by side, each
+// with its own engine running the demo's plugins, started together and
+// measured over the same window (PV_IDLE_WINDOW, default 20s):
 //
-//   - engine: the engine running the demo's plugins, no console;
-//   - bare: a Bubble Tea program that draws one fixed line and does
-//     nothing else, on the same program options as the console: the floor
-//     any Bubble Tea console pays (its renderer ticks at FPS);
-//   - console: the engine and the console; console-cpu-% is this minus
-//     engine, and ratio-to-bare says how far the console is above the floor.
+//   - engine: the engine alone, no console;
+//   - bare: the engine and a Bubble Tea program that draws one fixed line
+//     and does nothing else, on the same program options as the console:
+//     the floor any Bubble Tea console pays (its renderer ticks at FPS);
+//   - console: the engine and the console.
+//
+// console-cpu-% is the console process's CPU less the engine process's,
+// bare-bubbletea-cpu-% the bare one's less the engine's, and ratio-to-bare
+// says how far the console is above the floor. The three run at once, so
+// what the machine does meanwhile and the chaos plugin's crash cycle fall
+// on all of them alike: measured one after the other in one process, the
+// engine's own cost moved with the number of crashes in each window and
+// swamped the console's.
 //
 // Run it with
 //
@@ -87,37 +99,139 @@ func idleWindow(b *testing.B) time.Duration {
 	return 20 * time.Second
 }
 
+// idleRoleEnv makes this test binary one of BenchmarkIdle's measured
+// processes: engine, bare or console.
+const idleRoleEnv = "PV_IDLE_ROLE"
+
+var idleRoles = []string{"engine", "bare", "console"}
+
 // BenchmarkIdle: see above. The console must stay under 1% of a core.
 func BenchmarkIdle(b *testing.B) {
-	win := idleWindow(b)
-	pct := func(d time.Duration) float64 { return 100 * d.Seconds() / win.Seconds() }
-	r := demoRig(b)
-	r.waitState("ticker", supervisor.StateRunning)
-	r.waitState("echo", supervisor.StateRunning)
-
-	// Every figure is of the whole process, the engine included: the
-	// engine's own share is measured alone and taken off.
-	// The engine's own share varies with chaos's crash cycle: it is
-	// measured before and after, and the mean taken.
-	alone := func() time.Duration {
-		c0 := cpu()
-		time.Sleep(win)
-		return cpu() - c0
+	if role := os.Getenv(idleRoleEnv); role != "" {
+		idleChild(b, role)
+		return
 	}
-	before := alone()
-	bareTotal := runIdle(bare{}, win)
-	frames := 0
-	m := newModel(r.sup, Options{Theme: "dark", onFrame: func(string) { frames++ }})
-	defer m.close()
-	consoleTotal := runIdle(m, win)
-	engine := (before + alone()) / 2
-	bareCPU, console := bareTotal-engine, consoleTotal-engine
-
+	win := idleWindow(b)
+	results := runIdleRoles(b, win)
+	pct := func(d time.Duration) float64 { return 100 * d.Seconds() / win.Seconds() }
+	engine := results["engine"].cpu
+	bareCPU, console := results["bare"].cpu-engine, results["console"].cpu-engine
 	b.ReportMetric(pct(bareCPU), "bare-bubbletea-cpu-%")
 	b.ReportMetric(pct(engine), "engine-cpu-%")
 	b.ReportMetric(pct(console), "console-cpu-%")
 	if bareCPU > 0 {
 		b.ReportMetric(float64(console)/float64(bareCPU), "ratio-to-bare")
 	}
-	b.ReportMetric(float64(frames)/win.Seconds(), "frames/s")
+	b.ReportMetric(float64(results["console"].frames)/win.Seconds(), "frames/s")
+	b.ReportMetric(float64(results["console"].changed)/win.Seconds(), "changed-frames/s")
+}
+
+// idleResult is what one measured process reports.
+type idleResult struct {
+	cpu             time.Duration
+	frames, changed int
+}
+
+// runIdleRoles starts one process per role, lets each bring its engine up,
+// starts their windows together and collects their reports.
+func runIdleRoles(b *testing.B, win time.Duration) map[string]idleResult {
+	type child struct {
+		cmd    *exec.Cmd
+		report *bufio.Reader
+		goPipe io.WriteCloser
+	}
+	kids := map[string]*child{}
+	for _, role := range idleRoles {
+		r, w, err := os.Pipe()
+		if err != nil {
+			b.Fatal(err)
+		}
+		cmd := exec.Command(os.Args[0], "-test.run", "^$", "-test.bench", "^BenchmarkIdle$", "-test.benchtime", "1x")
+		cmd.Env = append(os.Environ(), idleRoleEnv+"="+role, "PV_IDLE_WINDOW="+win.String())
+		cmd.ExtraFiles = []*os.File{w}
+		cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
+		in, err := cmd.StdinPipe()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			b.Fatal(err)
+		}
+		w.Close()
+		b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+		kids[role] = &child{cmd: cmd, report: bufio.NewReader(r), goPipe: in}
+	}
+	// A deadline only against a hung child; it says nothing about speed.
+	line := func(role string) string {
+		got := make(chan string, 1)
+		go func() { s, _ := kids[role].report.ReadString('\n'); got <- strings.TrimSpace(s) }()
+		select {
+		case s := <-got:
+			return s
+		case <-time.After(3*time.Minute + 2*win):
+			b.Fatalf("idle %s process: no report", role)
+			return ""
+		}
+	}
+	for _, role := range idleRoles {
+		if s := line(role); s != "ready" {
+			b.Fatalf("idle %s process: %q instead of ready", role, s)
+		}
+	}
+	for _, role := range idleRoles {
+		if _, err := io.WriteString(kids[role].goPipe, "go\n"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	out := map[string]idleResult{}
+	for _, role := range idleRoles {
+		var ns int64
+		var res idleResult
+		s := line(role)
+		if _, err := fmt.Sscanf(s, "cpu=%d frames=%d changed=%d", &ns, &res.frames, &res.changed); err != nil {
+			b.Fatalf("idle %s process: report %q: %v", role, s, err)
+		}
+		res.cpu = time.Duration(ns)
+		out[role] = res
+	}
+	return out
+}
+
+// idleChild is one measured process: it brings the demo's plugins up,
+// says so on descriptor 3, waits for its parent's go on stdin, measures
+// its role over the window and reports on descriptor 3.
+func idleChild(b *testing.B, role string) {
+	win := idleWindow(b)
+	report := os.NewFile(3, "report")
+	r := demoRig(b)
+	r.waitState("ticker", supervisor.StateRunning)
+	r.waitState("echo", supervisor.StateRunning)
+	fmt.Fprintln(report, "ready")
+	if _, err := bufio.NewReader(os.Stdin).ReadString('\n'); err != nil {
+		b.Fatalf("waiting for go: %v", err)
+	}
+	var res idleResult
+	prev := ""
+	switch role {
+	case "engine":
+		time.Sleep(time.Second) // as runIdle settles
+		c0 := cpu()
+		time.Sleep(win)
+		res.cpu = cpu() - c0
+	case "bare":
+		res.cpu = runIdle(bare{}, win)
+	case "console":
+		m := newModel(r.sup, Options{Theme: "dark", onFrame: func(s string) {
+			res.frames++
+			if s != prev {
+				res.changed++
+				prev = s
+			}
+		}})
+		defer m.close()
+		res.cpu = runIdle(m, win)
+	default:
+		b.Fatalf("%s=%q: not one of %v", idleRoleEnv, role, idleRoles)
+	}
+	fmt.Fprintf(report, "cpu=%d frames=%d changed=%d\n", res.cpu.Nanoseconds(), res.frames, res.changed)
 }
