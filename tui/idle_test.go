@@ -4,6 +4,9 @@ import (
 	"regexp"
 	"testing"
 	"time"
+	"unsafe"
+
+	tea "charm.land/bubbletea/v2"
 
 	"github.com/plugvisor/plugvisor/supervisor"
 )
@@ -58,3 +61,57 @@ func TestHeartbeatShownAfterSnapshot(t *testing.T) {
 }
 
 var heartbeatCell = regexp.MustCompile(`(<1s|\d+s)/\d+(\.\d)?(µs|ms)`)
+
+// TestUnchangedFrameReused: a message that changes no pane (most of what an
+// idle console handles) hands the last frame back as it was, not rebuilt;
+// a change is drawn.
+func TestUnchangedFrameReused(t *testing.T) {
+	r := startRig(t, true)
+	r.waitState("echo", supervisor.StateRunning)
+	now := time.Now()
+	m := newModel(r.sup, Options{Theme: "dark", now: func() time.Time { return now }})
+	t.Cleanup(m.close)
+	m.Update(tea.WindowSizeMsg{Width: 120, Height: 40})
+	sts, err := r.sup.Snapshot(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := r.sup.Info(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Update(snapshotMsg{statuses: sts, info: info, extra: true})
+	first, again := m.frame(), m.frame()
+	if unsafe.StringData(first) != unsafe.StringData(again) {
+		t.Fatal("an unchanged frame was built again")
+	}
+	now = now.Add(time.Hour)
+	m.Update(snapshotMsg{statuses: sts, info: info, extra: true})
+	if later := m.frame(); later == first {
+		t.Fatal("an hour later the frame is the same: the clock did not move it")
+	}
+	m.showHelp = true
+	if help := m.frame(); help == first || unsafe.StringData(help) == unsafe.StringData(m.frame()) {
+		t.Fatal("the help overlay is not drawn afresh")
+	}
+}
+
+// TestQuickSnapshotNoTick: a snapshot that comes within the second is
+// handed over as it is, with no tick of its own; one that takes longer
+// first moves the clock, then still arrives.
+func TestQuickSnapshotNoTick(t *testing.T) {
+	quick := make(chan snapshotMsg, 1)
+	quick <- snapshotMsg{extra: true}
+	if msg, ok := awaitSnapshot(quick)().(snapshotMsg); !ok || !msg.extra {
+		t.Fatalf("quick snapshot: got %T, want the snapshot", msg)
+	}
+	slow := make(chan snapshotMsg, 1)
+	wait, ok := awaitSnapshot(slow)().(snapshotWaitMsg)
+	if !ok {
+		t.Fatal("a snapshot outstanding for a second did not say so")
+	}
+	slow <- snapshotMsg{extra: true}
+	if msg, ok := wait.wait().(snapshotMsg); !ok || !msg.extra {
+		t.Fatalf("after the wait: got %T, want the snapshot", msg)
+	}
+}

@@ -77,8 +77,6 @@ type Model struct {
 	history  *cmdline.History              // the command line's, kept with the preferences
 	kept     kept                          // where the preferences are kept, as last saved
 
-	snapGen uint64 // bumped with each snapshot taken (clock.go)
-
 	feedUp        bool // subscribed (or refused): backfills may start (history.go)
 	snapInFlight  bool
 	statesChanged bool // a fold saw state changes not yet in a snapshot
@@ -174,6 +172,7 @@ type (
 		extra    bool  // taken because states changed, outside the 1 s cycle
 		err      error // the snapshot failed: statuses mean nothing
 		infoErr  error // Info failed: info means nothing
+		panicked any   // what taking it panicked with
 	}
 	backfillMsg struct {
 		id    string
@@ -218,8 +217,8 @@ func (m *Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.snapshotCmd(false)
 	case snapshotMsg:
 		return m, m.applySnapshot(msg)
-	case staleTickMsg:
-		return m, m.staleTicked(msg)
+	case snapshotWaitMsg:
+		return m, m.snapshotWaited(msg)
 	case backfillMsg:
 		m.store.Backfill(msg.id, msg.lines)
 		return m, nil
@@ -302,16 +301,26 @@ type feedFailedMsg struct{ err error }
 
 func (m *Model) snapshotCmd(extra bool) tea.Cmd {
 	api := m.api
-	return tea.Batch(m.snapshotIssued(), func() tea.Msg {
-		msg := snapshotMsg{extra: extra}
-		ctx, cancel := context.WithTimeout(context.Background(), snapshotTimeout)
-		defer cancel()
-		if msg.statuses, msg.err = api.Snapshot(ctx); msg.err != nil {
-			return msg
-		}
-		msg.info, msg.infoErr = api.Info(ctx)
-		return msg
-	})
+	return func() tea.Msg {
+		result := make(chan snapshotMsg, 1) // buffered: the taker never waits for the console
+		go func() {
+			msg := snapshotMsg{extra: extra}
+			// A panic is handed to the command, which panics with it where
+			// Bubble Tea recovers and gives the terminal back.
+			defer func() {
+				if r := recover(); r != nil {
+					result <- snapshotMsg{panicked: r}
+				}
+			}()
+			ctx, cancel := context.WithTimeout(context.Background(), snapshotTimeout)
+			defer cancel()
+			if msg.statuses, msg.err = api.Snapshot(ctx); msg.err == nil {
+				msg.info, msg.infoErr = api.Info(ctx)
+			}
+			result <- msg
+		}()
+		return awaitSnapshot(result)()
+	}
 }
 
 // applySnapshot takes in a snapshot. A failed one changes nothing: the

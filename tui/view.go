@@ -98,6 +98,7 @@ type caches struct {
 	summary cached[summaryKey]
 	detail  cached[detail.Key]
 	footer  cached[footerKey]
+	frame   cached[framePieces]
 }
 
 // View composes the panes' cached pictures and whatever overlay is open.
@@ -160,20 +161,54 @@ func (m *Model) frame() string {
 	det := m.cache.detail.get(m.detail.Key(m.c, m.store, l.detail.w, l.detail.h, detailFocused), func() string {
 		return m.detail.View(m.c, m.store, l.detail.w, l.detail.h, detailFocused)
 	})
-	var body []string
-	if m.fullLogs() {
-		body = strings.Split(det, "\n")
-	} else if l.wide {
-		sum := m.cache.summary.get(summaryKey{l.summary.w, l.summary.h, m.c.ThemeRev, m.store.RowsRev(), sec, m.table.Selected}, func() string {
+	plain := m.describe == nil && !m.overlaid()
+	pieces := framePieces{w: w, h: h, hdr: hdr, tbl: tbl, det: det, wide: l.wide, full: m.fullLogs()}
+	if l.wide && !pieces.full {
+		pieces.sum = m.cache.summary.get(summaryKey{l.summary.w, l.summary.h, m.c.ThemeRev, m.store.RowsRev(), sec, m.table.Selected}, func() string {
 			return summary.View(m.c, m.store, m.table.Selected, l.summary.w, l.summary.h)
 		})
-		body = append(sideBySide(tbl, sum, l.table.w), strings.Split(det, "\n")...)
+	}
+	pieces.foot = m.footerView(w)
+	if plain && m.cache.frame.ok && m.cache.frame.key == pieces {
+		return m.cache.frame.out
+	}
+	out := m.compose(pieces, l, w)
+	if plain {
+		m.cache.frame = cached[framePieces]{key: pieces, out: out, ok: true}
+	}
+	return out
+}
+
+// framePieces are the panes a plain frame (no overlay, no describe view) is
+// made of. Most messages an idle console handles change none of them, and
+// the panes' caches then hand back the very same strings, which compare
+// equal at once: the frame of the last such message is handed back as it
+// was, not split and joined again.
+type framePieces struct {
+	w, h                     int
+	hdr, tbl, det, sum, foot string
+	wide, full               bool
+}
+
+// overlaid says whether a dialog, form, help, messages or stop progress is
+// drawn over the body.
+func (m *Model) overlaid() bool {
+	return m.stopping || m.dialog != nil || m.form != nil || m.showHelp || m.showMessages
+}
+
+// compose lays the pieces out, with the describe view and any overlay.
+func (m *Model) compose(p framePieces, l layout, w int) string {
+	var body []string
+	if p.full {
+		body = strings.Split(p.det, "\n")
+	} else if l.wide {
+		body = append(sideBySide(p.tbl, p.sum, l.table.w), strings.Split(p.det, "\n")...)
 	} else {
-		body = append(strings.Split(tbl, "\n"), strings.Split(det, "\n")...)
+		body = append(strings.Split(p.tbl, "\n"), strings.Split(p.det, "\n")...)
 	}
 	body = m.describeBody(body, w)
 	body = m.overlay(body, w)
-	return hdr + "\n" + strings.Join(body, "\n") + "\n" + m.footerView(w)
+	return p.hdr + "\n" + strings.Join(body, "\n") + "\n" + p.foot
 }
 
 func sideBySide(left, right string, lw int) []string {
