@@ -100,7 +100,7 @@ const MaxRecordsPerEvent = 20
 func benchModel(b *testing.B, sup *supervisor.Supervisor, w, h int) *Model {
 	m := newModel(sup, Options{Theme: "dark"})
 	m.c.Width, m.c.Height = w, h
-	m.applySnapshot(snapshotMsg{statuses: supervisortest.SnapshotOf(b, sup), info: supervisortest.InfoOf(b, sup), extra: true})
+	m.applySnapshot(snapshotMsg{statuses: supervisortest.SnapshotOf(b, sup), info: supervisortest.InfoOf(b, sup)})
 	fill(m)
 	b.Cleanup(m.close)
 	return m

@@ -80,13 +80,13 @@ func TestUnchangedFrameReused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m.Update(snapshotMsg{statuses: sts, info: info, extra: true})
+	m.Update(snapshotMsg{statuses: sts, info: info})
 	first, again := m.frame(), m.frame()
 	if unsafe.StringData(first) != unsafe.StringData(again) {
 		t.Fatal("an unchanged frame was built again")
 	}
 	now = now.Add(time.Hour)
-	m.Update(snapshotMsg{statuses: sts, info: info, extra: true})
+	m.Update(snapshotMsg{statuses: sts, info: info})
 	if later := m.frame(); later == first {
 		t.Fatal("an hour later the frame is the same: the clock did not move it")
 	}
@@ -101,8 +101,8 @@ func TestUnchangedFrameReused(t *testing.T) {
 // first moves the clock, then still arrives.
 func TestQuickSnapshotNoTick(t *testing.T) {
 	quick := make(chan snapshotMsg, 1)
-	quick <- snapshotMsg{extra: true}
-	if msg, ok := awaitSnapshot(quick)().(snapshotMsg); !ok || !msg.extra {
+	quick <- snapshotMsg{info: supervisor.Info{Name: "quick"}}
+	if msg, ok := awaitSnapshot(quick)().(snapshotMsg); !ok || msg.info.Name != "quick" {
 		t.Fatalf("quick snapshot: got %T, want the snapshot", msg)
 	}
 	slow := make(chan snapshotMsg, 1)
@@ -110,8 +110,8 @@ func TestQuickSnapshotNoTick(t *testing.T) {
 	if !ok {
 		t.Fatal("a snapshot outstanding for a second did not say so")
 	}
-	slow <- snapshotMsg{extra: true}
-	if msg, ok := wait.wait().(snapshotMsg); !ok || !msg.extra {
+	slow <- snapshotMsg{info: supervisor.Info{Name: "slow"}}
+	if msg, ok := wait.wait().(snapshotMsg); !ok || msg.info.Name != "slow" {
 		t.Fatalf("after the wait: got %T, want the snapshot", msg)
 	}
 }

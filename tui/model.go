@@ -79,9 +79,10 @@ type Model struct {
 
 	feedUp        bool // subscribed (or refused): backfills may start (history.go)
 	snapInFlight  bool
-	statesChanged bool // a fold saw state changes not yet in a snapshot
-	stopping      bool // the operator quit; waiting for the engine to stop
-	leftEarly     bool // then left without waiting: Run returns ErrLeftEarly
+	tickGen       uint64 // the snapshot cycle's current tick (snapTickMsg)
+	statesChanged bool   // a fold saw state changes not yet in a snapshot
+	stopping      bool   // the operator quit; waiting for the engine to stop
+	leftEarly     bool   // then left without waiting: Run returns ErrLeftEarly
 
 	// The line to a remote supervisor: once lost (Options.Lost), the store
 	// keeps the last known state and the clock shown stops at lostAt.
@@ -147,7 +148,7 @@ func (m *Model) Init() tea.Cmd {
 			}
 			return subscribedMsg{}
 		},
-		m.snapshotCmd(false),
+		m.snapshotCmd(),
 		m.watchEngine(),
 		m.watchLink(),
 		m.watchNotice(),
@@ -165,11 +166,10 @@ func (m *Model) Init() tea.Cmd {
 
 // Messages the model sends itself.
 type (
-	snapTickMsg struct{}
+	snapTickMsg struct{ gen uint64 } // the cycle's tick; an older generation's is void
 	snapshotMsg struct {
 		statuses []supervisor.PluginStatus
 		info     supervisor.Info
-		extra    bool  // taken because states changed, outside the 1 s cycle
 		err      error // the snapshot failed: statuses mean nothing
 		infoErr  error // Info failed: info means nothing
 		panicked any   // what taking it panicked with
@@ -207,14 +207,14 @@ func (m *Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.fold()
 		return m, tea.Batch(m.feed.waitCmd(m.opts.foldEvery), m.maybeSnapshot())
 	case snapTickMsg:
-		if m.lost {
-			return m, nil // nothing more to learn: the cycle ends
+		if m.lost || msg.gen != m.tickGen {
+			return m, nil // nothing more to learn, or a later snapshot restarted the cycle
 		}
 		if m.snapInFlight {
-			return m, tea.Tick(snapshotInterval, func(time.Time) tea.Msg { return snapTickMsg{} })
+			return m, m.snapTick()
 		}
 		m.snapInFlight = true
-		return m, m.snapshotCmd(false)
+		return m, m.snapshotCmd()
 	case snapshotMsg:
 		return m, m.applySnapshot(msg)
 	case snapshotWaitMsg:
@@ -293,18 +293,18 @@ func (m *Model) maybeSnapshot() tea.Cmd {
 		return nil
 	}
 	m.statesChanged, m.snapInFlight = false, true
-	return m.snapshotCmd(true)
+	return m.snapshotCmd()
 }
 
 // feedFailedMsg: the event subscription was refused.
 type feedFailedMsg struct{ err error }
 
-func (m *Model) snapshotCmd(extra bool) tea.Cmd {
+func (m *Model) snapshotCmd() tea.Cmd {
 	api := m.api
 	return func() tea.Msg {
 		result := make(chan snapshotMsg, 1) // buffered: the taker never waits for the console
 		go func() {
-			msg := snapshotMsg{extra: extra}
+			var msg snapshotMsg
 			// A panic is handed to the command, which panics with it where
 			// Bubble Tea recovers and gives the terminal back.
 			defer func() {
@@ -323,6 +323,12 @@ func (m *Model) snapshotCmd(extra bool) tea.Cmd {
 	}
 }
 
+// snapTick is the next tick of the snapshot cycle.
+func (m *Model) snapTick() tea.Cmd {
+	gen := m.tickGen
+	return tea.Tick(snapshotInterval, func(time.Time) tea.Msg { return snapTickMsg{gen: gen} })
+}
+
 // applySnapshot takes in a snapshot. A failed one changes nothing: the
 // console goes on showing the last known state, marked as such.
 func (m *Model) applySnapshot(msg snapshotMsg) tea.Cmd {
@@ -330,8 +336,12 @@ func (m *Model) applySnapshot(msg snapshotMsg) tea.Cmd {
 	m.clock = m.opts.now()
 	m.store.Apply(m.feed.takeBeats()) // heartbeats wait for the snapshot
 	var cmds []tea.Cmd
-	if !msg.extra && !m.lost {
-		cmds = append(cmds, tea.Tick(snapshotInterval, func(time.Time) tea.Msg { return snapTickMsg{} }))
+	if !m.lost {
+		// Every snapshot restarts the 1 s cycle: the state changes that
+		// asked for an extra one and the clock's next second share a frame
+		// instead of coming a fraction of a second apart.
+		m.tickGen++
+		cmds = append(cmds, m.snapTick())
 	}
 	if msg.err != nil {
 		if !m.lost && m.snapshotErr == nil {
