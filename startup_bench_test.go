@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -31,6 +33,11 @@ const maxInitClock = 10 * time.Millisecond
 //   - init: the binary's package initialisation, from GODEBUG=inittrace=1.
 //
 //     go test -run '^$' -bench Startup -benchtime 40x -count 3 .
+//
+// More subjects join the rounds from $PLUGVISOR_STARTUP_EXTRA (see
+// extraSubjects): another build of plugvisor, to hold a change against the
+// build before it in the same run, or a plugin that links one dependency
+// more than echo does, to price that dependency's init.
 func BenchmarkStartup(b *testing.B) {
 	bins, err := testutil.Build("github.com/plugvisor/plugvisor/bench/ctlonly", "github.com/plugvisor/plugvisor/examples/cmd/echo")
 	if err != nil {
@@ -38,8 +45,19 @@ func BenchmarkStartup(b *testing.B) {
 	}
 	b.Cleanup(bins.Remove)
 	pv := testutil.Bin("plugvisor")
-	e := ct.Start(b, ct.Plugin(b, "pv", pv, "args = [\"plugin\", \"echo\"]\nauto_start = false")+
-		ct.Plugin(b, "bin", bins.Path("echo"), "auto_start = false"), ct.Options{})
+	extra, err := extraSubjects(os.Getenv("PLUGVISOR_STARTUP_EXTRA"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	config := ct.Plugin(b, "pv", pv, "args = [\"plugin\", \"echo\"]\nauto_start = false") +
+		ct.Plugin(b, "bin", bins.Path("echo"), "auto_start = false")
+	for _, x := range extra {
+		if x.plugin {
+			config += ct.Plugin(b, x.name, x.argv[0], fmt.Sprintf("args = %s\nauto_start = false", tomlStrings(x.argv[1:])))
+		}
+		settled(b, x.argv[0])
+	}
+	e := ct.Start(b, config, ct.Options{})
 	settled(b, pv, bins.Path("echo"))
 	// ctlonly's first argument is the verb; plugvisor's is "ctl", then it.
 	ctlStatus := func(bin string, pre ...string) func() error {
@@ -55,6 +73,13 @@ func BenchmarkStartup(b *testing.B) {
 	pairs := []*startupPair{
 		{name: "ctl", subject: ctlStatus(pv, "ctl"), anchor: ctlStatus(bins.Path("ctlonly"))},
 		{name: "plugin", subject: spawn("pv"), anchor: spawn("bin"), undoSubject: stop("pv"), undoAnchor: stop("bin")},
+	}
+	for _, x := range extra {
+		if x.plugin {
+			pairs = append(pairs, &startupPair{name: x.name, subject: spawn(x.name), anchor: spawn("bin"), undoSubject: stop(x.name), undoAnchor: stop("bin")})
+			continue
+		}
+		pairs = append(pairs, &startupPair{name: x.name, subject: ctlStatus(x.argv[0], x.argv[1:]...), anchor: ctlStatus(bins.Path("ctlonly"))})
 	}
 	var inits []time.Duration
 	for b.Loop() {
@@ -82,7 +107,10 @@ func BenchmarkStartup(b *testing.B) {
 	}
 }
 
-// startupPair is a subject and its anchor, timed one after the other.
+// startupPair is a subject and its anchor, timed one after the other,
+// which goes first taking turns: the one timed right after the pair before
+// it would otherwise always meet that pair's aftermath (a stopped plugin
+// still leaving, its memory being freed).
 type startupPair struct {
 	name                    string
 	subject, anchor         func() error
@@ -90,11 +118,17 @@ type startupPair struct {
 	subjects, anchors       []time.Duration
 }
 
+type startupSide struct {
+	run, undo func() error
+	into      *[]time.Duration
+}
+
 func (p *startupPair) once() error {
-	for _, side := range []struct {
-		run, undo func() error
-		into      *[]time.Duration
-	}{{p.subject, p.undoSubject, &p.subjects}, {p.anchor, p.undoAnchor, &p.anchors}} {
+	sides := []startupSide{{p.subject, p.undoSubject, &p.subjects}, {p.anchor, p.undoAnchor, &p.anchors}}
+	if len(p.subjects)%2 == 1 {
+		sides[0], sides[1] = sides[1], sides[0]
+	}
+	for _, side := range sides {
 		t0 := time.Now()
 		if err := side.run(); err != nil {
 			return err
@@ -136,5 +170,67 @@ func settled(b *testing.B, paths ...string) {
 		if age := time.Since(time.Unix(st.Ctim.Unix())); age < 3*time.Second {
 			time.Sleep(3*time.Second - age)
 		}
+	}
+}
+
+// extraSubject is one more subject for BenchmarkStartup: a command run as
+// `ARGV --socket S status` against ctlonly, or a plugin spawned with ARGV
+// against the standalone echo.
+type extraSubject struct {
+	name   string // its metrics' prefix: x1, x2, … in the order given
+	plugin bool
+	argv   []string
+}
+
+// extraSubjects parses $PLUGVISOR_STARTUP_EXTRA: entries separated by
+// ";", each "ctl:" or "plugin:" and then an absolute path and its
+// arguments, separated by spaces, as in
+//
+//	ctl:/tmp/old/plugvisor ctl;plugin:/tmp/old/plugvisor plugin echo
+func extraSubjects(spec string) ([]extraSubject, error) {
+	var out []extraSubject
+	for i, entry := range strings.Split(spec, ";") {
+		if strings.TrimSpace(entry) == "" {
+			continue
+		}
+		kind, cmd, _ := strings.Cut(strings.TrimSpace(entry), ":")
+		argv := strings.Fields(cmd)
+		if (kind != "ctl" && kind != "plugin") || len(argv) == 0 || !strings.HasPrefix(argv[0], "/") {
+			return nil, fmt.Errorf("PLUGVISOR_STARTUP_EXTRA entry %d %q: want ctl:PATH [ARGS] or plugin:PATH [ARGS], PATH absolute", i+1, entry)
+		}
+		out = append(out, extraSubject{name: fmt.Sprintf("x%d", len(out)+1), plugin: kind == "plugin", argv: argv})
+	}
+	return out, nil
+}
+
+// tomlStrings is ss as a TOML array of strings.
+func tomlStrings(ss []string) string {
+	quoted := make([]string, len(ss))
+	for i, s := range ss {
+		quoted[i] = fmt.Sprintf("%q", s)
+	}
+	return "[" + strings.Join(quoted, ", ") + "]"
+}
+
+func TestStartupExtraSubjects(t *testing.T) {
+	got, err := extraSubjects(" ctl:/tmp/a/plugvisor ctl ; plugin:/tmp/echo-prom;;plugin:/tmp/a/plugvisor plugin echo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []extraSubject{
+		{name: "x1", argv: []string{"/tmp/a/plugvisor", "ctl"}},
+		{name: "x2", plugin: true, argv: []string{"/tmp/echo-prom"}},
+		{name: "x3", plugin: true, argv: []string{"/tmp/a/plugvisor", "plugin", "echo"}},
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("extraSubjects = %v, want %v", got, want)
+	}
+	for _, bad := range []string{"ctl:plugvisor ctl", "run:/bin/true", "plugin:", "/tmp/a/plugvisor"} {
+		if _, err := extraSubjects(bad); err == nil || !strings.Contains(err.Error(), "PLUGVISOR_STARTUP_EXTRA entry 1") {
+			t.Errorf("extraSubjects(%q) = %v, want an error naming entry 1", bad, err)
+		}
+	}
+	if got := tomlStrings([]string{"plugin", `a "b"`}); got != `["plugin", "a \"b\""]` {
+		t.Errorf("tomlStrings = %s", got)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/plugvisor/plugvisor/fleet"
@@ -110,7 +109,7 @@ func (r *fleetRun) act() int {
 // code of what went wrong everywhere.
 func (r *fleetRun) report(results []hostResult, name string) int {
 	counts := map[hostOutcome]int{}
-	tw := tabwriter.NewWriter(r.out, 0, 0, 2, ' ', 0)
+	tw := newTable(r.out)
 	for _, res := range results {
 		counts[res.Outcome]++
 		if r.cmd.json {

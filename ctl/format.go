@@ -1,6 +1,7 @@
 package ctl
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"fmt"
@@ -21,9 +22,35 @@ import (
 // timeLayout stamps log lines and events.
 const timeLayout = "2006-01-02 15:04:05.000"
 
+// table is an aligned table that reaches its writer in one write:
+// tabwriter writes each cell and each run of padding on its own, so a
+// status table of two instances was 111 writes, each a system call and,
+// through terminalSafe, a copy of its own.
+type table struct {
+	*tabwriter.Writer
+	w   io.Writer
+	buf bytes.Buffer
+}
+
+func newTable(w io.Writer) *table {
+	t := &table{w: w}
+	t.Writer = tabwriter.NewWriter(&t.buf, 0, 0, 2, ' ', 0)
+	return t
+}
+
+// Flush aligns what was written and writes it all.
+func (t *table) Flush() error {
+	if err := t.Writer.Flush(); err != nil {
+		return err
+	}
+	_, err := t.w.Write(t.buf.Bytes())
+	t.buf.Reset()
+	return err
+}
+
 // statusTable writes one aligned row per instance.
 func statusTable(w io.Writer, snap []supervisor.PluginStatus, now time.Time) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	tw := newTable(w)
 	fmt.Fprintln(tw, "NAME\tINSTANCE\tSTATE\tPID\tUPTIME\tRESTARTS\tHEARTBEAT\tRTT\tTASKS\tTASK P50\tRECORDS/S\tCPU\tRSS\tSIGNER\tSIGNED\tLAST EXIT\tREASON")
 	for _, p := range snap {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%d\t%s\t%.1f\t%.1f%%\t%s\t%s\t%s\t%s\t%s\n",
@@ -77,7 +104,7 @@ func lastExit(e supervisor.Exit) string {
 // infoTable writes the supervisor's Info as aligned key-value lines, a
 // list's items on lines of their own under its key.
 func infoTable(w io.Writer, info supervisor.Info, now time.Time) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	tw := newTable(w)
 	row := func(k string, vals ...string) {
 		if len(vals) == 0 {
 			vals = []string{""}
@@ -260,7 +287,7 @@ func writeJSONLine(w io.Writer, v any) error {
 // fleetStatusTable is statusTable with each row's HOST, the names local to
 // it, and whether the host answers.
 func fleetStatusTable(w io.Writer, snap []supervisor.PluginStatus, now time.Time) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	tw := newTable(w)
 	fmt.Fprintln(tw, "HOST\tNAME\tINSTANCE\tSTATE\tPID\tUPTIME\tRESTARTS\tRTT\tTASKS\tTASK P50\tRECORDS/S\tCPU\tRSS\tREASON")
 	for _, p := range snap {
 		_, name, _ := supervisor.SplitHost(p.Name)
@@ -279,7 +306,7 @@ func fleetStatusTable(w io.Writer, snap []supervisor.PluginStatus, now time.Time
 
 // hostsTable lists the hosts a fleet knows.
 func hostsTable(w io.Writer, hosts []fleet.HostState, now time.Time) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	tw := newTable(w)
 	fmt.Fprintln(tw, "HOST\tSTATE\tLAST SEEN\tLABELS")
 	for _, h := range hosts {
 		state := "live"
