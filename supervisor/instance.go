@@ -21,7 +21,8 @@ const logRingLines = 1000
 type instance struct {
 	env   *instanceEnv
 	id    string
-	name  string // the plugin's name; an instance never changes plugin
+	name  string       // the plugin's name; an instance never changes plugin
+	alone [1]*instance // this instance, as resolve returns it for its id without allocating per task
 	log   *slog.Logger
 	cmds  chan command
 	joins chan joinReq
@@ -96,6 +97,7 @@ func newInstance(env *instanceEnv, p *registry.Plugin, id string) (*instance, er
 		cmds: make(chan command), joins: make(chan joinReq), quit: make(chan struct{}),
 		rtts: &rttRing{},
 	}
+	in.alone[0] = in
 	agent := env.settings()
 	in.logs = newLogRing(logRingLines, int64(agent.LogMemory))
 	dir, err := prepareDir(agent.WorkDir, "plugin", p.Name)

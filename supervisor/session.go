@@ -182,7 +182,7 @@ func (s *session) onReply(rec *protocol.Record, now time.Time) {
 	p.reply.Error, p.reply.RTT = rec.Fields[protocol.FieldError], now.Sub(p.sent)
 	s.rtts.add(p.reply.RTT)
 	close(p.done)
-	s.publishTask(p, p.reply, "")
+	s.publishTask(p, p.reply, "", now)
 }
 
 // reply is p's Reply as far as the engine knows it without the plugin.
@@ -199,11 +199,13 @@ func (s *session) ended(p *pendingTask, o Outcome) Reply {
 	return r
 }
 
-// publishTask announces p with reply r. p's task and sent time never change
-// once it is pending; its reply belongs to whoever took it out of pending,
-// so it is passed by value.
-func (s *session) publishTask(p *pendingTask, r Reply, detail string) {
-	s.bus.publish(Event{Type: EventTask, Plugin: s.name, Instance: s.instance, Task: &TaskEvent{
+// publishTask announces p with reply r, as of at: the time its caller
+// read already (when it was sent, its reply read, its end seen), so an
+// event costs no reading of the clock of its own. p's task and sent time
+// never change once it is pending; its reply belongs to whoever took it out
+// of pending, so it is passed by value.
+func (s *session) publishTask(p *pendingTask, r Reply, detail string, at time.Time) {
+	s.bus.publish(Event{Type: EventTask, Time: at, Plugin: s.name, Instance: s.instance, Task: &TaskEvent{
 		Sent: p.sent, ID: p.task.ID, Token: p.task.Token, Content: p.task.Content,
 		Outcome: r.Outcome, Reply: r, Detail: detail,
 	}})
@@ -242,7 +244,7 @@ func (s *session) task(ctx context.Context, req TaskRequest, timeout time.Durati
 	s.expiry.add(p)
 	s.mu.Unlock()
 	s.sent.Add(1)
-	s.publishTask(p, s.reply(p, OutcomePending), "")
+	s.publishTask(p, s.reply(p, OutcomePending), "", p.sent)
 	if err := s.conn.Send(&p.task); err != nil {
 		mine := s.abandon(p, OutcomeNotSent, err.Error())
 		if !errors.As(err, new(*protocol.Error)) { // refused before writing: the Conn is fine
@@ -270,8 +272,9 @@ func (s *session) task(ctx context.Context, req TaskRequest, timeout time.Durati
 // whose deadline has passed. A reply that crossed the timer counts as
 // answered, since both take the task out of pending under mu.
 func (s *session) onExpiry() {
+	now := time.Now()
 	s.mu.Lock()
-	due := s.expiry.due(time.Now())
+	due := s.expiry.due(now)
 	for _, p := range due {
 		s.forgetLocked(p)
 	}
@@ -280,9 +283,9 @@ func (s *session) onExpiry() {
 		s.timedOut.Add(1)
 		p.err = fmt.Errorf("%s: %w after %s (task %d, token %s)", s.instance, ErrTaskTimeout, p.timeout, p.task.ID, p.task.Token)
 		p.reply = s.ended(p, OutcomeTimedOut)
-		p.reply.RTT = time.Since(p.sent)
+		p.reply.RTT = now.Sub(p.sent)
 		close(p.done)
-		s.publishTask(p, p.reply, "no final reply within "+p.timeout.String())
+		s.publishTask(p, p.reply, "no final reply within "+p.timeout.String(), now)
 	}
 }
 
@@ -296,9 +299,10 @@ func (s *session) abandon(p *pendingTask, o Outcome, why string) bool {
 	}
 	s.mu.Unlock()
 	if ok {
+		now := time.Now()
 		p.reply = s.ended(p, o)
-		p.reply.RTT = time.Since(p.sent)
-		s.publishTask(p, p.reply, why)
+		p.reply.RTT = now.Sub(p.sent)
+		s.publishTask(p, p.reply, why, now)
 	}
 	return ok
 }
@@ -314,13 +318,14 @@ func (s *session) failPending(err error) {
 	}
 	s.pings = map[uint64]chan time.Duration{}
 	s.mu.Unlock()
+	now := time.Now()
 	for _, p := range pending {
 		p.err = fmt.Errorf("%w (task %d)", err, p.task.ID)
 		p.reply = s.ended(p, OutcomeGone)
-		p.reply.RTT = time.Since(p.sent)
+		p.reply.RTT = now.Sub(p.sent)
 		s.failed.Add(1)
 		close(p.done)
-		s.publishTask(p, p.reply, p.err.Error())
+		s.publishTask(p, p.reply, p.err.Error(), now)
 	}
 }
 

@@ -210,7 +210,7 @@ func (s *Supervisor) resolve(name string) ([]*instance, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if in := s.instances[name]; in != nil {
-		return []*instance{in}, nil
+		return in.alone[:], nil // callers only read it
 	}
 	var out []*instance
 	for _, in := range s.order {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/plugvisor/plugvisor/internal/schedstat"
 )
 
 // selfCPU is this process's user+system time, every thread it ever had
@@ -18,27 +20,10 @@ func selfCPU() time.Duration {
 }
 
 // pidCPU is the CPU time of pid's threads, in nanoseconds from each
-// thread's schedstat: /proc/<pid>/stat counts in 10 ms ticks, which rounds
-// an idle plugin's second down to nothing.
+// thread's schedstat.
 func pidCPU(pid int) (time.Duration, error) {
-	dir := fmt.Sprintf("/proc/%d/task", pid)
-	tasks, err := os.ReadDir(dir)
-	if err != nil {
-		return 0, fmt.Errorf("cpu of pid %d: %w", pid, err)
-	}
-	var sum time.Duration
-	for _, t := range tasks {
-		data, err := os.ReadFile(dir + "/" + t.Name() + "/schedstat")
-		if err != nil {
-			continue // the thread ended between the listing and the read
-		}
-		ns, err := strconv.ParseInt(strings.Fields(string(data))[0], 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("schedstat of pid %d: %w", pid, err)
-		}
-		sum += time.Duration(ns)
-	}
-	return sum, nil
+	st, err := schedstat.Of(pid)
+	return st.CPU, err
 }
 
 // pidsCPU sums pidCPU over pids.
