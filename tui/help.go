@@ -27,7 +27,7 @@ var columnHelp = [][2]string{
 	{"RST", "restarts: how many times the supervisor started it again after it ended"},
 	{"HEARTBEAT", "age of the last heartbeat / its round trip: <1s/331µs is a heartbeat answered under a second ago, in 331µs; an age near the heartbeat timeout means the plugin hangs"},
 	{"REC/S", "records a second the plugin emits, over the last second"},
-	{"TREND", "REC/S over the last ten snapshots (about a second each), scaled to their highest"},
+	{"TREND", "REC/S over the last ten snapshots (a second apart, 2 s once the console has gone 10 s untouched), scaled to their highest"},
 	{"CPU", "share of one core its processes used over the last second"},
 	{"RSS", "resident memory of its processes, in IEC units (KiB, MiB, GiB)"},
 	{"VERSION", "the version the plugin reports, else its configuration's"},

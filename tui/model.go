@@ -79,10 +79,11 @@ type Model struct {
 
 	feedUp        bool // subscribed (or refused): backfills may start (history.go)
 	snapInFlight  bool
-	tickGen       uint64 // the snapshot cycle's current tick (snapTickMsg)
-	statesChanged bool   // a fold saw state changes not yet in a snapshot
-	stopping      bool   // the operator quit; waiting for the engine to stop
-	leftEarly     bool   // then left without waiting: Run returns ErrLeftEarly
+	tickGen       uint64    // the snapshot cycle's current tick (snapTickMsg)
+	lastInput     time.Time // the operator's last key, click or paste (cadence.go)
+	statesChanged bool      // a fold saw state changes not yet in a snapshot
+	stopping      bool      // the operator quit; waiting for the engine to stop
+	leftEarly     bool      // then left without waiting: Run returns ErrLeftEarly
 
 	// The line to a remote supervisor: once lost (Options.Lost), the store
 	// keeps the last known state and the clock shown stops at lostAt.
@@ -119,7 +120,7 @@ func newModel(api supervisor.API, opts Options) *Model {
 		opts.foldEvery = foldInterval
 	}
 	m := &Model{api: api, opts: opts, store: state.New(), feed: newFeed(), detail: detail.New(), sent: form.Memory{},
-		tokens: supervisor.NewTokens("c"), inFlight: map[string]context.CancelFunc{}}
+		tokens: supervisor.NewTokens("c"), inFlight: map[string]context.CancelFunc{}, lastInput: time.Now()}
 	theme, follow, user, err := pickTheme(opts)
 	m.userThemes, m.followBG = user, follow
 	m.c = pvctx.New(theme, m.shownTime)
@@ -185,8 +186,9 @@ type (
 
 // Update handles one message.
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	touch := m.touched(msg)
 	mm, cmd := m.update(msg)
-	return mm, tea.Batch(cmd, m.settle())
+	return mm, tea.Batch(touch, cmd, m.settle())
 }
 
 func (m *Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
@@ -326,7 +328,7 @@ func (m *Model) snapshotCmd() tea.Cmd {
 // snapTick is the next tick of the snapshot cycle.
 func (m *Model) snapTick() tea.Cmd {
 	gen := m.tickGen
-	return tea.Tick(snapshotInterval, func(time.Time) tea.Msg { return snapTickMsg{gen: gen} })
+	return tea.Tick(m.snapshotEvery(), func(time.Time) tea.Msg { return snapTickMsg{gen: gen} })
 }
 
 // applySnapshot takes in a snapshot. A failed one changes nothing: the
@@ -337,7 +339,7 @@ func (m *Model) applySnapshot(msg snapshotMsg) tea.Cmd {
 	m.store.Apply(m.feed.takeBeats()) // heartbeats wait for the snapshot
 	var cmds []tea.Cmd
 	if !m.lost {
-		// Every snapshot restarts the 1 s cycle: the state changes that
+		// Every snapshot restarts the cycle: the state changes that
 		// asked for an extra one and the clock's next second share a frame
 		// instead of coming a fraction of a second apart.
 		m.tickGen++
