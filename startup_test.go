@@ -130,6 +130,9 @@ func checkModuleInits(t *testing.T, inits []packageInit) {
 // moduleOf is the module of pkg among modules (the longest that is a path
 // prefix of it), or stdModule.
 func moduleOf(pkg string, modules []string) string {
+	if pkg == "main" {
+		return ownModule // inittrace names the main package so
+	}
 	best := stdModule
 	for _, m := range modules {
 		if (pkg == m || strings.HasPrefix(pkg, m+"/")) && (best == stdModule || len(m) > len(best)) {

@@ -157,9 +157,12 @@ func (s *session) onData(d *protocol.Data) {
 func (s *session) onReply(rec *protocol.Record, now time.Time) {
 	s.mu.Lock()
 	p := s.pending[rec.Token]
-	if p == nil {
+	if p == nil || now.Before(p.sent) {
+		// A late reply to a task that timed out: it stays in the record
+		// stream only. Read before p was sent, it is the late reply of an
+		// earlier task whose token the caller chose again, not p's.
 		s.mu.Unlock()
-		return // a late reply to a task that timed out: it stays in the record stream only
+		return
 	}
 	status, final := rec.Fields[protocol.FieldTaskStatus]
 	s.keepLocked(p, rec, final)

@@ -3,6 +3,7 @@ package schedstat
 import (
 	"os"
 	"testing"
+	"time"
 )
 
 // TestOfCountsWork reads this process while it works: its CPU and runs only
@@ -15,17 +16,25 @@ func TestOfCountsWork(t *testing.T) {
 	if before.CPU <= 0 || before.Runs <= 0 {
 		t.Fatalf("a running process counted %+v", before)
 	}
+	// Work until the counter moves: the kernel folds a running thread's
+	// time in at its ticks, so how much work that takes depends on the
+	// machine. The deadline only bounds a counter that never moves.
+	deadline := time.Now().Add(30 * time.Second)
 	sum := 0
-	for i := range 20_000_000 {
-		sum += i % 7
-	}
-	after, err := Of(os.Getpid())
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := after.Minus(before)
-	if d.CPU <= 0 || d.Runs < 0 {
-		t.Fatalf("after a loop (sum %d): %+v", sum, d)
+	for {
+		for i := range 1_000_000 {
+			sum += i % 7
+		}
+		after, err := Of(os.Getpid())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := after.Minus(before); d.CPU > 0 && d.Runs >= 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 30 s of work (sum %d): %+v then %+v", sum, before, after)
+		}
 	}
 }
 
