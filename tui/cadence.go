@@ -7,8 +7,8 @@ import (
 )
 
 // An operator watching the console sees the table, the header and every
-// age move each second. Nobody watches a console that has had no key, click
-// or paste for unattendedAfter: it then takes its snapshot every
+// age move each second. Nobody watches a console that has had no key,
+// click, paste or resize for unattendedAfter: it then takes its snapshot every
 // unattendedInterval, as k9s refreshes, and each second's frame it does
 // not paint is most of what an idle console costs (BenchmarkIdle). Log
 // lines, records and state changes still show as they come; the first
@@ -31,12 +31,12 @@ func (m *Model) snapshotEvery() time.Duration {
 // operator.
 func (m *Model) unattended() bool { return time.Since(m.lastInput) >= unattendedAfter }
 
-// touched notes an input. An unattended console's table may be up to
+// touched notes an input (a resize too: the operator is there). An unattended console's table may be up to
 // unattendedInterval old: it takes a snapshot now, which restarts the
 // cycle at snapshotInterval.
 func (m *Model) touched(msg tea.Msg) tea.Cmd {
 	switch msg.(type) {
-	case tea.KeyPressMsg, tea.PasteMsg, tea.MouseClickMsg, tea.MouseWheelMsg:
+	case tea.KeyPressMsg, tea.PasteMsg, tea.MouseClickMsg, tea.MouseWheelMsg, tea.WindowSizeMsg:
 	default:
 		return nil
 	}

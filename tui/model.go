@@ -2,8 +2,10 @@ package tui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -213,7 +215,7 @@ func (m *Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil // nothing more to learn, or a later snapshot restarted the cycle
 		}
 		if m.snapInFlight {
-			return m, m.snapTick()
+			return m, nil // the snapshot out, when it comes, starts the next tick
 		}
 		m.snapInFlight = true
 		return m, m.snapshotCmd()
@@ -244,7 +246,7 @@ func (m *Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.linkLost(msg.err)
 		return m, nil
 	case feedFailedMsg:
-		return m, tea.Batch(m.subscribed(), m.flash(footer.Error, "no live events: "+msg.err.Error()+"; the table still refreshes every second"))
+		return m, tea.Batch(m.subscribed(), m.flash(footer.Error, "no live events: "+msg.err.Error()+"; the table still refreshes from snapshots"))
 	case engineDoneMsg:
 		m.close()
 		return m, tea.Quit
@@ -306,19 +308,26 @@ func (m *Model) snapshotCmd() tea.Cmd {
 	return func() tea.Msg {
 		result := make(chan snapshotMsg, 1) // buffered: the taker never waits for the console
 		go func() {
-			var msg snapshotMsg
-			// A panic is handed to the command, which panics with it where
-			// Bubble Tea recovers and gives the terminal back.
+			sent := false
+			// A panic is handed to the command, with this goroutine's stack,
+			// and the command panics with it where Bubble Tea recovers and
+			// gives the terminal back. Whatever ends the taker, a result is
+			// sent: the cycle waits for one.
 			defer func() {
-				if r := recover(); r != nil {
-					result <- snapshotMsg{panicked: r}
+				switch r := recover(); {
+				case r != nil:
+					result <- snapshotMsg{panicked: fmt.Sprintf("%v\n\n%s", r, debug.Stack())}
+				case !sent:
+					result <- snapshotMsg{err: errors.New("snapshot: the call ended without returning")}
 				}
 			}()
+			var msg snapshotMsg
 			ctx, cancel := context.WithTimeout(context.Background(), snapshotTimeout)
 			defer cancel()
 			if msg.statuses, msg.err = api.Snapshot(ctx); msg.err == nil {
 				msg.info, msg.infoErr = api.Info(ctx)
 			}
+			sent = true
 			result <- msg
 		}()
 		return awaitSnapshot(result)()
