@@ -41,6 +41,13 @@ type API interface {
 	Subscribe(ctx context.Context, buffer int) (events <-chan Event, cancel func(), err error)
 }
 
+// SkippingSubscriber is an API that can leave event types out of a
+// subscription (the engine itself does): a face checks for it and falls back
+// to Subscribe, filtering itself, where the API cannot.
+type SkippingSubscriber interface {
+	SubscribeWithout(ctx context.Context, buffer int, skip ...EventType) (events <-chan Event, cancel func(), err error)
+}
+
 // HistoryQuery selects from what History keeps.
 type HistoryQuery struct {
 	// Plugin is a plugin name or an instance id; empty means every plugin

@@ -19,19 +19,27 @@ import (
 // one comes or goes: a publisher reads it with one atomic load and takes
 // no lock of the bus, only each subscriber's own.
 type bus struct {
-	mu      sync.Mutex                            // serialises changes to subs, and droppedTotal with them
-	subs    atomic.Pointer[[]*lossy.Queue[Event]] // never modified in place
-	budget  func() int64                          // bytes one subscriber may have queued (agent.subscriber_buffer)
-	dropped atomic.Uint64                         // every event lost by any subscriber, those gone included
-	bytes   atomic.Uint64                         // their estimated size, those of subscribers gone included
-	keep    func(Event)                           // the history, told of every event before the subscribers; may be nil
-	seq     atomic.Uint64                         // the last sequence number stamped
+	mu      sync.Mutex                    // serialises changes to subs, and droppedTotal with them
+	subs    atomic.Pointer[[]*subscriber] // never modified in place
+	budget  func() int64                  // bytes one subscriber may have queued (agent.subscriber_buffer)
+	dropped atomic.Uint64                 // every event lost by any subscriber, those gone included
+	bytes   atomic.Uint64                 // their estimated size, those of subscribers gone included
+	keep    func(Event)                   // the history, told of every event before the subscribers; may be nil
+	seq     atomic.Uint64                 // the last sequence number stamped
 }
 
 func newBus(budget func() int64, keep func(Event)) *bus {
 	b := &bus{budget: budget, keep: keep}
-	b.subs.Store(&[]*lossy.Queue[Event]{})
+	b.subs.Store(&[]*subscriber{})
 	return b
+}
+
+// subscriber is one subscription: its queue, and the event types it left
+// out (nil: none), which are never queued for it, so they neither wake it
+// nor take its room.
+type subscriber struct {
+	q    *lossy.Queue[Event]
+	skip map[EventType]bool
 }
 
 func eventSize(e Event) int64 { return e.Size() }
@@ -41,18 +49,26 @@ func droppedNotice(n uint64, next Event) Event {
 	return Event{Type: EventDropped, Time: next.Time, Dropped: n}
 }
 
-// subscribe registers a subscriber with a bounded buffer.
-func (b *bus) subscribe(buffer int) (<-chan Event, func()) {
+// subscribe registers a subscriber with a bounded buffer, which is sent no
+// event of a type in skip.
+func (b *bus) subscribe(buffer int, skip ...EventType) (<-chan Event, func()) {
 	s := lossy.New(buffer, &b.dropped, droppedNotice).WithBudget(b.budget(), eventSize)
+	sub := &subscriber{q: s}
+	for _, t := range skip {
+		if sub.skip == nil {
+			sub.skip = map[EventType]bool{}
+		}
+		sub.skip[t] = true
+	}
 	b.mu.Lock()
-	b.subs.Store(new(append(slices.Clone(*b.subs.Load()), s)))
+	b.subs.Store(new(append(slices.Clone(*b.subs.Load()), sub)))
 	b.mu.Unlock()
 	var once sync.Once
 	cancel := func() {
 		once.Do(func() {
 			b.mu.Lock()
 			defer b.mu.Unlock()
-			b.subs.Store(new(slices.DeleteFunc(slices.Clone(*b.subs.Load()), func(q *lossy.Queue[Event]) bool { return q == s })))
+			b.subs.Store(new(slices.DeleteFunc(slices.Clone(*b.subs.Load()), func(o *subscriber) bool { return o == sub })))
 			// Closed first: a publisher still holding the old list may
 			// yet Send to s, and a closed queue ignores it, so the bytes
 			// s lost are final when they move to the bus's count. Under
@@ -107,9 +123,11 @@ func (b *bus) publishRecords(e Event, payload int) {
 // times of events published at once may tie.
 func (b *bus) stamp(e *Event) { e.seq = b.seq.Add(1) }
 
-func deliver(subs []*lossy.Queue[Event], e Event) {
+func deliver(subs []*subscriber, e Event) {
 	for _, s := range subs {
-		s.Send(e)
+		if s.skip == nil || !s.skip[e.Type] {
+			s.q.Send(e)
+		}
 	}
 }
 
@@ -120,7 +138,7 @@ func (b *bus) droppedTotal() (events, bytes uint64) {
 	defer b.mu.Unlock()
 	bytes = b.bytes.Load()
 	for _, s := range *b.subs.Load() {
-		bytes += s.LostBytes()
+		bytes += s.q.LostBytes()
 	}
 	return b.dropped.Load(), bytes
 }

@@ -376,10 +376,17 @@ func (s *Supervisor) Logs(ctx context.Context, name string, n int) ([]LogLine, e
 // behind loses events and is told how many. The stream ends when cancel is
 // called or ctx is done.
 func (s *Supervisor) Subscribe(ctx context.Context, buffer int) (<-chan Event, func(), error) {
+	return s.SubscribeWithout(ctx, buffer)
+}
+
+// SubscribeWithout is Subscribe without the events of the types in skip:
+// a subscriber with no use for them (the console, which takes heartbeats
+// from the snapshot) is not woken by them. See SkippingSubscriber.
+func (s *Supervisor) SubscribeWithout(ctx context.Context, buffer int, skip ...EventType) (<-chan Event, func(), error) {
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}
-	ch, cancel := s.bus.subscribe(buffer)
+	ch, cancel := s.bus.subscribe(buffer, skip...)
 	stop := context.AfterFunc(ctx, cancel)
 	return ch, func() { stop(); cancel() }, nil
 }

@@ -66,7 +66,7 @@ func newFeed() *feed { return &feed{wake: make(chan struct{}, 1), stop: make(cha
 
 // start subscribes and drains in the background. It is a no-op after close.
 func (f *feed) start(api supervisor.API, buffer int) error {
-	events, cancel, err := api.Subscribe(context.Background(), buffer)
+	events, cancel, err := subscribe(api, buffer)
 	if err != nil {
 		return err
 	}
@@ -80,6 +80,17 @@ func (f *feed) start(api supervisor.API, buffer int) error {
 	f.mu.Unlock()
 	go f.drain(events)
 	return nil
+}
+
+// subscribe subscribes to api's events, without heartbeats where api can
+// leave them out: the console takes them from the snapshot (feed.beats
+// keeps those that still come), and one a second per plugin would wake it
+// for nothing.
+func subscribe(api supervisor.API, buffer int) (<-chan supervisor.Event, func(), error) {
+	if s, ok := api.(supervisor.SkippingSubscriber); ok {
+		return s.SubscribeWithout(context.Background(), buffer, supervisor.EventHeartbeat)
+	}
+	return api.Subscribe(context.Background(), buffer)
 }
 
 func (f *feed) drain(events <-chan supervisor.Event) {
