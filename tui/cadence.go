@@ -45,6 +45,5 @@ func (m *Model) touched(msg tea.Msg) tea.Cmd {
 	if !was || m.snapInFlight || m.lost {
 		return nil
 	}
-	m.snapInFlight = true
 	return m.snapshotCmd()
 }

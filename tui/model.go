@@ -156,7 +156,6 @@ func (m *Model) Init() tea.Cmd {
 		m.watchLink(),
 		m.watchNotice(),
 	}
-	m.snapInFlight = true
 	if m.followBG {
 		cmds = append(cmds, tea.RequestBackgroundColor)
 	}
@@ -217,7 +216,6 @@ func (m *Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if m.snapInFlight {
 			return m, nil // the snapshot out, when it comes, starts the next tick
 		}
-		m.snapInFlight = true
 		return m, m.snapshotCmd()
 	case snapshotMsg:
 		return m, m.applySnapshot(msg)
@@ -296,14 +294,17 @@ func (m *Model) maybeSnapshot() tea.Cmd {
 	if !m.statesChanged || m.snapInFlight || m.lost {
 		return nil
 	}
-	m.statesChanged, m.snapInFlight = false, true
+	m.statesChanged = false
 	return m.snapshotCmd()
 }
 
 // feedFailedMsg: the event subscription was refused.
 type feedFailedMsg struct{ err error }
 
+// snapshotCmd takes a snapshot, counted out until it is applied: callers
+// check snapInFlight first, so that one is taken at a time.
 func (m *Model) snapshotCmd() tea.Cmd {
+	m.snapInFlight = true
 	api := m.api
 	return func() tea.Msg {
 		result := make(chan snapshotMsg, 1) // buffered: the taker never waits for the console
