@@ -107,7 +107,7 @@ func (m *Model) copyText(what, text string) tea.Cmd {
 	if len(cut) < len(text) {
 		msg = "copied the first " + render.Bytes(int64(len(cut))) + " of " + what + " (" + render.Bytes(int64(len(text))) + ")"
 	}
-	return tea.Batch(tea.SetClipboard(cut), m.flash(footer.OK, msg))
+	return tea.Batch(m.setClipboard(cut), m.flash(footer.OK, msg))
 }
 
 // exportMsg is how an export ended.

@@ -15,6 +15,7 @@ import (
 	"github.com/plugvisor/plugvisor/registry"
 	"github.com/plugvisor/plugvisor/supervisor"
 	"github.com/plugvisor/plugvisor/supervisor/supervisortest"
+	"github.com/plugvisor/plugvisor/tui/screen"
 )
 
 // Idle cost. BenchmarkIdle runs three test processes side by side, each
@@ -23,9 +24,12 @@ import (
 //
 //   - engine: the engine alone, no console;
 //   - bare: the engine and a Bubble Tea program that draws one fixed line
-//     and does nothing else, on the same program options as the console:
-//     the floor any Bubble Tea console pays (its renderer ticks at FPS);
-//   - console: the engine and the console.
+//     and does nothing else, on Bubble Tea's own renderer at FPS: the
+//     floor a Bubble Tea console pays if it keeps that renderer (its
+//     ticker wakes at FPS whatever happens);
+//   - console: the engine and the console, painted as Run paints it
+//     (package screen: only frames that change, at most FPS a second,
+//     and Bubble Tea's ticker at 1 fps).
 //
 // console-cpu-% is the console process's CPU less the engine process's,
 // bare-bubbletea-cpu-% the bare one's less the engine's, and ratio-to-bare
@@ -73,11 +77,22 @@ func (bare) View() tea.View {
 	return v
 }
 
-// runIdle runs model like startProgram does (no input, output discarded)
-// and returns the process CPU used over window.
-func runIdle(model tea.Model, window time.Duration) time.Duration {
-	p := tea.NewProgram(model, tea.WithInput(nil), tea.WithOutput(io.Discard), tea.WithWindowSize(benchW, benchH),
-		tea.WithoutSignals(), tea.WithFPS(FPS))
+// runIdle runs model like startProgram does (no input, output discarded),
+// on Bubble Tea's renderer or (painted) as Run paints the console, and
+// returns the process CPU used over window.
+func runIdle(b *testing.B, model tea.Model, window time.Duration, painted bool) time.Duration {
+	opts := []tea.ProgramOption{tea.WithInput(nil), tea.WithOutput(io.Discard), tea.WithWindowSize(benchW, benchH),
+		tea.WithoutSignals(), tea.WithFPS(FPS)}
+	if painted {
+		term, err := screen.Open(nil, io.Discard, os.Environ(), FPS)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer term.Close()
+		model = term.Wrap(model)
+		opts = append(opts, term.ProgramOptions()...)
+	}
+	p := tea.NewProgram(model, opts...)
 	finished := make(chan struct{})
 	go func() {
 		_, _ = p.Run()
@@ -236,7 +251,7 @@ func idleChild(b *testing.B, role string) {
 		time.Sleep(win)
 		res.cpu = cpu() - c0
 	case "bare":
-		res.cpu = runIdle(bare{}, win)
+		res.cpu = runIdle(b, bare{}, win, false)
 	case "console":
 		m := newModel(r.sup, Options{Theme: "dark", onFrame: func(s string) {
 			res.frames++
@@ -246,7 +261,7 @@ func idleChild(b *testing.B, role string) {
 			}
 		}})
 		defer m.close()
-		res.cpu = runIdle(m, win)
+		res.cpu = runIdle(b, m, win, true)
 	default:
 		b.Fatalf("%s=%q: not one of %v", idleRoleEnv, role, idleRoles)
 	}

@@ -143,7 +143,8 @@ func TestRunReturnsConnectionLost(t *testing.T) {
 				once.Do(func() { close(shown) })
 			}
 		},
-		program: []tea.ProgramOption{tea.WithInput(inR), tea.WithOutput(discard{}), tea.WithWindowSize(100, 30), tea.WithoutSignals()},
+		in: inR, out: discard{},
+		program: []tea.ProgramOption{tea.WithWindowSize(100, 30), tea.WithoutSignals()},
 	}
 	done := make(chan error, 1)
 	go func() { done <- Run(context.Background(), r.sup, opts) }()

@@ -157,7 +157,7 @@ func (m *Model) Init() tea.Cmd {
 		m.watchNotice(),
 	}
 	if m.followBG {
-		cmds = append(cmds, tea.RequestBackgroundColor)
+		cmds = append(cmds, m.requestBackground())
 	}
 	if m.startFlash != "" {
 		// Not expired: a broken theme file should not go unnoticed.

@@ -5,11 +5,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"golang.org/x/term"
 
 	"github.com/plugvisor/plugvisor/supervisor"
+	"github.com/plugvisor/plugvisor/tui/screen"
 )
 
 // Options configure the console.
@@ -42,10 +46,10 @@ type Options struct {
 	// socket could not be had...), shown for the rest of the run.
 	Notice <-chan Notice
 
-	// FPS is the most frames a second the renderer paints, and so what
-	// bounds a key's wait for its frame: one period, 1s/FPS. 0 is FPS,
-	// which is right wherever the console's idle cost matters more;
-	// Bubble Tea takes 1 to 120.
+	// FPS is the most frames a second the console paints while its frame
+	// keeps changing, and so what bounds a key's wait for its frame then:
+	// one period, 1s/FPS. A frame that follows a quiet spell is painted at
+	// once. 0 is FPS; 1 to 120 are taken.
 	FPS int
 
 	// For tests and benchmarks.
@@ -54,30 +58,60 @@ type Options struct {
 	eventBuf  int                             // Subscribe buffer; 0 is defaultEventBuffer
 	foldEvery time.Duration                   // 0 is foldInterval
 	onFrame   func(content string)            // called with every frame View returns
-	program   []tea.ProgramOption             // extra program options (a pty as the terminal)
+	program   []tea.ProgramOption             // extra program options
+	in        io.Reader                       // the keyboard; nil is stdin, or the process's terminal
+	out       io.Writer                       // where frames go; nil is stdout
 	savePrefs func(dir string, p prefs) error // nil is writePrefs
+	emit      func(seq string)                // writes to the terminal at once; nil is Bubble Tea's queue
 }
 
-// FPS is the most frames a second the renderer paints unless
-// Options.FPS says otherwise. Bubble Tea's renderer wakes at this rate
-// whether or not anything changed, which is most of an idle console's cost
-// (BenchmarkIdle: a bare Bubble Tea program costs about 1% of a core at its
-// default 60, 0.54% at 30, 0.42% at 24); at 24 a key's effect is still
-// painted within 42 ms. The local console runs beside the plugins on every
-// host, where that idle cost is paid all the time: it keeps this rate.
+// FPS is the most frames a second the console paints unless Options.FPS
+// says otherwise. The console paints a frame only when it changes
+// (package screen), so this costs nothing while it is idle; under a flood
+// of records it is how often the frame is painted, and 24 keeps a key's
+// effect within 42 ms of it.
 const FPS = 24
 
-// frameRate is the rate the renderer is given: Options.FPS, or FPS.
+// maxFPS is the most Options.FPS is taken to mean, as Bubble Tea's own
+// renderer bounds it.
+const maxFPS = 120
+
+// frameRate is the rate the console paints at: Options.FPS, or FPS.
 func (o Options) frameRate() int {
-	if o.FPS > 0 {
+	switch {
+	case o.FPS > maxFPS:
+		return maxFPS
+	case o.FPS > 0:
 		return o.FPS
 	}
 	return FPS
 }
 
-// newProgram is the Bubble Tea program Run runs m in.
-func newProgram(ctx context.Context, m tea.Model, opts Options) *tea.Program {
-	return tea.NewProgram(m, append([]tea.ProgramOption{tea.WithContext(ctx), tea.WithFPS(opts.frameRate())}, opts.program...)...)
+// terminal is where Run paints: opts.in and opts.out, else stdin (or, if
+// it is not a terminal, the process's terminal, as Bubble Tea would open)
+// and stdout. closeIO closes what was opened here.
+func terminal(opts Options) (in io.Reader, out io.Writer, closeIO func(), err error) {
+	in, out, closeIO = opts.in, opts.out, func() {}
+	if out == nil {
+		out = os.Stdout
+	}
+	if in == nil {
+		in = os.Stdin
+		if !term.IsTerminal(int(os.Stdin.Fd())) {
+			tty, ttyOut, err := tea.OpenTTY()
+			if err != nil {
+				return nil, nil, nil, fmt.Errorf("console: %w", err)
+			}
+			in, closeIO = tty, func() { tty.Close(); ttyOut.Close() }
+		}
+	}
+	return in, out, closeIO, nil
+}
+
+// newProgram is the Bubble Tea program Run runs m in, painted on t.
+func newProgram(ctx context.Context, m tea.Model, t *screen.Terminal, in io.Reader, out io.Writer, opts Options) *tea.Program {
+	po := append([]tea.ProgramOption{tea.WithContext(ctx), tea.WithInput(in), tea.WithOutput(out)}, t.ProgramOptions()...)
+	return tea.NewProgram(t.Wrap(m), append(po, opts.program...)...)
 }
 
 // ErrLeftEarly is what Run returns when the operator, while the plugins
@@ -91,24 +125,40 @@ var ErrLeftEarly = errors.New("left without waiting for the plugins to stop")
 var ErrConnectionLost = errors.New("connection to the supervisor lost")
 
 // Run runs the console on the terminal until the operator quits (and, with
-// StopEngine, until the engine has stopped) or ctx ends. Bubble Tea restores
-// the terminal on the way out, also after a panic in the console, which Run
-// then reports as an error. If the connection to the supervisor was lost
+// StopEngine, until the engine has stopped) or ctx ends. The console paints
+// itself (package screen) and gives the terminal back on the way out, also
+// after a panic in the console, which Run then reports as an error. If the connection to the supervisor was lost
 // (Options.Lost), Run returns an error wrapping ErrConnectionLost and the
 // cause, however the console ended.
 func Run(ctx context.Context, api supervisor.API, opts Options) (err error) {
+	in, out, closeIO, err := terminal(opts)
+	if err != nil {
+		return err
+	}
+	defer closeIO()
+	t, err := screen.Open(in, out, os.Environ(), opts.frameRate())
+	if err != nil {
+		return fmt.Errorf("console: %w", err)
+	}
+	defer t.Close()
+	opts.emit = t.Emit
 	m := newModel(api, opts)
 	defer m.close()
-	p := newProgram(ctx, m, opts)
+	p := newProgram(ctx, m, t, in, out, opts)
+	t.Watch(p)
 	defer func() {
 		// A panic outside Bubble Tea's own recovery (there should be none):
 		// make sure the terminal is given back before it propagates.
 		if r := recover(); r != nil {
 			p.Kill()
+			_ = t.Close()
 			err = fmt.Errorf("console: panic: %v", r)
 		}
 	}()
 	_, err = p.Run()
+	if cerr := t.Close(); cerr != nil && err == nil {
+		err = fmt.Errorf("console: %w", cerr)
+	}
 	// The event loop has ended: the model is no longer touched elsewhere.
 	m.flushPrefs()
 	switch {

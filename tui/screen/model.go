@@ -1,0 +1,75 @@
+package screen
+
+import (
+	tea "charm.land/bubbletea/v2"
+)
+
+// Wrap returns m as the program's model, painted on t: every frame m's View
+// returns is offered to t, the messages that concern the terminal (its
+// size, colour profile, mode reports) reach t as well as m, and a panic in
+// m's Update or View or in a command they return gives the terminal back
+// before it goes on to Bubble Tea's recovery, which then prints it on the
+// main screen, where it can be read.
+func (t *Terminal) Wrap(m tea.Model) tea.Model { return &painted{m: m, t: t} }
+
+type painted struct {
+	m tea.Model
+	t *Terminal
+}
+
+func (p *painted) Init() tea.Cmd {
+	defer p.t.restoreOnPanic()
+	return p.t.guard(p.m.Init())
+}
+
+func (p *painted) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	defer p.t.restoreOnPanic()
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		p.t.Resize(msg.Width, msg.Height)
+	case tea.ColorProfileMsg:
+		p.t.SetColorProfile(msg.Profile)
+	case tea.ModeReportMsg:
+		p.t.modeReport(msg)
+	}
+	m, cmd := p.m.Update(msg)
+	p.m = m
+	return p, p.t.guard(cmd)
+}
+
+func (p *painted) View() tea.View {
+	defer p.t.restoreOnPanic()
+	v := p.m.View()
+	p.t.Offer(v)
+	return v
+}
+
+// guard wraps cmd, and the commands of any batch it returns, so that a
+// panic in them gives the terminal back first.
+func (t *Terminal) guard(cmd tea.Cmd) tea.Cmd {
+	if cmd == nil {
+		return nil
+	}
+	return func() tea.Msg {
+		defer t.restoreOnPanic()
+		msg := cmd()
+		if b, ok := msg.(tea.BatchMsg); ok {
+			out := make(tea.BatchMsg, len(b))
+			for i, c := range b {
+				out[i] = t.guard(c)
+			}
+			return out
+		}
+		return msg
+	}
+}
+
+// restoreOnPanic, deferred, gives the terminal back if the function is
+// panicking and lets the panic go on. The stack of the panic is still the
+// one that panicked: the re-raise happens before anything unwinds.
+func (t *Terminal) restoreOnPanic() {
+	if r := recover(); r != nil {
+		_ = t.Close()
+		panic(r)
+	}
+}

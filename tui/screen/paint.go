@@ -1,0 +1,320 @@
+package screen
+
+import (
+	"bytes"
+	"fmt"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
+	uv "github.com/charmbracelet/ultraviolet"
+	"github.com/charmbracelet/x/ansi"
+	"golang.org/x/sys/unix"
+)
+
+// Offer hands the Terminal the program's newest frame. A frame equal to the
+// last one offered costs a comparison; any other is painted by the paint
+// loop, at once if the last paint is a frame period old, else when it is.
+// Frames offered in between replace each other: only the newest is painted.
+func (t *Terminal) Offer(v tea.View) {
+	t.mu.Lock()
+	if t.closed || sameView(t.newest(), &v) {
+		t.mu.Unlock()
+		return
+	}
+	t.pending = &v
+	t.mu.Unlock()
+	t.poke()
+}
+
+// newest is the frame the terminal will show once pending is painted.
+func (t *Terminal) newest() *tea.View {
+	if t.pending != nil {
+		return t.pending
+	}
+	return t.painted
+}
+
+func (t *Terminal) poke() {
+	select {
+	case t.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Resize makes the next paint a full one at the new size.
+func (t *Terminal) Resize(w, h int) {
+	t.mu.Lock()
+	t.w, t.h = w, h
+	t.r.Resize(w, h)
+	t.erase = true
+	t.mu.Unlock()
+	t.poke()
+}
+
+// SetColorProfile sets the colours frames are painted in (Bubble Tea
+// detects the profile and says so in a tea.ColorProfileMsg).
+func (t *Terminal) SetColorProfile(p colorprofile.Profile) {
+	t.mu.Lock()
+	t.r.SetColorProfile(p)
+	t.erase = true
+	t.mu.Unlock()
+	t.poke()
+}
+
+// modeReport takes the terminal's answer to the queries Open sent.
+func (t *Terminal) modeReport(m tea.ModeReportMsg) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	switch m.Mode {
+	case ansi.ModeSynchronizedOutput:
+		if m.Value == ansi.ModeReset {
+			t.syncd = true
+		}
+	case ansi.ModeUnicodeCore:
+		if m.Value == ansi.ModeReset || m.Value == ansi.ModeSet || m.Value == ansi.ModePermanentlySet {
+			if t.cells.Method != ansi.GraphemeWidth {
+				t.seqs = append(t.seqs, ansi.SetModeUnicodeCore...)
+				t.cells.Method = ansi.GraphemeWidth
+				t.erase = true
+			}
+		}
+	}
+}
+
+// loop paints pending frames, no two within a frame period, and sleeps
+// while there are none.
+func (t *Terminal) loop() {
+	defer t.restoreOnPanic() // after ended is closed: Close waits for it
+	defer close(t.ended)
+	var last time.Time
+	timer := time.NewTimer(0)
+	<-timer.C
+	for {
+		select {
+		case <-t.quit:
+			return
+		case <-t.wake:
+		}
+		if wait := t.gap - time.Since(last); wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-t.quit:
+				timer.Stop()
+				return
+			case <-timer.C:
+			}
+		}
+		if t.paint() {
+			last = time.Now()
+		}
+	}
+}
+
+// paint writes the pending frame, or only the pending sequences, and says
+// whether a frame was painted.
+func (t *Terminal) paint() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed || t.werr != nil {
+		return false
+	}
+	v := t.pending
+	if v == nil && t.erase && t.painted != nil {
+		v = t.painted // a resize or a new profile: paint the same frame again
+	}
+	if v == nil || t.w <= 0 || t.h <= 0 {
+		t.writeOut(nil)
+		return false
+	}
+	t.pending = nil
+	var head bytes.Buffer
+	if t.painted == nil {
+		t.enter(&head, v)
+	} else {
+		t.switchModes(t.painted, v)
+	}
+	t.draw(v)
+	t.painted = v
+	t.writeOut(head.Bytes())
+	return true
+}
+
+// enter turns on what the first frame needs: the alternate screen (written
+// ahead of everything else, as it has its own cursor and keyboard state)
+// and the frame's modes.
+func (t *Terminal) enter(head *bytes.Buffer, v *tea.View) {
+	head.WriteString(ansi.SetModeAltScreenSaveCursor + ansi.ResetModeTextCursorEnable)
+	t.r.SaveCursor()
+	t.r.SetFullscreen(true)
+	t.r.SetRelativeCursor(false)
+	t.erase = true
+	if !v.DisableBracketedPasteMode {
+		t.writeR(ansi.SetModeBracketedPaste)
+	}
+	if v.ReportFocus {
+		t.writeR(ansi.SetModeFocusEvent)
+	}
+	t.writeR(mouseMode(tea.MouseModeNone, v.MouseMode))
+	if v.WindowTitle != "" {
+		t.writeR(ansi.SetWindowTitle(v.WindowTitle))
+	}
+	t.writeR(ansi.SetModifyOtherKeys2 + ansi.PushKittyKeyboard(keyboardFlags(v.KeyboardEnhancements)) + ansi.RequestKittyKeyboard)
+}
+
+// switchModes writes what changes between the modes of two frames.
+func (t *Terminal) switchModes(was, v *tea.View) {
+	if was.DisableBracketedPasteMode != v.DisableBracketedPasteMode {
+		t.writeR(pick(v.DisableBracketedPasteMode, ansi.ResetModeBracketedPaste, ansi.SetModeBracketedPaste))
+	}
+	if was.ReportFocus != v.ReportFocus {
+		t.writeR(pick(v.ReportFocus, ansi.SetModeFocusEvent, ansi.ResetModeFocusEvent))
+	}
+	if was.MouseMode != v.MouseMode {
+		t.writeR(mouseMode(was.MouseMode, v.MouseMode))
+	}
+	if was.WindowTitle != v.WindowTitle {
+		t.writeR(ansi.SetWindowTitle(v.WindowTitle))
+	}
+	if was.KeyboardEnhancements != v.KeyboardEnhancements {
+		t.writeR(ansi.KittyKeyboard(keyboardFlags(v.KeyboardEnhancements), 1))
+	}
+}
+
+// draw renders v's content into the renderer's buffer: only the cells that
+// differ from the terminal's, unless a full redraw is due.
+func (t *Terminal) draw(v *tea.View) {
+	area := uv.Rect(0, 0, t.w, t.h)
+	if area != t.cells.Bounds() {
+		t.cells.Touched = nil
+		t.cells.Resize(t.w, t.h)
+		t.erase = true
+	}
+	if t.erase {
+		t.r.Erase()
+		t.erase = false
+	}
+	t.cells.Clear()
+	uv.NewStyledString(v.Content).Draw(t.cells, t.cells.Bounds())
+	t.r.Render(t.cells.RenderBuffer)
+	showCursor := v.Cursor != nil
+	if showCursor {
+		t.r.MoveTo(v.Cursor.X, v.Cursor.Y)
+	}
+	if was := t.painted; was == nil || (was.Cursor != nil) != showCursor {
+		t.writeR(pick(showCursor, ansi.SetModeTextCursorEnable, ansi.ResetModeTextCursorEnable))
+	}
+	_ = t.r.Flush() // into rbuf
+}
+
+// writeOut writes head, the queued sequences and what the renderer
+// produced, in one write, wrapped in synchronised output when the terminal
+// has it. t.mu is held.
+func (t *Terminal) writeOut(head []byte) {
+	body := t.rbuf.Bytes()
+	if len(head)+len(t.seqs)+len(body) == 0 || t.werr != nil {
+		t.rbuf.Reset()
+		return
+	}
+	out := make([]byte, 0, len(head)+len(t.seqs)+len(body)+16)
+	out = append(out, head...)
+	out = append(out, t.seqs...)
+	if len(body) > 0 && t.syncd {
+		out = append(out, ansi.SetModeSynchronizedOutput...)
+		out = append(out, body...)
+		out = append(out, ansi.ResetModeSynchronizedOutput...)
+	} else {
+		out = append(out, body...)
+	}
+	t.seqs, t.rbuf = t.seqs[:0], bytes.Buffer{}
+	if _, err := t.out.Write(out); err != nil {
+		t.werr = fmt.Errorf("screen: writing to the terminal: %w", err)
+	}
+}
+
+// writeR queues s in the renderer's output, in order with the cells.
+func (t *Terminal) writeR(s string) { _, _ = t.r.WriteString(s) }
+
+// newRenderer starts the cell renderer afresh.
+func (t *Terminal) newRenderer(p colorprofile.Profile) {
+	r := uv.NewTerminalRenderer(&t.rbuf, t.env)
+	r.SetColorProfile(p)
+	r.SetTabStops(-1)
+	// Raw mode on the input's terminal also turns off the output's newline
+	// translation when they are one terminal; where the output is a
+	// terminal still translating, newlines are written as it will take them.
+	r.SetMapNewline(translatesNewlines(t.outFd))
+	r.SetScrollOptim(true)
+	r.SetRelativeCursor(true)
+	r.SetFullscreen(false)
+	t.r = r
+}
+
+// translatesNewlines says whether fd is a terminal that turns each
+// newline written into a carriage return and a newline.
+func translatesNewlines(fd int) bool {
+	if fd < 0 {
+		return false
+	}
+	tio, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	return err == nil && tio.Oflag&unix.OPOST != 0 && tio.Oflag&unix.ONLCR != 0
+}
+
+// mouseMode is what switches the terminal's mouse reporting from was to v.
+func mouseMode(was, v tea.MouseMode) string {
+	off := ""
+	switch {
+	case was == v:
+		return ""
+	case was == tea.MouseModeAllMotion:
+		off = ansi.ResetModeMouseAnyEvent
+	case was == tea.MouseModeCellMotion:
+		off = ansi.ResetModeMouseButtonEvent
+	}
+	switch v {
+	case tea.MouseModeCellMotion:
+		return off + ansi.SetModeMouseButtonEvent + ansi.SetModeMouseExtSgr
+	case tea.MouseModeAllMotion:
+		return off + ansi.SetModeMouseAnyEvent + ansi.SetModeMouseExtSgr
+	}
+	return off + ansi.ResetModeMouseExtSgr
+}
+
+// keyboardFlags are the kitty keyboard protocol's flags for ke, as Bubble
+// Tea's renderer sets them: key disambiguation always.
+func keyboardFlags(ke tea.KeyboardEnhancements) int {
+	flags := ansi.KittyDisambiguateEscapeCodes
+	if ke.ReportEventTypes {
+		flags |= ansi.KittyReportEventTypes
+	}
+	if ke.ReportAlternateKeys {
+		flags |= ansi.KittyReportAlternateKeys
+	}
+	if ke.ReportAllKeysAsEscapeCodes {
+		flags |= ansi.KittyReportAllKeysAsEscapeCodes
+	}
+	if ke.ReportAssociatedText {
+		flags |= ansi.KittyReportAssociatedKeys
+	}
+	return flags
+}
+
+// sameView says whether painting b over a would change nothing.
+func sameView(a, b *tea.View) bool {
+	if a == nil || b == nil {
+		return false
+	}
+	if a.Content != b.Content || a.MouseMode != b.MouseMode || a.WindowTitle != b.WindowTitle ||
+		a.ReportFocus != b.ReportFocus || a.DisableBracketedPasteMode != b.DisableBracketedPasteMode ||
+		a.KeyboardEnhancements != b.KeyboardEnhancements || (a.Cursor == nil) != (b.Cursor == nil) {
+		return false
+	}
+	return a.Cursor == nil || (a.Cursor.X == b.Cursor.X && a.Cursor.Y == b.Cursor.Y)
+}
+
+func pick(cond bool, yes, no string) string {
+	if cond {
+		return yes
+	}
+	return no
+}
