@@ -6,7 +6,8 @@ import (
 
 // Wrap returns m as the program's model, painted on t: every frame m's View
 // returns is offered to t, the messages that concern the terminal (its
-// size, colour profile, mode reports) reach t as well as m, and a panic in
+// size, colour profile, mode reports) reach t as well as m, the operator's
+// input makes its frame urgent (Input), and a panic in
 // m's Update or View or in a command they return gives the terminal back
 // before it goes on to Bubble Tea's recovery, which then prints it on the
 // main screen, where it can be read.
@@ -31,6 +32,8 @@ func (p *painted) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		p.t.SetColorProfile(msg.Profile)
 	case tea.ModeReportMsg:
 		p.t.modeReport(msg)
+	case tea.KeyPressMsg, tea.MouseClickMsg, tea.MouseWheelMsg, tea.PasteMsg:
+		p.t.Input()
 	}
 	m, cmd := p.m.Update(msg)
 	p.m = m

@@ -82,33 +82,76 @@ func (t *Terminal) modeReport(m tea.ModeReportMsg) {
 	}
 }
 
-// loop paints pending frames, no two within a frame period, and sleeps
-// while there are none.
+// loop paints pending frames, no two within a frame period unless the
+// operator's input asked for the second, and sleeps while there are none.
 func (t *Terminal) loop() {
 	defer t.restoreOnPanic() // after ended is closed: Close waits for it
 	defer close(t.ended)
-	var last time.Time
-	timer := time.NewTimer(0)
-	<-timer.C
+	// When the last paint began, and the last one input asked for: frames
+	// keep a steady period, which input shortens (wait).
+	var last, lastInput time.Time
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
 	for {
 		select {
 		case <-t.quit:
 			return
 		case <-t.wake:
 		}
-		if wait := t.gap - time.Since(last); wait > 0 {
+		urgent, wait := t.wait(last, lastInput)
+		for wait > 0 {
 			timer.Reset(wait)
 			select {
 			case <-t.quit:
 				timer.Stop()
 				return
 			case <-timer.C:
+			case <-t.wake: // input may have made the frame urgent
+				timer.Stop()
+			}
+			urgent, wait = t.wait(last, lastInput)
+		}
+		start := time.Now()
+		if t.paint() {
+			last = start
+			if urgent {
+				lastInput = start
 			}
 		}
-		if t.paint() {
-			last = time.Now()
+	}
+}
+
+// inputGap is the least time between two frames painted at once for
+// input: 50 a second, more than a key held down repeats at, so every key
+// an operator types or repeats is painted as it comes, while a storm of
+// events (a fast trackpad's wheel) is painted at most this often.
+const inputGap = 20 * time.Millisecond
+
+// wait says whether the pending frame answers input and how long it must
+// wait for its paint: the rest of the frame period, or, for a frame that
+// answers input, the rest of inputGap since the last such frame when that
+// is sooner (nothing, for input after a pause).
+func (t *Terminal) wait(last, lastInput time.Time) (urgent bool, wait time.Duration) {
+	t.mu.Lock()
+	urgent = t.urgent
+	t.mu.Unlock()
+	wait = t.gap - time.Since(last)
+	if urgent {
+		if w := min(t.gap, inputGap) - time.Since(lastInput); w < wait {
+			return true, w
 		}
 	}
+	return false, wait
+}
+
+// Input says the operator pressed, clicked, scrolled or pasted: the frame
+// that answers it is painted at once, not at the end of the frame period
+// as frames that follow from the plugins' traffic are (at most one such
+// frame each inputGap).
+func (t *Terminal) Input() {
+	t.mu.Lock()
+	t.urgent = true
+	t.mu.Unlock()
 }
 
 // paint writes the pending frame, or only the pending sequences, and says
@@ -127,7 +170,7 @@ func (t *Terminal) paint() bool {
 		t.writeOut(nil)
 		return false
 	}
-	t.pending = nil
+	t.pending, t.urgent = nil, false
 	var head bytes.Buffer
 	if t.painted == nil {
 		t.enter(&head, v)

@@ -8,8 +8,9 @@
 // package tui). A Terminal takes the renderer's place: the program runs
 // with tea.WithoutRenderer and a 1 fps ticker (which then only flushes
 // Bubble Tea's own queued queries), and Wrap hands every frame View returns
-// to the Terminal, which paints it from its own goroutine, at most once per
-// frame period, and sleeps while nothing changes.
+// to the Terminal, which paints it from its own goroutine: a frame that
+// answers the operator's input at once, the others at most once per frame
+// period, and nothing while nothing changes.
 //
 // Without its renderer Bubble Tea also leaves the terminal alone, so a
 // Terminal does that part too: raw mode, the window size and its changes
@@ -67,6 +68,7 @@ type Terminal struct {
 	w, h    int
 	syncd   bool
 	erase   bool      // the next paint redraws everything
+	urgent  bool      // input is waiting for its frame: paint it without waiting the period out
 	pending *tea.View // the newest frame not painted yet
 	painted *tea.View // the frame on the terminal
 	seqs    []byte    // sequences to write ahead of the next frame

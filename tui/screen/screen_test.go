@@ -134,6 +134,25 @@ func TestNewestFrameWins(t *testing.T) {
 	}
 }
 
+// TestInputFrameAtOnce: the frame that answers input is painted without
+// waiting out the frame period.
+func TestInputFrameAtOnce(t *testing.T) {
+	e := newEmulator(20, 2)
+	term := openOn(t, e, 60)
+	term.Resize(20, 2)
+	term.Offer(frame("before"))
+	e.next(t)
+	term.mu.Lock()
+	term.gap = time.Hour // without the input, the next frame would wait an hour
+	term.mu.Unlock()
+	term.Wrap(panicky{}).Update(tea.KeyPressMsg{Code: 'j'})
+	term.Offer(frame("answer"))
+	e.next(t)
+	if got := e.line(0); got != "answer" {
+		t.Fatalf("screen = %q, want the input's frame", got)
+	}
+}
+
 // TestResizeRepaintsWhole: after a resize the same frame is painted again,
 // whole, at the new size.
 func TestResizeRepaintsWhole(t *testing.T) {
