@@ -19,15 +19,15 @@ import (
 )
 
 // fleetConsoleFPS is the fleet console's frame rate, above the local
-// console's tui.FPS (24). A key waits for the renderer's next frame, up to
-// one period: 42 ms at 24, which with anything else on a busy machine is
-// past the fleet console's target of 50 ms from a key to its frame
-// (BENCHMARKS.md, "Fleet: key → frame while records flood the console");
-// 17 ms at 60. What more frames cost is the renderer's wake-ups while
-// nothing changes, which matters for the local console, on every host
-// beside its plugins all the time, and little here: the fleet console runs
-// on an operator's machine, while an operator watches, and its cost there
-// is the fleet's traffic (BenchmarkFleetConsoleIdle measures both rates).
+// console's tui.FPS (24). A console paints a frame only when it changes
+// (tui/screen), a key's frame at once; frames that follow from traffic
+// wait for the next period, and while records flood the console a key
+// pressed just after a frame waits with them: up to 42 ms at 24, which
+// with anything else on a busy machine is past the fleet console's target
+// of 50 ms from a key to its frame (BENCHMARKS.md, "Fleet: key → frame
+// while records flood the console"), 17 ms at 60. More frames cost CPU
+// only while the frame keeps changing, which on an operator's machine,
+// while an operator watches the fleet's traffic, is cheap.
 const fleetConsoleFPS = 60
 
 type fleetFlags struct {
