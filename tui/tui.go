@@ -156,14 +156,14 @@ func Run(ctx context.Context, api supervisor.API, opts Options) (err error) {
 		}
 	}()
 	_, err = p.Run()
-	if cerr := t.Close(); cerr != nil && err == nil {
-		err = fmt.Errorf("console: %w", cerr)
-	}
+	terr := t.Close()
 	// The event loop has ended: the model is no longer touched elsewhere.
 	m.flushPrefs()
 	switch {
 	case errors.Is(err, tea.ErrProgramPanic):
 		return fmt.Errorf("console: panicked (terminal restored): %w", err)
+	case errors.Is(terr, screen.ErrPainting): // why the program was killed
+		return fmt.Errorf("console: %w", terr)
 	case m.lost || isClosed(opts.Lost): // lost, said or not yet
 		if !m.lost {
 			m.linkLost(lostCause(opts.LostErr))
@@ -171,6 +171,8 @@ func Run(ctx context.Context, api supervisor.API, opts Options) (err error) {
 		return m.lostError()
 	case err == nil && m.leftEarly:
 		return ErrLeftEarly
+	case err == nil && terr != nil:
+		return fmt.Errorf("console: %w", terr)
 	case err == nil:
 		return nil
 	case errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil:

@@ -48,7 +48,9 @@ func (p *painted) View() tea.View {
 }
 
 // guard wraps cmd, and the commands of any batch it returns, so that a
-// panic in them gives the terminal back first.
+// panic in them gives the terminal back first. The commands of a
+// tea.Sequence are out of its reach (their message type is Bubble Tea's
+// own): a program painted here batches instead.
 func (t *Terminal) guard(cmd tea.Cmd) tea.Cmd {
 	if cmd == nil {
 		return nil

@@ -3,6 +3,8 @@ package screen
 import (
 	"bytes"
 	"fmt"
+	"runtime/debug"
+	"strings"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -16,9 +18,17 @@ import (
 // last one offered costs a comparison; any other is painted by the paint
 // loop, at once if the last paint is a frame period old, else when it is.
 // Frames offered in between replace each other: only the newest is painted.
+//
+// Bubble Tea calls View, and so Offer, after every message: a frame equal
+// to the last after input means the input changed nothing on screen, and
+// the frame that follows owes it nothing.
 func (t *Terminal) Offer(v tea.View) {
+	v.WindowTitle = printable(v.WindowTitle)
 	t.mu.Lock()
 	if t.closed || sameView(t.newest(), &v) {
+		if t.pending == nil {
+			t.urgent = false
+		}
 		t.mu.Unlock()
 		return
 	}
@@ -44,26 +54,27 @@ func (t *Terminal) poke() {
 
 // Resize makes the next paint a full one at the new size.
 func (t *Terminal) Resize(w, h int) {
+	defer t.poke()
 	t.mu.Lock()
+	defer t.mu.Unlock()
 	t.w, t.h = w, h
 	t.r.Resize(w, h)
 	t.erase = true
-	t.mu.Unlock()
-	t.poke()
 }
 
 // SetColorProfile sets the colours frames are painted in (Bubble Tea
 // detects the profile and says so in a tea.ColorProfileMsg).
 func (t *Terminal) SetColorProfile(p colorprofile.Profile) {
+	defer t.poke()
 	t.mu.Lock()
+	defer t.mu.Unlock()
 	t.r.SetColorProfile(p)
 	t.erase = true
-	t.mu.Unlock()
-	t.poke()
 }
 
 // modeReport takes the terminal's answer to the queries Open sent.
 func (t *Terminal) modeReport(m tea.ModeReportMsg) {
+	defer t.poke() // a new width method repaints at once, changed frame or not
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	switch m.Mode {
@@ -85,8 +96,16 @@ func (t *Terminal) modeReport(m tea.ModeReportMsg) {
 // loop paints pending frames, no two within a frame period unless the
 // operator's input asked for the second, and sleeps while there are none.
 func (t *Terminal) loop() {
-	defer t.restoreOnPanic() // after ended is closed: Close waits for it
 	defer close(t.ended)
+	defer func() {
+		// Nothing above this goroutine would recover a panic: the process
+		// (with the engine a local console runs in) would die with the
+		// terminal raw. Say why and end the program; Close, from Run, then
+		// gives the terminal back.
+		if r := recover(); r != nil {
+			t.fail(fmt.Errorf("%w: %v\n%s", ErrPainting, r, debug.Stack()))
+		}
+	}()
 	// When the last paint began, and the last one input asked for: frames
 	// keep a steady period, which input shortens (wait).
 	var last, lastInput time.Time
@@ -112,7 +131,9 @@ func (t *Terminal) loop() {
 			urgent, wait = t.wait(last, lastInput)
 		}
 		start := time.Now()
-		if t.paint() {
+		out, painted := t.paint()
+		t.write(out)
+		if painted {
 			last = start
 			if urgent {
 				lastInput = start
@@ -133,11 +154,14 @@ const inputGap = 20 * time.Millisecond
 // is sooner (nothing, for input after a pause).
 func (t *Terminal) wait(last, lastInput time.Time) (urgent bool, wait time.Duration) {
 	t.mu.Lock()
-	urgent = t.urgent
+	urgent, queued, gap := t.urgent, len(t.seqs) > 0, t.gap
 	t.mu.Unlock()
-	wait = t.gap - time.Since(last)
+	if queued {
+		return false, 0 // a sequence from Emit goes out at once
+	}
+	wait = gap - time.Since(last)
 	if urgent {
-		if w := min(t.gap, inputGap) - time.Since(lastInput); w < wait {
+		if w := min(gap, inputGap) - time.Since(lastInput); w < wait {
 			return true, w
 		}
 	}
@@ -154,21 +178,22 @@ func (t *Terminal) Input() {
 	t.mu.Unlock()
 }
 
-// paint writes the pending frame, or only the pending sequences, and says
-// whether a frame was painted.
-func (t *Terminal) paint() bool {
+// paint renders the pending frame, or only the pending sequences, into the
+// bytes to write, and says whether a frame was painted. It holds t.mu; the
+// write happens after, without it, so that a terminal slow to take its
+// bytes holds up the painting only, never Offer and the program's loop.
+func (t *Terminal) paint() (out []byte, painted bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.closed || t.werr != nil {
-		return false
+		return nil, false
 	}
 	v := t.pending
 	if v == nil && t.erase && t.painted != nil {
 		v = t.painted // a resize or a new profile: paint the same frame again
 	}
 	if v == nil || t.w <= 0 || t.h <= 0 {
-		t.writeOut(nil)
-		return false
+		return t.take(nil), false
 	}
 	t.pending, t.urgent = nil, false
 	var head bytes.Buffer
@@ -179,15 +204,14 @@ func (t *Terminal) paint() bool {
 	}
 	t.draw(v)
 	t.painted = v
-	t.writeOut(head.Bytes())
-	return true
+	return t.take(head.Bytes()), true
 }
 
 // enter turns on what the first frame needs: the alternate screen (written
 // ahead of everything else, as it has its own cursor and keyboard state)
 // and the frame's modes.
 func (t *Terminal) enter(head *bytes.Buffer, v *tea.View) {
-	head.WriteString(ansi.SetModeAltScreenSaveCursor + ansi.ResetModeTextCursorEnable)
+	head.WriteString(ansi.ResetModifyOtherKeys + ansi.SetModeAltScreenSaveCursor + ansi.ResetModeTextCursorEnable)
 	t.r.SaveCursor()
 	t.r.SetFullscreen(true)
 	t.r.SetRelativeCursor(false)
@@ -250,14 +274,14 @@ func (t *Terminal) draw(v *tea.View) {
 	_ = t.r.Flush() // into rbuf
 }
 
-// writeOut writes head, the queued sequences and what the renderer
-// produced, in one write, wrapped in synchronised output when the terminal
-// has it. t.mu is held.
-func (t *Terminal) writeOut(head []byte) {
+// take is head, the queued sequences and what the renderer produced, as
+// one write, wrapped in synchronised output when the terminal has it; the
+// queue and the renderer's output are emptied. t.mu is held.
+func (t *Terminal) take(head []byte) []byte {
 	body := t.rbuf.Bytes()
-	if len(head)+len(t.seqs)+len(body) == 0 || t.werr != nil {
-		t.rbuf.Reset()
-		return
+	defer t.rbuf.Reset()
+	if len(head)+len(t.seqs)+len(body) == 0 {
+		return nil
 	}
 	out := make([]byte, 0, len(head)+len(t.seqs)+len(body)+16)
 	out = append(out, head...)
@@ -269,9 +293,23 @@ func (t *Terminal) writeOut(head []byte) {
 	} else {
 		out = append(out, body...)
 	}
-	t.seqs, t.rbuf = t.seqs[:0], bytes.Buffer{}
+	t.seqs = t.seqs[:0]
+	return out
+}
+
+// write writes out to the terminal. Only the paint loop writes, and Close
+// once the loop has ended, so writes never overlap. The first error stops
+// all painting: a terminal that is gone takes nothing more.
+func (t *Terminal) write(out []byte) {
+	if len(out) == 0 {
+		return
+	}
 	if _, err := t.out.Write(out); err != nil {
-		t.werr = fmt.Errorf("screen: writing to the terminal: %w", err)
+		t.mu.Lock()
+		if t.werr == nil {
+			t.werr = fmt.Errorf("screen: writing to the terminal: %w", err)
+		}
+		t.mu.Unlock()
 	}
 }
 
@@ -353,6 +391,18 @@ func sameView(a, b *tea.View) bool {
 		return false
 	}
 	return a.Cursor == nil || (a.Cursor.X == b.Cursor.X && a.Cursor.Y == b.Cursor.Y)
+}
+
+// printable is s without control characters (C0, DEL, C1): a window
+// title is written inside an OSC sequence, and part of it (an engine's
+// name) may come from the network.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || (r >= 0x7f && r < 0xa0) {
+			return -1
+		}
+		return r
+	}, s)
 }
 
 func pick(cond bool, yes, no string) string {

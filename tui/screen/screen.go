@@ -19,6 +19,12 @@
 // giving all of it back on Close, also when the program panics (Wrap
 // guards Update, View and the commands they return).
 //
+// The program must not use tea.Exec or tea.Suspend: without its renderer
+// Bubble Tea gives nothing back before running another program or
+// stopping, and the Terminal is not told. A stop from outside (SIGTSTP,
+// then SIGCONT) is handled: the input is made raw again and the screen
+// repainted (Watch).
+//
 // It honours the parts of tea.View the console uses: Content, AltScreen
 // (the screen is always the alternate one), MouseMode, WindowTitle,
 // ReportFocus, DisableBracketedPasteMode, KeyboardEnhancements and Cursor
@@ -29,6 +35,7 @@ package screen
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -51,48 +58,60 @@ type Terminal struct {
 	inFd  int       // the input terminal, or -1
 	outFd int       // the output terminal, or -1
 	saved *term.State
-	gap   time.Duration // the least time between two paints: 1s/fps
 	env   uv.Environ
 
-	wake  chan struct{} // a frame is pending (capacity 1)
+	wake  chan struct{} // a frame or a sequence is pending (capacity 1)
 	quit  chan struct{} // closed by Close
 	ended chan struct{} // closed when the paint loop has returned
-	winch chan os.Signal
+	sigs  chan os.Signal
 
 	closeOnce sync.Once
 
-	mu      sync.Mutex // guards everything below
-	r       *uv.TerminalRenderer
-	rbuf    bytes.Buffer // what r writes, before it goes out
-	cells   uv.ScreenBuffer
-	w, h    int
-	syncd   bool
-	erase   bool      // the next paint redraws everything
-	urgent  bool      // input is waiting for its frame: paint it without waiting the period out
-	pending *tea.View // the newest frame not painted yet
-	painted *tea.View // the frame on the terminal
-	seqs    []byte    // sequences to write ahead of the next frame
-	closed  bool
-	werr    error // the first write error: painting stops there
+	mu        sync.Mutex // guards everything below
+	gap       time.Duration
+	r         *uv.TerminalRenderer
+	rbuf      bytes.Buffer // what r writes, before it goes out
+	cells     uv.ScreenBuffer
+	w, h      int
+	syncd     bool
+	erase     bool      // the next paint redraws everything
+	urgent    bool      // input is waiting for its frame: paint it without waiting the period out
+	pending   *tea.View // the newest frame not painted yet
+	painted   *tea.View // the frame on the terminal
+	seqs      []byte    // sequences to write ahead of the next frame
+	closed    bool
+	werr      error  // the first write error: painting stops there
+	failed    error  // painting panicked, or the terminal took nothing: wraps ErrPainting
+	onFailure func() // ends the program when painting fails (Watch)
+	dropped   int    // sequences Emit dropped
 }
+
+// ErrPainting is wrapped by the error Close returns when painting itself
+// failed: the paint loop panicked, or the terminal took no output for
+// closeWait. The program was ended for it (Watch) and the terminal given
+// back as far as it could be.
+var ErrPainting = errors.New("screen: painting failed")
+
+// closeWait bounds how long Close waits for a write the terminal is not
+// taking (a stalled ssh session) before it gives the terminal's modes back
+// without the sequences that undo the frames' modes.
+const closeWait = 2 * time.Second
 
 // Open takes the terminal: in (Bubble Tea's input) is put in raw mode if it
 // is a terminal, and out is where frames are painted. fps bounds how often
 // a changing frame is painted; the environment decides the terminal's
 // capabilities as Bubble Tea's renderer would. Close gives it all back.
 func Open(in io.Reader, out io.Writer, env []string, fps int) (*Terminal, error) {
-	if fps < 1 {
-		fps = 1
-	}
 	t := &Terminal{
 		out:   out,
 		inFd:  ttyFd(in),
 		outFd: ttyFd(out),
-		gap:   time.Second / time.Duration(fps),
+		gap:   time.Second / time.Duration(max(fps, 1)),
 		env:   uv.Environ(env),
 		wake:  make(chan struct{}, 1),
 		quit:  make(chan struct{}),
 		ended: make(chan struct{}),
+		sigs:  make(chan os.Signal, 2),
 		cells: uv.NewScreenBuffer(0, 0),
 	}
 	if t.inFd >= 0 {
@@ -113,8 +132,7 @@ func Open(in io.Reader, out io.Writer, env []string, fps int) (*Terminal, error)
 
 // ProgramOptions are what the program must run with for the Terminal to
 // paint it: its own renderer off, its ticker slowed to the least it takes,
-// the terminal's size, and (with a terminal as output) resizes sent as
-// tea.WindowSizeMsg once Watch is called.
+// and the terminal's size.
 func (t *Terminal) ProgramOptions() []tea.ProgramOption {
 	opts := []tea.ProgramOption{tea.WithoutRenderer(), tea.WithFPS(1)}
 	if w, h, ok := t.size(); ok {
@@ -124,70 +142,160 @@ func (t *Terminal) ProgramOptions() []tea.ProgramOption {
 }
 
 // FPS is the most frames a second t paints.
-func (t *Terminal) FPS() int { return int(time.Second / t.gap) }
-
-// Watch sends p a tea.WindowSizeMsg whenever the output terminal's size
-// changes, until Close. Without its renderer Bubble Tea does not.
-func (t *Terminal) Watch(p *tea.Program) {
-	if t.outFd < 0 {
-		return
-	}
-	t.winch = make(chan os.Signal, 1)
-	signal.Notify(t.winch, syscall.SIGWINCH)
-	go func() {
-		for {
-			select {
-			case <-t.quit:
-				return
-			case <-t.winch:
-			}
-			if w, h, ok := t.size(); ok {
-				p.Send(tea.WindowSizeMsg{Width: w, Height: h})
-			}
-		}
-	}()
+func (t *Terminal) FPS() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return int(time.Second / t.gap)
 }
 
-// Emit writes seq (a clipboard write, a query) to the terminal ahead of the
-// next frame, at once: Bubble Tea's own queue for them is flushed only on
-// its ticker, once a second here.
+// Watch ties t to p until Close: a change of the output terminal's size is
+// sent to p as a tea.WindowSizeMsg (without its renderer Bubble Tea does
+// not), a resume after the process was stopped (SIGCONT: the shell gave
+// the terminal its own modes meanwhile) makes the input raw again and
+// repaints, and if painting fails p is killed, so that Run returns.
+func (t *Terminal) Watch(p *tea.Program) {
+	t.mu.Lock()
+	t.onFailure = p.Kill
+	t.mu.Unlock()
+	if t.outFd < 0 && t.inFd < 0 {
+		return
+	}
+	w0, h0, _ := t.size()
+	signal.Notify(t.sigs, syscall.SIGWINCH, syscall.SIGCONT)
+	go t.watch(p, w0, h0)
+}
+
+func (t *Terminal) watch(p *tea.Program, w, h int) {
+	check := func() {
+		if nw, nh, ok := t.size(); ok && (nw != w || nh != h) {
+			w, h = nw, nh
+			p.Send(tea.WindowSizeMsg{Width: w, Height: h})
+		}
+	}
+	check() // a resize between ProgramOptions and Notify
+	for {
+		select {
+		case <-t.quit:
+			return
+		case sig := <-t.sigs:
+			if sig == syscall.SIGCONT {
+				t.resume()
+			}
+			check()
+		}
+	}
+}
+
+// resume makes the input raw again and the next paint a full one.
+func (t *Terminal) resume() {
+	if t.saved != nil {
+		_, _ = term.MakeRaw(t.inFd) // the state to go back to stays the first one
+	}
+	t.mu.Lock()
+	t.erase = true
+	t.mu.Unlock()
+	t.poke()
+}
+
+// Emit writes seq (a clipboard write, a query) to the terminal at once,
+// ahead of the next frame: Bubble Tea's own queue for them is flushed only
+// on its ticker, once a second here.
+//
+// What is queued is bounded (maxQueued): past it, or once the terminal has
+// failed a write, a sequence is dropped and counted (Dropped).
 func (t *Terminal) Emit(seq string) {
 	t.mu.Lock()
-	if !t.closed {
+	switch {
+	case t.closed:
+	case t.werr != nil || len(t.seqs)+len(seq) > maxQueued:
+		t.dropped++
+	default:
 		t.seqs = append(t.seqs, seq...)
 	}
 	t.mu.Unlock()
 	t.poke()
 }
 
+// maxQueued bounds the bytes Emit queues ahead of the next frame: room for
+// a few of the console's largest clipboard writes.
+const maxQueued = 4 << 20
+
+// Dropped is how many sequences Emit has dropped.
+func (t *Terminal) Dropped() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.dropped
+}
+
 // Close stops painting and gives the terminal back: the modes the frames
 // turned on are turned off, the alternate screen is left, and the input's
-// terminal modes are restored. It returns the first error writing to the
-// terminal, if any. Calling it again does nothing.
+// terminal modes are restored, the last whatever happens before it. It
+// returns why painting failed (ErrPainting) or the first write error, if
+// any. Calling it again does nothing more.
 func (t *Terminal) Close() error {
-	var err error
 	t.closeOnce.Do(func() {
+		defer t.restoreInput()
+		signal.Stop(t.sigs)
 		close(t.quit)
-		<-t.ended
-		if t.winch != nil {
-			signal.Stop(t.winch)
+		select {
+		case <-t.ended:
+		case <-time.After(closeWait):
+			t.fail(fmt.Errorf("%w: the terminal took no output for %v; its modes were restored, not its screen", ErrPainting, closeWait))
+			return
 		}
 		t.mu.Lock()
 		t.closed = true
-		t.restoreModes()
-		err = t.werr
+		out := t.restoreModes()
 		t.mu.Unlock()
-		if t.saved != nil {
-			if rerr := term.Restore(t.inFd, t.saved); rerr != nil && err == nil {
-				err = errors.Join(errors.New("screen: restoring terminal modes"), rerr)
-			}
-		}
+		t.write(out)
 	})
-	return err
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return errors.Join(t.failed, t.werr)
 }
 
-// restoreModes writes what undoes the painted frame's modes. t.mu is held.
-func (t *Terminal) restoreModes() {
+// restoreInput gives the input terminal its modes from before Open.
+func (t *Terminal) restoreInput() {
+	if t.saved == nil {
+		return
+	}
+	if err := term.Restore(t.inFd, t.saved); err != nil {
+		t.mu.Lock()
+		if t.werr == nil {
+			t.werr = fmt.Errorf("screen: restoring terminal modes: %w", err)
+		}
+		t.mu.Unlock()
+	}
+}
+
+// fail records why painting failed, the first reason only, and ends the
+// program (Watch).
+func (t *Terminal) fail(err error) {
+	t.mu.Lock()
+	if t.failed == nil {
+		t.failed = err
+	}
+	end := t.onFailure
+	t.mu.Unlock()
+	if end != nil {
+		go end()
+	}
+}
+
+// resetAll undoes every mode a frame may have turned on, without the
+// renderer: what restoreModes falls back to if the renderer panics.
+const resetAll = ansi.ResetModifyOtherKeys + "\x1b[<1u" + ansi.ResetModeAltScreenSaveCursor + ansi.SetModeTextCursorEnable +
+	ansi.ResetModeBracketedPaste + ansi.ResetModeFocusEvent +
+	ansi.ResetModeMouseButtonEvent + ansi.ResetModeMouseAnyEvent + ansi.ResetModeMouseExtSgr
+
+// restoreModes is what undoes the painted frame's modes, with anything
+// still queued ahead of it. t.mu is held.
+func (t *Terminal) restoreModes() (out []byte) {
+	defer func() {
+		if r := recover(); r != nil { // the renderer failed: undo everything, plainly
+			out = []byte(resetAll)
+		}
+	}()
 	var b bytes.Buffer
 	if lv := t.painted; lv != nil {
 		b.WriteString(ansi.ResetModifyOtherKeys + ansi.PopKittyKeyboard(1))
@@ -213,7 +321,7 @@ func (t *Terminal) restoreModes() {
 		b.WriteString(ansi.ResetModeUnicodeCore)
 	}
 	t.seqs = append(t.seqs, b.Bytes()...)
-	t.writeOut(nil)
+	return t.take(nil)
 }
 
 // size is the output terminal's size, if it is one.

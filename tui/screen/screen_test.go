@@ -2,6 +2,7 @@ package screen
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"strings"
 	"sync"
@@ -9,22 +10,23 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 	"github.com/creack/pty"
 	"github.com/hinshun/vt10x"
 	"golang.org/x/sys/unix"
 )
 
 // emulator is a terminal emulator the Terminal paints on: every write is
-// fed to it and kept, and each one is announced on writes.
+// fed to it and kept, and announced on writes (a signal, never a wait).
 type emulator struct {
 	mu     sync.Mutex
 	vt     vt10x.Terminal
 	all    bytes.Buffer
-	writes chan []byte
+	writes chan struct{}
 }
 
 func newEmulator(w, h int) *emulator {
-	return &emulator{vt: vt10x.New(vt10x.WithSize(w, h)), writes: make(chan []byte, 64)}
+	return &emulator{vt: vt10x.New(vt10x.WithSize(w, h)), writes: make(chan struct{}, 1)}
 }
 
 func (e *emulator) Write(p []byte) (int, error) {
@@ -32,20 +34,11 @@ func (e *emulator) Write(p []byte) (int, error) {
 	_, _ = e.vt.Write(p)
 	e.all.Write(p)
 	e.mu.Unlock()
-	e.writes <- append([]byte(nil), p...)
-	return len(p), nil
-}
-
-// next is the next write; a deadline only against a hang.
-func (e *emulator) next(t *testing.T) []byte {
-	t.Helper()
 	select {
-	case b := <-e.writes:
-		return b
-	case <-time.After(30 * time.Second):
-		t.Fatal("no write to the terminal")
-		return nil
+	case e.writes <- struct{}{}:
+	default:
 	}
+	return len(p), nil
 }
 
 func (e *emulator) line(y int) string {
@@ -80,6 +73,35 @@ func openOn(t *testing.T, e *emulator, fps int) *Terminal {
 	return term
 }
 
+// waitFor reads writes until cond holds; each write is waited for with a
+// deadline only against a hang.
+func (e *emulator) waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for !cond() {
+		select {
+		case <-e.writes:
+		case <-time.After(30 * time.Second):
+			t.Fatalf("never: %s; output so far %q", what, e.output())
+		}
+	}
+}
+
+// waitLines waits until the screen's first lines read want.
+func (e *emulator) waitLines(t *testing.T, want ...string) {
+	t.Helper()
+	e.waitFor(t, "screen "+strings.Join(want, "|"), func() bool {
+		for y, w := range want {
+			if e.line(y) != w {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// since is the output written after mark (a length of output).
+func (e *emulator) since(mark int) string { return e.output()[mark:] }
+
 // TestPaintsOnlyChanges: the first frame enters the alternate screen with
 // the frame's modes and is painted whole; an equal frame is not painted
 // at all; a changed one is painted as the cells that changed.
@@ -88,14 +110,12 @@ func TestPaintsOnlyChanges(t *testing.T) {
 	term := openOn(t, e, 60)
 	term.Resize(30, 4)
 	term.Offer(frame("alpha line\nbeta line"))
-	first := string(e.next(t))
+	e.waitLines(t, "alpha line", "beta line")
+	first := e.output()
 	for _, want := range []string{"\x1b[?1049h", "\x1b[?25l", "\x1b[?1002h", "\x1b[?1006h", "\x1b[?2004h", "\x1b]2;pv\a", "\x1b[>1u"} {
 		if !strings.Contains(first, want) {
 			t.Errorf("first paint lacks %q: %q", want, first)
 		}
-	}
-	if got := e.line(0) + "|" + e.line(1); got != "alpha line|beta line" {
-		t.Fatalf("screen = %q", got)
 	}
 	term.Offer(frame("alpha line\nbeta line"))
 	term.mu.Lock()
@@ -104,13 +124,34 @@ func TestPaintsOnlyChanges(t *testing.T) {
 	if pending != nil {
 		t.Fatal("an unchanged frame is pending a paint")
 	}
+	mark := len(first)
 	term.Offer(frame("alpha line\nbeta LINE"))
-	second := string(e.next(t))
-	if strings.Contains(second, "alpha") || strings.Contains(second, "\x1b[?1049h") {
+	e.waitLines(t, "alpha line", "beta LINE")
+	if second := e.since(mark); strings.Contains(second, "alpha") || strings.Contains(second, "\x1b[?1049h") {
 		t.Errorf("the second paint repainted more than the change: %q", second)
 	}
-	if got := e.line(1); got != "beta LINE" {
-		t.Fatalf("after the change, line 2 = %q", got)
+}
+
+// TestSwitchModes: a frame whose modes differ from the last one's turns
+// the old ones off and the new ones on, and a title is painted without
+// control characters.
+func TestSwitchModes(t *testing.T) {
+	e := newEmulator(20, 2)
+	term := openOn(t, e, 60)
+	term.Resize(20, 2)
+	term.Offer(frame("x"))
+	e.waitLines(t, "x")
+	mark := len(e.output())
+	v := frame("y")
+	v.MouseMode = tea.MouseModeAllMotion
+	v.WindowTitle = "new\x1b]0;evil\a"
+	term.Offer(v)
+	e.waitLines(t, "y")
+	got := e.since(mark)
+	for _, want := range []string{"\x1b[?1002l", "\x1b[?1003h", "\x1b]2;new]0;evil\a"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("switching modes lacks %q: %q", want, got)
+		}
 	}
 }
 
@@ -121,7 +162,7 @@ func TestNewestFrameWins(t *testing.T) {
 	term := openOn(t, e, 60)
 	term.Resize(20, 2)
 	term.Offer(frame("one"))
-	e.next(t)
+	e.waitLines(t, "one")
 	term.mu.Lock()
 	term.gap = time.Hour // the next paint waits: nothing is painted in this test
 	term.mu.Unlock()
@@ -135,21 +176,29 @@ func TestNewestFrameWins(t *testing.T) {
 }
 
 // TestInputFrameAtOnce: the frame that answers input is painted without
-// waiting out the frame period.
+// waiting out the frame period; input that changes nothing leaves the
+// next frame to the period.
 func TestInputFrameAtOnce(t *testing.T) {
 	e := newEmulator(20, 2)
 	term := openOn(t, e, 60)
 	term.Resize(20, 2)
 	term.Offer(frame("before"))
-	e.next(t)
+	e.waitLines(t, "before")
 	term.mu.Lock()
 	term.gap = time.Hour // without the input, the next frame would wait an hour
 	term.mu.Unlock()
-	term.Wrap(panicky{}).Update(tea.KeyPressMsg{Code: 'j'})
+	m := term.Wrap(panicky{})
+	m.Update(tea.KeyPressMsg{Code: 'j'})
 	term.Offer(frame("answer"))
-	e.next(t)
-	if got := e.line(0); got != "answer" {
-		t.Fatalf("screen = %q, want the input's frame", got)
+	e.waitLines(t, "answer")
+
+	m.Update(tea.KeyPressMsg{Code: 'k'})
+	term.Offer(frame("answer")) // the key changed nothing
+	term.mu.Lock()
+	urgent := term.urgent
+	term.mu.Unlock()
+	if urgent {
+		t.Fatal("input that changed nothing left the next frame urgent")
 	}
 }
 
@@ -160,34 +209,37 @@ func TestResizeRepaintsWhole(t *testing.T) {
 	term := openOn(t, e, 60)
 	term.Resize(20, 3)
 	term.Offer(frame("kept\nacross"))
-	e.next(t)
+	e.waitLines(t, "kept", "across")
 	e.mu.Lock()
 	e.vt.Resize(10, 2)
 	e.vt.Write([]byte("\x1b[2J"))
 	e.mu.Unlock()
 	term.Resize(10, 2)
-	e.next(t)
-	if got := e.line(0) + "|" + e.line(1); got != "kept|across" {
-		t.Fatalf("after the resize the screen = %q", got)
-	}
+	e.waitLines(t, "kept", "across")
 }
 
 // TestCloseGivesTerminalBack: Close turns off every mode the frames turned
-// on and leaves the alternate screen with the cursor shown.
+// on (the kitty keyboard entry popped while still on the alternate screen,
+// which keeps its own) and leaves the alternate screen with the cursor
+// shown; nothing handed over after Close is written.
 func TestCloseGivesTerminalBack(t *testing.T) {
 	e := newEmulator(20, 2)
 	term := openOn(t, e, 60)
 	term.Resize(20, 2)
 	term.Offer(frame("x"))
-	e.next(t)
+	e.waitLines(t, "x")
+	mark := len(e.output())
 	if err := term.Close(); err != nil {
 		t.Fatal(err)
 	}
-	last := string(e.next(t))
+	last := e.since(mark)
 	for _, want := range []string{"\x1b[?1049l", "\x1b[?25h", "\x1b[?1002l", "\x1b[?1006l", "\x1b[?2004l", "\x1b]2;\a", "\x1b[<1u"} {
 		if !strings.Contains(last, want) {
 			t.Errorf("closing lacks %q: %q", want, last)
 		}
+	}
+	if strings.Index(last, "\x1b[<1u") > strings.Index(last, "\x1b[?1049l") {
+		t.Errorf("the kitty keyboard entry was popped after leaving the alternate screen: %q", last)
 	}
 	term.Offer(frame("after"))
 	term.Emit("\x1b]52;c;eA==\a")
@@ -200,13 +252,167 @@ func TestCloseGivesTerminalBack(t *testing.T) {
 }
 
 // TestEmitGoesOutAtOnce: a sequence handed to Emit is written without
-// waiting for a frame, and ahead of the next one.
+// waiting for a frame or the frame period.
 func TestEmitGoesOutAtOnce(t *testing.T) {
 	e := newEmulator(20, 2)
 	term := openOn(t, e, 60)
+	term.Resize(20, 2)
+	term.Offer(frame("x"))
+	e.waitLines(t, "x")
+	term.mu.Lock()
+	term.gap = time.Hour
+	term.mu.Unlock()
 	term.Emit("\x1b]52;c;aGk=\a")
-	if got := string(e.next(t)); !strings.Contains(got, "\x1b]52;c;aGk=\a") {
-		t.Fatalf("emitted %q", got)
+	e.waitFor(t, "the clipboard sequence written", func() bool { return strings.Contains(e.output(), "\x1b]52;c;aGk=\a") })
+}
+
+// TestModeReports: the terminal's answers to Open's queries take effect
+// at once: synchronised output wraps the next frame, and grapheme widths
+// (mode 2027) are turned on and the screen repainted, the frame unchanged.
+func TestModeReports(t *testing.T) {
+	e := newEmulator(20, 2)
+	term := openOn(t, e, 60)
+	m := term.Wrap(panicky{})
+	m.Update(tea.WindowSizeMsg{Width: 20, Height: 2})
+	m.View()
+	e.waitLines(t, "x")
+	mark := len(e.output())
+	m.Update(tea.ModeReportMsg{Mode: ansi.ModeUnicodeCore, Value: ansi.ModeReset})
+	m.View() // the same frame, as Bubble Tea calls View after every Update
+	e.waitFor(t, "mode 2027 turned on", func() bool { return strings.Contains(e.since(mark), ansi.SetModeUnicodeCore) })
+	m.Update(tea.ModeReportMsg{Mode: ansi.ModeSynchronizedOutput, Value: ansi.ModeReset})
+	mark = len(e.output())
+	term.Offer(frame("y"))
+	e.waitLines(t, "y")
+	got := e.since(mark)
+	if !strings.HasPrefix(got, ansi.SetModeSynchronizedOutput) || !strings.HasSuffix(got, ansi.ResetModeSynchronizedOutput) {
+		t.Errorf("the frame after the report is not wrapped in synchronised output: %q", got)
+	}
+}
+
+// blockingWriter takes nothing until released: a terminal that stalled.
+type blockingWriter struct {
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (b *blockingWriter) Write(p []byte) (int, error) {
+	select {
+	case b.entered <- struct{}{}:
+	default:
+	}
+	<-b.release
+	return len(p), nil
+}
+
+// TestStalledTerminal: a terminal that takes no output holds up neither
+// Offer (the program's loop) nor, past closeWait, Close, which says so
+// and still gives the input its modes back.
+func TestStalledTerminal(t *testing.T) {
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ptmx.Close()
+	defer tty.Close()
+	before, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &blockingWriter{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	defer close(w.release)
+	term, err := Open(tty, w, nil, 60)
+	if err != nil {
+		t.Fatal(err)
+	}
+	term.Resize(20, 2)
+	term.Offer(frame("x"))
+	<-w.entered
+	term.Offer(frame("y")) // returns: the write is not under the lock Offer takes
+	if err := term.Close(); !errors.Is(err, ErrPainting) {
+		t.Fatalf("Close = %v, want ErrPainting", err)
+	}
+	after, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *after != *before {
+		t.Error("the input's modes were not given back")
+	}
+}
+
+// panicWriter panics on its first write.
+type panicWriter struct{ once sync.Once }
+
+func (p *panicWriter) Write(b []byte) (int, error) {
+	p.once.Do(func() { panic("injected: paint") })
+	return len(b), nil
+}
+
+// TestPaintPanicEndsProgram: a panic in the paint loop does not end the
+// process (the local console shares it with the engine): the program is
+// ended, Close says why, and the input gets its modes back.
+func TestPaintPanicEndsProgram(t *testing.T) {
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ptmx.Close()
+	defer tty.Close()
+	before, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	term, err := Open(tty, &panicWriter{}, nil, 60)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ended := make(chan struct{})
+	term.mu.Lock()
+	term.onFailure = func() { close(ended) } // what Watch sets: the program's Kill
+	term.mu.Unlock()
+	term.Resize(20, 2)
+	term.Offer(frame("x"))
+	select {
+	case <-ended:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the program was not ended after the paint loop panicked")
+	}
+	if err := term.Close(); !errors.Is(err, ErrPainting) || !strings.Contains(err.Error(), "injected: paint") {
+		t.Fatalf("Close = %v, want ErrPainting with the panic", err)
+	}
+	after, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *after != *before {
+		t.Error("the input's modes were not given back")
+	}
+}
+
+// TestNewlineTranslation: newlines are written as the output terminal will
+// take them: translated while it is cooked, not once raw, and never where
+// the output is not a terminal.
+func TestNewlineTranslation(t *testing.T) {
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ptmx.Close()
+	defer tty.Close()
+	if !translatesNewlines(int(tty.Fd())) {
+		t.Error("a cooked pty does not translate newlines, says translatesNewlines")
+	}
+	term, err := Open(tty, tty, nil, 60)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer term.Close()
+	if translatesNewlines(int(tty.Fd())) {
+		t.Error("a raw pty translates newlines, says translatesNewlines")
+	}
+	if translatesNewlines(-1) {
+		t.Error("no terminal translates newlines, says translatesNewlines")
 	}
 }
 
@@ -250,8 +456,17 @@ func TestRawModeAndBack(t *testing.T) {
 // panicky panics in whatever step is named.
 type panicky struct{ in string }
 
-func (p panicky) Init() tea.Cmd { return nil }
+func (p panicky) Init() tea.Cmd {
+	if p.in == "init" {
+		panic("injected: init")
+	}
+	return nil
+}
+
 func (p panicky) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if _, ok := msg.(tea.KeyPressMsg); !ok {
+		return p, nil
+	}
 	switch p.in {
 	case "update":
 		panic("injected: update")
@@ -260,20 +475,50 @@ func (p panicky) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	}
 	return p, nil
 }
-func (p panicky) View() tea.View { return frame("x") }
 
-// TestPanicGivesTerminalBackFirst: a panic in Update, or in a command
-// inside a batch it returns, closes the Terminal before it goes on, with
-// its value unchanged.
+func (p panicky) View() tea.View {
+	if p.in == "view" {
+		panic("injected: view")
+	}
+	return frame("x")
+}
+
+// TestPanicGivesTerminalBackFirst: a panic in Init, Update, View, or a
+// command inside a batch Update returns gives the terminal back (modes
+// undone, input restored) before it goes on, with its value unchanged, to
+// Bubble Tea's recovery, which prints it.
 func TestPanicGivesTerminalBackFirst(t *testing.T) {
-	for _, where := range []string{"update", "command"} {
+	for _, where := range []string{"init", "update", "view", "command"} {
 		t.Run(where, func(t *testing.T) {
+			ptmx, tty, err := pty.Open()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ptmx.Close()
+			defer tty.Close()
+			before, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
+			if err != nil {
+				t.Fatal(err)
+			}
 			e := newEmulator(20, 2)
-			term := openOn(t, e, 60)
+			term, err := Open(tty, e, nil, 60)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer term.Close()
+			term.Resize(20, 2)
+			term.Offer(frame("x"))
+			e.waitLines(t, "x")
 			m := term.Wrap(panicky{in: where})
 			got := func() (r any) {
 				defer func() { r = recover() }()
-				_, cmd := m.Update(tea.KeyPressMsg{})
+				if where == "init" {
+					m.Init()
+				}
+				if where == "view" {
+					m.View()
+				}
+				_, cmd := m.Update(tea.KeyPressMsg{Code: 'j'})
 				for cmd != nil { // run the commands as Bubble Tea would, batches included
 					msg := cmd()
 					cmd = nil
@@ -288,11 +533,15 @@ func TestPanicGivesTerminalBackFirst(t *testing.T) {
 			if got != "injected: "+where {
 				t.Fatalf("recovered %v, want the injected panic", got)
 			}
-			term.mu.Lock()
-			closed := term.closed
-			term.mu.Unlock()
-			if !closed {
-				t.Fatal("the terminal was not given back before the panic went on")
+			if !strings.Contains(e.output(), "\x1b[?1049l") {
+				t.Error("the alternate screen was not left before the panic went on")
+			}
+			after, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if *after != *before {
+				t.Error("the input's modes were not given back before the panic went on")
 			}
 		})
 	}
