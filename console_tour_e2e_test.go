@@ -380,11 +380,13 @@ var exitMarker = regexp.MustCompile(`── exited: exit 1( \(disconnected\))? �
 func (tr *tour) tourLogSearch() {
 	tr.selectInstance("ticker")
 	tr.keys("\t", "/", `tick\s+sent`, "\r")
-	s := tr.until("a search with matches", func(s string) bool { return matchPos.MatchString(s) })
+	// The whole search, not a prefix: the console paints the keys of a
+	// search as they are typed, and "tick" alone matches one line more.
+	s := tr.until("a search with matches", func(s string) bool { return searchPos.MatchString(s) })
 	if !tr.highlighted("tick sent") {
 		tr.t.Errorf("no match is highlighted:\n%s", s)
 	}
-	m := matchPos.FindStringSubmatch(s)
+	m := searchPos.FindStringSubmatch(s)
 	if atoi(m[1]) > 1 {
 		prev := strconv.Itoa(atoi(m[1]) - 1)
 		tr.keys("N")
@@ -431,15 +433,34 @@ func logsUnfiltered(s string) bool { return logsStatus.MatchString(s) }
 
 var logsStatus = regexp.MustCompile(`follow o\S+ · wrap o\S+ · time o\S+ · \d+/\d+ lines`)
 
-var matchPos = regexp.MustCompile(`match (\d+)/(\d+)`)
+// searchPos is the Logs status of the tour's whole search, with its place.
+var searchPos = regexp.MustCompile(`search tick\\s\+sent match (\d+)/(\d+)`)
 
 // filterLogs types a logs filter and waits for cond, then clears it.
+//
+// The console paints the keys of a filter as they are typed, so cond is
+// waited for only once the Logs status names the whole filter: a prefix
+// of it ("=tick s") can satisfy cond while the rest is still to come.
 func (tr *tour) filterLogs(f string, cond func(string) bool) {
 	tr.t.Helper()
 	tr.keys("\x1b")
 	tr.until("the logs unfiltered", logsUnfiltered)
 	tr.keys("/", f, "\r")
-	tr.until("the logs filtered by "+f, cond)
+	status := filterStatus(f)
+	tr.until("the logs filtered by "+f, func(s string) bool { return strings.Contains(s, status) && cond(s) })
+}
+
+// filterStatus is how the Logs status names the filter f.
+func filterStatus(f string) string {
+	switch {
+	case strings.HasPrefix(f, "="):
+		return "filter " + f[1:]
+	case strings.HasPrefix(f, "!"):
+		return "hide " + f[1:]
+	case strings.HasPrefix(f, "-f "):
+		return "fuzzy " + f[3:]
+	}
+	return "search " + f
 }
 
 // highlighted reports whether some on-screen occurrence of text has a

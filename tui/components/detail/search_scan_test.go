@@ -75,6 +75,37 @@ func TestSearchScansInSlices(t *testing.T) {
 	}
 }
 
+// n or N pressed while the scan goes on is the operator's choice: the
+// scan's end does not take them back to the nearest match.
+func TestStepDuringScanIsKept(t *testing.T) {
+	s := bigLogStore(5000)
+	m := New()
+	m.Show("a")
+	m.SetTab(TabLogs)
+	m.SetFilter("needle")
+	m.FindNearest(s)
+	m.View(scanCtx(), s, 120, 40, true)
+	if !m.Searching(s) {
+		t.Fatal("the scan ended on the first slice: the buffer is too small for this test")
+	}
+	p := s.Plugin("a")
+	m.FindStep(s, -1)
+	chosen := m.logs.find.cur
+	if chosen == 0 {
+		t.Fatal("N found no match")
+	}
+	for steps := 0; m.Searching(s); steps++ {
+		m.SearchStep(s)
+		if steps > 100 {
+			t.Fatal("the scan does not end")
+		}
+	}
+	if m.logs.find.cur != chosen {
+		t.Errorf("the scan's end moved the current match from line %d to line %d: N was undone", chosen, m.logs.find.cur)
+	}
+	_ = p
+}
+
 // Moving to another row and back keeps the matches of the first: j and k
 // do not rescan the buffer.
 func TestSearchMemoPerInstance(t *testing.T) {
