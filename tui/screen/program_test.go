@@ -11,7 +11,6 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/creack/pty"
-	"golang.org/x/sys/unix"
 
 	"github.com/plugvisor/plugvisor/internal/testutil"
 )
@@ -41,17 +40,9 @@ func (c counter) View() tea.View { return frame(fmt.Sprintf("n=%d", c.n)) }
 // (raw mode is the Terminal's), the terminal's answer to the synchronised
 // output query takes effect, and on quitting the terminal is as it was.
 func TestProgramOnPty(t *testing.T) {
-	ptmx, tty, err := pty.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ptmx.Close()
-	defer tty.Close()
+	pp := openPty(t)
+	ptmx, tty := pp.ptmx, pp.tty
 	if err := pty.Setsize(ptmx, &pty.Winsize{Cols: 20, Rows: 3}); err != nil {
-		t.Fatal(err)
-	}
-	before, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
-	if err != nil {
 		t.Fatal(err)
 	}
 	e := newEmulator(20, 3)
@@ -103,13 +94,7 @@ func TestProgramOnPty(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.waitFor(t, "the alternate screen left", func() bool { return strings.Contains(e.output(), "\x1b[?1049l") })
-	after, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if *after != *before {
-		t.Error("the terminal's modes were not given back")
-	}
+	pp.checkRestored(t, "the terminal's modes were not given back")
 }
 
 // waitSynced waits until the Terminal has taken the terminal's answer

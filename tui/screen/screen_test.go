@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -99,18 +100,70 @@ func (e *emulator) waitLines(t *testing.T, want ...string) {
 	})
 }
 
+// ptyPair is a pseudo-terminal for one test, with the modes its terminal
+// side had when it was opened.
+type ptyPair struct {
+	ptmx, tty *os.File
+	before    unix.Termios
+}
+
+func openPty(t *testing.T) *ptyPair {
+	t.Helper()
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ptmx.Close(); tty.Close() })
+	p := &ptyPair{ptmx: ptmx, tty: tty}
+	p.before = p.modes(t)
+	return p
+}
+
+func (p *ptyPair) modes(t *testing.T) unix.Termios {
+	t.Helper()
+	tio, err := unix.IoctlGetTermios(int(p.tty.Fd()), unix.TCGETS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return *tio
+}
+
+// checkRestored fails the test, saying what, unless the terminal's modes
+// are those it had when it was opened.
+func (p *ptyPair) checkRestored(t *testing.T, what string) {
+	t.Helper()
+	if got := p.modes(t); got != p.before {
+		t.Errorf("%s: terminal modes %+v, want %+v", what, got, p.before)
+	}
+}
+
 // since is the output written after mark (a length of output).
 func (e *emulator) since(mark int) string { return e.output()[mark:] }
+
+// paintedOn opens a Terminal on a w×h emulator and waits for its first
+// frame, content, on the screen.
+func paintedOn(t *testing.T, w, h int, content string) (*emulator, *Terminal) {
+	t.Helper()
+	e := newEmulator(w, h)
+	term := openOn(t, e, 60)
+	term.Resize(w, h)
+	term.Offer(frame(content))
+	e.waitLines(t, strings.Split(content, "\n")...)
+	return e, term
+}
+
+// setGap sets the frame period, as a test wants it.
+func (t *Terminal) setGap(d time.Duration) {
+	t.mu.Lock()
+	t.gap = d
+	t.mu.Unlock()
+}
 
 // TestPaintsOnlyChanges: the first frame enters the alternate screen with
 // the frame's modes and is painted whole; an equal frame is not painted
 // at all; a changed one is painted as the cells that changed.
 func TestPaintsOnlyChanges(t *testing.T) {
-	e := newEmulator(30, 4)
-	term := openOn(t, e, 60)
-	term.Resize(30, 4)
-	term.Offer(frame("alpha line\nbeta line"))
-	e.waitLines(t, "alpha line", "beta line")
+	e, term := paintedOn(t, 30, 4, "alpha line\nbeta line")
 	first := e.output()
 	for _, want := range []string{"\x1b[?1049h", "\x1b[?25l", "\x1b[?1002h", "\x1b[?1006h", "\x1b[?2004h", "\x1b]2;pv\a", "\x1b[>1u"} {
 		if !strings.Contains(first, want) {
@@ -136,11 +189,7 @@ func TestPaintsOnlyChanges(t *testing.T) {
 // the old ones off and the new ones on, and a title is painted without
 // control characters.
 func TestSwitchModes(t *testing.T) {
-	e := newEmulator(20, 2)
-	term := openOn(t, e, 60)
-	term.Resize(20, 2)
-	term.Offer(frame("x"))
-	e.waitLines(t, "x")
+	e, term := paintedOn(t, 20, 2, "x")
 	mark := len(e.output())
 	v := frame("y")
 	v.MouseMode = tea.MouseModeAllMotion
@@ -158,14 +207,8 @@ func TestSwitchModes(t *testing.T) {
 // TestNewestFrameWins: frames offered while a paint waits out its frame
 // period replace each other.
 func TestNewestFrameWins(t *testing.T) {
-	e := newEmulator(20, 2)
-	term := openOn(t, e, 60)
-	term.Resize(20, 2)
-	term.Offer(frame("one"))
-	e.waitLines(t, "one")
-	term.mu.Lock()
-	term.gap = time.Hour // the next paint waits: nothing is painted in this test
-	term.mu.Unlock()
+	_, term := paintedOn(t, 20, 2, "one")
+	term.setGap(time.Hour) // the next paint waits: nothing is painted in this test
 	term.Offer(frame("two"))
 	term.Offer(frame("three"))
 	term.mu.Lock()
@@ -179,14 +222,8 @@ func TestNewestFrameWins(t *testing.T) {
 // waiting out the frame period; input that changes nothing leaves the
 // next frame to the period.
 func TestInputFrameAtOnce(t *testing.T) {
-	e := newEmulator(20, 2)
-	term := openOn(t, e, 60)
-	term.Resize(20, 2)
-	term.Offer(frame("before"))
-	e.waitLines(t, "before")
-	term.mu.Lock()
-	term.gap = time.Hour // without the input, the next frame would wait an hour
-	term.mu.Unlock()
+	e, term := paintedOn(t, 20, 2, "before")
+	term.setGap(time.Hour) // without the input, the next frame would wait an hour
 	m := term.Wrap(panicky{})
 	m.Update(tea.KeyPressMsg{Code: 'j'})
 	term.Offer(frame("answer"))
@@ -205,11 +242,7 @@ func TestInputFrameAtOnce(t *testing.T) {
 // TestResizeRepaintsWhole: after a resize the same frame is painted again,
 // whole, at the new size.
 func TestResizeRepaintsWhole(t *testing.T) {
-	e := newEmulator(20, 3)
-	term := openOn(t, e, 60)
-	term.Resize(20, 3)
-	term.Offer(frame("kept\nacross"))
-	e.waitLines(t, "kept", "across")
+	e, term := paintedOn(t, 20, 3, "kept\nacross")
 	e.mu.Lock()
 	e.vt.Resize(10, 2)
 	e.vt.Write([]byte("\x1b[2J"))
@@ -223,11 +256,7 @@ func TestResizeRepaintsWhole(t *testing.T) {
 // which keeps its own) and leaves the alternate screen with the cursor
 // shown; nothing handed over after Close is written.
 func TestCloseGivesTerminalBack(t *testing.T) {
-	e := newEmulator(20, 2)
-	term := openOn(t, e, 60)
-	term.Resize(20, 2)
-	term.Offer(frame("x"))
-	e.waitLines(t, "x")
+	e, term := paintedOn(t, 20, 2, "x")
 	mark := len(e.output())
 	if err := term.Close(); err != nil {
 		t.Fatal(err)
@@ -254,14 +283,8 @@ func TestCloseGivesTerminalBack(t *testing.T) {
 // TestEmitGoesOutAtOnce: a sequence handed to Emit is written without
 // waiting for a frame or the frame period.
 func TestEmitGoesOutAtOnce(t *testing.T) {
-	e := newEmulator(20, 2)
-	term := openOn(t, e, 60)
-	term.Resize(20, 2)
-	term.Offer(frame("x"))
-	e.waitLines(t, "x")
-	term.mu.Lock()
-	term.gap = time.Hour
-	term.mu.Unlock()
+	e, term := paintedOn(t, 20, 2, "x")
+	term.setGap(time.Hour)
 	term.Emit("\x1b]52;c;aGk=\a")
 	e.waitFor(t, "the clipboard sequence written", func() bool { return strings.Contains(e.output(), "\x1b]52;c;aGk=\a") })
 }
@@ -309,16 +332,8 @@ func (b *blockingWriter) Write(p []byte) (int, error) {
 // Offer (the program's loop) nor, past closeWait, Close, which says so
 // and still gives the input its modes back.
 func TestStalledTerminal(t *testing.T) {
-	ptmx, tty, err := pty.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ptmx.Close()
-	defer tty.Close()
-	before, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pp := openPty(t)
+	tty := pp.tty
 	w := &blockingWriter{entered: make(chan struct{}, 1), release: make(chan struct{})}
 	defer close(w.release)
 	term, err := Open(tty, w, nil, 60)
@@ -332,13 +347,7 @@ func TestStalledTerminal(t *testing.T) {
 	if err := term.Close(); !errors.Is(err, ErrPainting) {
 		t.Fatalf("Close = %v, want ErrPainting", err)
 	}
-	after, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if *after != *before {
-		t.Error("the input's modes were not given back")
-	}
+	pp.checkRestored(t, "the input's modes were not given back")
 }
 
 // panicWriter panics on its first write.
@@ -353,16 +362,8 @@ func (p *panicWriter) Write(b []byte) (int, error) {
 // process (the local console shares it with the engine): the program is
 // ended, Close says why, and the input gets its modes back.
 func TestPaintPanicEndsProgram(t *testing.T) {
-	ptmx, tty, err := pty.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ptmx.Close()
-	defer tty.Close()
-	before, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pp := openPty(t)
+	tty := pp.tty
 	term, err := Open(tty, &panicWriter{}, nil, 60)
 	if err != nil {
 		t.Fatal(err)
@@ -381,25 +382,15 @@ func TestPaintPanicEndsProgram(t *testing.T) {
 	if err := term.Close(); !errors.Is(err, ErrPainting) || !strings.Contains(err.Error(), "injected: paint") {
 		t.Fatalf("Close = %v, want ErrPainting with the panic", err)
 	}
-	after, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if *after != *before {
-		t.Error("the input's modes were not given back")
-	}
+	pp.checkRestored(t, "the input's modes were not given back")
 }
 
 // TestNewlineTranslation: newlines are written as the output terminal will
 // take them: translated while it is cooked, not once raw, and never where
 // the output is not a terminal.
 func TestNewlineTranslation(t *testing.T) {
-	ptmx, tty, err := pty.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ptmx.Close()
-	defer tty.Close()
+	pp := openPty(t)
+	tty := pp.tty
 	if !translatesNewlines(int(tty.Fd())) {
 		t.Error("a cooked pty does not translate newlines, says translatesNewlines")
 	}
@@ -419,17 +410,9 @@ func TestNewlineTranslation(t *testing.T) {
 // TestRawModeAndBack: on a real pseudo-terminal Open turns off line
 // editing and echo, and Close restores the terminal's modes exactly.
 func TestRawModeAndBack(t *testing.T) {
-	ptmx, tty, err := pty.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ptmx.Close()
-	defer tty.Close()
+	pp := openPty(t)
+	ptmx, tty := pp.ptmx, pp.tty
 	go func() { _, _ = io.Copy(io.Discard, ptmx) }()
-	before, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
-	if err != nil {
-		t.Fatal(err)
-	}
 	term, err := Open(tty, tty, nil, 24)
 	if err != nil {
 		t.Fatal(err)
@@ -444,13 +427,7 @@ func TestRawModeAndBack(t *testing.T) {
 	if err := term.Close(); err != nil {
 		t.Fatal(err)
 	}
-	after, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if *after != *before {
-		t.Errorf("terminal modes not restored: %+v, want %+v", after, before)
-	}
+	pp.checkRestored(t, "after Close")
 }
 
 // panicky panics in whatever step is named.
@@ -490,16 +467,8 @@ func (p panicky) View() tea.View {
 func TestPanicGivesTerminalBackFirst(t *testing.T) {
 	for _, where := range []string{"init", "update", "view", "command"} {
 		t.Run(where, func(t *testing.T) {
-			ptmx, tty, err := pty.Open()
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer ptmx.Close()
-			defer tty.Close()
-			before, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
-			if err != nil {
-				t.Fatal(err)
-			}
+			pp := openPty(t)
+			tty := pp.tty
 			e := newEmulator(20, 2)
 			term, err := Open(tty, e, nil, 60)
 			if err != nil {
@@ -536,13 +505,7 @@ func TestPanicGivesTerminalBackFirst(t *testing.T) {
 			if !strings.Contains(e.output(), "\x1b[?1049l") {
 				t.Error("the alternate screen was not left before the panic went on")
 			}
-			after, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if *after != *before {
-				t.Error("the input's modes were not given back before the panic went on")
-			}
+			pp.checkRestored(t, "the input's modes were not given back before the panic went on")
 		})
 	}
 }

@@ -39,9 +39,9 @@ func bigLogStore(n int) *state.Store {
 
 func scanCtx() *pvctx.Context { return pvctx.New(themes.Default(), time.Now) }
 
-// A new search over a full buffer matches one slice per call, not the
-// whole buffer on the key that typed it; the rest comes with SearchStep.
-func TestSearchScansInSlices(t *testing.T) {
+// searchTyped is a search for "needle" just typed over instance a's full
+// buffer (bigLogStore), and drawn once.
+func searchTyped() (Model, *state.Store) {
 	s := bigLogStore(5000)
 	m := New()
 	m.Show("a")
@@ -49,6 +49,13 @@ func TestSearchScansInSlices(t *testing.T) {
 	m.SetFilter("needle")
 	m.FindNearest(s) // as the key typed does
 	m.View(scanCtx(), s, 120, 40, true)
+	return m, s
+}
+
+// A new search over a full buffer matches one slice per call, not the
+// whole buffer on the key that typed it; the rest comes with SearchStep.
+func TestSearchScansInSlices(t *testing.T) {
+	m, s := searchTyped()
 	p := s.Plugin("a")
 	matched := p.Logs.Len() - m.logs.hits.pending(p.Logs)
 	if matched == 0 || matched*1024 > 2*scanSlice+2048 {
@@ -78,17 +85,10 @@ func TestSearchScansInSlices(t *testing.T) {
 // n or N pressed while the scan goes on is the operator's choice: the
 // scan's end does not take them back to the nearest match.
 func TestStepDuringScanIsKept(t *testing.T) {
-	s := bigLogStore(5000)
-	m := New()
-	m.Show("a")
-	m.SetTab(TabLogs)
-	m.SetFilter("needle")
-	m.FindNearest(s)
-	m.View(scanCtx(), s, 120, 40, true)
+	m, s := searchTyped()
 	if !m.Searching(s) {
 		t.Fatal("the scan ended on the first slice: the buffer is too small for this test")
 	}
-	p := s.Plugin("a")
 	m.FindStep(s, -1)
 	chosen := m.logs.find.cur
 	if chosen == 0 {
@@ -103,7 +103,6 @@ func TestStepDuringScanIsKept(t *testing.T) {
 	if m.logs.find.cur != chosen {
 		t.Errorf("the scan's end moved the current match from line %d to line %d: N was undone", chosen, m.logs.find.cur)
 	}
-	_ = p
 }
 
 // Moving to another row and back keeps the matches of the first: j and k
