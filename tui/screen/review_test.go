@@ -205,8 +205,12 @@ func TestReviewResizeBeforeWatch(t *testing.T) {
 	p := tea.NewProgram(term.Wrap(counter{}), append([]tea.ProgramOption{tea.WithContext(ctx),
 		tea.WithInput(tty), tea.WithOutput(tty), tea.WithoutSignals()}, opts...)...)
 	term.Watch(p)
-	go func() { _, _ = p.Run() }()
-	defer p.Kill()
+	ran := make(chan error, 1)
+	go func() { _, err := p.Run(); ran <- err }()
+	defer func() {
+		_, _ = ptmx.Write([]byte("q")) // quit as the operator would: Kill does not wait for Bubble Tea's reader
+		<-ran
+	}()
 	testutil.WaitUntil(t, "the program told of the 30x5 terminal", 10*time.Second, func() bool {
 		term.mu.Lock()
 		defer term.mu.Unlock()
