@@ -25,13 +25,20 @@ func (p *painted) Init() tea.Cmd {
 
 func (p *painted) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	defer p.t.restoreOnPanic()
-	switch msg := msg.(type) {
+	switch m := msg.(type) {
 	case tea.WindowSizeMsg:
-		p.t.Resize(msg.Width, msg.Height)
+		// The size the terminal has now: the program's first one (from
+		// ProgramOptions) may be stale by the time it arrives, and a
+		// message from watch may arrive ahead of it.
+		if w, h, ok := p.t.size(); ok {
+			m = tea.WindowSizeMsg{Width: w, Height: h}
+			msg = m
+		}
+		p.t.Resize(m.Width, m.Height)
 	case tea.ColorProfileMsg:
-		p.t.SetColorProfile(msg.Profile)
+		p.t.SetColorProfile(m.Profile)
 	case tea.ModeReportMsg:
-		p.t.modeReport(msg)
+		p.t.modeReport(m)
 	case tea.KeyPressMsg, tea.MouseClickMsg, tea.MouseWheelMsg, tea.PasteMsg:
 		p.t.Input()
 	}

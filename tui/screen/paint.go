@@ -25,14 +25,27 @@ import (
 func (t *Terminal) Offer(v tea.View) {
 	v.WindowTitle = printable(v.WindowTitle)
 	t.mu.Lock()
+	// The first frame offered after input is the one that answers it
+	// (View follows Update in the program's loop): the urgency goes with
+	// it, so that no paint in between can take it.
+	input := t.input
+	t.input = false
 	if t.closed || sameView(t.newest(), &v) {
 		if t.pending == nil {
 			t.urgent = false
+		} else if input {
+			t.urgent = true
 		}
 		t.mu.Unlock()
+		if input {
+			t.poke()
+		}
 		return
 	}
 	t.pending = &v
+	if input {
+		t.urgent = true
+	}
 	t.mu.Unlock()
 	t.poke()
 }
@@ -174,7 +187,7 @@ func (t *Terminal) wait(last, lastInput time.Time) (urgent bool, wait time.Durat
 // frame each inputGap).
 func (t *Terminal) Input() {
 	t.mu.Lock()
-	t.urgent = true
+	t.input = true
 	t.mu.Unlock()
 }
 
@@ -306,10 +319,14 @@ func (t *Terminal) write(out []byte) {
 	}
 	if _, err := t.out.Write(out); err != nil {
 		t.mu.Lock()
-		if t.werr == nil {
+		first := t.werr == nil
+		if first {
 			t.werr = fmt.Errorf("screen: writing to the terminal: %w", err)
 		}
 		t.mu.Unlock()
+		if first {
+			t.fail(fmt.Errorf("%w: the terminal took no more output", ErrPainting))
+		}
 	}
 }
 

@@ -75,7 +75,8 @@ type Terminal struct {
 	w, h      int
 	syncd     bool
 	erase     bool      // the next paint redraws everything
-	urgent    bool      // input is waiting for its frame: paint it without waiting the period out
+	urgent    bool      // pending answers input: paint it without waiting the period out
+	input     bool      // input came; the next frame offered answers it
 	pending   *tea.View // the newest frame not painted yet
 	painted   *tea.View // the frame on the terminal
 	seqs      []byte    // sequences to write ahead of the next frame
@@ -84,6 +85,7 @@ type Terminal struct {
 	failed    error  // painting panicked, or the terminal took nothing: wraps ErrPainting
 	onFailure func() // ends the program when painting fails (Watch)
 	dropped   int    // sequences Emit dropped
+	given     [2]int // the size ProgramOptions gave the program
 }
 
 // ErrPainting is wrapped by the error Close returns when painting itself
@@ -137,6 +139,9 @@ func (t *Terminal) ProgramOptions() []tea.ProgramOption {
 	opts := []tea.ProgramOption{tea.WithoutRenderer(), tea.WithFPS(1)}
 	if w, h, ok := t.size(); ok {
 		opts = append(opts, tea.WithWindowSize(w, h))
+		t.mu.Lock()
+		t.given = [2]int{w, h}
+		t.mu.Unlock()
 	}
 	return opts
 }
@@ -160,7 +165,9 @@ func (t *Terminal) Watch(p *tea.Program) {
 	if t.outFd < 0 && t.inFd < 0 {
 		return
 	}
-	w0, h0, _ := t.size()
+	t.mu.Lock()
+	w0, h0 := t.given[0], t.given[1] // what the program was told (ProgramOptions)
+	t.mu.Unlock()
 	signal.Notify(t.sigs, syscall.SIGWINCH, syscall.SIGCONT)
 	go t.watch(p, w0, h0)
 }
@@ -188,13 +195,24 @@ func (t *Terminal) watch(p *tea.Program, w, h int) {
 
 // resume makes the input raw again and the next paint a full one.
 func (t *Terminal) resume() {
+	t.mu.Lock()
+	defer t.poke()
+	defer t.mu.Unlock()
+	if t.closed {
+		return
+	}
 	if t.saved != nil {
 		_, _ = term.MakeRaw(t.inFd) // the state to go back to stays the first one
 	}
-	t.mu.Lock()
+	// The shell had the terminal meanwhile and may have changed its modes
+	// (readline turns bracketed paste off on `fg`): enter afresh.
+	if t.painted != nil {
+		if t.pending == nil {
+			t.pending = t.painted
+		}
+		t.painted = nil
+	}
 	t.erase = true
-	t.mu.Unlock()
-	t.poke()
 }
 
 // Emit writes seq (a clipboard write, a query) to the terminal at once,
@@ -235,11 +253,15 @@ func (t *Terminal) Dropped() int {
 func (t *Terminal) Close() error {
 	t.closeOnce.Do(func() {
 		defer t.restoreInput()
+		defer func() { t.mu.Lock(); t.closed = true; t.mu.Unlock() }() // before restoreInput: no resume after it
 		signal.Stop(t.sigs)
 		close(t.quit)
 		select {
 		case <-t.ended:
 		case <-time.After(closeWait):
+			t.mu.Lock()
+			t.closed = true // nothing more is painted, whenever the terminal takes output again
+			t.mu.Unlock()
 			t.fail(fmt.Errorf("%w: the terminal took no output for %v; its modes were restored, not its screen", ErrPainting, closeWait))
 			return
 		}
@@ -259,12 +281,10 @@ func (t *Terminal) restoreInput() {
 	if t.saved == nil {
 		return
 	}
-	if err := term.Restore(t.inFd, t.saved); err != nil {
-		t.mu.Lock()
-		if t.werr == nil {
-			t.werr = fmt.Errorf("screen: restoring terminal modes: %w", err)
-		}
-		t.mu.Unlock()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if err := term.Restore(t.inFd, t.saved); err != nil && t.werr == nil {
+		t.werr = fmt.Errorf("screen: restoring terminal modes: %w", err)
 	}
 }
 
