@@ -197,6 +197,8 @@ func (m *Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case searchStepMsg:
 		m.searchStep()
 		return m, nil
+	case copyDroppedMsg:
+		return m, m.flash(footer.Warn, "the copy never reached the terminal: it is not taking output")
 	case tea.WindowSizeMsg:
 		m.c.Width, m.c.Height = msg.Width, msg.Height
 		return m, nil

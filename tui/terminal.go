@@ -16,8 +16,17 @@ func (m *Model) setClipboard(text string) tea.Cmd {
 		return tea.SetClipboard(text)
 	}
 	emit := m.opts.emit
-	return func() tea.Msg { emit(ansi.SetSystemClipboard(text)); return nil }
+	return func() tea.Msg {
+		if !emit(ansi.SetSystemClipboard(text)) {
+			return copyDroppedMsg{}
+		}
+		return nil
+	}
 }
+
+// copyDroppedMsg says a copy never reached the terminal: it had stopped
+// taking output, or too much was already waiting for it.
+type copyDroppedMsg struct{}
 
 // requestBackground asks the terminal for its background colour; the
 // answer comes back as a tea.BackgroundColorMsg.
@@ -26,5 +35,5 @@ func (m *Model) requestBackground() tea.Cmd {
 		return tea.RequestBackgroundColor
 	}
 	emit := m.opts.emit
-	return func() tea.Msg { emit(ansi.RequestBackgroundColor); return nil }
+	return func() tea.Msg { emit(ansi.RequestBackgroundColor); return nil } // unanswered, the theme stays
 }

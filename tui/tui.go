@@ -62,7 +62,7 @@ type Options struct {
 	in        io.Reader                       // the keyboard; nil is stdin, or the process's terminal
 	out       io.Writer                       // where frames go; nil is stdout
 	savePrefs func(dir string, p prefs) error // nil is writePrefs
-	emit      func(seq string)                // writes to the terminal at once; nil is Bubble Tea's queue
+	emit      func(seq string) bool           // writes to the terminal at once (false: dropped); nil is Bubble Tea's queue
 }
 
 // FPS is the most frames a second the console paints unless Options.FPS
@@ -159,26 +159,35 @@ func Run(ctx context.Context, api supervisor.API, opts Options) (err error) {
 	terr := t.Close()
 	// The event loop has ended: the model is no longer touched elsewhere.
 	m.flushPrefs()
+	return m.outcome(ctx, err, terr)
+}
+
+// outcome is what Run returns once the program has ended with err and the
+// terminal was given back with terr: how the console ended, and what went
+// wrong with the terminal, if anything, joined to it.
+func (m *Model) outcome(ctx context.Context, err, terr error) error {
+	var term error
+	if terr != nil {
+		term = fmt.Errorf("console: %w", terr)
+	}
 	switch {
 	case errors.Is(err, tea.ErrProgramPanic):
-		return fmt.Errorf("console: panicked (terminal restored): %w", err)
-	case errors.Is(terr, screen.ErrPainting): // why the program was killed
-		return fmt.Errorf("console: %w", terr)
-	case m.lost || isClosed(opts.Lost): // lost, said or not yet
+		return errors.Join(fmt.Errorf("console: panicked (terminal restored): %w", err), term)
+	case m.lost || isClosed(m.opts.Lost): // lost, said or not yet
 		if !m.lost {
-			m.linkLost(lostCause(opts.LostErr))
+			m.linkLost(lostCause(m.opts.LostErr))
 		}
-		return m.lostError()
+		return errors.Join(m.lostError(), term)
+	case errors.Is(terr, screen.ErrPainting): // why the program was ended
+		return term
 	case err == nil && m.leftEarly:
-		return ErrLeftEarly
-	case err == nil && terr != nil:
-		return fmt.Errorf("console: %w", terr)
+		return errors.Join(ErrLeftEarly, term)
 	case err == nil:
-		return nil
+		return term
 	case errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil:
-		return nil // the caller ended the console on purpose
+		return term // the caller ended the console on purpose
 	}
-	return fmt.Errorf("console: %w", err)
+	return errors.Join(fmt.Errorf("console: %w", err), term)
 }
 
 func isClosed(c <-chan struct{}) bool {

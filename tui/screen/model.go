@@ -35,6 +35,7 @@ func (p *painted) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			msg = m
 		}
 		p.t.Resize(m.Width, m.Height)
+		p.t.Input() // the new layout, at once
 	case tea.ColorProfileMsg:
 		p.t.SetColorProfile(m.Profile)
 	case tea.ModeReportMsg:

@@ -32,12 +32,13 @@ func (t *Terminal) Offer(v tea.View) {
 	t.input = false
 	if t.closed || sameView(t.newest(), &v) {
 		if t.pending == nil {
-			t.urgent = false
+			t.urgent = input && t.erase // a resize to the same frame: repaint it at once
 		} else if input {
 			t.urgent = true
 		}
+		due := !t.closed && (input || t.erase || len(t.seqs) > 0)
 		t.mu.Unlock()
-		if input {
+		if due {
 			t.poke()
 		}
 		return
@@ -65,9 +66,11 @@ func (t *Terminal) poke() {
 	}
 }
 
-// Resize makes the next paint a full one at the new size.
+// Resize makes the next paint a full one at the new size. It does not
+// wake the loop: the frame the program draws for the new size, offered
+// next, does, and an old frame is not painted clipped to the new size
+// first.
 func (t *Terminal) Resize(w, h int) {
-	defer t.poke()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.w, t.h = w, h
@@ -78,7 +81,6 @@ func (t *Terminal) Resize(w, h int) {
 // SetColorProfile sets the colours frames are painted in (Bubble Tea
 // detects the profile and says so in a tea.ColorProfileMsg).
 func (t *Terminal) SetColorProfile(p colorprofile.Profile) {
-	defer t.poke()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.r.SetColorProfile(p)
@@ -144,8 +146,11 @@ func (t *Terminal) loop() {
 			urgent, wait = t.wait(last, lastInput)
 		}
 		start := time.Now()
-		out, painted := t.paint()
+		out, painted, suspended := t.paint()
 		t.write(out)
+		if suspended != nil {
+			close(suspended) // the screen is given back: the process may stop
+		}
 		if painted {
 			last = start
 			if urgent {
@@ -195,18 +200,36 @@ func (t *Terminal) Input() {
 // bytes to write, and says whether a frame was painted. It holds t.mu; the
 // write happens after, without it, so that a terminal slow to take its
 // bytes holds up the painting only, never Offer and the program's loop.
-func (t *Terminal) paint() (out []byte, painted bool) {
+//
+// A stop asked for (suspend) is taken here, so that the bytes that give
+// the screen back follow every frame and none follows them: suspended is
+// then closed by the loop once they are written.
+func (t *Terminal) paint() (out []byte, painted bool, suspended chan struct{}) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.closed || t.werr != nil {
-		return nil, false
+		return nil, false, nil
+	}
+	if t.suspendAsked != nil {
+		suspended, t.suspendAsked = t.suspendAsked, nil
+		out = t.restoreModes()
+		// Back from the stop, everything is entered afresh: the shell had
+		// the terminal meanwhile.
+		if t.pending == nil {
+			t.pending = t.painted
+		}
+		t.painted, t.stopped = nil, true
+		return out, false, suspended
+	}
+	if t.stopped {
+		return nil, false, nil
 	}
 	v := t.pending
 	if v == nil && t.erase && t.painted != nil {
 		v = t.painted // a resize or a new profile: paint the same frame again
 	}
 	if v == nil || t.w <= 0 || t.h <= 0 {
-		return t.take(nil), false
+		return t.take(nil), false, nil
 	}
 	t.pending, t.urgent = nil, false
 	var head bytes.Buffer
@@ -217,7 +240,7 @@ func (t *Terminal) paint() (out []byte, painted bool) {
 	}
 	t.draw(v)
 	t.painted = v
-	return t.take(head.Bytes()), true
+	return t.take(head.Bytes()), true, nil
 }
 
 // enter turns on what the first frame needs: the alternate screen (written

@@ -86,6 +86,10 @@ type Terminal struct {
 	onFailure func() // ends the program when painting fails (Watch)
 	dropped   int    // sequences Emit dropped
 	given     [2]int // the size ProgramOptions gave the program
+
+	stop         func()        // stops the process for suspend: stopSelf, or a test's
+	suspendAsked chan struct{} // a stop is asked for: the loop gives the screen back, then closes it
+	stopped      bool          // the screen is given back for a stop: nothing is painted until resume
 }
 
 // ErrPainting is wrapped by the error Close returns when painting itself
@@ -116,6 +120,7 @@ func Open(in io.Reader, out io.Writer, env []string, fps int) (*Terminal, error)
 		sigs:  make(chan os.Signal, 2),
 		cells: uv.NewScreenBuffer(0, 0),
 	}
+	t.stop = t.stopSelf
 	if t.inFd >= 0 {
 		st, err := term.MakeRaw(t.inFd)
 		if err != nil {
@@ -159,16 +164,23 @@ func (t *Terminal) FPS() int {
 // the terminal its own modes meanwhile) makes the input raw again and
 // repaints, and if painting fails p is killed, so that Run returns.
 func (t *Terminal) Watch(p *tea.Program) {
+	// Quit, not Kill: Bubble Tea 2.0.10's Kill closes its input reader
+	// without waiting for it (a data race in the library).
+	end := func() { p.Quit() }
 	t.mu.Lock()
-	t.onFailure = p.Kill
+	t.onFailure = end
+	failed := t.failed != nil
 	t.mu.Unlock()
+	if failed {
+		go end()
+	}
 	if t.outFd < 0 && t.inFd < 0 {
 		return
 	}
 	t.mu.Lock()
 	w0, h0 := t.given[0], t.given[1] // what the program was told (ProgramOptions)
 	t.mu.Unlock()
-	signal.Notify(t.sigs, syscall.SIGWINCH, syscall.SIGCONT)
+	signal.Notify(t.sigs, syscall.SIGWINCH, syscall.SIGCONT, syscall.SIGTSTP)
 	go t.watch(p, w0, h0)
 }
 
@@ -185,12 +197,48 @@ func (t *Terminal) watch(p *tea.Program, w, h int) {
 		case <-t.quit:
 			return
 		case sig := <-t.sigs:
-			if sig == syscall.SIGCONT {
+			switch sig {
+			case syscall.SIGTSTP:
+				t.suspend()
+			case syscall.SIGCONT:
 				t.resume()
 			}
 			check()
 		}
 	}
+}
+
+// suspend gives the terminal back and stops the process, as the shell's
+// job control asked (SIGTSTP, from ctrl+z where it is not a key, or from
+// kill): the paint loop undoes the frame's modes and leaves the alternate
+// screen, the input gets its modes back, and the process stops as if the
+// signal had not been caught. Bubble Tea's own suspend does the same with
+// its renderer, which this one replaces.
+func (t *Terminal) suspend() {
+	given := make(chan struct{})
+	t.mu.Lock()
+	if t.closed || t.stopped {
+		t.mu.Unlock()
+		return
+	}
+	t.suspendAsked = given
+	t.mu.Unlock()
+	t.poke()
+	select {
+	case <-given:
+	case <-t.quit:
+		return
+	}
+	t.restoreInput()
+	t.stop()
+}
+
+// stopSelf stops the process group as an uncaught SIGTSTP would, and
+// returns once it is continued. With SIGSTOP: once notified of SIGTSTP,
+// Go's runtime keeps its handler even after signal.Reset and would
+// swallow a SIGTSTP sent again.
+func (t *Terminal) stopSelf() {
+	_ = syscall.Kill(0, syscall.SIGSTOP) // stops here, until SIGCONT
 }
 
 // resume makes the input raw again and the next paint a full one.
@@ -212,7 +260,7 @@ func (t *Terminal) resume() {
 		}
 		t.painted = nil
 	}
-	t.erase = true
+	t.erase, t.stopped = true, false
 }
 
 // Emit writes seq (a clipboard write, a query) to the terminal at once,
@@ -221,17 +269,21 @@ func (t *Terminal) resume() {
 //
 // What is queued is bounded (maxQueued): past it, or once the terminal has
 // failed a write, a sequence is dropped and counted (Dropped).
-func (t *Terminal) Emit(seq string) {
+//
+// It reports whether seq was queued.
+func (t *Terminal) Emit(seq string) bool {
 	t.mu.Lock()
+	ok := false
 	switch {
 	case t.closed:
 	case t.werr != nil || len(t.seqs)+len(seq) > maxQueued:
 		t.dropped++
 	default:
-		t.seqs = append(t.seqs, seq...)
+		t.seqs, ok = append(t.seqs, seq...), true
 	}
 	t.mu.Unlock()
 	t.poke()
+	return ok
 }
 
 // maxQueued bounds the bytes Emit queues ahead of the next frame: room for

@@ -152,6 +152,23 @@ func paintedOn(t *testing.T, w, h int, content string) (*emulator, *Terminal) {
 	return e, term
 }
 
+// ptyPainted opens a Terminal whose input is pp's terminal (so raw mode
+// is its) and whose output is a 20×2 emulator, and waits for a first
+// frame, "x".
+func ptyPainted(t *testing.T, pp *ptyPair) (*emulator, *Terminal) {
+	t.Helper()
+	e := newEmulator(20, 2)
+	term, err := Open(pp.tty, e, nil, 60)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = term.Close() })
+	term.Resize(20, 2)
+	term.Offer(frame("x"))
+	e.waitLines(t, "x")
+	return e, term
+}
+
 // setGap sets the frame period, as a test wants it.
 func (t *Terminal) setGap(d time.Duration) {
 	t.mu.Lock()
@@ -248,6 +265,7 @@ func TestResizeRepaintsWhole(t *testing.T) {
 	e.vt.Write([]byte("\x1b[2J"))
 	e.mu.Unlock()
 	term.Resize(10, 2)
+	term.Offer(frame("kept\nacross")) // the frame View draws for the new size
 	e.waitLines(t, "kept", "across")
 }
 
@@ -468,16 +486,7 @@ func TestPanicGivesTerminalBackFirst(t *testing.T) {
 	for _, where := range []string{"init", "update", "view", "command"} {
 		t.Run(where, func(t *testing.T) {
 			pp := openPty(t)
-			tty := pp.tty
-			e := newEmulator(20, 2)
-			term, err := Open(tty, e, nil, 60)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer term.Close()
-			term.Resize(20, 2)
-			term.Offer(frame("x"))
-			e.waitLines(t, "x")
+			e, term := ptyPainted(t, pp)
 			m := term.Wrap(panicky{in: where})
 			got := func() (r any) {
 				defer func() { r = recover() }()
@@ -507,5 +516,51 @@ func TestPanicGivesTerminalBackFirst(t *testing.T) {
 			}
 			pp.checkRestored(t, "the input's modes were not given back before the panic went on")
 		})
+	}
+}
+
+// TestSuspendAndResume: a stop from job control (SIGTSTP) gives the
+// terminal back first (the frame's modes undone, the alternate screen
+// left, the input's modes restored) and paints nothing while stopped; the
+// resume (SIGCONT) makes the input raw again and enters everything afresh,
+// as the shell may have changed the modes meanwhile.
+func TestSuspendAndResume(t *testing.T) {
+	pp := openPty(t)
+	e, term := ptyPainted(t, pp)
+	stopped, cont := make(chan struct{}), make(chan struct{})
+	term.stop = func() { close(stopped); <-cont } // what stopSelf does: the process stops here
+	mark := len(e.output())
+	go term.suspend()
+	select {
+	case <-stopped:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the process was never stopped")
+	}
+	given := e.since(mark)
+	for _, want := range []string{"\x1b[?1049l", "\x1b[?2004l", "\x1b[?1002l", "\x1b[<1u"} {
+		if !strings.Contains(given, want) {
+			t.Errorf("before stopping, %q was not written: %q", want, given)
+		}
+	}
+	pp.checkRestored(t, "while stopped")
+	term.Offer(frame("while stopped"))
+	term.mu.Lock()
+	stoppedFlag := term.stopped
+	term.mu.Unlock()
+	if !stoppedFlag {
+		t.Error("the painter does not know it is stopped")
+	}
+	close(cont)
+	mark = len(e.output())
+	term.resume()
+	e.waitLines(t, "while stopped")
+	again := e.since(mark)
+	for _, want := range []string{"\x1b[?1049h", "\x1b[?2004h", "\x1b[?1002h"} {
+		if !strings.Contains(again, want) {
+			t.Errorf("after the resume, %q was not written again: %q", want, again)
+		}
+	}
+	if pp.modes(t).Lflag&(unix.ICANON|unix.ECHO) != 0 {
+		t.Error("the input is not raw after the resume")
 	}
 }
