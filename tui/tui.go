@@ -127,9 +127,10 @@ var ErrConnectionLost = errors.New("connection to the supervisor lost")
 // Run runs the console on the terminal until the operator quits (and, with
 // StopEngine, until the engine has stopped) or ctx ends. The console paints
 // itself (package screen) and gives the terminal back on the way out, also
-// after a panic in the console, which Run then reports as an error. If the connection to the supervisor was lost
-// (Options.Lost), Run returns an error wrapping ErrConnectionLost and the
-// cause, however the console ended.
+// after a panic in the console, which Run then reports as an error. If the
+// connection to the supervisor was lost (Options.Lost), Run returns an
+// error wrapping ErrConnectionLost and the cause, however the console
+// ended.
 func Run(ctx context.Context, api supervisor.API, opts Options) (err error) {
 	in, out, closeIO, err := terminal(opts)
 	if err != nil {
