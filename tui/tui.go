@@ -179,14 +179,14 @@ func (m *Model) outcome(ctx context.Context, err, terr error) error {
 			m.linkLost(lostCause(m.opts.LostErr))
 		}
 		return errors.Join(m.lostError(), term)
+	case ctx.Err() != nil && (err == nil || errors.Is(err, tea.ErrProgramKilled)):
+		return nil // the caller ended the console on purpose (a hangup: the terminal may be gone too)
 	case errors.Is(terr, screen.ErrPainting): // why the program was ended
 		return term
 	case err == nil && m.leftEarly:
 		return errors.Join(ErrLeftEarly, term)
 	case err == nil:
 		return term
-	case errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil:
-		return term // the caller ended the console on purpose
 	}
 	return errors.Join(fmt.Errorf("console: %w", err), term)
 }

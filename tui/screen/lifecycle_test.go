@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -95,20 +96,49 @@ func TestStalledCloseClosesThePainter(t *testing.T) {
 	}
 }
 
-// TestResumeEntersAfresh: a resume (SIGCONT, after a stop this process
-// did not see coming, such as SIGSTOP) writes the frame's modes again, not
-// only its cells: the shell had the terminal meanwhile (bash's readline
-// turns bracketed paste off on fg, and a paste would then arrive as keys).
+// TestResumeEntersAfresh: a resume (SIGCONT) after a stop this process
+// did not see coming (SIGSTOP, bg) writes the frame's modes again, not
+// only its cells, as the shell had the terminal meanwhile (bash's
+// readline turns bracketed paste off on fg, and a paste would then arrive
+// as keys); but the screen is still entered, so the alternate screen is
+// not entered again (that would save the cursor over the shell's) and the
+// kitty keyboard entry is set, not pushed: pushes and pops stay balanced,
+// however many times it comes.
 func TestResumeEntersAfresh(t *testing.T) {
 	e, term := paintedOn(t, 20, 2, "x")
-	mark := len(e.output())
-	term.resume() // SIGCONT
-	e.waitFor(t, "the repaint after resume", func() bool { return len(e.since(mark)) > 0 })
-	got := e.since(mark)
-	for _, want := range []string{"\x1b[?2004h", "\x1b[?1002h", "\x1b[?1049h"} {
-		if !strings.Contains(got, want) {
-			t.Errorf("the repaint after SIGCONT does not turn %q back on: %q", want, got)
+	for range 2 {
+		mark := len(e.output())
+		term.resume() // SIGCONT
+		e.waitFor(t, "the repaint after resume", func() bool { return strings.Contains(e.since(mark), "\x1b[?1002h") })
+		got := e.since(mark)
+		for _, want := range []string{"\x1b[?2004h", "\x1b[?1002h", "\x1b[=1;1u"} {
+			if !strings.Contains(got, want) {
+				t.Errorf("the repaint after SIGCONT does not turn %q back on: %q", want, got)
+			}
 		}
+	}
+	if err := term.Close(); err != nil {
+		t.Fatal(err)
+	}
+	out := e.output()
+	pushes := len(regexp.MustCompile(`\x1b\[>\d+u`).FindAllString(out, -1))
+	pops := len(regexp.MustCompile(`\x1b\[<\d*u`).FindAllString(out, -1))
+	if pushes != pops {
+		t.Errorf("kitty keyboard flags pushed %d times, popped %d times: %q", pushes, pops, out)
+	}
+	if n := strings.Count(out, "\x1b[?1049h"); n != 1 {
+		t.Errorf("the alternate screen (with its cursor save) entered %d times", n)
+	}
+}
+
+// TestCloseAfterHangup: a terminal hung up under the console (an ssh
+// session gone) is no error of Close's: it has no modes left to give back.
+func TestCloseAfterHangup(t *testing.T) {
+	pp := openPty(t)
+	_, term := ptyPainted(t, pp)
+	pp.ptmx.Close() // the hangup
+	if err := term.Close(); err != nil {
+		t.Errorf("Close after a hangup = %v", err)
 	}
 }
 

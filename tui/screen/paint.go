@@ -207,12 +207,11 @@ func (t *Terminal) Input() {
 func (t *Terminal) paint() (out []byte, painted bool, suspended chan struct{}) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.closed || t.werr != nil {
-		return nil, false, nil
-	}
-	if t.suspendAsked != nil {
+	if t.suspendAsked != nil && !t.closed {
 		suspended, t.suspendAsked = t.suspendAsked, nil
-		out = t.restoreModes()
+		if t.werr == nil { // else the terminal takes nothing: stop all the same
+			out = t.restoreModes()
+		}
 		// Back from the stop, everything is entered afresh: the shell had
 		// the terminal meanwhile.
 		if t.pending == nil {
@@ -220,6 +219,9 @@ func (t *Terminal) paint() (out []byte, painted bool, suspended chan struct{}) {
 		}
 		t.painted, t.stopped = nil, true
 		return out, false, suspended
+	}
+	if t.closed || t.werr != nil {
+		return nil, false, nil
 	}
 	if t.stopped {
 		return nil, false, nil
@@ -233,24 +235,37 @@ func (t *Terminal) paint() (out []byte, painted bool, suspended chan struct{}) {
 	}
 	t.pending, t.urgent = nil, false
 	var head bytes.Buffer
-	if t.painted == nil {
-		t.enter(&head, v)
-	} else {
+	switch {
+	case t.painted == nil:
+		t.enter(&head, v, false)
+	case t.again:
+		t.enter(&head, v, true)
+	default:
 		t.switchModes(t.painted, v)
 	}
 	t.draw(v)
-	t.painted = v
+	t.painted, t.again = v, false
 	return t.take(head.Bytes()), true, nil
 }
 
 // enter turns on what the first frame needs: the alternate screen (written
 // ahead of everything else, as it has its own cursor and keyboard state)
 // and the frame's modes.
-func (t *Terminal) enter(head *bytes.Buffer, v *tea.View) {
-	head.WriteString(ansi.ResetModifyOtherKeys + ansi.SetModeAltScreenSaveCursor + ansi.ResetModeTextCursorEnable)
-	t.r.SaveCursor()
-	t.r.SetFullscreen(true)
-	t.r.SetRelativeCursor(false)
+//
+// Again (the screen still entered, its modes perhaps changed by a shell
+// while the process was stopped from outside) writes the modes without
+// entering the alternate screen a second time, which would save the
+// cursor over the shell's, and sets the kitty keyboard entry instead of
+// pushing another.
+func (t *Terminal) enter(head *bytes.Buffer, v *tea.View, again bool) {
+	if again {
+		head.WriteString(ansi.ResetModeTextCursorEnable)
+	} else {
+		head.WriteString(ansi.ResetModifyOtherKeys + ansi.SetModeAltScreenSaveCursor + ansi.ResetModeTextCursorEnable)
+		t.r.SaveCursor()
+		t.r.SetFullscreen(true)
+		t.r.SetRelativeCursor(false)
+	}
 	t.erase = true
 	if !v.DisableBracketedPasteMode {
 		t.writeR(ansi.SetModeBracketedPaste)
@@ -262,7 +277,12 @@ func (t *Terminal) enter(head *bytes.Buffer, v *tea.View) {
 	if v.WindowTitle != "" {
 		t.writeR(ansi.SetWindowTitle(v.WindowTitle))
 	}
-	t.writeR(ansi.SetModifyOtherKeys2 + ansi.PushKittyKeyboard(keyboardFlags(v.KeyboardEnhancements)) + ansi.RequestKittyKeyboard)
+	flags := keyboardFlags(v.KeyboardEnhancements)
+	if again {
+		t.writeR(ansi.SetModifyOtherKeys2 + ansi.KittyKeyboard(flags, 1))
+		return
+	}
+	t.writeR(ansi.SetModifyOtherKeys2 + ansi.PushKittyKeyboard(flags) + ansi.RequestKittyKeyboard)
 }
 
 // switchModes writes what changes between the modes of two frames.

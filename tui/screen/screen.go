@@ -41,6 +41,7 @@ import (
 	"os/signal"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -87,8 +88,10 @@ type Terminal struct {
 	given     [2]int // the size ProgramOptions gave the program
 
 	stop         func()        // stops the process for suspend: stopSelf, or a test's
+	stoppable    func() bool   // whether a stop would be continued: jobControlled, or a test's
 	suspendAsked chan struct{} // a stop is asked for: the loop gives the screen back, then closes it
 	stopped      bool          // the screen is given back for a stop: nothing is painted until resume
+	again        bool          // resumed from a stop not ours: the next paint writes the modes again
 }
 
 // ErrPainting is wrapped by the error Close returns when painting itself
@@ -116,10 +119,10 @@ func Open(in io.Reader, out io.Writer, env []string, fps int) (*Terminal, error)
 		wake:  make(chan struct{}, 1),
 		quit:  make(chan struct{}),
 		ended: make(chan struct{}),
-		sigs:  make(chan os.Signal, 2),
+		sigs:  make(chan os.Signal, 8),
 		cells: uv.NewScreenBuffer(0, 0),
 	}
-	t.stop = t.stopSelf
+	t.stop, t.stoppable = t.stopSelf, jobControlled
 	if t.inFd >= 0 {
 		st, err := term.MakeRaw(t.inFd)
 		if err != nil {
@@ -229,7 +232,8 @@ func (t *Terminal) restoreInput() {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if err := term.Restore(t.inFd, t.saved); err != nil && t.werr == nil {
+	// A terminal hung up (EIO) or gone has no modes left to give back.
+	if err := term.Restore(t.inFd, t.saved); err != nil && t.werr == nil && !errors.Is(err, syscall.EIO) && !errors.Is(err, syscall.ENOTTY) {
 		t.werr = fmt.Errorf("screen: restoring terminal modes: %w", err)
 	}
 }

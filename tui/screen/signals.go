@@ -1,10 +1,12 @@
 package screen
 
 import (
+	"os"
 	"os/signal"
 	"syscall"
 
 	tea "charm.land/bubbletea/v2"
+	"golang.org/x/sys/unix"
 	"golang.org/x/term"
 )
 
@@ -67,7 +69,14 @@ func (t *Terminal) watch(p *tea.Program, w, h int) {
 // screen, the input gets its modes back, and the process stops as if the
 // signal had not been caught. Bubble Tea's own suspend does the same with
 // its renderer, which this one replaces.
+//
+// Where no shell's job control would continue the process (its process
+// group orphaned: plugvisor as a session's own command), the stop is
+// refused, as the kernel refuses an uncaught SIGTSTP there.
 func (t *Terminal) suspend() {
+	if !t.stoppable() {
+		return
+	}
 	given := make(chan struct{})
 	t.mu.Lock()
 	if t.closed || t.stopped {
@@ -84,6 +93,24 @@ func (t *Terminal) suspend() {
 	}
 	t.restoreInput()
 	t.stop()
+	t.resume() // continued: the SIGCONT that did it may be lost behind other signals
+}
+
+// jobControlled says whether a shell's job control can continue this
+// process once stopped: its parent is in the same session and another
+// process group (else the group is orphaned).
+func jobControlled() bool {
+	ppid := os.Getppid()
+	sid, err := unix.Getsid(0)
+	if err != nil {
+		return false
+	}
+	psid, err := unix.Getsid(ppid)
+	if err != nil {
+		return false
+	}
+	ppg, err := unix.Getpgid(ppid)
+	return err == nil && psid == sid && ppg != unix.Getpgrp()
 }
 
 // stopSelf stops the process group as an uncaught SIGTSTP would, and
@@ -106,12 +133,16 @@ func (t *Terminal) resume() {
 		_, _ = term.MakeRaw(t.inFd) // the state to go back to stays the first one
 	}
 	// The shell had the terminal meanwhile and may have changed its modes
-	// (readline turns bracketed paste off on `fg`): enter afresh.
+	// (readline turns bracketed paste off on `fg`): after a stop of ours
+	// everything is entered afresh (the frame given back was kept as
+	// pending); after one from outside the screen is still entered, and
+	// its modes are written again. Idempotent: a second SIGCONT does the
+	// second thing once more.
 	if t.painted != nil {
 		if t.pending == nil {
 			t.pending = t.painted
 		}
-		t.painted = nil
+		t.again = true
 	}
 	t.erase, t.stopped = true, false
 }
