@@ -84,7 +84,6 @@ type Terminal struct {
 	werr      error  // the first write error: painting stops there
 	failed    error  // painting panicked, or the terminal took nothing: wraps ErrPainting
 	onFailure func() // ends the program when painting fails (Watch)
-	dropped   int    // sequences Emit dropped
 	given     [2]int // the size ProgramOptions gave the program
 
 	stop         func()        // stops the process for suspend: stopSelf, or a test's
@@ -165,18 +164,15 @@ func (t *Terminal) FPS() int {
 // on its ticker, once a second here.
 //
 // What is queued is bounded (maxQueued): past it, or once the terminal has
-// failed a write, a sequence is dropped and counted (Dropped).
+// failed a write, a sequence is dropped and Emit says so (the console says
+// it in its footer, whose history keeps each).
 //
 // It reports whether seq was queued.
 func (t *Terminal) Emit(seq string) bool {
 	t.mu.Lock()
-	ok := false
-	switch {
-	case t.closed:
-	case t.werr != nil || len(t.seqs)+len(seq) > maxQueued:
-		t.dropped++
-	default:
-		t.seqs, ok = append(t.seqs, seq...), true
+	ok := !t.closed && t.werr == nil && len(t.seqs)+len(seq) <= maxQueued
+	if ok {
+		t.seqs = append(t.seqs, seq...)
 	}
 	t.mu.Unlock()
 	t.poke()
@@ -186,13 +182,6 @@ func (t *Terminal) Emit(seq string) bool {
 // maxQueued bounds the bytes Emit queues ahead of the next frame: room for
 // a few of the console's largest clipboard writes.
 const maxQueued = 4 << 20
-
-// Dropped is how many sequences Emit has dropped.
-func (t *Terminal) Dropped() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.dropped
-}
 
 // Close stops painting and gives the terminal back: the modes the frames
 // turned on are turned off, the alternate screen is left, and the input's
