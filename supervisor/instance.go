@@ -32,6 +32,9 @@ type instance struct {
 	rtts   *rttRing
 	stdout *rotatingFile
 	stderr *rotatingFile
+	// captures counts the goroutines copying a process's output into
+	// stdout and stderr: the files are closed only once they are done.
+	captures sync.WaitGroup
 
 	mu     sync.Mutex
 	plugin *registry.Plugin
@@ -139,12 +142,34 @@ func (in *instance) config() *registry.Plugin {
 	return in.plugin
 }
 
+// captureDrain bounds how long closing waits for the last output of a
+// process to be copied: the process group is gone by then, so its pipes
+// end with what is still buffered in them.
+const captureDrain = 2 * time.Second
+
+// closeLogs closes the log files once the output still in the pipes is in
+// them. Closed earlier, the last lines a stopping plugin wrote were
+// published as log events but lost to its files (counted as dropped
+// writes).
+func (in *instance) closeLogs() {
+	done := make(chan struct{})
+	go func() { in.captures.Wait(); close(done) }()
+	t := time.NewTimer(captureDrain)
+	select {
+	case <-done:
+	case <-t.C:
+		in.log.Warn("plugin output still being copied when its log files closed", "waited", captureDrain)
+	}
+	t.Stop()
+	in.stdout.Close()
+	in.stderr.Close()
+}
+
 // run is the instance's lifecycle loop.
 func (in *instance) run(ctx context.Context) {
 	defer close(in.quit)
 	defer in.closeHome()
-	defer in.stdout.Close()
-	defer in.stderr.Close()
+	defer in.closeLogs()
 	for {
 		select {
 		case <-ctx.Done():

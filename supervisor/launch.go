@@ -259,6 +259,7 @@ func (in *instance) capture(p *registry.Plugin, sp spawnSpec) {
 	emit := func(l LogLine) {
 		in.env.bus.publish(Event{Type: EventLog, Time: l.Time, Plugin: p.Name, Instance: in.id, Log: l})
 	}
-	go capture(sp.outR, in.stdout, Stdout, in.id, in.logs, emit)
-	go capture(sp.errR, in.stderr, Stderr, in.id, in.logs, emit)
+	in.captures.Add(2)
+	go func() { defer in.captures.Done(); capture(sp.outR, in.stdout, Stdout, in.id, in.logs, emit) }()
+	go func() { defer in.captures.Done(); capture(sp.errR, in.stderr, Stderr, in.id, in.logs, emit) }()
 }
